@@ -1,0 +1,334 @@
+//! The client-side rate budget of one administration.
+//!
+//! SnelStart limits calls **per administration** (the one a koppelsleutel opens): per minute,
+//! per hour and concurrently (API.md §4: test key 100 / 1,000 / 5; maatwerk and productie
+//! 500 / 5,000 / 50). A client that keeps to its [`RateBudget`] never sees a 429.
+//!
+//! ## Why a sliding-window log and not a token bucket
+//!
+//! The gateway counts calls in a window. A token bucket (GCRA, as in `governor`) with a burst of
+//! N and a refill of N per minute lets close to 2N calls into one sliding minute (a full burst,
+//! then the refill), so it would be throttled; with a burst of 1 it never bursts at all. A log
+//! of the last N grant times answers the question the gateway asks ("were there fewer than N
+//! calls in the last window?") exactly, allows bursts up to N, and costs N timestamps of
+//! memory. Each window is lengthened by a small safety margin (2 %) so that varying network
+//! latency cannot push N+1 arrivals into one server-side window. It runs on tokio's clock, so
+//! tests drive it with paused time.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// Limits for one administration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BudgetConfig {
+    /// Calls allowed in any window of [`BudgetConfig::minute_window`] (0 = unlimited).
+    pub per_minute: u32,
+    /// Calls allowed in any window of [`BudgetConfig::hour_window`] (0 = unlimited).
+    pub per_hour: u32,
+    /// Requests in flight at once (0 = unlimited).
+    pub concurrent: u32,
+    /// The length of the "minute" window; 60 s against SnelStart. Shorter values let tests and
+    /// benchmarks run a scaled-down budget against a simulator configured the same way.
+    pub minute_window: Duration,
+    /// The length of the "hour" window; 3,600 s against SnelStart.
+    pub hour_window: Duration,
+    /// Extra length added to each window, as a fraction in per mille (default 20 = 2 %).
+    pub safety_margin_per_mille: u32,
+}
+
+impl BudgetConfig {
+    /// The "Ontwikkeling & Test" key: 100 per minute, 1,000 per hour, 5 concurrent.
+    pub fn test_key() -> Self {
+        BudgetConfig::custom(100, 1_000, 5)
+    }
+
+    /// The "Maatwerk" and "Productie" keys: 500 per minute, 5,000 per hour, 50 concurrent.
+    pub fn production() -> Self {
+        BudgetConfig::custom(500, 5_000, 50)
+    }
+
+    /// Any limits (0 means unlimited).
+    pub fn custom(per_minute: u32, per_hour: u32, concurrent: u32) -> Self {
+        BudgetConfig {
+            per_minute,
+            per_hour,
+            concurrent,
+            minute_window: Duration::from_secs(60),
+            hour_window: Duration::from_secs(3_600),
+            safety_margin_per_mille: 20,
+        }
+    }
+
+    /// No limits at all (for simulators with limits off).
+    pub fn unlimited() -> Self {
+        BudgetConfig::custom(0, 0, 0)
+    }
+
+    /// Uses other window lengths (for a simulator running a scaled-down budget).
+    pub fn with_windows(mut self, minute: Duration, hour: Duration) -> Self {
+        self.minute_window = minute;
+        self.hour_window = hour;
+        self
+    }
+
+    /// Sets the safety margin in per mille of each window.
+    pub fn with_safety_margin_per_mille(mut self, per_mille: u32) -> Self {
+        self.safety_margin_per_mille = per_mille;
+        self
+    }
+}
+
+impl Default for BudgetConfig {
+    /// The test-key budget: safe against every SnelStart product.
+    fn default() -> Self {
+        BudgetConfig::test_key()
+    }
+}
+
+/// Grant times of the last `limit` calls.
+#[derive(Debug)]
+struct Window {
+    limit: usize,
+    length: Duration,
+    grants: VecDeque<Instant>,
+}
+
+impl Window {
+    fn new(limit: u32, length: Duration, margin_per_mille: u32) -> Option<Window> {
+        (limit > 0).then(|| Window {
+            limit: limit as usize,
+            length: length + length * margin_per_mille / 1000,
+            grants: VecDeque::with_capacity(limit as usize),
+        })
+    }
+
+    fn prune(&mut self, now: Instant) {
+        while let Some(&first) = self.grants.front() {
+            if now.duration_since(first) >= self.length {
+                self.grants.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// When the next call may go, `None` meaning now.
+    fn wait(&mut self, now: Instant) -> Option<Instant> {
+        self.prune(now);
+        (self.grants.len() >= self.limit).then(|| self.grants[0] + self.length)
+    }
+
+    fn used(&mut self, now: Instant) -> u32 {
+        self.prune(now);
+        self.grants.len() as u32
+    }
+}
+
+#[derive(Debug)]
+struct Windows {
+    minute: Option<Window>,
+    hour: Option<Window>,
+    granted: u64,
+    waited: Duration,
+}
+
+/// What the budget has been used for, for status reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct BudgetUsage {
+    /// Calls granted in the current minute window.
+    pub last_minute: u32,
+    /// Calls granted in the current hour window.
+    pub last_hour: u32,
+    /// Calls granted since the budget was created.
+    pub total: u64,
+    /// Time callers spent waiting for room, summed.
+    pub total_wait: Duration,
+    /// Requests in flight now.
+    pub in_flight: u32,
+}
+
+/// The shared budget of one administration. Clone the `Arc` to share it between clients that
+/// use the same koppelsleutel.
+pub struct RateBudget {
+    config: BudgetConfig,
+    windows: Mutex<Windows>,
+    concurrency: Option<Arc<Semaphore>>,
+}
+
+impl fmt::Debug for RateBudget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RateBudget")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Permission to make one call; hold it until the response is read.
+#[derive(Debug)]
+pub struct BudgetPermit {
+    _concurrency: Option<OwnedSemaphorePermit>,
+}
+
+impl RateBudget {
+    /// A budget with these limits.
+    pub fn new(config: BudgetConfig) -> Arc<RateBudget> {
+        let margin = config.safety_margin_per_mille;
+        Arc::new(RateBudget {
+            windows: Mutex::new(Windows {
+                minute: Window::new(config.per_minute, config.minute_window, margin),
+                hour: Window::new(config.per_hour, config.hour_window, margin),
+                granted: 0,
+                waited: Duration::ZERO,
+            }),
+            concurrency: (config.concurrent > 0)
+                .then(|| Arc::new(Semaphore::new(config.concurrent as usize))),
+            config,
+        })
+    }
+
+    /// The limits.
+    pub fn config(&self) -> &BudgetConfig {
+        &self.config
+    }
+
+    /// Waits until one more call fits in every window and a concurrency slot is free.
+    pub async fn acquire(&self) -> BudgetPermit {
+        let started = Instant::now();
+        // The concurrency slot first: a call waiting for a slot must not hold a window grant.
+        let concurrency = match &self.concurrency {
+            Some(sem) => Some(
+                Arc::clone(sem)
+                    .acquire_owned()
+                    .await
+                    .expect("the budget semaphore is never closed"),
+            ),
+            None => None,
+        };
+        loop {
+            let wake_at = {
+                let mut guard = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+                let w = &mut *guard;
+                let now = Instant::now();
+                let minute = w.minute.as_mut().and_then(|win| win.wait(now));
+                let hour = w.hour.as_mut().and_then(|win| win.wait(now));
+                match minute.max(hour) {
+                    None => {
+                        for win in [w.minute.as_mut(), w.hour.as_mut()].into_iter().flatten() {
+                            win.grants.push_back(now);
+                        }
+                        w.granted += 1;
+                        w.waited += now.duration_since(started);
+                        break;
+                    }
+                    Some(at) => at,
+                }
+            };
+            tokio::time::sleep_until(wake_at).await;
+        }
+        BudgetPermit {
+            _concurrency: concurrency,
+        }
+    }
+
+    /// Current use, for status reports.
+    pub fn usage(&self) -> BudgetUsage {
+        let mut w = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        let in_flight = match &self.concurrency {
+            Some(sem) => self.config.concurrent - sem.available_permits() as u32,
+            None => 0,
+        };
+        BudgetUsage {
+            last_minute: w.minute.as_mut().map_or(0, |win| win.used(now)),
+            last_hour: w.hour.as_mut().map_or(0, |win| win.used(now)),
+            total: w.granted,
+            total_wait: w.waited,
+            in_flight,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts grants in every sliding window of `len` over the recorded grant times.
+    fn max_in_any_window(times: &[Instant], len: Duration) -> usize {
+        times
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| times[i..].iter().take_while(|&&u| u - t < len).count())
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn never_more_than_the_limit_in_any_window() {
+        let budget = RateBudget::new(BudgetConfig::custom(100, 1_000, 0));
+        let mut times = Vec::new();
+        for _ in 0..1_050 {
+            let _permit = budget.acquire().await;
+            times.push(Instant::now());
+        }
+        assert_eq!(max_in_any_window(&times, Duration::from_secs(60)), 100);
+        assert_eq!(max_in_any_window(&times, Duration::from_secs(3_600)), 1_000);
+        // A burst of 100 goes at once; the 101st waits a (margin-lengthened) minute.
+        assert_eq!(times[99], times[0]);
+        assert_eq!(times[100] - times[0], Duration::from_millis(61_200));
+        // The 1,001st waits for the hour window.
+        assert!(times[1_000] - times[0] >= Duration::from_secs(3_672));
+        assert_eq!(budget.usage().total, 1_050);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sustains_the_rate_over_time() {
+        // 100 per (scaled) second: in 20 seconds about 2,000 grants, at least 95 % of the limit.
+        let cfg = BudgetConfig::custom(100, 0, 0)
+            .with_windows(Duration::from_secs(1), Duration::from_secs(3_600));
+        let budget = RateBudget::new(cfg);
+        let start = Instant::now();
+        let mut n = 0u32;
+        while Instant::now() - start < Duration::from_secs(20) {
+            let _p = budget.acquire().await;
+            n += 1;
+        }
+        assert!(n >= 1_900, "only {n} grants in 20 s");
+        assert!(n <= 2_100, "{n} grants in 20 s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_is_capped() {
+        let budget = RateBudget::new(BudgetConfig::custom(0, 0, 5));
+        let mut permits = Vec::new();
+        for _ in 0..5 {
+            permits.push(budget.acquire().await);
+        }
+        assert_eq!(budget.usage().in_flight, 5);
+        let b = Arc::clone(&budget);
+        let sixth = tokio::spawn(async move {
+            let _p = b.acquire().await;
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!sixth.is_finished());
+        permits.pop();
+        sixth.await.unwrap();
+        assert_eq!(budget.usage().in_flight, 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unlimited_never_waits() {
+        let budget = RateBudget::new(BudgetConfig::unlimited());
+        let start = Instant::now();
+        for _ in 0..10_000 {
+            let _p = budget.acquire().await;
+        }
+        assert_eq!(Instant::now(), start);
+    }
+}

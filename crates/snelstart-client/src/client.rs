@@ -1,0 +1,619 @@
+//! The client: one execute path for every request.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::Stream;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use crate::auth::{Grant, TokenSource};
+use crate::budget::{BudgetConfig, BudgetUsage, RateBudget};
+use crate::error::{ApiError, DecodeError, Error, NotSentError, TransportError, TransportStage};
+use crate::odata::MAX_TOP;
+use crate::request::{ListRequest, Method, Request};
+use crate::retry::{Decision, Outcome, RetryPolicy, jitter};
+
+/// The production API base URL.
+pub const DEFAULT_BASE_URL: &str = "https://b2bapi.snelstart.nl/v2";
+/// The production token endpoint.
+pub const DEFAULT_AUTH_URL: &str = "https://auth.snelstart.nl/b2b/token";
+
+const SUBSCRIPTION_HEADER: &str = "Ocp-Apim-Subscription-Key";
+
+/// Builds a [`Client`]. Obtain one with [`Client::builder`].
+pub struct ClientBuilder {
+    base_url: String,
+    auth_url: String,
+    subscription_key: Option<SecretString>,
+    koppelsleutel: Option<SecretString>,
+    grant: Grant,
+    refresh_margin: Duration,
+    retry: RetryPolicy,
+    budget: Option<Arc<RateBudget>>,
+    budget_config: BudgetConfig,
+    timeout: Duration,
+    connect_timeout: Duration,
+    page_size: u32,
+    max_pages: u32,
+    user_agent: String,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("auth_url", &self.auth_url)
+            .field(
+                "subscription_key",
+                &self.subscription_key.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field(
+                "koppelsleutel",
+                &self.koppelsleutel.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("grant", &self.grant)
+            .field("refresh_margin", &self.refresh_margin)
+            .field("retry", &self.retry)
+            .field("budget_config", &self.budget_config)
+            .field("timeout", &self.timeout)
+            .field("page_size", &self.page_size)
+            .field("max_pages", &self.max_pages)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            base_url: DEFAULT_BASE_URL.to_owned(),
+            auth_url: DEFAULT_AUTH_URL.to_owned(),
+            subscription_key: None,
+            koppelsleutel: None,
+            grant: Grant::ClientKey,
+            refresh_margin: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            budget: None,
+            budget_config: BudgetConfig::test_key(),
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            page_size: MAX_TOP,
+            max_pages: 10_000,
+            user_agent: concat!("snelstart-sync/", env!("CARGO_PKG_VERSION")).to_owned(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The API base URL (default `https://b2bapi.snelstart.nl/v2`).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// The token endpoint itself (default `https://auth.snelstart.nl/b2b/token`).
+    pub fn auth_url(mut self, url: impl Into<String>) -> Self {
+        self.auth_url = url.into();
+        self
+    }
+
+    /// The partner's subscription key (sent only in the `Ocp-Apim-Subscription-Key` header).
+    pub fn subscription_key(mut self, key: impl Into<String>) -> Self {
+        self.subscription_key = Some(SecretString::from(key.into()));
+        self
+    }
+
+    /// The koppelsleutel of the administration.
+    pub fn koppelsleutel(mut self, key: impl Into<String>) -> Self {
+        self.koppelsleutel = Some(SecretString::from(key.into()));
+        self
+    }
+
+    /// The grant used at the token endpoint (default [`Grant::ClientKey`]).
+    pub fn grant(mut self, grant: Grant) -> Self {
+        self.grant = grant;
+        self
+    }
+
+    /// How long before expiry a token is refreshed (default 60 s).
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The rate limits of the administration (default [`BudgetConfig::test_key`], safe for every
+    /// key). Use [`BudgetConfig::production`] with a maatwerk or productie key.
+    pub fn rate_budget(mut self, config: BudgetConfig) -> Self {
+        self.budget_config = config;
+        self.budget = None;
+        self
+    }
+
+    /// Shares a budget with other clients of the same administration.
+    pub fn shared_budget(mut self, budget: Arc<RateBudget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The timeout of one HTTP exchange (default 60 s); `Duration::ZERO` disables it (and the
+    /// connection pool's idle timer), which tests with a paused tokio clock need.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The connect timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The page size [`Client::list`] asks for (default and maximum 500).
+    pub fn page_size(mut self, size: u32) -> Self {
+        self.page_size = size.clamp(1, MAX_TOP);
+        self
+    }
+
+    /// The most pages [`Client::list`] reads before giving up (default 10,000).
+    pub fn max_pages(mut self, pages: u32) -> Self {
+        self.max_pages = pages.max(1);
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = agent.into();
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// [`NotSentError::Configuration`] when a key is missing or empty or a URL is invalid.
+    pub fn build(self) -> Result<Client, Error> {
+        let config_error = |message: String| Error::from(NotSentError::Configuration { message });
+        let subscription_key = self
+            .subscription_key
+            .filter(|k| !k.expose_secret().trim().is_empty())
+            .ok_or_else(|| config_error("the subscription key is missing".into()))?;
+        let koppelsleutel = self
+            .koppelsleutel
+            .filter(|k| !k.expose_secret().trim().is_empty())
+            .ok_or_else(|| config_error("the koppelsleutel is missing".into()))?;
+        let mut base = url::Url::parse(&self.base_url)
+            .map_err(|e| config_error(format!("base URL `{}`: {e}", self.base_url)))?;
+        // Paths are joined relative to the base, which therefore must end in a slash.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let auth_url = url::Url::parse(&self.auth_url)
+            .map_err(|e| config_error(format!("auth URL `{}`: {e}", self.auth_url)))?;
+        let mut http = reqwest::Client::builder().user_agent(self.user_agent);
+        if self.timeout.is_zero() {
+            http = http.pool_idle_timeout(None);
+        } else {
+            http = http
+                .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout);
+        }
+        let http = http
+            .build()
+            .map_err(|e| config_error(format!("HTTP client: {e}")))?;
+        let tokens = TokenSource::new(
+            http.clone(),
+            auth_url,
+            koppelsleutel,
+            self.grant,
+            self.refresh_margin,
+        );
+        let budget = self
+            .budget
+            .unwrap_or_else(|| RateBudget::new(self.budget_config));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                subscription_key,
+                tokens,
+                retry: self.retry,
+                budget,
+                page_size: self.page_size,
+                max_pages: self.max_pages,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: url::Url,
+    subscription_key: SecretString,
+    tokens: TokenSource,
+    retry: RetryPolicy,
+    budget: Arc<RateBudget>,
+    page_size: u32,
+    max_pages: u32,
+}
+
+/// A SnelStart client for one administration. Cheap to clone; clones share the token cache
+/// and the rate budget.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.base.as_str())
+            .field("subscription_key", &"[REDACTED]")
+            .field("tokens", &self.inner.tokens)
+            .field("retry", &self.inner.retry)
+            .field("budget", &self.inner.budget)
+            .finish()
+    }
+}
+
+/// A response as read off the wire.
+struct RawResponse {
+    status: u16,
+    request_id: Option<String>,
+    retry_after: Option<Duration>,
+    body: bytes::Bytes,
+}
+
+impl Client {
+    /// Starts building a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The API base URL, with a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.inner.base.as_str()
+    }
+
+    /// The rate budget this client draws from.
+    pub fn budget(&self) -> &Arc<RateBudget> {
+        &self.inner.budget
+    }
+
+    /// How much of the rate budget is in use.
+    pub fn budget_usage(&self) -> BudgetUsage {
+        self.inner.budget.usage()
+    }
+
+    /// Executes one request: token, subscription key, rate budget, retries, error decoding,
+    /// tracing and metrics all happen here.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`]; use its predicates ([`Error::outcome_uncertain`] above all for creates)
+    /// to decide what to do.
+    pub async fn execute<T: DeserializeOwned>(&self, request: Request<T>) -> Result<T, Error> {
+        let span = tracing::info_span!(
+            "snelstart.request",
+            method = %request.method(),
+            route = request.route(),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        );
+        self.execute_inner(request).instrument(span).await
+    }
+
+    async fn execute_inner<T: DeserializeOwned>(&self, request: Request<T>) -> Result<T, Error> {
+        let inner = &*self.inner;
+        let method = request.method();
+        let route = request.route();
+        let url = self.url_for(&request)?;
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut refreshed_after_401 = false;
+        loop {
+            attempt += 1;
+            tracing::Span::current().record("attempts", attempt);
+            let token = inner.tokens.token().await?;
+            let sent_at = Instant::now();
+            let result = {
+                let _permit = inner.budget.acquire().await;
+                self.send_once(&request, &url, &token.secret).await
+            };
+            let elapsed_call = sent_at.elapsed().as_secs_f64();
+            let (outcome, error) = match result {
+                Ok(raw) if (200..300).contains(&raw.status) => {
+                    record_call(method, route, raw.status, elapsed_call);
+                    tracing::Span::current().record("status", raw.status);
+                    return decode(method, route, raw.status, &raw.body);
+                }
+                Ok(raw) if raw.status == 401 && !refreshed_after_401 => {
+                    // The token may have been revoked or expired early: fetch a fresh one and
+                    // try once more. This retry does not count as an attempt.
+                    record_call(method, route, raw.status, elapsed_call);
+                    refreshed_after_401 = true;
+                    inner.tokens.invalidate(token.generation).await;
+                    attempt -= 1;
+                    tracing::debug!("401: refreshing the token and retrying once");
+                    continue;
+                }
+                Ok(raw) => {
+                    record_call(method, route, raw.status, elapsed_call);
+                    tracing::Span::current().record("status", raw.status);
+                    if raw.status == 429 {
+                        metrics::counter!("snelstart_client_rate_limited_total", "route" => route)
+                            .increment(1);
+                    }
+                    let outcome = Outcome::Status {
+                        status: raw.status,
+                        retry_after: raw.retry_after,
+                    };
+                    let error = ApiError::from_response(
+                        method,
+                        route,
+                        raw.status,
+                        raw.request_id,
+                        raw.retry_after,
+                        &raw.body,
+                    );
+                    (outcome, Error::from(error))
+                }
+                Err(error) => {
+                    record_call(method, route, 0, elapsed_call);
+                    (Outcome::Transport(error.stage), Error::from(error))
+                }
+            };
+            match inner
+                .retry
+                .classify(method, outcome, attempt, started.elapsed())
+            {
+                Decision::Stop => {
+                    tracing::debug!(attempt, error = %error, "giving up");
+                    return Err(error);
+                }
+                Decision::RetryAfter(delay) => {
+                    let delay = match outcome {
+                        // The server said how long; waiting less only earns another 429.
+                        Outcome::Status {
+                            retry_after: Some(_),
+                            ..
+                        } => delay,
+                        _ => jitter(delay, rand::random::<f64>()),
+                    };
+                    metrics::counter!("snelstart_client_retries_total", "route" => route)
+                        .increment(1);
+                    tracing::debug!(attempt, ?delay, error = %error, "retrying");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    fn url_for<T>(&self, request: &Request<T>) -> Result<url::Url, Error> {
+        let path = request.path().trim_start_matches('/');
+        let mut url = self.inner.base.join(path).map_err(|e| {
+            Error::from(NotSentError::InvalidRequest {
+                route: request.route(),
+                message: format!("path `{path}`: {e}"),
+            })
+        })?;
+        if !request.query().is_empty() {
+            url.query_pairs_mut().extend_pairs(request.query());
+        }
+        Ok(url)
+    }
+
+    async fn send_once<T>(
+        &self,
+        request: &Request<T>,
+        url: &url::Url,
+        token: &SecretString,
+    ) -> Result<RawResponse, TransportError> {
+        let inner = &*self.inner;
+        let method = request.method();
+        let mut builder = inner
+            .http
+            .request(to_reqwest(method), url.clone())
+            .header(SUBSCRIPTION_HEADER, inner.subscription_key.expose_secret())
+            .bearer_auth(token.expose_secret())
+            .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = request.body() {
+            builder = builder.json(body);
+        }
+        let transport =
+            |stage: TransportStage, may_have_reached_server: bool, e: reqwest::Error| {
+                TransportError {
+                    method,
+                    route: request.route(),
+                    stage,
+                    may_have_reached_server,
+                    // The URL holds no secret, but drop it anyway: errors end up in logs and
+                    // status reports, and the query may hold customer names.
+                    source: Box::new(e.without_url()),
+                }
+            };
+        let response = builder.send().await.map_err(|e| {
+            if e.is_connect() {
+                transport(TransportStage::Connect, false, e)
+            } else if e.is_timeout() {
+                transport(TransportStage::Timeout, true, e)
+            } else {
+                transport(TransportStage::AfterSend, true, e)
+            }
+        })?;
+        let status = response.status().as_u16();
+        let headers = response.headers();
+        let request_id = ["x-request-id", "request-id", "x-ms-request-id"]
+            .iter()
+            .find_map(|h| headers.get(*h))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let retry_after = headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = response.bytes().await.map_err(|e| {
+            let stage = if e.is_timeout() {
+                TransportStage::Timeout
+            } else {
+                TransportStage::AfterSend
+            };
+            transport(stage, true, e)
+        })?;
+        Ok(RawResponse {
+            status,
+            request_id,
+            retry_after,
+            body,
+        })
+    }
+
+    /// Walks an OData list page by page (`$skip`/`$top`, 500 per page by default) and yields
+    /// its items. Stops on a short or empty page; stops with
+    /// [`NotSentError::PageCapReached`] after the page cap. Pages are fetched lazily, one at a
+    /// time, so memory stays at one page.
+    ///
+    /// Offset paging over data that changes while it is read can skip or repeat rows; for
+    /// change feeds use [`ChangeFeed`](crate::paging::ChangeFeed), which orders by `ModifiedOn`
+    /// and re-reads with an overlap.
+    pub fn list<T>(
+        &self,
+        request: ListRequest<T>,
+    ) -> impl Stream<Item = Result<T, Error>> + Send + 'static
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let page_size = request
+            .query()
+            .top_value()
+            .unwrap_or(self.inner.page_size)
+            .min(request.query().max_top());
+        let start = request.query().skip_value().unwrap_or(0);
+        let state = ListState {
+            client: self.clone(),
+            request,
+            page_size,
+            next_skip: start,
+            pages: 0,
+            buffer: VecDeque::new(),
+            done: false,
+        };
+        futures::stream::unfold(state, |mut s| async move {
+            loop {
+                if let Some(item) = s.buffer.pop_front() {
+                    return Some((Ok(item), s));
+                }
+                if s.done {
+                    return None;
+                }
+                if s.pages >= s.client.inner.max_pages {
+                    s.done = true;
+                    let err = NotSentError::PageCapReached {
+                        route: s.request.route(),
+                        pages: s.pages,
+                    };
+                    return Some((Err(err.into()), s));
+                }
+                let page = s.request.page(s.next_skip, s.page_size);
+                match s.client.execute(page).await {
+                    Ok(items) => {
+                        s.pages += 1;
+                        if (items.len() as u32) < s.page_size {
+                            s.done = true;
+                        }
+                        s.next_skip = s.next_skip.saturating_add(items.len() as u32);
+                        s.buffer.extend(items);
+                    }
+                    Err(e) => {
+                        s.done = true;
+                        return Some((Err(e), s));
+                    }
+                }
+            }
+        })
+    }
+
+    /// Reads a whole list into memory. Prefer [`Client::list`] for large collections.
+    ///
+    /// # Errors
+    ///
+    /// The first error of any page.
+    pub async fn list_all<T>(&self, request: ListRequest<T>) -> Result<Vec<T>, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        use futures::TryStreamExt;
+        self.list(request).try_collect().await
+    }
+}
+
+struct ListState<T> {
+    client: Client,
+    request: ListRequest<T>,
+    page_size: u32,
+    next_skip: u32,
+    pages: u32,
+    buffer: VecDeque<T>,
+    done: bool,
+}
+
+fn to_reqwest(method: Method) -> reqwest::Method {
+    match method {
+        Method::Get => reqwest::Method::GET,
+        Method::Post => reqwest::Method::POST,
+        Method::Put => reqwest::Method::PUT,
+        Method::Delete => reqwest::Method::DELETE,
+    }
+}
+
+fn record_call(method: Method, route: &'static str, status: u16, seconds: f64) {
+    metrics::counter!(
+        "snelstart_client_requests_total",
+        "method" => method.as_str(),
+        "route" => route,
+        "status" => status.to_string()
+    )
+    .increment(1);
+    metrics::histogram!(
+        "snelstart_client_request_duration_seconds",
+        "method" => method.as_str(),
+        "route" => route
+    )
+    .record(seconds);
+}
+
+/// Decodes a success body, naming the JSON path of a value that does not fit. An empty body
+/// (204, or a DELETE answered with nothing) decodes as JSON `null`.
+fn decode<T: DeserializeOwned>(
+    method: Method,
+    route: &'static str,
+    status: u16,
+    body: &[u8],
+) -> Result<T, Error> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"null"
+    } else {
+        body
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        Error::from(DecodeError {
+            method,
+            route,
+            status,
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    })
+}

@@ -1,0 +1,412 @@
+//! How SnelStart writes values on the wire, and serde helpers that read and write them faithfully.
+//!
+//! - **Dates and times** are ISO-8601 *without* an offset (`2023-06-29T21:44:48.51`), with a
+//!   fraction of 0 to 7 digits with trailing zeros trimmed; date-only fields come back as
+//!   midnight. We parse leniently (also `YYYY-MM-DD`, a space instead of `T`, and an RFC 3339
+//!   offset, which is dropped because SnelStart works in Dutch wall-clock time) and emit exactly
+//!   the SnelStart form. See [`format_datetime`].
+//! - **Money** is a JSON number. We read any JSON number *or* numeric string into an exact
+//!   [`Decimal`] and write a JSON number. serde_json hands us an `f64`; its shortest round-trip
+//!   text is the text that was on the wire for every amount with up to 15 significant digits,
+//!   which covers every euro amount SnelStart accepts, so no precision is lost.
+//! - **References** to other records are `{"id": …, "uri": …}` objects: [`Reference`].
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Formats a date-time the way SnelStart emits it: no offset, fraction trimmed.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// let t = NaiveDate::from_ymd_opt(2023, 6, 29).unwrap().and_hms_milli_opt(21, 44, 48, 510).unwrap();
+/// assert_eq!(snelstart_client::wire::format_datetime(&t), "2023-06-29T21:44:48.51");
+/// let d = NaiveDate::from_ymd_opt(2024, 11, 12).unwrap().and_hms_opt(0, 0, 0).unwrap();
+/// assert_eq!(snelstart_client::wire::format_datetime(&d), "2024-11-12T00:00:00");
+/// ```
+pub fn format_datetime(value: &NaiveDateTime) -> String {
+    let mut out = value.format("%Y-%m-%dT%H:%M:%S").to_string();
+    // .NET ticks are 100 ns, so at most 7 meaningful digits.
+    let ticks = value.nanosecond() % 1_000_000_000 / 100;
+    if ticks != 0 {
+        let fraction = format!("{ticks:07}");
+        out.push('.');
+        out.push_str(fraction.trim_end_matches('0'));
+    }
+    out
+}
+
+/// Parses any date-time form SnelStart or its clients use; see the [module docs](self).
+///
+/// # Errors
+///
+/// Returns a message naming the value when it is not a date or date-time.
+pub fn parse_datetime(text: &str) -> Result<NaiveDateTime, String> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        // Keep the wall-clock time as written: SnelStart has no notion of offsets.
+        return Ok(t.naive_local());
+    }
+    let normalised = text.replacen(' ', "T", 1);
+    let normalised = normalised.trim_end_matches('Z');
+    if let Ok(t) = NaiveDateTime::parse_from_str(normalised, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Ok(t);
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(normalised, "%Y-%m-%dT%H:%M") {
+        return Ok(t);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(normalised, "%Y-%m-%d") {
+        return Ok(d.and_time(NaiveTime::MIN));
+    }
+    Err(format!("`{text}` is not a SnelStart date-time"))
+}
+
+/// Serde helpers for a required `NaiveDateTime` in SnelStart form.
+pub mod datetime {
+    use super::*;
+
+    /// Serializes in SnelStart form.
+    ///
+    /// # Errors
+    ///
+    /// Only the serializer's own errors.
+    pub fn serialize<S: Serializer>(value: &NaiveDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_datetime(value))
+    }
+
+    /// Deserializes leniently.
+    ///
+    /// # Errors
+    ///
+    /// When the value is not a string in a date or date-time form.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_datetime(&text).map_err(de::Error::custom)
+    }
+}
+
+/// Serde helpers for an optional `NaiveDateTime` (`null` or absent is `None`).
+pub mod option_datetime {
+    use super::*;
+
+    /// Serializes `None` as `null`.
+    ///
+    /// # Errors
+    ///
+    /// Only the serializer's own errors.
+    pub fn serialize<S: Serializer>(
+        value: &Option<NaiveDateTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.serialize_str(&format_datetime(v)),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Deserializes leniently; an empty string counts as `None`.
+    ///
+    /// # Errors
+    ///
+    /// When the value is neither null nor a date or date-time string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateTime>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(t) if t.trim().is_empty() => Ok(None),
+            Some(t) => parse_datetime(&t).map(Some).map_err(de::Error::custom),
+        }
+    }
+}
+
+struct DecimalVisitor;
+
+impl Visitor<'_> for DecimalVisitor {
+    type Value = Decimal;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a decimal number or a numeric string")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+        Ok(Decimal::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+        if !v.is_finite() {
+            return Err(E::custom(format!("{v} is not a finite amount")));
+        }
+        // `f64`'s Display is the shortest text that reads back to the same float, i.e. the
+        // text serde_json parsed for any amount of up to 15 significant digits.
+        Decimal::from_str(&v.to_string())
+            .or_else(|_| Decimal::from_scientific(&format!("{v:e}")))
+            .map_err(|_| E::custom(format!("{v} does not fit in a decimal")))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+        let t = v.trim();
+        Decimal::from_str(t)
+            .or_else(|_| Decimal::from_scientific(t))
+            .map_err(|_| E::custom(format!("`{v}` is not a decimal number")))
+    }
+}
+
+/// Serde helpers for a required money/decimal value.
+pub mod decimal {
+    use super::*;
+
+    /// Writes a JSON number.
+    ///
+    /// # Errors
+    ///
+    /// When the value cannot be represented as a JSON number (never for money amounts).
+    pub fn serialize<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        match value.to_f64() {
+            Some(f) => s.serialize_f64(f),
+            None => Err(serde::ser::Error::custom(format!(
+                "{value} cannot be written as a JSON number"
+            ))),
+        }
+    }
+
+    /// Reads a JSON number or numeric string exactly.
+    ///
+    /// # Errors
+    ///
+    /// When the value is not numeric.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        d.deserialize_any(DecimalVisitor)
+    }
+}
+
+/// Serde helpers for an optional money/decimal value.
+pub mod option_decimal {
+    use super::*;
+
+    /// Writes a JSON number or `null`.
+    ///
+    /// # Errors
+    ///
+    /// When the value cannot be represented as a JSON number (never for money amounts).
+    pub fn serialize<S: Serializer>(value: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => super::decimal::serialize(v, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads `null`, a JSON number or a numeric string.
+    ///
+    /// # Errors
+    ///
+    /// When the value is neither null nor numeric.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        struct OptVisitor;
+        impl<'de> Visitor<'de> for OptVisitor {
+            type Value = Option<Decimal>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("null, a decimal number or a numeric string")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(DecimalVisitor).map(Some)
+            }
+        }
+        d.deserialize_option(OptVisitor)
+    }
+}
+
+/// A reference to another SnelStart record: `{"id": "<guid>", "uri": "/<resource>/<guid>"}`.
+///
+/// Only `id` matters on write; `uri` is filled by SnelStart on read and skipped on write when
+/// absent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(bound(serialize = "I: Serialize", deserialize = "I: Deserialize<'de>"))]
+pub struct Reference<I> {
+    /// The id of the referenced record.
+    pub id: I,
+    /// The relative uri SnelStart reports (`/relaties/…`); read-only, not needed on write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+}
+
+impl<I> Reference<I> {
+    /// A reference to `id`, as sent on write.
+    pub const fn new(id: I) -> Self {
+        Reference { id, uri: None }
+    }
+}
+
+impl<I> From<I> for Reference<I> {
+    fn from(id: I) -> Self {
+        Reference::new(id)
+    }
+}
+
+/// Defines a SnelStart string enum: `#[non_exhaustive]`, written as its string name, read from
+/// the string name or from the integer the vendor's .NET client sends, with an `Unknown(String)`
+/// fallback so a value SnelStart adds later never breaks decoding.
+macro_rules! api_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = ($wire:literal, $num:literal) ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, PartialEq, Eq, Hash, Debug)]
+        #[non_exhaustive]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )*
+            /// A value this version of the crate does not know (kept as sent).
+            Unknown(String),
+        }
+
+        impl $name {
+            /// The string SnelStart uses for this value.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( $name::$variant => $wire, )*
+                    $name::Unknown(s) => s.as_str(),
+                }
+            }
+
+            /// All known values, in the vendor's order.
+            pub const KNOWN: &'static [$name] = &[ $( $name::$variant, )* ];
+
+            fn from_wire(s: &str) -> Self {
+                match s {
+                    $( $wire => $name::$variant, )*
+                    other => $name::Unknown(other.to_owned()),
+                }
+            }
+
+            fn from_number(n: i64) -> Self {
+                match n {
+                    $( $num => $name::$variant, )*
+                    other => $name::Unknown(other.to_string()),
+                }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::std::str::FromStr for $name {
+            type Err = ::std::convert::Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok($name::from_wire(s))
+            }
+        }
+
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl ::serde::de::Visitor<'_> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str(concat!("a ", stringify!($name), " name or number"))
+                    }
+                    fn visit_str<E: ::serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        Ok($name::from_wire(v))
+                    }
+                    fn visit_i64<E: ::serde::de::Error>(self, v: i64) -> Result<$name, E> {
+                        Ok($name::from_number(v))
+                    }
+                    fn visit_u64<E: ::serde::de::Error>(self, v: u64) -> Result<$name, E> {
+                        Ok($name::from_number(v as i64))
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+pub(crate) use api_enum;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct Amount {
+        #[serde(with = "decimal")]
+        bedrag: Decimal,
+        #[serde(with = "option_decimal", default)]
+        optional: Option<Decimal>,
+        #[serde(with = "option_datetime", default)]
+        datum: Option<NaiveDateTime>,
+    }
+
+    #[test]
+    fn money_reads_numbers_and_strings_exactly() {
+        let a: Amount =
+            serde_json::from_str(r#"{"bedrag": 1297.20, "optional": "0.1", "datum": null}"#)
+                .unwrap();
+        assert_eq!(a.bedrag, Decimal::from_str("1297.2").unwrap());
+        assert_eq!(a.optional, Some(Decimal::from_str("0.1").unwrap()));
+        assert_eq!(a.datum, None);
+        let big: Amount = serde_json::from_str(r#"{"bedrag": 12345678901.23}"#).unwrap();
+        assert_eq!(big.bedrag.to_string(), "12345678901.23");
+    }
+
+    #[test]
+    fn money_writes_a_json_number() {
+        let a = Amount {
+            bedrag: Decimal::from_str("-210.10").unwrap(),
+            optional: None,
+            datum: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&a).unwrap(),
+            r#"{"bedrag":-210.1,"optional":null,"datum":null}"#
+        );
+    }
+
+    #[test]
+    fn datetimes_round_trip_in_snelstart_form() {
+        for text in [
+            "2023-06-29T21:44:48.51",
+            "2024-11-12T00:00:00",
+            "2024-01-02T03:04:05.1234567",
+        ] {
+            let t = parse_datetime(text).unwrap();
+            assert_eq!(format_datetime(&t), text);
+        }
+        assert_eq!(
+            format_datetime(&parse_datetime("2024-03-27 10:20:18").unwrap()),
+            "2024-03-27T10:20:18"
+        );
+        assert_eq!(
+            format_datetime(&parse_datetime("2024-03-27").unwrap()),
+            "2024-03-27T00:00:00"
+        );
+        assert_eq!(
+            format_datetime(&parse_datetime("2024-03-27T10:20:18+02:00").unwrap()),
+            "2024-03-27T10:20:18"
+        );
+        assert!(parse_datetime("gisteren").is_err());
+    }
+}
