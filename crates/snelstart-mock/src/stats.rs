@@ -1,0 +1,108 @@
+//! Request counts per method, route template and status.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One counter of [`Stats`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct StatEntry {
+    /// HTTP method, e.g. `POST`.
+    pub method: String,
+    /// Route template, e.g. `/v2/relaties/{id}`.
+    pub route: String,
+    /// Response status (0 when the connection was dropped without a response).
+    pub status: u16,
+    /// How many requests ended like this.
+    pub count: u64,
+}
+
+/// A snapshot of the request counters (`GET /_mock/stats` returns the same as JSON).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Stats {
+    /// All counters, ordered by route, method and status.
+    pub entries: Vec<StatEntry>,
+}
+
+impl Stats {
+    pub(crate) fn from_map(map: &BTreeMap<(String, String, u16), u64>) -> Stats {
+        Stats {
+            entries: map
+                .iter()
+                .map(|((route, method, status), count)| StatEntry {
+                    method: method.clone(),
+                    route: route.clone(),
+                    status: *status,
+                    count: *count,
+                })
+                .collect(),
+        }
+    }
+
+    /// Requests with this method and route template (any status). The route may be given with
+    /// or without the `/v2` prefix.
+    pub fn count(&self, method: &str, route: &str) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| e.method.eq_ignore_ascii_case(method) && same_route(&e.route, route))
+            .map(|e| e.count)
+            .sum()
+    }
+
+    /// Requests with this method, route template and status.
+    pub fn count_status(&self, method: &str, route: &str, status: u16) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| {
+                e.method.eq_ignore_ascii_case(method)
+                    && same_route(&e.route, route)
+                    && e.status == status
+            })
+            .map(|e| e.count)
+            .sum()
+    }
+
+    /// Write calls (POST, PUT, DELETE) on the API (`/v2/...`), whatever their outcome.
+    pub fn writes(&self) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| {
+                e.route.starts_with("/v2/")
+                    && matches!(e.method.as_str(), "POST" | "PUT" | "DELETE")
+            })
+            .map(|e| e.count)
+            .sum()
+    }
+
+    /// Successful (2xx) write calls on the API.
+    pub fn successful_writes(&self) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| {
+                e.route.starts_with("/v2/")
+                    && matches!(e.method.as_str(), "POST" | "PUT" | "DELETE")
+                    && (200..300).contains(&e.status)
+            })
+            .map(|e| e.count)
+            .sum()
+    }
+
+    /// All counted API and token requests.
+    pub fn total(&self) -> u64 {
+        self.entries.iter().map(|e| e.count).sum()
+    }
+
+    /// Responses with this status, any route.
+    pub fn with_status(&self, status: u16) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| e.status == status)
+            .map(|e| e.count)
+            .sum()
+    }
+}
+
+fn same_route(stored: &str, asked: &str) -> bool {
+    stored == asked || stored.strip_prefix("/v2") == Some(asked)
+}
