@@ -1,0 +1,1302 @@
+//! The conformance suite: every [`Store`] backend must pass it.
+//!
+//! Call [`run_all`] from a backend's tests with a factory that returns a fresh, empty store;
+//! each check gets its own store. The checks are also public one by one, so a failing one can
+//! be run alone. They panic (via `assert!`) on the first violation, naming the contract point.
+//!
+//! Run on a multi-threaded Tokio runtime (`#[tokio::test(flavor = "multi_thread")]`) so the
+//! concurrency checks really race.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::TryStreamExt;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    AdminKey, AuditEntry, AuditOutcome, EntityKind, IdLink, NewWorkItem, QueueCounts, ReplayFilter,
+    Store, StoredError, WorkItemId, WorkState, stream_links,
+};
+
+const LEASE: Duration = Duration::from_secs(60);
+
+/// A fixed instant (with sub-microsecond precision, so backends must keep nanoseconds).
+pub fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 123_456_789).expect("valid fixed instant")
+}
+
+fn at(seconds: i64) -> DateTime<Utc> {
+    t0() + TimeDelta::seconds(seconds)
+}
+
+fn admin() -> AdminKey {
+    AdminKey::new("admin-a")
+}
+
+fn other_admin() -> AdminKey {
+    AdminKey::new("admin-b")
+}
+
+fn uuid(n: u128) -> Uuid {
+    Uuid::from_u128(0x5ee1_5a27_0000_0000_0000_0000_0000_0000 + n)
+}
+
+fn item(crm_id: &str, operation: &str, payload: serde_json::Value) -> NewWorkItem {
+    NewWorkItem::new(
+        admin(),
+        EntityKind::Relation,
+        crm_id,
+        operation,
+        payload,
+        t0(),
+    )
+}
+
+fn counts(
+    pending: u64,
+    blocked: u64,
+    in_flight: u64,
+    done: u64,
+    failed: u64,
+    needs_review: u64,
+) -> QueueCounts {
+    QueueCounts {
+        pending,
+        blocked,
+        in_flight,
+        done,
+        failed,
+        needs_review,
+    }
+}
+
+/// Runs every check, each on a fresh store from `make`.
+pub async fn run_all<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: Fn() -> Fut,
+    Fut: Future<Output = S>,
+{
+    links_lookup_by_all_keys(make().await).await;
+    links_keys_are_unique(make().await).await;
+    links_payload_hash_cas(make().await).await;
+    links_paging_and_stream(make().await).await;
+    cursors_cas(make().await).await;
+    queue_enqueue_and_get(make().await).await;
+    queue_coalescing(make().await).await;
+    queue_dependencies(make().await).await;
+    queue_per_record_fifo(make().await).await;
+    queue_claim_exclusive_under_concurrency(make().await).await;
+    queue_lease_expiry_recovery(make().await).await;
+    queue_lease_fencing(make().await).await;
+    queue_reschedule_backoff(make().await).await;
+    queue_fail_review_replay(make().await).await;
+    queue_counts_blocked(make().await).await;
+    queue_list_paging(make().await).await;
+    queue_prune_done(make().await).await;
+    audit_order(make().await).await;
+    config_versions_cas(make().await).await;
+    admins_are_isolated(make().await).await;
+}
+
+/// Links are found by CRM id, SnelStart id and natural key alike; upsert replaces.
+pub async fn links_lookup_by_all_keys<S: Store>(store: S) {
+    let link = IdLink::new(admin(), EntityKind::Relation, "crm-1", uuid(1), t0())
+        .with_natural_key("1001")
+        .with_payload_hash("h1");
+    store.upsert_link(link.clone()).await.expect("upsert");
+    let by_crm = store
+        .link_by_crm_id(&admin(), EntityKind::Relation, "crm-1")
+        .await
+        .expect("by crm id");
+    assert_eq!(by_crm.as_ref(), Some(&link), "lookup by CRM id");
+    let by_ss = store
+        .link_by_snelstart_id(&admin(), EntityKind::Relation, uuid(1))
+        .await
+        .expect("by snelstart id");
+    assert_eq!(by_ss.as_ref(), Some(&link), "lookup by SnelStart id");
+    let by_nat = store
+        .link_by_natural_key(&admin(), EntityKind::Relation, "1001")
+        .await
+        .expect("by natural key");
+    assert_eq!(by_nat.as_ref(), Some(&link), "lookup by natural key");
+    // Other kind: not found.
+    let other_kind = store
+        .link_by_crm_id(&admin(), EntityKind::CostCentre, "crm-1")
+        .await
+        .expect("other kind");
+    assert_eq!(other_kind, None, "links are scoped by kind");
+
+    // Upsert replaces every field; the old secondary keys stop resolving.
+    let moved = IdLink::new(admin(), EntityKind::Relation, "crm-1", uuid(2), at(5))
+        .with_natural_key("1002");
+    store.upsert_link(moved.clone()).await.expect("re-upsert");
+    assert_eq!(
+        store
+            .link_by_snelstart_id(&admin(), EntityKind::Relation, uuid(1))
+            .await
+            .unwrap(),
+        None,
+        "old SnelStart id no longer resolves"
+    );
+    assert_eq!(
+        store
+            .link_by_natural_key(&admin(), EntityKind::Relation, "1001")
+            .await
+            .unwrap(),
+        None,
+        "old natural key no longer resolves"
+    );
+    assert_eq!(
+        store
+            .link_by_natural_key(&admin(), EntityKind::Relation, "1002")
+            .await
+            .unwrap(),
+        Some(moved.clone())
+    );
+    // Re-upserting the identical link is not a conflict.
+    store.upsert_link(moved).await.expect("idempotent upsert");
+
+    assert!(
+        store
+            .delete_link(&admin(), EntityKind::Relation, "crm-1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_link(&admin(), EntityKind::Relation, "crm-1")
+            .await
+            .unwrap(),
+        "second delete reports absence"
+    );
+    assert_eq!(
+        store
+            .link_by_snelstart_id(&admin(), EntityKind::Relation, uuid(2))
+            .await
+            .unwrap(),
+        None,
+        "delete removes every key"
+    );
+}
+
+/// Two CRM records can never share a SnelStart id or a natural key.
+pub async fn links_keys_are_unique<S: Store>(store: S) {
+    let first =
+        IdLink::new(admin(), EntityKind::Relation, "crm-1", uuid(1), t0()).with_natural_key("1001");
+    store.upsert_link(first.clone()).await.unwrap();
+
+    let same_uuid = IdLink::new(admin(), EntityKind::Relation, "crm-2", uuid(1), t0());
+    let err = store.upsert_link(same_uuid).await.unwrap_err();
+    assert!(
+        err.is_conflict(),
+        "shared SnelStart id must conflict: {err}"
+    );
+
+    let same_key =
+        IdLink::new(admin(), EntityKind::Relation, "crm-2", uuid(2), t0()).with_natural_key("1001");
+    let err = store.upsert_link(same_key).await.unwrap_err();
+    assert!(err.is_conflict(), "shared natural key must conflict: {err}");
+
+    assert_eq!(
+        store
+            .link_by_crm_id(&admin(), EntityKind::Relation, "crm-2")
+            .await
+            .unwrap(),
+        None,
+        "a conflicting upsert changes nothing"
+    );
+    assert_eq!(
+        store
+            .link_by_crm_id(&admin(), EntityKind::Relation, "crm-1")
+            .await
+            .unwrap(),
+        Some(first)
+    );
+
+    // The same SnelStart id and key are fine under another kind or administration.
+    store
+        .upsert_link(
+            IdLink::new(admin(), EntityKind::CostCentre, "crm-2", uuid(1), t0())
+                .with_natural_key("1001"),
+        )
+        .await
+        .expect("other kind");
+    store
+        .upsert_link(
+            IdLink::new(other_admin(), EntityKind::Relation, "crm-2", uuid(1), t0())
+                .with_natural_key("1001"),
+        )
+        .await
+        .expect("other administration");
+    // Links without a natural key never collide on it.
+    store
+        .upsert_link(IdLink::new(
+            admin(),
+            EntityKind::Relation,
+            "crm-3",
+            uuid(3),
+            t0(),
+        ))
+        .await
+        .unwrap();
+    store
+        .upsert_link(IdLink::new(
+            admin(),
+            EntityKind::Relation,
+            "crm-4",
+            uuid(4),
+            t0(),
+        ))
+        .await
+        .expect("two links without natural key");
+}
+
+/// `set_payload_hash` writes only when the expected hash matches.
+pub async fn links_payload_hash_cas<S: Store>(store: S) {
+    let kind = EntityKind::Relation;
+    let err = store
+        .set_payload_hash(&admin(), kind, "crm-1", None, Some("h1"), t0())
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "hash of a missing link: {err}");
+
+    store
+        .upsert_link(IdLink::new(admin(), kind, "crm-1", uuid(1), t0()))
+        .await
+        .unwrap();
+    store
+        .set_payload_hash(&admin(), kind, "crm-1", None, Some("h1"), at(1))
+        .await
+        .expect("first hash");
+    let err = store
+        .set_payload_hash(&admin(), kind, "crm-1", None, Some("h2"), at(2))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "stale expected None: {err}");
+    let err = store
+        .set_payload_hash(&admin(), kind, "crm-1", Some("hX"), Some("h2"), at(2))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "wrong expected hash: {err}");
+    store
+        .set_payload_hash(&admin(), kind, "crm-1", Some("h1"), Some("h2"), at(3))
+        .await
+        .expect("matching hash");
+    let link = store
+        .link_by_crm_id(&admin(), kind, "crm-1")
+        .await
+        .unwrap()
+        .expect("link");
+    assert_eq!(link.payload_hash.as_deref(), Some("h2"));
+    assert_eq!(link.updated_at, at(3), "CAS sets updated_at");
+    store
+        .set_payload_hash(&admin(), kind, "crm-1", Some("h2"), None, at(4))
+        .await
+        .expect("clear hash");
+    let link = store
+        .link_by_crm_id(&admin(), kind, "crm-1")
+        .await
+        .unwrap()
+        .expect("link");
+    assert_eq!(link.payload_hash, None);
+}
+
+/// Listing pages by CRM id (keyset) and the stream walks everything once.
+pub async fn links_paging_and_stream<S: Store>(store: S) {
+    let kind = EntityKind::CostCentre;
+    for n in 0..25u128 {
+        store
+            .upsert_link(IdLink::new(
+                admin(),
+                kind,
+                format!("p{n:03}"),
+                uuid(n),
+                t0(),
+            ))
+            .await
+            .unwrap();
+    }
+    // Noise in neighbouring key ranges.
+    store
+        .upsert_link(IdLink::new(
+            admin(),
+            EntityKind::Relation,
+            "p000",
+            uuid(900),
+            t0(),
+        ))
+        .await
+        .unwrap();
+    store
+        .upsert_link(IdLink::new(other_admin(), kind, "p000", uuid(901), t0()))
+        .await
+        .unwrap();
+
+    let first = store.list_links(&admin(), kind, None, 10).await.unwrap();
+    let ids: Vec<&str> = first.iter().map(|l| l.crm_id.as_str()).collect();
+    let expected: Vec<String> = (0..10).map(|n| format!("p{n:03}")).collect();
+    assert_eq!(ids, expected, "first page, ascending");
+    let second = store
+        .list_links(&admin(), kind, Some("p009"), 10)
+        .await
+        .unwrap();
+    assert_eq!(second.first().map(|l| l.crm_id.as_str()), Some("p010"));
+    let tail = store
+        .list_links(&admin(), kind, Some("p019"), 10)
+        .await
+        .unwrap();
+    assert_eq!(tail.len(), 5, "last page is short");
+    let none = store
+        .list_links(&admin(), kind, Some("p024"), 10)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    let all: Vec<IdLink> = stream_links(&store, admin(), kind, 7)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 25, "stream yields every link exactly once");
+    let distinct: HashSet<&str> = all.iter().map(|l| l.crm_id.as_str()).collect();
+    assert_eq!(distinct.len(), 25);
+    // Page size equal to the total must still terminate.
+    let exact: Vec<IdLink> = stream_links(&store, admin(), kind, 25)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(exact.len(), 25);
+}
+
+/// Cursors: compare-and-swap on the current value.
+pub async fn cursors_cas<S: Store>(store: S) {
+    assert_eq!(store.cursor(&admin(), "crm").await.unwrap(), None);
+    let err = store
+        .put_cursor(&admin(), "crm", Some("x"), "1")
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_conflict(),
+        "expected a value that does not exist: {err}"
+    );
+    store
+        .put_cursor(&admin(), "crm", None, "1")
+        .await
+        .expect("create");
+    let err = store
+        .put_cursor(&admin(), "crm", None, "2")
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "create over an existing cursor: {err}");
+    let err = store
+        .put_cursor(&admin(), "crm", Some("0"), "2")
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "stale expected value: {err}");
+    store
+        .put_cursor(&admin(), "crm", Some("1"), "2")
+        .await
+        .expect("advance");
+    assert_eq!(
+        store.cursor(&admin(), "crm").await.unwrap().as_deref(),
+        Some("2")
+    );
+    assert_eq!(store.cursor(&admin(), "other").await.unwrap(), None);
+    assert_eq!(store.cursor(&other_admin(), "crm").await.unwrap(), None);
+
+    // Racing writers with the same expectation: exactly one wins.
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .put_cursor(&admin(), "crm", Some("2"), &format!("w{n}"))
+                .await
+                .is_ok()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(task.await.expect("task"));
+    }
+    assert_eq!(winners, 1, "exactly one CAS winner");
+}
+
+/// Enqueue stores every field; `work_item` returns it; ids increase.
+pub async fn queue_enqueue_and_get<S: Store>(store: S) {
+    let a = store
+        .enqueue(item("r1", "upsert", json!({"naam": "A"})), t0())
+        .await
+        .unwrap();
+    let b = store
+        .enqueue(
+            item("r2", "upsert", json!({"naam": "B", "n": [1, 2]})).not_before(at(30)),
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert!(b > a, "ids increase in enqueue order");
+    let got = store.work_item(b).await.unwrap().expect("item b");
+    assert_eq!(got.id, b);
+    assert_eq!(got.admin, admin());
+    assert_eq!(got.kind, EntityKind::Relation);
+    assert_eq!(got.crm_id, "r2");
+    assert_eq!(got.operation, "upsert");
+    assert_eq!(got.payload, json!({"naam": "B", "n": [1, 2]}));
+    assert_eq!(got.state, WorkState::Pending);
+    assert_eq!(got.attempts, 0);
+    assert_eq!(got.next_attempt_at, at(30));
+    assert_eq!(got.lease_until, None);
+    assert_eq!(got.last_error, None);
+    assert_eq!(got.review, None);
+    assert_eq!(got.created_at, at(1));
+    assert_eq!(got.updated_at, at(1));
+    assert!(got.depends_on.is_empty());
+    assert_eq!(
+        store
+            .work_item(WorkItemId::new(b.get() + 1000))
+            .await
+            .unwrap(),
+        None
+    );
+    let err = store
+        .enqueue(
+            item("r3", "upsert", json!(null)).depending_on([WorkItemId::new(b.get() + 1000)]),
+            t0(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "unknown dependency: {err}");
+}
+
+/// A Pending item for the same record and operation is updated instead of duplicated; an
+/// InFlight one is left alone.
+pub async fn queue_coalescing<S: Store>(store: S) {
+    let dep = store
+        .enqueue(item("other", "upsert", json!(0)), t0())
+        .await
+        .unwrap();
+    let first = store
+        .enqueue(
+            item("r1", "upsert", json!({"v": 1})).not_before(at(100)),
+            at(1),
+        )
+        .await
+        .unwrap();
+    let again = store
+        .enqueue(
+            item("r1", "upsert", json!({"v": 2})).depending_on([dep]),
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, first, "pending item coalesced");
+    let got = store.work_item(first).await.unwrap().unwrap();
+    assert_eq!(got.payload, json!({"v": 2}), "payload replaced");
+    assert_eq!(got.depends_on, vec![dep], "dependencies merged");
+    assert_eq!(got.next_attempt_at, at(100), "later not-before kept");
+    assert_eq!(got.created_at, at(1));
+    assert_eq!(got.updated_at, at(2), "updated_at bumped");
+    assert_eq!(store.counts(&admin()).await.unwrap().total(), 2);
+
+    // Different operation or kind: separate items.
+    let archive = store
+        .enqueue(item("r1", "archive", json!({})), at(3))
+        .await
+        .unwrap();
+    assert_ne!(archive, first);
+    let other_kind = store
+        .enqueue(
+            NewWorkItem::new(
+                admin(),
+                EntityKind::CostCentre,
+                "r1",
+                "upsert",
+                json!({}),
+                t0(),
+            ),
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert_ne!(other_kind, first);
+
+    // In flight: not touched, a new pending item goes behind it.
+    let claimed = store.claim(&admin(), at(10), 10, LEASE).await.unwrap();
+    let in_flight = claimed
+        .iter()
+        .find(|w| w.crm_id == "other")
+        .expect("dependency claimed");
+    let behind = store
+        .enqueue(item("other", "upsert", json!(1)), at(11))
+        .await
+        .unwrap();
+    assert_ne!(behind, in_flight.id, "in-flight item is not coalesced");
+    let still = store.work_item(in_flight.id).await.unwrap().unwrap();
+    assert_eq!(still.payload, json!(0), "in-flight payload untouched");
+    assert_eq!(still.state, WorkState::InFlight);
+    // ... and the next enqueue coalesces into the new pending one.
+    let third = store
+        .enqueue(item("other", "upsert", json!(2)), at(12))
+        .await
+        .unwrap();
+    assert_eq!(third, behind);
+    assert_eq!(
+        store.work_item(behind).await.unwrap().unwrap().payload,
+        json!(2)
+    );
+
+    // Two pending items for one record (the in-flight one was rescheduled): the newest
+    // absorbs the next enqueue.
+    store
+        .reschedule(
+            in_flight.lease(),
+            at(12),
+            StoredError::new("transient", "timeout"),
+            at(12),
+        )
+        .await
+        .unwrap();
+    let newest = store
+        .enqueue(item("other", "upsert", json!(3)), at(12))
+        .await
+        .unwrap();
+    assert_eq!(newest, behind, "coalesced into the newest pending item");
+    assert_eq!(
+        store
+            .work_item(in_flight.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
+        json!(0),
+        "older pending item untouched"
+    );
+
+    // A dependency newer than the pending item prevents coalescing (no cycles possible).
+    let newer_dep = store
+        .enqueue(item("dep2", "upsert", json!(null)), at(13))
+        .await
+        .unwrap();
+    let separate = store
+        .enqueue(
+            item("r1", "upsert", json!({"v": 3})).depending_on([newer_dep]),
+            at(14),
+        )
+        .await
+        .unwrap();
+    assert_ne!(separate, first);
+    assert!(separate > newer_dep);
+}
+
+/// Items wait for their dependencies to be Done.
+pub async fn queue_dependencies<S: Store>(store: S) {
+    let parent = store
+        .enqueue(item("rel", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let child = store
+        .enqueue(
+            NewWorkItem::new(
+                admin(),
+                EntityKind::SalesInvoice,
+                "inv",
+                "create",
+                json!({}),
+                t0(),
+            )
+            .depending_on([parent]),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let grandchild = store
+        .enqueue(
+            NewWorkItem::new(
+                admin(),
+                EntityKind::Attachment,
+                "att",
+                "upload",
+                json!({}),
+                t0(),
+            )
+            .depending_on([child, parent]),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let got = store.work_item(grandchild).await.unwrap().unwrap();
+    assert_eq!(got.depends_on, vec![parent, child], "dependencies sorted");
+
+    let batch = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec![parent], "only the root is claimable");
+    assert!(
+        store
+            .claim(&admin(), at(1), 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "in-flight dependency still blocks"
+    );
+    store.complete(batch[0].lease(), at(2)).await.unwrap();
+    let batch = store.claim(&admin(), at(3), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec![child]);
+    store.complete(batch[0].lease(), at(4)).await.unwrap();
+    let batch = store.claim(&admin(), at(5), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec![grandchild]);
+}
+
+/// Two items for one record never run at once or out of order.
+pub async fn queue_per_record_fifo<S: Store>(store: S) {
+    let upsert = store
+        .enqueue(item("r1", "upsert", json!(1)), t0())
+        .await
+        .unwrap();
+    let archive = store
+        .enqueue(item("r1", "archive", json!(2)), t0())
+        .await
+        .unwrap();
+    let unrelated = store
+        .enqueue(item("r2", "upsert", json!(3)), t0())
+        .await
+        .unwrap();
+    let batch = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec![upsert, unrelated], "second item for r1 waits");
+    let waiting = store.claim(&admin(), at(2), 10, LEASE).await.unwrap();
+    assert!(
+        waiting.is_empty(),
+        "r1 busy while its first item is in flight"
+    );
+    store.complete(batch[0].lease(), at(3)).await.unwrap();
+    store.complete(batch[1].lease(), at(3)).await.unwrap();
+    let batch = store.claim(&admin(), at(4), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec![archive]);
+    store.complete(batch[0].lease(), at(5)).await.unwrap();
+
+    // An older item in backoff also holds back newer ones for the same record.
+    let slow = store
+        .enqueue(item("r3", "upsert", json!(1)).not_before(at(100)), at(5))
+        .await
+        .unwrap();
+    store
+        .enqueue(item("r3", "archive", json!(1)), at(5))
+        .await
+        .unwrap();
+    let batch = store.claim(&admin(), at(6), 10, LEASE).await.unwrap();
+    assert!(
+        batch.is_empty(),
+        "newer r3 item must not overtake: {batch:?}"
+    );
+    let batch = store.claim(&admin(), at(100), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec![slow]);
+}
+
+/// Many concurrent claimers never receive the same item twice, and together get all items.
+pub async fn queue_claim_exclusive_under_concurrency<S: Store>(store: S) {
+    const ITEMS: usize = 120;
+    const CLAIMERS: usize = 8;
+    for n in 0..ITEMS {
+        store
+            .enqueue(item(&format!("r{n}"), "upsert", json!(n)), t0())
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for _ in 0..CLAIMERS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            // Bounded: each round claims at least one item or stops.
+            for _ in 0..ITEMS {
+                let batch = store.claim(&admin(), at(1), 3, LEASE).await.expect("claim");
+                if batch.is_empty() {
+                    break;
+                }
+                for work in batch {
+                    store.complete(work.lease(), at(2)).await.expect("complete");
+                    mine.push(work.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("claimer task"));
+    }
+    let distinct: HashSet<WorkItemId> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "an item was handed out twice");
+    assert_eq!(all.len(), ITEMS, "every item was claimed");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 0, ITEMS as u64, 0, 0)
+    );
+}
+
+/// An InFlight item whose lease expired is claimed again (crash recovery).
+pub async fn queue_lease_expiry_recovery<S: Store>(store: S) {
+    let id = store
+        .enqueue(item("r1", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let first = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].state, WorkState::InFlight);
+    assert_eq!(first[0].attempts, 1);
+    assert_eq!(first[0].lease_until, Some(at(61)));
+    assert_eq!(first[0].updated_at, at(1));
+    assert!(
+        store
+            .claim(&admin(), at(60), 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "lease still valid one second before expiry"
+    );
+    let again = store.claim(&admin(), at(61), 10, LEASE).await.unwrap();
+    assert_eq!(again.len(), 1, "expired lease is reclaimable");
+    assert_eq!(again[0].id, id);
+    assert_eq!(again[0].attempts, 2, "reclaim counts as an attempt");
+    assert_eq!(again[0].lease_until, Some(at(121)));
+
+    // Renewing keeps it away from other claimers.
+    store
+        .renew_lease(again[0].lease(), at(100), LEASE)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim(&admin(), at(150), 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "renewed lease holds until 160"
+    );
+    assert_eq!(
+        store.work_item(id).await.unwrap().unwrap().lease_until,
+        Some(at(160))
+    );
+    store.complete(again[0].lease(), at(151)).await.unwrap();
+    let done = store.work_item(id).await.unwrap().unwrap();
+    assert_eq!(done.state, WorkState::Done);
+    assert_eq!(done.lease_until, None);
+    assert_eq!(done.updated_at, at(151));
+}
+
+/// A lost lease cannot finish the item.
+pub async fn queue_lease_fencing<S: Store>(store: S) {
+    store
+        .enqueue(item("r1", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let stale = store.claim(&admin(), at(1), 1, LEASE).await.unwrap()[0].lease();
+    let fresh = store.claim(&admin(), at(100), 1, LEASE).await.unwrap()[0].lease();
+    assert_eq!(fresh.id, stale.id);
+    let err = store.complete(stale, at(101)).await.unwrap_err();
+    assert!(err.is_conflict(), "stale complete: {err}");
+    let err = store
+        .fail(stale, StoredError::new("permanent", "x"), at(101))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "stale fail: {err}");
+    let err = store.renew_lease(stale, at(101), LEASE).await.unwrap_err();
+    assert!(err.is_conflict(), "stale renew: {err}");
+    store.complete(fresh, at(102)).await.expect("fresh lease");
+    let err = store.complete(fresh, at(103)).await.unwrap_err();
+    assert!(err.is_conflict(), "completing twice: {err}");
+    let missing = super::LeaseToken {
+        id: WorkItemId::new(fresh.id.get() + 1000),
+        attempt: 1,
+    };
+    let err = store.complete(missing, at(103)).await.unwrap_err();
+    assert!(err.is_not_found(), "unknown item: {err}");
+
+    // An expired lease nobody reclaimed is still honoured.
+    store
+        .enqueue(item("r2", "upsert", json!({})), at(200))
+        .await
+        .unwrap();
+    let late = store.claim(&admin(), at(200), 1, LEASE).await.unwrap()[0].lease();
+    store
+        .complete(late, at(1000))
+        .await
+        .expect("expired but unclaimed lease");
+}
+
+/// Reschedule returns an item to Pending with a backoff and the error recorded.
+pub async fn queue_reschedule_backoff<S: Store>(store: S) {
+    let id = store
+        .enqueue(item("r1", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let lease = store.claim(&admin(), at(1), 1, LEASE).await.unwrap()[0].lease();
+    let error = StoredError::new("transient", "429 Too Many Requests")
+        .with_code("429")
+        .with_details(json!({"retry_after": 30}));
+    store
+        .reschedule(lease, at(31), error.clone(), at(2))
+        .await
+        .unwrap();
+    let got = store.work_item(id).await.unwrap().unwrap();
+    assert_eq!(got.state, WorkState::Pending);
+    assert_eq!(got.next_attempt_at, at(31));
+    assert_eq!(got.lease_until, None);
+    assert_eq!(got.last_error, Some(error));
+    assert_eq!(got.attempts, 1, "attempts kept");
+    assert!(
+        store
+            .claim(&admin(), at(30), 1, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "not before next_attempt_at"
+    );
+    let batch = store.claim(&admin(), at(31), 1, LEASE).await.unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].attempts, 2);
+}
+
+/// Fail and review park items; replay brings them back with attempts reset.
+pub async fn queue_fail_review_replay<S: Store>(store: S) {
+    let bad = store
+        .enqueue(item("bad", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let ambiguous = store
+        .enqueue(item("amb", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let cost_centre = store
+        .enqueue(
+            NewWorkItem::new(
+                admin(),
+                EntityKind::CostCentre,
+                "p1",
+                "upsert",
+                json!({}),
+                t0(),
+            ),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let batch = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
+    assert_eq!(batch.len(), 3);
+    let error = StoredError::new("permanent", "Relatiecode bestaat al").with_code("REL-0008");
+    for work in &batch {
+        if work.id == ambiguous {
+            store
+                .needs_review(work.lease(), json!(["two candidates"]), at(2))
+                .await
+                .unwrap();
+        } else {
+            store
+                .fail(work.lease(), error.clone(), at(2))
+                .await
+                .unwrap();
+        }
+    }
+    let got = store.work_item(bad).await.unwrap().unwrap();
+    assert_eq!(got.state, WorkState::Failed);
+    assert_eq!(got.last_error.as_ref(), Some(&error));
+    assert_eq!(got.lease_until, None);
+    let got = store.work_item(ambiguous).await.unwrap().unwrap();
+    assert_eq!(got.state, WorkState::NeedsReview);
+    assert_eq!(got.review, Some(json!(["two candidates"])));
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 0, 0, 2, 1)
+    );
+    assert_eq!(
+        store
+            .list_work(&admin(), Some(WorkState::Failed), 10, 0)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .claim(&admin(), at(3), 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "parked items are not claimable"
+    );
+
+    // Replay only failed relations.
+    let replayed = store
+        .replay(
+            &ReplayFilter::failed(admin()).kind(EntityKind::Relation),
+            at(4),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replayed, 1);
+    let got = store.work_item(bad).await.unwrap().unwrap();
+    assert_eq!(got.state, WorkState::Pending);
+    assert_eq!(got.attempts, 0, "attempts reset");
+    assert_eq!(got.next_attempt_at, at(4));
+    assert_eq!(
+        got.last_error.as_ref(),
+        Some(&error),
+        "last error kept as history"
+    );
+    assert_eq!(
+        store.work_item(cost_centre).await.unwrap().unwrap().state,
+        WorkState::Failed,
+        "kind filter respected"
+    );
+    assert_eq!(
+        store.work_item(ambiguous).await.unwrap().unwrap().state,
+        WorkState::NeedsReview,
+        "review items need their own filter"
+    );
+    let replayed = store
+        .replay(&ReplayFilter::needs_review(admin()).crm_id("amb"), at(5))
+        .await
+        .unwrap();
+    assert_eq!(replayed, 1);
+    let got = store.work_item(ambiguous).await.unwrap().unwrap();
+    assert_eq!(got.state, WorkState::Pending);
+    assert_eq!(got.review, None, "review reasons cleared");
+    assert_eq!(
+        store
+            .replay(&ReplayFilter::failed(other_admin()), at(6))
+            .await
+            .unwrap(),
+        0,
+        "other administration untouched"
+    );
+    let batch = store.claim(&admin(), at(6), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec![bad, ambiguous]);
+    assert!(batch.iter().all(|w| w.attempts == 1));
+}
+
+/// Dependants of a failed item stay pending and are counted as blocked, transitively.
+pub async fn queue_counts_blocked<S: Store>(store: S) {
+    let root = store
+        .enqueue(item("root", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let child = store
+        .enqueue(
+            item("child", "upsert", json!({})).depending_on([root]),
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .enqueue(
+            item("grandchild", "upsert", json!({})).depending_on([child]),
+            t0(),
+        )
+        .await
+        .unwrap();
+    store
+        .enqueue(item("free", "upsert", json!({})).not_before(at(1000)), t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(4, 0, 0, 0, 0, 0),
+        "waiting on a pending dependency or a backoff is not blocked"
+    );
+    let batch = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(3, 0, 1, 0, 0, 0)
+    );
+    store
+        .fail(
+            batch[0].lease(),
+            StoredError::new("permanent", "bad"),
+            at(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(1, 2, 0, 0, 1, 0),
+        "child and grandchild blocked"
+    );
+    assert!(
+        store
+            .claim(&admin(), at(3), 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "blocked items are not claimable"
+    );
+    store
+        .replay(&ReplayFilter::failed(admin()), at(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(4, 0, 0, 0, 0, 0),
+        "replay unblocks"
+    );
+    assert_eq!(
+        store.counts(&other_admin()).await.unwrap(),
+        QueueCounts::default()
+    );
+}
+
+/// `list_work` filters by state and pages by offset, in id order.
+pub async fn queue_list_paging<S: Store>(store: S) {
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        ids.push(
+            store
+                .enqueue(item(&format!("r{n}"), "upsert", json!(n)), t0())
+                .await
+                .unwrap(),
+        );
+    }
+    let batch = store.claim(&admin(), at(1), 2, LEASE).await.unwrap();
+    assert_eq!(batch.len(), 2);
+    let page: Vec<WorkItemId> = store
+        .list_work(&admin(), None, 3, 2)
+        .await
+        .unwrap()
+        .iter()
+        .map(|w| w.id)
+        .collect();
+    assert_eq!(page, ids[2..5].to_vec());
+    let pending: Vec<WorkItemId> = store
+        .list_work(&admin(), Some(WorkState::Pending), 10, 0)
+        .await
+        .unwrap()
+        .iter()
+        .map(|w| w.id)
+        .collect();
+    assert_eq!(pending, ids[2..].to_vec());
+    let in_flight = store
+        .list_work(&admin(), Some(WorkState::InFlight), 10, 1)
+        .await
+        .unwrap();
+    assert_eq!(in_flight.len(), 1);
+    assert_eq!(in_flight[0].id, ids[1]);
+    assert!(
+        store
+            .list_work(&other_admin(), None, 10, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Old Done items are pruned, except those still depended upon; ids are not reused.
+pub async fn queue_prune_done<S: Store>(store: S) {
+    let old = store
+        .enqueue(item("old", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let needed = store
+        .enqueue(item("needed", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let recent = store
+        .enqueue(item("recent", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    let batch = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
+    assert_eq!(batch.len(), 3);
+    for work in &batch {
+        let when = if work.id == recent { at(500) } else { at(2) };
+        store.complete(work.lease(), when).await.unwrap();
+    }
+    let dependant = store
+        .enqueue(
+            item("dependant", "upsert", json!({}))
+                .depending_on([needed])
+                .not_before(at(10_000)),
+            at(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.prune_done(at(100)).await.unwrap(), 1);
+    assert_eq!(
+        store.work_item(old).await.unwrap(),
+        None,
+        "old done item pruned"
+    );
+    assert!(
+        store.work_item(needed).await.unwrap().is_some(),
+        "still a dependency"
+    );
+    assert!(
+        store.work_item(recent).await.unwrap().is_some(),
+        "too recent"
+    );
+    let next = store
+        .enqueue(item("new", "upsert", json!({})), at(4))
+        .await
+        .unwrap();
+    assert!(next > dependant, "ids are never reused");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(2, 0, 0, 2, 0, 0)
+    );
+}
+
+/// The audit log returns entries newest first, in append order, per administration.
+pub async fn audit_order<S: Store>(store: S) {
+    for n in 0..5i64 {
+        // Times deliberately out of order: append order wins.
+        let entry = AuditEntry::new(
+            at(100 - n * 10),
+            admin(),
+            EntityKind::Relation,
+            "create",
+            format!("POST /relaties #{n}"),
+            if n == 3 {
+                AuditOutcome::Error("REL-0008: Relatiecode bestaat al".into())
+            } else {
+                AuditOutcome::Ok
+            },
+        )
+        .with_crm_id(format!("r{n}"))
+        .with_snelstart_id(uuid(n as u128));
+        store.append_audit(entry).await.unwrap();
+    }
+    store
+        .append_audit(AuditEntry::new(
+            at(0),
+            other_admin(),
+            EntityKind::CostCentre,
+            "update",
+            "PUT /kostenplaatsen",
+            AuditOutcome::Ok,
+        ))
+        .await
+        .unwrap();
+    let recent = store.recent_audit(&admin(), 3).await.unwrap();
+    let summaries: Vec<&str> = recent.iter().map(|e| e.request_summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        [
+            "POST /relaties #4",
+            "POST /relaties #3",
+            "POST /relaties #2"
+        ]
+    );
+    assert_eq!(
+        recent[1].outcome,
+        AuditOutcome::Error("REL-0008: Relatiecode bestaat al".into())
+    );
+    assert_eq!(recent[1].crm_id.as_deref(), Some("r3"));
+    assert_eq!(recent[1].snelstart_id, Some(uuid(3)));
+    assert_eq!(recent[1].at, at(70));
+    let other = store.recent_audit(&other_admin(), 10).await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].crm_id, None);
+    assert_eq!(other[0].snelstart_id, None);
+    // Prune by time: entries at 60 and 70 and the other admin's at 0 are older than 75.
+    assert_eq!(store.prune_audit(at(75)).await.unwrap(), 3);
+    assert_eq!(store.recent_audit(&admin(), 10).await.unwrap().len(), 3);
+}
+
+/// Configuration versions: 1, 2, 3 with compare-and-swap on the latest.
+pub async fn config_versions_cas<S: Store>(store: S) {
+    assert_eq!(store.latest_config(&admin()).await.unwrap(), None);
+    assert!(store.config_versions(&admin()).await.unwrap().is_empty());
+    let err = store
+        .save_config(&admin(), json!({"v": 0}), Some(1), t0())
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_conflict(),
+        "expected version that does not exist: {err}"
+    );
+    let v1 = store
+        .save_config(&admin(), json!({"v": 1}), None, at(1))
+        .await
+        .unwrap();
+    assert_eq!(v1, 1);
+    let err = store
+        .save_config(&admin(), json!({"v": 2}), None, at(2))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "stale None: {err}");
+    let v2 = store
+        .save_config(&admin(), json!({"v": 2}), Some(1), at(2))
+        .await
+        .unwrap();
+    assert_eq!(v2, 2);
+    let latest = store.latest_config(&admin()).await.unwrap().unwrap();
+    assert_eq!(latest.version, 2);
+    assert_eq!(latest.document, json!({"v": 2}));
+    assert_eq!(latest.saved_at, at(2));
+    let first = store.config(&admin(), 1).await.unwrap().unwrap();
+    assert_eq!(first.document, json!({"v": 1}));
+    assert_eq!(store.config(&admin(), 3).await.unwrap(), None);
+    assert_eq!(store.config_versions(&admin()).await.unwrap(), vec![1, 2]);
+    assert_eq!(store.latest_config(&other_admin()).await.unwrap(), None);
+
+    // Racing saves from the same base: exactly one wins.
+    let mut tasks = Vec::new();
+    for n in 0..6 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .save_config(&admin(), json!({"racer": n}), Some(2), at(3))
+                .await
+                .is_ok()
+        }));
+    }
+    let mut winners = 0;
+    for task in tasks {
+        winners += usize::from(task.await.expect("task"));
+    }
+    assert_eq!(winners, 1, "exactly one save wins the race");
+    assert_eq!(
+        store.config_versions(&admin()).await.unwrap(),
+        vec![1, 2, 3]
+    );
+}
+
+/// Nothing leaks between administrations in the queue.
+pub async fn admins_are_isolated<S: Store>(store: S) {
+    let a = store
+        .enqueue(item("r1", "upsert", json!("a")), t0())
+        .await
+        .unwrap();
+    let b = store
+        .enqueue(
+            NewWorkItem::new(
+                other_admin(),
+                EntityKind::Relation,
+                "r1",
+                "upsert",
+                json!("b"),
+                t0(),
+            ),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(a, b, "same record in two administrations: two items");
+    let batch = store.claim(&other_admin(), at(1), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec![b], "claim is per administration");
+    let batch = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(
+        ids,
+        vec![a],
+        "other administration's in-flight item does not block"
+    );
+}

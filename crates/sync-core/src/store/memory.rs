@@ -1,0 +1,620 @@
+//! [`MemoryStore`]: the whole contract in process memory.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::link::describe_link;
+use super::{
+    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, CursorStore, EntityKind, IdLink,
+    LeaseToken, LinkStore, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StoreError,
+    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, lease_expiry,
+};
+
+/// A store that keeps everything in memory, behind one mutex.
+///
+/// Meant for tests, examples and one-shot tools: state is lost when the last clone is
+/// dropped. Clones share the same state. Every operation takes the lock once and does all its
+/// checks before changing anything, which makes each call atomic and the store linearizable.
+/// The lock is never held across an `.await`.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+type LinkKey = (AdminKey, EntityKind, String);
+
+#[derive(Debug, Default)]
+struct State {
+    links: BTreeMap<LinkKey, IdLink>,
+    /// `(admin, kind, snelstart id)` -> CRM id.
+    links_by_snelstart: HashMap<(AdminKey, EntityKind, Uuid), String>,
+    /// `(admin, kind, natural key)` -> CRM id.
+    links_by_natural: HashMap<LinkKey, String>,
+    cursors: HashMap<(AdminKey, String), String>,
+    items: BTreeMap<WorkItemId, WorkItem>,
+    /// Every item (any state) per `(admin, kind, crm_id)`, so coalescing looks at one
+    /// record's few items instead of scanning the queue. Only enqueue and prune change it.
+    items_by_record: HashMap<LinkKey, BTreeSet<WorkItemId>>,
+    last_id: i64,
+    audit: Vec<AuditEntry>,
+    configs: HashMap<AdminKey, Vec<ConfigVersion>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, op: impl FnOnce(&mut State) -> StoreResult<T>) -> StoreResult<T> {
+        let mut guard = self
+            .state
+            .lock()
+            .map_err(|_| StoreError::backend("memory store lock poisoned by a panic"))?;
+        op(&mut guard)
+    }
+}
+
+impl State {
+    fn link_crm_id_by_snelstart(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        id: Uuid,
+    ) -> Option<&String> {
+        self.links_by_snelstart.get(&(admin.clone(), kind, id))
+    }
+
+    fn remove_link(&mut self, key: &LinkKey) -> Option<IdLink> {
+        let old = self.links.remove(key)?;
+        self.links_by_snelstart
+            .remove(&(old.admin.clone(), old.kind, old.snelstart_id));
+        if let Some(natural) = &old.natural_key {
+            self.links_by_natural
+                .remove(&(old.admin.clone(), old.kind, natural.clone()));
+        }
+        Some(old)
+    }
+
+    fn item_for_lease(&mut self, token: LeaseToken) -> StoreResult<&mut WorkItem> {
+        let item = self
+            .items
+            .get_mut(&token.id)
+            .ok_or_else(|| StoreError::not_found(format!("work item {}", token.id)))?;
+        if item.state != WorkState::InFlight || item.attempts != token.attempt {
+            return Err(StoreError::conflict(format!(
+                "work item {} is {} at attempt {}, not in flight at attempt {}: the lease was lost",
+                token.id, item.state, item.attempts, token.attempt
+            )));
+        }
+        Ok(item)
+    }
+
+    /// Ids of Pending items that cannot run until a Failed/NeedsReview item is replayed.
+    fn blocked_ids(&self) -> HashSet<WorkItemId> {
+        // Dependencies are always older than their dependants, so one pass in id order sees
+        // every dependency's status before the items that depend on it.
+        let mut blocked = HashSet::new();
+        for item in self.items.values() {
+            if item.state != WorkState::Pending {
+                continue;
+            }
+            let is_blocked = item.depends_on.iter().any(|dep| {
+                blocked.contains(dep)
+                    || self
+                        .items
+                        .get(dep)
+                        .is_some_and(|d| d.state.blocks_dependants())
+            });
+            if is_blocked {
+                blocked.insert(item.id);
+            }
+        }
+        blocked
+    }
+}
+
+impl LinkStore for MemoryStore {
+    async fn link_by_crm_id(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+    ) -> StoreResult<Option<IdLink>> {
+        self.with(|s| {
+            Ok(s.links
+                .get(&(admin.clone(), kind, crm_id.to_owned()))
+                .cloned())
+        })
+    }
+
+    async fn link_by_snelstart_id(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        snelstart_id: Uuid,
+    ) -> StoreResult<Option<IdLink>> {
+        self.with(|s| {
+            Ok(s.link_crm_id_by_snelstart(admin, kind, snelstart_id)
+                .and_then(|crm| s.links.get(&(admin.clone(), kind, crm.clone())))
+                .cloned())
+        })
+    }
+
+    async fn link_by_natural_key(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        natural_key: &str,
+    ) -> StoreResult<Option<IdLink>> {
+        self.with(|s| {
+            Ok(s.links_by_natural
+                .get(&(admin.clone(), kind, natural_key.to_owned()))
+                .and_then(|crm| s.links.get(&(admin.clone(), kind, crm.clone())))
+                .cloned())
+        })
+    }
+
+    async fn upsert_link(&self, link: IdLink) -> StoreResult<()> {
+        self.with(|s| {
+            let (admin, kind) = (link.admin.clone(), link.kind);
+            if let Some(holder) = s.link_crm_id_by_snelstart(&admin, kind, link.snelstart_id)
+                && *holder != link.crm_id
+            {
+                return Err(StoreError::conflict(format!(
+                    "{}: SnelStart id {} is already linked to CRM id {holder:?}",
+                    link.describe(),
+                    link.snelstart_id
+                )));
+            }
+            if let Some(natural) = &link.natural_key
+                && let Some(holder) =
+                    s.links_by_natural
+                        .get(&(admin.clone(), kind, natural.clone()))
+                && *holder != link.crm_id
+            {
+                return Err(StoreError::conflict(format!(
+                    "{}: natural key {natural:?} is already linked to CRM id {holder:?}",
+                    link.describe()
+                )));
+            }
+            let key = (admin.clone(), kind, link.crm_id.clone());
+            s.remove_link(&key);
+            s.links_by_snelstart.insert(
+                (admin.clone(), kind, link.snelstart_id),
+                link.crm_id.clone(),
+            );
+            if let Some(natural) = &link.natural_key {
+                s.links_by_natural
+                    .insert((admin, kind, natural.clone()), link.crm_id.clone());
+            }
+            s.links.insert(key, link);
+            Ok(())
+        })
+    }
+
+    async fn set_payload_hash(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            let link = s
+                .links
+                .get_mut(&(admin.clone(), kind, crm_id.to_owned()))
+                .ok_or_else(|| StoreError::not_found(describe_link(admin, kind, crm_id)))?;
+            if link.payload_hash.as_deref() != expected {
+                return Err(StoreError::conflict(format!(
+                    "{}: payload hash is {:?}, expected {expected:?}",
+                    describe_link(admin, kind, crm_id),
+                    link.payload_hash
+                )));
+            }
+            link.payload_hash = new.map(str::to_owned);
+            link.updated_at = now;
+            Ok(())
+        })
+    }
+
+    async fn list_links(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<IdLink>> {
+        self.with(|s| {
+            let lower = (admin.clone(), kind, after.unwrap_or_default().to_owned());
+            Ok(s.links
+                .range(lower..)
+                .take_while(|((a, k, _), _)| a == admin && *k == kind)
+                .filter(|((_, _, crm), _)| after.is_none_or(|after| crm.as_str() > after))
+                .take(limit)
+                .map(|(_, link)| link.clone())
+                .collect())
+        })
+    }
+
+    async fn delete_link(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+    ) -> StoreResult<bool> {
+        self.with(|s| {
+            Ok(s.remove_link(&(admin.clone(), kind, crm_id.to_owned()))
+                .is_some())
+        })
+    }
+}
+
+impl CursorStore for MemoryStore {
+    async fn cursor(&self, admin: &AdminKey, name: &str) -> StoreResult<Option<String>> {
+        self.with(|s| Ok(s.cursors.get(&(admin.clone(), name.to_owned())).cloned()))
+    }
+
+    async fn put_cursor(
+        &self,
+        admin: &AdminKey,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            let key = (admin.clone(), name.to_owned());
+            let current = s.cursors.get(&key);
+            if current.map(String::as_str) != expected {
+                return Err(StoreError::conflict(format!(
+                    "cursor {name:?} in administration {admin:?} is {current:?}, expected {expected:?}"
+                )));
+            }
+            s.cursors.insert(key, value.to_owned());
+            Ok(())
+        })
+    }
+}
+
+impl QueueStore for MemoryStore {
+    async fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>) -> StoreResult<WorkItemId> {
+        self.with(|s| {
+            if let Some(missing) = item.depends_on.iter().find(|d| !s.items.contains_key(d)) {
+                return Err(StoreError::not_found(format!(
+                    "work item {missing}, a dependency of {} {:?} for CRM id {:?}",
+                    item.kind, item.operation, item.crm_id
+                )));
+            }
+            let newest_dep = item.depends_on.iter().max().copied();
+            let record = (item.admin.clone(), item.kind, item.crm_id.clone());
+            let coalesce_into = s
+                .items_by_record
+                .get(&record)
+                .into_iter()
+                .flat_map(|ids| ids.iter().rev())
+                .filter_map(|id| s.items.get(id))
+                .find(|w| w.state == WorkState::Pending && w.operation == item.operation)
+                .map(|w| w.id)
+                .filter(|id| newest_dep.is_none_or(|dep| dep < *id));
+            if let Some(id) = coalesce_into
+                && let Some(existing) = s.items.get_mut(&id)
+            {
+                existing.payload = item.payload;
+                let deps: BTreeSet<WorkItemId> = existing
+                    .depends_on
+                    .iter()
+                    .chain(&item.depends_on)
+                    .copied()
+                    .collect();
+                existing.depends_on = deps.into_iter().collect();
+                existing.next_attempt_at = existing.next_attempt_at.max(item.not_before);
+                existing.updated_at = now;
+                return Ok(id);
+            }
+            s.last_id += 1;
+            let id = WorkItemId::new(s.last_id);
+            s.items.insert(id, WorkItem::enqueued(id, item, now));
+            s.items_by_record.entry(record).or_default().insert(id);
+            Ok(id)
+        })
+    }
+
+    async fn claim(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> StoreResult<Vec<WorkItem>> {
+        let lease_until = lease_expiry(now, lease)?;
+        self.with(|s| {
+            // Records with an item in flight, and records with an older pending item: the
+            // per-record FIFO rule.
+            let mut busy: HashSet<(EntityKind, &str)> = s
+                .items
+                .values()
+                .filter(|w| w.admin == *admin && w.state == WorkState::InFlight)
+                .map(|w| (w.kind, w.crm_id.as_str()))
+                .collect();
+            let mut chosen = Vec::new();
+            for item in s.items.values().filter(|w| w.admin == *admin) {
+                if chosen.len() >= limit {
+                    break;
+                }
+                let record = (item.kind, item.crm_id.as_str());
+                match item.state {
+                    WorkState::InFlight if item.lease_until.is_some_and(|until| until <= now) => {
+                        chosen.push(item.id);
+                    }
+                    WorkState::Pending => {
+                        let deps_done = item
+                            .depends_on
+                            .iter()
+                            .all(|dep| s.items.get(dep).is_none_or(|d| d.state == WorkState::Done));
+                        if item.next_attempt_at <= now && deps_done && !busy.contains(&record) {
+                            chosen.push(item.id);
+                        }
+                        busy.insert(record);
+                    }
+                    _ => {}
+                }
+            }
+            let mut claimed = Vec::with_capacity(chosen.len());
+            for id in chosen {
+                if let Some(item) = s.items.get_mut(&id) {
+                    item.state = WorkState::InFlight;
+                    item.lease_until = Some(lease_until);
+                    item.attempts = item.attempts.saturating_add(1);
+                    item.updated_at = now;
+                    claimed.push(item.clone());
+                }
+            }
+            Ok(claimed)
+        })
+    }
+
+    async fn renew_lease(
+        &self,
+        token: LeaseToken,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<()> {
+        let lease_until = lease_expiry(now, lease)?;
+        self.with(|s| {
+            let item = s.item_for_lease(token)?;
+            item.lease_until = Some(lease_until);
+            item.updated_at = now;
+            Ok(())
+        })
+    }
+
+    async fn complete(&self, token: LeaseToken, now: DateTime<Utc>) -> StoreResult<()> {
+        self.with(|s| {
+            let item = s.item_for_lease(token)?;
+            item.state = WorkState::Done;
+            item.lease_until = None;
+            item.updated_at = now;
+            Ok(())
+        })
+    }
+
+    async fn reschedule(
+        &self,
+        token: LeaseToken,
+        at: DateTime<Utc>,
+        error: StoredError,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            let item = s.item_for_lease(token)?;
+            item.state = WorkState::Pending;
+            item.lease_until = None;
+            item.next_attempt_at = at;
+            item.last_error = Some(error);
+            item.updated_at = now;
+            Ok(())
+        })
+    }
+
+    async fn fail(
+        &self,
+        token: LeaseToken,
+        error: StoredError,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            let item = s.item_for_lease(token)?;
+            item.state = WorkState::Failed;
+            item.lease_until = None;
+            item.last_error = Some(error);
+            item.updated_at = now;
+            Ok(())
+        })
+    }
+
+    async fn needs_review(
+        &self,
+        token: LeaseToken,
+        reasons: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            let item = s.item_for_lease(token)?;
+            item.state = WorkState::NeedsReview;
+            item.lease_until = None;
+            item.review = Some(reasons);
+            item.updated_at = now;
+            Ok(())
+        })
+    }
+
+    async fn replay(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.with(|s| {
+            let mut count = 0;
+            for item in s.items.values_mut().filter(|w| filter.matches(w)) {
+                item.state = WorkState::Pending;
+                item.attempts = 0;
+                item.next_attempt_at = now;
+                item.lease_until = None;
+                item.review = None;
+                item.updated_at = now;
+                count += 1;
+            }
+            Ok(count)
+        })
+    }
+
+    async fn counts(&self, admin: &AdminKey) -> StoreResult<QueueCounts> {
+        self.with(|s| {
+            let blocked = s.blocked_ids();
+            let mut counts = QueueCounts::default();
+            for item in s.items.values().filter(|w| w.admin == *admin) {
+                let slot = match item.state {
+                    WorkState::Pending if blocked.contains(&item.id) => &mut counts.blocked,
+                    WorkState::Pending => &mut counts.pending,
+                    WorkState::InFlight => &mut counts.in_flight,
+                    WorkState::Done => &mut counts.done,
+                    WorkState::Failed => &mut counts.failed,
+                    WorkState::NeedsReview => &mut counts.needs_review,
+                };
+                *slot += 1;
+            }
+            Ok(counts)
+        })
+    }
+
+    async fn list_work(
+        &self,
+        admin: &AdminKey,
+        state: Option<WorkState>,
+        limit: usize,
+        offset: usize,
+    ) -> StoreResult<Vec<WorkItem>> {
+        self.with(|s| {
+            Ok(s.items
+                .values()
+                .filter(|w| w.admin == *admin && state.is_none_or(|st| st == w.state))
+                .skip(offset)
+                .take(limit)
+                .cloned()
+                .collect())
+        })
+    }
+
+    async fn work_item(&self, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
+        self.with(|s| Ok(s.items.get(&id).cloned()))
+    }
+
+    async fn prune_done(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.with(|s| {
+            let still_needed: HashSet<WorkItemId> = s
+                .items
+                .values()
+                .filter(|w| w.state != WorkState::Done)
+                .flat_map(|w| w.depends_on.iter().copied())
+                .collect();
+            let doomed: Vec<WorkItemId> = s
+                .items
+                .values()
+                .filter(|w| {
+                    w.state == WorkState::Done
+                        && w.updated_at < before
+                        && !still_needed.contains(&w.id)
+                })
+                .map(|w| w.id)
+                .collect();
+            for id in &doomed {
+                if let Some(item) = s.items.remove(id) {
+                    let record = (item.admin, item.kind, item.crm_id);
+                    if let Some(ids) = s.items_by_record.get_mut(&record) {
+                        ids.remove(id);
+                        if ids.is_empty() {
+                            s.items_by_record.remove(&record);
+                        }
+                    }
+                }
+            }
+            Ok(doomed.len() as u64)
+        })
+    }
+}
+
+impl AuditStore for MemoryStore {
+    async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        self.with(|s| {
+            s.audit.push(entry);
+            Ok(())
+        })
+    }
+
+    async fn recent_audit(&self, admin: &AdminKey, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        self.with(|s| {
+            Ok(s.audit
+                .iter()
+                .rev()
+                .filter(|e| e.admin == *admin)
+                .take(limit)
+                .cloned()
+                .collect())
+        })
+    }
+
+    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.with(|s| {
+            let len = s.audit.len();
+            s.audit.retain(|e| e.at >= before);
+            Ok((len - s.audit.len()) as u64)
+        })
+    }
+}
+
+impl ConfigStore for MemoryStore {
+    async fn save_config(
+        &self,
+        admin: &AdminKey,
+        document: serde_json::Value,
+        expected_version: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.with(|s| {
+            let versions = s.configs.entry(admin.clone()).or_default();
+            let latest = versions.last().map(|v| v.version);
+            if latest != expected_version {
+                return Err(StoreError::conflict(format!(
+                    "mapping configuration of administration {admin:?} is at version {latest:?}, expected {expected_version:?}"
+                )));
+            }
+            let version = latest.unwrap_or(0) + 1;
+            versions.push(ConfigVersion::new(version, document, now));
+            Ok(version)
+        })
+    }
+
+    async fn config(&self, admin: &AdminKey, version: u64) -> StoreResult<Option<ConfigVersion>> {
+        self.with(|s| {
+            Ok(s.configs
+                .get(admin)
+                .and_then(|versions| versions.iter().find(|v| v.version == version))
+                .cloned())
+        })
+    }
+
+    async fn latest_config(&self, admin: &AdminKey) -> StoreResult<Option<ConfigVersion>> {
+        self.with(|s| Ok(s.configs.get(admin).and_then(|v| v.last()).cloned()))
+    }
+
+    async fn config_versions(&self, admin: &AdminKey) -> StoreResult<Vec<u64>> {
+        self.with(|s| {
+            Ok(s.configs
+                .get(admin)
+                .map(|v| v.iter().map(|c| c.version).collect())
+                .unwrap_or_default())
+        })
+    }
+}

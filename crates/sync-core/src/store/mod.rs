@@ -1,0 +1,412 @@
+//! Storage: the durable state the sync engine keeps between runs.
+//!
+//! The engine is generic over a [`Store`]: the five capability traits below, each a small
+//! async interface a backend implements. This crate ships [`MemoryStore`] (for tests and
+//! short-lived tools); the embedded default is the `sync-store-sqlite` crate. Every backend
+//! runs the same conformance suite (module `store::conformance`, feature `test-util`),
+//! which checks the contract below point by point.
+//!
+//! # Contract
+//!
+//! General rules, for every method of every trait:
+//!
+//! * **Atomic.** Each call is all-or-nothing: when it returns `Err`, nothing was changed,
+//!   unless the error is [`StoreError::Backend`], in which case the caller must assume the
+//!   outcome is unknown (the write may have been committed just before the connection broke)
+//!   and re-read before deciding.
+//! * **Durable.** When a write returns `Ok`, it survives the process being killed (a
+//!   persistent backend commits before returning; the memory store is durable only for the
+//!   life of the process, by design).
+//! * **Linearizable per store.** Calls on clones of one store, from any number of tasks or
+//!   threads, behave as if executed one at a time in some order consistent with real time.
+//!   Persistent backends extend this to several processes sharing the same database.
+//! * **Time is an argument.** Stores never read the clock: every operation that records or
+//!   compares a time takes `now` from the caller. This keeps tests deterministic and lets the
+//!   engine use one notion of time for a whole run.
+//! * **Scoped by administration.** Records of different [`AdminKey`]s never interact.
+//! * **Futures are `Send`** so the engine can run them on a multi-threaded runtime.
+//!
+//! ## Id links ([`LinkStore`])
+//!
+//! * A link is identified by `(admin, kind, crm_id)`. Within `(admin, kind)` the SnelStart id
+//!   is unique, and so is the natural key when present: [`LinkStore::upsert_link`] returns
+//!   [`StoreError::Conflict`] (and changes nothing) when another CRM record already holds
+//!   either. Re-upserting the same link is not a conflict.
+//! * Lookups by any of the three keys return the same link.
+//! * [`LinkStore::set_payload_hash`] is a compare-and-swap: it writes only when the stored
+//!   hash equals `expected` (`None` meaning "no hash yet"), otherwise `Conflict`; `NotFound`
+//!   when the link does not exist.
+//! * [`LinkStore::list_links`] pages in ascending byte order of `crm_id`, starting strictly
+//!   after the given CRM id (keyset paging: stable under concurrent inserts, no offsets).
+//!
+//! ## Cursors ([`CursorStore`])
+//!
+//! * A cursor is a string value under `(admin, name)`. [`CursorStore::put_cursor`] is a
+//!   compare-and-swap on the current value (`None` meaning "must not exist yet"); a mismatch
+//!   is `Conflict`. Two engines pulling the same source therefore cannot both advance it.
+//!
+//! ## Work queue ([`QueueStore`])
+//!
+//! * **Ids** are assigned in enqueue order, increase strictly and are never reused.
+//! * **Dependencies** must exist when an item is enqueued (`NotFound` otherwise), so a
+//!   dependency always has a smaller id than its dependant and cycles are impossible.
+//! * **Coalescing.** [`QueueStore::enqueue`] of an item whose `(admin, kind, crm_id,
+//!   operation)` matches a *Pending* item updates that item instead of adding one: the payload
+//!   is replaced, dependencies become the union of both sets, `next_attempt_at` becomes the
+//!   later of the two (a backoff in progress is kept), `updated_at` becomes `now`, and its id
+//!   (and with it its place in the queue) and attempt count are kept. The existing id is
+//!   returned. When several Pending items match, the newest is updated. Items in any other
+//!   state are never touched: behind an InFlight item a new Pending item is added. (One
+//!   exception keeps the "dependencies are older" rule: if a new dependency is newer than the
+//!   Pending item, a new item is added instead of coalescing.)
+//! * **Claim eligibility.** [`QueueStore::claim`] hands out, oldest id first and at most
+//!   `limit`, the items of one administration that are either
+//!   * Pending, with `next_attempt_at <= now`, all dependencies Done, and no older Pending or
+//!     InFlight item for the same `(kind, crm_id)` (per-record FIFO: two writes for one
+//!     record never run at the same time or out of order); or
+//!   * InFlight with `lease_until <= now` (the worker holding it died or stalled: crash
+//!     recovery).
+//! * **Claim effect.** Atomically with selecting them, each item becomes InFlight with
+//!   `lease_until = now + lease`, `attempts + 1`, `updated_at = now`. Concurrent claimers
+//!   (tasks, threads or processes) never receive the same item for the same lease.
+//! * **Leases are fencing tokens.** `complete`, `reschedule`, `fail`, `needs_review` and
+//!   `renew_lease` take the [`LeaseToken`] of the claim. They succeed only while the item is
+//!   InFlight with that attempt number; otherwise `Conflict` (the lease was lost to another
+//!   claimer or the item already moved on), or `NotFound` for an unknown id. An expired lease
+//!   that nobody reclaimed yet is still honoured.
+//! * **Blocking.** A Pending item whose dependency is Failed or NeedsReview (directly or
+//!   through other items) stays Pending and is counted as `blocked` by
+//!   [`QueueStore::counts`]; it runs once the dependency is replayed and done.
+//! * **Replay** moves the Failed and/or NeedsReview items selected by a [`ReplayFilter`] back
+//!   to Pending with `attempts = 0`, `next_attempt_at = now`, no lease and no review reasons;
+//!   `last_error` is kept as history until the next error replaces it.
+//! * **Pruning.** [`QueueStore::prune_done`] deletes Done items last updated before the given
+//!   instant, except those an item that is not Done still depends on.
+//! * **Listing** orders by id, ascending.
+//!
+//! ## Audit log ([`AuditStore`])
+//!
+//! * Entries are append-only; [`AuditStore::recent_audit`] returns the newest first, in append order
+//!   (not sorted by `at`, so a clock step backwards cannot reorder history).
+//!
+//! ## Mapping configuration ([`ConfigStore`])
+//!
+//! * Versions per administration are 1, 2, 3, ... without gaps.
+//!   [`ConfigStore::save_config`] is a compare-and-swap on the latest version (`None`
+//!   meaning "no version yet") and returns the new version; a mismatch is `Conflict`.
+//!
+//! ## Crash behaviour
+//!
+//! A process killed at any point loses no acknowledged write and never duplicates an item:
+//! items it had claimed stay InFlight until their lease expires and are then claimed again
+//! (with a higher attempt count, which tells the engine the previous attempt's outcome is
+//! unknown and must be resolved by natural key before writing).
+
+mod audit;
+mod config;
+mod error;
+mod link;
+mod memory;
+mod queue;
+mod types;
+
+#[cfg(feature = "test-util")]
+pub mod conformance;
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use uuid::Uuid;
+
+pub use audit::{AuditEntry, AuditOutcome};
+pub use config::ConfigVersion;
+pub use error::StoreError;
+pub use link::IdLink;
+pub use memory::MemoryStore;
+pub use queue::{
+    LeaseToken, NewWorkItem, QueueCounts, ReplayFilter, StoredError, WorkItem, WorkItemId,
+    WorkState,
+};
+pub use types::{AdminKey, EntityKind, UnknownEntityKind};
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Id links between CRM records and SnelStart records. See the [module contract](self).
+pub trait LinkStore {
+    /// The link of a CRM record.
+    fn link_by_crm_id(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+    ) -> impl Future<Output = StoreResult<Option<IdLink>>> + Send;
+
+    /// The link of a SnelStart record.
+    fn link_by_snelstart_id(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        snelstart_id: Uuid,
+    ) -> impl Future<Output = StoreResult<Option<IdLink>>> + Send;
+
+    /// The link holding a natural key (relatiecode, kostenplaats nummer, factuurnummer).
+    fn link_by_natural_key(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        natural_key: &str,
+    ) -> impl Future<Output = StoreResult<Option<IdLink>>> + Send;
+
+    /// Inserts or replaces the link of `link.crm_id`. `Conflict` when another CRM record
+    /// holds the same SnelStart id or natural key.
+    fn upsert_link(&self, link: IdLink) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Compare-and-swap of the payload hash: writes `new` (and `updated_at = now`) only when
+    /// the stored hash equals `expected`.
+    fn set_payload_hash(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+        expected: Option<&str>,
+        new: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Up to `limit` links of `(admin, kind)` with a CRM id greater than `after`, ascending.
+    fn list_links(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<IdLink>>> + Send;
+
+    /// Deletes a link; `true` when it existed.
+    fn delete_link(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// Named cursors (for example "last CRM change seen"). See the [module contract](self).
+pub trait CursorStore {
+    /// The cursor's value, `None` when never written.
+    fn cursor(
+        &self,
+        admin: &AdminKey,
+        name: &str,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+
+    /// Compare-and-swap: sets the cursor to `value` only when its current value equals
+    /// `expected` (`None`: the cursor must not exist yet).
+    fn put_cursor(
+        &self,
+        admin: &AdminKey,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// The durable work queue. See the [module contract](self).
+pub trait QueueStore {
+    /// Adds an item, or coalesces it into a matching Pending one; returns the item's id.
+    fn enqueue(
+        &self,
+        item: NewWorkItem,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<WorkItemId>> + Send;
+
+    /// Atomically claims up to `limit` eligible items of `admin`, oldest first, leasing each
+    /// until `now + lease`.
+    fn claim(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> impl Future<Output = StoreResult<Vec<WorkItem>>> + Send;
+
+    /// Extends a claim to `now + lease` (a heartbeat for long work).
+    fn renew_lease(
+        &self,
+        token: LeaseToken,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Marks a claimed item Done.
+    fn complete(
+        &self,
+        token: LeaseToken,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Returns a claimed item to Pending, not claimable before `at`, recording `error`.
+    fn reschedule(
+        &self,
+        token: LeaseToken,
+        at: DateTime<Utc>,
+        error: StoredError,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Marks a claimed item Failed, recording `error`.
+    fn fail(
+        &self,
+        token: LeaseToken,
+        error: StoredError,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Marks a claimed item NeedsReview with the reasons a human must decide on.
+    fn needs_review(
+        &self,
+        token: LeaseToken,
+        reasons: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Sends the selected Failed / NeedsReview items back to Pending; returns how many.
+    fn replay(
+        &self,
+        filter: &ReplayFilter,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// Item counts per state for `admin`.
+    fn counts(&self, admin: &AdminKey) -> impl Future<Output = StoreResult<QueueCounts>> + Send;
+
+    /// Items of `admin` (in `state`, when given), ordered by id, paged by `limit`/`offset`.
+    fn list_work(
+        &self,
+        admin: &AdminKey,
+        state: Option<WorkState>,
+        limit: usize,
+        offset: usize,
+    ) -> impl Future<Output = StoreResult<Vec<WorkItem>>> + Send;
+
+    /// One item by id.
+    fn work_item(
+        &self,
+        id: WorkItemId,
+    ) -> impl Future<Output = StoreResult<Option<WorkItem>>> + Send;
+
+    /// Deletes Done items last updated before `before` that nothing pending depends on;
+    /// returns how many.
+    fn prune_done(&self, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
+}
+
+/// The append-only audit log. See the [module contract](self).
+pub trait AuditStore {
+    /// Appends an entry.
+    fn append_audit(&self, entry: AuditEntry) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The newest `limit` entries of `admin`, newest first.
+    fn recent_audit(
+        &self,
+        admin: &AdminKey,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
+
+    /// Deletes entries whose `at` is before `before`; returns how many.
+    fn prune_audit(&self, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
+}
+
+/// Versioned mapping configurations. See the [module contract](self).
+pub trait ConfigStore {
+    /// Saves `document` as the next version when the latest version equals
+    /// `expected_version` (`None`: no version yet); returns the new version number.
+    fn save_config(
+        &self,
+        admin: &AdminKey,
+        document: serde_json::Value,
+        expected_version: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// One version.
+    fn config(
+        &self,
+        admin: &AdminKey,
+        version: u64,
+    ) -> impl Future<Output = StoreResult<Option<ConfigVersion>>> + Send;
+
+    /// The latest version.
+    fn latest_config(
+        &self,
+        admin: &AdminKey,
+    ) -> impl Future<Output = StoreResult<Option<ConfigVersion>>> + Send;
+
+    /// All version numbers, ascending.
+    fn config_versions(
+        &self,
+        admin: &AdminKey,
+    ) -> impl Future<Output = StoreResult<Vec<u64>>> + Send;
+}
+
+/// Everything the engine needs from storage. Implemented automatically for every type that
+/// implements the five capability traits and is cheap to clone and shareable across tasks.
+pub trait Store:
+    LinkStore + CursorStore + QueueStore + AuditStore + ConfigStore + Clone + Send + Sync + 'static
+{
+}
+
+impl<T> Store for T where
+    T: LinkStore
+        + CursorStore
+        + QueueStore
+        + AuditStore
+        + ConfigStore
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// `now + lease`, or [`StoreError::Invalid`] when that is not representable.
+///
+/// Shared by store implementations so they reject the same inputs.
+pub fn lease_expiry(now: DateTime<Utc>, lease: Duration) -> StoreResult<DateTime<Utc>> {
+    chrono::TimeDelta::from_std(lease)
+        .ok()
+        .and_then(|delta| now.checked_add_signed(delta))
+        .ok_or_else(|| StoreError::invalid(format!("lease of {lease:?} from {now} overflows")))
+}
+
+/// Streams every link of `(admin, kind)` in CRM-id order, fetching `page_size` at a time, so
+/// callers can walk all links with bounded memory.
+pub fn stream_links<S: LinkStore + Sync>(
+    store: &S,
+    admin: AdminKey,
+    kind: EntityKind,
+    page_size: usize,
+) -> impl Stream<Item = StoreResult<IdLink>> + Send + '_ {
+    let page_size = page_size.max(1);
+    let pages = futures::stream::try_unfold(
+        (Some(None::<String>), admin),
+        move |(after, admin)| async move {
+            // `None` in the outer option: the previous page was the last.
+            let Some(after) = after else {
+                return Ok(None);
+            };
+            let page = store
+                .list_links(&admin, kind, after.as_deref(), page_size)
+                .await?;
+            if page.is_empty() {
+                return Ok(None);
+            }
+            let next = (page.len() == page_size).then(|| page.last().map(|l| l.crm_id.clone()));
+            let page_stream = futures::stream::iter(page.into_iter().map(Ok));
+            Ok(Some((page_stream, (next, admin))))
+        },
+    );
+    futures::TryStreamExt::try_flatten(pages)
+}

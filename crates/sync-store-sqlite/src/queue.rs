@@ -1,0 +1,569 @@
+//! [`QueueStore`] on SQLite.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use sync_core::store::{
+    AdminKey, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StoreError,
+    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, lease_expiry,
+};
+
+use crate::SqliteStore;
+use crate::codec::{
+    SqlResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql, kind_from_sql,
+    state_from_sql, time_from_sql, time_to_sql,
+};
+
+const COLUMNS: &str = "id, admin, kind, crm_id, operation, payload, state, attempts, \
+     next_attempt_at, lease_until, last_error, review, created_at, updated_at";
+
+/// Raw columns of one `work_items` row.
+struct RawItem {
+    id: i64,
+    admin: String,
+    kind: String,
+    crm_id: String,
+    operation: String,
+    payload: String,
+    state: String,
+    attempts: i64,
+    next_attempt_at: i64,
+    lease_until: Option<i64>,
+    last_error: Option<String>,
+    review: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+fn raw_item(row: &Row<'_>) -> rusqlite::Result<RawItem> {
+    Ok(RawItem {
+        id: row.get(0)?,
+        admin: row.get(1)?,
+        kind: row.get(2)?,
+        crm_id: row.get(3)?,
+        operation: row.get(4)?,
+        payload: row.get(5)?,
+        state: row.get(6)?,
+        attempts: row.get(7)?,
+        next_attempt_at: row.get(8)?,
+        lease_until: row.get(9)?,
+        last_error: row.get(10)?,
+        review: row.get(11)?,
+        created_at: row.get(12)?,
+        updated_at: row.get(13)?,
+    })
+}
+
+/// Decodes a row and loads its dependencies.
+fn decode(conn: &Connection, raw: RawItem) -> StoreResult<WorkItem> {
+    let id = WorkItemId::new(raw.id);
+    let field = |name: &str| format!("work item {id} ({:?}), field {name}", raw.crm_id);
+    let kind = kind_from_sql(&raw.kind, || field("kind"))?;
+    let state = state_from_sql(&raw.state, || field("state"))?;
+    let attempts = u32::try_from(raw.attempts)
+        .map_err(|_| StoreError::corrupt(format!("{}: {}", field("attempts"), raw.attempts)))?;
+    let payload = json_from_sql(&raw.payload, || field("payload"))?;
+    let last_error: Option<StoredError> = raw
+        .last_error
+        .as_deref()
+        .map(|text| json_from_sql(text, || field("last_error")))
+        .transpose()?;
+    let review = raw
+        .review
+        .as_deref()
+        .map(|text| json_from_sql(text, || field("review")))
+        .transpose()?;
+    let mut deps_stmt = conn
+        .prepare_cached("SELECT depends_on FROM work_deps WHERE item_id = ?1 ORDER BY depends_on")
+        .store()?;
+    let depends_on = deps_stmt
+        .query_map([raw.id], |row| row.get::<_, i64>(0).map(WorkItemId::new))
+        .store()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .store()?;
+
+    let new = NewWorkItem::new(
+        AdminKey::new(raw.admin),
+        kind,
+        raw.crm_id,
+        raw.operation,
+        payload,
+        time_from_sql(raw.next_attempt_at),
+    )
+    .depending_on(depends_on);
+    let mut item = WorkItem::enqueued(id, new, time_from_sql(raw.created_at));
+    item.state = state;
+    item.attempts = attempts;
+    item.lease_until = raw.lease_until.map(time_from_sql);
+    item.last_error = last_error;
+    item.review = review;
+    item.updated_at = time_from_sql(raw.updated_at);
+    Ok(item)
+}
+
+fn load(conn: &Connection, id: i64) -> StoreResult<Option<WorkItem>> {
+    let raw = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM work_items WHERE id = ?1"))
+        .store()?
+        .query_row([id], raw_item)
+        .optional()
+        .store()?;
+    raw.map(|raw| decode(conn, raw)).transpose()
+}
+
+/// Applies `set` (an SQL `SET` list using `?1` = id, `?2` = attempt, then `extra`) to an
+/// item only while `token` still holds its lease; otherwise explains why not.
+fn update_leased(
+    conn: &mut Connection,
+    token: LeaseToken,
+    set: &str,
+    extra: &[&dyn rusqlite::ToSql],
+) -> StoreResult<()> {
+    let sql = format!(
+        "UPDATE work_items SET {set}, lease_until = NULL
+          WHERE id = ?1 AND attempts = ?2 AND state = 'in_flight'"
+    );
+    let (id, attempt) = (token.id.get(), token.attempt);
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&id, &attempt];
+    args.extend_from_slice(extra);
+    let changed = conn
+        .prepare_cached(&sql)
+        .store()?
+        .execute(args.as_slice())
+        .store()?;
+    if changed == 1 {
+        return Ok(());
+    }
+    lease_lost(conn, token)
+}
+
+fn lease_lost(conn: &Connection, token: LeaseToken) -> StoreResult<()> {
+    let current: Option<(String, i64)> = conn
+        .query_row(
+            "SELECT state, attempts FROM work_items WHERE id = ?1",
+            [token.id.get()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .store()?;
+    match current {
+        None => Err(StoreError::not_found(format!("work item {}", token.id))),
+        Some((state, attempts)) => Err(StoreError::conflict(format!(
+            "work item {} is {state} at attempt {attempts}, not in flight at attempt {}: the lease was lost",
+            token.id, token.attempt
+        ))),
+    }
+}
+
+fn enqueue_tx(conn: &mut Connection, item: NewWorkItem, now: i64) -> StoreResult<WorkItemId> {
+    let not_before = time_to_sql(item.not_before)?;
+    let payload = json_to_sql(&item.payload)?;
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .store()?;
+    for dep in &item.depends_on {
+        let exists: Option<i64> = tx
+            .query_row(
+                "SELECT 1 FROM work_items WHERE id = ?1",
+                [dep.get()],
+                |row| row.get(0),
+            )
+            .optional()
+            .store()?;
+        if exists.is_none() {
+            return Err(StoreError::not_found(format!(
+                "work item {dep}, a dependency of {} {:?} for CRM id {:?}",
+                item.kind, item.operation, item.crm_id
+            )));
+        }
+    }
+    let newest_dep = item.depends_on.iter().map(|d| d.get()).max();
+    let candidate: Option<i64> = tx
+        .prepare_cached(
+            "SELECT id FROM work_items
+              WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3 AND operation = ?4 AND state = 'pending'
+              ORDER BY id DESC LIMIT 1",
+        )
+        .store()?
+        .query_row(
+            params![item.admin.as_str(), item.kind.as_str(), item.crm_id, item.operation],
+            |row| row.get(0),
+        )
+        .optional()
+        .store()?;
+    // Coalescing must not give an item a dependency newer than itself (see the contract).
+    let coalesce_into = candidate.filter(|id| newest_dep.is_none_or(|dep| dep < *id));
+    let id = match coalesce_into {
+        Some(id) => {
+            tx.execute(
+                "UPDATE work_items
+                    SET payload = ?2, next_attempt_at = max(next_attempt_at, ?3), updated_at = ?4
+                  WHERE id = ?1",
+                params![id, payload, not_before, now],
+            )
+            .store()?;
+            id
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO work_items
+                    (admin, kind, crm_id, operation, payload, state, attempts, next_attempt_at,
+                     created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?7)",
+                params![
+                    item.admin.as_str(),
+                    item.kind.as_str(),
+                    item.crm_id,
+                    item.operation,
+                    payload,
+                    not_before,
+                    now
+                ],
+            )
+            .store()?;
+            tx.last_insert_rowid()
+        }
+    };
+    for dep in &item.depends_on {
+        tx.execute(
+            "INSERT OR IGNORE INTO work_deps (item_id, depends_on) VALUES (?1, ?2)",
+            [id, dep.get()],
+        )
+        .store()?;
+    }
+    tx.commit().store()?;
+    Ok(WorkItemId::new(id))
+}
+
+/// Selects claimable items; see the contract in `sync_core::store`.
+///
+/// Written as two arms, one per state, so each walks the `(admin, state, id)` index in id
+/// order and SQLite merges them lazily: a claim reads about `limit` candidate rows instead
+/// of scanning the whole queue, however many Done items it holds.
+const CLAIMABLE: &str = "
+    SELECT w.id FROM work_items w
+     WHERE w.admin = ?1 AND w.state = 'in_flight' AND w.lease_until <= ?2
+    UNION ALL
+    SELECT w.id FROM work_items w
+     WHERE w.admin = ?1 AND w.state = 'pending'
+       AND w.next_attempt_at <= ?2
+       AND NOT EXISTS (
+           SELECT 1 FROM work_deps d JOIN work_items p ON p.id = d.depends_on
+            WHERE d.item_id = w.id AND p.state <> 'done')
+       AND NOT EXISTS (
+           SELECT 1 FROM work_items o
+            WHERE o.admin = w.admin AND o.kind = w.kind AND o.crm_id = w.crm_id
+              AND o.id <> w.id
+              AND (o.state = 'in_flight' OR (o.state = 'pending' AND o.id < w.id)))
+    ORDER BY 1
+    LIMIT ?3";
+
+fn claim_tx(
+    conn: &mut Connection,
+    admin: &str,
+    now: i64,
+    limit: i64,
+    lease_until: i64,
+) -> StoreResult<Vec<WorkItem>> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .store()?;
+    let ids = tx
+        .prepare_cached(CLAIMABLE)
+        .store()?
+        .query_map(params![admin, now, limit], |row| row.get::<_, i64>(0))
+        .store()?
+        .collect::<rusqlite::Result<Vec<i64>>>()
+        .store()?;
+    let mut claimed = Vec::with_capacity(ids.len());
+    for id in ids {
+        tx.prepare_cached(
+            "UPDATE work_items
+                SET state = 'in_flight', lease_until = ?2, attempts = attempts + 1, updated_at = ?3
+              WHERE id = ?1",
+        )
+        .store()?
+        .execute(params![id, lease_until, now])
+        .store()?;
+        let item = load(&tx, id)?
+            .ok_or_else(|| StoreError::corrupt(format!("work item #{id} vanished mid-claim")))?;
+        claimed.push(item);
+    }
+    tx.commit().store()?;
+    Ok(claimed)
+}
+
+/// Pending items blocked (transitively) by a Failed or NeedsReview dependency.
+const BLOCKED_COUNT: &str = "
+    WITH RECURSIVE blocked(id) AS (
+        SELECT d.item_id FROM work_deps d
+          JOIN work_items p ON p.id = d.depends_on
+          JOIN work_items c ON c.id = d.item_id
+         WHERE p.state IN ('failed', 'needs_review') AND c.state = 'pending'
+        UNION
+        SELECT d.item_id FROM work_deps d
+          JOIN blocked b ON d.depends_on = b.id
+          JOIN work_items c ON c.id = d.item_id
+         WHERE c.state = 'pending'
+    )
+    SELECT count(*) FROM work_items WHERE admin = ?1 AND id IN (SELECT id FROM blocked)";
+
+impl QueueStore for SqliteStore {
+    async fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>) -> StoreResult<WorkItemId> {
+        let now = time_to_sql(now)?;
+        self.pool.run(move |conn| enqueue_tx(conn, item, now)).await
+    }
+
+    async fn claim(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> StoreResult<Vec<WorkItem>> {
+        let lease_until = time_to_sql(lease_expiry(now, lease)?)?;
+        let now = time_to_sql(now)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (admin, limit) = (admin.as_str().to_owned(), count_to_sql(limit));
+        self.pool
+            .run(move |conn| claim_tx(conn, &admin, now, limit, lease_until))
+            .await
+    }
+
+    async fn renew_lease(
+        &self,
+        token: LeaseToken,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<()> {
+        let lease_until = time_to_sql(lease_expiry(now, lease)?)?;
+        let now = time_to_sql(now)?;
+        self.pool
+            .run(move |conn| {
+                let changed = conn
+                    .execute(
+                        "UPDATE work_items SET lease_until = ?3, updated_at = ?4
+                          WHERE id = ?1 AND attempts = ?2 AND state = 'in_flight'",
+                        params![token.id.get(), token.attempt, lease_until, now],
+                    )
+                    .store()?;
+                if changed == 1 {
+                    Ok(())
+                } else {
+                    lease_lost(conn, token)
+                }
+            })
+            .await
+    }
+
+    async fn complete(&self, token: LeaseToken, now: DateTime<Utc>) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        self.pool
+            .run(move |conn| update_leased(conn, token, "state = 'done', updated_at = ?3", &[&now]))
+            .await
+    }
+
+    async fn reschedule(
+        &self,
+        token: LeaseToken,
+        at: DateTime<Utc>,
+        error: StoredError,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (at, now) = (time_to_sql(at)?, time_to_sql(now)?);
+        let error = json_to_sql(&error)?;
+        self.pool
+            .run(move |conn| {
+                update_leased(
+                    conn,
+                    token,
+                    "state = 'pending', updated_at = ?3, next_attempt_at = ?4, last_error = ?5",
+                    &[&now, &at, &error],
+                )
+            })
+            .await
+    }
+
+    async fn fail(
+        &self,
+        token: LeaseToken,
+        error: StoredError,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        let error = json_to_sql(&error)?;
+        self.pool
+            .run(move |conn| {
+                update_leased(
+                    conn,
+                    token,
+                    "state = 'failed', updated_at = ?3, last_error = ?4",
+                    &[&now, &error],
+                )
+            })
+            .await
+    }
+
+    async fn needs_review(
+        &self,
+        token: LeaseToken,
+        reasons: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        let reasons = json_to_sql(&reasons)?;
+        self.pool
+            .run(move |conn| {
+                update_leased(
+                    conn,
+                    token,
+                    "state = 'needs_review', updated_at = ?3, review = ?4",
+                    &[&now, &reasons],
+                )
+            })
+            .await
+    }
+
+    async fn replay(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
+        let now = time_to_sql(now)?;
+        let failed = filter.failed.then_some(WorkState::Failed.as_str());
+        let review = filter
+            .needs_review
+            .then_some(WorkState::NeedsReview.as_str());
+        if failed.is_none() && review.is_none() {
+            return Ok(0);
+        }
+        let admin = filter.admin.as_str().to_owned();
+        let kind = filter.kind.map(|k| k.as_str());
+        let crm_id = filter.crm_id.clone();
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .execute(
+                        "UPDATE work_items
+                            SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+                                lease_until = NULL, review = NULL, updated_at = ?2
+                          WHERE admin = ?1
+                            AND (state = ?3 OR state = ?4)
+                            AND (?5 IS NULL OR kind = ?5)
+                            AND (?6 IS NULL OR crm_id = ?6)",
+                        params![admin, now, failed, review, kind, crm_id],
+                    )
+                    .store()?;
+                Ok(n as u64)
+            })
+            .await
+    }
+
+    async fn counts(&self, admin: &AdminKey) -> StoreResult<QueueCounts> {
+        let admin = admin.as_str().to_owned();
+        self.pool
+            .run(move |conn| {
+                // One read transaction so the per-state counts and the blocked count agree.
+                let tx = conn.transaction().store()?;
+                let mut counts = QueueCounts::default();
+                {
+                    let mut stmt = tx
+                        .prepare_cached(
+                            "SELECT state, count(*) FROM work_items WHERE admin = ?1 GROUP BY state",
+                        )
+                        .store()?;
+                    let rows = stmt
+                        .query_map([&admin], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+                        .store()?;
+                    for row in rows {
+                        let (state, n) = row.store()?;
+                        let n = count_from_sql(n);
+                        match state_from_sql(&state, || format!("work_items.state in administration {admin:?}"))? {
+                            WorkState::Pending => counts.pending = n,
+                            WorkState::InFlight => counts.in_flight = n,
+                            WorkState::Done => counts.done = n,
+                            WorkState::Failed => counts.failed = n,
+                            WorkState::NeedsReview => counts.needs_review = n,
+                            other => {
+                                return Err(StoreError::corrupt(format!("unexpected state {other}")));
+                            }
+                        }
+                    }
+                }
+                let blocked: i64 = tx
+                    .prepare_cached(BLOCKED_COUNT)
+                    .store()?
+                    .query_row([&admin], |row| row.get(0))
+                    .store()?;
+                let blocked = count_from_sql(blocked);
+                counts.blocked = blocked;
+                counts.pending = counts.pending.saturating_sub(blocked);
+                tx.commit().store()?;
+                Ok(counts)
+            })
+            .await
+    }
+
+    async fn list_work(
+        &self,
+        admin: &AdminKey,
+        state: Option<WorkState>,
+        limit: usize,
+        offset: usize,
+    ) -> StoreResult<Vec<WorkItem>> {
+        let admin = admin.as_str().to_owned();
+        let state = state.map(WorkState::as_str);
+        let (limit, offset) = (count_to_sql(limit), count_to_sql(offset));
+        self.pool
+            .run(move |conn| {
+                let tx = conn.transaction().store()?;
+                let raws = tx
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM work_items
+                          WHERE admin = ?1 AND (?2 IS NULL OR state = ?2)
+                          ORDER BY id LIMIT ?3 OFFSET ?4"
+                    ))
+                    .store()?
+                    .query_map(params![admin, state, limit, offset], raw_item)
+                    .store()?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .store()?;
+                let items = raws
+                    .into_iter()
+                    .map(|raw| decode(&tx, raw))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                tx.commit().store()?;
+                Ok(items)
+            })
+            .await
+    }
+
+    async fn work_item(&self, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
+        self.pool
+            .run(move |conn| {
+                let tx = conn.transaction().store()?;
+                let item = load(&tx, id.get())?;
+                tx.commit().store()?;
+                Ok(item)
+            })
+            .await
+    }
+
+    async fn prune_done(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let before = time_to_sql(before)?;
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .execute(
+                        "DELETE FROM work_items
+                          WHERE state = 'done' AND updated_at < ?1
+                            AND NOT EXISTS (
+                                SELECT 1 FROM work_deps d JOIN work_items c ON c.id = d.item_id
+                                 WHERE d.depends_on = work_items.id AND c.state <> 'done')",
+                        [before],
+                    )
+                    .store()?;
+                Ok(n as u64)
+            })
+            .await
+    }
+}

@@ -1,0 +1,319 @@
+//! [`CursorStore`], [`AuditStore`] and [`ConfigStore`] on SQLite.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use sync_core::store::{
+    AdminKey, AuditEntry, AuditOutcome, AuditStore, ConfigStore, ConfigVersion, CursorStore,
+    StoreError, StoreResult,
+};
+
+use crate::SqliteStore;
+use crate::codec::{
+    SqlResultExt, count_to_sql, json_from_sql, json_to_sql, kind_from_sql, time_from_sql,
+    time_to_sql, uuid_from_sql,
+};
+
+impl CursorStore for SqliteStore {
+    async fn cursor(&self, admin: &AdminKey, name: &str) -> StoreResult<Option<String>> {
+        let (admin, name) = (admin.as_str().to_owned(), name.to_owned());
+        self.pool
+            .run(move |conn| {
+                conn.prepare_cached("SELECT value FROM cursors WHERE admin = ?1 AND name = ?2")
+                    .store()?
+                    .query_row([admin, name], |row| row.get(0))
+                    .optional()
+                    .store()
+            })
+            .await
+    }
+
+    async fn put_cursor(
+        &self,
+        admin: &AdminKey,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> StoreResult<()> {
+        let (admin, name) = (admin.as_str().to_owned(), name.to_owned());
+        let (expected, value) = (expected.map(str::to_owned), value.to_owned());
+        self.pool
+            .run(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .store()?;
+                let current: Option<String> = tx
+                    .query_row(
+                        "SELECT value FROM cursors WHERE admin = ?1 AND name = ?2",
+                        [&admin, &name],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .store()?;
+                if current != expected {
+                    return Err(StoreError::conflict(format!(
+                        "cursor {name:?} in administration {admin:?} is {current:?}, expected {expected:?}"
+                    )));
+                }
+                tx.execute(
+                    "INSERT INTO cursors (admin, name, value) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (admin, name) DO UPDATE SET value = excluded.value",
+                    [&admin, &name, &value],
+                )
+                .store()?;
+                tx.commit().store()
+            })
+            .await
+    }
+}
+
+type RawAudit = (
+    i64,
+    i64,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+fn raw_audit(row: &Row<'_>) -> rusqlite::Result<RawAudit> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+    ))
+}
+
+fn decode_audit(raw: RawAudit) -> StoreResult<AuditEntry> {
+    let (seq, at, admin, kind, crm_id, snelstart_id, action, summary, outcome, message) = raw;
+    let field = |name: &str| format!("audit_log entry {seq}, field {name}");
+    let kind = kind_from_sql(&kind, || field("kind"))?;
+    let outcome = match (outcome.as_str(), message) {
+        ("ok", _) => AuditOutcome::Ok,
+        ("error", message) => AuditOutcome::Error(message.unwrap_or_default()),
+        (other, _) => {
+            return Err(StoreError::corrupt(format!(
+                "{}: unknown outcome {other:?}",
+                field("outcome")
+            )));
+        }
+    };
+    let mut entry = AuditEntry::new(
+        time_from_sql(at),
+        AdminKey::new(admin),
+        kind,
+        action,
+        summary,
+        outcome,
+    );
+    entry.crm_id = crm_id;
+    entry.snelstart_id = snelstart_id
+        .map(|text| uuid_from_sql(&text, || field("snelstart_id")))
+        .transpose()?;
+    Ok(entry)
+}
+
+impl AuditStore for SqliteStore {
+    async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        let at = time_to_sql(entry.at)?;
+        let (outcome, message) = match &entry.outcome {
+            AuditOutcome::Ok => ("ok", None),
+            AuditOutcome::Error(message) => ("error", Some(message.clone())),
+            other => {
+                return Err(StoreError::invalid(format!(
+                    "audit outcome {other:?} is not supported by this store version"
+                )));
+            }
+        };
+        self.pool
+            .run(move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO audit_log
+                        (at, admin, kind, crm_id, snelstart_id, action, request_summary, outcome, message)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .store()?
+                .execute(params![
+                    at,
+                    entry.admin.as_str(),
+                    entry.kind.as_str(),
+                    entry.crm_id,
+                    entry.snelstart_id.map(|id| id.to_string()),
+                    entry.action,
+                    entry.request_summary,
+                    outcome,
+                    message
+                ])
+                .store()?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn recent_audit(&self, admin: &AdminKey, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        let (admin, limit) = (admin.as_str().to_owned(), count_to_sql(limit));
+        self.pool
+            .run(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT seq, at, admin, kind, crm_id, snelstart_id, action, request_summary,
+                                outcome, message
+                           FROM audit_log WHERE admin = ?1 ORDER BY seq DESC LIMIT ?2",
+                    )
+                    .store()?;
+                let rows = stmt.query_map(params![admin, limit], raw_audit).store()?;
+                rows.map(|raw| decode_audit(raw.store()?)).collect()
+            })
+            .await
+    }
+
+    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let before = time_to_sql(before)?;
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .execute("DELETE FROM audit_log WHERE at < ?1", [before])
+                    .store()?;
+                Ok(n as u64)
+            })
+            .await
+    }
+}
+
+fn version_from_sql(version: i64, admin: &str) -> StoreResult<u64> {
+    u64::try_from(version).map_err(|_| {
+        StoreError::corrupt(format!(
+            "config_versions of administration {admin:?}: negative version {version}"
+        ))
+    })
+}
+
+fn version_to_sql(version: u64) -> StoreResult<i64> {
+    i64::try_from(version)
+        .map_err(|_| StoreError::invalid(format!("configuration version {version} is too large")))
+}
+
+impl ConfigStore for SqliteStore {
+    async fn save_config(
+        &self,
+        admin: &AdminKey,
+        document: serde_json::Value,
+        expected_version: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let now = time_to_sql(now)?;
+        let document = json_to_sql(&document)?;
+        let admin = admin.as_str().to_owned();
+        self.pool
+            .run(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .store()?;
+                let latest: Option<i64> = tx
+                    .query_row(
+                        "SELECT max(version) FROM config_versions WHERE admin = ?1",
+                        [&admin],
+                        |row| row.get(0),
+                    )
+                    .store()?;
+                let latest = latest.map(|v| version_from_sql(v, &admin)).transpose()?;
+                if latest != expected_version {
+                    return Err(StoreError::conflict(format!(
+                        "mapping configuration of administration {admin:?} is at version {latest:?}, expected {expected_version:?}"
+                    )));
+                }
+                let version = latest.unwrap_or(0) + 1;
+                tx.execute(
+                    "INSERT INTO config_versions (admin, version, document, saved_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![admin, version_to_sql(version)?, document, now],
+                )
+                .store()?;
+                tx.commit().store()?;
+                Ok(version)
+            })
+            .await
+    }
+
+    async fn config(&self, admin: &AdminKey, version: u64) -> StoreResult<Option<ConfigVersion>> {
+        let admin = admin.as_str().to_owned();
+        let Ok(sql_version) = i64::try_from(version) else {
+            return Ok(None);
+        };
+        self.pool
+            .run(move |conn| {
+                let row: Option<(String, i64)> = conn
+                    .query_row(
+                        "SELECT document, saved_at FROM config_versions WHERE admin = ?1 AND version = ?2",
+                        params![admin, sql_version],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )
+                    .optional()
+                    .store()?;
+                row.map(|(document, saved_at)| {
+                    let document = json_from_sql(&document, || {
+                        format!("config_versions {admin:?} version {version}, field document")
+                    })?;
+                    Ok(ConfigVersion::new(version, document, time_from_sql(saved_at)))
+                })
+                .transpose()
+            })
+            .await
+    }
+
+    async fn latest_config(&self, admin: &AdminKey) -> StoreResult<Option<ConfigVersion>> {
+        let admin = admin.as_str().to_owned();
+        self.pool
+            .run(move |conn| {
+                let row: Option<(i64, String, i64)> = conn
+                    .query_row(
+                        "SELECT version, document, saved_at FROM config_versions
+                          WHERE admin = ?1 ORDER BY version DESC LIMIT 1",
+                        [&admin],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    )
+                    .optional()
+                    .store()?;
+                row.map(|(version, document, saved_at)| {
+                    let version = version_from_sql(version, &admin)?;
+                    let document = json_from_sql(&document, || {
+                        format!("config_versions {admin:?} version {version}, field document")
+                    })?;
+                    Ok(ConfigVersion::new(
+                        version,
+                        document,
+                        time_from_sql(saved_at),
+                    ))
+                })
+                .transpose()
+            })
+            .await
+    }
+
+    async fn config_versions(&self, admin: &AdminKey) -> StoreResult<Vec<u64>> {
+        let admin = admin.as_str().to_owned();
+        self.pool
+            .run(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT version FROM config_versions WHERE admin = ?1 ORDER BY version",
+                    )
+                    .store()?;
+                let rows = stmt
+                    .query_map([&admin], |row| row.get::<_, i64>(0))
+                    .store()?;
+                rows.map(|v| version_from_sql(v.store()?, &admin)).collect()
+            })
+            .await
+    }
+}

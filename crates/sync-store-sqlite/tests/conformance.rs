@@ -1,0 +1,20 @@
+//! The SQLite store passes the storage conformance suite.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sync_core::store::conformance;
+use sync_store_sqlite::SqliteStore;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_store_passes_conformance() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let counter = AtomicUsize::new(0);
+    conformance::run_all(|| {
+        let path = dir.path().join(format!(
+            "store-{}.sqlite",
+            counter.fetch_add(1, Ordering::Relaxed)
+        ));
+        async move { SqliteStore::open(path).expect("open store") }
+    })
+    .await;
+}

@@ -1,0 +1,128 @@
+//! SQLite-specific behaviour beyond the shared conformance suite.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::json;
+use sync_core::store::{AdminKey, EntityKind, NewWorkItem, QueueStore, WorkItemId};
+use sync_store_sqlite::{SqliteOptions, SqliteStore};
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600, 0).expect("fixed instant")
+}
+
+fn admin() -> AdminKey {
+    AdminKey::new("admin")
+}
+
+/// Two independently opened stores on one file behave like two processes: their claims
+/// never overlap, because claims take SQLite's write lock (`BEGIN IMMEDIATE`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn separate_handles_on_one_file_claim_exclusively() {
+    const ITEMS: usize = 200;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.sqlite");
+    let first = SqliteStore::open(&path).unwrap();
+    let second =
+        SqliteStore::open_with(&path, SqliteOptions::default().max_connections(2)).unwrap();
+    for n in 0..ITEMS {
+        first
+            .enqueue(
+                NewWorkItem::new(
+                    admin(),
+                    EntityKind::Relation,
+                    format!("r{n}"),
+                    "upsert",
+                    json!(n),
+                    t0(),
+                ),
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for worker in 0..6 {
+        let store = if worker % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..ITEMS {
+                let batch = store
+                    .claim(&admin(), t0(), 7, Duration::from_secs(60))
+                    .await
+                    .expect("claim");
+                if batch.is_empty() {
+                    break;
+                }
+                for work in batch {
+                    store.complete(work.lease(), t0()).await.expect("complete");
+                    mine.push(work.id);
+                }
+            }
+            mine
+        }));
+    }
+    let mut all: Vec<WorkItemId> = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let distinct: HashSet<WorkItemId> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "an item was claimed twice");
+    assert_eq!(all.len(), ITEMS);
+}
+
+/// Times outside SQLite's nanosecond range are refused with a typed error, not truncated.
+#[tokio::test]
+async fn unrepresentable_times_are_invalid_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("t.sqlite")).unwrap();
+    let far = t0() + TimeDelta::days(365 * 400);
+    let err = store
+        .enqueue(
+            NewWorkItem::new(
+                admin(),
+                EntityKind::Relation,
+                "r1",
+                "upsert",
+                json!(1),
+                t0(),
+            )
+            .not_before(far),
+            t0(),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid(), "{err}");
+    let err = store
+        .claim(&admin(), t0(), 1, Duration::MAX)
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid(), "overflowing lease: {err}");
+    assert!(
+        store
+            .claim(&admin(), t0(), 0, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty(),
+        "limit 0 claims nothing"
+    );
+}
+
+/// A file that is not a database fails to open with a backend error naming the problem.
+#[test]
+fn garbage_file_fails_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("garbage.sqlite");
+    std::fs::write(
+        &path,
+        b"this is not an SQLite database, not even close......",
+    )
+    .unwrap();
+    let err = SqliteStore::open(&path).expect_err("garbage must not open");
+    assert!(err.is_backend(), "{err}");
+}

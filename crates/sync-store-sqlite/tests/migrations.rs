@@ -1,0 +1,203 @@
+//! Schema migrations and reopening: state written by one open survives the next, an older
+//! schema is upgraded in place, and a newer one is refused.
+
+use chrono::DateTime;
+use serde_json::json;
+use sync_core::store::{
+    AdminKey, AuditStore, ConfigStore, CursorStore, EntityKind, IdLink, LinkStore, NewWorkItem,
+    QueueStore, WorkState,
+};
+use sync_store_sqlite::schema::{self, SCHEMA_VERSION, SchemaTooNew};
+use sync_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
+use uuid::Uuid;
+
+fn admin() -> AdminKey {
+    AdminKey::new("admin")
+}
+
+fn t0() -> chrono::DateTime<chrono::Utc> {
+    DateTime::from_timestamp(1_767_225_600, 42).expect("fixed instant")
+}
+
+#[tokio::test]
+async fn state_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.sqlite");
+    let id = {
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .upsert_link(
+                IdLink::new(
+                    admin(),
+                    EntityKind::Relation,
+                    "c1",
+                    Uuid::from_u128(7),
+                    t0(),
+                )
+                .with_natural_key("1001"),
+            )
+            .await
+            .unwrap();
+        store.put_cursor(&admin(), "crm", None, "v1").await.unwrap();
+        store
+            .save_config(&admin(), json!({"a": 1}), None, t0())
+            .await
+            .unwrap();
+        store
+            .enqueue(
+                NewWorkItem::new(
+                    admin(),
+                    EntityKind::Relation,
+                    "c1",
+                    "upsert",
+                    json!(1),
+                    t0(),
+                ),
+                t0(),
+            )
+            .await
+            .unwrap()
+    };
+    let store = SqliteStore::open_with(
+        &path,
+        SqliteOptions::default()
+            .max_connections(2)
+            .synchronous(Synchronous::Normal),
+    )
+    .unwrap();
+    assert_eq!(store.path(), path.as_path());
+    let link = store
+        .link_by_natural_key(&admin(), EntityKind::Relation, "1001")
+        .await
+        .unwrap()
+        .expect("link survives");
+    assert_eq!(link.snelstart_id, Uuid::from_u128(7));
+    assert_eq!(link.updated_at, t0(), "nanoseconds survive");
+    assert_eq!(
+        store.cursor(&admin(), "crm").await.unwrap().as_deref(),
+        Some("v1")
+    );
+    assert_eq!(store.config_versions(&admin()).await.unwrap(), vec![1]);
+    let item = store.work_item(id).await.unwrap().expect("item survives");
+    assert_eq!(item.state, WorkState::Pending);
+    assert_eq!(schema::schema_version(&path).unwrap(), SCHEMA_VERSION);
+}
+
+#[tokio::test]
+async fn older_schema_is_migrated_keeping_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite");
+    assert_eq!(schema::migrate_to(&path, 1).unwrap(), 1);
+    assert_eq!(schema::schema_version(&path).unwrap(), 1);
+    {
+        // Data written by a version-1 build.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO id_links (admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at)
+             VALUES ('admin', 'relation', 'c1', ?1, '1001', 'h1', 0)",
+            [Uuid::from_u128(9).to_string()],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO audit_log (at, admin, kind, action, request_summary, outcome)
+             VALUES (0, 'admin', 'relation', 'create', 'POST /relaties', 'ok')",
+            [],
+        )
+        .unwrap();
+        let has_v2_index: Option<String> = conn
+            .query_row(
+                "SELECT name FROM sqlite_master WHERE name = 'audit_log_by_time'",
+                [],
+                |row| row.get(0),
+            )
+            .ok();
+        assert_eq!(has_v2_index, None, "version 1 lacks the version 2 index");
+    }
+    let store = SqliteStore::open(&path).expect("open migrates");
+    assert_eq!(schema::schema_version(&path).unwrap(), SCHEMA_VERSION);
+    let link = store
+        .link_by_crm_id(&admin(), EntityKind::Relation, "c1")
+        .await
+        .unwrap()
+        .expect("old link kept");
+    assert_eq!(link.payload_hash.as_deref(), Some("h1"));
+    assert_eq!(store.recent_audit(&admin(), 10).await.unwrap().len(), 1);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let index: String = conn
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE name = 'audit_log_by_time'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(index, "audit_log_by_time");
+    // Migrating again is a no-op.
+    drop(store);
+    assert_eq!(
+        schema::migrate_to(&path, SCHEMA_VERSION).unwrap(),
+        SCHEMA_VERSION
+    );
+}
+
+#[test]
+fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.sqlite");
+    drop(SqliteStore::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE schema_version SET version = ?1",
+            [SCHEMA_VERSION + 1],
+        )
+        .unwrap();
+    let err = SqliteStore::open(&path).expect_err("newer schema must be refused");
+    assert!(err.is_backend());
+    let source = std::error::Error::source(&err).expect("source");
+    let too_new = source
+        .downcast_ref::<SchemaTooNew>()
+        .expect("SchemaTooNew source");
+    assert_eq!(too_new.found, SCHEMA_VERSION + 1);
+    assert_eq!(too_new.supported, SCHEMA_VERSION);
+    assert!(
+        schema::migrate_to(&path, SCHEMA_VERSION + 1)
+            .unwrap_err()
+            .is_invalid(),
+        "unknown target version"
+    );
+}
+
+#[tokio::test]
+async fn corrupt_rows_are_typed_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.sqlite");
+    let store = SqliteStore::open(&path).unwrap();
+    let id = store
+        .enqueue(
+            NewWorkItem::new(
+                admin(),
+                EntityKind::Relation,
+                "c1",
+                "upsert",
+                json!(1),
+                t0(),
+            ),
+            t0(),
+        )
+        .await
+        .unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE work_items SET payload = '{not json' WHERE id = ?1",
+            [id.get()],
+        )
+        .unwrap();
+    let err = store.work_item(id).await.unwrap_err();
+    assert!(err.is_corrupt(), "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("payload") && message.contains("c1"),
+        "{message}"
+    );
+}
