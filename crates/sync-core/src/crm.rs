@@ -1,0 +1,253 @@
+//! The CRM side of the engine: where changes come from ([`CrmSource`], or
+//! [`SyncEngine::submit`](crate::SyncEngine::submit) for pushed events) and where results go
+//! ([`CrmSink`]).
+
+use std::error::Error as StdError;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crm_model::{CrmId, Project, Relation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::store::EntityKind;
+
+/// One change in the CRM that SnelStart should follow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "record", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CrmChange {
+    /// A relation was created or changed.
+    Relation(Box<Relation>),
+    /// A relation was archived (deleted) in the CRM: its SnelStart relation(s) become
+    /// `nonactief`.
+    RelationArchived(CrmId),
+    /// A project was created or changed (an inactive project deactivates its kostenplaats).
+    Project(Box<Project>),
+}
+
+impl CrmChange {
+    /// A relation change.
+    pub fn relation(relation: Relation) -> Self {
+        CrmChange::Relation(Box::new(relation))
+    }
+
+    /// A project change.
+    pub fn project(project: Project) -> Self {
+        CrmChange::Project(Box::new(project))
+    }
+
+    /// An archived relation.
+    pub fn relation_archived(id: impl Into<CrmId>) -> Self {
+        CrmChange::RelationArchived(id.into())
+    }
+
+    /// The SnelStart entity this change affects.
+    pub fn kind(&self) -> EntityKind {
+        match self {
+            CrmChange::Relation(_) | CrmChange::RelationArchived(_) => EntityKind::Relation,
+            CrmChange::Project(_) => EntityKind::CostCentre,
+        }
+    }
+
+    /// The CRM id of the changed record.
+    pub fn crm_id(&self) -> &str {
+        match self {
+            CrmChange::Relation(r) => r.id.as_str(),
+            CrmChange::RelationArchived(id) => id.as_str(),
+            CrmChange::Project(p) => p.id.as_str(),
+        }
+    }
+
+    /// The queue operation (`upsert` or `archive`).
+    pub fn operation(&self) -> &'static str {
+        match self {
+            CrmChange::RelationArchived(_) => OP_ARCHIVE,
+            _ => OP_UPSERT,
+        }
+    }
+}
+
+pub(crate) const OP_UPSERT: &str = "upsert";
+pub(crate) const OP_ARCHIVE: &str = "archive";
+
+/// A page of changes from a [`CrmSource`].
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct ChangePage {
+    /// The changes, oldest first.
+    pub changes: Vec<CrmChange>,
+    /// The cursor after these changes (stored by the engine once they are queued).
+    pub next_cursor: Option<String>,
+    /// Whether more changes are waiting after this page.
+    pub has_more: bool,
+}
+
+impl ChangePage {
+    /// A page.
+    pub fn new(changes: Vec<CrmChange>, next_cursor: Option<String>, has_more: bool) -> Self {
+        ChangePage {
+            changes,
+            next_cursor,
+            has_more,
+        }
+    }
+}
+
+/// An error of a CRM adapter, kept opaque.
+#[derive(Debug, thiserror::Error)]
+#[error("CRM adapter error: {0}")]
+pub struct CrmError(#[source] pub Box<dyn StdError + Send + Sync + 'static>);
+
+impl CrmError {
+    /// Wraps any error.
+    pub fn new(e: impl Into<Box<dyn StdError + Send + Sync + 'static>>) -> Self {
+        CrmError(e.into())
+    }
+}
+
+/// Where the engine pulls CRM changes from.
+///
+/// The cursor is the adapter's own opaque text (a timestamp, a sequence number, a page
+/// token). The engine stores it only after the changes of a page are safely queued, so a crash
+/// re-reads at most one page, and queueing coalesces the repeats.
+pub trait CrmSource: Send + Sync + 'static {
+    /// Up to `limit` changes after `cursor` (`None`: from the beginning).
+    fn changes(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = Result<ChangePage, CrmError>> + Send;
+}
+
+/// What flows back to the CRM.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SinkEvent {
+    /// A CRM record is now linked to a SnelStart record (created or found).
+    Linked {
+        /// Entity kind.
+        kind: EntityKind,
+        /// The CRM record (for a relation that became two SnelStart relations, the second
+        /// carries the suffix `#2`).
+        crm_id: String,
+        /// The SnelStart id.
+        snelstart_id: Uuid,
+        /// The relatiecode or kostenplaats nummer, when known.
+        natural_key: Option<String>,
+        /// True when the engine created the SnelStart record, false when it found it.
+        created: bool,
+    },
+    /// A CRM record waits for a human decision (possible duplicate).
+    ReviewNeeded {
+        /// Entity kind.
+        kind: EntityKind,
+        /// The CRM record.
+        crm_id: String,
+        /// Why, as short stable codes.
+        reasons: Vec<String>,
+        /// Candidate SnelStart ids, best first.
+        candidates: Vec<String>,
+    },
+    /// A CRM record could not be synced; the reason says what to fix.
+    Failed {
+        /// Entity kind.
+        kind: EntityKind,
+        /// The CRM record.
+        crm_id: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Where the engine delivers [`SinkEvent`]s. Delivery failures are logged and do not fail the
+/// sync (the state is in the store and in [`SyncEngine::status`](crate::SyncEngine::status)).
+pub trait CrmSink: Send + Sync + 'static {
+    /// Delivers one event.
+    fn deliver(&self, event: SinkEvent) -> impl Future<Output = Result<(), CrmError>> + Send;
+}
+
+/// A sink that drops every event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSink;
+
+impl CrmSink for NoSink {
+    async fn deliver(&self, _event: SinkEvent) -> Result<(), CrmError> {
+        Ok(())
+    }
+}
+
+/// A sink that keeps every event in memory (for tests and examples).
+#[derive(Debug, Clone, Default)]
+pub struct MemorySink {
+    events: Arc<Mutex<Vec<SinkEvent>>>,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Everything delivered so far.
+    pub fn events(&self) -> Vec<SinkEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl CrmSink for MemorySink {
+    async fn deliver(&self, event: SinkEvent) -> Result<(), CrmError> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(event);
+        Ok(())
+    }
+}
+
+/// A source over an in-memory list of changes; the cursor is the index of the next change.
+/// Useful for tests, examples and for hosts that collect changes themselves.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySource {
+    changes: Arc<Mutex<Vec<CrmChange>>>,
+}
+
+impl MemorySource {
+    /// A source with these changes.
+    pub fn new(changes: Vec<CrmChange>) -> Self {
+        MemorySource {
+            changes: Arc::new(Mutex::new(changes)),
+        }
+    }
+
+    /// Appends a change (it is read after everything before it).
+    pub fn push(&self, change: CrmChange) {
+        self.changes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(change);
+    }
+}
+
+impl CrmSource for MemorySource {
+    async fn changes(&self, cursor: Option<&str>, limit: usize) -> Result<ChangePage, CrmError> {
+        let start: usize = match cursor {
+            None => 0,
+            Some(c) => c
+                .parse()
+                .map_err(|_| CrmError::new(format!("bad MemorySource cursor `{c}`")))?,
+        };
+        let all = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
+        let end = (start + limit.max(1)).min(all.len());
+        let page = all.get(start..end).unwrap_or_default().to_vec();
+        Ok(ChangePage::new(
+            page,
+            Some(end.max(start).to_string()),
+            end < all.len(),
+        ))
+    }
+}

@@ -1,0 +1,107 @@
+//! What one run knows about SnelStart, read lazily and at most once per run: the countries,
+//! the relations (for matching and natural-key lookups) and the cost centres.
+//!
+//! Everything is read through paged lists, one call per 500 records, and only when a record
+//! in the run needs it: a run with nothing new to link reads nothing.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use futures::TryStreamExt;
+use mapping::matching::{MatchRecord, MatchResult};
+use snelstart_client::models::{Kostenplaats, Relatie};
+use snelstart_client::odata::Query;
+use snelstart_client::{Client, RelatieId, ops};
+use tokio::sync::OnceCell;
+
+/// The relations SnelStart holds, in the compact form matching needs.
+#[derive(Debug, Default)]
+pub(crate) struct RelationSnapshot {
+    pub(crate) records: Vec<MatchRecord>,
+    pub(crate) by_code: HashMap<i32, RelatieId>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct RunContext {
+    relations: OnceCell<Mutex<RelationSnapshot>>,
+    kostenplaatsen: tokio::sync::Mutex<Option<HashMap<i32, Kostenplaats>>>,
+    decisions: Mutex<HashMap<String, MatchResult>>,
+}
+
+impl RunContext {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// The relation snapshot, read on first use.
+    pub(crate) async fn relations(
+        &self,
+        client: &Client,
+    ) -> Result<&Mutex<RelationSnapshot>, snelstart_client::Error> {
+        self.relations
+            .get_or_try_init(|| async {
+                let mut snapshot = RelationSnapshot::default();
+                let mut stream = std::pin::pin!(client.list(ops::relaties::list(Query::new())));
+                while let Some(relatie) = stream.try_next().await? {
+                    add_to_snapshot(&mut snapshot, &relatie);
+                }
+                Ok(Mutex::new(snapshot))
+            })
+            .await
+    }
+
+    /// Adds a relation created in this run, so later records of the run can match it.
+    pub(crate) fn remember_relation(&self, relatie: &Relatie) {
+        if let Some(snapshot) = self.relations.get() {
+            add_to_snapshot(
+                &mut snapshot.lock().unwrap_or_else(PoisonError::into_inner),
+                relatie,
+            );
+        }
+    }
+
+    pub(crate) fn decision(&self, crm_id: &str) -> Option<MatchResult> {
+        self.decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(crm_id)
+            .cloned()
+    }
+
+    pub(crate) fn set_decisions(&self, results: impl IntoIterator<Item = MatchResult>) {
+        let mut map = self
+            .decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        for r in results {
+            map.insert(r.crm_id.clone(), r);
+        }
+    }
+
+    /// Cost centres by nummer; `reload` forces a fresh read (after an uncertain create).
+    pub(crate) async fn kostenplaats(
+        &self,
+        client: &Client,
+        nummer: i32,
+        reload: bool,
+    ) -> Result<Option<Kostenplaats>, snelstart_client::Error> {
+        let mut guard = self.kostenplaatsen.lock().await;
+        if reload || guard.is_none() {
+            let all = client.execute(ops::kostenplaatsen::list()).await?;
+            *guard = Some(all.into_iter().map(|k| (k.nummer, k)).collect());
+        }
+        Ok(guard.as_ref().and_then(|m| m.get(&nummer).cloned()))
+    }
+
+    /// Records a cost centre created or changed in this run.
+    pub(crate) async fn remember_kostenplaats(&self, k: Kostenplaats) {
+        if let Some(map) = self.kostenplaatsen.lock().await.as_mut() {
+            map.insert(k.nummer, k);
+        }
+    }
+}
+
+fn add_to_snapshot(snapshot: &mut RelationSnapshot, relatie: &Relatie) {
+    snapshot.by_code.insert(relatie.relatiecode, relatie.id);
+    snapshot.records.push(MatchRecord::from_snelstart(relatie));
+}

@@ -1,0 +1,919 @@
+//! The sync engine: CRM changes reach SnelStart exactly once, in order, within the rate
+//! budget, through outages and crashes, with a record of everything.
+//!
+//! ## The path of a change
+//!
+//! 1. **Queue.** A change arrives from the [`CrmSource`] ([`SyncEngine::ingest`]) or from the
+//!    host ([`SyncEngine::submit`]) and becomes a durable work item. A newer change of the same
+//!    record replaces a still-pending one (coalescing), and the source cursor only moves once
+//!    the page is queued.
+//! 2. **Claim.** [`SyncEngine::process`] claims items in batches under a lease and runs them
+//!    concurrently, as far as the administration's budget allows. Two items of one record never
+//!    run together or out of order (the store guarantees it).
+//! 3. **Convert.** The `mapping` crate validates and converts the record; problems fail the
+//!    item with every problem named, and the rest of the batch goes on.
+//! 4. **Decide.** Unchanged payloads (same hash as last sent) make no call. Unlinked relations
+//!    are matched against SnelStart's relations first: a match is linked, an ambiguous case
+//!    waits for review, only a new one is created.
+//! 5. **Write, exactly once.** Creates carry their natural key (relatiecode or an external
+//!    reference in `memo`, kostenplaats nummer). When a create's outcome is uncertain (the
+//!    response was lost) or a retry hits "already exists" (REL-0008, KPL-0008), the engine looks
+//!    the record up by that key and links it instead of creating a second one. Updates read the
+//!    current record, merge the mapped fields and write it back, so fields SnelStart owns stay
+//!    intact.
+//! 6. **Record.** Links, payload hashes and an audit entry per write go to the store; the
+//!    [`CrmSink`] hears about links, reviews and failures.
+//!
+//! Rate limits reschedule an item after SnelStart's `Retry-After`; outages open a
+//! [circuit breaker](Reachability) and leave work queued; a killed process's leases expire and
+//! its items run again, resolving any uncertain create by natural key first.
+
+mod context;
+mod projects;
+mod relations;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use mapping::config::MappingConfig;
+use snelstart_client::Client;
+use tracing::Instrument;
+
+use crate::breaker::{Breaker, Reachability};
+use crate::clock::Clock;
+use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
+use crate::error::{EngineError, FailureKind, stored_from_client};
+use crate::report::{Action, FailureEntry, PlanEntry, ReviewEntry, RunReport, StatusReport};
+use crate::store::{
+    AdminKey, AuditEntry, AuditOutcome, EntityKind, NewWorkItem, ReplayFilter, Store, StoredError,
+    WorkItem, WorkItemId, WorkState,
+};
+
+pub(crate) use context::RunContext;
+
+/// Tuning of the engine. The defaults suit SnelStart's test key.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct EngineOptions {
+    /// Items claimed per batch.
+    pub batch_size: usize,
+    /// Items processed at once; `None` follows the client's concurrency budget (or 8 when the
+    /// budget is unlimited).
+    pub concurrency: Option<usize>,
+    /// How long a claim lasts before another worker may take the item over (crash recovery).
+    pub lease: Duration,
+    /// Changes read from the CRM source per page.
+    pub ingest_page: usize,
+    /// First backoff after a transient failure; doubles per attempt.
+    pub base_backoff: Duration,
+    /// Largest backoff after transient failures (outages retry forever at this pace).
+    pub max_backoff: Duration,
+    /// Consecutive transient failures that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// First cool-down of an open breaker; doubles per further failure.
+    pub breaker_base: Duration,
+    /// Largest cool-down of an open breaker.
+    pub breaker_max: Duration,
+    /// At most this many failures and reviews are listed in the status report.
+    pub status_limit: usize,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            batch_size: 50,
+            concurrency: None,
+            lease: Duration::from_secs(300),
+            ingest_page: 500,
+            base_backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(600),
+            breaker_threshold: 3,
+            breaker_base: Duration::from_secs(5),
+            breaker_max: Duration::from_secs(300),
+            status_limit: 100,
+        }
+    }
+}
+
+/// How a reviewer resolved a relation that waited for review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReviewResolution {
+    /// It is this existing SnelStart relation: link it.
+    LinkTo(uuid::Uuid),
+    /// It is a new relation: create it.
+    CreateNew,
+}
+
+/// The sync engine for one administration.
+///
+/// Generic over the [`Store`] (SQLite by default, memory for tests), the [`CrmSource`] changes
+/// come from and the [`CrmSink`] results go to. Cheap to clone.
+pub struct SyncEngine<S, Src, Snk> {
+    inner: Arc<Inner<S, Src, Snk>>,
+}
+
+impl<S, Src, Snk> Clone for SyncEngine<S, Src, Snk> {
+    fn clone(&self) -> Self {
+        SyncEngine {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+pub(crate) struct Inner<S, Src, Snk> {
+    pub(crate) client: Client,
+    pub(crate) store: S,
+    pub(crate) source: Src,
+    pub(crate) sink: Snk,
+    pub(crate) admin: AdminKey,
+    pub(crate) config: Arc<MappingConfig>,
+    pub(crate) config_version: Mutex<Option<u64>>,
+    pub(crate) options: EngineOptions,
+    pub(crate) clock: Clock,
+    pub(crate) breaker: Mutex<Breaker>,
+    /// Countries never change: read once per engine, not per run.
+    pub(crate) landen:
+        tokio::sync::OnceCell<std::collections::HashMap<String, snelstart_client::LandId>>,
+}
+
+/// The result of handling one item.
+#[derive(Debug)]
+pub(crate) enum ItemResult {
+    Done(Action),
+    Review {
+        reasons: Vec<String>,
+        candidates: Vec<String>,
+        detail: serde_json::Value,
+    },
+    Fail(StoredError),
+    Retry {
+        at: DateTime<Utc>,
+        error: StoredError,
+    },
+}
+
+const CURSOR_SOURCE: &str = "crm_source";
+
+fn last_success_cursor(kind: EntityKind) -> String {
+    format!("last_success:{}", kind.as_str())
+}
+
+pub(crate) fn review_cursor(kind: EntityKind, crm_id: &str) -> String {
+    format!("review_resolution:{}:{crm_id}", kind.as_str())
+}
+
+impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
+    /// An engine for administration `admin`.
+    pub fn new(
+        client: Client,
+        store: S,
+        source: Src,
+        sink: Snk,
+        admin: AdminKey,
+        config: MappingConfig,
+    ) -> Self {
+        Self::with_options(
+            client,
+            store,
+            source,
+            sink,
+            admin,
+            config,
+            EngineOptions::default(),
+            Clock::system(),
+        )
+    }
+
+    /// An engine with explicit options and clock.
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_options(
+        client: Client,
+        store: S,
+        source: Src,
+        sink: Snk,
+        admin: AdminKey,
+        config: MappingConfig,
+        options: EngineOptions,
+        clock: Clock,
+    ) -> Self {
+        let breaker = Breaker::new(
+            options.breaker_threshold,
+            options.breaker_base,
+            options.breaker_max,
+        );
+        SyncEngine {
+            inner: Arc::new(Inner {
+                client,
+                store,
+                source,
+                sink,
+                admin,
+                config: Arc::new(config),
+                config_version: Mutex::new(None),
+                options,
+                clock,
+                breaker: Mutex::new(breaker),
+                landen: tokio::sync::OnceCell::new(),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The SnelStart client.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The administration.
+    pub fn admin(&self) -> &AdminKey {
+        &self.inner.admin
+    }
+
+    /// The mapping configuration in use.
+    pub fn config(&self) -> &MappingConfig {
+        &self.inner.config
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.inner.clock.now()
+    }
+
+    /// Country ISO code (upper case) → SnelStart land id, read on first use.
+    pub(crate) async fn landen(
+        &self,
+    ) -> Result<&std::collections::HashMap<String, snelstart_client::LandId>, snelstart_client::Error>
+    {
+        self.inner
+            .landen
+            .get_or_try_init(|| async {
+                let landen = self
+                    .inner
+                    .client
+                    .execute(snelstart_client::ops::landen::list())
+                    .await?;
+                Ok(landen
+                    .into_iter()
+                    .filter_map(|l| Some((l.landcode_iso.clone()?.to_ascii_uppercase(), l.id)))
+                    .collect())
+            })
+            .await
+    }
+
+    /// Records the mapping configuration as a version in the store (a new version only when it
+    /// differs from the latest) and returns the version number.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn record_config(&self) -> Result<u64, EngineError> {
+        let document = serde_json::to_value(&*self.inner.config).unwrap_or_default();
+        let store = &self.inner.store;
+        let latest = store.latest_config(&self.inner.admin).await?;
+        let version = match latest {
+            Some(v) if v.document == document => v.version,
+            other => {
+                store
+                    .save_config(
+                        &self.inner.admin,
+                        document,
+                        other.map(|v| v.version),
+                        self.now(),
+                    )
+                    .await?
+            }
+        };
+        *self
+            .inner
+            .config_version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(version);
+        Ok(version)
+    }
+
+    /// Queues one change pushed by the host application (a webhook, a save hook).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn submit(&self, change: CrmChange) -> Result<WorkItemId, EngineError> {
+        // A newer change supersedes a failed or held one of the same record: bring that item
+        // back and let the new change replace its payload (coalescing), so the stale failure
+        // disappears and the record is tried again with its current data.
+        let stale = ReplayFilter::failed(self.inner.admin.clone())
+            .kind(change.kind())
+            .crm_id(change.crm_id())
+            .include_needs_review(true);
+        self.inner.store.replay(&stale, self.now()).await?;
+        let item = NewWorkItem::new(
+            self.inner.admin.clone(),
+            change.kind(),
+            change.crm_id(),
+            change.operation(),
+            serde_json::to_value(&change).unwrap_or_default(),
+            self.now(),
+        );
+        Ok(self.inner.store.enqueue(item, self.now()).await?)
+    }
+
+    /// Reads every change the [`CrmSource`] has after the stored cursor, queues them, and moves
+    /// the cursor (compare-and-swap, so two engines cannot both advance it). Returns how many
+    /// changes were queued.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Crm`] when the source fails, [`EngineError::Store`].
+    pub async fn ingest(&self) -> Result<u64, EngineError> {
+        let store = &self.inner.store;
+        let admin = &self.inner.admin;
+        let mut cursor = store.cursor(admin, CURSOR_SOURCE).await?;
+        let mut queued = 0u64;
+        loop {
+            let page = self
+                .inner
+                .source
+                .changes(cursor.as_deref(), self.inner.options.ingest_page)
+                .await?;
+            for change in &page.changes {
+                self.submit(change.clone()).await?;
+                queued += 1;
+            }
+            if let Some(next) = &page.next_cursor
+                && cursor.as_deref() != Some(next.as_str())
+            {
+                store
+                    .put_cursor(admin, CURSOR_SOURCE, cursor.as_deref(), next)
+                    .await?;
+                cursor = Some(next.clone());
+            }
+            if !page.has_more || page.changes.is_empty() {
+                break;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Ingests and processes until no work is eligible now.
+    ///
+    /// # Errors
+    ///
+    /// See [`SyncEngine::ingest`] and [`SyncEngine::process`].
+    pub async fn sync(&self) -> Result<RunReport, EngineError> {
+        let started = tokio::time::Instant::now();
+        let ingested = self.ingest().await?;
+        let mut report = self.process().await?;
+        report.ingested = ingested;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// Processes eligible work items in batches until none is eligible now, or the circuit
+    /// breaker opens. Problems of single records never stop it.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] when the store fails.
+    pub async fn process(&self) -> Result<RunReport, EngineError> {
+        let span = tracing::info_span!("sync.process", admin = %self.inner.admin);
+        self.process_inner().instrument(span).await
+    }
+
+    async fn process_inner(&self) -> Result<RunReport, EngineError> {
+        let started = tokio::time::Instant::now();
+        let calls_before = self.inner.client.budget_usage().total;
+        let report = Arc::new(Mutex::new(RunReport::default()));
+        let context = Arc::new(RunContext::new());
+        let concurrency = self.concurrency();
+        let mut outage = false;
+        let mut touched: Vec<EntityKind> = Vec::new();
+        loop {
+            let now = self.now();
+            if self.breaker_open(now).is_some() {
+                outage = true;
+                break;
+            }
+            let items = self
+                .inner
+                .store
+                .claim(
+                    &self.inner.admin,
+                    now,
+                    self.inner.options.batch_size,
+                    self.inner.options.lease,
+                )
+                .await?;
+            if items.is_empty() {
+                break;
+            }
+            for item in &items {
+                if !touched.contains(&item.kind) {
+                    touched.push(item.kind);
+                }
+            }
+            relations::prepare_batch(self, &context, &items).await;
+            let results: Vec<Result<(), EngineError>> = futures::stream::iter(items)
+                .map(|item| {
+                    let context = Arc::clone(&context);
+                    let report = Arc::clone(&report);
+                    async move { self.run_item(item, &context, &report).await }
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+            for r in results {
+                r?;
+            }
+            metrics::gauge!("sync_queue_pending", "admin" => self.inner.admin.to_string())
+                .set(self.inner.store.counts(&self.inner.admin).await?.pending as f64);
+        }
+        if !outage {
+            let now = self.now().to_rfc3339();
+            for kind in touched {
+                let name = last_success_cursor(kind);
+                let current = self.inner.store.cursor(&self.inner.admin, &name).await?;
+                // Another engine may have written it meanwhile; losing that race is harmless.
+                let _ = self
+                    .inner
+                    .store
+                    .put_cursor(&self.inner.admin, &name, current.as_deref(), &now)
+                    .await;
+            }
+        }
+        let mut report = Arc::try_unwrap(report)
+            .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
+            .unwrap_or_else(|arc| arc.lock().unwrap_or_else(PoisonError::into_inner).clone());
+        report.api_calls = self.inner.client.budget_usage().total - calls_before;
+        report.elapsed = started.elapsed();
+        report.interrupted_by_outage = outage;
+        Ok(report)
+    }
+
+    /// Processes repeatedly, sleeping until the next item is due (an item waiting out a
+    /// backoff or a rate limit, or the breaker's cool-down), until nothing is pending or
+    /// `max_wait` has passed. This is how a host keeps a sync going through an outage.
+    ///
+    /// # Errors
+    ///
+    /// See [`SyncEngine::process`].
+    pub async fn run_until_idle(&self, max_wait: Duration) -> Result<RunReport, EngineError> {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        let mut total = RunReport::default();
+        loop {
+            let report = self.process().await?;
+            total.merge(&report);
+            let counts = self.inner.store.counts(&self.inner.admin).await?;
+            let waiting = counts.pending.saturating_sub(counts.blocked) + counts.in_flight;
+            if waiting == 0 || tokio::time::Instant::now() >= deadline {
+                total.interrupted_by_outage = report.interrupted_by_outage;
+                return Ok(total);
+            }
+            let wake = self.next_wake().await?.min(deadline);
+            tokio::time::sleep_until(
+                wake.max(tokio::time::Instant::now() + Duration::from_millis(10)),
+            )
+            .await;
+        }
+    }
+
+    /// When the next pending item or the breaker becomes due.
+    async fn next_wake(&self) -> Result<tokio::time::Instant, EngineError> {
+        let now = self.now();
+        let mut next = now + chrono::TimeDelta::seconds(60);
+        if let Some(open) = self.breaker_open(now) {
+            next = next.min(open);
+        } else {
+            let mut offset = 0;
+            loop {
+                let page = self
+                    .inner
+                    .store
+                    .list_work(&self.inner.admin, Some(WorkState::Pending), 500, offset)
+                    .await?;
+                for item in &page {
+                    next = next.min(item.next_attempt_at);
+                }
+                for item in self
+                    .inner
+                    .store
+                    .list_work(&self.inner.admin, Some(WorkState::InFlight), 500, 0)
+                    .await?
+                {
+                    if let Some(lease) = item.lease_until {
+                        next = next.min(lease);
+                    }
+                }
+                if page.len() < 500 {
+                    break;
+                }
+                offset += page.len();
+            }
+        }
+        Ok(self.inner.clock.instant_at(next))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.inner
+            .options
+            .concurrency
+            .unwrap_or_else(|| match self.inner.client.budget().config().concurrent {
+                0 => 8,
+                n => n as usize,
+            })
+            .max(1)
+    }
+
+    fn breaker_open(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.inner
+            .breaker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .open_until(now)
+    }
+
+    pub(crate) fn record_success(&self) {
+        let now = self.now();
+        self.inner
+            .breaker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record_success(now);
+    }
+
+    /// Handles one claimed item and records its outcome.
+    async fn run_item(
+        &self,
+        item: WorkItem,
+        context: &RunContext,
+        report: &Mutex<RunReport>,
+    ) -> Result<(), EngineError> {
+        let span = tracing::info_span!(
+            "sync.item",
+            kind = item.kind.as_str(),
+            crm_id = %item.crm_id,
+            op = %item.operation,
+            attempt = item.attempts
+        );
+        let result = self.handle(&item, context).instrument(span.clone()).await;
+        let _enter = span.enter();
+        let store = &self.inner.store;
+        let token = item.lease();
+        let now = self.now();
+        let action = match result {
+            ItemResult::Done(action) => {
+                store.complete(token, now).await?;
+                action
+            }
+            ItemResult::Review {
+                reasons,
+                candidates,
+                detail,
+            } => {
+                store.needs_review(token, detail, now).await?;
+                self.deliver(SinkEvent::ReviewNeeded {
+                    kind: item.kind,
+                    crm_id: item.crm_id.clone(),
+                    reasons,
+                    candidates,
+                })
+                .await;
+                Action::Review
+            }
+            ItemResult::Fail(error) => {
+                tracing::warn!(reason = %error.message, "item failed");
+                self.deliver(SinkEvent::Failed {
+                    kind: item.kind,
+                    crm_id: item.crm_id.clone(),
+                    reason: error.message.clone(),
+                })
+                .await;
+                store.fail(token, error, now).await?;
+                Action::Failed
+            }
+            ItemResult::Retry { at, error } => {
+                tracing::debug!(reason = %error.message, %at, "item deferred");
+                store.reschedule(token, at, error, now).await?;
+                Action::Deferred
+            }
+        };
+        metrics::counter!("sync_items_total", "kind" => item.kind.as_str(), "action" => action.as_str())
+            .increment(1);
+        report
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(item.kind, action);
+        Ok(())
+    }
+
+    async fn handle(&self, item: &WorkItem, context: &RunContext) -> ItemResult {
+        let change: CrmChange = match serde_json::from_value(item.payload.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                return ItemResult::Fail(FailureKind::Permanent.error(format!(
+                    "work item {} holds an unreadable change: {e}",
+                    item.id
+                )));
+            }
+        };
+        let outcome = match change {
+            CrmChange::Relation(relation) => {
+                relations::upsert(self, item, context, &relation).await
+            }
+            CrmChange::RelationArchived(id) => relations::archive(self, item, id.as_str()).await,
+            CrmChange::Project(project) => projects::upsert(self, item, context, &project).await,
+        };
+        match outcome {
+            Ok(result) => result,
+            Err(relations::HandlerError::Client(e)) => self.classify(item, &e),
+            Err(relations::HandlerError::Store(e)) => ItemResult::Retry {
+                at: self.now()
+                    + chrono::TimeDelta::from_std(self.backoff(item.attempts)).unwrap_or_default(),
+                error: FailureKind::Transient.error(format!("store: {e}")),
+            },
+        }
+    }
+
+    /// Turns a SnelStart error into the item's next step.
+    pub(crate) fn classify(&self, item: &WorkItem, e: &snelstart_client::Error) -> ItemResult {
+        let now = self.now();
+        if e.is_rate_limited() {
+            let wait = e.retry_after().unwrap_or(Duration::from_secs(30));
+            return ItemResult::Retry {
+                at: now + chrono::TimeDelta::from_std(wait).unwrap_or_default(),
+                error: stored_from_client(FailureKind::RateLimited, e),
+            };
+        }
+        let outage = e.is_retryable()
+            || matches!(
+                e,
+                snelstart_client::Error::Auth(_) | snelstart_client::Error::Transport(_)
+            );
+        if outage {
+            self.inner
+                .breaker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .record_failure(now, e.to_string());
+            return ItemResult::Retry {
+                at: now
+                    + chrono::TimeDelta::from_std(self.backoff(item.attempts)).unwrap_or_default(),
+                error: stored_from_client(FailureKind::Transient, e),
+            };
+        }
+        // SnelStart answered: it is reachable, the record is the problem.
+        self.record_success();
+        ItemResult::Fail(stored_from_client(FailureKind::Permanent, e))
+    }
+
+    pub(crate) fn backoff(&self, attempts: u32) -> Duration {
+        let exponent = attempts.saturating_sub(1).min(16);
+        self.inner
+            .options
+            .base_backoff
+            .saturating_mul(1 << exponent)
+            .min(self.inner.options.max_backoff)
+    }
+
+    pub(crate) async fn deliver(&self, event: SinkEvent) {
+        if let Err(e) = self.inner.sink.deliver(event).await {
+            tracing::warn!(error = %e, "the CRM sink refused an event");
+        }
+    }
+
+    /// Appends an audit entry for a write; audit failures are logged, not fatal (the write
+    /// already happened and the link records it).
+    pub(crate) async fn audit(
+        &self,
+        kind: EntityKind,
+        crm_id: &str,
+        snelstart_id: Option<uuid::Uuid>,
+        action: &str,
+        summary: String,
+        outcome: Result<(), String>,
+    ) {
+        let mut entry = AuditEntry::new(
+            self.now(),
+            self.inner.admin.clone(),
+            kind,
+            action,
+            summary,
+            match outcome {
+                Ok(()) => AuditOutcome::Ok,
+                Err(m) => AuditOutcome::Error(m),
+            },
+        )
+        .with_crm_id(crm_id);
+        if let Some(id) = snelstart_id {
+            entry = entry.with_snelstart_id(id);
+        }
+        if let Err(e) = self.inner.store.append_audit(entry).await {
+            tracing::warn!(error = %e, "could not write the audit log");
+        }
+    }
+
+    /// Sends failed (and, when the filter says so, review) items back to the queue, for
+    /// example after the mapping or the CRM data was fixed. Returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn replay(&self, filter: ReplayFilter) -> Result<u64, EngineError> {
+        Ok(self.inner.store.replay(&filter, self.now()).await?)
+    }
+
+    /// Records a reviewer's decision for a relation waiting for review and queues it again.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn resolve_review(
+        &self,
+        crm_id: &str,
+        resolution: ReviewResolution,
+    ) -> Result<(), EngineError> {
+        let name = review_cursor(EntityKind::Relation, crm_id);
+        let value = match resolution {
+            ReviewResolution::LinkTo(id) => format!("link:{id}"),
+            ReviewResolution::CreateNew => "new".to_owned(),
+        };
+        let store = &self.inner.store;
+        let current = store.cursor(&self.inner.admin, &name).await?;
+        store
+            .put_cursor(&self.inner.admin, &name, current.as_deref(), &value)
+            .await?;
+        let filter = ReplayFilter::needs_review(self.inner.admin.clone())
+            .kind(EntityKind::Relation)
+            .crm_id(crm_id);
+        store.replay(&filter, self.now()).await?;
+        Ok(())
+    }
+
+    /// The status report: queue counts, last successful runs, failures with reasons, the
+    /// review queue, budget use and whether SnelStart is reachable.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn status(&self) -> Result<StatusReport, EngineError> {
+        let store = &self.inner.store;
+        let admin = &self.inner.admin;
+        let limit = self.inner.options.status_limit;
+        let queue = store.counts(admin).await?;
+        let mut last_success = BTreeMap::new();
+        for kind in EntityKind::ALL {
+            if let Some(text) = store.cursor(admin, &last_success_cursor(kind)).await?
+                && let Ok(at) = DateTime::parse_from_rfc3339(&text)
+            {
+                last_success.insert(kind.as_str().to_owned(), at.with_timezone(&Utc));
+            }
+        }
+        let failures = store
+            .list_work(admin, Some(WorkState::Failed), limit, 0)
+            .await?
+            .into_iter()
+            .map(|i| FailureEntry {
+                kind: i.kind,
+                crm_id: i.crm_id,
+                error: i.last_error,
+                attempts: i.attempts,
+                at: i.updated_at,
+            })
+            .collect();
+        let review = store
+            .list_work(admin, Some(WorkState::NeedsReview), limit, 0)
+            .await?
+            .into_iter()
+            .map(|i| ReviewEntry {
+                kind: i.kind,
+                crm_id: i.crm_id,
+                reasons: i.review.unwrap_or_default(),
+                since: i.updated_at,
+            })
+            .collect();
+        let reachability = self
+            .inner
+            .breaker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reachability();
+        let config_version = *self
+            .inner
+            .config_version
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let config_version = match config_version {
+            Some(v) => Some(v),
+            None => store.latest_config(admin).await?.map(|c| c.version),
+        };
+        Ok(StatusReport {
+            admin: admin.to_string(),
+            queue,
+            last_success,
+            failures,
+            review,
+            budget: self.inner.client.budget_usage(),
+            reachability,
+            config_version,
+        })
+    }
+
+    /// Whether SnelStart answered lately.
+    pub fn reachability(&self) -> Reachability {
+        self.inner
+            .breaker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reachability()
+    }
+
+    /// A dry run: what a sync would do with every change the source has after the cursor and
+    /// every pending item, without writing anything to SnelStart or to the store. It reads
+    /// SnelStart (the relation list for matching, linked records for update diffs).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Crm`], [`EngineError::Store`], or [`EngineError::SnelStart`] when
+    /// SnelStart cannot be read.
+    pub async fn plan(&self) -> Result<Vec<PlanEntry>, EngineError> {
+        let store = &self.inner.store;
+        let admin = &self.inner.admin;
+        let mut changes: Vec<CrmChange> = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = store
+                .list_work(admin, Some(WorkState::Pending), 500, offset)
+                .await?;
+            for item in &page {
+                if let Ok(change) = serde_json::from_value::<CrmChange>(item.payload.clone()) {
+                    changes.push(change);
+                }
+            }
+            if page.len() < 500 {
+                break;
+            }
+            offset += page.len();
+        }
+        let mut cursor = store.cursor(admin, CURSOR_SOURCE).await?;
+        loop {
+            let page = self
+                .inner
+                .source
+                .changes(cursor.as_deref(), self.inner.options.ingest_page)
+                .await?;
+            changes.extend(page.changes.iter().cloned());
+            if !page.has_more || page.changes.is_empty() || page.next_cursor.is_none() {
+                break;
+            }
+            cursor = page.next_cursor;
+        }
+        // The newest change of a record wins, as coalescing would make it.
+        let mut latest: BTreeMap<(EntityKind, String, &'static str), CrmChange> = BTreeMap::new();
+        for change in changes {
+            latest.insert(
+                (
+                    change.kind(),
+                    change.crm_id().to_owned(),
+                    change.operation(),
+                ),
+                change,
+            );
+        }
+        let context = RunContext::new();
+        let relations: Vec<&crm_model::Relation> = latest
+            .values()
+            .filter_map(|c| match c {
+                CrmChange::Relation(r) => Some(&**r),
+                _ => None,
+            })
+            .collect();
+        relations::prepare_decisions(self, &context, &relations).await?;
+        let mut entries = Vec::new();
+        for change in latest.values() {
+            let mut planned = match change {
+                CrmChange::Relation(r) => relations::plan(self, &context, r).await?,
+                CrmChange::RelationArchived(id) => {
+                    relations::plan_archive(self, id.as_str()).await?
+                }
+                CrmChange::Project(p) => projects::plan(self, &context, p).await?,
+            };
+            entries.append(&mut planned);
+        }
+        Ok(entries)
+    }
+}
+
+impl<S, Src, Snk> std::fmt::Debug for SyncEngine<S, Src, Snk> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("admin", &self.inner.admin)
+            .field("client", &self.inner.client)
+            .field("options", &self.inner.options)
+            .finish_non_exhaustive()
+    }
+}

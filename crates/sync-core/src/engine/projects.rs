@@ -1,0 +1,318 @@
+//! Projects: CRM projects → SnelStart kostenplaatsen (number and description only).
+
+use crm_model::Project;
+use mapping::convert::project_to_kostenplaats;
+use snelstart_client::error::KnownCode;
+use snelstart_client::models::Kostenplaats;
+use snelstart_client::{KostenplaatsId, ops};
+
+use super::relations::{HandlerError, HandlerResult, preflight_failure};
+use super::{ItemResult, RunContext, SyncEngine};
+use crate::crm::{CrmSink, CrmSource, SinkEvent};
+use crate::error::{EngineError, FailureKind};
+use crate::hash::payload_hash;
+use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
+use crate::store::{EntityKind, IdLink, Store, WorkItem};
+
+/// Creates, updates or deactivates the kostenplaats of a project.
+pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    context: &RunContext,
+    project: &Project,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let crm_id = project.id.as_str();
+    let wanted = match project_to_kostenplaats(project, &inner.config) {
+        Ok(k) => k,
+        Err(problems) => return Ok(preflight_failure(&problems)),
+    };
+    let hash = payload_hash(&wanted);
+    if let Some(link) = inner
+        .store
+        .link_by_crm_id(&inner.admin, EntityKind::CostCentre, crm_id)
+        .await?
+    {
+        if link.payload_hash.as_deref() == Some(hash.as_str()) {
+            return Ok(ItemResult::Done(Action::Unchanged));
+        }
+        let id = KostenplaatsId::from_uuid(link.snelstart_id);
+        put(engine, crm_id, id, &wanted).await?;
+        match inner
+            .store
+            .set_payload_hash(
+                &inner.admin,
+                EntityKind::CostCentre,
+                crm_id,
+                link.payload_hash.as_deref(),
+                Some(&hash),
+                engine.now(),
+            )
+            .await
+        {
+            Err(e) if e.is_conflict() => {}
+            other => other?,
+        }
+        return Ok(ItemResult::Done(Action::Updated));
+    }
+
+    // Not linked: the nummer is the natural key. One list read per run serves every project.
+    let reload = item.attempts > 1;
+    if let Some(existing) = context
+        .kostenplaats(&inner.client, wanted.nummer, reload)
+        .await?
+    {
+        engine.record_success();
+        return link_existing(engine, context, crm_id, existing, &wanted, &hash, false).await;
+    }
+    engine.record_success();
+    if wanted.nonactief {
+        // SnelStart refuses to create an inactive kostenplaats (KPL-0009): nothing to do.
+        return Ok(ItemResult::Done(Action::Skipped));
+    }
+    let summary = format!("POST /kostenplaatsen nummer={}", wanted.nummer);
+    let result = inner
+        .client
+        .execute(ops::kostenplaatsen::create(&wanted)?)
+        .await;
+    match result {
+        Ok(created) => {
+            engine.record_success();
+            engine
+                .audit(
+                    EntityKind::CostCentre,
+                    crm_id,
+                    created.id.map(|i| i.as_uuid()),
+                    "create",
+                    summary,
+                    Ok(()),
+                )
+                .await;
+            context.remember_kostenplaats(created.clone()).await;
+            store_link(engine, crm_id, &created, &hash, true).await
+        }
+        Err(e) if e.has_code(KnownCode::DuplicateKostenplaatsNummer) || e.outcome_uncertain() => {
+            engine.record_success();
+            engine
+                .audit(
+                    EntityKind::CostCentre,
+                    crm_id,
+                    None,
+                    "create",
+                    summary,
+                    Err(e.to_string()),
+                )
+                .await;
+            match context
+                .kostenplaats(&inner.client, wanted.nummer, true)
+                .await
+            {
+                Ok(Some(existing)) => {
+                    link_existing(engine, context, crm_id, existing, &wanted, &hash, true).await
+                }
+                Ok(None) if e.outcome_uncertain() => Ok(ItemResult::Retry {
+                    at: engine.now(),
+                    error: crate::error::stored_from_client(FailureKind::Uncertain, &e),
+                }),
+                _ => Err(HandlerError::Client(e)),
+            }
+        }
+        Err(e) => {
+            engine
+                .audit(
+                    EntityKind::CostCentre,
+                    crm_id,
+                    None,
+                    "create",
+                    summary,
+                    Err(e.to_string()),
+                )
+                .await;
+            Err(e.into())
+        }
+    }
+}
+
+fn differs(existing: &Kostenplaats, wanted: &Kostenplaats) -> Vec<FieldChange> {
+    let mut changes = Vec::new();
+    if existing.omschrijving != wanted.omschrijving {
+        changes.push(FieldChange {
+            field: "omschrijving".into(),
+            from: serde_json::json!(existing.omschrijving),
+            to: serde_json::json!(wanted.omschrijving),
+        });
+    }
+    if existing.nonactief != wanted.nonactief {
+        changes.push(FieldChange {
+            field: "nonactief".into(),
+            from: serde_json::json!(existing.nonactief),
+            to: serde_json::json!(wanted.nonactief),
+        });
+    }
+    changes
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn link_existing<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    crm_id: &str,
+    existing: Kostenplaats,
+    wanted: &Kostenplaats,
+    hash: &str,
+    created: bool,
+) -> HandlerResult {
+    let Some(id) = existing.id else {
+        return Ok(ItemResult::Fail(FailureKind::Permanent.error(format!(
+            "SnelStart listed kostenplaats {} without an id",
+            existing.nummer
+        ))));
+    };
+    let current = if differs(&existing, wanted).is_empty() {
+        existing
+    } else {
+        let updated = put(engine, crm_id, id, wanted).await?;
+        context.remember_kostenplaats(updated.clone()).await;
+        updated
+    };
+    store_link(engine, crm_id, &current, hash, created).await
+}
+
+async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    crm_id: &str,
+    k: &Kostenplaats,
+    hash: &str,
+    created: bool,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let Some(id) = k.id else {
+        return Ok(ItemResult::Fail(
+            FailureKind::Permanent.error("SnelStart answered a kostenplaats without an id"),
+        ));
+    };
+    let link = IdLink::new(
+        inner.admin.clone(),
+        EntityKind::CostCentre,
+        crm_id,
+        id.as_uuid(),
+        engine.now(),
+    )
+    .with_natural_key(k.nummer.to_string())
+    .with_payload_hash(hash);
+    match inner.store.upsert_link(link).await {
+        Ok(()) => {}
+        Err(e) if e.is_conflict() => {
+            return Ok(ItemResult::Fail(
+                FailureKind::Permanent
+                    .error(format!(
+                        "kostenplaats {} is already linked to another CRM project; two projects \
+                         map to the same number",
+                        k.nummer
+                    ))
+                    .with_code(KnownCode::DuplicateKostenplaatsNummer.code()),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    engine
+        .deliver(SinkEvent::Linked {
+            kind: EntityKind::CostCentre,
+            crm_id: crm_id.to_owned(),
+            snelstart_id: id.as_uuid(),
+            natural_key: Some(k.nummer.to_string()),
+            created,
+        })
+        .await;
+    Ok(ItemResult::Done(if created {
+        Action::Created
+    } else {
+        Action::Linked
+    }))
+}
+
+async fn put<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    crm_id: &str,
+    id: KostenplaatsId,
+    wanted: &Kostenplaats,
+) -> Result<Kostenplaats, HandlerError> {
+    let mut body = wanted.clone();
+    body.id = Some(id);
+    let result = engine
+        .inner
+        .client
+        .execute(ops::kostenplaatsen::update(id, &body)?)
+        .await;
+    engine
+        .audit(
+            EntityKind::CostCentre,
+            crm_id,
+            Some(id.as_uuid()),
+            "update",
+            format!("PUT /kostenplaatsen/{id} nummer={}", wanted.nummer),
+            result.as_ref().map(|_| ()).map_err(ToString::to_string),
+        )
+        .await;
+    let k = result?;
+    engine.record_success();
+    Ok(k)
+}
+
+/// The dry-run view.
+pub(crate) async fn plan<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    project: &Project,
+) -> Result<Vec<PlanEntry>, EngineError> {
+    let inner = &engine.inner;
+    let crm_id = project.id.as_str().to_owned();
+    let action = match project_to_kostenplaats(project, &inner.config) {
+        Err(problems) => PlannedAction::Fail {
+            problems: problems.iter().map(ToString::to_string).collect(),
+        },
+        Ok(wanted) => {
+            let hash = payload_hash(&wanted);
+            let link = inner
+                .store
+                .link_by_crm_id(&inner.admin, EntityKind::CostCentre, &crm_id)
+                .await?;
+            match link {
+                Some(l) if l.payload_hash.as_deref() == Some(hash.as_str()) => {
+                    PlannedAction::Skip {
+                        reason: "unchanged".into(),
+                    }
+                }
+                Some(l) => {
+                    let existing = inner
+                        .client
+                        .execute(ops::kostenplaatsen::get(KostenplaatsId::from_uuid(
+                            l.snelstart_id,
+                        )))
+                        .await?;
+                    PlannedAction::Update {
+                        snelstart_id: l.snelstart_id.to_string(),
+                        changes: differs(&existing, &wanted),
+                    }
+                }
+                None => match context
+                    .kostenplaats(&inner.client, wanted.nummer, false)
+                    .await?
+                {
+                    Some(existing) => PlannedAction::Link {
+                        snelstart_id: existing.id.map(|i| i.to_string()).unwrap_or_default(),
+                    },
+                    None if wanted.nonactief => PlannedAction::Skip {
+                        reason: "inactive project that SnelStart does not have".into(),
+                    },
+                    None => PlannedAction::Create,
+                },
+            }
+        }
+    };
+    Ok(vec![PlanEntry {
+        kind: EntityKind::CostCentre,
+        crm_id,
+        action,
+    }])
+}

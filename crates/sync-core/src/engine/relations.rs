@@ -1,0 +1,937 @@
+//! Relations: CRM customers and suppliers → SnelStart relaties.
+
+use std::sync::PoisonError;
+
+use crm_model::Relation;
+use mapping::convert::relation_to_relaties;
+use mapping::matching::{Decision, MatchRecord, MatchResult, Matcher};
+use mapping::preflight::Problems;
+use snelstart_client::error::KnownCode;
+use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
+use snelstart_client::odata::{Filter, Property, Query};
+use snelstart_client::{RelatieId, ops};
+
+use super::{ItemResult, RunContext, SyncEngine, review_cursor};
+use crate::crm::{CrmSink, CrmSource, OP_UPSERT, SinkEvent};
+use crate::error::{EngineError, FailureKind};
+use crate::hash::payload_hash;
+use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
+use crate::store::{EntityKind, IdLink, Store, StoreError, WorkItem};
+
+/// What can go wrong while handling one relation.
+#[derive(Debug)]
+pub(crate) enum HandlerError {
+    Client(snelstart_client::Error),
+    Store(StoreError),
+}
+
+impl From<snelstart_client::Error> for HandlerError {
+    fn from(e: snelstart_client::Error) -> Self {
+        HandlerError::Client(e)
+    }
+}
+
+impl From<StoreError> for HandlerError {
+    fn from(e: StoreError) -> Self {
+        HandlerError::Store(e)
+    }
+}
+
+impl From<HandlerError> for EngineError {
+    fn from(e: HandlerError) -> Self {
+        match e {
+            HandlerError::Client(e) => EngineError::SnelStart(e),
+            HandlerError::Store(e) => EngineError::Store(e),
+        }
+    }
+}
+
+pub(crate) type HandlerResult = Result<ItemResult, HandlerError>;
+
+/// The SnelStart fields the relation mapping owns: on update these come from the CRM (an empty
+/// CRM value clears them); every other field keeps what SnelStart has. `relatiesoort` and
+/// `relatiecode` are never changed on an existing relation (SnelStart refuses, REL-0064).
+const MAPPED_FIELDS: &[&str] = &[
+    "naam",
+    "vestigingsAdres",
+    "correspondentieAdres",
+    "telefoon",
+    "mobieleTelefoon",
+    "email",
+    "btwNummer",
+    "kvkNummer",
+    "iban",
+    "bic",
+    "websiteUrl",
+    "krediettermijn",
+    "kredietLimiet",
+    "nonactief",
+];
+
+/// Fields the mapping owns only when it fills them (so a memo typed in SnelStart survives a
+/// mapping that writes none).
+const MAPPED_WHEN_PRESENT: &[&str] = &["memo"];
+
+/// Read-only fields of the read model that the write model does not carry.
+const READ_ONLY: &[&str] = &[
+    "id",
+    "uri",
+    "modifiedOn",
+    "fax",
+    "inkoopBoekingenUri",
+    "verkoopBoekingenUri",
+    "documents",
+    "extraVeldenKlant",
+];
+
+/// The link id of the `index`-th SnelStart relation of a CRM relation (two when a relation
+/// that is both customer and supplier becomes two SnelStart relations).
+pub(crate) fn link_id(crm_id: &str, index: usize) -> String {
+    if index == 0 {
+        crm_id.to_owned()
+    } else {
+        format!("{crm_id}#{}", index + 1)
+    }
+}
+
+/// The external reference written into `memo` when SnelStart assigns the relatiecode, so the
+/// engine can find its own creates after a lost response.
+pub(crate) fn marker(link_id: &str) -> String {
+    format!("[crm:{link_id}]")
+}
+
+pub(crate) fn preflight_failure(problems: &Problems) -> ItemResult {
+    ItemResult::Fail(
+        FailureKind::Permanent
+            .error(format!("pre-flight: {problems}"))
+            .with_code("PREFLIGHT")
+            .with_details(serde_json::to_value(problems).unwrap_or_default()),
+    )
+}
+
+/// Matches the unlinked relations of a claimed batch against SnelStart in one pass. Failures
+/// are left for the items to meet (and classify) themselves.
+pub(crate) async fn prepare_batch<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    items: &[WorkItem],
+) {
+    let relations: Vec<Relation> = items
+        .iter()
+        .filter(|i| i.kind == EntityKind::Relation && i.operation == OP_UPSERT)
+        .filter_map(|i| match serde_json::from_value(i.payload.clone()) {
+            Ok(crate::crm::CrmChange::Relation(r)) => Some(*r),
+            _ => None,
+        })
+        .collect();
+    let refs: Vec<&Relation> = relations.iter().collect();
+    if let Err(e) = prepare_decisions(engine, context, &refs).await {
+        tracing::debug!(error = %e, "batch matching postponed to the items");
+    }
+}
+
+/// Runs the matcher for the relations that have no link and no decision yet.
+pub(crate) async fn prepare_decisions<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    relations: &[&Relation],
+) -> Result<(), EngineError> {
+    let inner = &engine.inner;
+    let mut todo = Vec::new();
+    for r in relations {
+        if context.decision(r.id.as_str()).is_some() {
+            continue;
+        }
+        let linked = inner
+            .store
+            .link_by_crm_id(&inner.admin, EntityKind::Relation, r.id.as_str())
+            .await?;
+        if linked.is_none() {
+            todo.push(MatchRecord::from_crm(r));
+        }
+    }
+    if todo.is_empty() {
+        return Ok(());
+    }
+    let snapshot = context.relations(&inner.client).await?;
+    let matcher = Matcher::new(inner.config.matching.to_match_config());
+    let outcome = {
+        let snapshot = snapshot.lock().unwrap_or_else(PoisonError::into_inner);
+        matcher.run(&todo, &snapshot.records)
+    };
+    match outcome {
+        Ok(outcome) => context.set_decisions(outcome.results),
+        Err(e) => tracing::warn!(error = %e, "matching refused the batch"),
+    }
+    Ok(())
+}
+
+async fn decision_for<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    relation: &Relation,
+) -> Result<Option<MatchResult>, HandlerError> {
+    if let Some(d) = context.decision(relation.id.as_str()) {
+        return Ok(Some(d));
+    }
+    prepare_decisions(engine, context, &[relation])
+        .await
+        .map_err(|e| match e {
+            EngineError::Store(s) => HandlerError::Store(s),
+            EngineError::SnelStart(c) => HandlerError::Client(c),
+            other => HandlerError::Store(StoreError::invalid(other.to_string())),
+        })?;
+    Ok(context.decision(relation.id.as_str()))
+}
+
+fn strongest(actions: &[Action]) -> Action {
+    for a in [
+        Action::Created,
+        Action::Linked,
+        Action::Updated,
+        Action::Archived,
+    ] {
+        if actions.contains(&a) {
+            return a;
+        }
+    }
+    Action::Unchanged
+}
+
+/// Converts the relation for SnelStart (marker in memo when SnelStart numbers it).
+async fn writes_for<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    relation: &Relation,
+) -> Result<Result<Vec<RelatieWrite>, Problems>, HandlerError> {
+    let landen = engine.landen().await?;
+    let converted = relation_to_relaties(relation, &engine.inner.config, |cc| {
+        landen.get(cc.as_str()).copied()
+    });
+    Ok(converted.map(|writes| {
+        writes
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut w)| {
+                if w.relatiecode.is_none() {
+                    let m = marker(&link_id(relation.id.as_str(), i));
+                    w.memo = Some(match w.memo.take() {
+                        Some(memo) if !memo.trim().is_empty() => format!("{memo}\n{m}"),
+                        _ => m,
+                    });
+                }
+                w
+            })
+            .collect()
+    }))
+}
+
+/// Creates or updates the SnelStart relation(s) of a CRM relation.
+pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    context: &RunContext,
+    relation: &Relation,
+) -> HandlerResult {
+    let writes = match writes_for(engine, relation).await? {
+        Ok(w) => w,
+        Err(problems) => return Ok(preflight_failure(&problems)),
+    };
+    let mut actions = Vec::new();
+    for (index, write) in writes.into_iter().enumerate() {
+        let id = link_id(relation.id.as_str(), index);
+        match upsert_one(engine, item, context, relation, &id, index, write).await? {
+            ItemResult::Done(action) => actions.push(action),
+            other => return Ok(other),
+        }
+    }
+    Ok(ItemResult::Done(strongest(&actions)))
+}
+
+fn natural_key(write: &RelatieWrite, link_id: &str) -> String {
+    write
+        .relatiecode
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| marker(link_id))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    context: &RunContext,
+    relation: &Relation,
+    link_id: &str,
+    index: usize,
+    write: RelatieWrite,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let hash = payload_hash(&write);
+    if let Some(link) = inner
+        .store
+        .link_by_crm_id(&inner.admin, EntityKind::Relation, link_id)
+        .await?
+    {
+        if link.payload_hash.as_deref() == Some(hash.as_str()) {
+            return Ok(ItemResult::Done(Action::Unchanged));
+        }
+        return update_linked(engine, link_id, &link, write, &hash).await;
+    }
+
+    // A previous attempt may have created it and lost the answer (or the process died after
+    // the POST): look for it by natural key before anything else.
+    if item.attempts > 1
+        && let Some(existing) = find_by_key(engine, &write, link_id).await?
+    {
+        return link_existing(engine, context, link_id, existing, write, &hash, true).await;
+    }
+
+    if index == 0 {
+        let resolution = inner
+            .store
+            .cursor(&inner.admin, &review_cursor(EntityKind::Relation, link_id))
+            .await?;
+        match resolution.as_deref() {
+            Some(r) if r.starts_with("link:") => {
+                let id: RelatieId = match r["link:".len()..].parse() {
+                    Ok(id) => id,
+                    Err(e) => {
+                        return Ok(ItemResult::Fail(
+                            FailureKind::Permanent.error(format!("review resolution: {e}")),
+                        ));
+                    }
+                };
+                let existing = inner.client.execute(ops::relaties::get(id)).await?;
+                engine.record_success();
+                return link_existing(engine, context, link_id, existing, write, &hash, false)
+                    .await;
+            }
+            Some("new") => return create(engine, context, link_id, write, &hash).await,
+            _ => {}
+        }
+        let decision = decision_for(engine, context, relation).await?;
+        if let Some(decision) = decision {
+            match decision.decision {
+                Decision::Match => {
+                    let Some(id) = decision
+                        .snelstart_id
+                        .as_deref()
+                        .and_then(|s| s.parse::<RelatieId>().ok())
+                    else {
+                        return create(engine, context, link_id, write, &hash).await;
+                    };
+                    if let Some(other) = inner
+                        .store
+                        .link_by_snelstart_id(&inner.admin, EntityKind::Relation, id.as_uuid())
+                        .await?
+                    {
+                        return Ok(review(
+                            vec![format!("already_linked_to_crm:{}", other.crm_id)],
+                            vec![id.to_string()],
+                            &decision,
+                        ));
+                    }
+                    let existing = inner.client.execute(ops::relaties::get(id)).await?;
+                    engine.record_success();
+                    if !same_kind(&existing, &write) {
+                        return Ok(review(
+                            vec![format!(
+                                "kind_differs:snelstart_is_{}",
+                                kinds_text(&existing.relatiesoort)
+                            )],
+                            vec![id.to_string()],
+                            &decision,
+                        ));
+                    }
+                    return link_existing(engine, context, link_id, existing, write, &hash, false)
+                        .await;
+                }
+                Decision::Review => {
+                    return Ok(review(
+                        decision.reasons.iter().map(ToString::to_string).collect(),
+                        decision
+                            .candidates
+                            .iter()
+                            .map(|c| c.snelstart_id.clone())
+                            .collect(),
+                        &decision,
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    create(engine, context, link_id, write, &hash).await
+}
+
+fn review(reasons: Vec<String>, candidates: Vec<String>, decision: &MatchResult) -> ItemResult {
+    ItemResult::Review {
+        detail: serde_json::json!({
+            "reasons": reasons,
+            "candidates": decision.candidates,
+            "score": decision.score,
+        }),
+        reasons,
+        candidates,
+    }
+}
+
+fn same_kind(existing: &Relatie, write: &RelatieWrite) -> bool {
+    let wanted = write.relatiesoort.clone().unwrap_or_default();
+    wanted.iter().all(|k| existing.relatiesoort.contains(k))
+}
+
+fn kinds_text(kinds: &[Relatiesoort]) -> String {
+    kinds
+        .iter()
+        .map(|k| k.as_str().to_ascii_lowercase())
+        .collect::<Vec<_>>()
+        .join("_and_")
+}
+
+/// Finds a relation by the natural key the write carries: its relatiecode, or the external
+/// reference in memo.
+async fn find_by_key<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    write: &RelatieWrite,
+    link_id: &str,
+) -> Result<Option<Relatie>, HandlerError> {
+    let filter = match write.relatiecode {
+        Some(code) => Filter::eq(property("Relatiecode"), code),
+        None => Filter::contains(property("Memo"), marker(link_id)),
+    };
+    let query = Query::new().filter(filter).top(2).unwrap_or_default();
+    let found = engine
+        .inner
+        .client
+        .execute(ops::relaties::list(query).single())
+        .await?;
+    engine.record_success();
+    Ok(found.into_iter().next())
+}
+
+fn property(name: &'static str) -> Property {
+    // The names are literals checked by the unit tests below.
+    Property::new(name).unwrap_or_else(|_| Property::id())
+}
+
+/// Whether an existing relation found by natural key is the one we tried to create.
+fn is_ours(existing: &Relatie, write: &RelatieWrite, link_id: &str) -> bool {
+    if existing
+        .memo
+        .as_deref()
+        .is_some_and(|m| m.contains(&marker(link_id)))
+    {
+        return true;
+    }
+    let norm = |s: Option<&str>| s.map(|s| s.trim().to_lowercase());
+    norm(existing.naam.as_deref()) == norm(write.naam.as_deref())
+        && (existing.kvk_nummer.is_none()
+            || write.kvk_nummer.is_none()
+            || existing.kvk_nummer == write.kvk_nummer)
+}
+
+async fn create<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    link_id: &str,
+    write: RelatieWrite,
+    hash: &str,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let summary = format!("POST /relaties {}", natural_key(&write, link_id));
+    let result = inner.client.execute(ops::relaties::create(&write)?).await;
+    match result {
+        Ok(created) => {
+            engine.record_success();
+            engine
+                .audit(
+                    EntityKind::Relation,
+                    link_id,
+                    Some(created.id.as_uuid()),
+                    "create",
+                    summary,
+                    Ok(()),
+                )
+                .await;
+            context.remember_relation(&created);
+            store_link(engine, link_id, &created, hash, true).await
+        }
+        Err(e) if e.has_code(KnownCode::DuplicateRelatiecode) => {
+            engine.record_success();
+            // Our own earlier attempt, or another relation with this number?
+            match find_by_key(engine, &write, link_id).await? {
+                Some(existing) if is_ours(&existing, &write, link_id) => {
+                    link_existing(engine, context, link_id, existing, write, hash, true).await
+                }
+                Some(other) => Ok(ItemResult::Fail(
+                    FailureKind::Permanent
+                        .error(format!(
+                            "relatiecode {} already belongs to SnelStart relation `{}` ({}); \
+                             change the CRM number or let SnelStart assign relatiecodes",
+                            other.relatiecode,
+                            other.naam.as_deref().unwrap_or(""),
+                            other.id
+                        ))
+                        .with_code(KnownCode::DuplicateRelatiecode.code()),
+                )),
+                None => Err(HandlerError::Client(e)),
+            }
+        }
+        Err(e) if e.outcome_uncertain() => {
+            engine
+                .audit(
+                    EntityKind::Relation,
+                    link_id,
+                    None,
+                    "create",
+                    summary,
+                    Err(format!("outcome unknown: {e}")),
+                )
+                .await;
+            // Resolve now if SnelStart answers; otherwise the next attempt starts with the
+            // same lookup.
+            match find_by_key(engine, &write, link_id).await {
+                Ok(Some(existing)) => {
+                    link_existing(engine, context, link_id, existing, write, hash, true).await
+                }
+                Ok(None) => Ok(ItemResult::Retry {
+                    at: engine.now(),
+                    error: crate::error::stored_from_client(FailureKind::Uncertain, &e),
+                }),
+                Err(_) => Err(HandlerError::Client(e)),
+            }
+        }
+        Err(e) => {
+            engine
+                .audit(
+                    EntityKind::Relation,
+                    link_id,
+                    None,
+                    "create",
+                    summary,
+                    Err(e.to_string()),
+                )
+                .await;
+            Err(HandlerError::Client(e))
+        }
+    }
+}
+
+async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    link_id: &str,
+    relatie: &Relatie,
+    hash: &str,
+    created: bool,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let link = IdLink::new(
+        inner.admin.clone(),
+        EntityKind::Relation,
+        link_id,
+        relatie.id.as_uuid(),
+        engine.now(),
+    )
+    .with_natural_key(relatie.relatiecode.to_string())
+    .with_payload_hash(hash);
+    match inner.store.upsert_link(link).await {
+        Ok(()) => {}
+        Err(e) if e.is_conflict() => {
+            return Ok(ItemResult::Review {
+                reasons: vec!["snelstart_relation_linked_to_another_crm_record".into()],
+                candidates: vec![relatie.id.to_string()],
+                detail: serde_json::json!({"reasons": ["snelstart_relation_linked_to_another_crm_record"],
+                    "snelstart_id": relatie.id.to_string()}),
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    engine
+        .deliver(SinkEvent::Linked {
+            kind: EntityKind::Relation,
+            crm_id: link_id.to_owned(),
+            snelstart_id: relatie.id.as_uuid(),
+            natural_key: Some(relatie.relatiecode.to_string()),
+            created,
+        })
+        .await;
+    Ok(ItemResult::Done(if created {
+        Action::Created
+    } else {
+        Action::Linked
+    }))
+}
+
+/// The write model of an existing relation, unchanged.
+fn as_write(existing: &Relatie) -> serde_json::Value {
+    let mut value = serde_json::to_value(existing).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        for key in READ_ONLY {
+            map.remove(*key);
+        }
+    }
+    value
+}
+
+/// The existing relation with the mapped fields taken from `write`.
+fn merged(existing: &Relatie, write: &RelatieWrite) -> serde_json::Value {
+    let mut base = as_write(existing);
+    let new = serde_json::to_value(write).unwrap_or_default();
+    if let (Some(base), Some(new)) = (base.as_object_mut(), new.as_object()) {
+        for key in MAPPED_FIELDS {
+            base.insert(
+                (*key).to_owned(),
+                new.get(*key).cloned().unwrap_or(serde_json::Value::Null),
+            );
+        }
+        for key in MAPPED_WHEN_PRESENT {
+            if let Some(v) = new.get(*key).filter(|v| !v.is_null()) {
+                base.insert((*key).to_owned(), v.clone());
+            }
+        }
+    }
+    base
+}
+
+fn field_changes(before: &serde_json::Value, after: &serde_json::Value) -> Vec<FieldChange> {
+    let empty = serde_json::Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let from = b.get(k).cloned().unwrap_or(serde_json::Value::Null);
+            let to = a.get(k).cloned().unwrap_or(serde_json::Value::Null);
+            (!same_value(&from, &to)).then(|| FieldChange {
+                field: k.clone(),
+                from,
+                to,
+            })
+        })
+        .collect()
+}
+
+/// Equality that treats `null`, absent, empty text and an object of only empty values alike
+/// (SnelStart returns `""`, `null` and `{}` interchangeably for empty fields), and ignores the
+/// read-only `uri` of references.
+fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    fn empty(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            Value::Object(m) => m.iter().all(|(k, v)| k == "uri" || empty(v)),
+            _ => false,
+        }
+    }
+    if empty(a) && empty(b) {
+        return true;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys()).filter(|k| *k != "uri").collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().all(|k| {
+                same_value(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                )
+            })
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// Links an existing SnelStart relation, bringing its mapped fields in line first.
+#[allow(clippy::too_many_arguments)]
+async fn link_existing<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    link_id: &str,
+    existing: Relatie,
+    write: RelatieWrite,
+    hash: &str,
+    created: bool,
+) -> HandlerResult {
+    let _ = context;
+    let target = merged(&existing, &write);
+    let relatie = if field_changes(&as_write(&existing), &target).is_empty() {
+        existing
+    } else {
+        put(engine, link_id, existing.id, &target).await?
+    };
+    store_link(engine, link_id, &relatie, hash, created).await
+}
+
+async fn put<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    link_id: &str,
+    id: RelatieId,
+    body: &serde_json::Value,
+) -> Result<Relatie, HandlerError> {
+    let summary = format!("PUT /relaties/{id}");
+    let request = snelstart_client::Request::<Relatie>::with_body(
+        snelstart_client::Method::Put,
+        "relaties/{id}",
+        format!("relaties/{id}"),
+        body,
+    )?;
+    let result = engine.inner.client.execute(request).await;
+    engine
+        .audit(
+            EntityKind::Relation,
+            link_id,
+            Some(id.as_uuid()),
+            "update",
+            summary,
+            result.as_ref().map(|_| ()).map_err(ToString::to_string),
+        )
+        .await;
+    let relatie = result?;
+    engine.record_success();
+    Ok(relatie)
+}
+
+async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    link_id: &str,
+    link: &IdLink,
+    write: RelatieWrite,
+    hash: &str,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let id = RelatieId::from_uuid(link.snelstart_id);
+    let existing = match inner.client.execute(ops::relaties::get(id)).await {
+        Ok(r) => r,
+        Err(e) if e.status() == Some(404) => {
+            engine.record_success();
+            return Ok(ItemResult::Fail(FailureKind::Permanent.error(format!(
+                "the linked SnelStart relation {id} no longer exists; remove the link or \
+                 restore the relation, then replay"
+            ))));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    engine.record_success();
+    let target = merged(&existing, &write);
+    let action = if field_changes(&as_write(&existing), &target).is_empty() {
+        Action::Unchanged
+    } else {
+        put(engine, link_id, id, &target).await?;
+        Action::Updated
+    };
+    match inner
+        .store
+        .set_payload_hash(
+            &inner.admin,
+            EntityKind::Relation,
+            link_id,
+            link.payload_hash.as_deref(),
+            Some(hash),
+            engine.now(),
+        )
+        .await
+    {
+        // Another worker recorded a newer hash meanwhile; its write is the later one.
+        Err(e) if e.is_conflict() => {}
+        other => other?,
+    }
+    Ok(ItemResult::Done(action))
+}
+
+/// Sets the SnelStart relation(s) of an archived CRM relation `nonactief`.
+pub(crate) async fn archive<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    _item: &WorkItem,
+    crm_id: &str,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let mut archived = false;
+    for index in 0..2 {
+        let id = link_id(crm_id, index);
+        let Some(link) = inner
+            .store
+            .link_by_crm_id(&inner.admin, EntityKind::Relation, &id)
+            .await?
+        else {
+            continue;
+        };
+        let rid = RelatieId::from_uuid(link.snelstart_id);
+        let existing = match inner.client.execute(ops::relaties::get(rid)).await {
+            Ok(r) => r,
+            Err(e) if e.status() == Some(404) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        engine.record_success();
+        if existing.nonactief {
+            continue;
+        }
+        let mut body = as_write(&existing);
+        if let Some(map) = body.as_object_mut() {
+            map.insert("nonactief".into(), serde_json::Value::Bool(true));
+        }
+        put(engine, &id, rid, &body).await?;
+        // The next upsert of this relation must write again (it may re-activate it).
+        let _ = inner
+            .store
+            .set_payload_hash(
+                &inner.admin,
+                EntityKind::Relation,
+                &id,
+                link.payload_hash.as_deref(),
+                None,
+                engine.now(),
+            )
+            .await;
+        archived = true;
+    }
+    Ok(ItemResult::Done(if archived {
+        Action::Archived
+    } else {
+        Action::Skipped
+    }))
+}
+
+/// The dry-run view of an upsert.
+pub(crate) async fn plan<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    relation: &Relation,
+) -> Result<Vec<PlanEntry>, EngineError> {
+    let inner = &engine.inner;
+    let entry = |crm_id: String, action| PlanEntry {
+        kind: EntityKind::Relation,
+        crm_id,
+        action,
+    };
+    let writes = match writes_for(engine, relation).await? {
+        Ok(w) => w,
+        Err(problems) => {
+            return Ok(vec![entry(
+                relation.id.as_str().to_owned(),
+                PlannedAction::Fail {
+                    problems: problems.iter().map(ToString::to_string).collect(),
+                },
+            )]);
+        }
+    };
+    let mut entries = Vec::new();
+    for (index, write) in writes.into_iter().enumerate() {
+        let id = link_id(relation.id.as_str(), index);
+        let hash = payload_hash(&write);
+        let link = inner
+            .store
+            .link_by_crm_id(&inner.admin, EntityKind::Relation, &id)
+            .await?;
+        let action = match link {
+            Some(link) if link.payload_hash.as_deref() == Some(hash.as_str()) => {
+                PlannedAction::Skip {
+                    reason: "unchanged".into(),
+                }
+            }
+            Some(link) => {
+                let rid = RelatieId::from_uuid(link.snelstart_id);
+                let existing = inner.client.execute(ops::relaties::get(rid)).await?;
+                let changes = field_changes(&as_write(&existing), &merged(&existing, &write));
+                if changes.is_empty() {
+                    PlannedAction::Skip {
+                        reason: "SnelStart already up to date".into(),
+                    }
+                } else {
+                    PlannedAction::Update {
+                        snelstart_id: rid.to_string(),
+                        changes,
+                    }
+                }
+            }
+            None if index > 0 => PlannedAction::Create,
+            None => match context.decision(relation.id.as_str()) {
+                Some(d) if d.decision == Decision::Match => PlannedAction::Link {
+                    snelstart_id: d.snelstart_id.clone().unwrap_or_default(),
+                },
+                Some(d) if d.decision == Decision::Review => PlannedAction::Review {
+                    reasons: d.reasons.iter().map(ToString::to_string).collect(),
+                },
+                _ => PlannedAction::Create,
+            },
+        };
+        entries.push(entry(id, action));
+    }
+    Ok(entries)
+}
+
+/// The dry-run view of an archive.
+pub(crate) async fn plan_archive<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    crm_id: &str,
+) -> Result<Vec<PlanEntry>, EngineError> {
+    let inner = &engine.inner;
+    let mut entries = Vec::new();
+    for index in 0..2 {
+        let id = link_id(crm_id, index);
+        if let Some(link) = inner
+            .store
+            .link_by_crm_id(&inner.admin, EntityKind::Relation, &id)
+            .await?
+        {
+            entries.push(PlanEntry {
+                kind: EntityKind::Relation,
+                crm_id: id,
+                action: PlannedAction::Archive {
+                    snelstart_id: link.snelstart_id.to_string(),
+                },
+            });
+        }
+    }
+    if entries.is_empty() {
+        entries.push(PlanEntry {
+            kind: EntityKind::Relation,
+            crm_id: crm_id.to_owned(),
+            action: PlannedAction::Skip {
+                reason: "never synced".into(),
+            },
+        });
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_properties_are_valid() {
+        for p in ["Relatiecode", "Memo"] {
+            assert!(Property::new(p).is_ok());
+        }
+    }
+
+    #[test]
+    fn same_value_treats_empty_alike() {
+        use serde_json::json;
+        assert!(same_value(&json!(null), &json!("")));
+        assert!(same_value(&json!({"a": null}), &json!({})));
+        assert!(same_value(&json!(30), &json!(30.0)));
+        assert!(!same_value(&json!("a"), &json!("b")));
+        assert!(same_value(&json!({}), &json!(null)));
+        assert!(same_value(
+            &json!({"land": {"id": "x", "uri": "/landen/x"}, "plaats": "A"}),
+            &json!({"land": {"id": "x"}, "plaats": "A"})
+        ));
+        assert!(!same_value(
+            &json!({"land": {"id": "x"}}),
+            &json!({"land": {"id": "y"}})
+        ));
+    }
+
+    #[test]
+    fn link_ids_and_markers() {
+        assert_eq!(link_id("c-1", 0), "c-1");
+        assert_eq!(link_id("c-1", 1), "c-1#2");
+        assert_eq!(marker("c-1#2"), "[crm:c-1#2]");
+    }
+}

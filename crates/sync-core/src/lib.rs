@@ -1,0 +1,74 @@
+//! # sync-core: the snelstart-sync engine
+//!
+//! CRM changes reach SnelStart exactly once, in order, within the administration's rate
+//! budget, through outages and crashes, with a record of everything.
+//!
+//! - [`SyncEngine`]: queue CRM changes ([`SyncEngine::ingest`] from a [`CrmSource`],
+//!   [`SyncEngine::submit`] for pushed events), process them ([`SyncEngine::process`],
+//!   [`SyncEngine::run_until_idle`]), dry-run them ([`SyncEngine::plan`]), replay failures
+//!   ([`SyncEngine::replay`]), resolve reviews ([`SyncEngine::resolve_review`]) and report
+//!   ([`SyncEngine::status`]). The [engine module docs](SyncEngine) describe the path of a
+//!   change and how exactly-once is kept.
+//! - [`store`]: the storage contract the engine is built on, an in-memory store, and (feature
+//!   `test-util`) the conformance suite every store runs. The embedded default is the
+//!   `sync-store-sqlite` crate.
+//! - [`crm`]: the CRM side through traits ([`CrmSource`], [`CrmSink`]), with in-memory
+//!   implementations for tests and examples.
+//!
+//! ```no_run
+//! use sync_core::{SyncEngine, MemorySource, MemorySink, CrmChange};
+//! use sync_core::store::{AdminKey, MemoryStore};
+//! # async fn run(client: snelstart_client::Client, relation: crm_model::Relation) -> Result<(), sync_core::EngineError> {
+//! let engine = SyncEngine::new(
+//!     client,
+//!     MemoryStore::new(),
+//!     MemorySource::default(),
+//!     MemorySink::new(),
+//!     AdminKey::new("bakkerij-de-korst"),
+//!     mapping::config::MappingConfig::default(),
+//! );
+//! engine.submit(CrmChange::relation(relation)).await?;
+//! let report = engine.sync().await?;
+//! println!("{report}");
+//! println!("{}", engine.status().await?);
+//! # Ok(()) }
+//! ```
+//!
+//! ## Metrics
+//!
+//! Through the `metrics` facade (install any recorder in the host):
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `sync_items_total` | counter | kind, action (created, linked, updated, unchanged, archived, skipped, review, failed, deferred) |
+//! | `sync_queue_pending` | gauge | admin |
+//!
+//! plus the client's `snelstart_client_*` metrics (calls, durations, retries, 429s).
+//!
+//! ## Layering
+//!
+//! The engine reaches storage and the CRM only through traits and never depends on a database
+//! driver; store crates never depend on HTTP.
+
+mod breaker;
+mod clock;
+pub mod crm;
+mod engine;
+pub mod error;
+mod hash;
+pub mod report;
+pub mod store;
+
+pub use breaker::Reachability;
+pub use clock::Clock;
+pub use crm::{
+    ChangePage, CrmChange, CrmError, CrmSink, CrmSource, MemorySink, MemorySource, NoSink,
+    SinkEvent,
+};
+pub use engine::{EngineOptions, ReviewResolution, SyncEngine};
+pub use error::{EngineError, FailureKind};
+pub use hash::payload_hash;
+pub use report::{
+    Action, FailureEntry, FieldChange, PlanEntry, PlannedAction, ReviewEntry, RunReport,
+    StatusReport,
+};

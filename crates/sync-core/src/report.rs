@@ -1,0 +1,339 @@
+//! What a run did, what the engine would do, and how things stand.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use snelstart_client::budget::BudgetUsage;
+
+use crate::breaker::Reachability;
+use crate::store::{EntityKind, QueueCounts, StoredError};
+
+/// What happened to one record in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Action {
+    /// A SnelStart record was created.
+    Created,
+    /// An existing SnelStart record was linked (matched, found by natural key after a lost
+    /// response, or chosen by a reviewer).
+    Linked,
+    /// The linked SnelStart record was updated.
+    Updated,
+    /// Nothing changed: no call was made.
+    Unchanged,
+    /// The SnelStart record was set `nonactief`.
+    Archived,
+    /// Nothing to do (for example an inactive project that SnelStart never had).
+    Skipped,
+    /// Waiting for a human decision.
+    Review,
+    /// Failed with a reason (see the status report).
+    Failed,
+    /// Retried later (rate limit, outage).
+    Deferred,
+}
+
+impl Action {
+    /// Every action, in report order.
+    pub const ALL: [Action; 9] = [
+        Action::Created,
+        Action::Linked,
+        Action::Updated,
+        Action::Unchanged,
+        Action::Archived,
+        Action::Skipped,
+        Action::Review,
+        Action::Failed,
+        Action::Deferred,
+    ];
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Linked => "linked",
+            Action::Updated => "updated",
+            Action::Unchanged => "unchanged",
+            Action::Archived => "archived",
+            Action::Skipped => "skipped",
+            Action::Review => "review",
+            Action::Failed => "failed",
+            Action::Deferred => "deferred",
+        }
+    }
+}
+
+/// Counts of one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct RunReport {
+    /// Changes read from the CRM source and queued.
+    pub ingested: u64,
+    /// Per entity kind and action, how many records.
+    pub actions: BTreeMap<EntityKind, BTreeMap<Action, u64>>,
+    /// SnelStart calls made during the run (from the client's rate budget).
+    pub api_calls: u64,
+    /// Wall time of the run.
+    #[serde(with = "duration_secs")]
+    pub elapsed: Duration,
+    /// True when the run stopped early because SnelStart was unreachable.
+    pub interrupted_by_outage: bool,
+}
+
+impl RunReport {
+    /// How many records of `kind` ended with `action`.
+    pub fn count(&self, kind: EntityKind, action: Action) -> u64 {
+        self.actions
+            .get(&kind)
+            .and_then(|m| m.get(&action))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many records (of any kind) ended with `action`.
+    pub fn total(&self, action: Action) -> u64 {
+        self.actions.values().filter_map(|m| m.get(&action)).sum()
+    }
+
+    pub(crate) fn add(&mut self, kind: EntityKind, action: Action) {
+        *self
+            .actions
+            .entry(kind)
+            .or_default()
+            .entry(action)
+            .or_default() += 1;
+    }
+
+    pub(crate) fn merge(&mut self, other: &RunReport) {
+        self.ingested += other.ingested;
+        for (kind, actions) in &other.actions {
+            for (action, n) in actions {
+                *self
+                    .actions
+                    .entry(*kind)
+                    .or_default()
+                    .entry(*action)
+                    .or_default() += n;
+            }
+        }
+        self.api_calls += other.api_calls;
+        self.elapsed += other.elapsed;
+        self.interrupted_by_outage |= other.interrupted_by_outage;
+    }
+}
+
+impl fmt::Display for RunReport {
+    /// A table: one row per entity kind, one column per action.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:<16}", "entity")?;
+        for a in Action::ALL {
+            write!(f, "{:>10}", a.as_str())?;
+        }
+        writeln!(f)?;
+        for (kind, actions) in &self.actions {
+            write!(f, "{:<16}", kind.as_str())?;
+            for a in Action::ALL {
+                write!(f, "{:>10}", actions.get(&a).copied().unwrap_or(0))?;
+            }
+            writeln!(f)?;
+        }
+        writeln!(
+            f,
+            "ingested {} changes; {} SnelStart calls in {:.1} s{}",
+            self.ingested,
+            self.api_calls,
+            self.elapsed.as_secs_f64(),
+            if self.interrupted_by_outage {
+                "; stopped early: SnelStart unreachable (work stays queued)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// A work item that failed, with its reason.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct FailureEntry {
+    /// Entity kind.
+    pub kind: EntityKind,
+    /// The CRM record.
+    pub crm_id: String,
+    /// The reason, with SnelStart codes where there were any.
+    pub error: Option<StoredError>,
+    /// Attempts made.
+    pub attempts: u32,
+    /// When it failed.
+    pub at: DateTime<Utc>,
+}
+
+/// A work item waiting for a human decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ReviewEntry {
+    /// Entity kind.
+    pub kind: EntityKind,
+    /// The CRM record.
+    pub crm_id: String,
+    /// The reasons and candidates, as the matcher gave them.
+    pub reasons: serde_json::Value,
+    /// Since when.
+    pub since: DateTime<Utc>,
+}
+
+/// What an administrator checks weekly.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct StatusReport {
+    /// The administration.
+    pub admin: String,
+    /// Work items per state.
+    pub queue: QueueCounts,
+    /// The last run that finished without an outage, per flow.
+    pub last_success: BTreeMap<String, DateTime<Utc>>,
+    /// Failed items with their reasons (newest first, at most the configured number).
+    pub failures: Vec<FailureEntry>,
+    /// Items waiting for review.
+    pub review: Vec<ReviewEntry>,
+    /// Use of the SnelStart rate budget.
+    #[serde(skip)]
+    pub budget: BudgetUsage,
+    /// Whether SnelStart answers.
+    pub reachability: Reachability,
+    /// The mapping-configuration version in use.
+    pub config_version: Option<u64>,
+}
+
+impl fmt::Display for StatusReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let q = &self.queue;
+        writeln!(f, "administration {}", self.admin)?;
+        writeln!(
+            f,
+            "queue: {} pending ({} blocked), {} in flight, {} done, {} failed, {} waiting for review",
+            q.pending, q.blocked, q.in_flight, q.done, q.failed, q.needs_review
+        )?;
+        match &self.reachability {
+            Reachability::Unknown => writeln!(f, "SnelStart: not contacted yet")?,
+            Reachability::Reachable { at } => {
+                writeln!(f, "SnelStart: reachable (last answer {at})")?
+            }
+            Reachability::Unreachable {
+                since,
+                retry_at,
+                last_error,
+            } => writeln!(
+                f,
+                "SnelStart: UNREACHABLE since {since}, next try {retry_at}: {last_error}"
+            )?,
+        }
+        writeln!(
+            f,
+            "budget: {} calls in the last minute, {} in the last hour, {} in total",
+            self.budget.last_minute, self.budget.last_hour, self.budget.total
+        )?;
+        for (flow, at) in &self.last_success {
+            writeln!(f, "last successful run of {flow}: {at}")?;
+        }
+        if let Some(v) = self.config_version {
+            writeln!(f, "mapping configuration: version {v}")?;
+        }
+        if !self.failures.is_empty() {
+            writeln!(f, "failures:")?;
+            for e in &self.failures {
+                let reason = e
+                    .error
+                    .as_ref()
+                    .map(|s| s.message.as_str())
+                    .unwrap_or("(no reason recorded)");
+                writeln!(f, "  {} {}: {}", e.kind, e.crm_id, reason)?;
+            }
+        }
+        if !self.review.is_empty() {
+            writeln!(f, "waiting for review:")?;
+            for r in &self.review {
+                writeln!(f, "  {} {}: {}", r.kind, r.crm_id, r.reasons)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One field that an update would change.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct FieldChange {
+    /// The SnelStart field (JSON name).
+    pub field: String,
+    /// Its current value in SnelStart.
+    pub from: serde_json::Value,
+    /// The value the sync would write.
+    pub to: serde_json::Value,
+}
+
+/// What a sync would do with one record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PlannedAction {
+    /// Create a SnelStart record.
+    Create,
+    /// Link to an existing SnelStart record.
+    Link {
+        /// The record.
+        snelstart_id: String,
+    },
+    /// Update the linked record.
+    Update {
+        /// The record.
+        snelstart_id: String,
+        /// What changes.
+        changes: Vec<FieldChange>,
+    },
+    /// Nothing to do.
+    Skip {
+        /// Why.
+        reason: String,
+    },
+    /// Set the record `nonactief`.
+    Archive {
+        /// The record.
+        snelstart_id: String,
+    },
+    /// Hold for review.
+    Review {
+        /// Why.
+        reasons: Vec<String>,
+    },
+    /// Fail.
+    Fail {
+        /// Why.
+        problems: Vec<String>,
+    },
+}
+
+/// One line of a dry run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct PlanEntry {
+    /// Entity kind.
+    pub kind: EntityKind,
+    /// The CRM record.
+    pub crm_id: String,
+    /// What would happen.
+    pub action: PlannedAction,
+}
+
+mod duration_secs {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}

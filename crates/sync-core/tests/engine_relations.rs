@@ -1,0 +1,658 @@
+//! The engine end to end against `snelstart-mock` over real HTTP: relations and cost centres.
+
+use std::time::Duration;
+
+use crm_model::{Address, Contact, CrmId, Project, Relation, RelationKind};
+use mapping::config::{MappingConfig, RelatiecodePolicy};
+use snelstart_client::budget::BudgetConfig;
+use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
+use snelstart_client::odata::Query;
+use snelstart_client::retry::RetryPolicy;
+use snelstart_client::{Client, ops};
+use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
+use sync_core::store::{AdminKey, EntityKind, MemoryStore, ReplayFilter};
+use sync_core::{
+    Action, CrmChange, EngineOptions, MemorySink, MemorySource, PlannedAction, SinkEvent,
+    SyncEngine,
+};
+
+type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
+
+fn client(server: &MockServer, budget: BudgetConfig) -> Client {
+    Client::builder()
+        .base_url(server.base_url())
+        .auth_url(server.auth_url())
+        .subscription_key(server.subscription_key())
+        .koppelsleutel(server.client_key())
+        .rate_budget(budget)
+        .retry_policy(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
+                .with_max_attempts(3),
+        )
+        .build()
+        .unwrap()
+}
+
+fn options() -> EngineOptions {
+    let mut o = EngineOptions::default();
+    o.base_backoff = Duration::from_millis(20);
+    o.max_backoff = Duration::from_millis(200);
+    o.breaker_base = Duration::from_millis(50);
+    o.breaker_max = Duration::from_millis(200);
+    o
+}
+
+fn config_from_crm_numbers() -> MappingConfig {
+    let mut c = MappingConfig::default_for_mock();
+    c.relatiecode = RelatiecodePolicy::FromCrmNumber {
+        fallback_to_snelstart: true,
+    };
+    c
+}
+
+struct Setup {
+    server: MockServer,
+    engine: Engine,
+    source: MemorySource,
+    sink: MemorySink,
+    store: MemoryStore,
+}
+
+async fn setup_with(mock: MockConfig, config: MappingConfig, changes: Vec<CrmChange>) -> Setup {
+    let server = MockServer::start(mock).await.unwrap();
+    let source = MemorySource::new(changes);
+    let sink = MemorySink::new();
+    let store = MemoryStore::new();
+    let engine = SyncEngine::with_options(
+        client(&server, BudgetConfig::unlimited()),
+        store.clone(),
+        source.clone(),
+        sink.clone(),
+        AdminKey::new("test"),
+        config,
+        options(),
+        sync_core::Clock::system(),
+    );
+    Setup {
+        server,
+        engine,
+        source,
+        sink,
+        store,
+    }
+}
+
+const TRADES: [&str; 20] = [
+    "Bakkerij",
+    "Installatiebedrijf",
+    "Schildersbedrijf",
+    "Autobedrijf",
+    "Hoveniersbedrijf",
+    "Drukkerij",
+    "Timmerfabriek",
+    "Adviesbureau",
+    "Transportbedrijf",
+    "Architectenbureau",
+    "Loodgietersbedrijf",
+    "Dakdekkersbedrijf",
+    "Slagerij",
+    "Kapsalon",
+    "Fietsenmaker",
+    "Accountantskantoor",
+    "Elektrotechniek",
+    "Metaalbewerking",
+    "Bloembinderij",
+    "Zonwering",
+];
+const SURNAMES: [&str; 30] = [
+    "Jansen",
+    "De Vries",
+    "Van den Berg",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "De Boer",
+    "Mulder",
+    "De Groot",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "Van Leeuwen",
+    "Dekker",
+    "Brouwer",
+    "De Wit",
+    "Dijkstra",
+    "Smits",
+    "De Graaf",
+    "Van der Meer",
+    "Kok",
+    "Jacobs",
+    "De Haan",
+    "Vermeulen",
+    "Van Dijk",
+    "Schouten",
+    "Willems",
+    "Hoekstra",
+];
+
+/// A distinct, realistic company name for index `i` (600 combinations).
+fn company_name(i: u32) -> String {
+    format!(
+        "{} {} B.V.",
+        TRADES[(i % 20) as usize],
+        SURNAMES[((i / 20) % 30) as usize]
+    )
+}
+
+/// A realistic, valid Dutch customer with two contacts.
+fn customer(i: u32) -> Relation {
+    let mut r = Relation::new(format!("crm-{i}"), RelationKind::Customer, company_name(i));
+    r.number = Some(format!("{}", 20_000 + i));
+    r.visit_address = Some(Address::dutch(
+        "Stationsstraat",
+        format!("{}", i % 200 + 1),
+        format!("{:04} AB", 1000 + i % 8000),
+        "Utrecht",
+    ));
+    r.phone = Some(format!("030-{:07}", 1_000_000 + i));
+    r.email = Some(format!("info@klant{i}.nl").parse().unwrap());
+    r.kvk_number = Some(format!("{:08}", 30_000_000 + i).parse().unwrap());
+    let mut a = Contact::named(format!("Jan Jansen {i}"));
+    a.role = Some("Directeur".into());
+    let mut b = Contact::named(format!("Petra de Vries {i}"));
+    b.role = Some("Financiële administratie".into());
+    b.email = Some(format!("facturen@klant{i}.nl").parse().unwrap());
+    r.contacts = vec![a, b];
+    r
+}
+
+fn project(i: u32) -> Project {
+    Project::new(
+        format!("prj-{i}"),
+        format!("P{:04}", 100 + i),
+        format!("Bouwproject {i}"),
+    )
+}
+
+async fn all_relaties(server: &MockServer) -> Vec<Relatie> {
+    client(server, BudgetConfig::unlimited())
+        .list_all(ops::relaties::list(Query::new()))
+        .await
+        .unwrap()
+}
+
+/// The relations the tests created (their KvK numbers start with 300).
+fn ours(relaties: &[Relatie]) -> Vec<&Relatie> {
+    relaties
+        .iter()
+        .filter(|r| {
+            r.kvk_nummer
+                .as_deref()
+                .is_some_and(|k| k.starts_with("300"))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn initial_sync_then_a_second_run_makes_no_writes() {
+    let mut changes: Vec<CrmChange> = (0..40).map(|i| CrmChange::relation(customer(i))).collect();
+    changes.extend((0..10).map(|i| CrmChange::project(project(i))));
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), changes).await;
+
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(report.ingested, 50);
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        40,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::CostCentre, Action::Created),
+        10,
+        "{report}"
+    );
+    let relaties = all_relaties(&s.server).await;
+    assert_eq!(ours(&relaties).len(), 40);
+    let r5 = relaties.iter().find(|r| r.relatiecode == 20_005).unwrap();
+    assert_eq!(r5.naam.as_deref(), Some(company_name(5).as_str()));
+    assert!(r5.relatiesoort.contains(&Relatiesoort::Klant));
+    let adres = r5.vestigings_adres.as_ref().unwrap();
+    assert_eq!(adres.straat.as_deref(), Some("Stationsstraat 6"));
+    assert!(adres.contactpersoon.is_some(), "one contact kept");
+    let links: Vec<_> = s
+        .sink
+        .events()
+        .into_iter()
+        .filter(|e| matches!(e, SinkEvent::Linked { created: true, .. }))
+        .collect();
+    assert_eq!(links.len(), 50);
+
+    // Second run: the same changes arrive again (a re-sent webhook); nothing is written.
+    let writes_before = s.server.stats().writes();
+    for i in 0..40 {
+        s.engine
+            .submit(CrmChange::relation(customer(i)))
+            .await
+            .unwrap();
+    }
+    let again = s.engine.sync().await.unwrap();
+    assert_eq!(
+        again.count(EntityKind::Relation, Action::Unchanged),
+        40,
+        "{again}"
+    );
+    assert_eq!(s.server.stats().writes(), writes_before, "no write calls");
+    assert_eq!(again.api_calls, 0, "unchanged payloads need no call at all");
+}
+
+#[tokio::test]
+async fn a_changed_field_propagates_and_snelstart_fields_stay() {
+    let s = setup_with(
+        MockConfig::new(),
+        config_from_crm_numbers(),
+        vec![CrmChange::relation(customer(1))],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    // Someone sets a SnelStart-only field (invoice discount) in SnelStart itself.
+    let c = client(&s.server, BudgetConfig::unlimited());
+    let existing = all_relaties(&s.server)
+        .await
+        .into_iter()
+        .find(|r| r.relatiecode == 20_001)
+        .unwrap();
+    let mut body = serde_json::to_value(&existing).unwrap();
+    body["factuurkorting"] = serde_json::json!(2.5);
+    let write: RelatieWrite = serde_json::from_value(body).unwrap();
+    c.execute(ops::relaties::update(existing.id, &write).unwrap())
+        .await
+        .unwrap();
+
+    let mut changed = customer(1);
+    changed.phone = Some("030-7654321".into());
+    s.source.push(CrmChange::relation(changed));
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Updated),
+        1,
+        "{report}"
+    );
+    let after = c.execute(ops::relaties::get(existing.id)).await.unwrap();
+    assert_eq!(after.telefoon.as_deref(), Some("030-7654321"));
+    assert_eq!(
+        after.factuurkorting.map(|d| d.to_string()),
+        Some("2.5".into())
+    );
+    assert_eq!(after.naam, existing.naam);
+}
+
+#[tokio::test]
+async fn existing_relations_are_linked_not_duplicated_and_ambiguous_ones_wait() {
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), vec![]).await;
+    let c = client(&s.server, BudgetConfig::unlimited());
+    // SnelStart already has customer 7 (same KvK, other relatiecode) ...
+    let mut existing = RelatieWrite::default();
+    existing.relatiesoort = Some(vec![Relatiesoort::Klant]);
+    existing.relatiecode = Some(777);
+    existing.naam = Some(company_name(7).replace(" B.V.", " BV"));
+    existing.kvk_nummer = Some("30000007".into());
+    let existing = c
+        .execute(ops::relaties::create(&existing).unwrap())
+        .await
+        .unwrap();
+    // ... and two relations that each resemble customer 8 a bit (same name, other places).
+    for (code, plaats) in [(881, "Zwolle"), (882, "Breda")] {
+        let mut w = RelatieWrite::default();
+        w.relatiesoort = Some(vec![Relatiesoort::Klant]);
+        w.relatiecode = Some(code);
+        w.naam = Some(company_name(8));
+        let mut adres = snelstart_client::models::Adres::default();
+        adres.straat = Some("Kerkstraat 1".into());
+        adres.postcode = Some("8000 AA".into());
+        adres.plaats = Some(plaats.into());
+        w.vestigings_adres = Some(adres);
+        c.execute(ops::relaties::create(&w).unwrap()).await.unwrap();
+    }
+    let mut eight = customer(8);
+    eight.kvk_number = None;
+    eight.email = None;
+    eight.phone = None;
+    eight.visit_address = None;
+    s.source.push(CrmChange::relation(customer(7)));
+    s.source.push(CrmChange::relation(eight));
+    s.source.push(CrmChange::relation(customer(9)));
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Linked),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Review),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        1,
+        "{report}"
+    );
+    let relaties = all_relaties(&s.server).await;
+    assert_eq!(
+        relaties
+            .iter()
+            .filter(|r| r.kvk_nummer.as_deref() == Some("30000007"))
+            .count(),
+        1,
+        "customer 7 not duplicated"
+    );
+    let link = s
+        .store
+        .link_by_crm_id(&AdminKey::new("test"), EntityKind::Relation, "crm-7")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.snelstart_id, existing.id.as_uuid());
+    let status = s.engine.status().await.unwrap();
+    assert_eq!(status.queue.needs_review, 1);
+    assert_eq!(status.review[0].crm_id, "crm-8");
+    assert!(
+        s.sink
+            .events()
+            .iter()
+            .any(|e| matches!(e, SinkEvent::ReviewNeeded { crm_id, .. } if crm_id == "crm-8"))
+    );
+}
+
+use sync_core::store::LinkStore;
+
+#[tokio::test]
+async fn invalid_records_fail_with_reasons_while_the_rest_syncs_and_replay_works() {
+    let mut bad = customer(3);
+    bad.legal_name = String::new();
+    bad.trade_name = None;
+    let s = setup_with(
+        MockConfig::new(),
+        config_from_crm_numbers(),
+        vec![
+            CrmChange::relation(customer(1)),
+            CrmChange::relation(bad),
+            CrmChange::relation(customer(2)),
+        ],
+    )
+    .await;
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        2,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Failed),
+        1,
+        "{report}"
+    );
+    let status = s.engine.status().await.unwrap();
+    assert_eq!(status.failures.len(), 1);
+    let failure = &status.failures[0];
+    assert_eq!(failure.crm_id, "crm-3");
+    let error = failure.error.as_ref().unwrap();
+    assert_eq!(error.kind, "permanent");
+    assert!(error.message.contains("crm-3"), "{}", error.message);
+    assert!(
+        error.message.contains("name"),
+        "names the field: {}",
+        error.message
+    );
+    assert!(format!("{status}").contains("crm-3"));
+
+    // An explicit replay runs it again: same data, same failure, attempts start over.
+    let replayed = s
+        .engine
+        .replay(ReplayFilter::failed(AdminKey::new("test")))
+        .await
+        .unwrap();
+    assert_eq!(replayed, 1);
+    let again = s.engine.process().await.unwrap();
+    assert_eq!(
+        again.count(EntityKind::Relation, Action::Failed),
+        1,
+        "{again}"
+    );
+
+    // The record is fixed in the CRM: the new change supersedes the failure and syncs.
+    s.source.push(CrmChange::relation(customer(3)));
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        1,
+        "{report}"
+    );
+    let status = s.engine.status().await.unwrap();
+    assert_eq!(status.queue.failed, 0, "{status}");
+    assert!(status.failures.is_empty());
+}
+
+#[tokio::test]
+async fn lost_responses_on_creates_make_no_duplicates_and_miss_nothing() {
+    for config in [config_from_crm_numbers(), MappingConfig::default_for_mock()] {
+        let changes: Vec<CrmChange> = (0..30).map(|i| CrmChange::relation(customer(i))).collect();
+        let mut projects: Vec<CrmChange> = (0..6).map(|i| CrmChange::project(project(i))).collect();
+        let mut all = changes;
+        all.append(&mut projects);
+        let s = setup_with(MockConfig::new(), config, all).await;
+        let mut faults = Vec::new();
+        for n in [1, 3, 4, 10, 17, 25] {
+            faults.push(
+                ScriptedFault::new(FaultKind::ProcessedButResponseLost)
+                    .on("POST", "/relaties")
+                    .nth(n),
+            );
+        }
+        for n in [1, 2, 4] {
+            faults.push(
+                ScriptedFault::new(FaultKind::ProcessedButResponseLost)
+                    .on("POST", "/kostenplaatsen")
+                    .nth(n),
+            );
+        }
+        s.server.script_faults(faults);
+        s.engine.ingest().await.unwrap();
+        s.engine
+            .run_until_idle(Duration::from_secs(30))
+            .await
+            .unwrap();
+        let relaties = all_relaties(&s.server).await;
+        let ours = ours(&relaties);
+        assert_eq!(
+            ours.len(),
+            30,
+            "exactly one SnelStart relation per CRM relation"
+        );
+        let mut names: Vec<_> = ours.iter().map(|r| r.naam.clone().unwrap()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 30, "no duplicates");
+        let kpl = client(&s.server, BudgetConfig::unlimited())
+            .execute(ops::kostenplaatsen::list())
+            .await
+            .unwrap();
+        assert_eq!(
+            kpl.iter()
+                .filter(|k| k
+                    .omschrijving
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("Bouwproject")))
+                .count(),
+            6
+        );
+        let status = s.engine.status().await.unwrap();
+        assert_eq!(status.queue.failed, 0, "{status}");
+        assert_eq!(status.queue.pending, 0, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_429_storm_slows_the_sync_but_loses_nothing() {
+    let changes: Vec<CrmChange> = (0..25).map(|i| CrmChange::relation(customer(i))).collect();
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), changes).await;
+    let storm: Vec<_> = (1..=15)
+        .map(|n| {
+            ScriptedFault::new(FaultKind::RateLimited {
+                retry_after_secs: 0,
+            })
+            .nth(n * 2)
+        })
+        .collect();
+    s.server.script_faults(storm);
+    s.engine.ingest().await.unwrap();
+    let report = s
+        .engine
+        .run_until_idle(Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        s.server.stats().with_status(429) >= 10,
+        "the storm happened"
+    );
+    assert_eq!(ours(&all_relaties(&s.server).await).len(), 25, "{report}");
+    assert_eq!(s.engine.status().await.unwrap().queue.failed, 0);
+}
+
+#[tokio::test]
+async fn snelstart_down_mid_sync_then_back_completes() {
+    let changes: Vec<CrmChange> = (0..30).map(|i| CrmChange::relation(customer(i))).collect();
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), changes).await;
+    s.engine.ingest().await.unwrap();
+    // Ten calls go through, then SnelStart answers 503 to the next seventy.
+    s.server
+        .script_faults((11..=80).map(|n| ScriptedFault::new(FaultKind::Status(503)).nth(n)));
+    let first = s.engine.process().await.unwrap();
+    assert!(first.interrupted_by_outage, "{first}");
+    assert!(
+        first.count(EntityKind::Relation, Action::Created) >= 5,
+        "{first}"
+    );
+    let status = s.engine.status().await.unwrap();
+    assert!(
+        matches!(
+            status.reachability,
+            sync_core::Reachability::Unreachable { .. }
+        ),
+        "{status}"
+    );
+    assert!(status.queue.pending > 0);
+    // SnelStart comes back (the faults run out); the engine resumes by itself.
+    let report = s
+        .engine
+        .run_until_idle(Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(ours(&all_relaties(&s.server).await).len(), 30, "{report}");
+    let status = s.engine.status().await.unwrap();
+    assert_eq!(status.queue.pending + status.queue.failed, 0, "{status}");
+    assert!(matches!(
+        status.reachability,
+        sync_core::Reachability::Reachable { .. }
+    ));
+}
+
+#[tokio::test]
+async fn plan_writes_nothing_and_says_what_would_happen() {
+    let s = setup_with(
+        MockConfig::new(),
+        config_from_crm_numbers(),
+        vec![
+            CrmChange::relation(customer(1)),
+            CrmChange::project(project(1)),
+        ],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    let mut changed = customer(1);
+    changed.phone = Some("030-1111111".into());
+    let mut bad = customer(2);
+    bad.legal_name = String::new();
+    s.source.push(CrmChange::relation(changed));
+    s.source.push(CrmChange::relation(bad));
+    s.source.push(CrmChange::relation(customer(3)));
+    s.source.push(CrmChange::project(project(1)));
+    let writes = s.server.stats().writes();
+    let counts = s.engine.status().await.unwrap().queue;
+    let plan = s.engine.plan().await.unwrap();
+    assert_eq!(
+        s.server.stats().writes(),
+        writes,
+        "plan() writes nothing to SnelStart"
+    );
+    assert_eq!(
+        s.engine.status().await.unwrap().queue,
+        counts,
+        "nor to the queue"
+    );
+    let find = |id: &str| {
+        plan.iter()
+            .find(|p| p.crm_id == id)
+            .map(|p| p.action.clone())
+            .unwrap()
+    };
+    match find("crm-1") {
+        PlannedAction::Update { changes, .. } => {
+            assert_eq!(changes.len(), 1, "{changes:?}");
+            assert_eq!(changes[0].field, "telefoon");
+        }
+        other => panic!("expected an update, got {other:?}"),
+    }
+    assert!(matches!(find("crm-2"), PlannedAction::Fail { .. }));
+    assert!(matches!(find("crm-3"), PlannedAction::Create));
+    assert!(matches!(find("prj-1"), PlannedAction::Skip { .. }));
+}
+
+#[tokio::test]
+async fn archiving_sets_nonactief_and_projects_deactivate() {
+    let s = setup_with(
+        MockConfig::new(),
+        config_from_crm_numbers(),
+        vec![
+            CrmChange::relation(customer(4)),
+            CrmChange::project(project(4)),
+        ],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    s.source
+        .push(CrmChange::relation_archived(CrmId::new("crm-4")));
+    let mut closed = project(4);
+    closed.active = false;
+    s.source.push(CrmChange::project(closed));
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Archived),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::CostCentre, Action::Updated),
+        1,
+        "{report}"
+    );
+    let r = all_relaties(&s.server)
+        .await
+        .into_iter()
+        .find(|r| r.relatiecode == 20_004)
+        .unwrap();
+    assert!(r.nonactief);
+    let kpl = client(&s.server, BudgetConfig::unlimited())
+        .execute(ops::kostenplaatsen::list())
+        .await
+        .unwrap();
+    assert!(
+        kpl.iter()
+            .find(|k| k.omschrijving.as_deref() == Some("Bouwproject 4"))
+            .unwrap()
+            .nonactief
+    );
+}
