@@ -6,7 +6,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crm_model::{CrmId, Project, Relation};
+use crm_model::{CrmId, PaymentStatus, Project, PurchaseInvoice, Relation, SalesInvoice};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -24,6 +24,12 @@ pub enum CrmChange {
     RelationArchived(CrmId),
     /// A project was created or changed (an inactive project deactivates its kostenplaats).
     Project(Box<Project>),
+    /// A sales invoice or credit note was created or changed: it becomes a verkoopboeking,
+    /// with its attachments.
+    SalesInvoice(Box<SalesInvoice>),
+    /// A purchase invoice was created or changed: it becomes an inkoopboeking, with its
+    /// attachments.
+    PurchaseInvoice(Box<PurchaseInvoice>),
 }
 
 impl CrmChange {
@@ -37,6 +43,16 @@ impl CrmChange {
         CrmChange::Project(Box::new(project))
     }
 
+    /// A sales invoice or credit note change.
+    pub fn sales_invoice(invoice: SalesInvoice) -> Self {
+        CrmChange::SalesInvoice(Box::new(invoice))
+    }
+
+    /// A purchase invoice change.
+    pub fn purchase_invoice(invoice: PurchaseInvoice) -> Self {
+        CrmChange::PurchaseInvoice(Box::new(invoice))
+    }
+
     /// An archived relation.
     pub fn relation_archived(id: impl Into<CrmId>) -> Self {
         CrmChange::RelationArchived(id.into())
@@ -47,6 +63,8 @@ impl CrmChange {
         match self {
             CrmChange::Relation(_) | CrmChange::RelationArchived(_) => EntityKind::Relation,
             CrmChange::Project(_) => EntityKind::CostCentre,
+            CrmChange::SalesInvoice(_) => EntityKind::SalesInvoice,
+            CrmChange::PurchaseInvoice(_) => EntityKind::PurchaseInvoice,
         }
     }
 
@@ -56,6 +74,36 @@ impl CrmChange {
             CrmChange::Relation(r) => r.id.as_str(),
             CrmChange::RelationArchived(id) => id.as_str(),
             CrmChange::Project(p) => p.id.as_str(),
+            CrmChange::SalesInvoice(i) => i.id.as_str(),
+            CrmChange::PurchaseInvoice(i) => i.id.as_str(),
+        }
+    }
+
+    /// The CRM records this change must wait for: an invoice waits for its relation and for
+    /// the projects (cost centres) its lines are booked on. Projects are named by their
+    /// number, as invoice lines name them (`InvoiceLine::project`); the engine resolves the
+    /// number to the project's work item when both arrive in one ingest.
+    pub fn dependencies(&self) -> Vec<(EntityKind, String)> {
+        let invoice = |relation: &CrmId, projects: Vec<&String>| {
+            let mut deps = vec![(EntityKind::Relation, relation.as_str().to_owned())];
+            for p in projects {
+                let dep = (EntityKind::CostCentre, p.clone());
+                if !deps.contains(&dep) {
+                    deps.push(dep);
+                }
+            }
+            deps
+        };
+        match self {
+            CrmChange::SalesInvoice(i) => invoice(
+                &i.relation,
+                i.lines.iter().filter_map(|l| l.project.as_ref()).collect(),
+            ),
+            CrmChange::PurchaseInvoice(i) => invoice(
+                &i.relation,
+                i.lines.iter().filter_map(|l| l.project.as_ref()).collect(),
+            ),
+            _ => Vec::new(),
         }
     }
 
@@ -149,6 +197,16 @@ pub enum SinkEvent {
         reasons: Vec<String>,
         /// Candidate SnelStart ids, best first.
         candidates: Vec<String>,
+    },
+    /// The payment status of an invoice changed in SnelStart (read back from its
+    /// verkoopfactuur or inkoopfactuur). Delivered once per change.
+    PaymentStatusChanged {
+        /// [`EntityKind::SalesInvoice`] or [`EntityKind::PurchaseInvoice`].
+        kind: EntityKind,
+        /// The CRM invoice, when the engine booked it (otherwise the factuurnummer).
+        crm_id: String,
+        /// The new status with amounts and dates.
+        status: PaymentStatus,
     },
     /// A CRM record could not be synced; the reason says what to fix.
     Failed {

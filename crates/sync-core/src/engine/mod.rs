@@ -28,8 +28,12 @@
 //! [circuit breaker](Reachability) and leave work queued; a killed process's leases expire and
 //! its items run again, resolving any uncertain create by natural key first.
 
+mod backup;
+mod bookings;
 mod context;
 mod projects;
+mod readback;
+mod reconcile;
 mod relations;
 
 use std::collections::BTreeMap;
@@ -304,6 +308,15 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     ///
     /// [`EngineError::Store`].
     pub async fn submit(&self, change: CrmChange) -> Result<WorkItemId, EngineError> {
+        self.submit_after(change, &[]).await
+    }
+
+    /// Queues a change behind the given work items (they must exist).
+    async fn submit_after(
+        &self,
+        change: CrmChange,
+        depends_on: &[WorkItemId],
+    ) -> Result<WorkItemId, EngineError> {
         // A newer change supersedes a failed or held one of the same record: bring that item
         // back and let the new change replace its payload (coalescing), so the stale failure
         // disappears and the record is tried again with its current data.
@@ -319,7 +332,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             change.operation(),
             serde_json::to_value(&change).unwrap_or_default(),
             self.now(),
-        );
+        )
+        .depending_on(depends_on.iter().copied());
         Ok(self.inner.store.enqueue(item, self.now()).await?)
     }
 
@@ -335,6 +349,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let admin = &self.inner.admin;
         let mut cursor = store.cursor(admin, CURSOR_SOURCE).await?;
         let mut queued = 0u64;
+        // Work items queued in this ingest, so an invoice waits for the relation and projects
+        // that arrived with it (relation -> cost centre -> booking). Records queued earlier
+        // are waited for at processing time (a booking whose relation is not linked yet is
+        // deferred).
+        let mut queued_ids: std::collections::HashMap<(EntityKind, String), WorkItemId> =
+            std::collections::HashMap::new();
         loop {
             let page = self
                 .inner
@@ -342,7 +362,18 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 .changes(cursor.as_deref(), self.inner.options.ingest_page)
                 .await?;
             for change in &page.changes {
-                self.submit(change.clone()).await?;
+                let deps: Vec<WorkItemId> = change
+                    .dependencies()
+                    .iter()
+                    .filter_map(|key| queued_ids.get(key).copied())
+                    .collect();
+                let key = match change {
+                    // Invoice lines name projects by number.
+                    CrmChange::Project(p) => (EntityKind::CostCentre, p.number.clone()),
+                    other => (other.kind(), other.crm_id().to_owned()),
+                };
+                let id = self.submit_after(change.clone(), &deps).await?;
+                queued_ids.insert(key, id);
                 queued += 1;
             }
             if let Some(next) = &page.next_cursor
@@ -627,6 +658,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
             CrmChange::RelationArchived(id) => relations::archive(self, item, id.as_str()).await,
             CrmChange::Project(project) => projects::upsert(self, item, context, &project).await,
+            CrmChange::SalesInvoice(invoice) => {
+                bookings::upsert_sales(self, item, context, &invoice).await
+            }
+            CrmChange::PurchaseInvoice(invoice) => {
+                bookings::upsert_purchase(self, item, context, &invoice).await
+            }
         };
         match outcome {
             Ok(result) => result,
@@ -901,6 +938,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     relations::plan_archive(self, id.as_str()).await?
                 }
                 CrmChange::Project(p) => projects::plan(self, &context, p).await?,
+                CrmChange::SalesInvoice(i) => bookings::plan_sales(self, &context, i).await?,
+                CrmChange::PurchaseInvoice(i) => bookings::plan_purchase(self, &context, i).await?,
             };
             entries.append(&mut planned);
         }

@@ -1,0 +1,1 @@
+//! Configuration backup and restore. (Being written; see issue 6.)

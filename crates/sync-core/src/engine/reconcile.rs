@@ -1,0 +1,1 @@
+//! Reconciliation between the CRM and SnelStart. (Being written; see issue 6.)
