@@ -55,6 +55,19 @@ impl Clock {
         next
     }
 
+    /// The last stamp handed out.
+    pub(crate) fn last_stamp(&self) -> Option<NaiveDateTime> {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Make every later stamp come after `stamp` (after loading a saved state).
+    pub(crate) fn continue_after(&self, stamp: NaiveDateTime) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_none_or(|l| l < stamp) {
+            *last = Some(stamp);
+        }
+    }
+
     /// Forget the last stamp (used by reset; monotonicity across a reset is not needed because
     /// a reset also removes every record that carried the old stamps).
     pub(crate) fn reset(&self) {

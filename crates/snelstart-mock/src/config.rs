@@ -48,6 +48,11 @@ pub struct MockConfig {
     pub start_time: Option<NaiveDateTime>,
     /// Seed of the pseudo-random generator used for seed data and random faults.
     pub seed: u64,
+    /// A file the simulated data is loaded from at start (when it exists) and saved to by
+    /// [`MockServer::save_state`](crate::MockServer::save_state) and at
+    /// [`shutdown`](crate::MockServer::shutdown): an embedded simulator that is the same
+    /// server from one run of a program to the next.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for MockConfig {
@@ -64,6 +69,7 @@ impl std::fmt::Debug for MockConfig {
             .field("validation", &self.validation)
             .field("start_time", &self.start_time)
             .field("seed", &self.seed)
+            .field("state_file", &self.state_file)
             .finish()
     }
 }
@@ -81,6 +87,7 @@ impl Default for MockConfig {
             validation: ValidationConfig::default(),
             start_time: None,
             seed: 42,
+            state_file: None,
         }
     }
 }
@@ -89,6 +96,12 @@ impl MockConfig {
     /// The default configuration: one administration, limits and faults off.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Keep the simulated data in this file between runs (see [`MockConfig::state_file`]).
+    pub fn with_state_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
     }
 
     /// Listen on this address instead of a free loopback port.

@@ -28,6 +28,9 @@ pub enum MockError {
         /// What went wrong.
         message: String,
     },
+    /// The state file could not be read, parsed or written.
+    #[error("simulator state file: {0}")]
+    State(String),
     /// The administration named by a koppelsleutel does not exist.
     #[error("unknown administration (no administration has the given koppelsleutel)")]
     UnknownAdministration,

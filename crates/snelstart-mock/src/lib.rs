@@ -140,6 +140,7 @@ mod handlers;
 mod json;
 mod limits;
 mod odata;
+mod persist;
 mod seed;
 mod server;
 mod state;

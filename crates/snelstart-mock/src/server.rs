@@ -121,7 +121,12 @@ impl MockServer {
             source,
         })?;
         let clock = Clock::new(config.start_time);
-        let world = World::new(&config, &clock);
+        let mut world = World::new(&config, &clock);
+        if let Some(path) = &config.state_file
+            && let Some(stamp) = crate::persist::load(&mut world, path)?
+        {
+            clock.continue_after(stamp);
+        }
         let shared = Arc::new(Shared {
             limiters: config
                 .administrations
@@ -256,7 +261,39 @@ impl MockServer {
     }
 
     /// Stop the server and wait (at most two seconds) for it to finish.
+    /// Saves the simulated data to the configured [state file](MockConfig::state_file).
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::State`] when no state file is configured or it cannot be written.
+    pub fn save_state(&self) -> Result<(), MockError> {
+        let path = self
+            .shared
+            .config
+            .state_file
+            .clone()
+            .ok_or_else(|| MockError::State("no state file is configured".into()))?;
+        self.save_state_to(&path)
+    }
+
+    /// Saves the simulated data to `path` (loadable with [`MockConfig::with_state_file`]).
+    ///
+    /// # Errors
+    ///
+    /// [`MockError::State`] when the file cannot be written.
+    pub fn save_state_to(&self, path: &std::path::Path) -> Result<(), MockError> {
+        let last = self.shared.clock.last_stamp();
+        crate::persist::save(&self.shared.world(), last, path)
+    }
+
+    /// Stops the server; saves the state first when a state file is configured (a failure to
+    /// save is logged).
     pub async fn shutdown(mut self) {
+        if self.shared.config.state_file.is_some()
+            && let Err(e) = self.save_state()
+        {
+            tracing::warn!(error = %e, "could not save the simulator state");
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
