@@ -119,6 +119,70 @@ impl CrmChange {
 pub(crate) const OP_UPSERT: &str = "upsert";
 pub(crate) const OP_ARCHIVE: &str = "archive";
 
+/// A whole CRM export in one document: what the examples load, and a simple import format
+/// for CRMs that can only export files. JSON (or TOML) with these keys, each optional:
+///
+/// ```json
+/// {
+///   "relations": [ { "id": "crm-1", "kind": "customer", "legal_name": "…", … } ],
+///   "archived_relations": [ "crm-9" ],
+///   "projects": [ { "id": "prj-1", "number": "P0101", "description": "…" } ],
+///   "sales_invoices": [ { "id": "inv-1", "number": "2024-0001", … } ],
+///   "purchase_invoices": [ … ]
+/// }
+/// ```
+///
+/// The record formats are those of `crm-model` (see its crate docs).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+#[non_exhaustive]
+pub struct CrmDataset {
+    /// Relations (customers and suppliers).
+    pub relations: Vec<Relation>,
+    /// CRM ids of relations archived in the CRM.
+    pub archived_relations: Vec<CrmId>,
+    /// Projects.
+    pub projects: Vec<Project>,
+    /// Sales invoices and credit notes.
+    pub sales_invoices: Vec<SalesInvoice>,
+    /// Purchase invoices.
+    pub purchase_invoices: Vec<PurchaseInvoice>,
+}
+
+impl CrmDataset {
+    /// The dataset as changes, in dependency order: relations, projects, invoices, archives.
+    pub fn changes(&self) -> Vec<CrmChange> {
+        let mut changes = Vec::with_capacity(
+            self.relations.len()
+                + self.projects.len()
+                + self.sales_invoices.len()
+                + self.purchase_invoices.len()
+                + self.archived_relations.len(),
+        );
+        changes.extend(self.relations.iter().cloned().map(CrmChange::relation));
+        changes.extend(self.projects.iter().cloned().map(CrmChange::project));
+        changes.extend(
+            self.sales_invoices
+                .iter()
+                .cloned()
+                .map(CrmChange::sales_invoice),
+        );
+        changes.extend(
+            self.purchase_invoices
+                .iter()
+                .cloned()
+                .map(CrmChange::purchase_invoice),
+        );
+        changes.extend(
+            self.archived_relations
+                .iter()
+                .cloned()
+                .map(CrmChange::RelationArchived),
+        );
+        changes
+    }
+}
+
 /// A page of changes from a [`CrmSource`].
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -207,6 +271,31 @@ pub enum SinkEvent {
         crm_id: String,
         /// The new status with amounts and dates.
         status: PaymentStatus,
+    },
+    /// The open balance of a customer ([`EntityKind::SalesInvoice`]) or supplier
+    /// ([`EntityKind::PurchaseInvoice`]) changed in SnelStart. Delivered once per change.
+    BalanceChanged {
+        /// [`EntityKind::SalesInvoice`] (customer) or [`EntityKind::PurchaseInvoice`] (supplier).
+        kind: EntityKind,
+        /// The CRM relation, when it is linked.
+        crm_id: Option<String>,
+        /// The SnelStart relation.
+        snelstart_id: Uuid,
+        /// Total still open over all its invoices.
+        open: crm_model::Money,
+        /// The part of `open` that is past its due date.
+        overdue: crm_model::Money,
+        /// The (Dutch) day the balance was determined on.
+        as_of: chrono::NaiveDate,
+    },
+    /// The purchases booked on a CRM project's cost centre changed. Delivered once per change.
+    ProjectPurchases {
+        /// The CRM project.
+        crm_id: String,
+        /// Its kostenplaats.
+        snelstart_id: Uuid,
+        /// Purchases excluding VAT (credit notes subtract).
+        total: crm_model::Money,
     },
     /// A CRM record could not be synced; the reason says what to fix.
     Failed {

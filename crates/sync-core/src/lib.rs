@@ -42,6 +42,12 @@
 //! |---|---|---|
 //! | `sync_items_total` | counter | kind, action (created, linked, updated, unchanged, archived, skipped, review, failed, deferred) |
 //! | `sync_queue_pending` | gauge | admin |
+//! | `sync_readback_invoices_total` | counter | side (sales, purchase): invoices read by the read-back |
+//! | `sync_payments_found_total` | counter | side: invoices whose paid amount grew |
+//! | `sync_readback_events_total` | counter | event (payment_status, balance, project_purchases): events the CRM accepted |
+//! | `sync_readback_refused_total` | counter | – : events the CRM sink refused (delivered again next run) |
+//! | `sync_readback_lag_seconds` | histogram | side: now − `modifiedOn` of each invoice read |
+//! | `sync_readback_duration_seconds` | histogram | – : wall time of a read-back |
 //!
 //! plus the client's `snelstart_client_*` metrics (calls, durations, retries, 429s).
 //!
@@ -62,13 +68,20 @@ pub mod store;
 pub use breaker::Reachability;
 pub use clock::Clock;
 pub use crm::{
-    ChangePage, CrmChange, CrmError, CrmSink, CrmSource, MemorySink, MemorySource, NoSink,
+    ChangePage, CrmChange, CrmDataset, CrmError, CrmSink, CrmSource, MemorySink, MemorySource, NoSink,
     SinkEvent,
 };
+pub use engine::readback::{
+    LedgerSide, OpenItemsReport, ProjectPurchases, READBACK_OVERLAP, ReadBackReport,
+};
 pub use engine::{EngineOptions, ReviewResolution, SyncEngine};
+pub use engine::reconcile::{
+    CrmInventory, Difference, InvoiceSide, ReconcileCounts, ReconcileOptions, ReconcileReport,
+    Sampling,
+};
 pub use error::{EngineError, FailureKind};
 pub use hash::payload_hash;
 pub use report::{
-    Action, FailureEntry, FieldChange, PlanEntry, PlannedAction, ReviewEntry, RunReport,
-    StatusReport,
+    Action, FailureEntry, FieldChange, KindQueue, PlanEntry, PlannedAction, ReadBackSummary,
+    ReviewEntry, RunReport, StatusReport,
 };
