@@ -1,0 +1,655 @@
+//! The matcher: prepare both sides, block, score, decide.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::num::NonZeroUsize;
+
+use serde::{Serialize, Serializer};
+
+use super::index::{BlockingIndex, KeyTable};
+use super::record::{MatchRecord, Prepared};
+use super::score::{Evidence, PairScore, score_pair};
+
+/// Tuning of the matcher. The defaults are what the labelled test set was validated with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MatchConfig {
+    /// Minimum score for an automatic [`Decision::Match`] (default 50).
+    pub match_threshold: i32,
+    /// Minimum score for [`Decision::Review`] (default 25); below it the relation is new.
+    pub review_threshold: i32,
+    /// A runner-up within this many points of the best candidate makes the decision
+    /// ambiguous (default 15).
+    pub ambiguity_margin: i32,
+    /// Blocking keys shared by more records than this are ignored (default 32; name keys
+    /// use a quarter of it).
+    pub max_bucket: usize,
+    /// Extra freemail domains or provider labels (lower case), on top of
+    /// [`FREEMAIL_PROVIDERS`](super::normalize::FREEMAIL_PROVIDERS).
+    pub extra_freemail: Vec<String>,
+    /// Also look for duplicates inside each side (default `true`).
+    pub find_duplicates: bool,
+    /// Worker threads (default: the machine's available parallelism). The result does not
+    /// depend on it.
+    pub threads: NonZeroUsize,
+}
+
+impl Default for MatchConfig {
+    fn default() -> Self {
+        Self {
+            match_threshold: 50,
+            review_threshold: 25,
+            ambiguity_margin: 15,
+            max_bucket: 32,
+            extra_freemail: Vec::new(),
+            find_duplicates: true,
+            threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+        }
+    }
+}
+
+impl MatchConfig {
+    /// Set the number of worker threads.
+    #[must_use]
+    pub fn with_threads(mut self, threads: NonZeroUsize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// Enable or disable duplicate detection inside each side.
+    #[must_use]
+    pub fn with_duplicates(mut self, find: bool) -> Self {
+        self.find_duplicates = find;
+        self
+    }
+
+    /// Add freemail domains or provider labels.
+    #[must_use]
+    pub fn with_extra_freemail<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.extra_freemail
+            .extend(domains.into_iter().map(|d| d.into().to_ascii_lowercase()));
+        self
+    }
+}
+
+/// What to do with one CRM relation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Decision {
+    /// SnelStart already has this relation: link to it.
+    Match,
+    /// A human must decide: ambiguous or insufficient evidence.
+    Review,
+    /// SnelStart does not have this relation: create it.
+    New,
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Match => "match",
+            Self::Review => "review",
+            Self::New => "new",
+        })
+    }
+}
+
+/// Why a decision was taken. Displays (and serialises) as a short stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// Evidence of the chosen (or best) candidate.
+    Evidence(Evidence),
+    /// Another candidate scored within the ambiguity margin.
+    Ambiguous {
+        /// The runner-up.
+        snelstart_id: String,
+        /// Its score.
+        score: i32,
+    },
+    /// Another CRM relation matched the same SnelStart relation (a duplicate in the CRM).
+    SharedCandidate {
+        /// The other CRM relation.
+        crm_id: String,
+    },
+    /// A candidate that would otherwise have scored was ruled out by a conflicting
+    /// identifier or by holding vs operating company.
+    Vetoed {
+        /// The ruled-out SnelStart relation.
+        snelstart_id: String,
+        /// The veto.
+        evidence: Evidence,
+    },
+    /// The score is high enough but consists of contact data only (no strong identifier and
+    /// no agreeing name), or a VAT number conflicts.
+    InsufficientEvidence,
+    /// No candidate shared any blocking key or none scored.
+    NoCandidate,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Evidence(evidence) => evidence.fmt(f),
+            Self::Ambiguous {
+                snelstart_id,
+                score,
+            } => write!(f, "ambiguous_with:{snelstart_id}:{score}"),
+            Self::SharedCandidate { crm_id } => write!(f, "also_matched_by_crm:{crm_id}"),
+            Self::Vetoed {
+                snelstart_id,
+                evidence,
+            } => write!(f, "vetoed:{snelstart_id}:{evidence}"),
+            Self::InsufficientEvidence => f.write_str("insufficient_evidence"),
+            Self::NoCandidate => f.write_str("no_candidate"),
+        }
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// A scored SnelStart candidate for one CRM relation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Candidate {
+    /// The SnelStart relation.
+    pub snelstart_id: String,
+    /// Its score.
+    pub score: i32,
+    /// The evidence behind the score.
+    pub evidence: Vec<Evidence>,
+}
+
+/// The decision for one CRM relation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MatchResult {
+    /// The CRM relation.
+    pub crm_id: String,
+    /// Match, review or new.
+    pub decision: Decision,
+    /// The matched SnelStart relation; for a review, the best candidate; for new, `None`.
+    pub snelstart_id: Option<String>,
+    /// Score of that candidate (0 when there is none).
+    pub score: i32,
+    /// Why.
+    pub reasons: Vec<Reason>,
+    /// The best candidates (at most three, best first), for a reviewer.
+    pub candidates: Vec<Candidate>,
+}
+
+/// Which side of the comparison a record comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Side {
+    /// The CRM.
+    Crm,
+    /// SnelStart.
+    Snelstart,
+}
+
+impl fmt::Display for Side {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Crm => "crm",
+            Self::Snelstart => "snelstart",
+        })
+    }
+}
+
+/// Two records on the same side that look like the same relation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DuplicatePair {
+    /// The side both records are on.
+    pub side: Side,
+    /// The smaller id of the two.
+    pub first_id: String,
+    /// The larger id of the two.
+    pub second_id: String,
+    /// Pair score.
+    pub score: i32,
+    /// The evidence.
+    pub evidence: Vec<Evidence>,
+    /// For CRM pairs found because both matched this SnelStart relation (their direct score
+    /// may be low: one record had the KvK number, the other the address).
+    pub via_snelstart_id: Option<String>,
+}
+
+/// Everything the matcher found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct MatchOutcome {
+    /// One result per CRM relation, in input order.
+    pub results: Vec<MatchResult>,
+    /// Likely duplicates inside the CRM, sorted by id.
+    pub crm_duplicates: Vec<DuplicatePair>,
+    /// Likely duplicates inside SnelStart, sorted by id.
+    pub snelstart_duplicates: Vec<DuplicatePair>,
+}
+
+impl MatchOutcome {
+    /// Number of results with the given decision.
+    pub fn count(&self, decision: Decision) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.decision == decision)
+            .count()
+    }
+}
+
+/// Input the matcher refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MatchError {
+    /// Two records on one side share an id, so results could not be told apart.
+    #[error("{side} relation id {id:?} occurs more than once (field `id`)")]
+    DuplicateId {
+        /// The side.
+        side: Side,
+        /// The id.
+        id: String,
+    },
+    /// A record has an empty id.
+    #[error("{side} relation at position {position} has an empty id (field `id`)")]
+    EmptyId {
+        /// The side.
+        side: Side,
+        /// Position in the input.
+        position: usize,
+    },
+    /// More records than the index can address (over 4 billion).
+    #[error("{side} has {len} relations, more than the matcher supports")]
+    TooManyRecords {
+        /// The side.
+        side: Side,
+        /// Number of records.
+        len: usize,
+    },
+}
+
+/// Matches CRM relations against SnelStart relations. Cheap to build, reusable, `Sync`.
+///
+/// ```
+/// use mapping::matching::{Decision, MatchRecord, Matcher};
+///
+/// let crm = [MatchRecord::new("crm-1")
+///     .with_legal_name("Bakkerij de Zandloper BV")
+///     .with_kvk("87654321")];
+/// let snelstart = [MatchRecord::new("14254699-e7ff-4537-9fb8-47ad46f7d4d7")
+///     .with_legal_name("Bakkerij De Zandloper B.V.")
+///     .with_kvk("87654321")];
+/// let outcome = Matcher::default().run(&crm, &snelstart)?;
+/// assert_eq!(outcome.results[0].decision, Decision::Match);
+/// # Ok::<(), mapping::matching::MatchError>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Matcher {
+    config: MatchConfig,
+}
+
+/// One prepared side.
+struct SideData<'a> {
+    records: &'a [MatchRecord],
+    prepared: Vec<Prepared>,
+    keys: KeyTable,
+}
+
+impl Matcher {
+    /// A matcher with the given configuration.
+    pub fn new(config: MatchConfig) -> Self {
+        Self { config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MatchConfig {
+        &self.config
+    }
+
+    /// Decide for every CRM relation whether SnelStart already has it, and flag duplicates
+    /// inside either side (when enabled).
+    ///
+    /// The outcome depends only on the *sets* of records, never on their order or on the
+    /// number of threads: ties are broken by id.
+    ///
+    /// # Errors
+    ///
+    /// [`MatchError`] when an id is empty or occurs twice on one side.
+    pub fn run(
+        &self,
+        crm: &[MatchRecord],
+        snelstart: &[MatchRecord],
+    ) -> Result<MatchOutcome, MatchError> {
+        validate(Side::Crm, crm)?;
+        validate(Side::Snelstart, snelstart)?;
+        let crm_side = self.prepare(crm);
+        let ss_side = self.prepare(snelstart);
+        let ss_index = BlockingIndex::build(&ss_side.keys, self.config.max_bucket);
+
+        let mut results = self.par_map(crm.len(), |i| {
+            self.decide(i, &crm_side, &ss_side, &ss_index)
+        });
+        let shared = demote_shared_matches(&mut results);
+
+        let (crm_duplicates, snelstart_duplicates) = if self.config.find_duplicates {
+            let crm_index = BlockingIndex::build(&crm_side.keys, self.config.max_bucket);
+            let mut crm_duplicates = self.duplicates(Side::Crm, &crm_side, &crm_index);
+            add_shared_pairs(&mut crm_duplicates, &shared, &crm_side);
+            (
+                crm_duplicates,
+                self.duplicates(Side::Snelstart, &ss_side, &ss_index),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+
+        Ok(MatchOutcome {
+            results,
+            crm_duplicates,
+            snelstart_duplicates,
+        })
+    }
+
+    fn prepare<'a>(&self, records: &'a [MatchRecord]) -> SideData<'a> {
+        let prepared = self.par_map(records.len(), |i| {
+            Prepared::new(&records[i], &self.config.extra_freemail)
+        });
+        let keys = KeyTable::concat(
+            self.par_chunks(prepared.len(), |range| KeyTable::build(&prepared[range])),
+        );
+        SideData {
+            records,
+            prepared,
+            keys,
+        }
+    }
+
+    /// `(0..len).map(f)` spread over the configured threads in contiguous chunks, so the
+    /// output order is the input order whatever the thread count.
+    fn par_map<T: Send>(&self, len: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+        let parts = self.par_chunks(len, |range| range.map(&f).collect::<Vec<T>>());
+        if parts.len() == 1 {
+            return parts.into_iter().next().unwrap_or_default();
+        }
+        let mut out = Vec::with_capacity(len);
+        for part in parts {
+            out.extend(part);
+        }
+        out
+    }
+
+    /// `f` over contiguous chunks of `0..len`, one per configured thread (a single chunk for
+    /// small inputs), results in chunk order.
+    fn par_chunks<T: Send>(
+        &self,
+        len: usize,
+        f: impl Fn(std::ops::Range<usize>) -> T + Sync,
+    ) -> Vec<T> {
+        let threads = self.config.threads.get().min(len.max(1));
+        if threads <= 1 || len < 1024 {
+            return vec![f(0..len)];
+        }
+        let chunk = len.div_ceil(threads);
+        let f = &f;
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let range = (t * chunk).min(len)..((t + 1) * chunk).min(len);
+                    scope.spawn(move || f(range))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| match handle.join() {
+                    Ok(part) => part,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        })
+    }
+
+    /// Score all candidates of CRM record `i` and decide.
+    fn decide(
+        &self,
+        i: usize,
+        crm: &SideData<'_>,
+        ss: &SideData<'_>,
+        index: &BlockingIndex,
+    ) -> MatchResult {
+        let config = &self.config;
+        let mut candidate_positions = Vec::new();
+        index.candidates(crm.keys.get(i), &mut candidate_positions);
+
+        let mut scored: Vec<(usize, PairScore)> = Vec::with_capacity(candidate_positions.len());
+        let mut vetoed: Vec<(usize, Evidence)> = Vec::new();
+        for &j in &candidate_positions {
+            let j = j as usize;
+            let pair = score_pair(&crm.prepared[i], &ss.prepared[j]);
+            if let Some(veto) = pair.veto() {
+                vetoed.push((j, veto));
+            } else if pair.score > 0 {
+                scored.push((j, pair));
+            }
+        }
+        // Best first; ties by SnelStart id so the outcome never depends on input order.
+        scored.sort_by(|(a, pa), (b, pb)| {
+            pb.score
+                .cmp(&pa.score)
+                .then_with(|| ss.records[*a].id.cmp(&ss.records[*b].id))
+        });
+
+        let candidates: Vec<Candidate> = scored
+            .iter()
+            .take(3)
+            .map(|(j, pair)| Candidate {
+                snelstart_id: ss.records[*j].id.clone(),
+                score: pair.score,
+                evidence: pair.evidence.to_vec(),
+            })
+            .collect();
+
+        let mut reasons = Vec::new();
+        let (decision, snelstart_id, score) = match scored.first() {
+            None => {
+                if vetoed.is_empty() {
+                    reasons.push(Reason::NoCandidate);
+                }
+                (Decision::New, None, 0)
+            }
+            Some((best, pair)) => {
+                let runner_up = scored.get(1).filter(|(_, second)| {
+                    second.score >= config.review_threshold
+                        && pair.score - second.score < config.ambiguity_margin
+                });
+                let id = ss.records[*best].id.clone();
+                reasons.extend(pair.evidence.iter().copied().map(Reason::Evidence));
+                if pair.score >= config.match_threshold && pair.may_match() && runner_up.is_none() {
+                    (Decision::Match, Some(id), pair.score)
+                } else if pair.score >= config.review_threshold {
+                    if let Some((second, second_pair)) = runner_up {
+                        reasons.push(Reason::Ambiguous {
+                            snelstart_id: ss.records[*second].id.clone(),
+                            score: second_pair.score,
+                        });
+                    } else {
+                        reasons.push(Reason::InsufficientEvidence);
+                    }
+                    (Decision::Review, Some(id), pair.score)
+                } else {
+                    (Decision::New, None, pair.score)
+                }
+            }
+        };
+
+        // Say which candidates were ruled out, when that is why nothing matched: a reviewer
+        // wants to know that "Jansen B.V." exists but has another KvK number.
+        if decision != Decision::Match && !vetoed.is_empty() {
+            vetoed.sort_by(|(a, _), (b, _)| ss.records[*a].id.cmp(&ss.records[*b].id));
+            for (j, evidence) in vetoed.into_iter().take(3) {
+                reasons.push(Reason::Vetoed {
+                    snelstart_id: ss.records[j].id.clone(),
+                    evidence,
+                });
+            }
+        }
+
+        MatchResult {
+            crm_id: crm.records[i].id.clone(),
+            decision,
+            snelstart_id,
+            score,
+            reasons,
+            candidates,
+        }
+    }
+
+    /// Pairs inside one side that would match each other.
+    fn duplicates(
+        &self,
+        side: Side,
+        data: &SideData<'_>,
+        index: &BlockingIndex,
+    ) -> Vec<DuplicatePair> {
+        let config = &self.config;
+        let per_record = self.par_map(data.records.len(), |i| {
+            let mut positions = Vec::new();
+            index.candidates(data.keys.get(i), &mut positions);
+            let mut found = Vec::new();
+            for &j in &positions {
+                let j = j as usize;
+                // Each unordered pair once.
+                if j <= i {
+                    continue;
+                }
+                // Scoring is symmetric, so positions (which depend on input order) do not
+                // matter; ids order the reported pair.
+                let pair = score_pair(&data.prepared[i], &data.prepared[j]);
+                if pair.score >= config.match_threshold && pair.may_match() {
+                    let (a, b) = (&data.records[i].id, &data.records[j].id);
+                    let (first_id, second_id) = if a <= b { (a, b) } else { (b, a) };
+                    found.push(DuplicatePair {
+                        side,
+                        first_id: first_id.clone(),
+                        second_id: second_id.clone(),
+                        score: pair.score,
+                        evidence: pair.evidence.to_vec(),
+                        via_snelstart_id: None,
+                    });
+                }
+            }
+            found
+        });
+        let mut pairs: Vec<DuplicatePair> = per_record.into_iter().flatten().collect();
+        pairs.sort_by(|a, b| (&a.first_id, &a.second_id).cmp(&(&b.first_id, &b.second_id)));
+        pairs
+    }
+}
+
+fn validate(side: Side, records: &[MatchRecord]) -> Result<(), MatchError> {
+    if u32::try_from(records.len()).is_err() {
+        return Err(MatchError::TooManyRecords {
+            side,
+            len: records.len(),
+        });
+    }
+    let mut seen = HashSet::with_capacity(records.len());
+    for (position, record) in records.iter().enumerate() {
+        if record.id.trim().is_empty() {
+            return Err(MatchError::EmptyId { side, position });
+        }
+        if !seen.insert(record.id.as_str()) {
+            return Err(MatchError::DuplicateId {
+                side,
+                id: record.id.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Two CRM relations matched to one SnelStart relation means the CRM holds a duplicate;
+/// linking both would make them overwrite each other in SnelStart, so both go to review.
+/// Returns the groups (CRM positions, SnelStart id).
+fn demote_shared_matches(results: &mut [MatchResult]) -> Vec<(Vec<usize>, String)> {
+    let mut by_target: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, result) in results.iter().enumerate() {
+        if result.decision == Decision::Match
+            && let Some(id) = &result.snelstart_id
+        {
+            by_target.entry(id.as_str()).or_default().push(i);
+        }
+    }
+    let shared: Vec<(Vec<usize>, String)> = by_target
+        .into_iter()
+        .filter(|(_, positions)| positions.len() > 1)
+        .map(|(id, positions)| (positions, id.to_owned()))
+        .collect();
+    for (positions, _) in &shared {
+        let mut ids: Vec<String> = positions
+            .iter()
+            .map(|&i| results[i].crm_id.clone())
+            .collect();
+        ids.sort();
+        for &i in positions {
+            let own = results[i].crm_id.clone();
+            let result = &mut results[i];
+            result.decision = Decision::Review;
+            result.reasons.extend(
+                ids.iter()
+                    .filter(|id| **id != own)
+                    .map(|id| Reason::SharedCandidate { crm_id: id.clone() }),
+            );
+        }
+    }
+    shared
+}
+
+/// Report CRM relations that matched one SnelStart relation as duplicates of each other,
+/// unless their direct comparison already did.
+fn add_shared_pairs(
+    pairs: &mut Vec<DuplicatePair>,
+    shared: &[(Vec<usize>, String)],
+    crm: &SideData<'_>,
+) {
+    for (positions, snelstart_id) in shared {
+        for (n, &i) in positions.iter().enumerate() {
+            for &j in &positions[n + 1..] {
+                let (a, b) = (&crm.records[i].id, &crm.records[j].id);
+                let (first, second) = if a <= b { (i, j) } else { (j, i) };
+                let (first_id, second_id) = (&crm.records[first].id, &crm.records[second].id);
+                if pairs
+                    .iter()
+                    .any(|p| &p.first_id == first_id && &p.second_id == second_id)
+                {
+                    continue;
+                }
+                let pair = score_pair(&crm.prepared[first], &crm.prepared[second]);
+                pairs.push(DuplicatePair {
+                    side: Side::Crm,
+                    first_id: first_id.clone(),
+                    second_id: second_id.clone(),
+                    score: pair.score,
+                    evidence: pair.evidence.to_vec(),
+                    via_snelstart_id: Some(snelstart_id.clone()),
+                });
+            }
+        }
+    }
+    pairs.sort_by(|a, b| (&a.first_id, &a.second_id).cmp(&(&b.first_id, &b.second_id)));
+}

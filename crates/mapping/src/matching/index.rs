@@ -1,0 +1,355 @@
+//! The blocking index: which records are worth comparing at all.
+//!
+//! Comparing every CRM relation with every SnelStart relation is quadratic (10^10 pairs for
+//! 100,000 x 100,000). Instead every record emits a handful of *blocking keys* (its KvK
+//! number, its e-mail domain, its postcode + house number, words and word pairs of its name,
+//! ...); only records that share at least one key are compared. Keys shared by very many
+//! records (the word "bouwbedrijf", a business centre's address) say nothing and are skipped,
+//! which keeps the cost per record bounded.
+//!
+//! Keys are 64-bit hashes, never strings: a hash collision merely adds a candidate, which the
+//! scorer then judges on the real values, so collisions cost time, never correctness.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use super::record::{Prepared, fingerprint, mix64};
+
+/// What kind of value a blocking key was made from; part of the hash so that, say, a phone
+/// number and a KvK number with the same digits never share a key.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum KeyKind {
+    Kvk = 1,
+    Vat = 2,
+    Iban = 3,
+    Email = 4,
+    Domain = 5,
+    Phone = 6,
+    Address = 7,
+    Name = 8,
+    NameToken = 9,
+    NameBigram = 10,
+    NamePrefix = 11,
+}
+
+/// The key of a value given as byte parts.
+fn key_hash(kind: KeyKind, parts: &[&[u8]]) -> u64 {
+    mix64(fingerprint(parts) ^ ((kind as u64) << 56))
+}
+
+/// Length of the name prefix key: long enough to be selective, short enough that a name cut
+/// at 50 characters or with a typo near its end still shares it.
+const PREFIX_LEN: usize = 10;
+
+/// The blocking keys of one record: identifiers and contact data first, then name keys.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Keys<'a> {
+    /// Identifiers and contact data: every one of them is used (unless oversized).
+    exact: &'a [u64],
+    /// Name keys (whole name, prefix, words, word pairs): only the rarest few are used, since
+    /// a name has many and most words are common.
+    name: &'a [u64],
+}
+
+/// The blocking keys of all records of one side in one flat buffer: two allocations per side
+/// instead of two per record (freeing 400,000 small vectors cost more than building them).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyTable {
+    keys: Vec<u64>,
+    /// Per record: where its keys start, where its name keys start, where they end.
+    bounds: Vec<[u32; 3]>,
+}
+
+impl KeyTable {
+    /// The keys of the records, in order.
+    pub(crate) fn build(prepared: &[Prepared]) -> Self {
+        let mut table = Self {
+            keys: Vec::with_capacity(prepared.len() * 16),
+            bounds: Vec::with_capacity(prepared.len()),
+        };
+        for p in prepared {
+            let start = table.keys.len();
+            let name_start = push_blocking_keys(p, &mut table.keys);
+            let end = table.keys.len();
+            table
+                .bounds
+                .push([start, name_start, end].map(|v| u32::try_from(v).unwrap_or(u32::MAX)));
+        }
+        table
+    }
+
+    /// Concatenate tables built for consecutive chunks of records.
+    pub(crate) fn concat(parts: Vec<Self>) -> Self {
+        let mut table = Self {
+            keys: Vec::with_capacity(parts.iter().map(|p| p.keys.len()).sum()),
+            bounds: Vec::with_capacity(parts.iter().map(|p| p.bounds.len()).sum()),
+        };
+        for part in parts {
+            let offset = u32::try_from(table.keys.len()).unwrap_or(u32::MAX);
+            table.keys.extend_from_slice(&part.keys);
+            table
+                .bounds
+                .extend(part.bounds.iter().map(|b| b.map(|v| v + offset)));
+        }
+        table
+    }
+
+    /// Number of records.
+    pub(crate) fn len(&self) -> usize {
+        self.bounds.len()
+    }
+
+    /// The keys of record `i`.
+    pub(crate) fn get(&self, i: usize) -> Keys<'_> {
+        let [start, name_start, end] = self.bounds[i].map(|v| v as usize);
+        Keys {
+            exact: &self.keys[start..name_start],
+            name: &self.keys[name_start..end],
+        }
+    }
+}
+
+/// How many name keys of a record are looked up: the rarest ones. Two keys still find a name
+/// with a typo in one word; more only add common-word noise.
+const NAME_KEYS_USED: usize = 3;
+
+/// Sort and deduplicate `keys[start..]` in place.
+fn sort_dedup_tail(keys: &mut Vec<u64>, start: usize) {
+    keys[start..].sort_unstable();
+    let mut write = start;
+    for read in start..keys.len() {
+        if write == start || keys[read] != keys[write - 1] {
+            keys[write] = keys[read];
+            write += 1;
+        }
+    }
+    keys.truncate(write);
+}
+
+/// Append the blocking keys of one prepared record to `keys`: its exact keys, then its name
+/// keys, each group sorted and deduplicated. Returns where the name keys start.
+fn push_blocking_keys(p: &Prepared, keys: &mut Vec<u64>) -> usize {
+    let start = keys.len();
+    // Values are fingerprints already; salting with the kind keeps, say, a phone number and
+    // a KvK number with the same digits apart.
+    let mut add = |kind: KeyKind, value: u64| keys.push(mix64(value ^ ((kind as u64) << 56)));
+    if let Some(kvk) = p.kvk {
+        add(KeyKind::Kvk, u64::from(kvk));
+    }
+    if let Some(vat) = p.vat {
+        add(KeyKind::Vat, vat);
+    }
+    if let Some(iban) = p.iban {
+        add(KeyKind::Iban, iban);
+    }
+    for email in p.emails.iter() {
+        add(KeyKind::Email, email);
+    }
+    for domain in p.company_domains.iter() {
+        add(KeyKind::Domain, domain);
+    }
+    for phone in p.phones.iter() {
+        add(KeyKind::Phone, phone);
+    }
+    for address in p.addresses() {
+        add(KeyKind::Address, address.building);
+    }
+    sort_dedup_tail(keys, start);
+    let name_start = keys.len();
+    let name = keys;
+    for key in &p.names {
+        name.push(key_hash(KeyKind::Name, &[key.compact.as_bytes()]));
+        if key.compact.len() >= PREFIX_LEN {
+            let prefix = &key.compact.as_bytes()[..PREFIX_LEN];
+            name.push(key_hash(KeyKind::NamePrefix, &[prefix]));
+        }
+        let mut previous: Option<&str> = None;
+        for token in key.tokens() {
+            if token.len() >= 3 {
+                name.push(key_hash(KeyKind::NameToken, &[token.as_bytes()]));
+            }
+            if let Some(prev) = previous {
+                name.push(key_hash(
+                    KeyKind::NameBigram,
+                    &[prev.as_bytes(), token.as_bytes()],
+                ));
+            }
+            previous = Some(token);
+        }
+    }
+    sort_dedup_tail(name, name_start);
+    name_start
+}
+
+/// A hasher for keys that already are good hashes.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used; fold anything else in for completeness.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+type KeyMap = HashMap<u64, (u32, u32), BuildHasherDefault<IdentityHasher>>;
+
+/// Posting lists: for each key the records (by position) that carry it.
+pub(crate) struct BlockingIndex {
+    postings: Vec<u32>,
+    ranges: KeyMap,
+    max_bucket: usize,
+}
+
+impl BlockingIndex {
+    /// Build the index over the keys of each record (`keys[i]` belongs to record `i`).
+    pub(crate) fn build(keys: &KeyTable, max_bucket: usize) -> Self {
+        let total = keys.keys.len();
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(total);
+        for position in 0..keys.len() {
+            let record_keys = keys.get(position);
+            let position = u32::try_from(position).unwrap_or(u32::MAX);
+            let all = record_keys.exact.iter().chain(record_keys.name);
+            pairs.extend(all.map(|&k| (k, position)));
+        }
+        pairs.sort_unstable();
+        let mut ranges = KeyMap::with_capacity_and_hasher(total / 2, Default::default());
+        let mut postings = Vec::with_capacity(pairs.len());
+        let mut start = 0;
+        while start < pairs.len() {
+            let key = pairs[start].0;
+            let mut end = start;
+            while end < pairs.len() && pairs[end].0 == key {
+                postings.push(pairs[end].1);
+                end += 1;
+            }
+            let begin = u32::try_from(start).unwrap_or(u32::MAX);
+            let len = u32::try_from(end - start).unwrap_or(u32::MAX);
+            ranges.insert(key, (begin, len));
+            start = end;
+        }
+        Self {
+            postings,
+            ranges,
+            max_bucket,
+        }
+    }
+
+    /// The posting list of a key, unless it is missing or oversized.
+    fn bucket(&self, key: u64) -> Option<&[u32]> {
+        let &(start, len) = self.ranges.get(&key)?;
+        let (start, len) = (start as usize, len as usize);
+        (len <= self.max_bucket).then(|| &self.postings[start..start + len])
+    }
+
+    /// The records worth comparing with a record that has `keys`: those sharing any
+    /// identifier or contact key, and those sharing one of its rarest name keys. Sorted and
+    /// deduplicated, into `out`.
+    pub(crate) fn candidates(&self, keys: Keys<'_>, out: &mut Vec<u32>) {
+        out.clear();
+        for &key in keys.exact {
+            if let Some(bucket) = self.bucket(key) {
+                out.extend_from_slice(bucket);
+            }
+        }
+        // Name keys must be rarer than contact keys: a word shared by a dozen relations is
+        // no reason to compare them.
+        let name_cap = (self.max_bucket / 4).max(1);
+        let mut name_buckets: Vec<&[u32]> = keys
+            .name
+            .iter()
+            .filter_map(|&key| self.bucket(key))
+            .filter(|bucket| bucket.len() <= name_cap)
+            .collect();
+        // Rarest first; equal sizes keep key order, which depends only on the record itself.
+        name_buckets.sort_by_key(|bucket| bucket.len());
+        for bucket in name_buckets.into_iter().take(NAME_KEYS_USED) {
+            out.extend_from_slice(bucket);
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_separate_equal_values() {
+        assert_ne!(
+            key_hash(KeyKind::Kvk, &[b"12345678"]),
+            key_hash(KeyKind::Phone, &[b"12345678"])
+        );
+        // Part boundaries matter: ("ab","c") differs from ("a","bc").
+        assert_ne!(
+            key_hash(KeyKind::NameBigram, &[b"ab", b"c"]),
+            key_hash(KeyKind::NameBigram, &[b"a", b"bc"])
+        );
+    }
+
+    /// A table from explicit (exact, name) key lists.
+    fn table(records: &[(&[u64], &[u64])]) -> KeyTable {
+        let mut table = KeyTable::default();
+        for (exact, name) in records {
+            let start = table.keys.len() as u32;
+            table.keys.extend_from_slice(exact);
+            let name_start = table.keys.len() as u32;
+            table.keys.extend_from_slice(name);
+            table
+                .bounds
+                .push([start, name_start, table.keys.len() as u32]);
+        }
+        table
+    }
+
+    #[test]
+    fn oversized_buckets_are_skipped() {
+        let common = 7_u64;
+        let rare = 9_u64;
+        let keys = table(&[(&[common], &[]), (&[common], &[]), (&[common, rare], &[])]);
+        let index = BlockingIndex::build(&keys, 2);
+        let mut out = Vec::new();
+        let query = table(&[(&[common], &[]), (&[common, rare], &[])]);
+        index.candidates(query.get(0), &mut out);
+        assert!(out.is_empty(), "bucket of 3 exceeds the cap of 2");
+        index.candidates(query.get(1), &mut out);
+        assert_eq!(out, [2]);
+    }
+
+    #[test]
+    fn only_the_rarest_name_keys_are_used() {
+        // Name keys 1..=4 with bucket sizes 4, 3, 2, 1: only the three rarest are followed.
+        let keys = table(&[
+            (&[], &[1]),
+            (&[], &[1, 2]),
+            (&[], &[1, 2, 3]),
+            (&[], &[1, 2, 3, 4]),
+            (&[], &[10]),
+        ]);
+        let index = BlockingIndex::build(&keys, 40);
+        let mut out = Vec::new();
+        index.candidates(keys.get(3), &mut out);
+        assert_eq!(out, [1, 2, 3], "the most common key (1) is not followed");
+    }
+
+    #[test]
+    fn tables_concatenate_and_deduplicate() {
+        let mut keys = vec![5, 3, 5, 3, 1];
+        sort_dedup_tail(&mut keys, 1);
+        assert_eq!(keys, [5, 1, 3, 5]);
+        let joined = KeyTable::concat(vec![table(&[(&[1], &[2])]), table(&[(&[3, 4], &[5])])]);
+        assert_eq!(joined.len(), 2);
+        assert_eq!(joined.get(1).exact, [3, 4]);
+        assert_eq!(joined.get(1).name, [5]);
+    }
+}

@@ -1,0 +1,87 @@
+//! Duplicate matching: does SnelStart already have this CRM relation?
+//!
+//! Before a first sync, every CRM relation must be linked to the SnelStart relation it already
+//! has, or created as new; creating a second "Bakkerij De Zandloper" is the classic first-sync
+//! accident. This module decides per CRM relation:
+//!
+//! - [`Decision::Match`]: one SnelStart relation is clearly the same (with its id);
+//! - [`Decision::Review`]: there is a candidate, but the evidence is ambiguous or thin; a human
+//!   decides (the [`Reason`]s say why);
+//! - [`Decision::New`]: nothing in SnelStart is this relation.
+//!
+//! It also flags likely duplicates *inside* the CRM and inside SnelStart.
+//!
+//! # How
+//!
+//! 1. Both sides become [`MatchRecord`]s (adapters exist for the CRM model and the SnelStart
+//!    read model), and every value is normalised once ([`normalize`]): KvK, VAT, IBAN and
+//!    phone numbers to canonical forms, e-mail addresses to lower case with freemail domains
+//!    recognised, postcode + house number, and names stripped of case, accents, punctuation and
+//!    legal forms (with "Holding"/"Beheer" recorded separately).
+//! 2. A blocking index over cheap keys (identifiers, e-mail, phone, address, name words)
+//!    selects the few candidates worth comparing, so 100,000 x 100,000 relations take well
+//!    under a second instead of 10^10 comparisons.
+//! 3. Each candidate pair is scored from [`Evidence`]: points for agreeing identifiers and
+//!    contact data, fuzzy name similarity, penalties for differing names or legal forms.
+//! 4. Vetoes: a different KvK number, or a holding versus its operating company, rules a pair
+//!    out whatever else agrees. A different VAT number prevents an automatic match.
+//! 5. A match needs a score of at least [`MatchConfig::match_threshold`], a strong
+//!    identifier or agreeing names (contact data alone never links: accountants and business
+//!    centres share e-mail addresses and phone numbers), and no runner-up within
+//!    [`MatchConfig::ambiguity_margin`]. Two CRM relations matching one SnelStart relation are
+//!    both sent to review.
+//!
+//! The outcome depends only on the input sets, not on their order nor on the thread count.
+//!
+//! # Cost
+//!
+//! Near linear: every value is normalised once into inline 64-bit fingerprints, each record
+//! looks up a bounded number of blocking keys, and each candidate pair is scored without
+//! allocating. On the project's 2-core machine 100,000 CRM relations against 100,000
+//! SnelStart relations take about 0.8 s (1.2 s including duplicate detection on both sides);
+//! `examples/match_bench.rs` prints the figure and `benches/matching.rs` measures it with
+//! criterion. The [`synthetic`] module generates the labelled Dutch data both use, and the
+//! quality test holds the matcher to a precision of at least 0.99 and a recall of at least
+//! 0.95 on it.
+//!
+//! ```
+//! use mapping::matching::{Decision, MatchRecord, Matcher};
+//!
+//! let crm = vec![
+//!     MatchRecord::new("crm-1")
+//!         .with_legal_name("Jansen Holding B.V.")
+//!         .with_address("3511 AB", "12"),
+//!     MatchRecord::new("crm-2")
+//!         .with_legal_name("Bakkerij de Zandlopr") // typo
+//!         .with_phone("+31 20 555 0142"),
+//! ];
+//! let snelstart = vec![
+//!     MatchRecord::new("ss-a")
+//!         .with_legal_name("Jansen B.V.")
+//!         .with_street_address("3511AB", "Oudegracht 12"),
+//!     MatchRecord::new("ss-b")
+//!         .with_legal_name("Bakkerij De Zandloper B.V.")
+//!         .with_phone("020-5550142"),
+//! ];
+//! let outcome = Matcher::default().run(&crm, &snelstart)?;
+//! // A holding is not its operating company, however much else agrees.
+//! assert_eq!(outcome.results[0].decision, Decision::New);
+//! assert_eq!(outcome.results[1].decision, Decision::Match);
+//! assert_eq!(outcome.results[1].snelstart_id.as_deref(), Some("ss-b"));
+//! # Ok::<(), mapping::matching::MatchError>(())
+//! ```
+
+mod adapters;
+mod engine;
+mod index;
+pub mod normalize;
+mod record;
+mod score;
+pub mod synthetic;
+
+pub use engine::{
+    Candidate, Decision, DuplicatePair, MatchConfig, MatchError, MatchOutcome, MatchResult,
+    Matcher, Reason, Side,
+};
+pub use record::{MatchAddress, MatchRecord};
+pub use score::Evidence;
