@@ -1,0 +1,246 @@
+//! The main job: sync a sample CRM into SnelStart and show what happened.
+//!
+//! ```sh
+//! cargo run --example quickstart
+//! ```
+//!
+//! By default it starts the bundled SnelStart simulator (`snelstart-mock`) in-process, with its
+//! data kept in `target/snelsync-quickstart/snelstart-mock.json`, so a second run talks to the
+//! same "SnelStart" as the first. To use another server (the real SnelStart, or a
+//! `snelstart-mock` binary) set all four of:
+//!
+//! | variable | example |
+//! |---|---|
+//! | `SNELSTART_BASE_URL` | `http://127.0.0.1:8080/v2` (the API base) |
+//! | `SNELSTART_AUTH_URL` | `http://127.0.0.1:8080/b2b/token` (the token endpoint itself) |
+//! | `SNELSTART_SUBSCRIPTION_KEY` | the partner subscription key |
+//! | `SNELSTART_KOPPELSLEUTEL` | the administration's koppelsleutel |
+//!
+//! The engine keeps its state (links, queue, cursors, audit log) in the SQLite file named by
+//! `SNELSYNC_STATE` (default `target/snelsync-quickstart/state.sqlite`). Delete the folder to
+//! start over.
+//!
+//! The sample (`examples/data/sample_crm.json`, made by `examples/data/generate_sample.py`) has
+//! 210 relations with several contacts each, 30 projects, and records of every kind the engine
+//! must handle: relations SnelStart already holds (linked, not duplicated), namesakes (held for
+//! review), and records SnelStart would refuse (failed with the field named). Every run submits
+//! the whole export again, as a CRM that can only export files would: the second run finds
+//! nothing changed and makes no write calls.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use snelstart_sync::client::budget::BudgetConfig;
+use snelstart_sync::client::models::{Relatie, RelatieWrite};
+use snelstart_sync::client::odata::Query;
+use snelstart_sync::client::{Client, ops};
+use snelstart_sync::engine::store::{AdminKey, QueueStore};
+use snelstart_sync::engine::{CrmDataset, EngineOptions, MemorySink, MemorySource, SyncEngine};
+use snelstart_sync::mapping::config::{BothKindsPolicy, MappingConfig, RelatiecodePolicy};
+use snelstart_sync::mock::{MockConfig, MockServer};
+use snelstart_sync::sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+/// Where SnelStart is, and whether it is our own simulator.
+struct Target {
+    base_url: String,
+    auth_url: String,
+    subscription_key: String,
+    koppelsleutel: String,
+    mock: Option<MockServer>,
+}
+
+async fn target(work_dir: &Path) -> Result<Target, Box<dyn Error>> {
+    let vars = [
+        "SNELSTART_BASE_URL",
+        "SNELSTART_AUTH_URL",
+        "SNELSTART_SUBSCRIPTION_KEY",
+        "SNELSTART_KOPPELSLEUTEL",
+    ];
+    let set: Vec<Option<String>> = vars.iter().map(|v| std::env::var(v).ok()).collect();
+    if let [Some(base_url), Some(auth_url), Some(subscription_key), Some(koppelsleutel)] =
+        set.as_slice()
+    {
+        println!("SnelStart: {base_url} (from the environment)");
+        return Ok(Target {
+            base_url: base_url.clone(),
+            auth_url: auth_url.clone(),
+            subscription_key: subscription_key.clone(),
+            koppelsleutel: koppelsleutel.clone(),
+            mock: None,
+        });
+    }
+    if set.iter().any(Option::is_some) {
+        return Err(format!("set all of {} or none", vars.join(", ")).into());
+    }
+    let mock = MockServer::start(
+        MockConfig::new().with_state_file(work_dir.join("snelstart-mock.json")),
+    )
+    .await?;
+    println!(
+        "SnelStart: the bundled simulator at {} (state in {})",
+        mock.base_url(),
+        work_dir.join("snelstart-mock.json").display()
+    );
+    Ok(Target {
+        base_url: mock.base_url(),
+        auth_url: mock.auth_url(),
+        subscription_key: mock.subscription_key().to_owned(),
+        koppelsleutel: mock.client_key().to_owned(),
+        mock: Some(mock),
+    })
+}
+
+fn data_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/data")
+        .join(name)
+}
+
+/// The relations a long-running SnelStart administration already holds (typed in by hand
+/// before the coupling existed). Created once: a relation whose relatiecode exists is left
+/// alone, so later runs write nothing.
+async fn seed_existing(client: &Client) -> Result<usize, Box<dyn Error>> {
+    let existing: Vec<RelatieWrite> =
+        serde_json::from_slice(&std::fs::read(data_file("snelstart_existing.json"))?)?;
+    let present: Vec<Relatie> = client.list_all(ops::relaties::list(Query::new())).await?;
+    let mut created = 0;
+    for relatie in existing {
+        if present.iter().any(|r| Some(r.relatiecode) == relatie.relatiecode) {
+            continue;
+        }
+        client.execute(ops::relaties::create(&relatie)?).await?;
+        created += 1;
+    }
+    Ok(created)
+}
+
+fn mapping_config() -> MappingConfig {
+    let mut config = MappingConfig::default_for_mock();
+    // The CRM's customer numbers become relatiecodes; a non-numeric number is an error to fix.
+    config.relatiecode = RelatiecodePolicy::FromCrmNumber {
+        fallback_to_snelstart: false,
+    };
+    // A CRM relation that is customer and supplier becomes two SnelStart relations (SnelStart
+    // refuses both kinds on one); the supplier's relatiecode is the CRM number + 100000.
+    config.both_kinds = BothKindsPolicy::TwoRelations {
+        supplier_relatiecode_offset: 100_000,
+    };
+    config
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let work_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/snelsync-quickstart");
+    std::fs::create_dir_all(&work_dir)?;
+    let state_path = std::env::var_os("SNELSYNC_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| work_dir.join("state.sqlite"));
+    let target = target(&work_dir).await?;
+    // Against the simulator there are no limits; against SnelStart keep the test key's
+    // budget (100 calls a minute) unless told otherwise.
+    let budget = match (&target.mock, std::env::var("SNELSTART_BUDGET").as_deref()) {
+        (Some(_), _) => BudgetConfig::unlimited(),
+        (None, Ok("production")) => BudgetConfig::production(),
+        (None, _) => BudgetConfig::test_key(),
+    };
+    let client = Client::builder()
+        .base_url(&target.base_url)
+        .auth_url(&target.auth_url)
+        .subscription_key(&target.subscription_key)
+        .koppelsleutel(&target.koppelsleutel)
+        .rate_budget(budget)
+        .build()?;
+
+    let seeded = if target.mock.is_some() {
+        seed_existing(&client).await?
+    } else {
+        0
+    };
+    if seeded > 0 {
+        println!("SnelStart already holds {seeded} relations typed in by hand (seeded once)");
+    }
+
+    println!("state: {}", state_path.display());
+    // NORMAL durability survives a killed process (what the queue needs) at a fraction of
+    // FULL's flushes; FULL also survives power loss.
+    let store = SqliteStore::open_with(
+        &state_path,
+        SqliteOptions::default().synchronous(Synchronous::Normal),
+    )?;
+    let dataset: CrmDataset =
+        serde_json::from_slice(&std::fs::read(data_file("sample_crm.json"))?)?;
+    let admin = AdminKey::new("quickstart");
+    let sink = MemorySink::new();
+    let engine = SyncEngine::with_options(
+        client.clone(),
+        store.clone(),
+        MemorySource::default(),
+        sink.clone(),
+        admin.clone(),
+        mapping_config(),
+        EngineOptions::default(),
+        snelstart_sync::engine::Clock::system(),
+    );
+    engine.record_config().await?;
+    let calls_before = client.budget_usage().total;
+    let queued = engine.submit_batch(dataset.changes()).await?;
+    println!(
+        "CRM export: {} relations, {} projects, {} sales and {} purchase invoices ({queued} changes queued)",
+        dataset.relations.len(),
+        dataset.projects.len(),
+        dataset.sales_invoices.len(),
+        dataset.purchase_invoices.len(),
+    );
+
+    // A progress bar over the queue while the engine works.
+    let bar = ProgressBar::new(0);
+    bar.set_style(ProgressStyle::with_template(
+        "{spinner} [{bar:40}] {pos}/{len} work items {msg}",
+    )?);
+    let progress = {
+        let store = store.clone();
+        let admin = admin.clone();
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            loop {
+                if let Ok(c) = store.counts(&admin).await {
+                    bar.set_length(c.total());
+                    bar.set_position(c.done + c.failed + c.needs_review);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let report = engine.run_until_idle(Duration::from_secs(300)).await?;
+    progress.abort();
+    bar.finish_and_clear();
+
+    println!("\n{report}");
+    println!(
+        "SnelStart calls this run: {} (write calls: see the audit log in the state file)",
+        client.budget_usage().total - calls_before
+    );
+    let events = sink.events();
+    println!("{} events delivered to the CRM", events.len());
+    println!("\n{}", engine.status().await?);
+
+    if let Some(mock) = target.mock {
+        let stats = mock.stats();
+        println!(
+            "simulator: {} calls, {} of them writes ({} successful)",
+            stats.total(),
+            stats.writes(),
+            stats.successful_writes()
+        );
+        mock.shutdown().await;
+    }
+    Ok(())
+}
