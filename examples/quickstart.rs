@@ -59,8 +59,12 @@ async fn target(work_dir: &Path) -> Result<Target, Box<dyn Error>> {
         "SNELSTART_KOPPELSLEUTEL",
     ];
     let set: Vec<Option<String>> = vars.iter().map(|v| std::env::var(v).ok()).collect();
-    if let [Some(base_url), Some(auth_url), Some(subscription_key), Some(koppelsleutel)] =
-        set.as_slice()
+    if let [
+        Some(base_url),
+        Some(auth_url),
+        Some(subscription_key),
+        Some(koppelsleutel),
+    ] = set.as_slice()
     {
         println!("SnelStart: {base_url} (from the environment)");
         return Ok(Target {
@@ -74,10 +78,9 @@ async fn target(work_dir: &Path) -> Result<Target, Box<dyn Error>> {
     if set.iter().any(Option::is_some) {
         return Err(format!("set all of {} or none", vars.join(", ")).into());
     }
-    let mock = MockServer::start(
-        MockConfig::new().with_state_file(work_dir.join("snelstart-mock.json")),
-    )
-    .await?;
+    let mock =
+        MockServer::start(MockConfig::new().with_state_file(work_dir.join("snelstart-mock.json")))
+            .await?;
     println!(
         "SnelStart: the bundled simulator at {} (state in {})",
         mock.base_url(),
@@ -107,7 +110,10 @@ async fn seed_existing(client: &Client) -> Result<usize, Box<dyn Error>> {
     let present: Vec<Relatie> = client.list_all(ops::relaties::list(Query::new())).await?;
     let mut created = 0;
     for relatie in existing {
-        if present.iter().any(|r| Some(r.relatiecode) == relatie.relatiecode) {
+        if present
+            .iter()
+            .any(|r| Some(r.relatiecode) == relatie.relatiecode)
+        {
             continue;
         }
         client.execute(ops::relaties::create(&relatie)?).await?;
@@ -134,8 +140,7 @@ fn mapping_config() -> MappingConfig {
 async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .init();
     let work_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/snelsync-quickstart");
