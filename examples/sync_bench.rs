@@ -1,0 +1,184 @@
+//! Benchmark of the engine's initial sync against the simulator, printing its figures.
+//!
+//! ```sh
+//! cargo run --release --example sync_bench                      # 10,000 relations + 1,000 projects, limits off
+//! cargo run --release --example sync_bench -- --limited         # the test-key budget, 60x faster
+//! cargo run --release --example sync_bench -- --relations 2000 --projects 200
+//! ```
+//!
+//! **Unlimited** (default): the simulator has no limits; the engine runs with SQLite state
+//! (NORMAL durability) in a temporary folder. Prints wall time, SnelStart calls per entity
+//! (target: one write per new entity plus one read per 500 existing, no per-record look-ups)
+//! and peak memory of the process (simulator included).
+//!
+//! **Limited** (`--limited`): the simulator enforces the test key's budget scaled 60 times in
+//! speed (100 calls per *second*, 5 at once) and the client is configured with the same
+//! budget. Prints the call rate the engine sustains as a share of the limit (target: at least
+//! 95 %) and the number of 429 answers (target: none).
+
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use snelstart_sync::client::Client;
+use snelstart_sync::client::budget::BudgetConfig;
+use snelstart_sync::crm::{Address, Contact, Project, Relation, RelationKind};
+use snelstart_sync::engine::store::{AdminKey, EntityKind};
+use snelstart_sync::engine::{Action, CrmDataset, EngineOptions, MemorySource, NoSink, SyncEngine};
+use snelstart_sync::mapping::config::{MappingConfig, RelatiecodePolicy};
+use snelstart_sync::mock::{MockConfig, MockServer};
+use snelstart_sync::sqlite::{SqliteOptions, SqliteStore, Synchronous};
+
+#[derive(Parser)]
+struct Args {
+    /// CRM relations to sync.
+    #[arg(long, default_value_t = 10_000)]
+    relations: u32,
+    /// CRM projects to sync.
+    #[arg(long, default_value_t = 1_000)]
+    projects: u32,
+    /// Run against a rate-limited simulator (100 calls per second, 5 concurrent).
+    #[arg(long)]
+    limited: bool,
+}
+
+fn dataset(relations: u32, projects: u32) -> CrmDataset {
+    let mut d = CrmDataset::default();
+    for i in 0..relations {
+        let mut r = Relation::new(
+            format!("crm-{i}"),
+            if i % 5 == 0 {
+                RelationKind::Supplier
+            } else {
+                RelationKind::Customer
+            },
+            format!("Benchmark Handelmaatschappij {i:05} B.V."),
+        );
+        r.number = Some((100_000 + i).to_string());
+        r.kvk_number = Some(format!("{:08}", 50_000_000 + i).parse().unwrap());
+        r.visit_address = Some(Address::dutch(
+            "Handelsweg",
+            (i % 300 + 1).to_string(),
+            "1011 AB",
+            "Amsterdam",
+        ));
+        r.email = Some(format!("info@bench{i}.nl").parse().unwrap());
+        r.phone = Some(format!("020-{:07}", 1_000_000 + i));
+        let mut c = Contact::named(format!("Contact {i}"));
+        c.role = Some("Financiële administratie".into());
+        r.contacts = vec![c, Contact::named(format!("Directeur {i}"))];
+        d.relations.push(r);
+    }
+    for p in 0..projects {
+        d.projects.push(Project::new(
+            format!("prj-{p}"),
+            format!("B{:05}", 10_000 + p),
+            format!("Benchproject {p}"),
+        ));
+    }
+    d
+}
+
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let (mock_config, budget) = if args.limited {
+        let window = (Duration::from_secs(1), Duration::from_secs(3_600));
+        (
+            MockConfig::new()
+                .with_rate_limits(100, 1_000_000, 5)
+                .with_rate_limit_windows(window.0, window.1),
+            BudgetConfig::custom(100, 0, 5).with_windows(window.0, window.1),
+        )
+    } else {
+        (MockConfig::new(), BudgetConfig::unlimited())
+    };
+    let server = MockServer::start(mock_config).await?;
+    let client = Client::builder()
+        .base_url(server.base_url())
+        .auth_url(server.auth_url())
+        .subscription_key(server.subscription_key())
+        .koppelsleutel(server.client_key())
+        .rate_budget(budget)
+        .build()?;
+    let dir = std::env::temp_dir().join(format!("snelsync-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let store = SqliteStore::open_with(
+        dir.join("state.sqlite"),
+        SqliteOptions::default().synchronous(Synchronous::Normal),
+    )?;
+    let mut config = MappingConfig::default_for_mock();
+    config.relatiecode = RelatiecodePolicy::FromCrmNumber {
+        fallback_to_snelstart: false,
+    };
+    let mut options = EngineOptions::default();
+    options.batch_size = 200;
+    let engine = SyncEngine::with_options(
+        client.clone(),
+        store,
+        MemorySource::default(),
+        NoSink,
+        AdminKey::new("bench"),
+        config,
+        options,
+        snelstart_sync::engine::Clock::system(),
+    );
+    let data = dataset(args.relations, args.projects);
+    let entities = u64::from(args.relations + args.projects);
+
+    let started = Instant::now();
+    engine.submit_batch(data.changes()).await?;
+    let queued = started.elapsed();
+    let report = engine.run_until_idle(Duration::from_secs(3_600)).await?;
+    let wall = started.elapsed();
+
+    let stats = server.stats();
+    let reads = stats.total() - stats.writes();
+    let created = report.total(Action::Created);
+    println!("{report}");
+    println!(
+        "initial sync of {} relations and {} projects: {:.2} s wall ({:.2} s queueing), {:.0} entities/s",
+        args.relations,
+        args.projects,
+        wall.as_secs_f64(),
+        queued.as_secs_f64(),
+        entities as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "SnelStart calls: {} total = {} writes ({:.3} per entity) + {} reads ({:.4} per entity); 429 answers: {}",
+        stats.total(),
+        stats.writes(),
+        stats.writes() as f64 / entities as f64,
+        reads,
+        reads as f64 / entities as f64,
+        stats.with_status(429),
+    );
+    assert_eq!(
+        created,
+        entities,
+        "every entity created once ({} relations, {} cost centres)",
+        report.count(EntityKind::Relation, Action::Created),
+        report.count(EntityKind::CostCentre, Action::Created)
+    );
+    if args.limited {
+        let overall = stats.total() as f64 / wall.as_secs_f64();
+        let processing = report.api_calls as f64 / report.elapsed.as_secs_f64();
+        println!(
+            "sustained {processing:.1} calls/s while processing ({overall:.1} calls/s including \
+             queueing) against a limit of 100/s: {processing:.1} % of the budget; {} throttled",
+            stats.with_status(429)
+        );
+    }
+    if let Some(mib) = peak_memory_mib() {
+        println!("peak memory (VmHWM, simulator included): {mib:.1} MiB");
+    }
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
