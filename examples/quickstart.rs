@@ -37,7 +37,10 @@ use snelstart_sync::client::models::{Relatie, RelatieWrite};
 use snelstart_sync::client::odata::Query;
 use snelstart_sync::client::{Client, ops};
 use snelstart_sync::engine::store::{AdminKey, QueueStore};
-use snelstart_sync::engine::{CrmDataset, EngineOptions, MemorySink, MemorySource, SyncEngine};
+use snelstart_sync::engine::{
+    CrmDataset, CrmInventory, EngineOptions, MemorySink, MemorySource, ReconcileOptions, SinkEvent,
+    SyncEngine,
+};
 use snelstart_sync::mapping::config::{BothKindsPolicy, MappingConfig, RelatiecodePolicy};
 use snelstart_sync::mock::{MockConfig, MockServer};
 use snelstart_sync::sqlite::{SqliteOptions, SqliteStore, Synchronous};
@@ -120,6 +123,44 @@ async fn seed_existing(client: &Client) -> Result<usize, Box<dyn Error>> {
         created += 1;
     }
     Ok(created)
+}
+
+/// Customers pay some invoices: in full, in part, or not. Only invoices nobody paid yet are
+/// touched, so the second run registers nothing.
+async fn register_some_payments(
+    client: &Client,
+    mock: &MockServer,
+) -> Result<usize, Box<dyn Error>> {
+    use rust_decimal::Decimal;
+    let facturen = client
+        .list_all(ops::verkoopfacturen::list(Query::new()))
+        .await?;
+    let mut paid = 0;
+    for (n, factuur) in facturen
+        .iter()
+        .enumerate()
+        .filter(|(n, _)| n % 9 == 0)
+        .take(12)
+    {
+        let (Some(total), Some(open)) = (factuur.factuur_bedrag, factuur.openstaand_saldo) else {
+            continue;
+        };
+        if open != total || total <= Decimal::ZERO {
+            continue;
+        }
+        let amount = if n % 2 == 0 {
+            total
+        } else {
+            (total / Decimal::TWO).round_dp(2)
+        };
+        let date = factuur
+            .factuur_datum
+            .map(|d| d.date() + chrono::Duration::days(10))
+            .unwrap_or_else(|| chrono::Local::now().date_naive());
+        mock.register_payment(None, factuur.factuurnummer.as_str(), amount, date)?;
+        paid += 1;
+    }
+    Ok(paid)
 }
 
 fn mapping_config() -> MappingConfig {
@@ -236,6 +277,34 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let events = sink.events();
     println!("{} events delivered to the CRM", events.len());
     println!("\n{}", engine.status().await?);
+
+    // Money flows back: a few customers pay (in the simulator, once), the read-back turns open
+    // items into payment-status events for the CRM, and reconcile checks both sides agree.
+    if let Some(mock) = &target.mock {
+        let paid = register_some_payments(&client, mock).await?;
+        if paid > 0 {
+            println!("\nregistered {paid} payments in the simulator");
+        }
+    }
+    let read_back = engine.read_back().await?;
+    println!("\n{read_back}");
+    for event in sink
+        .events()
+        .iter()
+        .filter(|e| matches!(e, SinkEvent::PaymentStatusChanged { .. }))
+        .take(8)
+    {
+        if let SinkEvent::PaymentStatusChanged { crm_id, status, .. } = event {
+            println!(
+                "  {crm_id}: {:?}, {} of {} open",
+                status.state, status.outstanding, status.total
+            );
+        }
+    }
+    let reconcile = engine
+        .reconcile(&CrmInventory::from(&dataset), &ReconcileOptions::default())
+        .await?;
+    println!("\n{reconcile}");
 
     if let Some(mock) = target.mock {
         let stats = mock.stats();
