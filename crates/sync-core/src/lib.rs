@@ -9,6 +9,9 @@
 //!   ([`SyncEngine::replay`]), resolve reviews ([`SyncEngine::resolve_review`]) and report
 //!   ([`SyncEngine::status`]). The [engine module docs](SyncEngine) describe the path of a
 //!   change and how exactly-once is kept.
+//! - The way back: [`SyncEngine::read_back`] delivers payment status per invoice, customer and
+//!   supplier balances and purchases per project to the [`CrmSink`], each change exactly once
+//!   ([`ReadBackReport`]).
 //! - [`store`]: the storage contract the engine is built on, an in-memory store, and (feature
 //!   `test-util`) the conformance suite every store runs. The embedded default is the
 //!   `sync-store-sqlite` crate.
@@ -68,17 +71,21 @@ pub mod store;
 pub use breaker::Reachability;
 pub use clock::Clock;
 pub use crm::{
-    ChangePage, CrmChange, CrmDataset, CrmError, CrmSink, CrmSource, MemorySink, MemorySource, NoSink,
-    SinkEvent,
+    ChangePage, CrmChange, CrmDataset, CrmError, CrmSink, CrmSource, MemorySink, MemorySource,
+    NoSink, SinkEvent,
+};
+pub use engine::backup::{
+    BackupError, ENGINE_BACKUP_FORMAT, ENGINE_BACKUP_VERSION, EngineBackup, ImportSummary,
+    LinkConflict,
 };
 pub use engine::readback::{
     LedgerSide, OpenItemsReport, ProjectPurchases, READBACK_OVERLAP, ReadBackReport,
 };
-pub use engine::{EngineOptions, ReviewResolution, SyncEngine};
 pub use engine::reconcile::{
     CrmInventory, Difference, InvoiceSide, ReconcileCounts, ReconcileOptions, ReconcileReport,
     Sampling,
 };
+pub use engine::{EngineOptions, ReviewResolution, SyncEngine};
 pub use error::{EngineError, FailureKind};
 pub use hash::payload_hash;
 pub use report::{

@@ -207,6 +207,39 @@ pub struct StatusReport {
     pub reachability: Reachability,
     /// The mapping-configuration version in use.
     pub config_version: Option<u64>,
+    /// Unfinished work per entity kind (bookings queued and failed, per kind). Kinds with
+    /// nothing unfinished are left out.
+    pub by_kind: BTreeMap<EntityKind, KindQueue>,
+    /// The last read-back of payment status, if any ran.
+    pub last_read_back: Option<ReadBackSummary>,
+}
+
+/// Unfinished work items of one entity kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct KindQueue {
+    /// Waiting to run (including blocked ones).
+    pub pending: u64,
+    /// Being processed.
+    pub in_flight: u64,
+    /// Failed, see [`StatusReport::failures`] for the reasons.
+    pub failed: u64,
+    /// Waiting for review.
+    pub needs_review: u64,
+}
+
+/// What the last [`read_back`](crate::SyncEngine::read_back) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ReadBackSummary {
+    /// When it started.
+    pub at: DateTime<Utc>,
+    /// Invoices read.
+    pub invoices_seen: u64,
+    /// Payments found.
+    pub payments_found: u64,
+    /// Events the CRM accepted.
+    pub events_delivered: u64,
 }
 
 impl fmt::Display for StatusReport {
@@ -242,6 +275,21 @@ impl fmt::Display for StatusReport {
         }
         if let Some(v) = self.config_version {
             writeln!(f, "mapping configuration: version {v}")?;
+        }
+        for (kind, k) in &self.by_kind {
+            writeln!(
+                f,
+                "{kind}: {} queued, {} in flight, {} failed, {} waiting for review",
+                k.pending, k.in_flight, k.failed, k.needs_review
+            )?;
+        }
+        match &self.last_read_back {
+            Some(r) => writeln!(
+                f,
+                "last read-back: {} ({} invoices read, {} payments found, {} events delivered)",
+                r.at, r.invoices_seen, r.payments_found, r.events_delivered
+            )?,
+            None => writeln!(f, "last read-back: never")?,
         }
         if !self.failures.is_empty() {
             writeln!(f, "failures:")?;

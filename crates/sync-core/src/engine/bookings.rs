@@ -1,53 +1,1616 @@
 //! Bookings: sales invoices and credit notes → verkoopboekingen, purchase invoices →
-//! inkoopboekingen, with their attachments. (Being written; see issue 6.)
+//! inkoopboekingen, with their attachments.
+//!
+//! ## The path of an invoice
+//!
+//! 1. **Chart of accounts.** The ledgers and cost centres are read once per run
+//!    ([`RunContext::chart`]). A batch with bookings is refused as a whole when the mapping
+//!    configuration does not validate against that chart ([`prepare_batch`]): the claimed items
+//!    go back to the queue and [`SyncEngine::process`] answers
+//!    [`EngineError::InvalidConfig`] with every problem.
+//! 2. **Pre-flight.** `mapping` plans the booking (ledger and VAT kind per line, VAT lines per
+//!    kind, `factuurbedrag` exact, cost centre per line) and checks it against the chart:
+//!    anything SnelStart would refuse fails the item before any call, with the record and the
+//!    field named. A cost centre that is missing may still be on its way (its project is
+//!    queued): the item waits a few rounds before pre-flight fails it.
+//! 3. **Dependencies.** The invoice's relation must be linked. Under the mapping's
+//!    two-relations policy a CRM relation that is both customer and supplier has the customer
+//!    under its own id and the supplier under `{id}#2`: sales book on the first, purchases on
+//!    `#2` when it exists. An unlinked relation defers the item (or fails it, naming the
+//!    relation's own failure, when that relation failed or waits for review). A booking is
+//!    never written against a missing relation.
+//! 4. **Exactly once.** The natural key is the factuurnummer (per supplier for purchases). An
+//!    uncertain create, a retried item, or BOE-0021 looks the invoice up
+//!    (`GET /verkoopfacturen?$filter=Factuurnummer eq '…'`, resp. `/inkoopfacturen`), follows
+//!    its booking id and links it when it is ours (same relation and total); otherwise the
+//!    item fails: the number is used by another booking.
+//! 5. **Changes.** An unchanged booking (same payload hash) makes no call. A changed one is
+//!    replaced (PUT) only while SnelStart allows it: the open amount must still equal the
+//!    invoice total (no payments) — checked *before* the PUT — and SnelStart must not refuse
+//!    (locked period BOE-0042/BOE-0051, payments BOE-0083, linked records BOE-0046..0050).
+//!    Otherwise the item fails with the reason and the correction strategy in its details:
+//!    a credit note that reverses the booked invoice plus a new invoice with a new number.
+//!    Never a silent edit.
+//! 6. **Attachments** become work items of their own (kind `attachment`, CRM id
+//!    `{invoice id}/{file name}`, operation `upload`), queued when the booking is written, so
+//!    a failing attachment neither undoes nor repeats the booking. Each is uploaded once: a
+//!    link per attachment, and after an uncertain upload the booking's documents are listed by
+//!    file name before uploading again. The item's payload carries the file (base64), so a
+//!    queued attachment costs about 4/3 of its size in the store until it is pruned.
 
-use crm_model::{PurchaseInvoice, SalesInvoice};
+use chrono::TimeDelta;
+use crm_model::{Attachment, CrmId, InvoiceLine, PurchaseInvoice, SalesInvoice};
+use mapping::booking::{BookingPlan, plan_purchase_invoice, plan_sales_invoice};
+use mapping::config::ChartOfAccounts;
+use mapping::convert::{inkoopboeking_from_plan, verkoopboeking_from_plan};
+use mapping::preflight::{ProblemKind, Problems, limits};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use snelstart_client::error::KnownCode;
+use snelstart_client::models::{
+    DocumentContent, DocumentType, Inkoopboeking, Inkoopfactuur, Verkoopboeking, Verkoopfactuur,
+};
+use snelstart_client::odata::{Filter, Property, Query};
+use snelstart_client::{DocumentId, InkoopboekingId, RelatieId, VerkoopboekingId, ops};
+use uuid::Uuid;
 
-use super::relations::HandlerResult;
+use super::relations::{HandlerError, HandlerResult, link_id, preflight_failure};
 use super::{ItemResult, RunContext, SyncEngine};
-use crate::crm::{CrmSink, CrmSource};
-use crate::error::{EngineError, FailureKind};
-use crate::report::PlanEntry;
-use crate::store::{Store, WorkItem};
+use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
+use crate::error::{EngineError, FailureKind, stored_from_client};
+use crate::hash::payload_hash;
+use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
+use crate::store::{
+    EntityKind, IdLink, NewWorkItem, ReplayFilter, Store, StoredError, WorkItem, WorkItemId,
+    WorkState,
+};
+
+/// The queue operation of an attachment item.
+pub(crate) const OP_UPLOAD: &str = "upload";
+
+/// How many times a booking waits for a relation or cost centre that is not there yet before
+/// it fails with the missing dependency named.
+const DEPENDENCY_WAITS: u32 = 8;
+
+/// SnelStart's refusals to change a booking that is already part of the books.
+const LOCKED_CODES: &[&str] = &[
+    "BOE-0042", "BOE-0051", "BOE-0083", "BOE-0046", "BOE-0047", "BOE-0048", "BOE-0049", "BOE-0050",
+];
+
+/// Sales or purchase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Side {
+    Sales,
+    Purchase,
+}
+
+impl Side {
+    fn kind(self) -> EntityKind {
+        match self {
+            Side::Sales => EntityKind::SalesInvoice,
+            Side::Purchase => EntityKind::PurchaseInvoice,
+        }
+    }
+
+    fn document_type(self) -> DocumentType {
+        match self {
+            Side::Sales => DocumentType::Verkoopboekingen,
+            Side::Purchase => DocumentType::Inkoopboekingen,
+        }
+    }
+
+    fn bookings_path(self) -> &'static str {
+        match self {
+            Side::Sales => "verkoopboekingen",
+            Side::Purchase => "inkoopboekingen",
+        }
+    }
+
+    /// The link ids the relation may be linked under, in order of preference.
+    fn relation_links(self, relation: &CrmId) -> Vec<String> {
+        match self {
+            // Customer first under the two-relations policy.
+            Side::Sales => vec![link_id(relation.as_str(), 0)],
+            Side::Purchase => vec![link_id(relation.as_str(), 1), link_id(relation.as_str(), 0)],
+        }
+    }
+}
+
+/// What both invoice kinds share, borrowed.
+struct Invoice<'a> {
+    side: Side,
+    id: &'a CrmId,
+    relation: &'a CrmId,
+    lines: &'a [InvoiceLine],
+    attachments: &'a [Attachment],
+    sales: Option<&'a SalesInvoice>,
+    purchase: Option<&'a PurchaseInvoice>,
+}
+
+impl<'a> Invoice<'a> {
+    fn sales(i: &'a SalesInvoice) -> Self {
+        Invoice {
+            side: Side::Sales,
+            id: &i.id,
+            relation: &i.relation,
+            lines: &i.lines,
+            attachments: &i.attachments,
+            sales: Some(i),
+            purchase: None,
+        }
+    }
+
+    fn purchase(i: &'a PurchaseInvoice) -> Self {
+        Invoice {
+            side: Side::Purchase,
+            id: &i.id,
+            relation: &i.relation,
+            lines: &i.lines,
+            attachments: &i.attachments,
+            sales: None,
+            purchase: Some(i),
+        }
+    }
+
+    fn plan(
+        &self,
+        config: &mapping::config::MappingConfig,
+        chart: &ChartOfAccounts,
+    ) -> Result<BookingPlan, Problems> {
+        match (self.sales, self.purchase) {
+            (Some(s), _) => plan_sales_invoice(s, config, Some(chart)),
+            (_, Some(p)) => plan_purchase_invoice(p, config, Some(chart)),
+            // Both constructors set one of them.
+            (None, None) => unreachable!("an invoice is sales or purchase"),
+        }
+    }
+}
+
+/// The wire body of a booking.
+#[derive(Debug, Clone)]
+enum Body {
+    Sales(Box<Verkoopboeking>),
+    Purchase(Box<Inkoopboeking>),
+}
+
+impl Body {
+    fn build(plan: &BookingPlan, chart: &ChartOfAccounts, relatie: RelatieId, side: Side) -> Self {
+        match side {
+            Side::Sales => Body::Sales(Box::new(verkoopboeking_from_plan(plan, chart, relatie))),
+            Side::Purchase => {
+                Body::Purchase(Box::new(inkoopboeking_from_plan(plan, chart, relatie)))
+            }
+        }
+    }
+
+    fn hash(&self) -> String {
+        match self {
+            Body::Sales(b) => payload_hash(b),
+            Body::Purchase(b) => payload_hash(b),
+        }
+    }
+
+    fn total(&self) -> Option<Decimal> {
+        match self {
+            Body::Sales(b) => b.factuurbedrag,
+            Body::Purchase(b) => b.factuurbedrag,
+        }
+    }
+
+    fn number(&self) -> &str {
+        match self {
+            Body::Sales(b) => b.factuurnummer.as_deref().unwrap_or_default(),
+            Body::Purchase(b) => b.factuurnummer.as_deref().unwrap_or_default(),
+        }
+    }
+
+    fn relatie(&self) -> Option<Uuid> {
+        match self {
+            Body::Sales(b) => b.klant.as_ref().map(|r| r.id.as_uuid()),
+            Body::Purchase(b) => b.leverancier.as_ref().map(|r| r.id.as_uuid()),
+        }
+    }
+
+    /// The natural key of the link: the factuurnummer, which SnelStart keeps unique per
+    /// administration for sales and per supplier for purchases.
+    fn natural_key(&self) -> String {
+        match self {
+            Body::Sales(_) => self.number().to_owned(),
+            Body::Purchase(_) => {
+                format!("{}:{}", self.relatie().unwrap_or_default(), self.number())
+            }
+        }
+    }
+
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Body::Sales(b) => serde_json::to_value(b),
+            Body::Purchase(b) => serde_json::to_value(b),
+        }
+        .unwrap_or_default()
+    }
+
+    /// `POST`: the new booking's id.
+    async fn create(&self, client: &snelstart_client::Client) -> Result<Uuid, ClientOrMissingId> {
+        let id = match self {
+            Body::Sales(b) => client
+                .execute(ops::verkoopboekingen::create(b)?)
+                .await?
+                .id
+                .map(|i| i.as_uuid()),
+            Body::Purchase(b) => client
+                .execute(ops::inkoopboekingen::create(b)?)
+                .await?
+                .id
+                .map(|i| i.as_uuid()),
+        };
+        id.ok_or(ClientOrMissingId::MissingId)
+    }
+
+    /// `PUT`: replaces booking `id` with this body.
+    async fn update(
+        &self,
+        client: &snelstart_client::Client,
+        id: Uuid,
+    ) -> Result<(), snelstart_client::Error> {
+        match self {
+            Body::Sales(b) => {
+                let mut b = (**b).clone();
+                let id = VerkoopboekingId::from_uuid(id);
+                b.id = Some(id);
+                client
+                    .execute(ops::verkoopboekingen::update(id, &b)?)
+                    .await?;
+            }
+            Body::Purchase(b) => {
+                let mut b = (**b).clone();
+                let id = InkoopboekingId::from_uuid(id);
+                b.id = Some(id);
+                client
+                    .execute(ops::inkoopboekingen::update(id, &b)?)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A create answered without an id (never seen; handled rather than unwrapped).
+enum ClientOrMissingId {
+    Client(snelstart_client::Error),
+    MissingId,
+}
+
+impl From<snelstart_client::Error> for ClientOrMissingId {
+    fn from(e: snelstart_client::Error) -> Self {
+        ClientOrMissingId::Client(e)
+    }
+}
+
+/// The open-item view of a booking: a verkoopfactuur or inkoopfactuur.
+#[derive(Debug, Clone)]
+struct Factuur {
+    booking: Option<Uuid>,
+    relatie: Option<Uuid>,
+    total: Option<Decimal>,
+    open: Option<Decimal>,
+}
+
+impl From<Verkoopfactuur> for Factuur {
+    fn from(f: Verkoopfactuur) -> Self {
+        Factuur {
+            booking: f.verkoop_boeking.map(|r| r.id.as_uuid()),
+            relatie: f.relatie.map(|r| r.id.as_uuid()),
+            total: f.factuur_bedrag,
+            open: f.openstaand_saldo,
+        }
+    }
+}
+
+impl From<Inkoopfactuur> for Factuur {
+    fn from(f: Inkoopfactuur) -> Self {
+        Factuur {
+            booking: f.inkoop_boeking.map(|r| r.id.as_uuid()),
+            relatie: f.relatie.map(|r| r.id.as_uuid()),
+            total: f.factuur_bedrag,
+            open: f.openstaand_saldo,
+        }
+    }
+}
+
+impl Factuur {
+    /// Whether payments were allocated to it (the open amount no longer equals the total).
+    fn has_payments(&self) -> bool {
+        match (self.open, self.total) {
+            (Some(open), Some(total)) => open != total,
+            _ => false,
+        }
+    }
+}
+
+fn property(name: &'static str) -> Property {
+    // The names are literals checked by the unit tests below.
+    Property::new(name).unwrap_or_else(|_| Property::id())
+}
+
+/// The facturen with this number (for purchases: of this supplier).
+async fn find_facturen<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    side: Side,
+    number: &str,
+    relatie: Option<Uuid>,
+) -> Result<Vec<Factuur>, snelstart_client::Error> {
+    let client = &engine.inner.client;
+    let query = Query::new()
+        .filter(Filter::eq(property("Factuurnummer"), number))
+        .top(50)
+        .unwrap_or_default();
+    let found: Vec<Factuur> = match side {
+        Side::Sales => client
+            .execute(ops::verkoopfacturen::list(query).single())
+            .await?
+            .into_iter()
+            .map(Factuur::from)
+            .collect(),
+        Side::Purchase => client
+            .execute(ops::inkoopfacturen::list(query).single())
+            .await?
+            .into_iter()
+            .map(Factuur::from)
+            .collect(),
+    };
+    engine.record_success();
+    Ok(found
+        .into_iter()
+        .filter(|f| side == Side::Sales || relatie.is_none() || f.relatie == relatie)
+        .collect())
+}
+
+/// Looks the booking up by factuurnummer: `Ok(Some(id))` when ours, `Err(reason)` when the
+/// number belongs to another booking, `Ok(None)` when there is none.
+async fn find_ours<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    side: Side,
+    body: &Body,
+) -> Result<Result<Option<Uuid>, StoredError>, snelstart_client::Error> {
+    let facturen = find_facturen(engine, side, body.number(), body.relatie()).await?;
+    let Some(found) = facturen.into_iter().next() else {
+        return Ok(Ok(None));
+    };
+    let ours = found.relatie == body.relatie() && found.total == body.total();
+    match (ours, found.booking) {
+        (true, Some(id)) => Ok(Ok(Some(id))),
+        _ => Ok(Err(FailureKind::Permanent
+            .error(format!(
+                "factuurnummer `{}` already used by another booking (SnelStart booking {}, \
+                 relation {}, total {}; this invoice: relation {}, total {}); give the invoice \
+                 a new number, or correct the other booking, then replay",
+                body.number(),
+                found.booking.map(|b| b.to_string()).unwrap_or_default(),
+                found.relatie.map(|r| r.to_string()).unwrap_or_default(),
+                found.total.map(|t| t.to_string()).unwrap_or_default(),
+                body.relatie().map(|r| r.to_string()).unwrap_or_default(),
+                body.total().map(|t| t.to_string()).unwrap_or_default(),
+            ))
+            .with_code(KnownCode::DuplicateFactuurnummer.code()))),
+    }
+}
+
+/// Refuses a claimed batch with bookings when the mapping configuration does not validate
+/// against the administration's chart of accounts: every claimed item goes back to the queue
+/// (nothing is lost) and the run stops with every problem.
+pub(crate) async fn prepare_batch<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    items: &[WorkItem],
+) -> Result<(), EngineError> {
+    let has_bookings = items.iter().any(|i| {
+        matches!(
+            i.kind,
+            EntityKind::SalesInvoice | EntityKind::PurchaseInvoice
+        )
+    });
+    if !has_bookings {
+        return Ok(());
+    }
+    let inner = &engine.inner;
+    let chart = match context.chart(&inner.client).await {
+        Ok(chart) => chart,
+        Err(e) => {
+            // The items meet (and classify) the same error themselves.
+            tracing::debug!(error = %e, "chart of accounts not readable; left to the items");
+            return Ok(());
+        }
+    };
+    let report = inner.config.validate_against(&chart);
+    if report.is_ok() {
+        return Ok(());
+    }
+    let problems = report
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    tracing::error!(%problems, "mapping configuration refused by the chart of accounts");
+    let now = engine.now();
+    let error = FailureKind::Transient
+        .error(format!(
+            "not run: the mapping configuration does not validate: {problems}"
+        ))
+        .with_code("INVALID_CONFIG");
+    for item in items {
+        inner
+            .store
+            .reschedule(item.lease(), now, error.clone(), now)
+            .await?;
+    }
+    Err(EngineError::InvalidConfig(problems))
+}
 
 /// Books a sales invoice or credit note.
 pub(crate) async fn upsert_sales<S: Store, Src: CrmSource, Snk: CrmSink>(
-    _engine: &SyncEngine<S, Src, Snk>,
-    _item: &WorkItem,
-    _context: &RunContext,
-    _invoice: &SalesInvoice,
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    context: &RunContext,
+    invoice: &SalesInvoice,
 ) -> HandlerResult {
-    Ok(ItemResult::Fail(
-        FailureKind::Permanent.error("sales bookings are not supported by this version"),
-    ))
+    upsert(engine, item, context, &Invoice::sales(invoice)).await
 }
 
 /// Books a purchase invoice.
 pub(crate) async fn upsert_purchase<S: Store, Src: CrmSource, Snk: CrmSink>(
-    _engine: &SyncEngine<S, Src, Snk>,
-    _item: &WorkItem,
-    _context: &RunContext,
-    _invoice: &PurchaseInvoice,
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    context: &RunContext,
+    invoice: &PurchaseInvoice,
 ) -> HandlerResult {
-    Ok(ItemResult::Fail(
-        FailureKind::Permanent.error("purchase bookings are not supported by this version"),
+    upsert(engine, item, context, &Invoice::purchase(invoice)).await
+}
+
+/// Whether every problem is a cost centre that does not exist (yet).
+fn only_missing_cost_centres(problems: &Problems) -> bool {
+    problems
+        .iter()
+        .all(|p| matches!(p.kind, ProblemKind::CostCentreNotFound { .. }))
+}
+
+/// The linked SnelStart relation the booking goes to, if any.
+async fn linked_relation<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    invoice: &Invoice<'_>,
+) -> Result<Option<RelatieId>, HandlerError> {
+    let inner = &engine.inner;
+    for id in invoice.side.relation_links(invoice.relation) {
+        if let Some(link) = inner
+            .store
+            .link_by_crm_id(&inner.admin, EntityKind::Relation, &id)
+            .await?
+        {
+            return Ok(Some(RelatieId::from_uuid(link.snelstart_id)));
+        }
+    }
+    Ok(None)
+}
+
+/// The failed or held work item of a record, if there is one.
+async fn stuck_item<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    matches: impl Fn(&WorkItem) -> bool,
+) -> Result<Option<WorkItem>, HandlerError> {
+    let inner = &engine.inner;
+    for state in [WorkState::Failed, WorkState::NeedsReview] {
+        let mut offset = 0;
+        loop {
+            let page = inner
+                .store
+                .list_work(&inner.admin, Some(state), 500, offset)
+                .await?;
+            if let Some(found) = page.iter().find(|i| matches(i)) {
+                return Ok(Some(found.clone()));
+            }
+            if page.len() < 500 {
+                break;
+            }
+            offset += page.len();
+        }
+    }
+    Ok(None)
+}
+
+fn dependency_failed(what: String, stuck: &WorkItem) -> ItemResult {
+    let why = match stuck.state {
+        WorkState::NeedsReview => "waits for review".to_owned(),
+        _ => format!(
+            "failed: {}",
+            stuck
+                .last_error
+                .as_ref()
+                .map(|e| e.message.as_str())
+                .unwrap_or("(no reason recorded)")
+        ),
+    };
+    ItemResult::Fail(
+        FailureKind::Permanent
+            .error(format!(
+                "not booked: {what} {why}; resolve it, then replay this invoice"
+            ))
+            .with_code("DEPENDENCY_FAILED")
+            .with_details(serde_json::json!({
+                "dependency": {"kind": stuck.kind.as_str(), "crm_id": stuck.crm_id,
+                               "work_item": stuck.id.to_string()}
+            })),
+    )
+}
+
+fn defer<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    message: String,
+) -> ItemResult {
+    ItemResult::Retry {
+        at: engine.now() + TimeDelta::from_std(engine.backoff(item.attempts)).unwrap_or_default(),
+        error: FailureKind::Transient
+            .error(message)
+            .with_code("DEPENDENCY_PENDING"),
+    }
+}
+
+/// What to do about a relation that is not linked yet.
+async fn missing_relation<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    invoice: &Invoice<'_>,
+) -> HandlerResult {
+    let relation = invoice.relation.as_str();
+    if let Some(stuck) = stuck_item(engine, |i| {
+        i.kind == EntityKind::Relation && i.crm_id == relation
+    })
+    .await?
+    {
+        return Ok(dependency_failed(format!("relation `{relation}`"), &stuck));
+    }
+    if item.attempts >= DEPENDENCY_WAITS {
+        return Ok(ItemResult::Fail(
+            FailureKind::Permanent
+                .error(format!(
+                    "not booked: relation `{relation}` is not linked to SnelStart and did not \
+                     arrive after {} attempts; sync the relation, then replay this invoice",
+                    item.attempts
+                ))
+                .with_code("DEPENDENCY_MISSING"),
+        ));
+    }
+    Ok(defer(
+        engine,
+        item,
+        format!("waiting for relation `{relation}` to be linked"),
     ))
 }
 
+/// What to do about cost centres that do not exist yet.
+async fn missing_cost_centres<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    invoice: &Invoice<'_>,
+    problems: &Problems,
+) -> HandlerResult {
+    let projects: Vec<&str> = invoice
+        .lines
+        .iter()
+        .filter_map(|l| l.project.as_deref())
+        .collect();
+    if let Some(stuck) = stuck_item(engine, |i| {
+        i.kind == EntityKind::CostCentre
+            && match serde_json::from_value::<CrmChange>(i.payload.clone()) {
+                Ok(CrmChange::Project(p)) => projects.contains(&p.number.as_str()),
+                _ => false,
+            }
+    })
+    .await?
+    {
+        return Ok(dependency_failed(
+            format!("project `{}`", stuck.crm_id),
+            &stuck,
+        ));
+    }
+    if item.attempts >= DEPENDENCY_WAITS {
+        return Ok(preflight_failure(problems));
+    }
+    Ok(defer(
+        engine,
+        item,
+        format!("waiting for cost centres: {problems}"),
+    ))
+}
+
+async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    context: &RunContext,
+    invoice: &Invoice<'_>,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let side = invoice.side;
+    let chart = context.chart(&inner.client).await?;
+    let plan = match invoice.plan(&inner.config, &chart) {
+        Ok(plan) => plan,
+        Err(problems) if only_missing_cost_centres(&problems) => {
+            return missing_cost_centres(engine, item, invoice, &problems).await;
+        }
+        Err(problems) => return Ok(preflight_failure(&problems)),
+    };
+    let Some(relatie) = linked_relation(engine, invoice).await? else {
+        return missing_relation(engine, item, invoice).await;
+    };
+    let body = Body::build(&plan, &chart, relatie, side);
+    let hash = body.hash();
+    let crm_id = invoice.id.as_str();
+
+    if let Some(link) = inner
+        .store
+        .link_by_crm_id(&inner.admin, side.kind(), crm_id)
+        .await?
+    {
+        if link.payload_hash.as_deref() == Some(hash.as_str()) {
+            // The booking is as it should be; an attachment added (or fixed) in the CRM since
+            // is still queued. Costs store lookups only.
+            queue_attachments(engine, invoice, link.snelstart_id).await?;
+            return Ok(ItemResult::Done(Action::Unchanged));
+        }
+        return update_linked(engine, invoice, &link, &body, &hash).await;
+    }
+
+    // A previous attempt may have booked it and lost the answer (or died after the POST).
+    if item.attempts > 1 {
+        match find_ours(engine, side, &body).await? {
+            Ok(Some(id)) => return link_booking(engine, invoice, id, &body, &hash, true).await,
+            Ok(None) => {}
+            Err(reason) => return Ok(ItemResult::Fail(reason)),
+        }
+    }
+    create(engine, invoice, &body, &hash).await
+}
+
+async fn create<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    invoice: &Invoice<'_>,
+    body: &Body,
+    hash: &str,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let side = invoice.side;
+    let crm_id = invoice.id.as_str();
+    let summary = format!(
+        "POST /{} factuurnummer={} factuurbedrag={}",
+        side.bookings_path(),
+        body.number(),
+        body.total().unwrap_or_default()
+    );
+    match body.create(&inner.client).await {
+        Ok(id) => {
+            engine.record_success();
+            engine
+                .audit(side.kind(), crm_id, Some(id), "create", summary, Ok(()))
+                .await;
+            link_booking(engine, invoice, id, body, hash, true).await
+        }
+        Err(ClientOrMissingId::MissingId) => {
+            engine.record_success();
+            engine
+                .audit(
+                    side.kind(),
+                    crm_id,
+                    None,
+                    "create",
+                    summary,
+                    Err("answered without an id".into()),
+                )
+                .await;
+            // It was booked: find it by number like after a lost answer.
+            resolve_after_create(engine, invoice, body, hash, None).await
+        }
+        Err(ClientOrMissingId::Client(e))
+            if e.has_code(KnownCode::DuplicateFactuurnummer) || e.outcome_uncertain() =>
+        {
+            if !e.outcome_uncertain() {
+                engine.record_success();
+            }
+            engine
+                .audit(
+                    side.kind(),
+                    crm_id,
+                    None,
+                    "create",
+                    summary,
+                    Err(if e.outcome_uncertain() {
+                        format!("outcome unknown: {e}")
+                    } else {
+                        e.to_string()
+                    }),
+                )
+                .await;
+            resolve_after_create(engine, invoice, body, hash, Some(e)).await
+        }
+        Err(ClientOrMissingId::Client(e)) => {
+            engine
+                .audit(
+                    side.kind(),
+                    crm_id,
+                    None,
+                    "create",
+                    summary,
+                    Err(e.to_string()),
+                )
+                .await;
+            Err(e.into())
+        }
+    }
+}
+
+/// After an uncertain create or BOE-0021: link the booking when it is ours.
+async fn resolve_after_create<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    invoice: &Invoice<'_>,
+    body: &Body,
+    hash: &str,
+    error: Option<snelstart_client::Error>,
+) -> HandlerResult {
+    // After BOE-0021 on a first try the booking was there before us (booked by hand, or by an
+    // engine whose store was lost): it is linked, not created.
+    let created = error
+        .as_ref()
+        .is_none_or(snelstart_client::Error::outcome_uncertain);
+    match find_ours(engine, invoice.side, body).await {
+        Ok(Ok(Some(id))) => link_booking(engine, invoice, id, body, hash, created).await,
+        Ok(Err(reason)) => Ok(ItemResult::Fail(reason)),
+        Ok(Ok(None)) => match error {
+            // Not booked after all: the next attempt looks again, then creates.
+            Some(e) if e.outcome_uncertain() => Ok(ItemResult::Retry {
+                at: engine.now(),
+                error: stored_from_client(FailureKind::Uncertain, &e),
+            }),
+            Some(e) => Err(e.into()),
+            None => Ok(ItemResult::Retry {
+                at: engine.now(),
+                error: FailureKind::Uncertain
+                    .error("the booking was created without an id and is not listed yet"),
+            }),
+        },
+        // SnelStart cannot be asked now: what failed is the lookup, and the next attempt
+        // starts with the same lookup before it would create anything.
+        Err(lookup) => Err(lookup.into()),
+    }
+}
+
+/// Queues the invoice's attachments that are not uploaded with this content yet. Runs before
+/// the booking's link is stored, so a crash in between re-queues them on the next attempt
+/// (coalesced while still pending, and a no-op once uploaded).
+async fn queue_attachments<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    invoice: &Invoice<'_>,
+    booking: Uuid,
+) -> Result<Vec<WorkItemId>, HandlerError> {
+    let inner = &engine.inner;
+    let mut ids = Vec::new();
+    for attachment in invoice.attachments {
+        let crm_id = attachment_crm_id(invoice.id.as_str(), &attachment.file_name);
+        let hash = payload_hash(attachment);
+        if let Some(link) = inner
+            .store
+            .link_by_crm_id(&inner.admin, EntityKind::Attachment, &crm_id)
+            .await?
+            && link.payload_hash.as_deref() == Some(hash.as_str())
+        {
+            continue;
+        }
+        let work = AttachmentWork {
+            side: invoice.side,
+            invoice: invoice.id.as_str().to_owned(),
+            booking,
+            attachment: attachment.clone(),
+        };
+        let payload = serde_json::to_value(&work).unwrap_or_default();
+        // A failed earlier attempt of this attachment comes back (and takes the new payload)
+        // rather than piling up a second item.
+        let stale = ReplayFilter::failed(inner.admin.clone())
+            .kind(EntityKind::Attachment)
+            .crm_id(crm_id.clone());
+        inner.store.replay(&stale, engine.now()).await?;
+        let id = inner
+            .store
+            .enqueue(
+                NewWorkItem::new(
+                    inner.admin.clone(),
+                    EntityKind::Attachment,
+                    crm_id,
+                    OP_UPLOAD,
+                    payload,
+                    engine.now(),
+                ),
+                engine.now(),
+            )
+            .await?;
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+/// Queues the attachments, stores the link and tells the CRM.
+async fn link_booking<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    invoice: &Invoice<'_>,
+    booking: Uuid,
+    body: &Body,
+    hash: &str,
+    created: bool,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let kind = invoice.side.kind();
+    let crm_id = invoice.id.as_str();
+    queue_attachments(engine, invoice, booking).await?;
+    let link = IdLink::new(inner.admin.clone(), kind, crm_id, booking, engine.now())
+        .with_natural_key(body.natural_key())
+        .with_payload_hash(hash);
+    match inner.store.upsert_link(link).await {
+        Ok(()) => {}
+        Err(e) if e.is_conflict() => {
+            let other = inner
+                .store
+                .link_by_snelstart_id(&inner.admin, kind, booking)
+                .await?;
+            return Ok(ItemResult::Fail(
+                FailureKind::Permanent
+                    .error(format!(
+                        "factuurnummer `{}` already used by another booking: SnelStart booking \
+                         {booking} belongs to CRM invoice `{}`; give this invoice its own \
+                         number, then replay",
+                        body.number(),
+                        other.map(|l| l.crm_id).unwrap_or_default()
+                    ))
+                    .with_code(KnownCode::DuplicateFactuurnummer.code()),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    engine
+        .deliver(SinkEvent::Linked {
+            kind,
+            crm_id: crm_id.to_owned(),
+            snelstart_id: booking,
+            natural_key: Some(body.number().to_owned()),
+            created,
+        })
+        .await;
+    Ok(ItemResult::Done(if created {
+        Action::Created
+    } else {
+        Action::Linked
+    }))
+}
+
+/// The correction strategy offered when SnelStart no longer lets a booking change.
+fn refused_change(body: &Body, booking: Uuid, side: Side, code: &str, reason: &str) -> ItemResult {
+    let number = body.number();
+    ItemResult::Fail(
+        FailureKind::Permanent
+            .error(format!(
+                "the changed invoice `{number}` was not applied: {reason} ({code}). Booked \
+                 invoices are corrected, not edited: book a credit note that reverses `{number}` \
+                 and a new invoice with the corrected content under a new number"
+            ))
+            .with_code(code)
+            .with_details(serde_json::json!({
+                "code": code,
+                "reason": reason,
+                "booking": {"kind": side.bookings_path(), "id": booking.to_string(),
+                            "factuurnummer": number},
+                "correction": {
+                    "strategy": "credit_note_and_new_invoice",
+                    "steps": [
+                        format!("create a credit note in the CRM that reverses invoice {number} in full"),
+                        "create a new invoice with the corrected content and a new number",
+                        "leave the original invoice unchanged in the CRM (revert the edit), \
+                         then replay this item or let the next change supersede it",
+                    ],
+                },
+            })),
+    )
+}
+
+fn locked_reason(code: &str) -> &'static str {
+    match code {
+        "BOE-0042" => "the booking date is in a locked period",
+        "BOE-0051" => "the period was locked or reviewed by the accountant",
+        "BOE-0083" => "the invoice has payments",
+        "BOE-0046" => "the booking is part of a VAT return",
+        "BOE-0047" => "the booking is linked to a sales invoice",
+        "BOE-0048" => "the booking is linked to a purchase invoice",
+        "BOE-0049" => "the booking is linked to a cash drawer",
+        "BOE-0050" => "the booking is linked to a bank order",
+        _ => "SnelStart refuses to change the booking",
+    }
+}
+
+/// Replaces a linked booking with the changed invoice, when SnelStart still allows it.
+async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    invoice: &Invoice<'_>,
+    link: &IdLink,
+    body: &Body,
+    hash: &str,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let side = invoice.side;
+    let booking = link.snelstart_id;
+    // The booked number (the CRM may have changed it) finds the open item.
+    let booked_number = link
+        .natural_key
+        .as_deref()
+        .map(|k| match side {
+            Side::Sales => k,
+            Side::Purchase => k.split_once(':').map_or(k, |(_, n)| n),
+        })
+        .unwrap_or(body.number())
+        .to_owned();
+    let facturen = find_facturen(engine, side, &booked_number, None).await?;
+    match facturen.iter().find(|f| f.booking == Some(booking)) {
+        Some(f) if f.has_payments() => {
+            return Ok(refused_change(
+                body,
+                booking,
+                side,
+                KnownCode::HasPayments.code(),
+                &format!(
+                    "payments were registered (open {} of {})",
+                    f.open.unwrap_or_default(),
+                    f.total.unwrap_or_default()
+                ),
+            ));
+        }
+        Some(_) => {}
+        None => {
+            return Ok(ItemResult::Fail(FailureKind::Permanent.error(format!(
+                "the linked SnelStart booking {booking} (factuurnummer `{booked_number}`) no \
+                 longer exists; remove the link or restore the booking, then replay"
+            ))));
+        }
+    }
+    let summary = format!(
+        "PUT /{}/{booking} factuurnummer={} factuurbedrag={}",
+        side.bookings_path(),
+        body.number(),
+        body.total().unwrap_or_default()
+    );
+    let result = body.update(&inner.client, booking).await;
+    engine
+        .audit(
+            side.kind(),
+            invoice.id.as_str(),
+            Some(booking),
+            "update",
+            summary,
+            result.as_ref().map(|_| ()).map_err(ToString::to_string),
+        )
+        .await;
+    if let Err(e) = result {
+        let locked = e
+            .error_codes()
+            .into_iter()
+            .map(|c| c.to_string())
+            .find(|c| LOCKED_CODES.contains(&c.as_str()));
+        if let Some(code) = locked {
+            engine.record_success();
+            return Ok(refused_change(
+                body,
+                booking,
+                side,
+                &code,
+                locked_reason(&code),
+            ));
+        }
+        return Err(e.into());
+    }
+    engine.record_success();
+    queue_attachments(engine, invoice, booking).await?;
+    let mut updated = link.clone();
+    updated.natural_key = Some(body.natural_key());
+    updated.payload_hash = Some(hash.to_owned());
+    updated.updated_at = engine.now();
+    match inner.store.upsert_link(updated).await {
+        // Another record holds the new number: the PUT already happened, keep the old key.
+        Err(e) if e.is_conflict() => {
+            match inner
+                .store
+                .set_payload_hash(
+                    &inner.admin,
+                    side.kind(),
+                    invoice.id.as_str(),
+                    link.payload_hash.as_deref(),
+                    Some(hash),
+                    engine.now(),
+                )
+                .await
+            {
+                Err(e) if e.is_conflict() => {}
+                other => other?,
+            }
+        }
+        other => other?,
+    }
+    Ok(ItemResult::Done(Action::Updated))
+}
+
+// ---------------------------------------------------------------------------------------
+// Attachments
+
+/// The CRM id of an attachment work item and link.
+pub(crate) fn attachment_crm_id(invoice: &str, file_name: &str) -> String {
+    format!("{invoice}/{file_name}")
+}
+
+/// The payload of an attachment work item.
+#[derive(Debug, Serialize, Deserialize)]
+struct AttachmentWork {
+    side: Side,
+    invoice: String,
+    booking: Uuid,
+    attachment: Attachment,
+}
+
+/// Why SnelStart would refuse this file, checked before sending it.
+fn attachment_problem(a: &Attachment) -> Option<(&'static str, String)> {
+    let name = a.file_name.trim();
+    if name.is_empty() {
+        return Some((
+            KnownCode::AttachmentNameRequired.code(),
+            "the file name is empty".into(),
+        ));
+    }
+    if name.chars().count() > 255 {
+        return Some((
+            "BLG-0017",
+            "the file name is longer than 255 characters".into(),
+        ));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || r#"\/:*?"<>|"#.contains(*c))
+    {
+        return Some((
+            "BLG-0016",
+            format!(
+                "the file name contains `{}`, which SnelStart does not allow",
+                c.escape_default()
+            ),
+        ));
+    }
+    if a.bytes.is_empty() {
+        return Some(("BLG-0008", "the file is empty".into()));
+    }
+    if a.bytes.len() > limits::ATTACHMENT_BYTES {
+        return Some((
+            KnownCode::AttachmentTooLarge.code(),
+            format!(
+                "the file has {} bytes; SnelStart accepts at most {}",
+                a.bytes.len(),
+                limits::ATTACHMENT_BYTES
+            ),
+        ));
+    }
+    None
+}
+
+/// Uploads one attachment of a booked invoice, exactly once.
+pub(crate) async fn upload_attachment<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let work: AttachmentWork = match serde_json::from_value(item.payload.clone()) {
+        Ok(w) => w,
+        Err(e) => {
+            return Ok(ItemResult::Fail(FailureKind::Permanent.error(format!(
+                "work item {} holds an unreadable attachment: {e}",
+                item.id
+            ))));
+        }
+    };
+    let a = &work.attachment;
+    if let Some((code, reason)) = attachment_problem(a) {
+        return Ok(ItemResult::Fail(
+            FailureKind::Permanent
+                .error(format!(
+                    "attachment `{}` of invoice `{}` not uploaded: {reason}; the booking \
+                     itself is in SnelStart",
+                    a.file_name, work.invoice
+                ))
+                .with_code(code),
+        ));
+    }
+    let hash = payload_hash(a);
+    let doc_type = work.side.document_type();
+    if let Some(link) = inner
+        .store
+        .link_by_crm_id(&inner.admin, EntityKind::Attachment, &item.crm_id)
+        .await?
+    {
+        if link.payload_hash.as_deref() == Some(hash.as_str()) {
+            return Ok(ItemResult::Done(Action::Unchanged));
+        }
+        // Same name, new content: replace the document.
+        let id = DocumentId::from_uuid(link.snelstart_id);
+        let mut body = DocumentContent::new(work.booking, a.file_name.clone(), &a.bytes);
+        body.id = Some(id);
+        let result = inner
+            .client
+            .execute(ops::documenten::update(id, &body)?)
+            .await;
+        engine
+            .audit(
+                EntityKind::Attachment,
+                &item.crm_id,
+                Some(id.as_uuid()),
+                "update",
+                format!("PUT /documenten/{id} ({} bytes)", a.bytes.len()),
+                result.as_ref().map(|_| ()).map_err(ToString::to_string),
+            )
+            .await;
+        result?;
+        engine.record_success();
+        match inner
+            .store
+            .set_payload_hash(
+                &inner.admin,
+                EntityKind::Attachment,
+                &item.crm_id,
+                link.payload_hash.as_deref(),
+                Some(&hash),
+                engine.now(),
+            )
+            .await
+        {
+            Err(e) if e.is_conflict() => {}
+            other => other?,
+        }
+        return Ok(ItemResult::Done(Action::Updated));
+    }
+
+    if item.attempts > 1
+        && let Some(id) = find_document(engine, doc_type.clone(), work.booking, a).await?
+    {
+        return store_attachment_link(engine, item, &work, id, &hash, true).await;
+    }
+    let body = DocumentContent::new(work.booking, a.file_name.clone(), &a.bytes);
+    let summary = format!(
+        "POST /documenten/{} {} ({} bytes) to booking {}",
+        doc_type.as_str(),
+        a.file_name,
+        a.bytes.len(),
+        work.booking
+    );
+    let result = inner
+        .client
+        .execute(ops::documenten::upload(&doc_type, &body)?)
+        .await;
+    match result {
+        Ok(created) => {
+            engine.record_success();
+            let id = created.id.as_uuid();
+            engine
+                .audit(
+                    EntityKind::Attachment,
+                    &item.crm_id,
+                    Some(id),
+                    "create",
+                    summary,
+                    Ok(()),
+                )
+                .await;
+            store_attachment_link(engine, item, &work, id, &hash, true).await
+        }
+        Err(e) if e.outcome_uncertain() => {
+            engine
+                .audit(
+                    EntityKind::Attachment,
+                    &item.crm_id,
+                    None,
+                    "create",
+                    summary,
+                    Err(format!("outcome unknown: {e}")),
+                )
+                .await;
+            match find_document(engine, doc_type, work.booking, a).await {
+                Ok(Some(id)) => store_attachment_link(engine, item, &work, id, &hash, true).await,
+                Ok(None) => Ok(ItemResult::Retry {
+                    at: engine.now(),
+                    error: stored_from_client(FailureKind::Uncertain, &e),
+                }),
+                // The next attempt lists the documents again before uploading.
+                Err(lookup) => Err(lookup.into()),
+            }
+        }
+        Err(e) if e.status() == Some(404) => {
+            engine.record_success();
+            engine
+                .audit(
+                    EntityKind::Attachment,
+                    &item.crm_id,
+                    None,
+                    "create",
+                    summary,
+                    Err(e.to_string()),
+                )
+                .await;
+            Ok(ItemResult::Fail(
+                stored_from_client(FailureKind::Permanent, &e).with_code("BOOKING_NOT_FOUND"),
+            ))
+        }
+        Err(e) => {
+            engine
+                .audit(
+                    EntityKind::Attachment,
+                    &item.crm_id,
+                    None,
+                    "create",
+                    summary,
+                    Err(e.to_string()),
+                )
+                .await;
+            Err(e.into())
+        }
+    }
+}
+
+/// The booking's document with this file name, if it has one.
+async fn find_document<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    doc_type: DocumentType,
+    booking: Uuid,
+    a: &Attachment,
+) -> Result<Option<Uuid>, snelstart_client::Error> {
+    let docs = engine
+        .inner
+        .client
+        .execute(ops::documenten::list(&doc_type, booking))
+        .await?;
+    engine.record_success();
+    Ok(docs
+        .into_iter()
+        .find(|d| d.file_name.as_deref() == Some(a.file_name.as_str()))
+        .map(|d| d.id.as_uuid()))
+}
+
+async fn store_attachment_link<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    work: &AttachmentWork,
+    document: Uuid,
+    hash: &str,
+    created: bool,
+) -> HandlerResult {
+    let inner = &engine.inner;
+    let link = IdLink::new(
+        inner.admin.clone(),
+        EntityKind::Attachment,
+        &item.crm_id,
+        document,
+        engine.now(),
+    )
+    .with_payload_hash(hash);
+    inner.store.upsert_link(link).await?;
+    engine
+        .deliver(SinkEvent::Linked {
+            kind: EntityKind::Attachment,
+            crm_id: item.crm_id.clone(),
+            snelstart_id: document,
+            natural_key: Some(work.attachment.file_name.clone()),
+            created,
+        })
+        .await;
+    Ok(ItemResult::Done(if created {
+        Action::Created
+    } else {
+        Action::Linked
+    }))
+}
+
+impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
+    /// Handles an attachment work item (they carry no [`CrmChange`]).
+    pub(crate) async fn handle_attachment(&self, item: &WorkItem) -> ItemResult {
+        match upload_attachment(self, item).await {
+            Ok(result) => result,
+            Err(HandlerError::Client(e)) => self.classify(item, &e),
+            Err(HandlerError::Store(e)) => ItemResult::Retry {
+                at: self.now()
+                    + TimeDelta::from_std(self.backoff(item.attempts)).unwrap_or_default(),
+                error: FailureKind::Transient.error(format!("store: {e}")),
+            },
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dry run
+
 /// The dry-run view of a sales invoice.
 pub(crate) async fn plan_sales<S: Store, Src: CrmSource, Snk: CrmSink>(
-    _engine: &SyncEngine<S, Src, Snk>,
-    _context: &RunContext,
-    _invoice: &SalesInvoice,
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    invoice: &SalesInvoice,
 ) -> Result<Vec<PlanEntry>, EngineError> {
-    Ok(Vec::new())
+    plan_invoice(engine, context, &Invoice::sales(invoice)).await
 }
 
 /// The dry-run view of a purchase invoice.
 pub(crate) async fn plan_purchase<S: Store, Src: CrmSource, Snk: CrmSink>(
-    _engine: &SyncEngine<S, Src, Snk>,
-    _context: &RunContext,
-    _invoice: &PurchaseInvoice,
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    invoice: &PurchaseInvoice,
 ) -> Result<Vec<PlanEntry>, EngineError> {
-    Ok(Vec::new())
+    plan_invoice(engine, context, &Invoice::purchase(invoice)).await
+}
+
+/// Removes what SnelStart adds on read (ids' uris, stamps, documents) so a booking read back
+/// compares with the body we would write.
+fn comparable(mut value: serde_json::Value) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.remove("uri");
+                for v in map.values_mut() {
+                    strip(v);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            // 121, 121.0 and 121.00 are one amount.
+            serde_json::Value::Number(n) => {
+                if let Some(f) = n.as_f64() {
+                    *v = serde_json::json!(f);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(map) = value.as_object_mut() {
+        for key in [
+            "id",
+            "modifiedOn",
+            "documents",
+            "boekstuk",
+            "markering",
+            "gewijzigdDoorAccountant",
+        ] {
+            map.remove(key);
+        }
+    }
+    strip(&mut value);
+    value
+}
+
+fn booking_changes(before: &serde_json::Value, after: &serde_json::Value) -> Vec<FieldChange> {
+    let empty = serde_json::Map::new();
+    let b = before.as_object().unwrap_or(&empty);
+    let a = after.as_object().unwrap_or(&empty);
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter_map(|k| {
+            let from = b.get(k).cloned().unwrap_or_default();
+            let to = a.get(k).cloned().unwrap_or_default();
+            (from != to).then(|| FieldChange {
+                field: k.clone(),
+                from,
+                to,
+            })
+        })
+        .collect()
+}
+
+async fn plan_invoice<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    invoice: &Invoice<'_>,
+) -> Result<Vec<PlanEntry>, EngineError> {
+    let inner = &engine.inner;
+    let side = invoice.side;
+    let mut entries = Vec::new();
+    let entry = |kind, crm_id: String, action| PlanEntry {
+        kind,
+        crm_id,
+        action,
+    };
+    let chart = context.chart(&inner.client).await?;
+    let plan = match invoice.plan(&inner.config, &chart) {
+        Ok(plan) => plan,
+        Err(problems) => {
+            entries.push(entry(
+                side.kind(),
+                invoice.id.as_str().to_owned(),
+                PlannedAction::Fail {
+                    problems: problems.iter().map(ToString::to_string).collect(),
+                },
+            ));
+            return Ok(entries);
+        }
+    };
+    let relatie = linked_relation(engine, invoice).await?;
+    let link = inner
+        .store
+        .link_by_crm_id(&inner.admin, side.kind(), invoice.id.as_str())
+        .await?;
+    let action = match (relatie, link) {
+        // The relation is linked first (it is queued or will be): then a create.
+        (None, _) | (Some(_), None) => PlannedAction::Create,
+        (Some(relatie), Some(link)) => {
+            let body = Body::build(&plan, &chart, relatie, side);
+            if link.payload_hash.as_deref() == Some(body.hash().as_str()) {
+                PlannedAction::Skip {
+                    reason: "unchanged".into(),
+                }
+            } else {
+                let current = match side {
+                    Side::Sales => serde_json::to_value(
+                        inner
+                            .client
+                            .execute(ops::verkoopboekingen::get(VerkoopboekingId::from_uuid(
+                                link.snelstart_id,
+                            )))
+                            .await?,
+                    ),
+                    Side::Purchase => serde_json::to_value(
+                        inner
+                            .client
+                            .execute(ops::inkoopboekingen::get(InkoopboekingId::from_uuid(
+                                link.snelstart_id,
+                            )))
+                            .await?,
+                    ),
+                }
+                .unwrap_or_default();
+                let changes = booking_changes(&comparable(current), &comparable(body.to_json()));
+                if changes.is_empty() {
+                    PlannedAction::Skip {
+                        reason: "SnelStart already up to date".into(),
+                    }
+                } else {
+                    PlannedAction::Update {
+                        snelstart_id: link.snelstart_id.to_string(),
+                        changes,
+                    }
+                }
+            }
+        }
+    };
+    entries.push(entry(side.kind(), invoice.id.as_str().to_owned(), action));
+    for a in invoice.attachments {
+        let crm_id = attachment_crm_id(invoice.id.as_str(), &a.file_name);
+        let action = if let Some((code, reason)) = attachment_problem(a) {
+            PlannedAction::Fail {
+                problems: vec![format!("{code}: {reason}")],
+            }
+        } else {
+            match inner
+                .store
+                .link_by_crm_id(&inner.admin, EntityKind::Attachment, &crm_id)
+                .await?
+            {
+                Some(l) if l.payload_hash.as_deref() == Some(payload_hash(a).as_str()) => {
+                    PlannedAction::Skip {
+                        reason: "unchanged".into(),
+                    }
+                }
+                Some(l) => PlannedAction::Update {
+                    snelstart_id: l.snelstart_id.to_string(),
+                    changes: vec![FieldChange {
+                        field: "content".into(),
+                        from: serde_json::Value::Null,
+                        to: serde_json::json!(format!("{} bytes", a.bytes.len())),
+                    }],
+                },
+                None => PlannedAction::Create,
+            }
+        };
+        entries.push(entry(EntityKind::Attachment, crm_id, action));
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_properties_are_valid() {
+        assert!(Property::new("Factuurnummer").is_ok());
+    }
+
+    #[test]
+    fn attachment_names_are_checked_before_sending() {
+        let ok = Attachment::new("F2024-001.pdf", vec![1, 2, 3]);
+        assert!(attachment_problem(&ok).is_none());
+        let slash = Attachment::new("a/b.pdf", vec![1]);
+        assert_eq!(attachment_problem(&slash).map(|p| p.0), Some("BLG-0016"));
+        let empty_name = Attachment::new("  ", vec![1]);
+        assert_eq!(
+            attachment_problem(&empty_name).map(|p| p.0),
+            Some("BLG-0007")
+        );
+        let empty = Attachment::new("x.pdf", Vec::new());
+        assert_eq!(attachment_problem(&empty).map(|p| p.0), Some("BLG-0008"));
+        let big = Attachment::new("x.pdf", vec![0; limits::ATTACHMENT_BYTES + 1]);
+        assert_eq!(attachment_problem(&big).map(|p| p.0), Some("BLG-0006"));
+        let long = Attachment::new(format!("{}.pdf", "a".repeat(252)), vec![1]);
+        assert_eq!(attachment_problem(&long).map(|p| p.0), Some("BLG-0017"));
+    }
+
+    #[test]
+    fn payments_are_detected_from_the_open_amount() {
+        let f = |open, total| Factuur {
+            booking: None,
+            relatie: None,
+            total: Some(Decimal::new(total, 2)),
+            open: Some(Decimal::new(open, 2)),
+        };
+        assert!(!f(12100, 12100).has_payments());
+        assert!(f(2100, 12100).has_payments());
+        assert!(f(0, 12100).has_payments());
+        // Credit notes are negative throughout.
+        assert!(!f(-12100, -12100).has_payments());
+    }
+
+    #[test]
+    fn purchases_prefer_the_supplier_relation() {
+        let id = CrmId::from("c-1");
+        assert_eq!(Side::Sales.relation_links(&id), vec!["c-1".to_owned()]);
+        assert_eq!(
+            Side::Purchase.relation_links(&id),
+            vec!["c-1#2".to_owned(), "c-1".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_refused_change_names_the_reason_and_the_correction() {
+        let body = Body::Sales(Box::new(Verkoopboeking::new(
+            "F-9",
+            RelatieId::from_uuid(Uuid::nil()),
+            chrono::NaiveDate::from_ymd_opt(2024, 1, 1)
+                .unwrap_or_default()
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default(),
+        )));
+        let ItemResult::Fail(e) = refused_change(
+            &body,
+            Uuid::nil(),
+            Side::Sales,
+            "BOE-0042",
+            locked_reason("BOE-0042"),
+        ) else {
+            panic!("a refused change fails the item");
+        };
+        assert_eq!(e.code.as_deref(), Some("BOE-0042"));
+        assert!(e.message.contains("locked period"), "{}", e.message);
+        assert!(e.message.contains("credit note"), "{}", e.message);
+        assert_eq!(
+            e.details["correction"]["strategy"],
+            "credit_note_and_new_invoice"
+        );
+        for code in LOCKED_CODES {
+            assert_ne!(
+                locked_reason(code),
+                "SnelStart refuses to change the booking",
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn comparable_ignores_what_snelstart_adds() {
+        let read = serde_json::json!({"id": "x", "uri": "/v", "modifiedOn": "t",
+            "klant": {"id": "k", "uri": "/relaties/k"}, "factuurbedrag": 121.0});
+        let ours = serde_json::json!({"klant": {"id": "k"}, "factuurbedrag": 121.0});
+        assert!(booking_changes(&comparable(read), &comparable(ours)).is_empty());
+    }
 }

@@ -5,11 +5,12 @@
 //! in the run needs it: a run with nothing new to link reads nothing.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::TryStreamExt;
+use mapping::config::ChartOfAccounts;
 use mapping::matching::{MatchRecord, MatchResult};
-use snelstart_client::models::{Kostenplaats, Relatie};
+use snelstart_client::models::{Grootboek, Kostenplaats, Relatie};
 use snelstart_client::odata::Query;
 use snelstart_client::{Client, RelatieId, ops};
 use tokio::sync::OnceCell;
@@ -26,6 +27,11 @@ pub(crate) struct RunContext {
     relations: OnceCell<Mutex<RelationSnapshot>>,
     kostenplaatsen: tokio::sync::Mutex<Option<HashMap<i32, Kostenplaats>>>,
     decisions: Mutex<HashMap<String, MatchResult>>,
+    /// The ledgers, read once per run (bookings need them; see [`RunContext::chart`]).
+    ledgers: OnceCell<Vec<Grootboek>>,
+    /// The chart built from `ledgers` and `kostenplaatsen`; dropped whenever a cost centre
+    /// changes in the run so the next booking sees it.
+    chart: Mutex<Option<Arc<ChartOfAccounts>>>,
 }
 
 impl RunContext {
@@ -89,14 +95,17 @@ impl RunContext {
         if reload || guard.is_none() {
             let all = client.execute(ops::kostenplaatsen::list()).await?;
             *guard = Some(all.into_iter().map(|k| (k.nummer, k)).collect());
+            self.forget_chart();
         }
         Ok(guard.as_ref().and_then(|m| m.get(&nummer).cloned()))
     }
 
     /// Records a cost centre created or changed in this run.
     pub(crate) async fn remember_kostenplaats(&self, k: Kostenplaats) {
-        if let Some(map) = self.kostenplaatsen.lock().await.as_mut() {
+        let mut guard = self.kostenplaatsen.lock().await;
+        if let Some(map) = guard.as_mut() {
             map.insert(k.nummer, k);
+            self.forget_chart();
         }
     }
 }
@@ -104,4 +113,48 @@ impl RunContext {
 fn add_to_snapshot(snapshot: &mut RelationSnapshot, relatie: &Relatie) {
     snapshot.by_code.insert(relatie.relatiecode, relatie.id);
     snapshot.records.push(MatchRecord::from_snelstart(relatie));
+}
+
+impl RunContext {
+    /// The administration's chart of accounts (ledgers and cost centres), read on first use:
+    /// two list calls per run, however many invoices the run books.
+    pub(crate) async fn chart(
+        &self,
+        client: &Client,
+    ) -> Result<Arc<ChartOfAccounts>, snelstart_client::Error> {
+        if let Some(chart) = self
+            .chart
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Ok(chart);
+        }
+        let ledgers = self
+            .ledgers
+            .get_or_try_init(|| async {
+                client
+                    .list(ops::grootboeken::list(Query::new()))
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+        // Built under the cost-centre lock, so a cost centre remembered meanwhile cannot be
+        // overwritten by a chart built from the older list.
+        let mut guard = self.kostenplaatsen.lock().await;
+        if guard.is_none() {
+            let all = client.execute(ops::kostenplaatsen::list()).await?;
+            *guard = Some(all.into_iter().map(|k| (k.nummer, k)).collect());
+        }
+        let cost_centres: Vec<Kostenplaats> =
+            guard.iter().flat_map(|m| m.values().cloned()).collect();
+        let chart = Arc::new(ChartOfAccounts::from_snelstart(ledgers, &cost_centres));
+        *self.chart.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&chart));
+        drop(guard);
+        Ok(chart)
+    }
+
+    fn forget_chart(&self) {
+        *self.chart.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
 }

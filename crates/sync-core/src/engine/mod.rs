@@ -28,12 +28,12 @@
 //! [circuit breaker](Reachability) and leave work queued; a killed process's leases expire and
 //! its items run again, resolving any uncertain create by natural key first.
 
-mod backup;
+pub(crate) mod backup;
 mod bookings;
 mod context;
 mod projects;
-mod readback;
-mod reconcile;
+pub(crate) mod readback;
+pub(crate) mod reconcile;
 mod relations;
 
 use std::collections::BTreeMap;
@@ -83,6 +83,9 @@ pub struct EngineOptions {
     pub breaker_max: Duration,
     /// At most this many failures and reviews are listed in the status report.
     pub status_limit: usize,
+    /// How far before its cursor a read-back re-reads SnelStart's invoices, because
+    /// `modifiedOn` may be stamped slightly out of order (see [`SyncEngine::read_back`]).
+    pub readback_overlap: Duration,
 }
 
 impl Default for EngineOptions {
@@ -98,6 +101,7 @@ impl Default for EngineOptions {
             breaker_base: Duration::from_secs(5),
             breaker_max: Duration::from_secs(300),
             status_limit: 100,
+            readback_overlap: readback::READBACK_OVERLAP,
         }
     }
 }
@@ -142,6 +146,8 @@ pub(crate) struct Inner<S, Src, Snk> {
     /// Countries never change: read once per engine, not per run.
     pub(crate) landen:
         tokio::sync::OnceCell<std::collections::HashMap<String, snelstart_client::LandId>>,
+    /// Serializes read-backs, so one engine never delivers an event twice concurrently.
+    pub(crate) readback_lock: tokio::sync::Mutex<()>,
 }
 
 /// The result of handling one item.
@@ -160,10 +166,20 @@ pub(crate) enum ItemResult {
     },
 }
 
+/// Work items queued in one batch, by (kind, CRM key), for dependencies inside the batch.
+#[derive(Default)]
+struct Batch {
+    queued: std::collections::HashMap<(EntityKind, String), WorkItemId>,
+}
+
 const CURSOR_SOURCE: &str = "crm_source";
 
 fn last_success_cursor(kind: EntityKind) -> String {
     format!("last_success:{}", kind.as_str())
+}
+
+fn parked_cursor(kind: EntityKind, operation: &str, crm_id: &str) -> String {
+    format!("parked:{}:{operation}:{crm_id}", kind.as_str())
 }
 
 pub(crate) fn review_cursor(kind: EntityKind, crm_id: &str) -> String {
@@ -222,6 +238,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 clock,
                 breaker: Mutex::new(breaker),
                 landen: tokio::sync::OnceCell::new(),
+                readback_lock: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -317,6 +334,25 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         change: CrmChange,
         depends_on: &[WorkItemId],
     ) -> Result<WorkItemId, EngineError> {
+        let payload = serde_json::to_value(&change).unwrap_or_default();
+        // The same change again for a record that failed or waits for review: nothing new to
+        // try (a full export re-sent, a webhook repeated). It stays parked until its data
+        // changes or someone replays it, so a failed record costs no call on every run.
+        let parked_key = parked_cursor(change.kind(), change.operation(), change.crm_id());
+        let hash = crate::hash::payload_hash(&payload);
+        if let Some(parked) = self
+            .inner
+            .store
+            .cursor(&self.inner.admin, &parked_key)
+            .await?
+            && let Some((parked_hash, id)) = parked.split_once(' ')
+            && parked_hash == hash
+            && let Ok(id) = id.parse::<i64>()
+            && let Some(item) = self.inner.store.work_item(WorkItemId::new(id)).await?
+            && matches!(item.state, WorkState::Failed | WorkState::NeedsReview)
+        {
+            return Ok(item.id);
+        }
         // A newer change supersedes a failed or held one of the same record: bring that item
         // back and let the new change replace its payload (coalescing), so the stale failure
         // disappears and the record is tried again with its current data.
@@ -330,11 +366,53 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             change.kind(),
             change.crm_id(),
             change.operation(),
-            serde_json::to_value(&change).unwrap_or_default(),
+            payload,
             self.now(),
         )
         .depending_on(depends_on.iter().copied());
         Ok(self.inner.store.enqueue(item, self.now()).await?)
+    }
+
+    /// Queues a batch of changes pushed by the host (a full export, a burst of webhooks) with
+    /// the same ordering [`SyncEngine::ingest`] gives: an invoice waits for the relation and
+    /// the projects that are in the same batch. Records queued in earlier batches are waited
+    /// for at processing time (a booking whose relation is not linked yet is deferred).
+    /// Returns how many changes were queued.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn submit_batch(
+        &self,
+        changes: impl IntoIterator<Item = CrmChange>,
+    ) -> Result<u64, EngineError> {
+        let mut batch = Batch::default();
+        let mut queued = 0;
+        for change in changes {
+            self.submit_in(change, &mut batch).await?;
+            queued += 1;
+        }
+        Ok(queued)
+    }
+
+    async fn submit_in(
+        &self,
+        change: CrmChange,
+        batch: &mut Batch,
+    ) -> Result<WorkItemId, EngineError> {
+        let deps: Vec<WorkItemId> = change
+            .dependencies()
+            .iter()
+            .filter_map(|key| batch.queued.get(key).copied())
+            .collect();
+        let key = match &change {
+            // Invoice lines name projects by number.
+            CrmChange::Project(p) => (EntityKind::CostCentre, p.number.clone()),
+            other => (other.kind(), other.crm_id().to_owned()),
+        };
+        let id = self.submit_after(change, &deps).await?;
+        batch.queued.insert(key, id);
+        Ok(id)
     }
 
     /// Reads every change the [`CrmSource`] has after the stored cursor, queues them, and moves
@@ -350,11 +428,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let mut cursor = store.cursor(admin, CURSOR_SOURCE).await?;
         let mut queued = 0u64;
         // Work items queued in this ingest, so an invoice waits for the relation and projects
-        // that arrived with it (relation -> cost centre -> booking). Records queued earlier
-        // are waited for at processing time (a booking whose relation is not linked yet is
-        // deferred).
-        let mut queued_ids: std::collections::HashMap<(EntityKind, String), WorkItemId> =
-            std::collections::HashMap::new();
+        // that arrived with it (relation -> cost centre -> booking).
+        let mut batch = Batch::default();
         loop {
             let page = self
                 .inner
@@ -362,18 +437,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 .changes(cursor.as_deref(), self.inner.options.ingest_page)
                 .await?;
             for change in &page.changes {
-                let deps: Vec<WorkItemId> = change
-                    .dependencies()
-                    .iter()
-                    .filter_map(|key| queued_ids.get(key).copied())
-                    .collect();
-                let key = match change {
-                    // Invoice lines name projects by number.
-                    CrmChange::Project(p) => (EntityKind::CostCentre, p.number.clone()),
-                    other => (other.kind(), other.crm_id().to_owned()),
-                };
-                let id = self.submit_after(change.clone(), &deps).await?;
-                queued_ids.insert(key, id);
+                self.submit_in(change.clone(), &mut batch).await?;
                 queued += 1;
             }
             if let Some(next) = &page.next_cursor
@@ -449,6 +513,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 }
             }
             relations::prepare_batch(self, &context, &items).await;
+            // Refuses the batch (putting it back) when the configuration does not fit the
+            // chart of accounts.
+            bookings::prepare_batch(self, &context, &items).await?;
             let results: Vec<Result<(), EngineError>> = futures::stream::iter(items)
                 .map(|item| {
                     let context = Arc::clone(&context);
@@ -607,6 +674,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 detail,
             } => {
                 store.needs_review(token, detail, now).await?;
+                self.park(&item).await;
                 self.deliver(SinkEvent::ReviewNeeded {
                     kind: item.kind,
                     crm_id: item.crm_id.clone(),
@@ -625,6 +693,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 })
                 .await;
                 store.fail(token, error, now).await?;
+                self.park(&item).await;
                 Action::Failed
             }
             ItemResult::Retry { at, error } => {
@@ -643,6 +712,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     }
 
     async fn handle(&self, item: &WorkItem, context: &RunContext) -> ItemResult {
+        if item.kind == EntityKind::Attachment {
+            return self.handle_attachment(item).await;
+        }
         let change: CrmChange = match serde_json::from_value(item.payload.clone()) {
             Ok(c) => c,
             Err(e) => {
@@ -706,6 +778,27 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         // SnelStart answered: it is reachable, the record is the problem.
         self.record_success();
         ItemResult::Fail(stored_from_client(FailureKind::Permanent, e))
+    }
+
+    /// Remembers which payload a failed or held item had (see `submit_after`).
+    async fn park(&self, item: &WorkItem) {
+        let key = parked_cursor(item.kind, &item.operation, &item.crm_id);
+        let value = format!(
+            "{} {}",
+            crate::hash::payload_hash(&item.payload),
+            item.id.get()
+        );
+        let store = &self.inner.store;
+        let result = async {
+            let current = store.cursor(&self.inner.admin, &key).await?;
+            store
+                .put_cursor(&self.inner.admin, &key, current.as_deref(), &value)
+                .await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "could not park the item's payload hash");
+        }
     }
 
     pub(crate) fn backoff(&self, attempts: u32) -> Duration {
@@ -857,6 +950,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             budget: self.inner.client.budget_usage(),
             reachability,
             config_version,
+            by_kind: self.queue_by_kind().await?,
+            last_read_back: self.last_read_back().await?,
         })
     }
 

@@ -199,7 +199,7 @@ fn strongest(actions: &[Action]) -> Action {
 }
 
 /// Converts the relation for SnelStart (marker in memo when SnelStart numbers it).
-async fn writes_for<S: Store, Src: CrmSource, Snk: CrmSink>(
+pub(crate) async fn writes_for<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
     relation: &Relation,
 ) -> Result<Result<Vec<RelatieWrite>, Problems>, HandlerError> {
@@ -563,7 +563,7 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
 }
 
 /// The write model of an existing relation, unchanged.
-fn as_write(existing: &Relatie) -> serde_json::Value {
+pub(crate) fn as_write(existing: &Relatie) -> serde_json::Value {
     let mut value = serde_json::to_value(existing).unwrap_or_default();
     if let Some(map) = value.as_object_mut() {
         for key in READ_ONLY {
@@ -574,7 +574,7 @@ fn as_write(existing: &Relatie) -> serde_json::Value {
 }
 
 /// The existing relation with the mapped fields taken from `write`.
-fn merged(existing: &Relatie, write: &RelatieWrite) -> serde_json::Value {
+pub(crate) fn merged(existing: &Relatie, write: &RelatieWrite) -> serde_json::Value {
     let mut base = as_write(existing);
     let new = serde_json::to_value(write).unwrap_or_default();
     if let (Some(base), Some(new)) = (base.as_object_mut(), new.as_object()) {
@@ -593,7 +593,10 @@ fn merged(existing: &Relatie, write: &RelatieWrite) -> serde_json::Value {
     base
 }
 
-fn field_changes(before: &serde_json::Value, after: &serde_json::Value) -> Vec<FieldChange> {
+pub(crate) fn field_changes(
+    before: &serde_json::Value,
+    after: &serde_json::Value,
+) -> Vec<FieldChange> {
     let empty = serde_json::Map::new();
     let b = before.as_object().unwrap_or(&empty);
     let a = after.as_object().unwrap_or(&empty);

@@ -1,0 +1,1183 @@
+//! Bookings end to end against `snelstart-mock` over real HTTP: sales invoices, credit notes
+//! and purchase invoices with their VAT, dependencies, exactly-once under lost responses,
+//! attachments, changes and the configuration check.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use crm_model::{
+    Address, Attachment, InvoiceKind, InvoiceLine, Money, Project, PurchaseInvoice, Relation,
+    RelationKind, SalesInvoice, VatCategory,
+};
+use mapping::config::{LedgerRule, MappingConfig};
+use rust_decimal::Decimal;
+use snelstart_client::budget::BudgetConfig;
+use snelstart_client::models::{DocumentType, Inkoopfactuur, Verkoopfactuur};
+use snelstart_client::odata::Query;
+use snelstart_client::retry::RetryPolicy;
+use snelstart_client::{Client, ops};
+use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
+use sync_core::store::{
+    AdminKey, AuditOutcome, AuditStore, EntityKind, LinkStore, MemoryStore, QueueStore, WorkState,
+};
+use sync_core::{
+    Action, CrmChange, EngineError, EngineOptions, MemorySink, MemorySource, PlannedAction,
+    SyncEngine,
+};
+
+type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
+
+fn client(server: &MockServer) -> Client {
+    Client::builder()
+        .base_url(server.base_url())
+        .auth_url(server.auth_url())
+        .subscription_key(server.subscription_key())
+        .koppelsleutel(server.client_key())
+        .rate_budget(BudgetConfig::unlimited())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
+                .with_max_attempts(3),
+        )
+        .build()
+        .unwrap()
+}
+
+fn options(concurrency: usize) -> EngineOptions {
+    let mut o = EngineOptions::default();
+    o.concurrency = Some(concurrency);
+    o.base_backoff = Duration::from_millis(10);
+    o.max_backoff = Duration::from_millis(100);
+    o.breaker_base = Duration::from_millis(50);
+    o.breaker_max = Duration::from_millis(200);
+    o
+}
+
+struct Setup {
+    server: MockServer,
+    engine: Engine,
+    source: MemorySource,
+    sink: MemorySink,
+    store: MemoryStore,
+}
+
+fn engine_on(
+    server: &MockServer,
+    store: &MemoryStore,
+    source: &MemorySource,
+    sink: &MemorySink,
+    config: MappingConfig,
+) -> Engine {
+    engine_with(server, store, source, sink, config, options(8))
+}
+
+fn engine_with(
+    server: &MockServer,
+    store: &MemoryStore,
+    source: &MemorySource,
+    sink: &MemorySink,
+    config: MappingConfig,
+    options: EngineOptions,
+) -> Engine {
+    SyncEngine::with_options(
+        client(server),
+        store.clone(),
+        source.clone(),
+        sink.clone(),
+        AdminKey::new("test"),
+        config,
+        options,
+        sync_core::Clock::system(),
+    )
+}
+
+async fn setup(config: MappingConfig, changes: Vec<CrmChange>) -> Setup {
+    let server = MockServer::start(MockConfig::new()).await.unwrap();
+    let source = MemorySource::new(changes);
+    let sink = MemorySink::new();
+    let store = MemoryStore::new();
+    let engine = engine_on(&server, &store, &source, &sink, config);
+    Setup {
+        server,
+        engine,
+        source,
+        sink,
+        store,
+    }
+}
+
+fn day(d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 3, d).unwrap()
+}
+
+fn eur(cents: i64) -> Money {
+    Money::from_cents(cents)
+}
+
+fn dec(cents: i64) -> Decimal {
+    Decimal::new(cents, 2)
+}
+
+fn relation(id: &str, kind: RelationKind, name: &str) -> Relation {
+    let mut r = Relation::new(id, kind, name);
+    r.visit_address = Some(Address::dutch("Kerkstraat", "1", "3511 AB", "Utrecht"));
+    r
+}
+
+fn customer(i: u32) -> Relation {
+    relation(
+        &format!("cust-{i}"),
+        RelationKind::Customer,
+        &format!("Klant {i} B.V."),
+    )
+}
+
+fn supplier(i: u32) -> Relation {
+    relation(
+        &format!("supp-{i}"),
+        RelationKind::Supplier,
+        &format!("Leverancier {i} B.V."),
+    )
+}
+
+fn project(i: u32) -> Project {
+    Project::new(
+        format!("prj-{i}"),
+        format!("P{}", 500 + i),
+        format!("Project {i}"),
+    )
+}
+
+fn line(net_cents: i64, vat: VatCategory) -> InvoiceLine {
+    InvoiceLine::net(format!("Werk {net_cents}"), eur(net_cents), vat)
+}
+
+fn project_line(net_cents: i64, project_number: &str) -> InvoiceLine {
+    let mut l = line(net_cents, VatCategory::Hoog);
+    l.category = Some("projecten".into());
+    l.project = Some(project_number.into());
+    l
+}
+
+fn sales(id: &str, number: &str, customer: &str, lines: Vec<InvoiceLine>) -> SalesInvoice {
+    let mut i = SalesInvoice::new(id, number, day(4), customer, lines);
+    i.payment_term_days = Some(30);
+    i
+}
+
+fn pdf(tag: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n% {tag}\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n").into_bytes()
+}
+
+async fn verkoopfacturen(server: &MockServer) -> Vec<Verkoopfactuur> {
+    client(server)
+        .list_all(ops::verkoopfacturen::list(Query::new()))
+        .await
+        .unwrap()
+}
+
+async fn inkoopfacturen(server: &MockServer) -> Vec<Inkoopfactuur> {
+    client(server)
+        .list_all(ops::inkoopfacturen::list(Query::new()))
+        .await
+        .unwrap()
+}
+
+fn by_number(facturen: &[Verkoopfactuur]) -> BTreeMap<String, Vec<&Verkoopfactuur>> {
+    let mut map: BTreeMap<String, Vec<&Verkoopfactuur>> = BTreeMap::new();
+    for f in facturen {
+        map.entry(f.factuurnummer.clone()).or_default().push(f);
+    }
+    map
+}
+
+/// The total SnelStart computes: lines + per VAT kind the VAT of the summed lines, rounded once
+/// (half away from zero). Written independently of `mapping`.
+fn expected_total(lines: &[(i64, VatCategory)], credit: bool) -> Decimal {
+    let sign = if credit { -1 } else { 1 };
+    let mut per_rate: HashMap<u32, Decimal> = HashMap::new();
+    let mut net = Decimal::ZERO;
+    for (cents, vat) in lines {
+        let amount = dec(cents * sign);
+        net += amount;
+        let rate = match vat {
+            VatCategory::Hoog => 21,
+            VatCategory::Laag => 9,
+            _ => 0,
+        };
+        *per_rate.entry(rate).or_default() += amount * Decimal::from(rate) / Decimal::from(100);
+    }
+    let vat: Decimal = per_rate
+        .values()
+        .map(|v| v.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
+        .sum();
+    net + vat
+}
+
+async fn failures(store: &MemoryStore) -> Vec<sync_core::store::WorkItem> {
+    store
+        .list_work(&AdminKey::new("test"), Some(WorkState::Failed), 500, 0)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn mixed_invoices_are_booked_with_exact_vat_and_a_second_run_writes_nothing() {
+    let mut credit = sales(
+        "inv-credit",
+        "2024-0003",
+        "cust-1",
+        vec![
+            line(10_000, VatCategory::Hoog),
+            line(5_000, VatCategory::Laag),
+        ],
+    );
+    credit.kind = InvoiceKind::CreditNote;
+    let mut purchase = PurchaseInvoice::new(
+        "pinv-1",
+        "LEV-778",
+        day(5),
+        "supp-1",
+        vec![
+            line(24_999, VatCategory::Hoog),
+            line(1_250, VatCategory::Laag),
+        ],
+    );
+    purchase.lines[0].category = Some("kantoor".into());
+    let changes = vec![
+        CrmChange::relation(customer(1)),
+        CrmChange::relation(supplier(1)),
+        CrmChange::project(project(1)),
+        CrmChange::sales_invoice(sales(
+            "inv-1",
+            "2024-0001",
+            "cust-1",
+            vec![
+                line(10_000, VatCategory::Hoog),
+                line(3_333, VatCategory::Hoog),
+                line(3_333, VatCategory::Hoog),
+                line(5_000, VatCategory::Laag),
+                line(1_999, VatCategory::Nul),
+            ],
+        )),
+        CrmChange::sales_invoice(sales(
+            "inv-verlegd",
+            "2024-0002",
+            "cust-1",
+            vec![
+                line(100_000, VatCategory::Verlegd),
+                line(2_500, VatCategory::Verlegd),
+            ],
+        )),
+        CrmChange::sales_invoice(credit),
+        CrmChange::sales_invoice(sales(
+            "inv-export",
+            "2024-0004",
+            "cust-1",
+            vec![
+                line(80_000, VatCategory::Export),
+                line(1_000, VatCategory::IntraEu),
+            ],
+        )),
+        CrmChange::sales_invoice(sales(
+            "inv-project",
+            "2024-0005",
+            "cust-1",
+            vec![project_line(12_345, "P501"), line(655, VatCategory::Laag)],
+        )),
+        CrmChange::purchase_invoice(purchase),
+    ];
+    let s = setup(MappingConfig::default_for_mock(), changes).await;
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Created),
+        5,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::PurchaseInvoice, Action::Created),
+        1,
+        "{report}"
+    );
+    assert!(
+        failures(&s.store).await.is_empty(),
+        "{:?}",
+        failures(&s.store).await
+    );
+
+    let facturen = verkoopfacturen(&s.server).await;
+    let numbers = by_number(&facturen);
+    let total = |n: &str| numbers[n][0].factuur_bedrag.unwrap();
+    // 166.66 hoog → 35.00 (34.9986 rounded once, not 3 × per line), 50.00 laag → 4.50.
+    assert_eq!(total("2024-0001"), dec(23_665) + dec(3_500) + dec(450));
+    assert_eq!(
+        total("2024-0001"),
+        expected_total(
+            &[
+                (10_000, VatCategory::Hoog),
+                (3_333, VatCategory::Hoog),
+                (3_333, VatCategory::Hoog),
+                (5_000, VatCategory::Laag),
+                (1_999, VatCategory::Nul)
+            ],
+            false
+        )
+    );
+    assert_eq!(total("2024-0002"), dec(102_500), "verlegd: no VAT charged");
+    assert_eq!(
+        total("2024-0003"),
+        dec(-17_550),
+        "credit note: 100 + 21 + 50 + 4.50, negative"
+    );
+    assert_eq!(
+        total("2024-0004"),
+        dec(81_000),
+        "export and intra-EU are zero-rated"
+    );
+    assert_eq!(
+        total("2024-0005"),
+        dec(12_345) + dec(2_592) + dec(655) + dec(59)
+    );
+    for f in &facturen {
+        assert_eq!(f.openstaand_saldo, f.factuur_bedrag, "nothing paid yet");
+    }
+    let ink = inkoopfacturen(&s.server).await;
+    assert_eq!(ink.len(), 1);
+    assert_eq!(
+        ink[0].factuur_bedrag,
+        Some(dec(24_999 + 5_250 + 1_250 + 113))
+    );
+
+    // The project line went to ledger 8100 with the project's cost centre.
+    let booking_id = numbers["2024-0005"][0].verkoop_boeking.as_ref().unwrap().id;
+    let booking = client(&s.server)
+        .execute(ops::verkoopboekingen::get(booking_id))
+        .await
+        .unwrap();
+    let regels = booking.boekingsregels.unwrap();
+    let kostenplaatsen = client(&s.server)
+        .execute(ops::kostenplaatsen::list())
+        .await
+        .unwrap();
+    let p501 = kostenplaatsen.iter().find(|k| k.nummer == 501).unwrap();
+    assert_eq!(regels[0].kostenplaats.as_ref().map(|k| k.id), p501.id);
+    assert!(regels[1].kostenplaats.is_none());
+
+    // A second run writes nothing and books nothing twice.
+    let writes = s.server.stats().writes();
+    s.source.push(CrmChange::sales_invoice(sales(
+        "inv-1",
+        "2024-0001",
+        "cust-1",
+        vec![
+            line(10_000, VatCategory::Hoog),
+            line(3_333, VatCategory::Hoog),
+            line(3_333, VatCategory::Hoog),
+            line(5_000, VatCategory::Laag),
+            line(1_999, VatCategory::Nul),
+        ],
+    )));
+    let second = s.engine.sync().await.unwrap();
+    assert_eq!(
+        second.count(EntityKind::SalesInvoice, Action::Unchanged),
+        1,
+        "{second}"
+    );
+    assert_eq!(
+        s.server.stats().writes(),
+        writes,
+        "second run made write calls"
+    );
+    assert_eq!(verkoopfacturen(&s.server).await.len(), 5);
+}
+
+#[tokio::test]
+async fn dependency_order_holds_under_concurrency() {
+    // Relations, projects and invoices arrive in one ingest, invoices first in the feed for
+    // half of them (the feed order must not matter for what waits on what).
+    let mut changes = Vec::new();
+    let mut invoices = Vec::new();
+    for i in 0..30u32 {
+        let c = i % 10;
+        let p = i % 3;
+        invoices.push(CrmChange::sales_invoice(sales(
+            &format!("inv-{i}"),
+            &format!("D-{i:04}"),
+            &format!("cust-{c}"),
+            vec![
+                project_line(10_000 + i64::from(i), &format!("P{}", 500 + p)),
+                line(500, VatCategory::Laag),
+            ],
+        )));
+    }
+    changes.extend((0..10).map(|i| CrmChange::relation(customer(i))));
+    changes.extend((0..3).map(|i| CrmChange::project(project(i))));
+    changes.extend(invoices);
+    let s = setup(MappingConfig::default_for_mock(), changes).await;
+    s.engine.ingest().await.unwrap();
+    let report = s
+        .engine
+        .run_until_idle(Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Created),
+        30,
+        "{report}"
+    );
+    assert!(failures(&s.store).await.is_empty());
+
+    // The audit log (append order) shows every booking after its relation and cost centre.
+    let mut audit = s
+        .store
+        .recent_audit(&AdminKey::new("test"), 10_000)
+        .await
+        .unwrap();
+    audit.reverse();
+    let position = |kind: EntityKind, crm_id: &str| {
+        audit
+            .iter()
+            .position(|e| {
+                e.kind == kind && e.crm_id.as_deref() == Some(crm_id) && e.outcome.is_ok()
+            })
+            .unwrap_or_else(|| panic!("no audit entry for {crm_id}"))
+    };
+    for i in 0..30u32 {
+        let booking = position(EntityKind::SalesInvoice, &format!("inv-{i}"));
+        assert!(position(EntityKind::Relation, &format!("cust-{}", i % 10)) < booking);
+        assert!(position(EntityKind::CostCentre, &format!("prj-{}", i % 3)) < booking);
+    }
+    assert_eq!(verkoopfacturen(&s.server).await.len(), 30);
+}
+
+#[tokio::test]
+async fn lost_responses_on_booking_creates_book_each_invoice_once() {
+    let mut changes = vec![
+        CrmChange::relation(customer(1)),
+        CrmChange::relation(supplier(1)),
+    ];
+    for i in 0..12 {
+        changes.push(CrmChange::sales_invoice(sales(
+            &format!("inv-{i}"),
+            &format!("L-{i:03}"),
+            "cust-1",
+            vec![line(1_000 * (i + 1), VatCategory::Hoog)],
+        )));
+        changes.push(CrmChange::purchase_invoice(PurchaseInvoice::new(
+            format!("pinv-{i}"),
+            format!("S-{i:03}"),
+            day(6),
+            "supp-1",
+            vec![line(700 * (i + 1), VatCategory::Laag)],
+        )));
+    }
+    let s = setup(MappingConfig::default_for_mock(), changes).await;
+    s.server.script_faults([
+        ScriptedFault::new(FaultKind::ProcessedButResponseLost).on("POST", "/v2/verkoopboekingen"),
+        ScriptedFault::new(FaultKind::ProcessedButResponseLost)
+            .on("POST", "/v2/verkoopboekingen")
+            .nth(3),
+        ScriptedFault::new(FaultKind::ProcessedButResponseLost)
+            .on("POST", "/v2/verkoopboekingen")
+            .nth(5),
+        ScriptedFault::new(FaultKind::ProcessedButResponseLost).on("POST", "/v2/inkoopboekingen"),
+        ScriptedFault::new(FaultKind::ProcessedButResponseLost)
+            .on("POST", "/v2/inkoopboekingen")
+            .nth(4),
+    ]);
+    s.engine.ingest().await.unwrap();
+    let report = s
+        .engine
+        .run_until_idle(Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(failures(&s.store).await.is_empty(), "{report}");
+    let facturen = verkoopfacturen(&s.server).await;
+    let numbers = by_number(&facturen);
+    assert_eq!(numbers.len(), 12, "none missing");
+    assert!(numbers.values().all(|v| v.len() == 1), "no double bookings");
+    let ink = inkoopfacturen(&s.server).await;
+    assert_eq!(ink.len(), 12, "no double or missing purchase bookings");
+    // Every invoice is linked to the booking that exists.
+    for f in &facturen {
+        let crm_id = format!(
+            "inv-{}",
+            f.factuurnummer
+                .trim_start_matches("L-")
+                .parse::<u32>()
+                .unwrap()
+        );
+        let link = s
+            .store
+            .link_by_crm_id(&AdminKey::new("test"), EntityKind::SalesInvoice, &crm_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            Some(link.snelstart_id),
+            f.verkoop_boeking.as_ref().map(|r| r.id.as_uuid())
+        );
+    }
+    // Each create was posted once: the lost answers were resolved by factuurnummer, not by
+    // posting again.
+    assert_eq!(s.server.stats().count("POST", "/v2/verkoopboekingen"), 12);
+    assert_eq!(s.server.stats().count("POST", "/v2/inkoopboekingen"), 12);
+    let audit = s
+        .store
+        .recent_audit(&AdminKey::new("test"), 10_000)
+        .await
+        .unwrap();
+    let unknown = audit
+        .iter()
+        .filter(
+            |e| matches!(&e.outcome, AuditOutcome::Error(m) if m.starts_with("outcome unknown")),
+        )
+        .count();
+    assert_eq!(unknown, 5, "every scripted loss was met");
+}
+
+#[tokio::test]
+async fn attachments_are_uploaded_once_and_their_bytes_arrive() {
+    let mut invoice = sales(
+        "inv-1",
+        "A-001",
+        "cust-1",
+        vec![line(10_000, VatCategory::Hoog)],
+    );
+    invoice.attachments = vec![
+        Attachment::new("A-001.pdf", pdf("A-001")),
+        Attachment::new("werkbon.pdf", pdf("werkbon")),
+        // SnelStart refuses this name: the attachment fails, the booking stays.
+        Attachment::new("bon:1.pdf", pdf("bon")),
+    ];
+    let s = setup(
+        MappingConfig::default_for_mock(),
+        vec![
+            CrmChange::relation(customer(1)),
+            CrmChange::sales_invoice(invoice.clone()),
+        ],
+    )
+    .await;
+    // The first upload's answer is lost: it must still be there once.
+    s.server
+        .script_faults([ScriptedFault::new(FaultKind::ProcessedButResponseLost)
+            .on("POST", "/v2/documenten/{x}")]);
+    s.engine.ingest().await.unwrap();
+    let report = s
+        .engine
+        .run_until_idle(Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Created),
+        1,
+        "{report}"
+    );
+
+    let facturen = verkoopfacturen(&s.server).await;
+    assert_eq!(facturen.len(), 1);
+    let booking = facturen[0].verkoop_boeking.as_ref().unwrap().id;
+    let c = client(&s.server);
+    let docs = c
+        .execute(ops::documenten::list(
+            &DocumentType::Verkoopboekingen,
+            booking,
+        ))
+        .await
+        .unwrap();
+    let mut names: Vec<_> = docs.iter().filter_map(|d| d.file_name.clone()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec!["A-001.pdf".to_owned(), "werkbon.pdf".to_owned()]
+    );
+    for d in &docs {
+        let content = c.execute(ops::documenten::get(d.id)).await.unwrap();
+        let want = invoice
+            .attachments
+            .iter()
+            .find(|a| Some(&a.file_name) == d.file_name.as_ref())
+            .unwrap();
+        assert_eq!(content.decode_content().unwrap(), want.bytes);
+    }
+    assert_eq!(
+        s.server.stats().count("POST", "/v2/documenten/{x}"),
+        2,
+        "the lost upload was found by file name, not sent again; the bad name never sent"
+    );
+    let failed = failures(&s.store).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].kind, EntityKind::Attachment);
+    assert_eq!(failed[0].crm_id, "inv-1/bon:1.pdf");
+    let error = failed[0].last_error.as_ref().unwrap();
+    assert_eq!(error.code.as_deref(), Some("BLG-0016"));
+    assert!(error.message.contains("bon:1.pdf"), "{}", error.message);
+
+    // Nothing again on a second run.
+    let writes = s.server.stats().writes();
+    let invoice_clone = invoice.clone();
+    s.source.push(CrmChange::sales_invoice(invoice));
+    s.engine.ingest().await.unwrap();
+    s.engine
+        .run_until_idle(Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(s.server.stats().writes(), writes);
+
+    // A PDF added to the booked invoice later is uploaded; the booking is not touched.
+    let mut with_extra = invoice_clone;
+    with_extra
+        .attachments
+        .push(Attachment::new("bijlage 2.pdf", pdf("extra")));
+    s.source.push(CrmChange::sales_invoice(with_extra));
+    s.engine.ingest().await.unwrap();
+    s.engine
+        .run_until_idle(Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(s.server.stats().writes(), writes + 1);
+    assert_eq!(
+        s.server.stats().count("PUT", "/v2/verkoopboekingen/{id}"),
+        0
+    );
+    let docs = c
+        .execute(ops::documenten::list(
+            &DocumentType::Verkoopboekingen,
+            booking,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(docs.len(), 3);
+}
+
+#[tokio::test]
+async fn a_changed_invoice_updates_its_booking_and_a_paid_one_fails_with_the_correction() {
+    let first = sales(
+        "inv-1",
+        "C-001",
+        "cust-1",
+        vec![line(10_000, VatCategory::Hoog)],
+    );
+    let paid = sales(
+        "inv-2",
+        "C-002",
+        "cust-1",
+        vec![line(20_000, VatCategory::Hoog)],
+    );
+    let s = setup(
+        MappingConfig::default_for_mock(),
+        vec![
+            CrmChange::relation(customer(1)),
+            CrmChange::sales_invoice(first.clone()),
+            CrmChange::sales_invoice(paid.clone()),
+        ],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    s.server
+        .register_payment(None, "C-002", dec(10_000), day(20))
+        .unwrap();
+
+    let mut changed = first.clone();
+    changed.lines = vec![
+        line(10_000, VatCategory::Hoog),
+        line(2_000, VatCategory::Laag),
+    ];
+    let mut changed_paid = paid.clone();
+    changed_paid.lines = vec![line(25_000, VatCategory::Hoog)];
+    s.source.push(CrmChange::sales_invoice(changed));
+    s.source.push(CrmChange::sales_invoice(changed_paid));
+
+    // The dry run shows the update with its changes before anything is written.
+    let plan = s.engine.plan().await.unwrap();
+    let entry = plan.iter().find(|e| e.crm_id == "inv-1").unwrap();
+    match &entry.action {
+        PlannedAction::Update { changes, .. } => {
+            let fields: Vec<_> = changes.iter().map(|c| c.field.as_str()).collect();
+            assert!(fields.contains(&"factuurbedrag"), "{fields:?}");
+            assert!(fields.contains(&"boekingsregels"), "{fields:?}");
+        }
+        other => panic!("expected an update, got {other:?}"),
+    }
+
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Updated),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Failed),
+        1,
+        "{report}"
+    );
+    let facturen = verkoopfacturen(&s.server).await;
+    assert_eq!(facturen.len(), 2, "updated in place, not booked again");
+    let numbers = by_number(&facturen);
+    assert_eq!(
+        numbers["C-001"][0].factuur_bedrag,
+        Some(dec(12_100 + 2_180))
+    );
+    assert_eq!(
+        numbers["C-002"][0].factuur_bedrag,
+        Some(dec(24_200)),
+        "paid: untouched"
+    );
+
+    let failed = failures(&s.store).await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].crm_id, "inv-2");
+    let error = failed[0].last_error.as_ref().unwrap();
+    assert_eq!(error.code.as_deref(), Some("BOE-0083"));
+    assert!(error.message.contains("credit note"), "{}", error.message);
+    let details = &error.details;
+    assert_eq!(
+        details["correction"]["strategy"],
+        "credit_note_and_new_invoice"
+    );
+}
+
+#[tokio::test]
+async fn a_configuration_that_does_not_fit_the_chart_is_refused_and_nothing_is_lost() {
+    let mut bad = MappingConfig::default_for_mock();
+    bad.ledgers
+        .revenue
+        .push(LedgerRule::new("omzet", Some(VatCategory::Hoog), 8999));
+    bad.ledgers.revenue.retain(|r| r.ledger != 8000);
+    let changes = vec![
+        CrmChange::relation(customer(1)),
+        CrmChange::sales_invoice(sales(
+            "inv-1",
+            "X-001",
+            "cust-1",
+            vec![line(1_000, VatCategory::Hoog)],
+        )),
+        CrmChange::sales_invoice(sales(
+            "inv-2",
+            "X-002",
+            "cust-1",
+            vec![line(2_000, VatCategory::Laag)],
+        )),
+    ];
+    let s = setup(bad, changes).await;
+    let err = s.engine.sync().await.unwrap_err();
+    match &err {
+        EngineError::InvalidConfig(why) => assert!(why.contains("8999"), "{why}"),
+        other => panic!("expected InvalidConfig, got {other}"),
+    }
+    assert!(
+        verkoopfacturen(&s.server).await.is_empty(),
+        "nothing booked"
+    );
+    let counts = s.store.counts(&AdminKey::new("test")).await.unwrap();
+    assert_eq!(counts.failed, 0);
+    assert_eq!(
+        counts.pending, 2,
+        "both invoices wait in the queue: {counts:?}"
+    );
+
+    // With the configuration fixed, the same queue books both.
+    let fixed = engine_on(
+        &s.server,
+        &s.store,
+        &s.source,
+        &s.sink,
+        MappingConfig::default_for_mock(),
+    );
+    fixed.ingest().await.unwrap();
+    let report = fixed.run_until_idle(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Created),
+        2,
+        "{report}"
+    );
+    assert_eq!(verkoopfacturen(&s.server).await.len(), 2);
+}
+
+#[tokio::test]
+async fn bookings_wait_for_their_relation_and_fail_when_it_failed() {
+    // A relation SnelStart refuses (no name) and a good one, synced first.
+    let broken = relation("cust-bad", RelationKind::Customer, " ");
+    let s = setup(
+        MappingConfig::default_for_mock(),
+        vec![CrmChange::relation(broken)],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    // Backoffs long enough that one sync defers the waiting invoice once.
+    let mut patient = options(8);
+    patient.base_backoff = Duration::from_millis(300);
+    patient.max_backoff = Duration::from_millis(300);
+    let engine = engine_with(
+        &s.server,
+        &s.store,
+        &s.source,
+        &s.sink,
+        MappingConfig::default_for_mock(),
+        patient,
+    );
+    // Invoices arriving later: one for the failed relation, one for a relation not synced yet.
+    s.source.push(CrmChange::sales_invoice(sales(
+        "inv-1",
+        "W-001",
+        "cust-bad",
+        vec![line(1_000, VatCategory::Hoog)],
+    )));
+    s.source.push(CrmChange::sales_invoice(sales(
+        "inv-2",
+        "W-002",
+        "cust-later",
+        vec![line(1_000, VatCategory::Hoog)],
+    )));
+    let report = engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Deferred),
+        1,
+        "{report}"
+    );
+    let failed = failures(&s.store).await;
+    let inv1 = failed
+        .iter()
+        .find(|i| i.crm_id == "inv-1")
+        .expect("inv-1 failed");
+    let error = inv1.last_error.as_ref().unwrap();
+    assert_eq!(error.code.as_deref(), Some("DEPENDENCY_FAILED"));
+    assert!(error.message.contains("cust-bad"), "{}", error.message);
+    assert!(
+        verkoopfacturen(&s.server).await.is_empty(),
+        "never booked without a relation"
+    );
+
+    // The late relation arrives: the deferred invoice follows.
+    s.source.push(CrmChange::relation(relation(
+        "cust-later",
+        RelationKind::Customer,
+        "Later B.V.",
+    )));
+    engine.ingest().await.unwrap();
+    let report = engine
+        .run_until_idle(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Created),
+        1,
+        "{report}"
+    );
+    assert_eq!(verkoopfacturen(&s.server).await.len(), 1);
+}
+
+#[tokio::test]
+async fn preflight_rejects_what_snelstart_would_refuse_before_any_call() {
+    let mut mixed = sales(
+        "inv-mixed",
+        "P-001",
+        "cust-1",
+        vec![
+            line(1_000, VatCategory::Verlegd),
+            line(1_000, VatCategory::Hoog),
+        ],
+    );
+    mixed.description = Some("Verlegd gemengd".into());
+    let no_project = sales("inv-noproj", "P-002", "cust-1", {
+        let mut l = line(1_000, VatCategory::Hoog);
+        l.category = Some("projecten".into());
+        vec![l]
+    });
+    let s = setup(
+        MappingConfig::default_for_mock(),
+        vec![
+            CrmChange::relation(customer(1)),
+            CrmChange::sales_invoice(mixed),
+            CrmChange::sales_invoice(no_project),
+        ],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    assert_eq!(s.server.stats().count("POST", "/v2/verkoopboekingen"), 0);
+    let failed = failures(&s.store).await;
+    assert_eq!(failed.len(), 2);
+    for f in failed {
+        let e = f.last_error.unwrap();
+        assert_eq!(e.code.as_deref(), Some("PREFLIGHT"));
+        let expected = if f.crm_id == "inv-mixed" {
+            "lines[0].vat_category"
+        } else {
+            "lines[0].project"
+        };
+        assert!(e.message.contains(&f.crm_id), "{}", e.message);
+        assert!(e.message.contains(expected), "{}", e.message);
+    }
+}
+
+mod generated {
+    //! Property: for generated invoices, the mock accepts every booking the mapping produces,
+    //! with exactly the total SnelStart computes, or pre-flight rejects it before any call.
+
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    fn vat() -> impl Strategy<Value = VatCategory> {
+        prop_oneof![
+            4 => Just(VatCategory::Hoog),
+            3 => Just(VatCategory::Laag),
+            1 => Just(VatCategory::Nul),
+            1 => Just(VatCategory::Vrijgesteld),
+            2 => Just(VatCategory::Verlegd),
+            1 => Just(VatCategory::Export),
+            1 => Just(VatCategory::IntraEu),
+        ]
+    }
+
+    fn lines() -> impl Strategy<Value = Vec<(i64, VatCategory, bool)>> {
+        // Amount in cents, VAT, whether the line is a project line (ledger 8100).
+        prop::collection::vec((1i64..2_000_000, vat(), prop::bool::weighted(0.15)), 1..6)
+    }
+
+    #[test]
+    fn generated_invoices_are_accepted_or_rejected_by_preflight() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let s = rt.block_on(setup(
+            MappingConfig::default_for_mock(),
+            vec![
+                CrmChange::relation(customer(1)),
+                CrmChange::project(project(1)),
+            ],
+        ));
+        rt.block_on(s.engine.sync()).unwrap();
+        let mut runner = TestRunner::new(Config {
+            cases: 24,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let n = std::cell::Cell::new(0u32);
+        runner
+            .run(&(lines(), prop::bool::weighted(0.25)), |(lines, credit)| {
+                n.set(n.get() + 1);
+                let number = format!("G-{:04}", n.get());
+                let crm_id = format!("gen-{}", n.get());
+                let invoice_lines: Vec<InvoiceLine> = lines
+                    .iter()
+                    .map(|(c, v, p)| {
+                        if *p {
+                            let mut l = project_line(*c, "P501");
+                            l.vat_category = *v;
+                            l
+                        } else {
+                            line(*c, *v)
+                        }
+                    })
+                    .collect();
+                let mut invoice = sales(&crm_id, &number, "cust-1", invoice_lines);
+                if credit {
+                    invoice.kind = InvoiceKind::CreditNote;
+                }
+                let posts_before = s.server.stats().count("POST", "/v2/verkoopboekingen");
+                rt.block_on(s.engine.submit(CrmChange::sales_invoice(invoice)))
+                    .unwrap();
+                let report = rt.block_on(s.engine.process()).unwrap();
+                let posts = s.server.stats().count("POST", "/v2/verkoopboekingen") - posts_before;
+                let created = report.count(EntityKind::SalesInvoice, Action::Created);
+                if created == 1 {
+                    prop_assert_eq!(posts, 1);
+                    let facturen = rt.block_on(verkoopfacturen(&s.server));
+                    let booked = facturen.iter().find(|f| f.factuurnummer == number).unwrap();
+                    let expect: Vec<(i64, VatCategory)> =
+                        lines.iter().map(|(c, v, _)| (*c, *v)).collect();
+                    prop_assert_eq!(booked.factuur_bedrag, Some(expected_total(&expect, credit)));
+                } else {
+                    // Rejected before any call, with the problems named.
+                    prop_assert_eq!(posts, 0, "{}", report);
+                    let failed = rt.block_on(failures(&s.store));
+                    let item = failed.iter().find(|i| i.crm_id == crm_id).unwrap();
+                    let e = item.last_error.as_ref().unwrap();
+                    prop_assert_eq!(e.code.as_deref(), Some("PREFLIGHT"), "{}", e.message);
+                    // Only what SnelStart would refuse: verlegd mixed, or a project line whose
+                    // VAT the project ledger does not take.
+                    let verlegd = lines.iter().any(|l| l.1 == VatCategory::Verlegd);
+                    let other = lines.iter().any(|l| l.1 != VatCategory::Verlegd);
+                    let project_not_hoog = lines.iter().any(|l| l.2 && l.1 != VatCategory::Hoog);
+                    prop_assert!((verlegd && other) || project_not_hoog, "{}", e.message);
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_relation_that_is_both_books_sales_on_the_customer_and_purchases_on_the_supplier() {
+    let mut config = MappingConfig::default_for_mock();
+    config.both_kinds = mapping::config::BothKindsPolicy::TwoRelations {
+        supplier_relatiecode_offset: 0,
+    };
+    let both = relation("both-1", RelationKind::Both, "Klant en Leverancier B.V.");
+    let s = setup(
+        config,
+        vec![
+            CrmChange::relation(both),
+            CrmChange::sales_invoice(sales(
+                "inv-1",
+                "K-001",
+                "both-1",
+                vec![line(1_000, VatCategory::Hoog)],
+            )),
+            CrmChange::purchase_invoice(PurchaseInvoice::new(
+                "pinv-1",
+                "K-001",
+                day(7),
+                "both-1",
+                vec![line(2_000, VatCategory::Hoog)],
+            )),
+        ],
+    )
+    .await;
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Created),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::PurchaseInvoice, Action::Created),
+        1,
+        "{report}"
+    );
+    let admin = AdminKey::new("test");
+    let link = |id: &'static str| {
+        let store = s.store.clone();
+        let admin = admin.clone();
+        async move {
+            store
+                .link_by_crm_id(&admin, EntityKind::Relation, id)
+                .await
+                .unwrap()
+                .unwrap()
+                .snelstart_id
+        }
+    };
+    let klant = link("both-1").await;
+    let leverancier = link("both-1#2").await;
+    assert_ne!(klant, leverancier);
+    let verkoop = verkoopfacturen(&s.server).await;
+    assert_eq!(
+        verkoop[0].relatie.as_ref().map(|r| r.id.as_uuid()),
+        Some(klant)
+    );
+    let inkoop = inkoopfacturen(&s.server).await;
+    assert_eq!(
+        inkoop[0].relatie.as_ref().map(|r| r.id.as_uuid()),
+        Some(leverancier)
+    );
+}
+
+#[tokio::test]
+async fn an_existing_booking_with_the_number_is_linked_when_ours_and_refused_otherwise() {
+    let s = setup(
+        MappingConfig::default_for_mock(),
+        vec![CrmChange::relation(customer(1))],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    let klant = s
+        .store
+        .link_by_crm_id(&AdminKey::new("test"), EntityKind::Relation, "cust-1")
+        .await
+        .unwrap()
+        .unwrap()
+        .snelstart_id;
+    // Two bookings made in SnelStart by hand: 100.00 + 21.00 VAT each.
+    let c = client(&s.server);
+    let ledgers = c
+        .list_all(ops::grootboeken::list(Query::new()))
+        .await
+        .unwrap();
+    let omzet_hoog = ledgers
+        .iter()
+        .find(|g| g.nummer == 8000)
+        .unwrap()
+        .id
+        .unwrap();
+    for number in ["M-001", "M-002"] {
+        let mut b = snelstart_client::models::Verkoopboeking::new(
+            number,
+            snelstart_client::RelatieId::from_uuid(klant),
+            day(4).and_hms_opt(0, 0, 0).unwrap(),
+        );
+        b.boekingsregels = Some(vec![snelstart_client::models::VerkoopboekingRegel::new(
+            "Handmatig",
+            omzet_hoog,
+            dec(10_000),
+            snelstart_client::models::BtwSoort::Hoog,
+        )]);
+        b.btw = Some(vec![snelstart_client::models::VerkoopboekingBtwRegel::new(
+            snelstart_client::models::VerkoopBtwSoort::VerkopenHoog,
+            dec(2_100),
+        )]);
+        b.set_factuurbedrag_from_lines();
+        c.execute(ops::verkoopboekingen::create(&b).unwrap())
+            .await
+            .unwrap();
+    }
+    // The CRM has M-001 with the same content (ours) and M-002 with another total.
+    s.source.push(CrmChange::sales_invoice(sales(
+        "inv-1",
+        "M-001",
+        "cust-1",
+        vec![line(10_000, VatCategory::Hoog)],
+    )));
+    s.source.push(CrmChange::sales_invoice(sales(
+        "inv-2",
+        "M-002",
+        "cust-1",
+        vec![line(50_000, VatCategory::Hoog)],
+    )));
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Linked),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::SalesInvoice, Action::Failed),
+        1,
+        "{report}"
+    );
+    let facturen = verkoopfacturen(&s.server).await;
+    assert_eq!(facturen.len(), 2, "nothing booked twice");
+    let m1 = facturen
+        .iter()
+        .find(|f| f.factuurnummer == "M-001")
+        .unwrap();
+    let link = s
+        .store
+        .link_by_crm_id(&AdminKey::new("test"), EntityKind::SalesInvoice, "inv-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Some(link.snelstart_id),
+        m1.verkoop_boeking.as_ref().map(|r| r.id.as_uuid())
+    );
+    let failed = failures(&s.store).await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].crm_id, "inv-2");
+    let e = failed[0].last_error.as_ref().unwrap();
+    assert_eq!(e.code.as_deref(), Some("BOE-0021"));
+    assert!(
+        e.message.contains("already used by another booking"),
+        "{}",
+        e.message
+    );
+    let m2 = facturen
+        .iter()
+        .find(|f| f.factuurnummer == "M-002")
+        .unwrap();
+    assert_eq!(
+        m2.factuur_bedrag,
+        Some(dec(12_100)),
+        "the other booking untouched"
+    );
+}
