@@ -587,6 +587,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         if let Some(open) = self.breaker_open(now) {
             next = next.min(open);
         } else {
+            // Only future times matter: a pending item that is due but was not claimed waits
+            // for something else (a dependency, an older item of the same record), and
+            // `process` runs again as soon as that finishes.
             let mut offset = 0;
             loop {
                 let page = self
@@ -594,23 +597,21 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     .store
                     .list_work(&self.inner.admin, Some(WorkState::Pending), 500, offset)
                     .await?;
-                for item in &page {
+                for item in page.iter().filter(|i| i.next_attempt_at > now) {
                     next = next.min(item.next_attempt_at);
-                }
-                for item in self
-                    .inner
-                    .store
-                    .list_work(&self.inner.admin, Some(WorkState::InFlight), 500, 0)
-                    .await?
-                {
-                    if let Some(lease) = item.lease_until {
-                        next = next.min(lease);
-                    }
                 }
                 if page.len() < 500 {
                     break;
                 }
                 offset += page.len();
+            }
+            let in_flight = self
+                .inner
+                .store
+                .list_work(&self.inner.admin, Some(WorkState::InFlight), 500, 0)
+                .await?;
+            for lease in in_flight.iter().filter_map(|i| i.lease_until) {
+                next = next.min(lease);
             }
         }
         Ok(self.inner.clock.instant_at(next))
