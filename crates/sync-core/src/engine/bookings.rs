@@ -1020,23 +1020,7 @@ async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
     updated.updated_at = engine.now();
     match inner.store.upsert_link(updated).await {
         // Another record holds the new number: the PUT already happened, keep the old key.
-        Err(e) if e.is_conflict() => {
-            match inner
-                .store
-                .set_payload_hash(
-                    &inner.admin,
-                    side.kind(),
-                    invoice.id.as_str(),
-                    link.payload_hash.as_deref(),
-                    Some(hash),
-                    engine.now(),
-                )
-                .await
-            {
-                Err(e) if e.is_conflict() => {}
-                other => other?,
-            }
-        }
+        Err(e) if e.is_conflict() => engine.record_sent_hash(link, hash).await?,
         other => other?,
     }
     Ok(ItemResult::Done(Action::Updated))
@@ -1159,21 +1143,7 @@ pub(crate) async fn upload_attachment<S: Store, Src: CrmSource, Snk: CrmSink>(
             .await;
         result?;
         engine.record_success();
-        match inner
-            .store
-            .set_payload_hash(
-                &inner.admin,
-                EntityKind::Attachment,
-                &item.crm_id,
-                link.payload_hash.as_deref(),
-                Some(&hash),
-                engine.now(),
-            )
-            .await
-        {
-            Err(e) if e.is_conflict() => {}
-            other => other?,
-        }
+        engine.record_sent_hash(&link, &hash).await?;
         return Ok(ItemResult::Done(Action::Updated));
     }
 

@@ -781,6 +781,32 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         ItemResult::Fail(stored_from_client(FailureKind::Permanent, e))
     }
 
+    /// Records `hash` as the payload last sent for a linked record. Losing the
+    /// compare-and-swap means another worker recorded a later write meanwhile, and that one
+    /// stands.
+    pub(crate) async fn record_sent_hash(
+        &self,
+        link: &crate::store::IdLink,
+        hash: &str,
+    ) -> Result<(), crate::store::StoreError> {
+        match self
+            .inner
+            .store
+            .set_payload_hash(
+                &self.inner.admin,
+                link.kind,
+                &link.crm_id,
+                link.payload_hash.as_deref(),
+                Some(hash),
+                self.now(),
+            )
+            .await
+        {
+            Err(e) if e.is_conflict() => Ok(()),
+            other => other,
+        }
+    }
+
     /// Remembers which payload a failed or held item had (see `submit_after`).
     async fn park(&self, item: &WorkItem) {
         let key = parked_cursor(item.kind, &item.operation, &item.crm_id);

@@ -38,21 +38,7 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
         }
         let id = KostenplaatsId::from_uuid(link.snelstart_id);
         put(engine, crm_id, id, &wanted).await?;
-        match inner
-            .store
-            .set_payload_hash(
-                &inner.admin,
-                EntityKind::CostCentre,
-                crm_id,
-                link.payload_hash.as_deref(),
-                Some(&hash),
-                engine.now(),
-            )
-            .await
-        {
-            Err(e) if e.is_conflict() => {}
-            other => other?,
-        }
+        engine.record_sent_hash(&link, &hash).await?;
         return Ok(ItemResult::Done(Action::Updated));
     }
 

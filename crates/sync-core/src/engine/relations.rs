@@ -727,22 +727,7 @@ async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
         put(engine, link_id, id, &target).await?;
         Action::Updated
     };
-    match inner
-        .store
-        .set_payload_hash(
-            &inner.admin,
-            EntityKind::Relation,
-            link_id,
-            link.payload_hash.as_deref(),
-            Some(hash),
-            engine.now(),
-        )
-        .await
-    {
-        // Another worker recorded a newer hash meanwhile; its write is the later one.
-        Err(e) if e.is_conflict() => {}
-        other => other?,
-    }
+    engine.record_sent_hash(link, hash).await?;
     Ok(ItemResult::Done(action))
 }
 
