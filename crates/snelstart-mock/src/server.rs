@@ -489,7 +489,20 @@ fn router(sh: Arc<Shared>) -> Router {
         .route("/_mock/faults", post(inspect_faults))
         .route("/_mock/payments", post(inspect_payment))
         .route("/_mock/availability", post(inspect_availability));
-    api.merge(inspect).with_state(sh)
+    // axum refuses bodies above 2 MB by default. SnelStart takes a document of up to 10 MB as
+    // base64 inside JSON and answers BLG-0006 for a larger file, not a gateway 413, so the limit
+    // leaves room for twice the largest accepted file (base64 grows by 4/3) plus the JSON around
+    // it: files just over the limit reach the handler and get SnelStart's own answer.
+    let body_limit = sh
+        .config
+        .validation
+        .max_attachment_bytes
+        .saturating_mul(8)
+        .div_ceil(3)
+        .saturating_add(1 << 20);
+    api.merge(inspect)
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .with_state(sh)
 }
 
 fn apim(status: StatusCode, message: String) -> Response {

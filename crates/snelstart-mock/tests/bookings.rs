@@ -467,6 +467,29 @@ async fn documenten_upload_list_get_delete() {
     assert_eq!(booking["documents"], json!([]));
 }
 
+/// Regression (issue 9): axum's default 2 MB body limit answered 413 to valid uploads of a few
+/// megabytes. SnelStart takes files up to 10 MB and answers BLG-0006 above that.
+#[tokio::test]
+async fn documenten_accept_files_up_to_the_limit_and_answer_blg_0006_above_it() {
+    let api = Api::start(MockConfig::new()).await;
+    let klant = api.relatie("Klant", "K").await;
+    let (_, b) = api
+        .post("/verkoopboekingen", api.verkoop_body(&klant, "D-2").await)
+        .await;
+    let bid = b["id"].as_str().unwrap();
+    let limit = ValidationConfig::default().max_attachment_bytes;
+    let at_limit = base64::engine::general_purpose::STANDARD.encode(vec![b'%'; limit]);
+    let (s, v) = api
+        .post("/documenten/Verkoopboekingen", json!({"content": at_limit, "parentIdentifier": bid, "fileName": "groot.pdf"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "a file of exactly the limit is accepted: {v}");
+    let over = base64::engine::general_purpose::STANDARD.encode(vec![b'%'; limit + limit / 2]);
+    let (s, v) = api
+        .post("/documenten/Verkoopboekingen", json!({"content": over, "parentIdentifier": bid, "fileName": "te-groot.pdf"}))
+        .await;
+    assert_code(s, &v, "BLG-0006");
+}
+
 #[tokio::test]
 async fn grootboekmutaties_and_apply() {
     let api = Api::default().await;
