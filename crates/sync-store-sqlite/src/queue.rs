@@ -250,7 +250,7 @@ const CLAIMABLE: &str = "
        AND w.next_attempt_at <= ?2
        AND NOT EXISTS (
            SELECT 1 FROM work_deps d JOIN work_items p ON p.id = d.depends_on
-            WHERE d.item_id = w.id AND p.state <> 'done')
+            WHERE d.item_id = w.id AND p.state NOT IN ('done', 'failed'))
        AND NOT EXISTS (
            SELECT 1 FROM work_items o
             WHERE o.admin = w.admin AND o.kind = w.kind AND o.crm_id = w.crm_id
@@ -294,13 +294,13 @@ fn claim_tx(
     Ok(claimed)
 }
 
-/// Pending items blocked (transitively) by a Failed or NeedsReview dependency.
+/// Pending items blocked (transitively) by a NeedsReview dependency.
 const BLOCKED_COUNT: &str = "
     WITH RECURSIVE blocked(id) AS (
         SELECT d.item_id FROM work_deps d
           JOIN work_items p ON p.id = d.depends_on
           JOIN work_items c ON c.id = d.item_id
-         WHERE p.state IN ('failed', 'needs_review') AND c.state = 'pending'
+         WHERE p.state = 'needs_review' AND c.state = 'pending'
         UNION
         SELECT d.item_id FROM work_deps d
           JOIN blocked b ON d.depends_on = b.id

@@ -983,7 +983,8 @@ pub async fn queue_fail_review_replay<S: Store>(store: S) {
     assert!(batch.iter().all(|w| w.attempts == 1));
 }
 
-/// Dependants of a failed item stay pending and are counted as blocked, transitively.
+/// Dependants of an item in review stay pending and are counted as blocked, transitively;
+/// dependants of a failed item are released (claimable), so they can fail naming it.
 pub async fn queue_counts_blocked<S: Store>(store: S) {
     let root = store
         .enqueue(item("root", "upsert", json!({})), t0())
@@ -1014,22 +1015,14 @@ pub async fn queue_counts_blocked<S: Store>(store: S) {
     );
     let batch = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
     assert_eq!(batch.len(), 1);
-    assert_eq!(
-        store.counts(&admin()).await.unwrap(),
-        counts(3, 0, 1, 0, 0, 0)
-    );
     store
-        .fail(
-            batch[0].lease(),
-            StoredError::new("permanent", "bad"),
-            at(2),
-        )
+        .needs_review(batch[0].lease(), json!({"reasons": ["ambiguous"]}), at(2))
         .await
         .unwrap();
     assert_eq!(
         store.counts(&admin()).await.unwrap(),
-        counts(1, 2, 0, 0, 1, 0),
-        "child and grandchild blocked"
+        counts(1, 2, 0, 0, 0, 1),
+        "child and grandchild blocked by the review"
     );
     assert!(
         store
@@ -1040,7 +1033,7 @@ pub async fn queue_counts_blocked<S: Store>(store: S) {
         "blocked items are not claimable"
     );
     store
-        .replay(&ReplayFilter::failed(admin()), at(4))
+        .replay(&ReplayFilter::needs_review(admin()), at(4))
         .await
         .unwrap();
     assert_eq!(
@@ -1048,6 +1041,24 @@ pub async fn queue_counts_blocked<S: Store>(store: S) {
         counts(4, 0, 0, 0, 0, 0),
         "replay unblocks"
     );
+    let batch = store.claim(&admin(), at(5), 10, LEASE).await.unwrap();
+    assert_eq!(batch.len(), 1);
+    store
+        .fail(
+            batch[0].lease(),
+            StoredError::new("permanent", "bad"),
+            at(6),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(3, 0, 0, 0, 1, 0),
+        "a failed dependency blocks nothing"
+    );
+    let batch = store.claim(&admin(), at(7), 10, LEASE).await.unwrap();
+    let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
+    assert_eq!(ids, vec![child], "the dependant of a failed item is released");
     assert_eq!(
         store.counts(&other_admin()).await.unwrap(),
         QueueCounts::default()

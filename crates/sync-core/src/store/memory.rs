@@ -94,7 +94,7 @@ impl State {
         Ok(item)
     }
 
-    /// Ids of Pending items that cannot run until a Failed/NeedsReview item is replayed.
+    /// Ids of Pending items that cannot run until a NeedsReview item is resolved.
     fn blocked_ids(&self) -> HashSet<WorkItemId> {
         // Dependencies are always older than their dependants, so one pass in id order sees
         // every dependency's status before the items that depend on it.
@@ -356,7 +356,7 @@ impl QueueStore for MemoryStore {
                         let deps_done = item
                             .depends_on
                             .iter()
-                            .all(|dep| s.items.get(dep).is_none_or(|d| d.state == WorkState::Done));
+                            .all(|dep| s.items.get(dep).is_none_or(|d| d.state.releases_dependants()));
                         if item.next_attempt_at <= now && deps_done && !busy.contains(&record) {
                             chosen.push(item.id);
                         }

@@ -61,7 +61,7 @@
 //!   Pending item, a new item is added instead of coalescing.)
 //! * **Claim eligibility.** [`QueueStore::claim`] hands out, oldest id first and at most
 //!   `limit`, the items of one administration that are either
-//!   * Pending, with `next_attempt_at <= now`, all dependencies Done, and no older Pending or
+//!   * Pending, with `next_attempt_at <= now`, all dependencies Done or Failed, and no older Pending or
 //!     InFlight item for the same `(kind, crm_id)` (per-record FIFO: two writes for one
 //!     record never run at the same time or out of order); or
 //!   * InFlight with `lease_until <= now` (the worker holding it died or stalled: crash
@@ -74,9 +74,11 @@
 //!   InFlight with that attempt number; otherwise `Conflict` (the lease was lost to another
 //!   claimer or the item already moved on), or `NotFound` for an unknown id. An expired lease
 //!   that nobody reclaimed yet is still honoured.
-//! * **Blocking.** A Pending item whose dependency is Failed or NeedsReview (directly or
-//!   through other items) stays Pending and is counted as `blocked` by
-//!   [`QueueStore::counts`]; it runs once the dependency is replayed and done.
+//! * **Blocking.** A Pending item whose dependency is NeedsReview (directly or through other
+//!   items) stays Pending and is counted as `blocked` by [`QueueStore::counts`]; it runs once
+//!   the review is resolved and the dependency is done. A **Failed** dependency does not block:
+//!   its dependants become claimable, so the engine fails them naming the dependency instead of
+//!   leaving them waiting in silence.
 //! * **Replay** moves the Failed and/or NeedsReview items selected by a [`ReplayFilter`] back
 //!   to Pending with `attempts = 0`, `next_attempt_at = now`, no lease and no review reasons;
 //!   `last_error` is kept as history until the next error replaces it.

@@ -82,9 +82,17 @@ impl WorkState {
         WorkState::ALL.into_iter().find(|state| state.as_str() == s)
     }
 
-    /// True for states that hold up dependants until someone intervenes.
+    /// True for states that hold up dependants until someone intervenes: only a record
+    /// waiting for a human decision. A Failed dependency does not hold its dependants: they
+    /// run, find the dependency missing and fail naming it, so no record waits in silence.
     pub const fn blocks_dependants(self) -> bool {
-        matches!(self, WorkState::Failed | WorkState::NeedsReview)
+        matches!(self, WorkState::NeedsReview)
+    }
+
+    /// True for the states of a dependency that let its dependants run: Done, or Failed (the
+    /// dependant then fails with the dependency's reason).
+    pub const fn releases_dependants(self) -> bool {
+        matches!(self, WorkState::Done | WorkState::Failed)
     }
 }
 
