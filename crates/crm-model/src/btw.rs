@@ -10,52 +10,110 @@ const FIELD: &str = "vat_number";
 /// A VAT identification number of an EU member state (or Northern Ireland, `XI`).
 ///
 /// Parsing is lenient: spaces, dots and dashes are removed, letters are upper-cased and the Greek
-/// prefix `GR` is accepted for `EL`. Output is strict: the country prefix followed by the number,
-/// without separators (`NL123456782B01`), which is also what SnelStart's `btwNummer` expects
-/// (letters and digits only).
+/// prefix `GR` is accepted for `EL`. Two forms without country prefix are recognised, because
+/// CRMs hold them often: a Dutch number (`123456789B01`, any separators or case) is read as `NL`,
+/// and a Belgian number of 10 digits starting with 0 or 1 (`0123.456.789`) as `BE`;
+/// [`prefix_inferred`](Self::prefix_inferred) tells that the prefix was added. Output is strict:
+/// the country prefix followed by the number, without separators (`NL123456782B01`), which is
+/// also what SnelStart's `btwNummer` expects (letters and digits only).
 ///
-/// Dutch numbers (`NL` + 9 digits + `B` + 2 digits) are checked: they are valid when either the
-/// *elf-proef* on the 9 digits passes (the classic numbers derived from the RSIN) or the mod-97
-/// check over the whole number passes (the numbers issued to sole traders since 2020, which no
-/// longer contain the BSN). Other countries are checked on their published format only, because
-/// several of them have no public check-digit algorithm.
+/// Dutch numbers (`NL` + 9 digits + `B` + 2 digits) are checked, also without prefix: they are
+/// valid when either the *elf-proef* on the 9 digits passes (the classic numbers derived from
+/// the RSIN) or the mod-97 check over the whole number passes (the numbers issued to sole traders
+/// since 2020, which no longer contain the BSN). Other countries are checked on their published
+/// format only, because several of them have no public check-digit algorithm.
+///
+/// Equality, ordering and hashing compare the printed id only (a number read without prefix
+/// equals the same number read with it).
 ///
 /// ```
 /// use crm_model::BtwId;
 /// let id: BtwId = "nl 0012.34.560 b01".parse()?;
 /// assert_eq!(id.to_string(), "NL001234560B01");
 /// assert_eq!(id.country(), "NL");
+/// let bare: BtwId = "0012.34.560.B.01".parse()?;
+/// assert_eq!(bare, id);
+/// assert!(bare.prefix_inferred());
+/// let be: BtwId = "0123.456.789".parse()?;
+/// assert_eq!(be.to_string(), "BE0123456789");
 /// # Ok::<(), crm_model::ParseError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct BtwId(String);
+#[derive(Clone)]
+pub struct BtwId {
+    id: String,
+    prefix_inferred: bool,
+}
 
 impl BtwId {
     /// The two-letter country prefix (`NL`, `DE`, `EL`, ...).
     pub fn country(&self) -> &str {
-        &self.0[..2]
+        &self.id[..2]
     }
 
     /// The number without the country prefix.
     pub fn number(&self) -> &str {
-        &self.0[2..]
+        &self.id[2..]
     }
 
     /// The number in its strict printed form, e.g. `NL001234560B01`.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.id
+    }
+
+    /// True when the input had no country prefix and it was inferred from the number's shape
+    /// (`NL` for `123456789B01`, `BE` for `0123456789`).
+    pub fn prefix_inferred(&self) -> bool {
+        self.prefix_inferred
+    }
+}
+
+impl PartialEq for BtwId {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for BtwId {}
+
+impl std::hash::Hash for BtwId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state);
+    }
+}
+
+impl PartialOrd for BtwId {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for BtwId {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.id.cmp(&other.id)
     }
 }
 
 impl fmt::Display for BtwId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.id)
     }
 }
 
 impl fmt::Debug for BtwId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BtwId({})", self.0)
+        write!(f, "BtwId({})", self.id)
+    }
+}
+
+/// The country a number without prefix belongs to, judged by its shape alone.
+fn inferred_prefix(compact: &str) -> Option<&'static str> {
+    let b = compact.as_bytes();
+    if rule_for("NL").is_some_and(|r| (r.shape)(b)) {
+        Some("NL")
+    } else if rule_for("BE").is_some_and(|r| (r.shape)(b)) {
+        Some("BE")
+    } else {
+        None
     }
 }
 
@@ -68,16 +126,22 @@ impl FromStr for BtwId {
         if compact.is_empty() {
             return Err(err(ParseErrorReason::Empty));
         }
-        if compact.len() < 4 || !compact.is_char_boundary(2) {
-            return Err(err(ParseErrorReason::Format(
-                "a country prefix followed by the number",
-            )));
-        }
-        let (prefix, body) = compact.split_at(2);
-        let prefix = if prefix == "GR" { "EL" } else { prefix };
+        let (prefix, body, prefix_inferred) = if let Some(prefix) = inferred_prefix(&compact) {
+            (prefix, compact.as_str(), true)
+        } else {
+            if compact.len() < 4 || !compact.is_char_boundary(2) {
+                return Err(err(ParseErrorReason::Format(
+                    "a country prefix followed by the number (or a Dutch 123456789B01 or \
+                     Belgian 0123456789 number without prefix)",
+                )));
+            }
+            let (prefix, body) = compact.split_at(2);
+            (if prefix == "GR" { "EL" } else { prefix }, body, false)
+        };
         let Some(rule) = rule_for(prefix) else {
             return Err(err(ParseErrorReason::Format(
-                "an EU country prefix (AT, BE, ..., NL, ..., XI)",
+                "an EU country prefix (AT, BE, ..., NL, ..., XI), or a Dutch 123456789B01 or \
+                 Belgian 0123456789 number without prefix",
             )));
         };
         if !(rule.shape)(body.as_bytes()) {
@@ -87,7 +151,10 @@ impl FromStr for BtwId {
         if prefix == "NL" && !(nl_elf_proef(body.as_bytes()) || mod97_is_one(&id)) {
             return Err(err(ParseErrorReason::Checksum));
         }
-        Ok(Self(id))
+        Ok(Self {
+            id,
+            prefix_inferred,
+        })
     }
 }
 
@@ -330,6 +397,29 @@ mod tests {
     fn greek_prefix_is_normalised() {
         let id: BtwId = "GR 123456789".parse().unwrap();
         assert_eq!(id.to_string(), "EL123456789");
+    }
+
+    #[test]
+    fn prefix_is_inferred_for_dutch_and_belgian_numbers() {
+        for input in ["001234560B01", "0012.34.560.b.01", " 001234560b01 "] {
+            let id: BtwId = input.parse().unwrap();
+            assert_eq!(id.as_str(), "NL001234560B01", "{input}");
+            assert!(id.prefix_inferred());
+        }
+        let prefixed: BtwId = "NL001234560B01".parse().unwrap();
+        assert!(!prefixed.prefix_inferred());
+        assert_eq!(prefixed, "001234560B01".parse::<BtwId>().unwrap());
+        // Still checked without prefix.
+        assert_eq!(
+            "001234567B01".parse::<BtwId>().unwrap_err().reason(),
+            ParseErrorReason::Checksum
+        );
+        let be: BtwId = "0123.456.789".parse().unwrap();
+        assert_eq!((be.as_str(), be.prefix_inferred()), ("BE0123456789", true));
+        let be: BtwId = "BE 0123.456.789".parse().unwrap();
+        assert_eq!((be.as_str(), be.prefix_inferred()), ("BE0123456789", false));
+        assert!("2123456789".parse::<BtwId>().is_err());
+        assert!("123456789".parse::<BtwId>().is_err());
     }
 
     #[test]

@@ -140,6 +140,119 @@ impl FromStr for Email {
 
 string_serde!(Email, "an e-mail address");
 
+/// One or more e-mail addresses separated by `;`, the list form CRMs store in a single e-mail
+/// field and SnelStart accepts (`info@x.nl; facturen@x.nl`).
+///
+/// Lenient input: spaces around each address, and one trailing `;`. Each address is validated
+/// as an [`Email`]; an empty item between separators (`a@x.nl;;b@x.nl`) is refused. Output:
+/// the addresses joined with `;` and no spaces. Serde: a string, like the other newtypes.
+///
+/// ```
+/// use crm_model::EmailList;
+/// let list: EmailList = " info@goudenkorst.nl ; Facturen@GoudenKorst.NL ".parse()?;
+/// assert_eq!(list.to_string(), "info@goudenkorst.nl;Facturen@goudenkorst.nl");
+/// assert_eq!(list.first().as_str(), "info@goudenkorst.nl");
+/// assert_eq!(list.len(), 2);
+/// # Ok::<(), crm_model::ParseError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EmailList(Vec<Email>);
+
+impl EmailList {
+    /// The first address (a list is never empty).
+    pub fn first(&self) -> &Email {
+        // Construction guarantees at least one address.
+        &self.0[0]
+    }
+
+    /// Every address, in the order given.
+    pub fn iter(&self) -> std::slice::Iter<'_, Email> {
+        self.0.iter()
+    }
+
+    /// The number of addresses (at least 1).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false: a list holds at least one address.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The addresses as a slice.
+    pub fn as_slice(&self) -> &[Email] {
+        &self.0
+    }
+}
+
+impl From<Email> for EmailList {
+    fn from(email: Email) -> Self {
+        Self(vec![email])
+    }
+}
+
+impl<'a> IntoIterator for &'a EmailList {
+    type Item = &'a Email;
+    type IntoIter = std::slice::Iter<'a, Email>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl fmt::Display for EmailList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, email) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(";")?;
+            }
+            f.write_str(email.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for EmailList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "EmailList({self})")
+    }
+}
+
+impl FromStr for EmailList {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim().is_empty() {
+            return Err(ParseError::new("email", s, ParseErrorReason::Empty));
+        }
+        let body = s.trim_end();
+        let body = body.strip_suffix(';').unwrap_or(body);
+        let items: Vec<&str> = body.split(';').collect();
+        if items.len() == 1 {
+            // One address: the error names the value as given.
+            return body
+                .parse()
+                .map(|e| Self(vec![e]))
+                .map_err(|e: ParseError| ParseError::new("email", s, e.reason()));
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            if item.trim().is_empty() {
+                return Err(ParseError::new(
+                    "email",
+                    s,
+                    ParseErrorReason::Format("e-mail addresses separated by `;`, none empty"),
+                ));
+            }
+            // Name the address that is wrong, not the whole list.
+            out.push(item.parse::<Email>()?);
+        }
+        Ok(Self(out))
+    }
+}
+
+string_serde!(EmailList, "one or more e-mail addresses separated by `;`");
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +266,22 @@ mod tests {
         assert_eq!(e.field(), "iban");
         assert_eq!(e.reason(), ParseErrorReason::Checksum);
         assert!("hello".parse::<Iban>().is_err());
+    }
+
+    #[test]
+    fn email_lists() {
+        let l: EmailList = "a@x.nl".parse().unwrap();
+        assert_eq!((l.len(), l.to_string().as_str()), (1, "a@x.nl"));
+        let l: EmailList = " a@x.nl ;b@Y.nl; ".parse().unwrap();
+        assert_eq!(l.to_string(), "a@x.nl;b@y.nl");
+        assert_eq!(l.iter().count(), 2);
+        assert!("a@x.nl;;b@x.nl".parse::<EmailList>().is_err());
+        assert!(";a@x.nl".parse::<EmailList>().is_err());
+        assert!(";".parse::<EmailList>().is_err());
+        assert!("".parse::<EmailList>().is_err());
+        let e = "a@x.nl; nope".parse::<EmailList>().unwrap_err();
+        assert_eq!(e.value(), " nope");
+        assert!("a@x.nl, b@x.nl".parse::<EmailList>().is_err());
     }
 
     #[test]

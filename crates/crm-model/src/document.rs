@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{opt_text_or_integer, text_or_integer};
 use crate::{CrmId, Money, VatCategory};
 
 /// A project (becomes a SnelStart kostenplaats, a cost centre).
@@ -12,7 +13,9 @@ use crate::{CrmId, Money, VatCategory};
 pub struct Project {
     /// The CRM's id.
     pub id: CrmId,
-    /// The project number as the CRM shows it (`2024-017`, `P1043`).
+    /// The project number as the CRM shows it (`2024-017`, `P1043`); a JSON integer is read as
+    /// its text (`1043` → `"1043"`).
+    #[serde(deserialize_with = "text_or_integer")]
     pub number: String,
     /// Description.
     pub description: String,
@@ -93,8 +96,9 @@ pub struct InvoiceLine {
     /// configuration's default category when absent.
     #[serde(default, alias = "revenue_category", alias = "cost_category")]
     pub category: Option<String>,
-    /// Project number this line belongs to (becomes the line's kostenplaats).
-    #[serde(default)]
+    /// Project number this line belongs to (becomes the line's kostenplaats); a JSON integer
+    /// is read as its text.
+    #[serde(default, deserialize_with = "opt_text_or_integer")]
     pub project: Option<String>,
 }
 
@@ -203,7 +207,9 @@ pub struct SalesInvoice {
     /// Invoice or credit note.
     #[serde(default)]
     pub kind: InvoiceKind,
-    /// Invoice number (SnelStart `factuurnummer`, at most 25 characters, unique).
+    /// Invoice number (SnelStart `factuurnummer`, at most 25 characters, unique); a JSON
+    /// integer is read as its text.
+    #[serde(deserialize_with = "text_or_integer")]
     pub number: String,
     /// Invoice date.
     pub date: NaiveDate,
@@ -218,6 +224,10 @@ pub struct SalesInvoice {
     /// Description of the invoice as a whole.
     #[serde(default)]
     pub description: Option<String>,
+    /// The invoice's currency as the CRM gives it (an ISO 4217 code such as `EUR`); absent
+    /// means euro. Not checked here: the mapping refuses anything but euro.
+    #[serde(default)]
+    pub currency: Option<String>,
     /// The lines.
     pub lines: Vec<InvoiceLine>,
     /// Attached files (the invoice PDF).
@@ -247,6 +257,7 @@ impl SalesInvoice {
             payment_term_days: None,
             relation: relation.into(),
             description: None,
+            currency: None,
             lines,
             attachments: Vec::new(),
             last_changed: None,
@@ -263,7 +274,8 @@ pub struct PurchaseInvoice {
     /// Invoice or credit note.
     #[serde(default)]
     pub kind: InvoiceKind,
-    /// The supplier's invoice number.
+    /// The supplier's invoice number; a JSON integer is read as its text.
+    #[serde(deserialize_with = "text_or_integer")]
     pub number: String,
     /// Invoice date.
     pub date: NaiveDate,
@@ -278,6 +290,10 @@ pub struct PurchaseInvoice {
     /// Description of the invoice as a whole.
     #[serde(default)]
     pub description: Option<String>,
+    /// The invoice's currency as the CRM gives it (an ISO 4217 code such as `EUR`); absent
+    /// means euro. Not checked here: the mapping refuses anything but euro.
+    #[serde(default)]
+    pub currency: Option<String>,
     /// The lines (their `category` is the cost category).
     pub lines: Vec<InvoiceLine>,
     /// Attached files.
@@ -306,6 +322,7 @@ impl PurchaseInvoice {
             payment_term_days: None,
             relation: supplier.into(),
             description: None,
+            currency: None,
             lines,
             attachments: Vec::new(),
             last_changed: None,

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use serde::Deserialize;
+
 /// Why a value was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -107,6 +109,42 @@ macro_rules! string_serde {
     };
 }
 pub(crate) use string_serde;
+
+/// Deserializes text given as a JSON string or a JSON integer (kept as its decimal text): the
+/// form CRMs use for ids and numbers (`"P-17"`, `1043`).
+pub(crate) fn text_or_integer<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or an integer")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<String, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+    deserializer.deserialize_any(V)
+}
+
+/// Like [`text_or_integer`] for an optional field (`null` or absent is `None`).
+pub(crate) fn opt_text_or_integer<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Wrap(#[serde(deserialize_with = "text_or_integer")] String);
+    Ok(Option::<Wrap>::deserialize(deserializer)?.map(|w| w.0))
+}
 
 /// Removes the separators people type inside identifiers (spaces, dots, dashes) and upper-cases.
 pub(crate) fn compact_upper(s: &str) -> String {

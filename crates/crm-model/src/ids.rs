@@ -10,9 +10,16 @@ use crate::error::{ParseError, ParseErrorReason, compact_upper, string_serde};
 /// The CRM's own identifier of a record (opaque text; whatever the CRM uses as a primary key).
 ///
 /// It is the stable key the sync engine maps to a SnelStart id, so it is kept exactly as given.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Serde reads it from a string or a JSON integer (kept as its decimal text) and writes a string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct CrmId(String);
+
+impl<'de> Deserialize<'de> for CrmId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::error::text_or_integer(deserializer).map(Self)
+    }
+}
 
 impl CrmId {
     /// Wraps the CRM's identifier.
@@ -46,23 +53,66 @@ impl From<String> for CrmId {
 
 /// A Dutch Chamber of Commerce (KvK) number: exactly 8 digits.
 ///
-/// Lenient input: spaces, dots and dashes are removed, and a 7-digit number from an old
-/// register export that lost its leading zero is padded back. Output: the 8 digits.
+/// Lenient input: spaces, dots and dashes between the digits, and a leading label in any case
+/// (`KvK 12345678`, `KvK-nummer: 12345678`, `kvk nr. 12345678`). A 7-digit number (an old
+/// register or spreadsheet export that lost its leading zero) still parses, padded back to 8
+/// digits, but says so through [`leading_zero_restored`](Self::leading_zero_restored): such a
+/// number is evidence for matching, not a value to write. Output: the 8 digits.
+///
+/// Equality, ordering and hashing compare the 8 digits only.
 ///
 /// ```
 /// use crm_model::KvkNumber;
-/// let kvk: KvkNumber = "1234 5678".parse()?;
+/// let kvk: KvkNumber = "KvK-nummer: 1234 5678".parse()?;
 /// assert_eq!(kvk.to_string(), "12345678");
+/// let padded: KvkNumber = "1234567".parse()?;
+/// assert_eq!(padded.to_string(), "01234567");
+/// assert!(padded.leading_zero_restored());
 /// # Ok::<(), crm_model::ParseError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KvkNumber([u8; 8]);
+#[derive(Debug, Clone, Copy)]
+pub struct KvkNumber {
+    digits: [u8; 8],
+    restored: bool,
+}
 
 impl KvkNumber {
     /// The 8 digits as text.
     pub fn as_str(&self) -> &str {
         // Only ASCII digits are ever stored.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        std::str::from_utf8(&self.digits).unwrap_or_default()
+    }
+
+    /// True when the input had 7 digits and the leading `0` was added by parsing: the number
+    /// is then a reconstruction, fit as matching evidence but not to be written to SnelStart.
+    pub fn leading_zero_restored(&self) -> bool {
+        self.restored
+    }
+}
+
+impl PartialEq for KvkNumber {
+    fn eq(&self, other: &Self) -> bool {
+        self.digits == other.digits
+    }
+}
+
+impl Eq for KvkNumber {}
+
+impl std::hash::Hash for KvkNumber {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.digits.hash(state);
+    }
+}
+
+impl PartialOrd for KvkNumber {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for KvkNumber {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.digits.cmp(&other.digits)
     }
 }
 
@@ -72,20 +122,45 @@ impl fmt::Display for KvkNumber {
     }
 }
 
+/// Removes a leading `KvK`, `KvK-nummer:`, `KvK nr.` label (any case) and the separators
+/// around it; returns the input unchanged when it has no label.
+fn strip_kvk_label(s: &str) -> &str {
+    let t = s.trim_start();
+    let Some(rest) = t
+        .get(..3)
+        .filter(|p| p.eq_ignore_ascii_case("kvk"))
+        .map(|_| &t[3..])
+    else {
+        return s;
+    };
+    let is_sep = |c: char| matches!(c, ' ' | '-' | '.' | ':' | '#' | '\u{a0}' | '\t' | '_');
+    let rest = rest.trim_start_matches(is_sep);
+    let rest = ["nummer", "number", "nr", "no"]
+        .iter()
+        .find_map(|word| {
+            rest.get(..word.len())
+                .filter(|p| p.eq_ignore_ascii_case(word))
+                .map(|_| &rest[word.len()..])
+        })
+        .unwrap_or(rest);
+    rest.trim_start_matches(is_sep)
+}
+
 impl FromStr for KvkNumber {
     type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let compact = compact_upper(s);
+        let compact = compact_upper(strip_kvk_label(s));
         if compact.is_empty() {
             return Err(ParseError::new("kvk_number", s, ParseErrorReason::Empty));
         }
-        let padded = if compact.len() == 7 {
+        let restored = compact.len() == 7;
+        let padded = if restored {
             format!("0{compact}")
         } else {
             compact
         };
-        let bytes: [u8; 8] = padded
+        let digits: [u8; 8] = padded
             .as_bytes()
             .try_into()
             .ok()
@@ -93,7 +168,7 @@ impl FromStr for KvkNumber {
             .ok_or_else(|| {
                 ParseError::new("kvk_number", s, ParseErrorReason::Format("8 digits"))
             })?;
-        Ok(Self(bytes))
+        Ok(Self { digits, restored })
     }
 }
 
@@ -247,6 +322,33 @@ mod tests {
         assert_eq!(err.field(), "kvk_number");
         assert_eq!(err.value(), "1234567A");
         assert!("123456789".parse::<KvkNumber>().is_err());
+    }
+
+    #[test]
+    fn kvk_labels_and_separators() {
+        for input in [
+            "12345678",
+            "1234 5678",
+            "12.34.56.78",
+            "KvK 12345678",
+            "KvK-nummer: 12345678",
+            "kvk-NUMMER:12345678",
+            "KVK: 1234 5678",
+            "kvk nr. 12345678",
+            " KvK number 12-34-56-78 ",
+        ] {
+            let kvk: KvkNumber = input.parse().unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(kvk.as_str(), "12345678", "{input}");
+            assert!(!kvk.leading_zero_restored(), "{input}");
+        }
+        let restored: KvkNumber = "KvK 1234567".parse().unwrap();
+        assert!(restored.leading_zero_restored());
+        let written: KvkNumber = "01234567".parse().unwrap();
+        assert!(!written.leading_zero_restored());
+        assert_eq!(restored, written);
+        assert!("KvK".parse::<KvkNumber>().is_err());
+        assert!("KvK 1234567A".parse::<KvkNumber>().is_err());
+        assert!("Kvk-nummer: ".parse::<KvkNumber>().is_err());
     }
 
     #[test]

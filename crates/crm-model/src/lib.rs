@@ -97,11 +97,12 @@ mod document;
 mod error;
 mod ids;
 mod money;
+mod record_kind;
 mod relation;
 mod vat;
 
 pub use btw::BtwId;
-pub use contact_values::{Email, Iban};
+pub use contact_values::{Email, EmailList, Iban};
 pub use document::{
     Attachment, InvoiceKind, InvoiceLine, PaymentState, PaymentStatus, Project, PurchaseInvoice,
     SalesInvoice,
@@ -109,5 +110,6 @@ pub use document::{
 pub use error::{ParseError, ParseErrorReason};
 pub use ids::{CountryCode, CrmId, KvkNumber, Postcode};
 pub use money::Money;
+pub use record_kind::RecordKind;
 pub use relation::{Address, Contact, Relation, RelationKind};
 pub use vat::VatCategory;

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{BtwId, CountryCode, CrmId, Email, Iban, KvkNumber, Money};
+use crate::error::opt_text_or_integer;
+use crate::{BtwId, CountryCode, CrmId, EmailList, Iban, KvkNumber, Money};
 
 /// Whether a relation buys from us, sells to us, or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -44,11 +45,15 @@ impl RelationKind {
 pub struct Address {
     /// Street name, without the number.
     pub street: String,
-    /// House number (text, because CRMs store `12`, `12-14`, ...).
+    /// House number (text, because CRMs store `12`, `12-14`, ...; a JSON integer is read as
+    /// its text).
+    #[serde(deserialize_with = "opt_text_or_integer")]
     pub house_number: Option<String>,
     /// Addition to the house number (`A`, `bis`, `3hg`).
     pub house_number_addition: Option<String>,
-    /// Postcode as entered.
+    /// Postcode as entered (a JSON integer, as Belgian and German postcodes are sometimes
+    /// exported, is read as its text).
+    #[serde(deserialize_with = "opt_text_or_integer")]
     pub postcode: Option<String>,
     /// City.
     pub city: String,
@@ -102,8 +107,8 @@ pub struct Contact {
     pub name: String,
     /// Role or job title as free text (`Finance`, `Crediteurenadministratie`, `CEO`).
     pub role: Option<String>,
-    /// E-mail address.
-    pub email: Option<Email>,
+    /// E-mail address, or several separated by `;`.
+    pub email: Option<EmailList>,
     /// Phone number as entered.
     pub phone: Option<String>,
     /// Marked as the primary contact in the CRM.
@@ -133,8 +138,8 @@ pub struct Relation {
     /// Customer, supplier or both.
     pub kind: RelationKind,
     /// The CRM's own customer/supplier number, if it has one (feeds the relatiecode when the
-    /// mapping says so).
-    #[serde(default)]
+    /// mapping says so). A JSON integer is read as its text.
+    #[serde(default, deserialize_with = "opt_text_or_integer")]
     pub number: Option<String>,
     /// Legal (registered) name.
     pub legal_name: String,
@@ -150,9 +155,9 @@ pub struct Relation {
     /// The people at this relation; SnelStart keeps one (see the `mapping` crate).
     #[serde(default)]
     pub contacts: Vec<Contact>,
-    /// General e-mail address.
+    /// General e-mail address, or several separated by `;` (SnelStart accepts the list form).
     #[serde(default)]
-    pub email: Option<Email>,
+    pub email: Option<EmailList>,
     /// General phone number as entered.
     #[serde(default)]
     pub phone: Option<String>,
@@ -177,6 +182,9 @@ pub struct Relation {
     /// Credit limit.
     #[serde(default)]
     pub credit_limit: Option<Money>,
+    /// The CRM's free-text memo (notes), as given; may contain line breaks.
+    #[serde(default)]
+    pub memo: Option<String>,
     /// False for relations the CRM archived.
     #[serde(default = "default_true")]
     pub active: bool,
@@ -210,6 +218,7 @@ impl Relation {
             bic: None,
             payment_term_days: None,
             credit_limit: None,
+            memo: None,
             active: true,
             last_changed: None,
         }

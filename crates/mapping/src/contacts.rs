@@ -141,7 +141,7 @@ fn tie_key(c: &Contact) -> (bool, &str, &str, &str, &str, &str) {
         c.id.is_some(),
         c.id.as_ref().map_or("", |id| id.as_str()),
         c.name.as_str(),
-        c.email.as_ref().map_or("", |e| e.as_str()),
+        c.email.as_ref().map_or("", |e| e.first().as_str()),
         c.phone.as_deref().unwrap_or(""),
         c.role.as_deref().unwrap_or(""),
     )

@@ -58,20 +58,8 @@ pub mod limits {
     pub const ATTACHMENT_BYTES: usize = 10_000_000;
 }
 
-/// The kind of CRM record a problem belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum RecordKind {
-    /// A [`Relation`].
-    Relation,
-    /// A [`Project`].
-    Project,
-    /// A [`SalesInvoice`].
-    SalesInvoice,
-    /// A [`PurchaseInvoice`].
-    PurchaseInvoice,
-}
+/// The kind of CRM record a problem belongs to (defined in `crm-model`, re-exported here).
+pub use crm_model::RecordKind;
 
 /// Which record a problem belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -523,7 +511,7 @@ pub fn relation(relation: &Relation, config: &MappingConfig) -> Vec<Problem> {
         {
             c.max_len(
                 format!("contacts[{index}].email"),
-                email.as_str(),
+                &email.to_string(),
                 limits::EMAIL,
             );
         }
@@ -540,7 +528,7 @@ pub fn relation(relation: &Relation, config: &MappingConfig) -> Vec<Problem> {
     }
 
     if let Some(email) = &relation.email {
-        c.max_len("email", email.as_str(), limits::EMAIL);
+        c.max_len("email", &email.to_string(), limits::EMAIL);
     }
     if let Some(phone) = &relation.phone {
         c.max_len("phone", phone.trim(), limits::TELEFOON);
