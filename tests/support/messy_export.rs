@@ -1133,7 +1133,12 @@ impl Builder {
                     }
                     _ => {
                         a.insert("street".into(), json!(street));
-                        a.insert("house_number".into(), json!(n.to_string()));
+                        // Text or a JSON integer.
+                        if self.rng.chance(50) {
+                            a.insert("house_number".into(), json!(n));
+                        } else {
+                            a.insert("house_number".into(), json!(n.to_string()));
+                        }
                     }
                 }
                 a.insert("postcode".into(), json!(postcode));
@@ -1155,10 +1160,11 @@ impl Builder {
             Country::Be => {
                 let (city, pc) = *self.rng.pick(CITIES_BE);
                 let street = *self.rng.pick(STREETS_BE);
-                let pc = if self.rng.chance(50) {
-                    format!("B-{pc}")
-                } else {
-                    pc.to_owned()
+                // `B-2000`, `2000`, or the JSON integer 2000 (crm-model reads it as text).
+                let pc = match self.rng.below(3) {
+                    0 => json!(format!("B-{pc}")),
+                    1 => json!(pc),
+                    _ => json!(pc.parse::<u32>().unwrap()),
                 };
                 json!({"street": street, "house_number": self.rng.range(1, 120).to_string(),
                        "postcode": pc, "city": city, "country": *self.rng.pick(&["BE", "be", "BEL"])})
@@ -1166,10 +1172,10 @@ impl Builder {
             Country::De => {
                 let (city, pc) = *self.rng.pick(CITIES_DE);
                 let street = *self.rng.pick(STREETS_DE);
-                let pc = if self.rng.chance(50) {
-                    format!("D-{pc}")
-                } else {
-                    pc.to_owned()
+                let pc = match self.rng.below(3) {
+                    0 => json!(format!("D-{pc}")),
+                    1 => json!(pc),
+                    _ => json!(pc.parse::<u32>().unwrap()),
                 };
                 json!({"street": format!("{street} {}", self.rng.range(1, 90)),
                        "postcode": pc, "city": city, "country": *self.rng.pick(&["DE", "de", "DEU"])})
