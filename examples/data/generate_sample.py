@@ -255,6 +255,24 @@ for n in range(1, 41):
                       "payment_term_days": 30, "relation": rel["id"], "lines": lines,
                       "attachments": [{"file_name": f"INK-{n:04d}.pdf", "content": pdf(f"inkoopfactuur {n}")}]})
 
+# Forms real exports hold, all valid: e-mail lists, labelled KvK numbers, Dutch VAT ids without
+# their country prefix (added under the mapping's `vat_without_prefix` policy, with a notice),
+# memos with line breaks. Applied last, so the records above are otherwise unchanged.
+for i, r in enumerate(relations, start=1):
+    if r["id"] in invalid_relations:
+        continue
+    if i % 7 == 3 and r.get("email"):
+        r["email"] = f'{r["email"]}; facturen@{r["email"].split("@")[1]}'
+    if i % 9 == 4 and r.get("kvk_number"):
+        r["kvk_number"] = f'KvK {r["kvk_number"]}'
+    elif i % 9 == 5 and r.get("kvk_number"):
+        k = r["kvk_number"]
+        r["kvk_number"] = f"KvK-nummer: {k[:4]} {k[4:]}"
+    if i % 11 == 6 and r.get("vat_number", "").startswith("NL"):
+        r["vat_number"] = r["vat_number"][2:]
+    if i % 13 == 2:
+        r["memo"] = "Klant sinds 2015.\nLevering alleen op dinsdag en donderdag."
+
 dataset = {"relations": relations, "projects": projects, "sales_invoices": sales, "purchase_invoices": purchases}
 with open(os.path.join(HERE, "sample_crm.json"), "w") as f:
     json.dump(dataset, f, indent=1, ensure_ascii=False)
