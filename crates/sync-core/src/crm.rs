@@ -30,6 +30,118 @@ pub enum CrmChange {
     /// A purchase invoice was created or changed: it becomes an inkoopboeking, with its
     /// attachments.
     PurchaseInvoice(Box<PurchaseInvoice>),
+    /// A CRM record the intake refused (unreadable values, a duplicate in one export, an
+    /// invoice that contradicts its relation's kind). It is queued like any change so it shows
+    /// in [`SyncEngine::status`](crate::SyncEngine::status) and reaches the [`CrmSink`] as a
+    /// failure naming the fields, and so records that depend on it fail naming it. It never
+    /// causes a SnelStart call.
+    Refused(Box<RefusedRecord>),
+}
+
+/// Why the intake refused a CRM record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RefusalReason {
+    /// A value could not be read as its type (a bad date, an amount with 3 decimals, ...).
+    Unreadable,
+    /// A later occurrence of a record already in the same export or batch (same id, project
+    /// number, sales invoice number, or supplier and purchase invoice number): the first
+    /// occurrence wins.
+    Duplicate,
+    /// The record contradicts another record of the same batch (a sales invoice on a
+    /// supplier-only relation: SnelStart BOE-0060; a purchase invoice on a customer-only
+    /// relation: BOE-0003).
+    Inconsistent,
+}
+
+impl RefusalReason {
+    /// The stable code stored with the failure (`REFUSED_UNREADABLE`, ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            RefusalReason::Unreadable => "REFUSED_UNREADABLE",
+            RefusalReason::Duplicate => "REFUSED_DUPLICATE",
+            RefusalReason::Inconsistent => "REFUSED_INCONSISTENT",
+        }
+    }
+}
+
+/// One problem of a refused record: where (a JSON path inside the record, with list indices,
+/// such as `lines[1].unit_price`) and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RefusalProblem {
+    /// The field path inside the record.
+    pub path: String,
+    /// What is wrong, for a person.
+    pub message: String,
+}
+
+impl RefusalProblem {
+    /// A problem at `path`.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        RefusalProblem {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A CRM record the intake refused, with every problem named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RefusedRecord {
+    /// The SnelStart entity the record would have become.
+    pub kind: EntityKind,
+    /// The CRM id, or `relations[3]` (section and index) when the record has no readable id.
+    pub crm_id: String,
+    /// The project number (for projects) when it could be read, so invoices booked on that
+    /// project fail naming this refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub natural_key: Option<String>,
+    /// Why.
+    pub reason: RefusalReason,
+    /// Every problem, each with its field path.
+    pub problems: Vec<RefusalProblem>,
+}
+
+impl RefusedRecord {
+    /// A refusal.
+    pub fn new(
+        kind: EntityKind,
+        crm_id: impl Into<String>,
+        reason: RefusalReason,
+        problems: Vec<RefusalProblem>,
+    ) -> Self {
+        RefusedRecord {
+            kind,
+            crm_id: crm_id.into(),
+            natural_key: None,
+            reason,
+            problems,
+        }
+    }
+
+    /// Sets the project number (see [`RefusedRecord::natural_key`]).
+    pub fn with_natural_key(mut self, key: impl Into<String>) -> Self {
+        self.natural_key = Some(key.into());
+        self
+    }
+
+    /// One line for logs and the sink: `refused (duplicate): id: …; number: …`.
+    pub fn message(&self) -> String {
+        let what = match self.reason {
+            RefusalReason::Unreadable => "unreadable values",
+            RefusalReason::Duplicate => "duplicate in the export",
+            RefusalReason::Inconsistent => "contradicts its relation",
+        };
+        let problems: Vec<String> = self
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect();
+        format!("refused ({what}): {}", problems.join("; "))
+    }
 }
 
 impl CrmChange {
@@ -65,6 +177,7 @@ impl CrmChange {
             CrmChange::Project(_) => EntityKind::CostCentre,
             CrmChange::SalesInvoice(_) => EntityKind::SalesInvoice,
             CrmChange::PurchaseInvoice(_) => EntityKind::PurchaseInvoice,
+            CrmChange::Refused(r) => r.kind,
         }
     }
 
@@ -76,6 +189,7 @@ impl CrmChange {
             CrmChange::Project(p) => p.id.as_str(),
             CrmChange::SalesInvoice(i) => i.id.as_str(),
             CrmChange::PurchaseInvoice(i) => i.id.as_str(),
+            CrmChange::Refused(r) => r.crm_id.as_str(),
         }
     }
 
@@ -107,10 +221,15 @@ impl CrmChange {
         }
     }
 
-    /// The queue operation (`upsert` or `archive`).
+    /// The queue operation (`upsert`, `archive` or `duplicate`).
+    ///
+    /// A refused duplicate has its own operation (`duplicate`), so it never coalesces with the
+    /// first occurrence that was kept; any other refusal is an `upsert`, so a corrected change
+    /// of the record replaces it.
     pub fn operation(&self) -> &'static str {
         match self {
             CrmChange::RelationArchived(_) => OP_ARCHIVE,
+            CrmChange::Refused(r) if r.reason == RefusalReason::Duplicate => OP_DUPLICATE,
             _ => OP_UPSERT,
         }
     }
@@ -118,6 +237,7 @@ impl CrmChange {
 
 pub(crate) const OP_UPSERT: &str = "upsert";
 pub(crate) const OP_ARCHIVE: &str = "archive";
+pub(crate) const OP_DUPLICATE: &str = "duplicate";
 
 /// A whole CRM export in one document: what the examples load, and a simple import format
 /// for CRMs that can only export files. JSON (or TOML) with these keys, each optional:
@@ -305,6 +425,9 @@ pub enum SinkEvent {
         crm_id: String,
         /// What went wrong.
         reason: String,
+        /// The fields of the record the failure names (`kvk_number`, `lines[1].unit_price`),
+        /// empty when it is not about a field.
+        fields: Vec<String>,
     },
 }
 

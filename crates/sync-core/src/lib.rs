@@ -72,8 +72,9 @@ pub use breaker::Reachability;
 pub use clock::Clock;
 pub use crm::{
     ChangePage, CrmChange, CrmDataset, CrmError, CrmSink, CrmSource, MemorySink, MemorySource,
-    NoSink, SinkEvent,
+    NoSink, RefusalProblem, RefusalReason, RefusedRecord, SinkEvent,
 };
+pub use engine::intake::IntakeReport;
 pub use engine::backup::{
     BackupError, ENGINE_BACKUP_FORMAT, ENGINE_BACKUP_VERSION, EngineBackup, ImportSummary,
     LinkConflict,

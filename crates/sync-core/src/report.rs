@@ -172,6 +172,16 @@ pub struct FailureEntry {
     pub at: DateTime<Utc>,
 }
 
+impl FailureEntry {
+    /// The fields of the CRM record the failure names (see [`StoredError::field_paths`]).
+    pub fn fields(&self) -> Vec<String> {
+        self.error
+            .as_ref()
+            .map(StoredError::field_paths)
+            .unwrap_or_default()
+    }
+}
+
 /// A work item waiting for a human decision.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[non_exhaustive]

@@ -40,7 +40,7 @@
 
 use chrono::TimeDelta;
 use crm_model::{Attachment, CrmId, InvoiceLine, PurchaseInvoice, SalesInvoice};
-use mapping::booking::{BookingPlan, plan_purchase_invoice, plan_sales_invoice};
+use mapping::booking::{BookingContext, BookingPlan, plan_purchase_invoice, plan_sales_invoice};
 use mapping::config::ChartOfAccounts;
 use mapping::convert::{inkoopboeking_from_plan, verkoopboeking_from_plan};
 use mapping::preflight::{ProblemKind, Problems, limits};
@@ -158,9 +158,12 @@ impl<'a> Invoice<'a> {
         config: &mapping::config::MappingConfig,
         chart: &ChartOfAccounts,
     ) -> Result<BookingPlan, Problems> {
+        // TODO(engine): BookingContext::new(companyInfo.huidigBoekjaar) to check BOE-0033 in
+        // pre-flight; until then the date is left to SnelStart.
+        let context = BookingContext::without_financial_year();
         match (self.sales, self.purchase) {
-            (Some(s), _) => plan_sales_invoice(s, config, Some(chart)),
-            (_, Some(p)) => plan_purchase_invoice(p, config, Some(chart)),
+            (Some(s), _) => plan_sales_invoice(s, config, Some(chart), &context),
+            (_, Some(p)) => plan_purchase_invoice(p, config, Some(chart), &context),
             // Both constructors set one of them.
             (None, None) => unreachable!("an invoice is sales or purchase"),
         }
@@ -494,6 +497,38 @@ async fn linked_relation<S: Store, Src: CrmSource, Snk: CrmSink>(
     Ok(None)
 }
 
+/// Refuses a booking whose SnelStart relation has the wrong kind before SnelStart does: a
+/// sales booking needs a Klant (BOE-0060), a purchase booking a Leverancier (BOE-0003). The
+/// relation's kind is read once per run (or known from its creation in this run), and only
+/// for bookings that are about to be written.
+async fn wrong_relation_kind<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    invoice: &Invoice<'_>,
+    relatie: RelatieId,
+) -> Result<Option<ItemResult>, HandlerError> {
+    let roles = context.relation_roles(&engine.inner.client, relatie).await?;
+    engine.record_success();
+    let (ok, needs, code) = match invoice.side {
+        Side::Sales => (roles.klant, "a customer (Klant)", "BOE-0060"),
+        Side::Purchase => (roles.leverancier, "a supplier (Leverancier)", "BOE-0003"),
+    };
+    if ok {
+        return Ok(None);
+    }
+    Ok(Some(ItemResult::Fail(
+        FailureKind::Permanent
+            .error(format!(
+                "relation: CRM relation `{}` is linked to SnelStart relation {relatie}, which is \
+                 not {needs}; SnelStart would refuse the booking ({code}). Check the relation's \
+                 kind in the CRM (and the mapping's both_kinds policy)",
+                invoice.relation
+            ))
+            .with_code(code)
+            .with_details(serde_json::json!([{ "path": "relation" }])),
+    )))
+}
+
 /// The failed or held work item of a record, if there is one.
 async fn stuck_item<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
@@ -519,7 +554,7 @@ async fn stuck_item<S: Store, Src: CrmSource, Snk: CrmSink>(
     Ok(None)
 }
 
-fn dependency_failed(what: String, stuck: &WorkItem) -> ItemResult {
+fn dependency_failed(what: String, path: String, stuck: &WorkItem) -> ItemResult {
     let why = match stuck.state {
         WorkState::NeedsReview => "waits for review".to_owned(),
         _ => format!(
@@ -537,10 +572,11 @@ fn dependency_failed(what: String, stuck: &WorkItem) -> ItemResult {
                 "not booked: {what} {why}; resolve it, then replay this invoice"
             ))
             .with_code("DEPENDENCY_FAILED")
-            .with_details(serde_json::json!({
+            .with_details(serde_json::json!([{
+                "path": path,
                 "dependency": {"kind": stuck.kind.as_str(), "crm_id": stuck.crm_id,
                                "work_item": stuck.id.to_string()}
-            })),
+            }])),
     )
 }
 
@@ -569,7 +605,11 @@ async fn missing_relation<S: Store, Src: CrmSource, Snk: CrmSink>(
     })
     .await?
     {
-        return Ok(dependency_failed(format!("relation `{relation}`"), &stuck));
+        return Ok(dependency_failed(
+            format!("relation `{relation}`"),
+            "relation".to_owned(),
+            &stuck,
+        ));
     }
     if item.attempts >= DEPENDENCY_WAITS {
         return Ok(ItemResult::Fail(
@@ -601,17 +641,28 @@ async fn missing_cost_centres<S: Store, Src: CrmSource, Snk: CrmSink>(
         .iter()
         .filter_map(|l| l.project.as_deref())
         .collect();
+    let number_of = |i: &WorkItem| match serde_json::from_value::<CrmChange>(i.payload.clone()) {
+        Ok(CrmChange::Project(p)) => Some(p.number),
+        Ok(CrmChange::Refused(r)) if r.reason != crate::crm::RefusalReason::Duplicate => {
+            r.natural_key
+        }
+        _ => None,
+    };
     if let Some(stuck) = stuck_item(engine, |i| {
         i.kind == EntityKind::CostCentre
-            && match serde_json::from_value::<CrmChange>(i.payload.clone()) {
-                Ok(CrmChange::Project(p)) => projects.contains(&p.number.as_str()),
-                _ => false,
-            }
+            && number_of(i).is_some_and(|n| projects.contains(&n.as_str()))
     })
     .await?
     {
+        let number = number_of(&stuck).unwrap_or_default();
+        let line = invoice
+            .lines
+            .iter()
+            .position(|l| l.project.as_deref() == Some(number.as_str()))
+            .unwrap_or_default();
         return Ok(dependency_failed(
-            format!("project `{}`", stuck.crm_id),
+            format!("project `{}` (number {number})", stuck.crm_id),
+            format!("lines[{line}].project"),
             &stuck,
         ));
     }
@@ -659,7 +710,13 @@ async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
             queue_attachments(engine, invoice, link.snelstart_id).await?;
             return Ok(ItemResult::Done(Action::Unchanged));
         }
+        if let Some(refused) = wrong_relation_kind(engine, context, invoice, relatie).await? {
+            return Ok(refused);
+        }
         return update_linked(engine, invoice, &link, &body, &hash).await;
+    }
+    if let Some(refused) = wrong_relation_kind(engine, context, invoice, relatie).await? {
+        return Ok(refused);
     }
 
     // A previous attempt may have booked it and lost the answer (or died after the POST).

@@ -32,6 +32,28 @@ pub(crate) struct RunContext {
     /// The chart built from `ledgers` and `kostenplaatsen`; dropped whenever a cost centre
     /// changes in the run so the next booking sees it.
     chart: Mutex<Option<Arc<ChartOfAccounts>>>,
+    /// Whether each relation bookings go to is a customer and/or a supplier (SnelStart's
+    /// `relatiesoort`), read at most once per relation per run.
+    relation_kinds: Mutex<HashMap<RelatieId, RelationRoles>>,
+    /// The administration's current financial year (`companyInfo.huidigBoekjaar`), read once
+    /// per run by the first booking.
+    financial_year: OnceCell<i32>,
+}
+
+/// What a SnelStart relation may be booked as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RelationRoles {
+    pub(crate) klant: bool,
+    pub(crate) leverancier: bool,
+}
+
+impl RelationRoles {
+    fn of(relatie: &Relatie) -> Self {
+        RelationRoles {
+            klant: relatie.is_klant(),
+            leverancier: relatie.is_leverancier(),
+        }
+    }
 }
 
 impl RunContext {
@@ -56,8 +78,36 @@ impl RunContext {
             .await
     }
 
+    /// Whether the relation is a customer and/or a supplier: from this run's memory, else one
+    /// `GET /relaties/{id}`.
+    pub(crate) async fn relation_roles(
+        &self,
+        client: &Client,
+        id: RelatieId,
+    ) -> Result<RelationRoles, snelstart_client::Error> {
+        if let Some(roles) = self
+            .relation_kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Ok(*roles);
+        }
+        let relatie = client.execute(ops::relaties::get(id)).await?;
+        let roles = RelationRoles::of(&relatie);
+        self.relation_kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, roles);
+        Ok(roles)
+    }
+
     /// Adds a relation created in this run, so later records of the run can match it.
     pub(crate) fn remember_relation(&self, relatie: &Relatie) {
+        self.relation_kinds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(relatie.id, RelationRoles::of(relatie));
         if let Some(snapshot) = self.relations.get() {
             add_to_snapshot(
                 &mut snapshot.lock().unwrap_or_else(PoisonError::into_inner),
@@ -152,6 +202,24 @@ impl RunContext {
         *self.chart.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&chart));
         drop(guard);
         Ok(chart)
+    }
+
+    /// What pre-flight needs to know about the administration to check a booking (its current
+    /// financial year, for BOE-0033): one `GET /companyInfo` per run, on first use.
+    pub(crate) async fn booking_context(
+        &self,
+        client: &Client,
+        today: chrono::NaiveDate,
+    ) -> Result<mapping::booking::BookingContext, snelstart_client::Error> {
+        use chrono::Datelike;
+        let year = self
+            .financial_year
+            .get_or_try_init(|| async {
+                let info = client.execute(ops::company_info::get()).await?;
+                Ok::<_, snelstart_client::Error>(info.huidig_boekjaar.unwrap_or(today.year()))
+            })
+            .await?;
+        Ok(mapping::booking::BookingContext::new(*year))
     }
 
     fn forget_chart(&self) {

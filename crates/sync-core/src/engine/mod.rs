@@ -31,6 +31,7 @@
 pub(crate) mod backup;
 mod bookings;
 mod context;
+pub(crate) mod intake;
 mod projects;
 pub(crate) mod readback;
 pub(crate) mod reconcile;
@@ -52,8 +53,8 @@ use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind, stored_from_client};
 use crate::report::{Action, FailureEntry, PlanEntry, ReviewEntry, RunReport, StatusReport};
 use crate::store::{
-    AdminKey, AuditEntry, AuditOutcome, EntityKind, NewWorkItem, ReplayFilter, Store, StoredError,
-    WorkItem, WorkItemId, WorkState,
+    AdminKey, AuditEntry, AuditOutcome, EntityKind, ReplayFilter, Store, StoredError, WorkItem,
+    WorkState,
 };
 
 pub(crate) use context::RunContext;
@@ -100,7 +101,7 @@ impl Default for EngineOptions {
             breaker_threshold: 3,
             breaker_base: Duration::from_secs(5),
             breaker_max: Duration::from_secs(300),
-            status_limit: 100,
+            status_limit: 1000,
             readback_overlap: readback::READBACK_OVERLAP,
         }
     }
@@ -164,12 +165,6 @@ pub(crate) enum ItemResult {
         at: DateTime<Utc>,
         error: StoredError,
     },
-}
-
-/// Work items queued in one batch, by (kind, CRM key), for dependencies inside the batch.
-#[derive(Default)]
-struct Batch {
-    queued: std::collections::HashMap<(EntityKind, String), WorkItemId>,
 }
 
 const CURSOR_SOURCE: &str = "crm_source";
@@ -317,142 +312,6 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(version);
         Ok(version)
-    }
-
-    /// Queues one change pushed by the host application (a webhook, a save hook).
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Store`].
-    pub async fn submit(&self, change: CrmChange) -> Result<WorkItemId, EngineError> {
-        self.submit_after(change, &[]).await
-    }
-
-    /// Queues a change behind the given work items (they must exist).
-    async fn submit_after(
-        &self,
-        change: CrmChange,
-        depends_on: &[WorkItemId],
-    ) -> Result<WorkItemId, EngineError> {
-        let payload = serde_json::to_value(&change).unwrap_or_default();
-        // The same change again for a record that failed or waits for review: nothing new to
-        // try (a full export re-sent, a webhook repeated). It stays parked until its data
-        // changes or someone replays it, so a failed record costs no call on every run.
-        let parked_key = parked_cursor(change.kind(), change.operation(), change.crm_id());
-        let hash = crate::hash::payload_hash(&payload);
-        if let Some(parked) = self
-            .inner
-            .store
-            .cursor(&self.inner.admin, &parked_key)
-            .await?
-            && let Some((parked_hash, id)) = parked.split_once(' ')
-            && parked_hash == hash
-            && let Ok(id) = id.parse::<i64>()
-            && let Some(item) = self.inner.store.work_item(WorkItemId::new(id)).await?
-            && matches!(item.state, WorkState::Failed | WorkState::NeedsReview)
-        {
-            return Ok(item.id);
-        }
-        // A newer change supersedes a failed or held one of the same record: bring that item
-        // back and let the new change replace its payload (coalescing), so the stale failure
-        // disappears and the record is tried again with its current data.
-        let stale = ReplayFilter::failed(self.inner.admin.clone())
-            .kind(change.kind())
-            .crm_id(change.crm_id())
-            .include_needs_review(true);
-        self.inner.store.replay(&stale, self.now()).await?;
-        let item = NewWorkItem::new(
-            self.inner.admin.clone(),
-            change.kind(),
-            change.crm_id(),
-            change.operation(),
-            payload,
-            self.now(),
-        )
-        .depending_on(depends_on.iter().copied());
-        Ok(self.inner.store.enqueue(item, self.now()).await?)
-    }
-
-    /// Queues a batch of changes pushed by the host (a full export, a burst of webhooks) with
-    /// the same ordering [`SyncEngine::ingest`] gives: an invoice waits for the relation and
-    /// the projects that are in the same batch. Records queued in earlier batches are waited
-    /// for at processing time (a booking whose relation is not linked yet is deferred).
-    /// Returns how many changes were queued.
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Store`].
-    pub async fn submit_batch(
-        &self,
-        changes: impl IntoIterator<Item = CrmChange>,
-    ) -> Result<u64, EngineError> {
-        let mut batch = Batch::default();
-        let mut queued = 0;
-        for change in changes {
-            self.submit_in(change, &mut batch).await?;
-            queued += 1;
-        }
-        Ok(queued)
-    }
-
-    async fn submit_in(
-        &self,
-        change: CrmChange,
-        batch: &mut Batch,
-    ) -> Result<WorkItemId, EngineError> {
-        let deps: Vec<WorkItemId> = change
-            .dependencies()
-            .iter()
-            .filter_map(|key| batch.queued.get(key).copied())
-            .collect();
-        let key = match &change {
-            // Invoice lines name projects by number.
-            CrmChange::Project(p) => (EntityKind::CostCentre, p.number.clone()),
-            other => (other.kind(), other.crm_id().to_owned()),
-        };
-        let id = self.submit_after(change, &deps).await?;
-        batch.queued.insert(key, id);
-        Ok(id)
-    }
-
-    /// Reads every change the [`CrmSource`] has after the stored cursor, queues them, and moves
-    /// the cursor (compare-and-swap, so two engines cannot both advance it). Returns how many
-    /// changes were queued.
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Crm`] when the source fails, [`EngineError::Store`].
-    pub async fn ingest(&self) -> Result<u64, EngineError> {
-        let store = &self.inner.store;
-        let admin = &self.inner.admin;
-        let mut cursor = store.cursor(admin, CURSOR_SOURCE).await?;
-        let mut queued = 0u64;
-        // Work items queued in this ingest, so an invoice waits for the relation and projects
-        // that arrived with it (relation -> cost centre -> booking).
-        let mut batch = Batch::default();
-        loop {
-            let page = self
-                .inner
-                .source
-                .changes(cursor.as_deref(), self.inner.options.ingest_page)
-                .await?;
-            for change in &page.changes {
-                self.submit_in(change.clone(), &mut batch).await?;
-                queued += 1;
-            }
-            if let Some(next) = &page.next_cursor
-                && cursor.as_deref() != Some(next.as_str())
-            {
-                store
-                    .put_cursor(admin, CURSOR_SOURCE, cursor.as_deref(), next)
-                    .await?;
-                cursor = Some(next.clone());
-            }
-            if !page.has_more || page.changes.is_empty() {
-                break;
-            }
-        }
-        Ok(queued)
     }
 
     /// Ingests and processes until no work is eligible now.
@@ -691,6 +550,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     kind: item.kind,
                     crm_id: item.crm_id.clone(),
                     reason: error.message.clone(),
+                    fields: error.field_paths(),
                 })
                 .await;
                 store.fail(token, error, now).await?;
@@ -737,6 +597,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             CrmChange::PurchaseInvoice(invoice) => {
                 bookings::upsert_purchase(self, item, context, &invoice).await
             }
+            CrmChange::Refused(refused) => Ok(intake::refusal_failure(&refused)),
         };
         match outcome {
             Ok(result) => result,
@@ -1062,6 +923,17 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 CrmChange::Project(p) => projects::plan(self, &context, p).await?,
                 CrmChange::SalesInvoice(i) => bookings::plan_sales(self, &context, i).await?,
                 CrmChange::PurchaseInvoice(i) => bookings::plan_purchase(self, &context, i).await?,
+                CrmChange::Refused(r) => vec![PlanEntry {
+                    kind: r.kind,
+                    crm_id: r.crm_id.clone(),
+                    action: crate::report::PlannedAction::Fail {
+                        problems: r
+                            .problems
+                            .iter()
+                            .map(|p| format!("{}: {}", p.path, p.message))
+                            .collect(),
+                    },
+                }],
             };
             entries.append(&mut planned);
         }

@@ -49,17 +49,20 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
         .await?
     {
         engine.record_success();
+        if let Some(refusal) = refuse_takeover(engine, crm_id, &existing, &wanted).await? {
+            return Ok(refusal);
+        }
         return link_existing(engine, context, crm_id, existing, &wanted, &hash, false).await;
     }
     engine.record_success();
-    if wanted.nonactief {
-        // SnelStart refuses to create an inactive kostenplaats (KPL-0009): nothing to do.
-        return Ok(ItemResult::Done(Action::Skipped));
-    }
+    // SnelStart refuses to create an inactive kostenplaats (KPL-0009): an inactive project is
+    // created active and then deactivated, so the CRM's closed projects exist in SnelStart too.
+    let mut create_body = wanted.clone();
+    create_body.nonactief = false;
     let summary = format!("POST /kostenplaatsen nummer={}", wanted.nummer);
     let result = inner
         .client
-        .execute(ops::kostenplaatsen::create(&wanted)?)
+        .execute(ops::kostenplaatsen::create(&create_body)?)
         .await;
     match result {
         Ok(created) => {
@@ -75,6 +78,26 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
                 )
                 .await;
             context.remember_kostenplaats(created.clone()).await;
+            if wanted.nonactief {
+                // Linked with the hash of what was created, so if the deactivation below is
+                // lost the next attempt sees a difference and deactivates it then.
+                let outcome =
+                    store_link(engine, crm_id, &created, &payload_hash(&create_body), true)
+                        .await?;
+                let Some(id) = created.id else {
+                    return Ok(outcome);
+                };
+                let deactivated = put(engine, crm_id, id, &wanted).await?;
+                context.remember_kostenplaats(deactivated).await;
+                if let Some(link) = inner
+                    .store
+                    .link_by_crm_id(&inner.admin, EntityKind::CostCentre, crm_id)
+                    .await?
+                {
+                    engine.record_sent_hash(&link, &hash).await?;
+                }
+                return Ok(outcome);
+            }
             store_link(engine, crm_id, &created, &hash, true).await
         }
         Err(e) if e.has_code(KnownCode::DuplicateKostenplaatsNummer) || e.outcome_uncertain() => {
@@ -94,6 +117,14 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
                 .await
             {
                 Ok(Some(existing)) => {
+                    // After a lost answer the kostenplaats found is most likely our own create;
+                    // after a plain KPL-0008 it is somebody else's until proven otherwise.
+                    if !e.outcome_uncertain()
+                        && let Some(refusal) =
+                            refuse_takeover(engine, crm_id, &existing, &wanted).await?
+                    {
+                        return Ok(refusal);
+                    }
                     link_existing(engine, context, crm_id, existing, &wanted, &hash, true).await
                 }
                 Ok(None) if e.outcome_uncertain() => Ok(ItemResult::Retry {
@@ -117,6 +148,53 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
             Err(e.into())
         }
     }
+}
+
+/// Refuses to take over a kostenplaats that SnelStart already has under the project's
+/// number when it belongs to another CRM project, or when its description is not the
+/// project's: linking it would overwrite somebody else's cost centre without a word.
+async fn refuse_takeover<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    crm_id: &str,
+    existing: &Kostenplaats,
+    wanted: &Kostenplaats,
+) -> Result<Option<ItemResult>, HandlerError> {
+    let inner = &engine.inner;
+    let refuse = |message: String| {
+        Some(ItemResult::Fail(
+            FailureKind::Permanent
+                .error(message)
+                .with_code(KnownCode::DuplicateKostenplaatsNummer.code())
+                .with_details(serde_json::json!([{ "path": "number" }])),
+        ))
+    };
+    if let Some(id) = existing.id
+        && let Some(owner) = inner
+            .store
+            .link_by_snelstart_id(&inner.admin, EntityKind::CostCentre, id.as_uuid())
+            .await?
+        && owner.crm_id != crm_id
+    {
+        return Ok(refuse(format!(
+            "number: kostenplaats {} is already linked to CRM project `{}`; two projects map \
+             to the same number",
+            existing.nummer, owner.crm_id
+        )));
+    }
+    let same = |a: &Option<String>, b: &Option<String>| {
+        a.as_deref().map(str::trim).unwrap_or_default()
+            == b.as_deref().map(str::trim).unwrap_or_default()
+    };
+    if !same(&existing.omschrijving, &wanted.omschrijving) {
+        return Ok(refuse(format!(
+            "number: SnelStart already has kostenplaats {} as {:?}, not {:?}; it is not taken \
+             over: give the project another number (or the same description) and replay",
+            existing.nummer,
+            existing.omschrijving.as_deref().unwrap_or_default(),
+            wanted.omschrijving.as_deref().unwrap_or_default()
+        )));
+    }
+    Ok(None)
 }
 
 fn differs(existing: &Kostenplaats, wanted: &Kostenplaats) -> Vec<FieldChange> {
@@ -285,11 +363,21 @@ pub(crate) async fn plan<S: Store, Src: CrmSource, Snk: CrmSink>(
                     .kostenplaats(&inner.client, wanted.nummer, false)
                     .await?
                 {
+                    Some(existing)
+                        if existing.omschrijving.as_deref().map(str::trim)
+                            != wanted.omschrijving.as_deref().map(str::trim) =>
+                    {
+                        PlannedAction::Fail {
+                            problems: vec![format!(
+                                "number: SnelStart already has kostenplaats {} as {:?}; it is \
+                                 not taken over",
+                                existing.nummer,
+                                existing.omschrijving.as_deref().unwrap_or_default()
+                            )],
+                        }
+                    }
                     Some(existing) => PlannedAction::Link {
                         snelstart_id: existing.id.map(|i| i.to_string()).unwrap_or_default(),
-                    },
-                    None if wanted.nonactief => PlannedAction::Skip {
-                        reason: "inactive project that SnelStart does not have".into(),
                     },
                     None => PlannedAction::Create,
                 },

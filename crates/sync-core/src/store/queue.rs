@@ -117,6 +117,27 @@ pub struct StoredError {
 }
 
 impl StoredError {
+    /// The fields of the CRM record this error names: the `path` of every entry in its details
+    /// (pre-flight problems, intake refusals, a failed dependency), in order, without repeats.
+    /// Empty when the error is not about a field (an outage, a conflict).
+    pub fn field_paths(&self) -> Vec<String> {
+        let entries: Vec<&serde_json::Value> = match &self.details {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            other @ serde_json::Value::Object(_) => vec![other],
+            _ => Vec::new(),
+        };
+        let mut paths: Vec<String> = Vec::new();
+        for path in entries
+            .into_iter()
+            .filter_map(|e| e.get("path").and_then(serde_json::Value::as_str))
+        {
+            if !paths.iter().any(|p| p == path) {
+                paths.push(path.to_owned());
+            }
+        }
+        paths
+    }
+
     /// An error with no code and no details.
     pub fn new(kind: impl Into<String>, message: impl Into<String>) -> Self {
         Self {

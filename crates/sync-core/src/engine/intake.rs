@@ -1,0 +1,409 @@
+//! Intake: how CRM changes become work items.
+//!
+//! Every path in ([`SyncEngine::submit`], [`SyncEngine::submit_batch`],
+//! [`SyncEngine::submit_export`], [`SyncEngine::ingest`]) ends in one place, `submit_after`,
+//! which parks repeats of failed records and lets a newer change supersede a stale failure.
+//! Batches add the snapshot rules (first occurrence wins, invoices consistent with their
+//! relation's kind) and the dependencies inside the batch (relation -> cost centre ->
+//! booking).
+
+use std::collections::{HashMap, HashSet};
+
+use crm_model::RelationKind;
+use serde::Serialize;
+
+use super::{CURSOR_SOURCE, ItemResult, SyncEngine, parked_cursor};
+use crate::crm::{
+    CrmChange, CrmSink, CrmSource, OP_DUPLICATE, RefusalProblem, RefusalReason, RefusedRecord,
+};
+use crate::error::{EngineError, FailureKind};
+use crate::store::{EntityKind, NewWorkItem, ReplayFilter, Store, WorkItemId, WorkState};
+
+/// What an intake call queued and what it refused.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct IntakeReport {
+    /// Changes queued for SnelStart.
+    pub queued: u64,
+    /// Records refused at intake, in input order, each with its problems named. They are
+    /// queued as failures too, so [`SyncEngine::status`] lists them.
+    pub refused: Vec<RefusedRecord>,
+}
+
+impl IntakeReport {
+    /// Records seen: queued plus refused.
+    pub fn total(&self) -> u64 {
+        self.queued + self.refused.len() as u64
+    }
+}
+
+/// The failure a refused record becomes when its work item runs (no SnelStart call).
+pub(crate) fn refusal_failure(refused: &RefusedRecord) -> ItemResult {
+    ItemResult::Fail(
+        FailureKind::Permanent
+            .error(refused.message())
+            .with_code(refused.reason.code())
+            .with_details(serde_json::to_value(&refused.problems).unwrap_or_default()),
+    )
+}
+
+/// The records of one intake call, for dependencies inside it and, for a snapshot, the
+/// duplicate and consistency rules.
+pub(crate) struct Batch {
+    /// A snapshot (export, batch) holds each record once; a feed may change one record twice.
+    snapshot: bool,
+    /// Work items by (kind, CRM key): relations by id, projects by number.
+    queued: HashMap<(EntityKind, String), WorkItemId>,
+    /// Record ids seen, per kind.
+    ids: HashSet<(EntityKind, String)>,
+    /// Project number -> the first project's id.
+    project_numbers: HashMap<String, String>,
+    /// Sales invoice number -> the first invoice's id.
+    sales_numbers: HashMap<String, String>,
+    /// (supplier, purchase invoice number) -> the first invoice's id.
+    purchase_numbers: HashMap<(String, String), String>,
+    /// The kind of each relation of the batch.
+    relation_kinds: HashMap<String, RelationKind>,
+}
+
+impl Batch {
+    fn new(snapshot: bool) -> Self {
+        Batch {
+            snapshot,
+            queued: HashMap::new(),
+            ids: HashSet::new(),
+            project_numbers: HashMap::new(),
+            sales_numbers: HashMap::new(),
+            purchase_numbers: HashMap::new(),
+            relation_kinds: HashMap::new(),
+        }
+    }
+
+    /// An export or batch: each record at most once.
+    pub(crate) fn snapshot() -> Self {
+        Self::new(true)
+    }
+
+    /// A change feed: later changes of a record supersede earlier ones.
+    pub(crate) fn feed() -> Self {
+        Self::new(false)
+    }
+
+    /// The key dependants find this change under, when they may depend on it.
+    fn dependency_key(&self, change: &CrmChange) -> Option<(EntityKind, String)> {
+        match change {
+            CrmChange::Relation(r) => Some((EntityKind::Relation, r.id.as_str().to_owned())),
+            // Invoice lines name projects by number.
+            CrmChange::Project(p) => Some((EntityKind::CostCentre, p.number.clone())),
+            CrmChange::Refused(r) if r.reason != RefusalReason::Duplicate => match r.kind {
+                EntityKind::Relation => Some((EntityKind::Relation, r.crm_id.clone())),
+                EntityKind::CostCentre => r
+                    .natural_key
+                    .clone()
+                    .map(|number| (EntityKind::CostCentre, number)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Applies the snapshot rules: the change itself, or its refusal.
+    pub(crate) fn admit(&mut self, change: CrmChange) -> CrmChange {
+        if !self.snapshot {
+            return change;
+        }
+        match self.refusal(&change) {
+            Some(refused) => CrmChange::Refused(Box::new(refused)),
+            None => change,
+        }
+    }
+
+    fn refusal(&mut self, change: &CrmChange) -> Option<RefusedRecord> {
+        if matches!(change, CrmChange::RelationArchived(_)) {
+            return None;
+        }
+        let kind = change.kind();
+        let crm_id = change.crm_id().to_owned();
+        let duplicate = |path: &str, message: String| {
+            Some(RefusedRecord::new(
+                kind,
+                crm_id.clone(),
+                RefusalReason::Duplicate,
+                vec![RefusalProblem::new(path, message)],
+            ))
+        };
+        if !self.ids.insert((kind, crm_id.clone())) {
+            return duplicate(
+                "id",
+                format!(
+                    "{} `{crm_id}` occurs more than once in this batch; the first occurrence \
+                     was kept",
+                    kind.as_str()
+                ),
+            );
+        }
+        match change {
+            CrmChange::Relation(r) => {
+                self.relation_kinds.insert(crm_id, r.kind);
+                None
+            }
+            CrmChange::Project(p) => {
+                let first = self.project_numbers.entry(p.number.clone());
+                match first {
+                    std::collections::hash_map::Entry::Occupied(e) => duplicate(
+                        "number",
+                        format!(
+                            "project number `{}` is already used by project `{}` earlier in \
+                             this batch; the first occurrence was kept",
+                            p.number,
+                            e.get()
+                        ),
+                    ),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(crm_id);
+                        None
+                    }
+                }
+            }
+            CrmChange::Refused(r) => {
+                if r.kind == EntityKind::CostCentre
+                    && let Some(number) = &r.natural_key
+                    && let Some(first) = self.project_numbers.get(number)
+                {
+                    return duplicate(
+                        "number",
+                        format!(
+                            "project number `{number}` is already used by project `{first}` \
+                             earlier in this batch; the first occurrence was kept"
+                        ),
+                    );
+                }
+                if r.kind == EntityKind::CostCentre
+                    && let Some(number) = &r.natural_key
+                {
+                    self.project_numbers.insert(number.clone(), crm_id);
+                }
+                None
+            }
+            CrmChange::SalesInvoice(i) => {
+                if let Some(first) = self.sales_numbers.get(&i.number) {
+                    return duplicate(
+                        "number",
+                        format!(
+                            "invoice number `{}` is already used by sales invoice `{first}` \
+                             earlier in this batch (SnelStart BOE-0021); the first occurrence \
+                             was kept",
+                            i.number
+                        ),
+                    );
+                }
+                self.sales_numbers.insert(i.number.clone(), crm_id.clone());
+                self.kind_conflict(kind, &crm_id, i.relation.as_str(), RelationKind::Supplier)
+            }
+            CrmChange::PurchaseInvoice(i) => {
+                let key = (i.relation.as_str().to_owned(), i.number.clone());
+                if let Some(first) = self.purchase_numbers.get(&key) {
+                    return duplicate(
+                        "number",
+                        format!(
+                            "supplier `{}` has invoice number `{}` already in purchase invoice \
+                             `{first}` earlier in this batch; the first occurrence was kept",
+                            i.relation, i.number
+                        ),
+                    );
+                }
+                self.purchase_numbers.insert(key, crm_id.clone());
+                self.kind_conflict(kind, &crm_id, i.relation.as_str(), RelationKind::Customer)
+            }
+            _ => None,
+        }
+    }
+
+    /// An invoice whose relation, in this batch, has only the other kind.
+    fn kind_conflict(
+        &self,
+        kind: EntityKind,
+        crm_id: &str,
+        relation: &str,
+        wrong: RelationKind,
+    ) -> Option<RefusedRecord> {
+        if self.relation_kinds.get(relation) != Some(&wrong) {
+            return None;
+        }
+        let message = match wrong {
+            RelationKind::Supplier => format!(
+                "relation `{relation}` is a supplier only; a sales invoice needs a customer \
+                 (SnelStart BOE-0060)"
+            ),
+            _ => format!(
+                "relation `{relation}` is a customer only; a purchase invoice needs a supplier \
+                 (SnelStart BOE-0003)"
+            ),
+        };
+        Some(RefusedRecord::new(
+            kind,
+            crm_id,
+            RefusalReason::Inconsistent,
+            vec![RefusalProblem::new("relation", message)],
+        ))
+    }
+}
+
+impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
+    /// Queues one change pushed by the host application (a webhook, a save hook).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn submit(&self, change: CrmChange) -> Result<WorkItemId, EngineError> {
+        self.submit_after(change, &[]).await
+    }
+
+    /// Queues a change behind the given work items (they must exist).
+    async fn submit_after(
+        &self,
+        change: CrmChange,
+        depends_on: &[WorkItemId],
+    ) -> Result<WorkItemId, EngineError> {
+        let payload = serde_json::to_value(&change).unwrap_or_default();
+        // The same change again for a record that failed or waits for review: nothing new to
+        // try (a full export re-sent, a webhook repeated). It stays parked until its data
+        // changes or someone replays it, so a failed record costs no call on every run.
+        let parked_key = parked_cursor(change.kind(), change.operation(), change.crm_id());
+        let hash = crate::hash::payload_hash(&payload);
+        if let Some(parked) = self
+            .inner
+            .store
+            .cursor(&self.inner.admin, &parked_key)
+            .await?
+            && let Some((parked_hash, id)) = parked.split_once(' ')
+            && parked_hash == hash
+            && let Ok(id) = id.parse::<i64>()
+            && let Some(item) = self.inner.store.work_item(WorkItemId::new(id)).await?
+            && matches!(item.state, WorkState::Failed | WorkState::NeedsReview)
+        {
+            return Ok(item.id);
+        }
+        // A newer change supersedes a failed or held one of the same record: bring that item
+        // back and let the new change replace its payload (coalescing), so the stale failure
+        // disappears and the record is tried again with its current data.
+        // A refused duplicate is not a newer version of the record: it leaves the record's own
+        // items alone.
+        if change.operation() != OP_DUPLICATE {
+            let stale = ReplayFilter::failed(self.inner.admin.clone())
+                .kind(change.kind())
+                .crm_id(change.crm_id())
+                .include_needs_review(true);
+            self.inner.store.replay(&stale, self.now()).await?;
+        }
+        let item = NewWorkItem::new(
+            self.inner.admin.clone(),
+            change.kind(),
+            change.crm_id(),
+            change.operation(),
+            payload,
+            self.now(),
+        )
+        .depending_on(depends_on.iter().copied());
+        Ok(self.inner.store.enqueue(item, self.now()).await?)
+    }
+
+    /// Queues a batch of changes pushed by the host (a full export, a snapshot of the CRM)
+    /// with the same ordering [`SyncEngine::ingest`] gives: an invoice waits for the relation
+    /// and the projects that are in the same batch. Records queued in earlier batches are
+    /// waited for at processing time (a booking whose relation is not linked yet is deferred).
+    ///
+    /// A batch is one snapshot, so each record occurs in it once: the **first occurrence
+    /// wins** and a later record with the same id, project number, sales invoice number, or
+    /// supplier and purchase invoice number is refused naming `id` or `number` (before
+    /// anything is written). An invoice on a relation of the wrong kind in the same batch is
+    /// refused naming `relation`. Refused records are queued as failures (see
+    /// [`CrmChange::Refused`]), listed in [`SyncEngine::status`] and sent to the sink; a record
+    /// that depends on one fails naming it. To send several successive versions of one record,
+    /// use [`SyncEngine::submit`] or a [`CrmSource`](crate::CrmSource) instead.
+    ///
+    /// Returns what was queued and what was refused.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn submit_batch(
+        &self,
+        changes: impl IntoIterator<Item = CrmChange>,
+    ) -> Result<IntakeReport, EngineError> {
+        let mut batch = Batch::snapshot();
+        let mut report = IntakeReport::default();
+        for change in changes {
+            self.submit_in(change, &mut batch, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn submit_in(
+        &self,
+        change: CrmChange,
+        batch: &mut Batch,
+        report: &mut IntakeReport,
+    ) -> Result<WorkItemId, EngineError> {
+        let change = batch.admit(change);
+        let deps: Vec<WorkItemId> = change
+            .dependencies()
+            .iter()
+            .filter_map(|key| batch.queued.get(key).copied())
+            .collect();
+        let key = batch.dependency_key(&change);
+        if let CrmChange::Refused(refused) = &change {
+            report.refused.push((**refused).clone());
+        } else {
+            report.queued += 1;
+        }
+        let id = self.submit_after(change, &deps).await?;
+        if let Some(key) = key {
+            batch.queued.entry(key).or_insert(id);
+        }
+        Ok(id)
+    }
+
+    /// Reads every change the [`CrmSource`] has after the stored cursor, queues them, and moves
+    /// the cursor (compare-and-swap, so two engines cannot both advance it). Returns how many
+    /// changes were queued.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Crm`] when the source fails, [`EngineError::Store`].
+    pub async fn ingest(&self) -> Result<u64, EngineError> {
+        let store = &self.inner.store;
+        let admin = &self.inner.admin;
+        let mut cursor = store.cursor(admin, CURSOR_SOURCE).await?;
+        let mut queued = 0u64;
+        // Work items queued in this ingest, so an invoice waits for the relation and projects
+        // that arrived with it (relation -> cost centre -> booking).
+        let mut batch = Batch::feed();
+        let mut report = IntakeReport::default();
+        loop {
+            let page = self
+                .inner
+                .source
+                .changes(cursor.as_deref(), self.inner.options.ingest_page)
+                .await?;
+            for change in &page.changes {
+                self.submit_in(change.clone(), &mut batch, &mut report)
+                    .await?;
+                queued += 1;
+            }
+            if let Some(next) = &page.next_cursor
+                && cursor.as_deref() != Some(next.as_str())
+            {
+                store
+                    .put_cursor(admin, CURSOR_SOURCE, cursor.as_deref(), next)
+                    .await?;
+                cursor = Some(next.clone());
+            }
+            if !page.has_more || page.changes.is_empty() {
+                break;
+            }
+        }
+        Ok(queued)
+    }
+
+}
