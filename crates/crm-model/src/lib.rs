@@ -97,6 +97,7 @@ mod document;
 mod error;
 mod ids;
 mod money;
+pub mod read;
 mod record_kind;
 mod relation;
 mod vat;
@@ -110,6 +111,10 @@ pub use document::{
 pub use error::{ParseError, ParseErrorReason};
 pub use ids::{CountryCode, CrmId, KvkNumber, Postcode};
 pub use money::Money;
+pub use read::{
+    Export, FieldNotice, FieldProblem, JsonSyntaxError, Read, RecordRejection, project_from_value,
+    purchase_invoice_from_value, read_export, relation_from_value, sales_invoice_from_value,
+};
 pub use record_kind::RecordKind;
 pub use relation::{Address, Contact, Relation, RelationKind};
 pub use vat::VatCategory;

@@ -114,36 +114,51 @@ impl FromStr for Money {
     type Err = ParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |reason| ParseError::new("amount", s, reason);
         let mut t = s.trim();
         for marker in ["€", "EUR", "eur"] {
             t = t.strip_prefix(marker).unwrap_or(t).trim();
             t = t.strip_suffix(marker).unwrap_or(t).trim();
         }
-        if t.is_empty() {
-            return Err(err(ParseErrorReason::Empty));
-        }
-        let cleaned: String = t
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
-            .collect();
-        // The last of ',' and '.' is the decimal separator; the other is a thousands separator.
-        let decimal_sep = cleaned.rfind([',', '.']).map(|i| (i, &cleaned[i..=i]));
-        let normalized = match decimal_sep {
-            Some((i, sep)) => {
-                let thousands = if sep == "," { '.' } else { ',' };
-                let int: String = cleaned[..i].chars().filter(|c| *c != thousands).collect();
-                format!("{int}.{}", &cleaned[i + 1..])
-            }
-            None => cleaned,
-        };
-        let format = ParseErrorReason::Format("an amount such as 1234.56");
-        if normalized.matches(['.', ',']).count() > 1 {
-            return Err(err(format));
-        }
-        let d = Decimal::from_str_exact(&normalized).map_err(|_| err(format))?;
-        Self::try_from_decimal(d).map_err(|_| err(ParseErrorReason::TooManyDecimals))
+        let d = lenient_decimal(t, s, "amount", "an amount such as 1234.56")?;
+        Self::try_from_decimal(d)
+            .map_err(|_| ParseError::new("amount", s, ParseErrorReason::TooManyDecimals))
     }
+}
+
+/// Reads a decimal written by a person: surrounding and inner spaces, and a decimal comma
+/// (`1.234,56` and `1,234.56` both read as 1234.56: the last of `,` and `.` is the decimal
+/// separator). Exact: no rounding, and no exponent, `NaN` or `Infinity`. `original` and
+/// `field` name the value in the error.
+pub(crate) fn lenient_decimal(
+    t: &str,
+    original: &str,
+    field: &'static str,
+    expected: &'static str,
+) -> Result<Decimal, ParseError> {
+    let err = |reason| ParseError::new(field, original, reason);
+    let t = t.trim();
+    if t.is_empty() {
+        return Err(err(ParseErrorReason::Empty));
+    }
+    let cleaned: String = t
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\''))
+        .collect();
+    // The last of ',' and '.' is the decimal separator; the other is a thousands separator.
+    let decimal_sep = cleaned.rfind([',', '.']).map(|i| (i, &cleaned[i..=i]));
+    let normalized = match decimal_sep {
+        Some((i, sep)) => {
+            let thousands = if sep == "," { '.' } else { ',' };
+            let int: String = cleaned[..i].chars().filter(|c| *c != thousands).collect();
+            format!("{int}.{}", &cleaned[i + 1..])
+        }
+        None => cleaned,
+    };
+    let format = ParseErrorReason::Format(expected);
+    if normalized.matches(['.', ',']).count() > 1 {
+        return Err(err(format));
+    }
+    Decimal::from_str_exact(&normalized).map_err(|_| err(format))
 }
 
 impl serde::Serialize for Money {
