@@ -417,6 +417,22 @@ pub enum SinkEvent {
         /// Purchases excluding VAT (credit notes subtract).
         total: crm_model::Money,
     },
+    /// A policy of the mapping configuration changed or derived a field of a CRM record that
+    /// was just written (a name cut at 50 characters, a VAT id written with its inferred
+    /// country prefix, `https://` put before a website): the CRM hears what SnelStart holds
+    /// that it did not say. Delivered when the record is created, linked or updated.
+    Notice {
+        /// Entity kind.
+        kind: EntityKind,
+        /// The CRM record.
+        crm_id: String,
+        /// The field, e.g. `vat_number` or `contacts[2].name`.
+        path: String,
+        /// The policy's configuration key, e.g. `fields.vat_without_prefix`.
+        policy: String,
+        /// What was written instead of (or besides) what the CRM said.
+        message: String,
+    },
     /// A CRM record could not be synced; the reason says what to fix.
     Failed {
         /// Entity kind.

@@ -1181,3 +1181,182 @@ async fn an_existing_booking_with_the_number_is_linked_when_ours_and_refused_oth
         "the other booking untouched"
     );
 }
+
+/// Issue 9: a batch is one snapshot. The first occurrence of a record wins; a later one with
+/// the same id or number is refused naming the field, before anything is written; an invoice
+/// on a relation of the wrong kind is refused naming `relation`; and an invoice that depends
+/// on a refused record fails naming it instead of waiting in silence.
+#[tokio::test]
+async fn a_batch_keeps_the_first_occurrence_and_nothing_waits_in_silence() {
+    let s = setup(MappingConfig::default_for_mock(), Vec::new()).await;
+    let mut impostor = customer(1);
+    impostor.legal_name = "Overschreven B.V.".into();
+    let mut second_project = project(1);
+    second_project.id = "prj-other".into();
+    second_project.description = "Overschreven".into();
+    let refused_relation = sync_core::RefusedRecord::new(
+        EntityKind::Relation,
+        "cust-bad",
+        sync_core::RefusalReason::Unreadable,
+        vec![sync_core::RefusalProblem::new(
+            "kvk_number",
+            "expected 8 digits, found \"12a45678\"",
+        )],
+    );
+    let report = s
+        .engine
+        .submit_batch(vec![
+            CrmChange::relation(customer(1)),
+            CrmChange::relation(impostor),
+            CrmChange::relation(supplier(1)),
+            CrmChange::Refused(Box::new(refused_relation)),
+            CrmChange::project(project(1)),
+            CrmChange::project(second_project),
+            CrmChange::sales_invoice(sales(
+                "inv-1",
+                "F-1",
+                "cust-1",
+                vec![project_line(10_000, "P501")],
+            )),
+            CrmChange::sales_invoice(sales(
+                "inv-2",
+                "F-1",
+                "cust-1",
+                vec![line(5_000, VatCategory::Hoog)],
+            )),
+            CrmChange::sales_invoice(sales(
+                "inv-3",
+                "F-3",
+                "supp-1",
+                vec![line(5_000, VatCategory::Hoog)],
+            )),
+            CrmChange::sales_invoice(sales(
+                "inv-4",
+                "F-4",
+                "cust-bad",
+                vec![line(5_000, VatCategory::Hoog)],
+            )),
+        ])
+        .await
+        .unwrap();
+    let refused: Vec<(&str, &str)> = report
+        .refused
+        .iter()
+        .map(|r| (r.crm_id.as_str(), r.problems[0].path.as_str()))
+        .collect();
+    assert_eq!(
+        refused,
+        vec![
+            ("cust-1", "id"),
+            ("cust-bad", "kvk_number"),
+            ("prj-other", "number"),
+            ("inv-2", "number"),
+            ("inv-3", "relation"),
+        ]
+    );
+    assert_eq!(report.queued, 5);
+    s.engine
+        .run_until_idle(Duration::from_secs(30))
+        .await
+        .unwrap();
+
+    // The first occurrences are in SnelStart, untouched by their duplicates.
+    let relaties = client(&s.server)
+        .list_all(ops::relaties::list(Query::new()))
+        .await
+        .unwrap();
+    assert!(relaties.iter().any(|r| r.naam == "Klant 1 B.V."));
+    assert!(!relaties.iter().any(|r| r.naam.contains("Overschreven")));
+    let kpl = client(&s.server)
+        .execute(ops::kostenplaatsen::list())
+        .await
+        .unwrap();
+    let p501 = kpl.iter().find(|k| k.nummer == 501).unwrap();
+    assert_eq!(p501.omschrijving.as_deref(), Some("Project 1"));
+    let facturen = verkoopfacturen(&s.server).await;
+    let numbers: Vec<&str> = facturen
+        .iter()
+        .filter_map(|f| f.factuurnummer.as_deref())
+        .collect();
+    assert_eq!(numbers, vec!["F-1"], "only the good invoice is booked");
+
+    // Every refusal and its dependant is a listed failure naming the field; nothing waits.
+    let status = s.engine.status().await.unwrap();
+    assert_eq!(status.queue.blocked, 0, "{status}");
+    assert_eq!(status.queue.pending, 0, "{status}");
+    let failures: BTreeMap<String, Vec<String>> = status
+        .failures
+        .iter()
+        .map(|f| (format!("{}:{}", f.kind.as_str(), f.crm_id), f.fields()))
+        .collect();
+    assert_eq!(failures.len(), 6, "{failures:?}");
+    assert_eq!(failures["relation:cust-1"], vec!["id"]);
+    assert_eq!(failures["relation:cust-bad"], vec!["kvk_number"]);
+    assert_eq!(failures["cost_centre:prj-other"], vec!["number"]);
+    assert_eq!(failures["sales_invoice:inv-2"], vec!["number"]);
+    assert_eq!(failures["sales_invoice:inv-3"], vec!["relation"]);
+    assert_eq!(failures["sales_invoice:inv-4"], vec!["relation"]);
+    let inv4 = status
+        .failures
+        .iter()
+        .find(|f| f.crm_id == "inv-4")
+        .and_then(|f| f.error.clone())
+        .unwrap();
+    assert!(
+        inv4.message.contains("cust-bad") && inv4.message.contains("kvk_number"),
+        "the dependant names the refused record and why: {}",
+        inv4.message
+    );
+
+    // The same batch again: nothing new is written and nothing is listed twice.
+    let before = s.server.stats().writes();
+    s.engine
+        .submit_batch(vec![
+            CrmChange::relation(customer(1)),
+            CrmChange::project(project(1)),
+            CrmChange::sales_invoice(sales(
+                "inv-1",
+                "F-1",
+                "cust-1",
+                vec![project_line(10_000, "P501")],
+            )),
+        ])
+        .await
+        .unwrap();
+    s.engine
+        .run_until_idle(Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(s.server.stats().writes(), before);
+}
+
+/// A booking on a SnelStart relation of the wrong kind is refused before SnelStart would
+/// (BOE-0060), naming `relation`, also when the relation came in an earlier batch.
+#[tokio::test]
+async fn a_sales_invoice_on_a_supplier_is_refused_before_the_call() {
+    let s = setup(
+        MappingConfig::default_for_mock(),
+        vec![CrmChange::relation(supplier(7))],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    s.source.push(CrmChange::sales_invoice(sales(
+        "inv-7",
+        "F-7",
+        "supp-7",
+        vec![line(5_000, VatCategory::Hoog)],
+    )));
+    s.engine.sync().await.unwrap();
+    assert!(verkoopfacturen(&s.server).await.is_empty());
+    let status = s.engine.status().await.unwrap();
+    let failure = status
+        .failures
+        .iter()
+        .find(|f| f.crm_id == "inv-7")
+        .unwrap();
+    assert_eq!(failure.fields(), vec!["relation"]);
+    assert_eq!(
+        failure.error.as_ref().and_then(|e| e.code.as_deref()),
+        Some("BOE-0060")
+    );
+}

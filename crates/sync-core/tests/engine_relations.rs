@@ -656,3 +656,52 @@ async fn archiving_sets_nonactief_and_projects_deactivate() {
             .nonactief
     );
 }
+
+/// Issue 9: an inactive CRM project still becomes a kostenplaats (SnelStart refuses to create
+/// one inactive, KPL-0009, so it is created and then deactivated); a kostenplaats SnelStart
+/// already has under the project's number with another description is not taken over.
+#[tokio::test]
+async fn inactive_projects_exist_and_foreign_cost_centres_are_not_taken_over() {
+    let mut closed = project(2);
+    closed.active = false;
+    let s = setup_with(
+        MockConfig::new(),
+        config_from_crm_numbers(),
+        vec![CrmChange::project(project(1)), CrmChange::project(closed)],
+    )
+    .await;
+    // Kostenplaats 101 exists already, typed in by hand for something else.
+    let direct = client(&s.server, BudgetConfig::unlimited());
+    direct
+        .execute(
+            ops::kostenplaatsen::create(&snelstart_client::models::Kostenplaats::new(
+                101, "Kantine",
+            ))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    s.engine.sync().await.unwrap();
+    let kpl = direct.execute(ops::kostenplaatsen::list()).await.unwrap();
+    let k101 = kpl.iter().find(|k| k.nummer == 101).unwrap();
+    assert_eq!(
+        k101.omschrijving.as_deref(),
+        Some("Kantine"),
+        "not overwritten"
+    );
+    let k102 = kpl.iter().find(|k| k.nummer == 102).unwrap();
+    assert_eq!(k102.omschrijving.as_deref(), Some("Bouwproject 2"));
+    assert!(k102.nonactief, "the closed project is there, inactive");
+    let status = s.engine.status().await.unwrap();
+    let failure = status
+        .failures
+        .iter()
+        .find(|f| f.crm_id == "prj-1")
+        .unwrap();
+    assert_eq!(failure.fields(), vec!["number"]);
+    assert!(status.failures.iter().all(|f| f.crm_id != "prj-2"));
+    // A rerun writes nothing.
+    let before = s.server.stats().writes();
+    s.engine.sync().await.unwrap();
+    assert_eq!(s.server.stats().writes(), before);
+}

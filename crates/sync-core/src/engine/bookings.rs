@@ -157,13 +157,11 @@ impl<'a> Invoice<'a> {
         &self,
         config: &mapping::config::MappingConfig,
         chart: &ChartOfAccounts,
+        context: &BookingContext,
     ) -> Result<BookingPlan, Problems> {
-        // TODO(engine): BookingContext::new(companyInfo.huidigBoekjaar) to check BOE-0033 in
-        // pre-flight; until then the date is left to SnelStart.
-        let context = BookingContext::without_financial_year();
         match (self.sales, self.purchase) {
-            (Some(s), _) => plan_sales_invoice(s, config, Some(chart), &context),
-            (_, Some(p)) => plan_purchase_invoice(p, config, Some(chart), &context),
+            (Some(s), _) => plan_sales_invoice(s, config, Some(chart), context),
+            (_, Some(p)) => plan_purchase_invoice(p, config, Some(chart), context),
             // Both constructors set one of them.
             (None, None) => unreachable!("an invoice is sales or purchase"),
         }
@@ -507,7 +505,9 @@ async fn wrong_relation_kind<S: Store, Src: CrmSource, Snk: CrmSink>(
     invoice: &Invoice<'_>,
     relatie: RelatieId,
 ) -> Result<Option<ItemResult>, HandlerError> {
-    let roles = context.relation_roles(&engine.inner.client, relatie).await?;
+    let roles = context
+        .relation_roles(&engine.inner.client, relatie)
+        .await?;
     engine.record_success();
     let (ok, needs, code) = match invoice.side {
         Side::Sales => (roles.klant, "a customer (Klant)", "BOE-0060"),
@@ -685,7 +685,10 @@ async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
     let inner = &engine.inner;
     let side = invoice.side;
     let chart = context.chart(&inner.client).await?;
-    let plan = match invoice.plan(&inner.config, &chart) {
+    let booking_context = context
+        .booking_context(&inner.client, engine.now().date_naive())
+        .await?;
+    let plan = match invoice.plan(&inner.config, &chart, &booking_context) {
         Ok(plan) => plan,
         Err(problems) if only_missing_cost_centres(&problems) => {
             return missing_cost_centres(engine, item, invoice, &problems).await;
@@ -1450,7 +1453,10 @@ async fn plan_invoice<S: Store, Src: CrmSource, Snk: CrmSink>(
         action,
     };
     let chart = context.chart(&inner.client).await?;
-    let plan = match invoice.plan(&inner.config, &chart) {
+    let booking_context = context
+        .booking_context(&inner.client, engine.now().date_naive())
+        .await?;
+    let plan = match invoice.plan(&inner.config, &chart, &booking_context) {
         Ok(plan) => plan,
         Err(problems) => {
             entries.push(entry(

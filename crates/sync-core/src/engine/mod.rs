@@ -585,6 +585,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 )));
             }
         };
+        // What the mapping's policies changed in this record, told to the CRM once the record
+        // is written (pure and cheap, so computed before the handler consumes the change).
+        let config = &self.inner.config;
+        let notices = match &change {
+            CrmChange::Relation(r) => mapping::notices::relation(r, config),
+            CrmChange::Project(p) => mapping::notices::project(p, config),
+            CrmChange::SalesInvoice(i) => mapping::notices::sales_invoice(i, config),
+            CrmChange::PurchaseInvoice(i) => mapping::notices::purchase_invoice(i, config),
+            _ => Vec::new(),
+        };
         let outcome = match change {
             CrmChange::Relation(relation) => {
                 relations::upsert(self, item, context, &relation).await
@@ -600,7 +610,22 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             CrmChange::Refused(refused) => Ok(intake::refusal_failure(&refused)),
         };
         match outcome {
-            Ok(result) => result,
+            Ok(result) => {
+                if let ItemResult::Done(Action::Created | Action::Updated | Action::Linked) = result
+                {
+                    for notice in notices {
+                        self.deliver(SinkEvent::Notice {
+                            kind: item.kind,
+                            crm_id: item.crm_id.clone(),
+                            path: notice.path,
+                            policy: notice.policy,
+                            message: notice.message,
+                        })
+                        .await;
+                    }
+                }
+                result
+            }
             Err(relations::HandlerError::Client(e)) => self.classify(item, &e),
             Err(relations::HandlerError::Store(e)) => ItemResult::Retry {
                 at: self.now()
