@@ -2,17 +2,33 @@
 //!
 //! Kept apart from the matcher so that the matcher depends on neither model.
 
-use crm_model::{Address, Relation};
-use snelstart_client::models::{Adres, Relatie};
+use crm_model::{Address, Relation, RelationKind};
+use snelstart_client::models::{Adres, Relatie, Relatiesoort};
 
-use super::record::MatchRecord;
+use super::record::{MatchKind, MatchRecord};
 
 impl MatchRecord {
     /// The match view of a CRM relation: its names, identifiers, the e-mail addresses and
     /// phone numbers of the relation *and* of its contacts (SnelStart often holds a contact's
     /// address as the relation's), and its visit and postal addresses.
     pub fn from_crm(relation: &Relation) -> Self {
-        let mut record = Self::new(relation.id.as_str()).with_legal_name(&relation.legal_name);
+        let mut record = Self::new(relation.id.as_str())
+            .with_legal_name(&relation.legal_name)
+            .with_kind(match relation.kind {
+                RelationKind::Customer => MatchKind::Customer,
+                RelationKind::Supplier => MatchKind::Supplier,
+                _ => MatchKind::Both,
+            });
+        if let Some(website) = &relation.website {
+            record = record.with_website(website);
+        }
+        if let Some(address) = relation
+            .visit_address
+            .as_ref()
+            .or(relation.postal_address.as_ref())
+        {
+            record = record.with_country(address.country.as_str());
+        }
         if let Some(trade) = &relation.trade_name {
             record = record.with_trade_name(trade);
         }
@@ -25,14 +41,14 @@ impl MatchRecord {
         if let Some(iban) = &relation.iban {
             record = record.with_iban(iban.as_str());
         }
-        for email in relation.email.iter().flat_map(|list| list.iter()) {
+        if let Some(email) = &relation.email {
             record = record.with_email(email.as_str());
         }
         if let Some(phone) = &relation.phone {
             record = record.with_phone(phone);
         }
         for contact in &relation.contacts {
-            for email in contact.email.iter().flat_map(|list| list.iter()) {
+            if let Some(email) = &contact.email {
                 record = record.with_email(email.as_str());
             }
             if let Some(phone) = &contact.phone {
@@ -52,10 +68,21 @@ impl MatchRecord {
     /// `kvkNummer`, `btwNummer`, `iban`, the main and invoice e-mail addresses, both phone
     /// numbers, and both addresses (house number read from `straat`).
     ///
-    /// Inactive (`nonactief`) relations are included: linking to one and reactivating it is
-    /// better than creating a twin. Filter them out beforehand if that is not wanted.
+    /// `relatiesoort`, `relatiecode` and `nonactief` are carried over: they decide which
+    /// relations a CRM relation may be linked to, and which of several duplicates inside
+    /// SnelStart is the original. Inactive relations are included: linking to one and
+    /// reactivating it is better than creating a twin.
     pub fn from_snelstart(relatie: &Relatie) -> Self {
-        let mut record = Self::new(relatie.id.to_string());
+        let mut record = Self::new(relatie.id.to_string())
+            .with_relatiecode(i64::from(relatie.relatiecode))
+            .with_inactive(relatie.nonactief);
+        record.kind = MatchKind::from_flags(
+            relatie.relatiesoort.contains(&Relatiesoort::Klant),
+            relatie.relatiesoort.contains(&Relatiesoort::Leverancier),
+        );
+        if let Some(website) = &relatie.website_url {
+            record = record.with_website(website);
+        }
         if let Some(naam) = &relatie.naam {
             record = record.with_legal_name(naam);
         }

@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use serde::{Serialize, Serializer};
 
 use super::index::{BlockingIndex, KeyTable};
-use super::record::{MatchRecord, Prepared};
+use super::record::{MatchKind, MatchRecord, Prepared};
 use super::score::{Evidence, PairScore, score_pair};
 
 /// Tuning of the matcher. The defaults are what the labelled test set was validated with.
@@ -125,6 +125,28 @@ pub enum Reason {
         /// The veto.
         evidence: Evidence,
     },
+    /// SnelStart holds this company as the other kind only (a Leverancier-only relation for a
+    /// CRM customer, or vice versa). One relation cannot be both (REL-0065), so the link could
+    /// never be used: the CRM relation becomes a new relation of its own kind, and this says
+    /// which relation SnelStart already has.
+    KindConflict {
+        /// The SnelStart relation of the other kind.
+        snelstart_id: String,
+        /// Its relatiecode, when known.
+        relatiecode: Option<i64>,
+        /// Its kind.
+        snelstart_kind: MatchKind,
+        /// How alike the two are (the pair's score without the kind).
+        score: i32,
+    },
+    /// SnelStart holds this company more than once; the decision is about the original (the
+    /// lowest relatiecode that is not `nonactief`), the others are reported, never linked.
+    SnelstartDuplicates {
+        /// The relation the decision points at (relatiecode, or id when there is none).
+        linked: String,
+        /// Every member, in relatiecode order (relatiecode, or id when there is none).
+        members: Vec<String>,
+    },
     /// The score is high enough but consists of contact data only (no strong identifier and
     /// no agreeing name), or a VAT number conflicts.
     InsufficientEvidence,
@@ -145,6 +167,28 @@ impl fmt::Display for Reason {
                 snelstart_id,
                 evidence,
             } => write!(f, "vetoed:{snelstart_id}:{evidence}"),
+            Self::KindConflict {
+                snelstart_id,
+                relatiecode,
+                snelstart_kind,
+                score,
+            } => {
+                write!(f, "kind_conflict:{snelstart_id}")?;
+                if let Some(code) = relatiecode {
+                    write!(f, ":relatiecode_{code}")?;
+                }
+                write!(
+                    f,
+                    ":snelstart_is_{}:{score}",
+                    snelstart_kind.snelstart_word()
+                )
+            }
+            Self::SnelstartDuplicates { linked, members } => write!(
+                f,
+                "snelstart_holds_company_{}_times:{};original:{linked}",
+                members.len(),
+                members.join(",")
+            ),
             Self::InsufficientEvidence => f.write_str("insufficient_evidence"),
             Self::NoCandidate => f.write_str("no_candidate"),
         }
@@ -173,6 +217,17 @@ pub struct Candidate {
     pub score: i32,
     /// The evidence behind the score.
     pub evidence: Vec<Evidence>,
+    /// Its relatiecode, when known.
+    pub relatiecode: Option<i64>,
+    /// Whether it is `nonactief`.
+    pub inactive: bool,
+    /// Its kind, when known.
+    pub kind: Option<MatchKind>,
+    /// When this candidate stands for a group of duplicates inside SnelStart: the member
+    /// whose data gave the evidence, if that is not the candidate (the original) itself.
+    pub evidence_from: Option<String>,
+    /// The other members of its duplicate group inside SnelStart (ids), if any.
+    pub duplicates: Vec<String>,
 }
 
 /// The decision for one CRM relation.
@@ -189,8 +244,90 @@ pub struct MatchResult {
     pub score: i32,
     /// Why.
     pub reasons: Vec<Reason>,
-    /// The best candidates (at most three, best first), for a reviewer.
+    /// The best candidates (at most three, best first), for a reviewer: their evidence says
+    /// why each competes.
     pub candidates: Vec<Candidate>,
+    /// When the chosen (or best) SnelStart relation is one of several records of one company
+    /// inside SnelStart: that group. `snelstart_id` is its original.
+    pub snelstart_group: Option<DuplicateGroup>,
+}
+
+impl MatchResult {
+    /// A sentence for the administrator when SnelStart holds the company more than once:
+    /// "SnelStart holds this company 3 times: 1042, 1187, 1301; linked to 1042".
+    pub fn snelstart_duplicates_note(&self) -> Option<String> {
+        let group = self.snelstart_group.as_ref()?;
+        let verb = match self.decision {
+            Decision::Match => "linked to",
+            _ => "the original is",
+        };
+        Some(group.note(verb))
+    }
+}
+
+/// One member of a [`DuplicateGroup`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct GroupMember {
+    /// The SnelStart relation.
+    pub snelstart_id: String,
+    /// Its relatiecode, when known.
+    pub relatiecode: Option<i64>,
+    /// Whether it is `nonactief`.
+    pub inactive: bool,
+}
+
+impl GroupMember {
+    /// The relatiecode, or the id when there is none.
+    pub fn label(&self) -> String {
+        self.relatiecode
+            .map_or_else(|| self.snelstart_id.clone(), |c| c.to_string())
+    }
+}
+
+/// The same company held more than once inside SnelStart (administrations kept by hand).
+///
+/// The original is the member with the lowest relatiecode (codes are given in creation order)
+/// that is not `nonactief`; when all are inactive, the lowest. Only the original is ever a link
+/// target; the others are findings for the administrator.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct DuplicateGroup {
+    /// The original's id.
+    pub original: String,
+    /// Every member in relatiecode order (members without a code last, by id).
+    pub members: Vec<GroupMember>,
+}
+
+impl DuplicateGroup {
+    fn note(&self, verb: &str) -> String {
+        let labels: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| {
+                if m.inactive {
+                    format!("{} (nonactief)", m.label())
+                } else {
+                    m.label()
+                }
+            })
+            .collect();
+        let original = self
+            .members
+            .iter()
+            .find(|m| m.snelstart_id == self.original)
+            .map_or_else(|| self.original.clone(), GroupMember::label);
+        format!(
+            "SnelStart holds this company {} times: {}; {verb} {original}",
+            self.members.len(),
+            labels.join(", ")
+        )
+    }
+
+    /// "SnelStart holds this company 3 times: 1042, 1187, 1301; the original is 1042".
+    pub fn summary(&self) -> String {
+        self.note("the original is")
+    }
 }
 
 /// Which side of the comparison a record comes from.
@@ -242,6 +379,10 @@ pub struct MatchOutcome {
     pub crm_duplicates: Vec<DuplicatePair>,
     /// Likely duplicates inside SnelStart, sorted by id.
     pub snelstart_duplicates: Vec<DuplicatePair>,
+    /// The same company held more than once inside SnelStart, with its original; sorted by
+    /// the original's id. Always computed (decisions depend on it), whatever
+    /// [`MatchConfig::find_duplicates`] says.
+    pub snelstart_groups: Vec<DuplicateGroup>,
 }
 
 impl MatchOutcome {
@@ -341,28 +482,34 @@ impl Matcher {
         let crm_side = self.prepare(crm);
         let ss_side = self.prepare(snelstart);
         let ss_index = BlockingIndex::build(&ss_side.keys, self.config.max_bucket);
+        // Duplicates inside SnelStart first: a CRM relation is linked to a group's original.
+        let ss_pairs = self.pairs_within(&ss_side, &ss_index);
+        let groups = Groups::build(&ss_side, &ss_pairs);
 
         let mut results = self.par_map(crm.len(), |i| {
-            self.decide(i, &crm_side, &ss_side, &ss_index)
+            self.decide(i, &crm_side, &ss_side, &ss_index, &groups)
         });
         let shared = demote_shared_matches(&mut results);
 
         let (crm_duplicates, snelstart_duplicates) = if self.config.find_duplicates {
             let crm_index = BlockingIndex::build(&crm_side.keys, self.config.max_bucket);
-            let mut crm_duplicates = self.duplicates(Side::Crm, &crm_side, &crm_index);
+            let crm_pairs = self.pairs_within(&crm_side, &crm_index);
+            let mut crm_duplicates = duplicate_pairs(Side::Crm, &crm_side, &crm_pairs);
             add_shared_pairs(&mut crm_duplicates, &shared, &crm_side);
             (
                 crm_duplicates,
-                self.duplicates(Side::Snelstart, &ss_side, &ss_index),
+                duplicate_pairs(Side::Snelstart, &ss_side, &ss_pairs),
             )
         } else {
             (Vec::new(), Vec::new())
         };
+        let snelstart_groups = groups.all(&ss_side);
 
         Ok(MatchOutcome {
             results,
             crm_duplicates,
             snelstart_duplicates,
+            snelstart_groups,
         })
     }
 
@@ -431,18 +578,20 @@ impl Matcher {
         crm: &SideData<'_>,
         ss: &SideData<'_>,
         index: &BlockingIndex,
+        groups: &Groups,
     ) -> MatchResult {
         let config = &self.config;
+        let me = &crm.prepared[i];
         let mut candidate_positions = Vec::new();
         index.candidates(crm.keys.get(i), &mut candidate_positions);
 
         let mut scored: Vec<(usize, PairScore)> = Vec::with_capacity(candidate_positions.len());
-        let mut vetoed: Vec<(usize, Evidence)> = Vec::new();
+        let mut vetoed: Vec<(usize, Evidence, PairScore)> = Vec::new();
         for &j in &candidate_positions {
             let j = j as usize;
-            let pair = score_pair(&crm.prepared[i], &ss.prepared[j]);
+            let pair = score_pair(me, &ss.prepared[j]);
             if let Some(veto) = pair.veto() {
-                vetoed.push((j, veto));
+                vetoed.push((j, veto, pair));
             } else if pair.score > 0 {
                 scored.push((j, pair));
             }
@@ -453,36 +602,68 @@ impl Matcher {
                 .cmp(&pa.score)
                 .then_with(|| ss.records[*a].id.cmp(&ss.records[*b].id))
         });
+        // Members of one duplicate group inside SnelStart are one candidate: the group's
+        // target (its original), with the evidence of its best-scoring member. They never make
+        // each other ambiguous.
+        let mut entries: Vec<(usize, usize, PairScore)> = Vec::with_capacity(scored.len());
+        for (j, pair) in scored {
+            let group = groups.group_of(j);
+            if group.is_some() && entries.iter().any(|(_, m, _)| groups.group_of(*m) == group) {
+                continue;
+            }
+            let target = match group {
+                Some(g) => self.group_target(g, me, ss, groups).unwrap_or(j),
+                None => j,
+            };
+            entries.push((target, j, pair));
+        }
 
-        let candidates: Vec<Candidate> = scored
+        let candidates: Vec<Candidate> = entries
             .iter()
             .take(3)
-            .map(|(j, pair)| Candidate {
-                snelstart_id: ss.records[*j].id.clone(),
-                score: pair.score,
-                evidence: pair.evidence.to_vec(),
+            .map(|(target, member, pair)| {
+                let record = &ss.records[*target];
+                Candidate {
+                    snelstart_id: record.id.clone(),
+                    score: pair.score,
+                    evidence: pair.evidence.to_vec(),
+                    relatiecode: record.relatiecode,
+                    inactive: record.inactive,
+                    kind: record.kind,
+                    evidence_from: (member != target).then(|| ss.records[*member].id.clone()),
+                    duplicates: groups
+                        .members(*target)
+                        .iter()
+                        .filter(|&&m| m as usize != *target)
+                        .map(|&m| ss.records[m as usize].id.clone())
+                        .collect(),
+                }
             })
             .collect();
 
         let mut reasons = Vec::new();
-        let (decision, snelstart_id, score) = match scored.first() {
+        let mut group_of_choice = None;
+        let (decision, snelstart_id, score) = match entries.first() {
             None => {
                 if vetoed.is_empty() {
                     reasons.push(Reason::NoCandidate);
                 }
                 (Decision::New, None, 0)
             }
-            Some((best, pair)) => {
-                let runner_up = scored.get(1).filter(|(_, second)| {
+            Some((target, _, pair)) => {
+                let runner_up = entries.get(1).filter(|(_, _, second)| {
                     second.score >= config.review_threshold
                         && pair.score - second.score < config.ambiguity_margin
                 });
-                let id = ss.records[*best].id.clone();
+                let id = ss.records[*target].id.clone();
                 reasons.extend(pair.evidence.iter().copied().map(Reason::Evidence));
-                if pair.score >= config.match_threshold && pair.may_match() && runner_up.is_none() {
+                let decided = if pair.score >= config.match_threshold
+                    && pair.may_match()
+                    && runner_up.is_none()
+                {
                     (Decision::Match, Some(id), pair.score)
                 } else if pair.score >= config.review_threshold {
-                    if let Some((second, second_pair)) = runner_up {
+                    if let Some((second, _, second_pair)) = runner_up {
                         reasons.push(Reason::Ambiguous {
                             snelstart_id: ss.records[*second].id.clone(),
                             score: second_pair.score,
@@ -493,19 +674,94 @@ impl Matcher {
                     (Decision::Review, Some(id), pair.score)
                 } else {
                     (Decision::New, None, pair.score)
+                };
+                if decided.0 != Decision::New {
+                    group_of_choice = groups.group_of(*target);
                 }
+                decided
             }
         };
+        let snelstart_group = group_of_choice.map(|g| {
+            let mut group = groups.describe(g, ss);
+            // The target is the original, unless something rules the original out for this
+            // relation (then the next member in original order).
+            if let Some(id) = &snelstart_id {
+                group.original.clone_from(id);
+            }
+            let linked = group
+                .members
+                .iter()
+                .find(|m| m.snelstart_id == group.original)
+                .map_or_else(|| group.original.clone(), GroupMember::label);
+            reasons.push(Reason::SnelstartDuplicates {
+                linked,
+                members: group.members.iter().map(GroupMember::label).collect(),
+            });
+            group
+        });
+        self.finish(
+            crm,
+            i,
+            decision,
+            snelstart_id,
+            score,
+            reasons,
+            candidates,
+            vetoed,
+            ss,
+            snelstart_group,
+        )
+    }
 
+    /// Add what ruled candidates out, and build the result.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        crm: &SideData<'_>,
+        i: usize,
+        decision: Decision,
+        snelstart_id: Option<String>,
+        score: i32,
+        mut reasons: Vec<Reason>,
+        candidates: Vec<Candidate>,
+        mut vetoed: Vec<(usize, Evidence, PairScore)>,
+        ss: &SideData<'_>,
+        snelstart_group: Option<DuplicateGroup>,
+    ) -> MatchResult {
         // Say which candidates were ruled out, when that is why nothing matched: a reviewer
-        // wants to know that "Jansen B.V." exists but has another KvK number.
+        // wants to know that "Jansen B.V." exists but has another KvK number, or that
+        // SnelStart holds this very company as a supplier only.
         if decision != Decision::Match && !vetoed.is_empty() {
-            vetoed.sort_by(|(a, _), (b, _)| ss.records[*a].id.cmp(&ss.records[*b].id));
-            for (j, evidence) in vetoed.into_iter().take(3) {
-                reasons.push(Reason::Vetoed {
-                    snelstart_id: ss.records[j].id.clone(),
-                    evidence,
-                });
+            vetoed.sort_by(|(a, _, pa), (b, _, pb)| {
+                pb.score
+                    .cmp(&pa.score)
+                    .then_with(|| ss.records[*a].id.cmp(&ss.records[*b].id))
+            });
+            let mut told = 0;
+            for (j, evidence, pair) in vetoed {
+                if told == 3 {
+                    break;
+                }
+                let record = &ss.records[j];
+                if evidence == Evidence::KindConflict {
+                    // Only the same company as the other kind is worth telling.
+                    if pair.score < self.config.review_threshold || !pair.may_match_ignoring_kind()
+                    {
+                        continue;
+                    }
+                    reasons.push(Reason::KindConflict {
+                        snelstart_id: record.id.clone(),
+                        relatiecode: record.relatiecode,
+                        snelstart_kind: record.kind.unwrap_or(MatchKind::Both),
+                        score: pair.score,
+                    });
+                } else {
+                    reasons.push(Reason::Vetoed {
+                        snelstart_id: record.id.clone(),
+                        evidence,
+                    });
+                }
+                told += 1;
             }
         }
 
@@ -516,48 +772,183 @@ impl Matcher {
             score,
             reasons,
             candidates,
+            snelstart_group,
         }
     }
 
-    /// Pairs inside one side that would match each other.
-    fn duplicates(
+    /// The member of group `g` a CRM relation is linked to: the first in original order
+    /// (active before inactive, lowest relatiecode) that nothing rules out for it.
+    fn group_target(
         &self,
-        side: Side,
+        g: u32,
+        me: &Prepared,
+        ss: &SideData<'_>,
+        groups: &Groups,
+    ) -> Option<usize> {
+        groups
+            .ordered(g)
+            .iter()
+            .map(|&m| m as usize)
+            .find(|&m| score_pair(me, &ss.prepared[m]).veto().is_none())
+    }
+
+    /// Pairs (by position, first < second) inside one side that would match each other.
+    fn pairs_within(
+        &self,
         data: &SideData<'_>,
         index: &BlockingIndex,
-    ) -> Vec<DuplicatePair> {
+    ) -> Vec<(u32, u32, PairScore)> {
         let config = &self.config;
         let per_record = self.par_map(data.records.len(), |i| {
             let mut positions = Vec::new();
             index.candidates(data.keys.get(i), &mut positions);
             let mut found = Vec::new();
             for &j in &positions {
-                let j = j as usize;
                 // Each unordered pair once.
-                if j <= i {
+                if j as usize <= i {
                     continue;
                 }
-                // Scoring is symmetric, so positions (which depend on input order) do not
-                // matter; ids order the reported pair.
-                let pair = score_pair(&data.prepared[i], &data.prepared[j]);
+                let pair = score_pair(&data.prepared[i], &data.prepared[j as usize]);
                 if pair.score >= config.match_threshold && pair.may_match() {
-                    let (a, b) = (&data.records[i].id, &data.records[j].id);
-                    let (first_id, second_id) = if a <= b { (a, b) } else { (b, a) };
-                    found.push(DuplicatePair {
-                        side,
-                        first_id: first_id.clone(),
-                        second_id: second_id.clone(),
-                        score: pair.score,
-                        evidence: pair.evidence.to_vec(),
-                        via_snelstart_id: None,
-                    });
+                    found.push((i as u32, j, pair));
                 }
             }
             found
         });
-        let mut pairs: Vec<DuplicatePair> = per_record.into_iter().flatten().collect();
-        pairs.sort_by(|a, b| (&a.first_id, &a.second_id).cmp(&(&b.first_id, &b.second_id)));
-        pairs
+        per_record.into_iter().flatten().collect()
+    }
+}
+
+/// Pairs as reported, sorted by id. Scoring is symmetric, so positions (which depend on input
+/// order) do not matter; ids order each pair.
+fn duplicate_pairs(
+    side: Side,
+    data: &SideData<'_>,
+    pairs: &[(u32, u32, PairScore)],
+) -> Vec<DuplicatePair> {
+    let mut out: Vec<DuplicatePair> = pairs
+        .iter()
+        .map(|(i, j, pair)| {
+            let (a, b) = (&data.records[*i as usize].id, &data.records[*j as usize].id);
+            let (first_id, second_id) = if a <= b { (a, b) } else { (b, a) };
+            DuplicatePair {
+                side,
+                first_id: first_id.clone(),
+                second_id: second_id.clone(),
+                score: pair.score,
+                evidence: pair.evidence.to_vec(),
+                via_snelstart_id: None,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.first_id, &a.second_id).cmp(&(&b.first_id, &b.second_id)));
+    out
+}
+
+/// Duplicate groups inside SnelStart: connected components of the duplicate pairs.
+struct Groups {
+    /// Per record: its group, or `u32::MAX` when it has no duplicate.
+    group: Vec<u32>,
+    /// Per group: its members in original order (active first, then relatiecode, then id).
+    members: Vec<Vec<u32>>,
+}
+
+impl Groups {
+    fn build(data: &SideData<'_>, pairs: &[(u32, u32, PairScore)]) -> Self {
+        let n = data.records.len();
+        let mut group = vec![u32::MAX; n];
+        if pairs.is_empty() {
+            return Self {
+                group,
+                members: Vec::new(),
+            };
+        }
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn find(parent: &mut [u32], mut x: u32) -> u32 {
+            while parent[x as usize] != x {
+                let up = parent[parent[x as usize] as usize];
+                parent[x as usize] = up;
+                x = up;
+            }
+            x
+        }
+        for (a, b, _) in pairs {
+            let (ra, rb) = (find(&mut parent, *a), find(&mut parent, *b));
+            if ra != rb {
+                // The smaller root wins, so the structure does not depend on pair order.
+                let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
+                parent[hi as usize] = lo;
+            }
+        }
+        let mut by_root: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for (a, b, _) in pairs {
+            for x in [*a, *b] {
+                let root = find(&mut parent, x);
+                by_root.entry(root).or_default().push(x);
+            }
+        }
+        let mut members = Vec::with_capacity(by_root.len());
+        for (_, mut list) in by_root {
+            list.sort_unstable();
+            list.dedup();
+            list.sort_by(|&x, &y| {
+                let (rx, ry) = (&data.records[x as usize], &data.records[y as usize]);
+                (rx.inactive, rx.relatiecode.unwrap_or(i64::MAX), &rx.id).cmp(&(
+                    ry.inactive,
+                    ry.relatiecode.unwrap_or(i64::MAX),
+                    &ry.id,
+                ))
+            });
+            let g = members.len() as u32;
+            for &m in &list {
+                group[m as usize] = g;
+            }
+            members.push(list);
+        }
+        Self { group, members }
+    }
+
+    fn group_of(&self, position: usize) -> Option<u32> {
+        self.group.get(position).copied().filter(|&g| g != u32::MAX)
+    }
+
+    /// Members of group `g` in original order.
+    fn ordered(&self, g: u32) -> &[u32] {
+        &self.members[g as usize]
+    }
+
+    /// Members of the group of `position` (empty when it has none).
+    fn members(&self, position: usize) -> &[u32] {
+        self.group_of(position).map_or(&[], |g| self.ordered(g))
+    }
+
+    fn describe(&self, g: u32, data: &SideData<'_>) -> DuplicateGroup {
+        let ordered = self.ordered(g);
+        let original = data.records[ordered[0] as usize].id.clone();
+        let mut members: Vec<GroupMember> = ordered
+            .iter()
+            .map(|&m| {
+                let r = &data.records[m as usize];
+                GroupMember {
+                    snelstart_id: r.id.clone(),
+                    relatiecode: r.relatiecode,
+                    inactive: r.inactive,
+                }
+            })
+            .collect();
+        members.sort_by(|a, b| {
+            (a.relatiecode.unwrap_or(i64::MAX), &a.snelstart_id)
+                .cmp(&(b.relatiecode.unwrap_or(i64::MAX), &b.snelstart_id))
+        });
+        DuplicateGroup { original, members }
+    }
+
+    fn all(&self, data: &SideData<'_>) -> Vec<DuplicateGroup> {
+        let mut out: Vec<DuplicateGroup> = (0..self.members.len() as u32)
+            .map(|g| self.describe(g, data))
+            .collect();
+        out.sort_by(|a, b| a.original.cmp(&b.original));
+        out
     }
 }
 

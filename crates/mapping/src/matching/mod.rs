@@ -80,8 +80,8 @@ mod score;
 pub mod synthetic;
 
 pub use engine::{
-    Candidate, Decision, DuplicatePair, MatchConfig, MatchError, MatchOutcome, MatchResult,
-    Matcher, Reason, Side,
+    Candidate, Decision, DuplicateGroup, DuplicatePair, GroupMember, MatchConfig, MatchError,
+    MatchOutcome, MatchResult, Matcher, Reason, Side,
 };
-pub use record::{MatchAddress, MatchRecord};
+pub use record::{MatchAddress, MatchKind, MatchRecord};
 pub use score::Evidence;

@@ -288,22 +288,45 @@ pub fn normalize_name(raw: &str) -> NameKey {
 
 /// Normalise a KvK (Chamber of Commerce) number: digits only, exactly 8.
 ///
-/// A 7-digit number is padded with its lost leading zero (spreadsheets drop it). Anything else
-/// is not a KvK number and yields `None`.
+/// Accepts the forms real exports hold: `12345678`, `1234 5678`, `12.34.56.78`,
+/// `KvK 12345678`, `KvK-nummer: 12345678`. A 7-digit number is padded with its lost leading
+/// zero (spreadsheets drop it; usable as evidence, never written). Anything else is not a KvK
+/// number and yields `None`.
 pub fn normalize_kvk(raw: &str) -> Option<String> {
-    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-    if raw.chars().any(|c| c.is_ascii_alphabetic()) {
+    let lower = raw.trim().to_ascii_lowercase();
+    // A label in front ("KvK", "KvK-nummer:", "kvk nr.") is dropped; letters anywhere else
+    // mean this is something else (a VAT id, a vestigingsnummer with text).
+    let mut rest = lower.as_str();
+    for label in [
+        "kvk-nummer",
+        "kvknummer",
+        "kvk nummer",
+        "kvk-nr",
+        "kvk nr",
+        "kvknr",
+        "kvk",
+    ] {
+        if let Some(stripped) = rest.strip_prefix(label) {
+            rest = stripped;
+            break;
+        }
+    }
+    let rest = rest.trim_start_matches([' ', ':', '.', '-', '#']);
+    if rest.chars().any(|c| c.is_ascii_alphabetic()) {
         return None;
     }
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
     match digits.len() {
         8 if digits != "00000000" => Some(digits),
-        7 => Some(format!("0{digits}")),
+        7 if digits != "0000000" => Some(format!("0{digits}")),
         _ => None,
     }
 }
 
 /// Normalise a VAT identification number: upper case, letters and digits only, with a country
-/// prefix. A bare Dutch number (`123456789B01`) gets its `NL` prefix.
+/// prefix. A bare Dutch number (`123456789B01`) gets its `NL` prefix, a bare Belgian
+/// enterprise number (`0123.456.789`, mod-97 checked) its `BE` prefix; a Belgian number
+/// written with 9 digits (the old form without the leading 0) is padded.
 ///
 /// Returns `None` when the value cannot be a VAT number (too short, no digits).
 pub fn normalize_vat(raw: &str) -> Option<String> {
@@ -318,12 +341,33 @@ pub fn normalize_vat(raw: &str) -> Option<String> {
     }
     let bytes = cleaned.as_bytes();
     if bytes[0].is_ascii_alphabetic() && bytes[1].is_ascii_alphabetic() {
+        if let Some(number) = cleaned.strip_prefix("BE")
+            && number.len() == 9
+            && number.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Some(format!("BE0{number}"));
+        }
         Some(cleaned)
     } else if cleaned.len() == 12 && bytes[9] == b'B' {
         Some(format!("NL{cleaned}"))
+    } else if cleaned.len() == 10
+        && matches!(bytes[0], b'0' | b'1')
+        && bytes.iter().all(u8::is_ascii_digit)
+        && belgian_check(&cleaned)
+    {
+        Some(format!("BE{cleaned}"))
     } else {
         None
     }
+}
+
+/// The mod-97 check of a 10-digit Belgian enterprise number: the last two digits are 97 minus
+/// the first eight modulo 97.
+fn belgian_check(digits: &str) -> bool {
+    let (Ok(base), Ok(check)) = (digits[..8].parse::<u64>(), digits[8..].parse::<u64>()) else {
+        return false;
+    };
+    97 - base % 97 == check
 }
 
 /// Normalise an IBAN: upper case, no spaces, and the ISO 13616 mod-97 check must pass.
@@ -421,9 +465,16 @@ pub fn is_freemail(domain: &str, extra: &[String]) -> bool {
 
 /// Normalise a phone number to an international form: `+31205550142`.
 ///
-/// Accepts `020-5550142`, `+31 (0)20 555 01 42`, `0031205550142`, `06-12345678`. A number
-/// starting with a single `0` is Dutch. Returns `None` for fewer than 8 digits.
+/// Accepts `020-5550142`, `+31 20 555 01 42`, `+31 (0)20 555 01 42`, `0031205550142`,
+/// `(020) 5550142`, `06-12345678`. A number starting with a single `0` is Dutch. Returns `None`
+/// for fewer than 8 digits.
 pub fn normalize_phone(raw: &str) -> Option<String> {
+    normalize_phone_in(raw, "31")
+}
+
+/// [`normalize_phone`] for a relation in the country with calling code `country_code`
+/// (`"31"`, `"32"`, `"49"`): a national number (single leading `0`) gets that code.
+pub fn normalize_phone_in(raw: &str, country_code: &str) -> Option<String> {
     let trimmed = raw.trim();
     let plus = trimmed.starts_with('+');
     // "(0)" after a country code is a national trunk prefix people add; drop it.
@@ -441,12 +492,12 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
     } else if let Some(rest) = digits.strip_prefix("00") {
         rest.to_owned()
     } else if let Some(rest) = digits.strip_prefix('0') {
-        format!("31{rest}")
+        format!("{country_code}{rest}")
     } else if digits.len() == 11 && digits.starts_with("31") {
         digits
     } else {
         // No prefix at all: a Dutch number whose leading zero got lost (9 digits).
-        if digits.len() == 9 {
+        if digits.len() == 9 && country_code == "31" {
             format!("31{digits}")
         } else {
             digits
@@ -455,14 +506,76 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
     Some(format!("+{international}"))
 }
 
+/// The calling code for an ISO country code or country name (Dutch when unknown).
+pub fn phone_country_code(country: &str) -> &'static str {
+    match country.trim().to_ascii_uppercase().as_str() {
+        "BE" | "BEL" | "BELGIE" | "BELGIË" | "BELGIUM" => "32",
+        "DE" | "DEU" | "DUITSLAND" | "GERMANY" | "DEUTSCHLAND" => "49",
+        "LU" | "LUX" | "LUXEMBURG" | "LUXEMBOURG" => "352",
+        "FR" | "FRA" | "FRANKRIJK" | "FRANCE" => "33",
+        _ => "31",
+    }
+}
+
+/// The calling code a postcode's shape suggests: `B-2000` or four digits is Belgian,
+/// `D-40210` or five digits German, anything else Dutch.
+pub fn phone_country_of_postcode(postcode: &str) -> &'static str {
+    let cleaned: String = postcode
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let letters = cleaned.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let (prefix, rest) = cleaned.split_at(letters);
+    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
+        return "31";
+    }
+    match (prefix, rest.len()) {
+        ("B" | "BE" | "", 4) => "32",
+        ("D" | "DE" | "", 5) => "49",
+        _ => "31",
+    }
+}
+
+/// The domain of a website, lower case without scheme, `www.`, port or path: `x.nl` for
+/// `https://www.X.nl/contact`. `None` when there is no dotted host.
+pub fn website_domain(raw: &str) -> Option<String> {
+    let lower = raw.trim().to_ascii_lowercase();
+    let rest = lower.split_once("://").map_or(lower.as_str(), |(_, r)| r);
+    let host = rest.split(['/', '?', '#', ':']).next().unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let valid = host.contains('.')
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    valid.then(|| host.to_owned())
+}
+
 /// Normalise a postcode: upper case without spaces. A Dutch postcode must be 4 digits (not
-/// starting with 0) and 2 letters; other values are kept when they have at least 3 characters.
+/// starting with 0) and 2 letters; a country prefix (`B-2000`, `D-40210`, `NL-1234 AB`) is
+/// dropped; other values are kept when they have at least 3 characters.
 pub fn normalize_postcode(raw: &str) -> Option<String> {
     let cleaned: String = raw
         .chars()
         .filter(char::is_ascii_alphanumeric)
         .map(|c| c.to_ascii_uppercase())
         .collect();
+    let letters = cleaned.bytes().take_while(u8::is_ascii_alphabetic).count();
+    let cleaned = if (1..=2).contains(&letters)
+        && matches!(
+            &cleaned[..letters],
+            "B" | "BE" | "D" | "DE" | "NL" | "L" | "F"
+        )
+        && cleaned.len() > letters
+        && cleaned.as_bytes()[letters].is_ascii_digit()
+    {
+        cleaned[letters..].to_owned()
+    } else {
+        cleaned
+    };
     let bytes = cleaned.as_bytes();
     let looks_dutch = bytes.len() == 6 && bytes[..4].iter().all(u8::is_ascii_digit);
     if looks_dutch {
@@ -619,6 +732,17 @@ mod tests {
         assert_eq!(normalize_kvk("1234567").as_deref(), Some("01234567"));
         assert_eq!(normalize_kvk("123"), None);
         assert_eq!(normalize_kvk("KVK123456789"), None);
+        for form in [
+            "12345678",
+            "1234 5678",
+            "12.34.56.78",
+            "KvK 12345678",
+            "KvK-nummer: 12345678",
+            "kvk nr. 12345678",
+        ] {
+            assert_eq!(normalize_kvk(form).as_deref(), Some("12345678"), "{form}");
+        }
+        assert_eq!(normalize_kvk("NL123456789B01"), None);
         assert_eq!(normalize_kvk("00000000"), None);
     }
 
@@ -634,6 +758,36 @@ mod tests {
         );
         assert_eq!(normalize_vat("DE123456789").as_deref(), Some("DE123456789"));
         assert_eq!(normalize_vat("n.v.t."), None);
+        for form in [
+            "NL123456789B01",
+            "NL 1234.56.789.B.01",
+            "nl123456789b01",
+            "123456789B01",
+        ] {
+            assert_eq!(
+                normalize_vat(form).as_deref(),
+                Some("NL123456789B01"),
+                "{form}"
+            );
+        }
+        // 0123456749: 01234567 mod 97 = 48, 97 - 48 = 49.
+        for form in [
+            "BE 0123.456.749",
+            "0123.456.749",
+            "BE123456749",
+            "be0123456749",
+        ] {
+            assert_eq!(
+                normalize_vat(form).as_deref(),
+                Some("BE0123456749"),
+                "{form}"
+            );
+        }
+        assert_eq!(normalize_vat("0123.456.789"), None, "fails mod 97");
+        assert_eq!(
+            normalize_vat("DE 123 456 789").as_deref(),
+            Some("DE123456789")
+        );
     }
 
     #[test]
@@ -699,6 +853,31 @@ mod tests {
             Some("+49301234567")
         );
         assert_eq!(normalize_phone("112"), None);
+        assert_eq!(
+            normalize_phone("(020) 5550142").as_deref(),
+            Some("+31205550142")
+        );
+        assert_eq!(
+            normalize_phone_in("03 123 45 67", "32").as_deref(),
+            Some("+3231234567")
+        );
+        assert_eq!(
+            normalize_phone_in("0211/1234567", "49").as_deref(),
+            Some("+492111234567")
+        );
+        assert_eq!(phone_country_of_postcode("B-2000"), "32");
+        assert_eq!(phone_country_of_postcode("2000"), "32");
+        assert_eq!(phone_country_of_postcode("D-40210"), "49");
+        assert_eq!(phone_country_of_postcode("1015 KM"), "31");
+        assert_eq!(
+            website_domain("https://www.DeZandloper.nl/contact").as_deref(),
+            Some("dezandloper.nl")
+        );
+        assert_eq!(
+            website_domain("dezandloper.nl").as_deref(),
+            Some("dezandloper.nl")
+        );
+        assert_eq!(website_domain("geen"), None);
     }
 
     #[test]
@@ -706,7 +885,10 @@ mod tests {
         assert_eq!(normalize_postcode("1015 km").as_deref(), Some("1015KM"));
         assert_eq!(normalize_postcode("0123AB"), None);
         assert_eq!(normalize_postcode("1234 56"), None);
-        assert_eq!(normalize_postcode("B-2000").as_deref(), Some("B2000"));
+        assert_eq!(normalize_postcode("B-2000").as_deref(), Some("2000"));
+        assert_eq!(normalize_postcode("2000").as_deref(), Some("2000"));
+        assert_eq!(normalize_postcode("D-40210").as_deref(), Some("40210"));
+        assert_eq!(normalize_postcode("NL-1015 KM").as_deref(), Some("1015KM"));
         assert_eq!(
             parse_house_number("118-a"),
             Some(HouseNumber {

@@ -4,11 +4,70 @@
 //! model: both sides are converted into it (see the adapters), and everything else in the
 //! matcher works on it alone.
 
+use serde::Serialize;
+
 use super::normalize::{
     self, EntityRole, HouseNumber, NameKey, house_number_from_street, normalize_email,
-    normalize_emails, normalize_iban, normalize_kvk, normalize_name, normalize_phone,
-    normalize_postcode, normalize_vat, parse_house_number,
+    normalize_emails, normalize_iban, normalize_kvk, normalize_name, normalize_phone_in,
+    normalize_postcode, normalize_vat, parse_house_number, phone_country_of_postcode,
+    website_domain,
 };
+
+/// Customer, supplier or both: the CRM's `kind`, SnelStart's `relatiesoort`.
+///
+/// One SnelStart relation cannot be Klant and Leverancier at once (REL-0065), so a CRM
+/// customer is never linked to a Leverancier-only relation, nor a CRM supplier to a
+/// Klant-only one: that link could never carry a sales (or purchase) booking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum MatchKind {
+    /// A customer (`Klant`).
+    Customer,
+    /// A supplier (`Leverancier`).
+    Supplier,
+    /// Both (a CRM relation of kind `both`, or an old SnelStart relation that has both).
+    Both,
+}
+
+impl MatchKind {
+    /// `false` when one is customer-only and the other supplier-only.
+    pub fn compatible(self, other: Self) -> bool {
+        !matches!(
+            (self, other),
+            (Self::Customer, Self::Supplier) | (Self::Supplier, Self::Customer)
+        )
+    }
+
+    /// `klant`, `leverancier` or `klant_en_leverancier` (SnelStart's words).
+    pub fn snelstart_word(self) -> &'static str {
+        match self {
+            Self::Customer => "klant",
+            Self::Supplier => "leverancier",
+            Self::Both => "klant_en_leverancier",
+        }
+    }
+
+    /// The kind from customer and supplier flags; `None` when neither is set.
+    pub fn from_flags(customer: bool, supplier: bool) -> Option<Self> {
+        match (customer, supplier) {
+            (true, true) => Some(Self::Both),
+            (true, false) => Some(Self::Customer),
+            (false, true) => Some(Self::Supplier),
+            (false, false) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for MatchKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Customer => "customer",
+            Self::Supplier => "supplier",
+            Self::Both => "both",
+        })
+    }
+}
 
 /// A postcode with a house number, the Dutch way to pin down a building.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -67,6 +126,20 @@ pub struct MatchRecord {
     pub phones: Vec<String>,
     /// Visit and postal addresses.
     pub addresses: Vec<MatchAddress>,
+    /// Websites (any form: `www.x.nl`, `https://x.nl/contact`); their domain counts like a
+    /// company e-mail domain.
+    pub websites: Vec<String>,
+    /// Customer, supplier or both; `None` when unknown (then kind never rules a pair out).
+    pub kind: Option<MatchKind>,
+    /// SnelStart's `relatiecode` (creation order): among duplicates inside SnelStart the
+    /// lowest active one is the original.
+    pub relatiecode: Option<i64>,
+    /// SnelStart's `nonactief`: an inactive duplicate is never the original while an active
+    /// one exists.
+    pub inactive: bool,
+    /// ISO country code of the relation (`NL`, `BE`, `DE`), for national phone numbers; when
+    /// `None` it is read from the postcode's shape (Dutch by default).
+    pub country: Option<String>,
 }
 
 fn non_blank(value: impl Into<String>) -> Option<String> {
@@ -133,6 +206,43 @@ impl MatchRecord {
         if let Some(phone) = non_blank(phone) {
             self.phones.push(phone);
         }
+        self
+    }
+
+    /// Add a website.
+    #[must_use]
+    pub fn with_website(mut self, website: impl Into<String>) -> Self {
+        if let Some(website) = non_blank(website) {
+            self.websites.push(website);
+        }
+        self
+    }
+
+    /// Set customer / supplier / both.
+    #[must_use]
+    pub fn with_kind(mut self, kind: MatchKind) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Set SnelStart's relatiecode.
+    #[must_use]
+    pub fn with_relatiecode(mut self, code: i64) -> Self {
+        self.relatiecode = Some(code);
+        self
+    }
+
+    /// Mark as inactive (SnelStart `nonactief`).
+    #[must_use]
+    pub fn with_inactive(mut self, inactive: bool) -> Self {
+        self.inactive = inactive;
+        self
+    }
+
+    /// Set the ISO country code (`NL`, `BE`, `DE`).
+    #[must_use]
+    pub fn with_country(mut self, country: impl Into<String>) -> Self {
+        self.country = non_blank(country).map(|c| c.trim().to_ascii_uppercase());
         self
     }
 
@@ -257,6 +367,7 @@ pub(crate) struct Prepared {
     /// Character-bigram signatures of `names[i].compact` (see [`bigram_signature`]).
     pub(crate) name_signatures: [u64; 2],
     pub(crate) role: EntityRole,
+    pub(crate) kind: Option<MatchKind>,
     pub(crate) legal_form: Option<normalize::LegalForm>,
     /// The 8 KvK digits as a number.
     pub(crate) kvk: Option<u32>,
@@ -312,8 +423,26 @@ impl Prepared {
                 add_email(email);
             }
         }
+        // A company's website names its own domain; freemail hosts are ignored as above.
+        for domain in record.websites.iter().filter_map(|w| website_domain(w)) {
+            if !normalize::is_freemail(&domain, extra_freemail) {
+                company_domains.insert(fingerprint(&[domain.as_bytes()]));
+            }
+        }
+        // National phone numbers ("03 123 45 67") are read in the relation's country.
+        let country_code = match record.country.as_deref() {
+            Some(country) => normalize::phone_country_code(country),
+            None => record
+                .addresses
+                .first()
+                .map_or("31", |a| phone_country_of_postcode(&a.postcode)),
+        };
         let mut phones = Fingerprints::default();
-        for phone in record.phones.iter().filter_map(|p| normalize_phone(p)) {
+        for phone in record
+            .phones
+            .iter()
+            .filter_map(|p| normalize_phone_in(p, country_code))
+        {
             // "+" and at most 15 digits: the digits fit a u64 exactly.
             if let Ok(number) = phone[1..].parse::<u64>() {
                 phones.insert(number);
@@ -347,6 +476,7 @@ impl Prepared {
             name_prints,
             name_signatures,
             role,
+            kind: record.kind,
             legal_form,
             kvk: record
                 .kvk

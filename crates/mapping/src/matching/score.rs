@@ -57,6 +57,13 @@ pub enum Evidence {
     VatConflict,
     /// One is a holding, the other an operating company: different relations (veto).
     RoleConflict,
+    /// The same e-mail address at the same postcode and house number (and addition): strong
+    /// evidence on its own, when nothing contradicts it (a shared accountant's mailbox sits
+    /// at the accountant's address, not the client's).
+    EmailAndAddress,
+    /// One is customer-only, the other supplier-only (SnelStart `relatiesoort`): a link could
+    /// never be used, since one relation cannot be Klant and Leverancier (REL-0065). Veto.
+    KindConflict,
 }
 
 /// Names at least this similar count as [`Evidence::NameSimilar`] with full support.
@@ -85,19 +92,29 @@ impl Evidence {
             Self::NameContained => 10,
             Self::NameDifferent { .. } => -25,
             Self::LegalFormDiffers => -8,
+            Self::EmailAndAddress => 35,
             Self::KvkConflict | Self::RoleConflict => -100,
+            // The pair keeps its score, so a reviewer learns how alike the two are.
+            Self::KindConflict => 0,
             Self::VatConflict => -30,
         }
     }
 
     /// `true` for evidence that rules a pair out completely.
     pub fn is_veto(self) -> bool {
-        matches!(self, Self::KvkConflict | Self::RoleConflict)
+        matches!(
+            self,
+            Self::KvkConflict | Self::RoleConflict | Self::KindConflict
+        )
     }
 
-    /// `true` when the evidence is an identifier unique to one company (KvK, VAT).
+    /// `true` when the evidence identifies one company on its own: KvK, VAT, or the same
+    /// e-mail address at the same address.
     pub fn is_strong_identifier(self) -> bool {
-        matches!(self, Self::KvkEqual | Self::VatEqual)
+        matches!(
+            self,
+            Self::KvkEqual | Self::VatEqual | Self::EmailAndAddress
+        )
     }
 
     /// `true` when the names agree well enough to carry a match together with other evidence.
@@ -139,12 +156,14 @@ impl fmt::Display for Evidence {
             Self::KvkConflict => f.write_str("kvk_conflict"),
             Self::VatConflict => f.write_str("vat_conflict"),
             Self::RoleConflict => f.write_str("holding_vs_operating"),
+            Self::EmailAndAddress => f.write_str("email_and_address_equal"),
+            Self::KindConflict => f.write_str("kind_conflict"),
         }
     }
 }
 
 /// At most one piece of evidence per attribute, so a pair never has more than this.
-const MAX_EVIDENCE: usize = 12;
+const MAX_EVIDENCE: usize = 14;
 
 /// The evidence of one pair, inline: scoring runs for every candidate pair and must not
 /// allocate.
@@ -204,16 +223,30 @@ impl PairScore {
 
     /// Whether the evidence *kind* allows an automatic match, whatever the score: no veto, no
     /// VAT conflict, and either a strong identifier or names that agree. Contact data alone
-    /// (a shared accountant's e-mail, a business centre's phone) never links two relations.
+    /// (a shared accountant's e-mail, a business centre's phone) never links two relations,
+    /// except one e-mail address at one postcode + house number.
     pub(crate) fn may_match(&self) -> bool {
+        !self.has(Evidence::KindConflict) && self.may_match_ignoring_kind()
+    }
+
+    /// [`may_match`](Self::may_match) as if the kinds agreed: would this be the same company?
+    pub(crate) fn may_match_ignoring_kind(&self) -> bool {
         let mut supported = false;
         for evidence in self.evidence.iter() {
+            if *evidence == Evidence::KindConflict {
+                continue;
+            }
             if evidence.is_veto() || *evidence == Evidence::VatConflict {
                 return false;
             }
             supported |= evidence.is_strong_identifier() || evidence.supports_name();
         }
         supported
+    }
+
+    /// `true` when the evidence holds `e`.
+    pub(crate) fn has(&self, e: Evidence) -> bool {
+        self.evidence.iter().any(|x| *x == e)
     }
 }
 
@@ -266,8 +299,16 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
             }
         }
     }
+    let mut email_and_address = false;
     if address {
         evidence.push(Evidence::AddressEqual);
+        // Exact address: the same unit too (a missing addition on one side is not enough
+        // in a business centre).
+        let exact = a.addresses().any(|x| {
+            b.addresses()
+                .any(|y| x.building == y.building && x.addition == y.addition)
+        });
+        email_and_address = exact && a.emails.intersects(&b.emails);
     } else if building {
         evidence.push(Evidence::SameBuilding);
     }
@@ -292,6 +333,16 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
         && p != q
     {
         evidence.push(Evidence::LegalFormDiffers);
+    }
+    if email_and_address {
+        evidence.push(Evidence::EmailAndAddress);
+    }
+    // Last, so the pair is still scored in full: a reviewer (and the report) learns that
+    // SnelStart holds this very company, as the other kind.
+    if let (Some(x), Some(y)) = (a.kind, b.kind)
+        && !x.compatible(y)
+    {
+        evidence.push(Evidence::KindConflict);
     }
 
     PairScore {
