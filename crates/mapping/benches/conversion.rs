@@ -84,6 +84,7 @@ fn bench(c: &mut Criterion) {
     let config = MappingConfig::default_for_mock();
     let chart = chart();
     let klant = RelatieId::from_uuid(Uuid::from_u128(1));
+    let context = mapping::booking::BookingContext::new(2024);
     let land = |_| Some(LandId::from_uuid(Uuid::from_u128(31)));
 
     let invs = invoices(1_000);
@@ -92,7 +93,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("1000 invoices x 8 lines -> verkoopboeking", |b| {
         b.iter(|| {
             for inv in &invs {
-                black_box(sales_invoice_to_verkoopboeking(inv, &config, &chart, klant).is_ok());
+                black_box(
+                    sales_invoice_to_verkoopboeking(inv, &config, &chart, &context, klant).is_ok(),
+                );
             }
         });
     });

@@ -4,14 +4,23 @@
 //! our own types: lines (ledger, cost centre, line VAT kind, signed net amount), VAT lines per
 //! VAT kind, and the invoice total. Planning runs every pre-flight check of the invoice, so
 //! [`plan_sales_invoice`] either returns a plan that SnelStart will accept for its content, or
-//! every problem at once.
+//! every problem at once (see the table in [`crate::preflight`]).
 //!
 //! # Amounts and rounding
 //!
-//! * One booking line per invoice line with a non-zero amount, net (excluding VAT). A line's
-//!   net is its `net_amount`, or quantity × unit price rounded to cents half away from zero.
-//!   Lines with amount 0 are left out (SnelStart refuses them: BOE-0028).
-//! * Credit notes: every amount is multiplied by −1 ([`InvoiceKind::sign`]).
+//! * One booking line per invoice line, net (excluding VAT). A line's net is its
+//!   `net_amount`, or quantity × unit price rounded to cents half away from zero. A line with
+//!   amount 0 is a problem (SnelStart refuses it: BOE-0028), never left out.
+//! * Every amount is bounded ([`limits::AMOUNT`], [`limits::QUANTITY`]) and every product and
+//!   sum is computed with checked arithmetic: an absurd amount is a problem naming the field,
+//!   never a panic.
+//! * Credit notes ([`CreditNoteSign`], `invoices.credit_note_sign`): under
+//!   `positive_with_flag` (default) a credit note carries positive amounts and every amount is
+//!   booked × −1; under `negative_amounts` its amounts are negative as written and booked as
+//!   written. A record that contradicts the convention is a problem, not a guess: a negative
+//!   quantity under `positive_with_flag`, a credit note whose lines sum to the wrong sign, an
+//!   invoice whose lines sum below zero. A discount line (one negative line on an invoice whose
+//!   total stays positive) is fine under both.
 //! * VAT: per line `net × rate / 100` **unrounded** (rate in force on the invoice date), summed
 //!   per VAT line kind, and each sum rounded **once** to cents, half away from zero — the
 //!   rounding Dutch invoicing uses; per-kind rounding keeps the total within half a cent per
@@ -21,18 +30,61 @@
 //!   (BOE-0062); its VAT line carries 0, on sales (the customer accounts for the VAT) and on
 //!   purchases alike. Whether SnelStart expects the self-assessed VAT on an `InkopenVerlegd`
 //!   line of a purchase is not documented; we send 0 and leave the VAT return to SnelStart.
+//!
+//! # Dates
+//!
+//! The booking date may lie at most 5 years before the administration's current financial
+//! year (BOE-0033), given by the [`BookingContext`]. A due date before the invoice date is a
+//! problem on sales and purchases alike; a sales booking's `betalingstermijn` comes from the
+//! term or the due date, which must agree.
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use crm_model::{
     Attachment, CrmId, InvoiceKind, InvoiceLine, Money, PurchaseInvoice, SalesInvoice, VatCategory,
 };
 use rust_decimal::Decimal;
 
-use crate::config::{ChartOfAccounts, LineVatKind, MappingConfig, VatLineKind};
+use crate::config::{ChartOfAccounts, CreditNoteSign, LineVatKind, MappingConfig, VatLineKind};
+use crate::notices::Notice;
 use crate::preflight::{Collector, ProblemKind, Problems, RecordKind, limits};
-use crate::text::non_blank;
+use crate::text::{FILE_NAME_FORBIDDEN, control_char, non_blank};
+
+/// What pre-flight of a booking needs to know about the administration, besides the chart of
+/// accounts. Built with [`BookingContext::new`]; may grow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BookingContext {
+    /// The administration's current financial year (`companyInfo.huidigBoekjaar`): a booking
+    /// dated before `current_financial_year - 5` is refused (BOE-0033).
+    pub current_financial_year: i32,
+}
+
+impl BookingContext {
+    /// The context of an administration whose current financial year is
+    /// `current_financial_year`.
+    pub fn new(current_financial_year: i32) -> Self {
+        Self {
+            current_financial_year,
+        }
+    }
+
+    /// A context that skips the date check (BOE-0033): for comparing existing bookings (a
+    /// reconciliation) and for callers that have not read the administration's year. A booking
+    /// planned with it may still be refused for its date.
+    pub fn without_financial_year() -> Self {
+        Self::new(i32::MIN)
+    }
+
+    /// The earliest booking year SnelStart accepts, `None` when not checked.
+    fn earliest_year(&self) -> Option<i32> {
+        (self.current_financial_year != i32::MIN).then(|| {
+            self.current_financial_year
+                .saturating_sub(limits::YEARS_BEFORE_FINANCIAL_YEAR)
+        })
+    }
+}
 
 /// Sales or purchase side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,7 +112,7 @@ pub struct PlannedLine {
     pub line_vat: LineVatKind,
     /// The CRM VAT category.
     pub vat_category: VatCategory,
-    /// Net amount, negative on credit notes.
+    /// Net amount as booked: negative on credit notes.
     pub amount: Money,
 }
 
@@ -98,6 +150,8 @@ pub struct BookingPlan {
     pub vat_lines: Vec<PlannedVatLine>,
     /// `factuurbedrag`: lines + VAT.
     pub total: Money,
+    /// What the configured policies derived (e.g. the description); see [`crate::notices`].
+    pub notices: Vec<Notice>,
 }
 
 impl BookingPlan {
@@ -115,37 +169,39 @@ impl BookingPlan {
 /// Plans the verkoopboeking of a sales invoice or credit note.
 ///
 /// # Errors
-/// Every problem of the invoice ([`Problems`]): number, description, term, lines, ledgers and
-/// VAT kinds (and, with a chart, ledger/cost-centre existence), attachments.
+/// Every problem of the invoice ([`Problems`]): number, currency, dates, description, term,
+/// lines, amounts and signs, ledgers and VAT kinds (and, with a chart, ledger/cost-centre
+/// existence), attachments.
 pub fn plan_sales_invoice(
     invoice: &SalesInvoice,
     config: &MappingConfig,
     chart: Option<&ChartOfAccounts>,
+    context: &BookingContext,
 ) -> Result<BookingPlan, Problems> {
-    let input = Input {
-        id: &invoice.id,
-        kind: invoice.kind,
-        number: &invoice.number,
-        date: invoice.date,
-        due_date: invoice.due_date,
-        term: invoice.payment_term_days,
-        relation: &invoice.relation,
-        description: invoice.description.as_deref(),
-        lines: &invoice.lines,
-        attachments: &invoice.attachments,
-    };
-    plan(&input, BookingSide::Sales, config, chart)
+    check_sales_invoice(invoice, config, chart, context).0
 }
 
 /// Plans the inkoopboeking of a purchase invoice (or a supplier's credit note).
 ///
 /// # Errors
-/// As [`plan_sales_invoice`]; the payment term is not checked (inkoopboekingen have none).
+/// As [`plan_sales_invoice`]; inkoopboekingen have no payment term, but a due date before the
+/// invoice date is still refused.
 pub fn plan_purchase_invoice(
     invoice: &PurchaseInvoice,
     config: &MappingConfig,
     chart: Option<&ChartOfAccounts>,
+    context: &BookingContext,
 ) -> Result<BookingPlan, Problems> {
+    check_purchase_invoice(invoice, config, chart, context).0
+}
+
+/// The plan (or problems) and the notices of a sales invoice.
+pub(crate) fn check_sales_invoice(
+    invoice: &SalesInvoice,
+    config: &MappingConfig,
+    chart: Option<&ChartOfAccounts>,
+    context: &BookingContext,
+) -> (Result<BookingPlan, Problems>, Vec<Notice>) {
     let input = Input {
         id: &invoice.id,
         kind: invoice.kind,
@@ -155,10 +211,34 @@ pub fn plan_purchase_invoice(
         term: invoice.payment_term_days,
         relation: &invoice.relation,
         description: invoice.description.as_deref(),
+        currency: invoice.currency.as_deref(),
         lines: &invoice.lines,
         attachments: &invoice.attachments,
     };
-    plan(&input, BookingSide::Purchase, config, chart)
+    plan(&input, BookingSide::Sales, config, chart, context)
+}
+
+/// The plan (or problems) and the notices of a purchase invoice.
+pub(crate) fn check_purchase_invoice(
+    invoice: &PurchaseInvoice,
+    config: &MappingConfig,
+    chart: Option<&ChartOfAccounts>,
+    context: &BookingContext,
+) -> (Result<BookingPlan, Problems>, Vec<Notice>) {
+    let input = Input {
+        id: &invoice.id,
+        kind: invoice.kind,
+        number: &invoice.number,
+        date: invoice.date,
+        due_date: invoice.due_date,
+        term: invoice.payment_term_days,
+        relation: &invoice.relation,
+        description: invoice.description.as_deref(),
+        currency: invoice.currency.as_deref(),
+        lines: &invoice.lines,
+        attachments: &invoice.attachments,
+    };
+    plan(&input, BookingSide::Purchase, config, chart, context)
 }
 
 /// The fields sales and purchase invoices share.
@@ -171,8 +251,19 @@ struct Input<'a> {
     term: Option<i32>,
     relation: &'a CrmId,
     description: Option<&'a str>,
+    currency: Option<&'a str>,
     lines: &'a [InvoiceLine],
     attachments: &'a [Attachment],
+}
+
+/// `Some(value)` when `|value| < limit`, else a problem at `path`.
+fn bounded(c: &mut Collector, path: String, value: Decimal, limit: Decimal) -> Option<Decimal> {
+    if value.abs() < limit {
+        Some(value)
+    } else {
+        c.push(path, ProblemKind::AmountTooLarge { limit });
+        None
+    }
 }
 
 fn plan(
@@ -180,40 +271,82 @@ fn plan(
     side: BookingSide,
     config: &MappingConfig,
     chart: Option<&ChartOfAccounts>,
-) -> Result<BookingPlan, Problems> {
+    context: &BookingContext,
+) -> (Result<BookingPlan, Problems>, Vec<Notice>) {
     let record_kind = match side {
         BookingSide::Sales => RecordKind::SalesInvoice,
         BookingSide::Purchase => RecordKind::PurchaseInvoice,
     };
     let mut c = Collector::new(record_kind, input.id);
 
+    c.text("number", input.number);
     let number = input.number.trim();
     if number.is_empty() {
         c.push("number", ProblemKind::Required);
     }
     c.max_len("number", number, limits::FACTUURNUMMER);
 
+    if let Some(currency) = non_blank(input.currency)
+        && !currency.eq_ignore_ascii_case("EUR")
+    {
+        c.push(
+            "currency",
+            ProblemKind::UnsupportedCurrency {
+                value: currency.to_owned(),
+            },
+        );
+    }
+
+    if let Some(earliest_year) = context.earliest_year()
+        && input.date.year() < earliest_year
+    {
+        c.push(
+            "date",
+            ProblemKind::DateTooOld {
+                current_financial_year: context.current_financial_year,
+                earliest_year,
+            },
+        );
+    }
+
+    c.opt_text("description", input.description);
     let description = match non_blank(input.description) {
         Some(d) => {
             c.max_len("description", d, limits::OMSCHRIJVING);
             d.to_owned()
         }
-        None => crate::text::truncate_chars(
-            format!(
-                "{} {number}",
-                config.fields.booking_description_prefix.trim()
-            )
-            .trim(),
-            limits::OMSCHRIJVING,
-        ),
+        None => {
+            let derived = crate::text::truncate_chars(
+                format!(
+                    "{} {number}",
+                    config.fields.booking_description_prefix.trim()
+                )
+                .trim(),
+                limits::OMSCHRIJVING,
+            );
+            c.notice(
+                "description",
+                "fields.booking_description_prefix",
+                format!("the invoice has no description; {derived:?} is written"),
+            );
+            derived
+        }
     };
 
     let payment_term_days = match side {
         BookingSide::Sales => payment_term(&mut c, input),
-        BookingSide::Purchase => None,
+        BookingSide::Purchase => {
+            if input.due_date.is_some_and(|due| due < input.date) {
+                c.push("due_date", ProblemKind::DueDateBeforeInvoiceDate);
+            }
+            None
+        }
     };
 
-    let sign = input.kind.sign();
+    let convention = config.invoices.credit_note_sign;
+    // Booked amount = written amount × sign.
+    let negate =
+        input.kind == InvoiceKind::CreditNote && convention == CreditNoteSign::PositiveWithFlag;
     let mut lines = Vec::new();
     if input.lines.is_empty() {
         c.push("lines", ProblemKind::NoBookableLines);
@@ -223,8 +356,15 @@ fn plan(
         .iter()
         .map(|l| l.vat_category)
         .find(|v| *v != VatCategory::Verlegd);
+    // Σ of the lines as written; `None` once a line has no usable amount.
+    let mut written_total = Some(Decimal::ZERO);
     for (i, line) in input.lines.iter().enumerate() {
-        if let Some(planned) = plan_line(&mut c, i, line, side, sign, config, chart) {
+        let (net, planned) = plan_line(&mut c, i, line, input.kind, side, negate, config, chart);
+        written_total = match (written_total, net) {
+            (Some(total), Some(net)) => total.checked_add(net),
+            _ => None,
+        };
+        if let Some(planned) = planned {
             lines.push(planned);
         }
         if line.vat_category == VatCategory::Verlegd
@@ -236,13 +376,95 @@ fn plan(
             );
         }
     }
-    if !input.lines.is_empty() && lines.is_empty() && c.problems.is_empty() {
-        c.push("lines", ProblemKind::NoBookableLines);
+    if let Some(total) = written_total
+        && !input.lines.is_empty()
+        && bounded(&mut c, "lines".to_owned(), total, limits::AMOUNT).is_some()
+    {
+        let wrong_sign = match (input.kind, convention) {
+            (InvoiceKind::CreditNote, CreditNoteSign::NegativeAmounts) => total > Decimal::ZERO,
+            _ => total < Decimal::ZERO,
+        };
+        if wrong_sign {
+            c.push(
+                "lines",
+                ProblemKind::TotalSign {
+                    invoice_kind: input.kind,
+                    convention,
+                    total: Money::round_from(total),
+                },
+            );
+        }
     }
 
-    for (i, attachment) in input.attachments.iter().enumerate() {
-        if attachment.file_name.trim().is_empty() {
-            c.push(format!("attachments[{i}].file_name"), ProblemKind::Required);
+    check_attachments(&mut c, input.attachments);
+
+    let vat_lines = if c.problems.is_empty() {
+        vat_lines(&mut c, input, &lines, config)
+    } else {
+        Vec::new()
+    };
+    let total = lines
+        .iter()
+        .try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount.amount()))
+        .and_then(|net| {
+            vat_lines
+                .iter()
+                .try_fold(net, |sum, v| sum.checked_add(v.amount.amount()))
+        });
+    let total = match total {
+        Some(t) => bounded(&mut c, "lines".to_owned(), t, limits::AMOUNT),
+        None => {
+            c.push(
+                "lines",
+                ProblemKind::AmountTooLarge {
+                    limit: limits::AMOUNT,
+                },
+            );
+            None
+        }
+    };
+
+    let problems = std::mem::take(&mut c.problems);
+    let notices = c.notices;
+    let result = Problems::check(problems, || BookingPlan {
+        side,
+        invoice: input.id.clone(),
+        relation: input.relation.clone(),
+        invoice_number: number.to_owned(),
+        date: input.date,
+        payment_term_days,
+        description,
+        lines,
+        vat_lines,
+        total: Money::round_from(total.unwrap_or_default()),
+        notices: notices.clone(),
+    });
+    (result, notices)
+}
+
+/// Attachments are checked with the invoice, so a booking is never written when one of its
+/// attachments would be refused (BLG-0006/0007/0008/0016/0017).
+fn check_attachments(c: &mut Collector, attachments: &[Attachment]) {
+    for (i, attachment) in attachments.iter().enumerate() {
+        let path = format!("attachments[{i}].file_name");
+        let name = &attachment.file_name;
+        if name.trim().is_empty() {
+            c.push(path.clone(), ProblemKind::Required);
+        }
+        c.max_len(path.clone(), name, limits::FILE_NAME);
+        if let Some(ch) = control_char(name) {
+            c.push(
+                path.clone(),
+                ProblemKind::ControlCharacter {
+                    code_point: u32::from(ch),
+                },
+            );
+        }
+        if let Some(ch) = name.chars().find(|ch| FILE_NAME_FORBIDDEN.contains(ch)) {
+            c.push(
+                path,
+                ProblemKind::InvalidFileNameCharacter { character: ch },
+            );
         }
         if attachment.bytes.is_empty() {
             c.push(
@@ -258,25 +480,6 @@ fn plan(
             );
         }
     }
-
-    let problems = std::mem::take(&mut c.problems);
-    Problems::check(problems, || {
-        let vat_lines = vat_lines(input, &lines, config);
-        let total = lines.iter().map(|l| l.amount).sum::<Money>()
-            + vat_lines.iter().map(|l| l.amount).sum::<Money>();
-        BookingPlan {
-            side,
-            invoice: input.id.clone(),
-            relation: input.relation.clone(),
-            invoice_number: number.to_owned(),
-            date: input.date,
-            payment_term_days,
-            description,
-            lines,
-            vat_lines,
-            total,
-        }
-    })
 }
 
 fn payment_term(c: &mut Collector, input: &Input<'_>) -> Option<i32> {
@@ -317,33 +520,97 @@ fn payment_term(c: &mut Collector, input: &Input<'_>) -> Option<i32> {
     }
 }
 
-fn plan_line(
-    c: &mut Collector,
-    i: usize,
-    line: &InvoiceLine,
-    side: BookingSide,
-    sign: Decimal,
-    config: &MappingConfig,
-    chart: Option<&ChartOfAccounts>,
-) -> Option<PlannedLine> {
+/// A line's net amount as written, with every amount check (bounds, consistency, zero).
+fn line_net(c: &mut Collector, i: usize, line: &InvoiceLine) -> Option<Decimal> {
     let path = |field: &str| format!("lines[{i}].{field}");
-    let description = line.description.trim();
-    c.max_len(path("description"), description, limits::OMSCHRIJVING);
-
-    let net = match (line.net_amount, line.computed_net()) {
-        (Some(stated), Some(computed)) if stated != computed => {
+    let quantity = line
+        .quantity
+        .map(|q| bounded(c, path("quantity"), q, limits::QUANTITY));
+    let unit_price = line
+        .unit_price
+        .map(|p| bounded(c, path("unit_price"), p.amount(), limits::AMOUNT));
+    let stated = line
+        .net_amount
+        .map(|n| bounded(c, path("net_amount"), n.amount(), limits::AMOUNT));
+    // quantity × unit price, rounded to cents; bounded inputs cannot overflow, but checked.
+    let computed = match (quantity, unit_price) {
+        (Some(Some(q)), Some(Some(p))) => match q.checked_mul(p) {
+            Some(product) => {
+                let rounded = Money::round_from(product).amount();
+                Some(bounded(c, format!("lines[{i}]"), rounded, limits::AMOUNT))
+            }
+            None => {
+                c.push(
+                    format!("lines[{i}]"),
+                    ProblemKind::AmountTooLarge {
+                        limit: limits::AMOUNT,
+                    },
+                );
+                Some(None)
+            }
+        },
+        (Some(None), _) | (_, Some(None)) => Some(None),
+        _ => None,
+    };
+    let net = match (stated, computed) {
+        (Some(None), _) | (_, Some(None)) => None,
+        (Some(Some(stated)), Some(Some(computed))) if stated != computed => {
             c.push(
                 path("net_amount"),
-                ProblemKind::LineAmountMismatch { stated, computed },
+                ProblemKind::LineAmountMismatch {
+                    stated: Money::round_from(stated),
+                    computed: Money::round_from(computed),
+                },
             );
             None
         }
-        (Some(net), _) | (None, Some(net)) => Some(net),
+        (Some(Some(net)), _) | (None, Some(Some(net))) => Some(net),
         (None, None) => {
             c.push(path("net_amount"), ProblemKind::LineAmountMissing);
             None
         }
     };
+    if net.is_some_and(|n| n.is_zero()) {
+        c.push(format!("lines[{i}]"), ProblemKind::ZeroAmountLine);
+    }
+    net
+}
+
+/// Checks and plans one line: its net amount as written (for the total's sign) and the
+/// planned line when nothing is wrong with it.
+#[allow(clippy::too_many_arguments)]
+fn plan_line(
+    c: &mut Collector,
+    i: usize,
+    line: &InvoiceLine,
+    kind: InvoiceKind,
+    side: BookingSide,
+    negate: bool,
+    config: &MappingConfig,
+    chart: Option<&ChartOfAccounts>,
+) -> (Option<Decimal>, Option<PlannedLine>) {
+    let path = |field: &str| format!("lines[{i}].{field}");
+    c.text(path("description"), &line.description);
+    c.opt_text(path("category"), line.category.as_deref());
+    c.opt_text(path("project"), line.project.as_deref());
+    let description = line.description.trim();
+    c.max_len(path("description"), description, limits::OMSCHRIJVING);
+
+    let convention = config.invoices.credit_note_sign;
+    if convention == CreditNoteSign::PositiveWithFlag
+        && line
+            .quantity
+            .is_some_and(|q| q.is_sign_negative() && !q.is_zero())
+    {
+        c.push(
+            path("quantity"),
+            ProblemKind::NegativeQuantity {
+                invoice_kind: kind,
+                convention,
+            },
+        );
+    }
+    let net = line_net(c, i, line);
 
     let category = non_blank(line.category.as_deref());
     let ledger = match side {
@@ -414,23 +681,25 @@ fn plan_line(
         }
     }
 
-    let amount = Money::round_from(net?.amount() * sign);
-    if amount.is_zero() {
-        return None;
-    }
-    Some(PlannedLine {
-        source_index: i,
-        description: description.to_owned(),
-        ledger: ledger?,
-        cost_centre,
-        line_vat,
-        vat_category: line.vat_category,
-        amount,
-    })
+    let planned = match (net, ledger) {
+        (Some(net), Some(ledger)) if !net.is_zero() => Some(PlannedLine {
+            source_index: i,
+            description: description.to_owned(),
+            ledger,
+            cost_centre,
+            line_vat,
+            vat_category: line.vat_category,
+            // Negating a bounded amount cannot overflow.
+            amount: Money::round_from(if negate { -net } else { net }),
+        }),
+        _ => None,
+    };
+    (net, planned)
 }
 
-/// VAT per kind: unrounded per line, summed per kind, rounded once.
+/// VAT per kind: unrounded per line, summed per kind (checked), rounded once.
 fn vat_lines(
+    c: &mut Collector,
     input: &Input<'_>,
     lines: &[PlannedLine],
     config: &MappingConfig,
@@ -441,7 +710,25 @@ fn vat_lines(
         if kind == VatLineKind::None {
             continue;
         }
-        *sums.entry(kind).or_default() += line.vat_category.vat_on(line.amount, input.date);
+        let rate = line.vat_category.rate_on(input.date);
+        let vat = line
+            .amount
+            .amount()
+            .checked_mul(rate)
+            .and_then(|v| v.checked_div(Decimal::ONE_HUNDRED));
+        let sum = sums.entry(kind).or_default();
+        match vat.and_then(|v| sum.checked_add(v)) {
+            Some(s) => *sum = s,
+            None => {
+                c.push(
+                    format!("lines[{}]", line.source_index),
+                    ProblemKind::AmountTooLarge {
+                        limit: limits::AMOUNT,
+                    },
+                );
+                return Vec::new();
+            }
+        }
     }
     sums.into_iter()
         .map(|(kind, sum)| PlannedVatLine {

@@ -1,7 +1,9 @@
 //! CRM records → SnelStart write models.
 //!
 //! Every function runs the record's pre-flight checks first and returns either a payload
-//! SnelStart accepts for its content or **every** problem at once ([`Problems`]).
+//! SnelStart accepts for its content or **every** problem at once ([`Problems`]). The values
+//! a policy changed or derived are the ones pre-flight computed (one pass), and
+//! [`crate::notices`] reports them.
 //!
 //! * [`relation_to_relaties`]: a [`Relation`] becomes one [`RelatieWrite`] (or two, customer
 //!   first, under [`BothKindsPolicy::TwoRelations`]).
@@ -19,12 +21,14 @@
 //! | `naam` | legal or trade name ([`NameSource`]); over 50 characters refused or truncated ([`LongNamePolicy`]) |
 //! | `vestigingsAdres` | `visit_address`; `straat` = street + house number + addition (`Dorpsstraat 12 A`), Dutch postcodes printed `1234 AB`, `land` via the caller's lookup; `contactpersoon` = the kept contact ([`crate::contacts`]) |
 //! | `correspondentieAdres` | `postal_address` (or the visiting address, [`FieldRules::postal_falls_back_to_visit`]), same contact |
-//! | `email`, `telefoon` | the relation's, else the kept contact's ([`ContactRules`]) |
-//! | `memo` | full name when truncated, trade name, credit limit of a supplier, the other contacts |
-//! | `btwNummer`, `kvkNummer`, `iban`, `bic` | the validated values in strict form |
+//! | `email`, `telefoon` | the relation's, else the kept contact's ([`ContactRules`], notice) |
+//! | `memo` | the CRM's `memo` first, then: full name when truncated, full contact name when truncated, trade name, credit limit of a supplier, the other contacts (no length limit is documented for `memo`) |
+//! | `btwNummer` | `vat_number` in strict form; a prefix inferred while reading is written per `fields.vat_without_prefix` (notice) or refused |
+//! | `kvkNummer` | `kvk_number`; a number whose leading zero was restored is refused, never written |
+//! | `iban`, `bic` | the validated values in strict form |
 //! | `krediettermijn` | `payment_term_days`, else [`FieldRules::default_payment_term_days`] |
 //! | `kredietLimiet` | `credit_limit`, customers only (REL-0062) |
-//! | `websiteUrl` | `website`, `https://` added when it has no scheme |
+//! | `websiteUrl` | `website`, a valid http(s) URL (REL-0015); `https://` added when it has no scheme (`fields.website_add_scheme`, notice) |
 //! | `nonactief` | `!active` |
 //!
 //! [`BothKindsPolicy`]: crate::config::BothKindsPolicy
@@ -38,7 +42,7 @@
 
 use chrono::NaiveDate;
 use crm_model::{
-    Address, Contact, CountryCode, Project, PurchaseInvoice, Relation, RelationKind, SalesInvoice,
+    Address, CountryCode, Project, PurchaseInvoice, Relation, RelationKind, SalesInvoice,
 };
 use snelstart_client::models::{
     Adres, BtwSoort, Grootboek, InkoopBtwSoort, Inkoopboeking, InkoopboekingBtwRegel,
@@ -47,17 +51,18 @@ use snelstart_client::models::{
 };
 use snelstart_client::{LandId, Reference, RelatieId};
 
-use crate::booking::{BookingPlan, PlannedLine, plan_purchase_invoice, plan_sales_invoice};
+use crate::booking::{
+    BookingContext, BookingPlan, PlannedLine, plan_purchase_invoice, plan_sales_invoice,
+};
 use crate::config::{
-    BothKindsPolicy, ChartOfAccounts, CostCentreInfo, LedgerInfo, LineVatKind, LongNamePolicy,
-    MappingConfig, NameSource, RelatiecodePolicy, VatLineKind,
+    BothKindsPolicy, ChartOfAccounts, CostCentreInfo, LedgerInfo, LineVatKind, MappingConfig,
+    NameSource, RelatiecodePolicy, VatLineKind,
 };
-use crate::contacts::choose_contact;
 use crate::preflight::{
-    self, Collector, ProblemKind, Problems, RecordKind, joined_street, limits, printed_postcode,
-    relatiecode_from, relation_name,
+    self, ProblemKind, Problems, RelationCheck, check_relation, joined_street, printed_postcode,
+    relatiecode_from,
 };
-use crate::text::{non_blank, truncate_chars};
+use crate::text::non_blank;
 
 /// Converts a relation into the relation(s) to write to SnelStart: one, or two (customer
 /// first, then supplier) under [`BothKindsPolicy::TwoRelations`].
@@ -72,8 +77,8 @@ pub fn relation_to_relaties(
     config: &MappingConfig,
     land: impl Fn(CountryCode) -> Option<LandId>,
 ) -> Result<Vec<RelatieWrite>, Problems> {
-    let mut c = Collector::new(RecordKind::Relation, &relation.id);
-    c.problems = preflight::relation(relation, config);
+    let check = check_relation(relation, config);
+    let mut c = check.collector;
     let mut land_of = |path: &str, address: &Address| -> Option<LandId> {
         let id = land(address.country);
         if id.is_none() && address.country != CountryCode::NL {
@@ -97,10 +102,15 @@ pub fn relation_to_relaties(
         .filter(|a| !a.is_blank())
         .map(|a| land_of("postal_address", a));
     let problems = std::mem::take(&mut c.problems);
+    let check = RelationCheck {
+        collector: c,
+        ..check
+    };
     Problems::check(problems, || {
         build_relaties(
             relation,
             config,
+            &check,
             visit_land.flatten(),
             postal_land.flatten(),
         )
@@ -110,31 +120,25 @@ pub fn relation_to_relaties(
 fn build_relaties(
     relation: &Relation,
     config: &MappingConfig,
+    check: &RelationCheck<'_>,
     visit_land: Option<LandId>,
     postal_land: Option<LandId>,
 ) -> Vec<RelatieWrite> {
-    let truncate = config.fields.long_name == LongNamePolicy::Truncate;
-    let fit = |s: &str, max: usize| {
-        if truncate {
-            truncate_chars(s, max)
-        } else {
-            s.to_owned()
-        }
-    };
+    let full_name = check.full_name;
+    let naam = check.naam.clone();
+    let contactpersoon = check.contact.as_ref().map(|(_, written)| written.clone());
 
-    let full_name = relation_name(relation, config);
-    let naam = fit(full_name, limits::NAAM);
-    let choice = choose_contact(&relation.contacts, &config.contacts);
-    // A nameless contact cannot be `contactpersoon`, but its e-mail and phone still help.
-    let kept_any: Option<&Contact> = choice.kept;
-    let kept: Option<&Contact> = kept_any.filter(|k| !k.name.trim().is_empty());
-    let contactpersoon = kept.map(|k| fit(k.name.trim(), limits::CONTACTPERSOON));
-
+    // The CRM's memo first, then what the mapping adds.
     let mut memo: Vec<String> = Vec::new();
+    if let Some(text) = non_blank(relation.memo.as_deref()) {
+        memo.push(text.to_owned());
+    }
     if naam != full_name {
         memo.push(format!("Volledige naam: {full_name}"));
     }
-    if let Some(k) = kept.filter(|k| k.name.trim() != contactpersoon.as_deref().unwrap_or("")) {
+    if let Some((k, written)) = &check.contact
+        && k.name.trim() != written
+    {
         memo.push(format!("Volledige naam contactpersoon: {}", k.name.trim()));
     }
     if config.fields.trade_name_in_memo
@@ -144,7 +148,7 @@ fn build_relaties(
     {
         memo.push(format!("Handelsnaam: {trade}"));
     }
-    let contact_summary = choice.memo_summary(&config.contacts);
+    let contact_summary = check.contact_summary.clone();
 
     let adres = |address: &Address, land: Option<LandId>| {
         let mut a = Adres::default();
@@ -171,41 +175,9 @@ fn build_relaties(
         _ => None,
     };
 
-    let email = relation
-        .email
-        .as_ref()
-        .map(ToString::to_string)
-        .or_else(|| {
-            config
-                .contacts
-                .email_fallback
-                .then(|| {
-                    kept_any
-                        .and_then(|k| k.email.as_ref())
-                        .map(ToString::to_string)
-                })
-                .flatten()
-        });
-    let telefoon = non_blank(relation.phone.as_deref())
-        .map(str::to_owned)
-        .or_else(|| {
-            config
-                .contacts
-                .phone_fallback
-                .then(|| {
-                    kept_any
-                        .and_then(|k| non_blank(k.phone.as_deref()))
-                        .map(str::to_owned)
-                })
-                .flatten()
-        });
-    let website = non_blank(relation.website.as_deref()).map(|w| {
-        if config.fields.website_add_scheme && !w.contains("://") {
-            format!("https://{w}")
-        } else {
-            w.to_owned()
-        }
-    });
+    let email = check.email.clone();
+    let telefoon = check.telefoon.clone();
+    let website = check.website.clone();
 
     let kinds: Vec<(Relatiesoort, u32)> = match (relation.kind, &config.both_kinds) {
         (RelationKind::Supplier, _) | (RelationKind::Both, BothKindsPolicy::SupplierOnly) => {
@@ -239,8 +211,8 @@ fn build_relaties(
             r.correspondentie_adres = correspondentie_adres.clone();
             r.telefoon = telefoon.clone();
             r.email = email.clone();
-            r.btw_nummer = relation.vat_number.as_ref().map(ToString::to_string);
-            r.kvk_nummer = relation.kvk_number.as_ref().map(ToString::to_string);
+            r.btw_nummer = check.btw_nummer.clone();
+            r.kvk_nummer = check.kvk_nummer.clone();
             r.iban = relation.iban.as_ref().map(ToString::to_string);
             r.bic = non_blank(relation.bic.as_deref()).map(str::to_uppercase);
             r.krediettermijn = relation
@@ -264,9 +236,10 @@ fn build_relaties(
 
 /// Converts a project into the kostenplaats to write.
 ///
-/// `omschrijving` is the description (the project number when it has none), at most 50
-/// characters per [`LongNamePolicy`]. An inactive project gives `nonactief: true`; SnelStart
-/// refuses to *create* an inactive kostenplaats (KPL-0009), so the engine only updates those.
+/// `omschrijving` is the description, required (never replaced by the number) and at most 50
+/// characters per [`LongNamePolicy`](crate::config::LongNamePolicy) (a cut gets a notice). An
+/// inactive project gives `nonactief: true`; SnelStart refuses to *create* an inactive
+/// kostenplaats (KPL-0009), so the engine creates it active and then sets `nonactief`.
 ///
 /// # Errors
 /// Every problem of the project, see [`preflight::project`].
@@ -274,17 +247,13 @@ pub fn project_to_kostenplaats(
     project: &Project,
     config: &MappingConfig,
 ) -> Result<Kostenplaats, Problems> {
-    let problems = preflight::project(project, config);
-    Problems::check(problems, || {
-        let nummer = config
-            .kostenplaats_nummer(&project.number)
+    let check = preflight::check_project(project, config);
+    Problems::check(check.collector.problems, || {
+        let nummer = check
+            .nummer
             .and_then(|n| i32::try_from(n).ok())
             .unwrap_or_default();
-        let description = non_blank(Some(&project.description)).unwrap_or(project.number.trim());
-        let mut k = Kostenplaats::new(
-            nummer,
-            truncate_chars(description, limits::KOSTENPLAATS_OMSCHRIJVING),
-        );
+        let mut k = Kostenplaats::new(nummer, check.omschrijving);
         k.nonactief = !project.active;
         k
     })
@@ -329,9 +298,10 @@ pub fn sales_invoice_to_verkoopboeking(
     invoice: &SalesInvoice,
     config: &MappingConfig,
     chart: &ChartOfAccounts,
+    context: &BookingContext,
     klant: RelatieId,
 ) -> Result<Verkoopboeking, Problems> {
-    let plan = plan_sales_invoice(invoice, config, Some(chart))?;
+    let plan = plan_sales_invoice(invoice, config, Some(chart), context)?;
     Ok(verkoopboeking_from_plan(&plan, chart, klant))
 }
 
@@ -384,9 +354,10 @@ pub fn purchase_invoice_to_inkoopboeking(
     invoice: &PurchaseInvoice,
     config: &MappingConfig,
     chart: &ChartOfAccounts,
+    context: &BookingContext,
     leverancier: RelatieId,
 ) -> Result<Inkoopboeking, Problems> {
-    let plan = plan_purchase_invoice(invoice, config, Some(chart))?;
+    let plan = plan_purchase_invoice(invoice, config, Some(chart), context)?;
     Ok(inkoopboeking_from_plan(&plan, chart, leverancier))
 }
 

@@ -7,7 +7,9 @@
 //! * [`convert`]: relations, projects and invoices → SnelStart write models.
 //! * [`contacts`]: choosing the one contact SnelStart keeps.
 //! * [`booking`]: invoices and credit notes → booking plans (VAT per kind, totals).
-//! * [`preflight`]: every problem of a record at once, typed, with field paths.
+//! * [`preflight`]: every problem of a record at once, typed, with field paths, and the table
+//!   of SnelStart's refusals each check prevents.
+//! * [`notices`]: what a configured policy changed or derived in a record ([`Notice`]).
 //! * [`matching`]: is a CRM relation already in SnelStart?
 //!
 //! # Tour
@@ -16,6 +18,7 @@
 //! use chrono::NaiveDate;
 //! use crm_model::{InvoiceLine, Money, Relation, RelationKind, SalesInvoice, VatCategory};
 //! use mapping::config::{ChartOfAccounts, LedgerInfo, LineVatKind, MappingConfig};
+//! use mapping::booking::BookingContext;
 //! use mapping::convert::{relation_to_relaties, sales_invoice_to_verkoopboeking};
 //! use snelstart_client::{GrootboekId, RelatieId};
 //!
@@ -43,8 +46,15 @@
 //!     InvoiceLine::net("Advies", Money::from_cents(10_000), VatCategory::Hoog),
 //! ];
 //! let invoice = SalesInvoice::new("inv-1", "F2024-001", date, "crm-1", lines);
-//! let booking =
-//!     sales_invoice_to_verkoopboeking(&invoice, &config, &chart, RelatieId::new_random())?;
+//! // The administration's current financial year (companyInfo.huidigBoekjaar) bounds the date.
+//! let context = BookingContext::new(2024);
+//! let booking = sales_invoice_to_verkoopboeking(
+//!     &invoice,
+//!     &config,
+//!     &chart,
+//!     &context,
+//!     RelatieId::new_random(),
+//! )?;
 //! // 112.50 net + 21.00 VAT hoog + 1.13 VAT laag (9 % of 12.50 = 1.125, half away from zero).
 //! assert_eq!(booking.factuurbedrag, Some("134.63".parse()?));
 //! assert!(booking.is_balanced());
@@ -56,5 +66,8 @@ pub mod config;
 pub mod contacts;
 pub mod convert;
 pub mod matching;
+pub mod notices;
 pub mod preflight;
 mod text;
+
+pub use notices::Notice;

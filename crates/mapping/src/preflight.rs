@@ -8,21 +8,67 @@
 //! Relations and projects: [`relation`], [`project`]. Invoices are checked while planning the
 //! booking ([`crate::booking::plan_sales_invoice`], [`crate::booking::plan_purchase_invoice`]);
 //! [`sales_invoice`] and [`purchase_invoice`] return just the problems.
+//!
+//! Policies of the [`MappingConfig`] that change or derive a value do not make problems but
+//! [`Notice`]s; see [`crate::notices`].
+//!
+//! # Rules, and the SnelStart refusal each one prevents
+//!
+//! | rule | path | [`ProblemKind`] | SnelStart |
+//! |---|---|---|---|
+//! | no control characters (NUL, ESC, CR/LF, …) in any text; `memo` may hold line breaks and tabs | the field | [`ControlCharacter`](ProblemKind::ControlCharacter) | stored corrupt or refused |
+//! | name required, ≤ 50 ([`LongNamePolicy`]) | `legal_name` / `trade_name` | [`Required`](ProblemKind::Required), [`TooLong`](ProblemKind::TooLong) | REL-0007 |
+//! | both customer and supplier ([`BothKindsPolicy::Reject`]) | `kind` | [`BothKindsRefused`](ProblemKind::BothKindsRefused) | REL-0065 |
+//! | relatiecode digits, 1..=2147483647 | `number` | [`RelatiecodeMissing`](ProblemKind::RelatiecodeMissing), [`RelatiecodeInvalid`](ProblemKind::RelatiecodeInvalid) | REL-0008 |
+//! | visiting address all or nothing; lengths; Dutch postcode | `visit_address.*`, `postal_address.*` | [`Required`](ProblemKind::Required), [`TooLong`](ProblemKind::TooLong), [`InvalidPostcode`](ProblemKind::InvalidPostcode) | REL-0060, REL-0020..0028 |
+//! | country known (at conversion) | `*_address.country` | [`UnknownCountry`](ProblemKind::UnknownCountry) | REL-0055/0056 |
+//! | VAT prefix matches the visiting address | `vat_number` | [`VatNumberCountryMismatch`](ProblemKind::VatNumberCountryMismatch) | REL-0087 |
+//! | VAT id without prefix under `fields.vat_without_prefix = "reject"` | `vat_number` | [`VatPrefixMissing`](ProblemKind::VatPrefixMissing) | (policy) |
+//! | a KvK number with a restored leading zero is never written | `kvk_number` | [`KvkLeadingZeroRestored`](ProblemKind::KvkLeadingZeroRestored) | REL-0006, or a wrong number |
+//! | contact name ≤ 50, e-mail ≤ 250, phone ≤ 25 | `contacts[i].*`, `email`, `phone` | [`TooLong`](ProblemKind::TooLong) | REL-0023/0028, REL-0085, REL-0013 |
+//! | website a valid http(s) URL, ≤ 100 | `website` | [`InvalidUrl`](ProblemKind::InvalidUrl), [`TooLong`](ProblemKind::TooLong) | REL-0015 |
+//! | bic ≤ 15 | `bic` | [`TooLong`](ProblemKind::TooLong) | REL-0010 |
+//! | krediettermijn −365..=1000 | `payment_term_days` | [`OutOfRange`](ProblemKind::OutOfRange) | REL-0003 |
+//! | project number gives a kostenplaats nummer 1..=999999999 | `number` | [`Required`](ProblemKind::Required), [`ProjectNotMappable`](ProblemKind::ProjectNotMappable), [`OutOfRange`](ProblemKind::OutOfRange) | KPL-0006, KPL-0007 |
+//! | project description required (never replaced by the number), ≤ 50 | `description` | [`Required`](ProblemKind::Required), [`TooLong`](ProblemKind::TooLong) | KPL-0004, KPL-0005 |
+//! | factuurnummer 1..=25 | `number` | [`Required`](ProblemKind::Required), [`TooLong`](ProblemKind::TooLong) | BOE-0058 |
+//! | euro only (absent means EUR) | `currency` | [`UnsupportedCurrency`](ProblemKind::UnsupportedCurrency) | booked in the wrong currency |
+//! | date not more than 5 years before the current financial year | `date` | [`DateTooOld`](ProblemKind::DateTooOld) | BOE-0033 |
+//! | due date not before the invoice date (sales and purchases); term agrees | `due_date`, `payment_term_days` | [`DueDateBeforeInvoiceDate`](ProblemKind::DueDateBeforeInvoiceDate), [`DueDateTermMismatch`](ProblemKind::DueDateTermMismatch), [`OutOfRange`](ProblemKind::OutOfRange) | — |
+//! | at least one line | `lines` | [`NoBookableLines`](ProblemKind::NoBookableLines) | BOE-0023 |
+//! | no zero line (never dropped silently) | `lines[i]` | [`ZeroAmountLine`](ProblemKind::ZeroAmountLine) | BOE-0028 |
+//! | amounts below 10¹¹ euro, quantities below 10⁹ (no overflow, ever) | `lines[i].*`, `lines` | [`AmountTooLarge`](ProblemKind::AmountTooLarge) | — |
+//! | a line's amount given, and consistent | `lines[i].net_amount` | [`LineAmountMissing`](ProblemKind::LineAmountMissing), [`LineAmountMismatch`](ProblemKind::LineAmountMismatch) | BOE-0039 |
+//! | credit-note sign convention (`invoices.credit_note_sign`) | `lines[i].quantity`, `lines` | [`NegativeQuantity`](ProblemKind::NegativeQuantity), [`TotalSign`](ProblemKind::TotalSign) | booked with the wrong sign |
+//! | verlegd never mixed | `lines[i].vat_category` | [`VerlegdMixedWithOtherVat`](ProblemKind::VerlegdMixedWithOtherVat) | BOE-0062 |
+//! | ledger configured, exists, active, allows the VAT kind | `lines[i].category`, `lines[i].vat_category` | [`NoLedger`](ProblemKind::NoLedger), [`LedgerNotFound`](ProblemKind::LedgerNotFound), [`LedgerInactive`](ProblemKind::LedgerInactive), [`VatKindNotAllowed`](ProblemKind::VatKindNotAllowed) | BOE-0037, BOE-0008, BOE-0082 |
+//! | cost centre where required, mappable, known, active | `lines[i].project` | [`CostCentreRequired`](ProblemKind::CostCentreRequired), [`ProjectNotMappable`](ProblemKind::ProjectNotMappable), [`CostCentreNotFound`](ProblemKind::CostCentreNotFound), [`CostCentreInactive`](ProblemKind::CostCentreInactive) | BOE-0022, BOE-0019, BOE-0026 |
+//! | booking and line description ≤ 250 | `description`, `lines[i].description` | [`TooLong`](ProblemKind::TooLong) | BOE-0071 |
+//! | attachment file name 1..=255, none of `\ / : * ? " < > \|`, no control characters | `attachments[i].file_name` | [`Required`](ProblemKind::Required), [`TooLong`](ProblemKind::TooLong), [`InvalidFileNameCharacter`](ProblemKind::InvalidFileNameCharacter), [`ControlCharacter`](ProblemKind::ControlCharacter) | BLG-0007, BLG-0017, BLG-0016 |
+//! | attachment not empty, at most 10 MB | `attachments[i].content` | [`AttachmentEmpty`](ProblemKind::AttachmentEmpty), [`AttachmentTooLarge`](ProblemKind::AttachmentTooLarge) | BLG-0008, BLG-0006 |
+//!
+//! Attachments are checked with the invoice, so a booking is never written when one of its
+//! attachments would be refused. Not checked here, because they need SnelStart's state: the
+//! relation's kind (BOE-0060, BOE-0003), uniqueness (REL-0008, KPL-0008, BOE-0021) and locked
+//! periods (BOE-0042, BOE-0051).
 
 use std::fmt;
 
 use crm_model::{
-    Address, CountryCode, CrmId, Money, Postcode, Project, PurchaseInvoice, Relation, RelationKind,
-    SalesInvoice, VatCategory,
+    Address, Contact, CountryCode, CrmId, InvoiceKind, Money, Postcode, Project, PurchaseInvoice,
+    Relation, RelationKind, SalesInvoice, VatCategory,
 };
+use rust_decimal::Decimal;
 use serde::Serialize;
 
+pub use crate::booking::BookingContext;
 use crate::config::{
-    BothKindsPolicy, ChartOfAccounts, LineVatKind, LongNamePolicy, MappingConfig, NameSource,
-    RelatiecodePolicy,
+    BothKindsPolicy, ChartOfAccounts, CreditNoteSign, LineVatKind, LongNamePolicy, MappingConfig,
+    NameSource, RelatiecodePolicy, VatWithoutPrefixPolicy,
 };
 use crate::contacts::choose_contact;
-use crate::text::{char_len, non_blank};
+use crate::notices::Notice;
+use crate::text::{char_len, control_char, control_char_multiline, non_blank, truncate_chars};
 
 /// SnelStart's field limits used by pre-flight and conversion (from the vendor's error list).
 pub mod limits {
@@ -56,6 +102,21 @@ pub mod limits {
     pub const KOSTENPLAATS_OMSCHRIJVING: usize = 50;
     /// Attachment size (BLG-0006); 10 MB read as 10,000,000 bytes, the stricter reading.
     pub const ATTACHMENT_BYTES: usize = 10_000_000;
+    /// Attachment file name (BLG-0017; SnelStart states no limit, 255 is the file systems').
+    pub const FILE_NAME: usize = 255;
+    /// Kostenplaats `nummer` (KPL-0007).
+    pub const KOSTENPLAATS_NUMMER: std::ops::RangeInclusive<u64> = 1..=999_999_999;
+    /// Amounts (unit price, net amount, line and invoice totals) must stay below this in
+    /// magnitude: 10¹¹ euro (SnelStart's own bound for money values, REF-0012), far beyond any
+    /// real invoice and far from `Decimal`'s overflow.
+    pub const AMOUNT: rust_decimal::Decimal =
+        rust_decimal::Decimal::from_parts(0x4876_E800, 0x17, 0, false, 0);
+    /// Quantities must stay below this in magnitude: 10⁹.
+    pub const QUANTITY: rust_decimal::Decimal =
+        rust_decimal::Decimal::from_parts(1_000_000_000, 0, 0, false, 0);
+    /// A booking date may lie at most this many years before the current financial year
+    /// (BOE-0033).
+    pub const YEARS_BEFORE_FINANCIAL_YEAR: i32 = 5;
 }
 
 /// The kind of CRM record a problem belongs to (defined in `crm-model`, re-exported here).
@@ -136,9 +197,11 @@ pub enum ProblemKind {
         /// The stated term.
         term_days: i32,
     },
-    /// An invoice without lines (BOE-0023), or whose lines all have amount 0 (zero lines are
-    /// left out because SnelStart refuses them: BOE-0028).
+    /// An invoice without lines (BOE-0023).
     NoBookableLines,
+    /// A line whose amount is 0 (BOE-0028). Never left out silently: correct or remove it in
+    /// the CRM.
+    ZeroAmountLine,
     /// A line without net amount and without quantity × unit price.
     LineAmountMissing,
     /// The stated net amount differs from quantity × unit price.
@@ -210,6 +273,68 @@ pub enum ProblemKind {
         /// Its size in bytes.
         bytes: usize,
     },
+    /// A control character (NUL, ESC, CR, LF, …) in a text SnelStart would store; `memo` may
+    /// hold line breaks and tabs, no other text may.
+    ControlCharacter {
+        /// The first offending character's code point.
+        code_point: u32,
+    },
+    /// Not a website URL SnelStart accepts (REL-0015): `http://` or `https://` and a host with
+    /// a dot.
+    InvalidUrl {
+        /// The value as it would be written.
+        value: String,
+    },
+    /// A KvK number of 7 digits whose leading zero was restored while reading: fit to match
+    /// on, but a guessed digit is never written.
+    KvkLeadingZeroRestored {
+        /// The number as restored.
+        restored: String,
+    },
+    /// A VAT id without its country prefix, refused by `fields.vat_without_prefix = "reject"`.
+    VatPrefixMissing {
+        /// The id with the inferred prefix.
+        inferred: String,
+    },
+    /// A currency other than euro; SnelStart books in euro only.
+    UnsupportedCurrency {
+        /// The currency as given.
+        value: String,
+    },
+    /// The booking date is more than 5 years before the current financial year (BOE-0033).
+    DateTooOld {
+        /// The administration's current financial year.
+        current_financial_year: i32,
+        /// The earliest year SnelStart accepts.
+        earliest_year: i32,
+    },
+    /// A file name with a character SnelStart refuses (BLG-0016).
+    InvalidFileNameCharacter {
+        /// The character.
+        character: char,
+    },
+    /// An amount or quantity beyond the sane bounds ([`limits::AMOUNT`],
+    /// [`limits::QUANTITY`]); never an overflow.
+    AmountTooLarge {
+        /// The bound its magnitude must stay below.
+        limit: Decimal,
+    },
+    /// A negative quantity the credit-note sign convention does not allow.
+    NegativeQuantity {
+        /// Invoice or credit note.
+        invoice_kind: InvoiceKind,
+        /// The configured convention (`invoices.credit_note_sign`).
+        convention: CreditNoteSign,
+    },
+    /// The lines' total has a sign the kind and the convention do not allow.
+    TotalSign {
+        /// Invoice or credit note.
+        invoice_kind: InvoiceKind,
+        /// The configured convention (`invoices.credit_note_sign`).
+        convention: CreditNoteSign,
+        /// Σ of the lines' net amounts as written.
+        total: Money,
+    },
 }
 
 impl fmt::Display for ProblemKind {
@@ -250,7 +375,12 @@ impl fmt::Display for ProblemKind {
                 f,
                 "due date is {due_date_days} days after the invoice date but the term is {term_days} days"
             ),
-            Self::NoBookableLines => f.write_str("has no line with an amount"),
+            Self::NoBookableLines => {
+                f.write_str("has no lines; SnelStart needs at least one (BOE-0023)")
+            }
+            Self::ZeroAmountLine => f.write_str(
+                "has amount 0, which SnelStart refuses (BOE-0028); correct or remove the line",
+            ),
             Self::LineAmountMissing => f.write_str("needs a net amount or quantity and unit price"),
             Self::LineAmountMismatch { stated, computed } => write!(
                 f,
@@ -283,6 +413,66 @@ impl fmt::Display for ProblemKind {
             Self::AttachmentTooLarge { bytes } => {
                 write!(f, "is {bytes} bytes, SnelStart allows 10 MB")
             }
+            Self::ControlCharacter { code_point } => write!(
+                f,
+                "contains the control character U+{code_point:04X}, which is not written to SnelStart"
+            ),
+            Self::InvalidUrl { value } => write!(
+                f,
+                "{value:?} is not a website URL SnelStart accepts (http:// or https:// and a host with a dot; REL-0015)"
+            ),
+            Self::KvkLeadingZeroRestored { restored } => write!(
+                f,
+                "has 7 digits; {restored} (leading zero restored) is used for matching, but a guessed digit is not written: correct the KvK number in the CRM"
+            ),
+            Self::VatPrefixMissing { inferred } => write!(
+                f,
+                "has no country prefix ({inferred} inferred) and fields.vat_without_prefix is \"reject\"; add the prefix in the CRM or set it to \"add_prefix\""
+            ),
+            Self::UnsupportedCurrency { value } => {
+                write!(f, "{value:?} is not EUR; SnelStart books in euro only")
+            }
+            Self::DateTooOld {
+                current_financial_year,
+                earliest_year,
+            } => write!(
+                f,
+                "is more than 5 years before the current financial year {current_financial_year}; SnelStart accepts {earliest_year} and later (BOE-0033)"
+            ),
+            Self::InvalidFileNameCharacter { character } => write!(
+                f,
+                "contains {character:?}; a file name may not contain \\ / : * ? \" < > | (BLG-0016)"
+            ),
+            Self::AmountTooLarge { limit } => write!(f, "is not below {limit} in magnitude"),
+            Self::NegativeQuantity {
+                invoice_kind,
+                convention,
+            } => match (invoice_kind, convention) {
+                (InvoiceKind::CreditNote, CreditNoteSign::PositiveWithFlag) => f.write_str(
+                    "is negative on a credit note, but invoices.credit_note_sign is \"positive_with_flag\" (credit notes carry positive amounts); if the CRM writes credit notes with negative amounts, set invoices.credit_note_sign = \"negative_amounts\"",
+                ),
+                _ => f.write_str(
+                    "is negative on an invoice, but invoices.credit_note_sign is \"positive_with_flag\" (quantities are never negative): write a discount as a negative unit price or net amount, mark a credit note as kind credit_note, or set invoices.credit_note_sign = \"negative_amounts\" if the CRM writes negative quantities",
+                ),
+            },
+            Self::TotalSign {
+                invoice_kind,
+                convention,
+                total,
+            } => match (invoice_kind, convention) {
+                (InvoiceKind::CreditNote, CreditNoteSign::PositiveWithFlag) => write!(
+                    f,
+                    "total {total} of a credit note is negative, but invoices.credit_note_sign is \"positive_with_flag\" (credit notes carry positive amounts); if the CRM writes credit notes with negative amounts, set invoices.credit_note_sign = \"negative_amounts\""
+                ),
+                (InvoiceKind::CreditNote, _) => write!(
+                    f,
+                    "total {total} of a credit note is positive, but invoices.credit_note_sign is \"negative_amounts\" (credit notes carry negative amounts); if the CRM writes credit notes with positive amounts, set invoices.credit_note_sign = \"positive_with_flag\""
+                ),
+                _ => write!(
+                    f,
+                    "total {total} of an invoice is negative; no setting books that as an invoice: mark it as a credit note (kind credit_note) in the CRM"
+                ),
+            },
         }
     }
 }
@@ -371,10 +561,11 @@ impl<'a> IntoIterator for &'a Problems {
     }
 }
 
-/// Collects problems for one record.
+/// Collects the problems and notices of one record.
 pub(crate) struct Collector {
     record: RecordRef,
     pub(crate) problems: Vec<Problem>,
+    pub(crate) notices: Vec<Notice>,
 }
 
 impl Collector {
@@ -385,6 +576,7 @@ impl Collector {
                 id: id.clone(),
             },
             problems: Vec::new(),
+            notices: Vec::new(),
         }
     }
 
@@ -396,10 +588,89 @@ impl Collector {
         });
     }
 
+    /// Records that the policy `policy` (its configuration key) changed or derived `path`.
+    pub(crate) fn notice(
+        &mut self,
+        path: impl Into<String>,
+        policy: &str,
+        message: impl Into<String>,
+    ) {
+        self.notices.push(Notice::new(
+            self.record.clone(),
+            path.into(),
+            policy.to_owned(),
+            message.into(),
+        ));
+    }
+
     pub(crate) fn max_len(&mut self, path: impl Into<String>, value: &str, max: usize) {
         let actual = char_len(value);
         if actual > max {
             self.push(path, ProblemKind::TooLong { max, actual });
+        }
+    }
+
+    /// A single-line text: no control characters.
+    pub(crate) fn text(&mut self, path: impl Into<String>, value: &str) {
+        if let Some(ch) = control_char(value) {
+            self.push(
+                path,
+                ProblemKind::ControlCharacter {
+                    code_point: u32::from(ch),
+                },
+            );
+        }
+    }
+
+    /// [`text`](Self::text) for an optional field.
+    pub(crate) fn opt_text(&mut self, path: impl Into<String>, value: Option<&str>) {
+        if let Some(value) = value {
+            self.text(path, value);
+        }
+    }
+
+    /// A multi-line text (memo): line breaks and tabs allowed, no other control characters.
+    pub(crate) fn multiline_text(&mut self, path: impl Into<String>, value: &str) {
+        if let Some(ch) = control_char_multiline(value) {
+            self.push(
+                path,
+                ProblemKind::ControlCharacter {
+                    code_point: u32::from(ch),
+                },
+            );
+        }
+    }
+
+    /// Applies [`LongNamePolicy`] to a name written to a field of `max` characters: the name
+    /// as it is written, with a problem (reject) or a notice (truncate) when it is too long.
+    pub(crate) fn fit_name(
+        &mut self,
+        path: &str,
+        value: &str,
+        max: usize,
+        policy: LongNamePolicy,
+        kept_in: Option<&str>,
+    ) -> String {
+        let actual = char_len(value);
+        if actual <= max {
+            return value.to_owned();
+        }
+        match policy {
+            LongNamePolicy::Truncate => {
+                let cut = truncate_chars(value, max);
+                let kept =
+                    kept_in.map_or_else(String::new, |w| format!("; the full text is kept in {w}"));
+                self.notice(
+                    path,
+                    "fields.long_name",
+                    format!("{actual} characters cut to {max} ({cut:?}){kept}"),
+                );
+                cut
+            }
+            _ => {
+                self.push(path, ProblemKind::TooLong { max, actual });
+                value.to_owned()
+            }
         }
     }
 }
@@ -425,22 +696,72 @@ pub(crate) fn relatiecode_from(number: &str, offset: u32) -> Option<i32> {
     i32::try_from(code).ok().filter(|c| *c >= 1)
 }
 
-/// Checks a relation; empty when it converts cleanly.
-pub fn relation(relation: &Relation, config: &MappingConfig) -> Vec<Problem> {
-    let mut c = Collector::new(RecordKind::Relation, &relation.id);
+/// The values of a relation as they are written, after the policies, with the problems and
+/// notices found on the way. One pass serves pre-flight ([`relation`]), conversion
+/// ([`crate::convert::relation_to_relaties`]) and [`crate::notices::relation`], so a policy is
+/// applied in one place only.
+pub(crate) struct RelationCheck<'a> {
+    pub(crate) collector: Collector,
+    /// The name as written to `naam` (cut under [`LongNamePolicy::Truncate`]).
+    pub(crate) naam: String,
+    /// The full name before any cut.
+    pub(crate) full_name: &'a str,
+    /// The contact SnelStart keeps, when it has a name, and its name as written.
+    pub(crate) contact: Option<(&'a Contact, String)>,
+    /// The memo text listing the other contacts.
+    pub(crate) contact_summary: Option<String>,
+    /// `email`, `telefoon`, `websiteUrl`, `btwNummer`, `kvkNummer` as written.
+    pub(crate) email: Option<String>,
+    pub(crate) telefoon: Option<String>,
+    pub(crate) website: Option<String>,
+    pub(crate) btw_nummer: Option<String>,
+    pub(crate) kvk_nummer: Option<String>,
+}
 
-    let name = relation_name(relation, config);
+fn index_of(contacts: &[Contact], contact: &Contact) -> usize {
+    contacts
+        .iter()
+        .position(|x| std::ptr::eq(x, contact))
+        .unwrap_or_default()
+}
+
+/// See [`RelationCheck`].
+pub(crate) fn check_relation<'a>(
+    relation: &'a Relation,
+    config: &MappingConfig,
+) -> RelationCheck<'a> {
+    let mut c = Collector::new(RecordKind::Relation, &relation.id);
+    let long_name = config.fields.long_name;
+
+    // No control characters in any text of the record.
+    c.text("legal_name", &relation.legal_name);
+    c.opt_text("trade_name", relation.trade_name.as_deref());
+    c.opt_text("number", relation.number.as_deref());
+    c.opt_text("phone", relation.phone.as_deref());
+    c.opt_text("website", relation.website.as_deref());
+    c.opt_text("bic", relation.bic.as_deref());
+    if let Some(memo) = &relation.memo {
+        c.multiline_text("memo", memo);
+    }
+    for (i, contact) in relation.contacts.iter().enumerate() {
+        c.text(format!("contacts[{i}].name"), &contact.name);
+        c.opt_text(format!("contacts[{i}].role"), contact.role.as_deref());
+        c.opt_text(format!("contacts[{i}].phone"), contact.phone.as_deref());
+    }
+
+    let full_name = relation_name(relation, config);
     let name_path = match config.fields.name_source {
         NameSource::TradeName if non_blank(relation.trade_name.as_deref()).is_some() => {
             "trade_name"
         }
         _ => "legal_name",
     };
-    if name.is_empty() {
+    let naam = if full_name.is_empty() {
         c.push(name_path, ProblemKind::Required);
-    } else if config.fields.long_name == LongNamePolicy::Reject {
-        c.max_len(name_path, name, limits::NAAM);
-    }
+        String::new()
+    } else {
+        c.fit_name(name_path, full_name, limits::NAAM, long_name, Some("memo"))
+    };
 
     if relation.kind == RelationKind::Both && config.both_kinds == BothKindsPolicy::Reject {
         c.push("kind", ProblemKind::BothKindsRefused);
@@ -479,77 +800,155 @@ pub fn relation(relation: &Relation, config: &MappingConfig) -> Vec<Problem> {
         check_address(&mut c, "postal_address", address, false);
     }
 
-    if let (Some(vat), Some(address)) = (&relation.vat_number, &relation.visit_address)
-        && !vat_country_matches(vat.country(), address.country)
-    {
-        c.push(
-            "vat_number",
-            ProblemKind::VatNumberCountryMismatch {
-                vat_country: vat.country().to_owned(),
-                address_country: address.country.to_string(),
-            },
-        );
-    }
-
-    let choice = choose_contact(&relation.contacts, &config.contacts);
-    if let Some(kept) = choice.kept {
-        let index = relation
-            .contacts
-            .iter()
-            .position(|x| std::ptr::eq(x, kept))
-            .unwrap_or_default();
-        if config.fields.long_name == LongNamePolicy::Reject {
-            c.max_len(
-                format!("contacts[{index}].name"),
-                kept.name.trim(),
-                limits::CONTACTPERSOON,
-            );
-        }
-        if relation.email.is_none()
-            && config.contacts.email_fallback
-            && let Some(email) = &kept.email
+    let btw_nummer = relation.vat_number.as_ref().map(|vat| {
+        if let Some(address) = &relation.visit_address
+            && !vat_country_matches(vat.country(), address.country)
         {
-            c.max_len(
-                format!("contacts[{index}].email"),
-                &email.to_string(),
-                limits::EMAIL,
-            );
-        }
-        if relation.phone.is_none()
-            && config.contacts.phone_fallback
-            && let Some(phone) = &kept.phone
-        {
-            c.max_len(
-                format!("contacts[{index}].phone"),
-                phone.trim(),
-                limits::TELEFOON,
-            );
-        }
-    }
-
-    if let Some(email) = &relation.email {
-        c.max_len("email", &email.to_string(), limits::EMAIL);
-    }
-    if let Some(phone) = &relation.phone {
-        c.max_len("phone", phone.trim(), limits::TELEFOON);
-    }
-    if let Some(website) = non_blank(relation.website.as_deref()) {
-        let extra = if config.fields.website_add_scheme && !website.contains("://") {
-            "https://".len()
-        } else {
-            0
-        };
-        let actual = char_len(website) + extra;
-        if actual > limits::WEBSITE {
             c.push(
-                "website",
-                ProblemKind::TooLong {
-                    max: limits::WEBSITE,
-                    actual,
+                "vat_number",
+                ProblemKind::VatNumberCountryMismatch {
+                    vat_country: vat.country().to_owned(),
+                    address_country: address.country.to_string(),
                 },
             );
         }
+        if vat.prefix_inferred() {
+            match config.fields.vat_without_prefix {
+                VatWithoutPrefixPolicy::Reject => c.push(
+                    "vat_number",
+                    ProblemKind::VatPrefixMissing {
+                        inferred: vat.to_string(),
+                    },
+                ),
+                _ => c.notice(
+                    "vat_number",
+                    "fields.vat_without_prefix",
+                    format!(
+                        "written without country prefix in the CRM; written as {vat} (prefix {} inferred)",
+                        vat.country()
+                    ),
+                ),
+            }
+        }
+        vat.to_string()
+    });
+
+    let kvk_nummer = relation.kvk_number.as_ref().map(|kvk| {
+        if kvk.leading_zero_restored() {
+            c.push(
+                "kvk_number",
+                ProblemKind::KvkLeadingZeroRestored {
+                    restored: kvk.to_string(),
+                },
+            );
+        }
+        kvk.to_string()
+    });
+
+    // The kept contact: its name on the addresses; its e-mail and phone when the relation has
+    // none (a nameless contact cannot be `contactpersoon`, but its e-mail and phone still help).
+    let choice = choose_contact(&relation.contacts, &config.contacts);
+    let mut contact = None;
+    let mut email = relation.email.as_ref().map(ToString::to_string);
+    let mut email_path = "email".to_owned();
+    let mut telefoon = non_blank(relation.phone.as_deref()).map(str::to_owned);
+    let mut phone_path = "phone".to_owned();
+    if let Some(kept) = choice.kept {
+        let index = index_of(&relation.contacts, kept);
+        let name = kept.name.trim();
+        if !name.is_empty() {
+            let written = c.fit_name(
+                &format!("contacts[{index}].name"),
+                name,
+                limits::CONTACTPERSOON,
+                long_name,
+                Some("memo"),
+            );
+            contact = Some((kept, written));
+        }
+        if email.is_none()
+            && config.contacts.email_fallback
+            && let Some(e) = &kept.email
+        {
+            email = Some(e.to_string());
+            email_path = format!("contacts[{index}].email");
+            c.notice(
+                "email",
+                "contacts.email_fallback",
+                format!("the relation has no e-mail; the e-mail of contacts[{index}] is written"),
+            );
+        }
+        if telefoon.is_none()
+            && config.contacts.phone_fallback
+            && let Some(p) = non_blank(kept.phone.as_deref())
+        {
+            telefoon = Some(p.to_owned());
+            phone_path = format!("contacts[{index}].phone");
+            c.notice(
+                "phone",
+                "contacts.phone_fallback",
+                format!("the relation has no phone; the phone of contacts[{index}] is written"),
+            );
+        }
     }
+    if let Some(e) = &email {
+        c.max_len(email_path, e, limits::EMAIL);
+    }
+    if let Some(p) = &telefoon {
+        c.max_len(phone_path, p, limits::TELEFOON);
+    }
+
+    // Contacts SnelStart cannot keep: listed in memo, or named in a notice.
+    let listed = if config.contacts.summarize_others_in_memo {
+        config.contacts.max_listed_in_memo
+    } else {
+        0
+    };
+    for other in choice.others.iter().skip(listed) {
+        let index = index_of(&relation.contacts, other);
+        let (policy, why) = if config.contacts.summarize_others_in_memo {
+            (
+                "contacts.max_listed_in_memo",
+                format!("beyond the {listed} contacts listed in memo; only counted there"),
+            )
+        } else {
+            (
+                "contacts.summarize_others_in_memo",
+                "SnelStart keeps one contact and the others are not listed in memo".to_owned(),
+            )
+        };
+        c.notice(
+            format!("contacts[{index}]"),
+            policy,
+            format!("not written: {why}"),
+        );
+    }
+    let contact_summary = choice.memo_summary(&config.contacts);
+
+    let website = non_blank(relation.website.as_deref()).map(|w| {
+        let written = if config.fields.website_add_scheme && !w.contains("://") {
+            format!("https://{w}")
+        } else {
+            w.to_owned()
+        };
+        if !crate::text::is_web_url(&written) {
+            c.push(
+                "website",
+                ProblemKind::InvalidUrl {
+                    value: written.clone(),
+                },
+            );
+        } else if written != w {
+            c.notice(
+                "website",
+                "fields.website_add_scheme",
+                format!("{w:?} has no scheme; written as {written:?}"),
+            );
+        }
+        c.max_len("website", &written, limits::WEBSITE);
+        written
+    });
+
     if let Some(bic) = &relation.bic {
         c.max_len("bic", bic.trim(), limits::BIC);
     }
@@ -568,7 +967,23 @@ pub fn relation(relation: &Relation, config: &MappingConfig) -> Vec<Problem> {
             },
         );
     }
-    c.problems
+    RelationCheck {
+        collector: c,
+        naam,
+        full_name,
+        contact,
+        contact_summary,
+        email,
+        telefoon,
+        website,
+        btw_nummer,
+        kvk_nummer,
+    }
+}
+
+/// Checks a relation; empty when it converts cleanly.
+pub fn relation(relation: &Relation, config: &MappingConfig) -> Vec<Problem> {
+    check_relation(relation, config).collector.problems
 }
 
 /// `EL` is Greece's VAT prefix (ISO `GR`), `XI` Northern Ireland's (ISO `GB`).
@@ -609,6 +1024,17 @@ pub(crate) fn printed_postcode(address: &Address) -> Option<String> {
 }
 
 fn check_address(c: &mut Collector, path: &str, address: &Address, complete: bool) {
+    c.text(format!("{path}.street"), &address.street);
+    c.opt_text(
+        format!("{path}.house_number"),
+        address.house_number.as_deref(),
+    );
+    c.opt_text(
+        format!("{path}.house_number_addition"),
+        address.house_number_addition.as_deref(),
+    );
+    c.opt_text(format!("{path}.postcode"), address.postcode.as_deref());
+    c.text(format!("{path}.city"), &address.city);
     if address.is_blank() {
         return;
     }
@@ -640,27 +1066,67 @@ fn check_address(c: &mut Collector, path: &str, address: &Address, complete: boo
     }
 }
 
-/// Checks a project; empty when it converts cleanly.
-pub fn project(project: &Project, config: &MappingConfig) -> Vec<Problem> {
+/// The kostenplaats of a project as it is written, with its problems and notices (one pass for
+/// pre-flight, conversion and notices).
+pub(crate) struct ProjectCheck {
+    pub(crate) collector: Collector,
+    /// `nummer`, when the rule gives one in range.
+    pub(crate) nummer: Option<u32>,
+    /// `omschrijving` as written.
+    pub(crate) omschrijving: String,
+}
+
+/// See [`ProjectCheck`].
+pub(crate) fn check_project(project: &Project, config: &MappingConfig) -> ProjectCheck {
     let mut c = Collector::new(RecordKind::Project, &project.id);
+    c.text("number", &project.number);
+    c.text("description", &project.description);
+    let mut nummer = None;
     if project.number.trim().is_empty() {
         c.push("number", ProblemKind::Required);
-    } else if config.kostenplaats_nummer(&project.number).is_none() {
-        c.push(
-            "number",
-            ProblemKind::ProjectNotMappable {
-                project: project.number.clone(),
-            },
-        );
+    } else {
+        match config.kostenplaats_candidate(&project.number) {
+            None => c.push(
+                "number",
+                ProblemKind::ProjectNotMappable {
+                    project: project.number.clone(),
+                },
+            ),
+            Some(n) if !limits::KOSTENPLAATS_NUMMER.contains(&n) => c.push(
+                "number",
+                ProblemKind::OutOfRange {
+                    value: i64::try_from(n).unwrap_or(i64::MAX),
+                    min: 1,
+                    max: 999_999_999,
+                },
+            ),
+            Some(n) => nummer = u32::try_from(n).ok(),
+        }
     }
-    if config.fields.long_name == LongNamePolicy::Reject {
-        c.max_len(
+    let description = project.description.trim();
+    let omschrijving = if description.is_empty() {
+        // KPL-0004; never replaced by the number.
+        c.push("description", ProblemKind::Required);
+        String::new()
+    } else {
+        c.fit_name(
             "description",
-            project.description.trim(),
+            description,
             limits::KOSTENPLAATS_OMSCHRIJVING,
-        );
+            config.fields.long_name,
+            None,
+        )
+    };
+    ProjectCheck {
+        collector: c,
+        nummer,
+        omschrijving,
     }
-    c.problems
+}
+
+/// Checks a project; empty when it converts cleanly.
+pub fn project(project: &Project, config: &MappingConfig) -> Vec<Problem> {
+    check_project(project, config).collector.problems
 }
 
 /// Checks a sales invoice or credit note (with the chart of accounts when given: ledgers,
@@ -669,8 +1135,9 @@ pub fn sales_invoice(
     invoice: &SalesInvoice,
     config: &MappingConfig,
     chart: Option<&ChartOfAccounts>,
+    context: &BookingContext,
 ) -> Vec<Problem> {
-    crate::booking::plan_sales_invoice(invoice, config, chart)
+    crate::booking::plan_sales_invoice(invoice, config, chart, context)
         .err()
         .map(Problems::into_vec)
         .unwrap_or_default()
@@ -681,8 +1148,9 @@ pub fn purchase_invoice(
     invoice: &PurchaseInvoice,
     config: &MappingConfig,
     chart: Option<&ChartOfAccounts>,
+    context: &BookingContext,
 ) -> Vec<Problem> {
-    crate::booking::plan_purchase_invoice(invoice, config, chart)
+    crate::booking::plan_purchase_invoice(invoice, config, chart, context)
         .err()
         .map(Problems::into_vec)
         .unwrap_or_default()

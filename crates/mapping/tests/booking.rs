@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use crm_model::{
     Attachment, InvoiceKind, InvoiceLine, Money, PurchaseInvoice, SalesInvoice, VatCategory,
 };
-use mapping::booking::{plan_purchase_invoice, plan_sales_invoice};
+use mapping::booking::{BookingContext, plan_purchase_invoice, plan_sales_invoice};
 use mapping::config::{MappingConfig, VatLineKind};
 use mapping::convert::sales_invoice_to_verkoopboeking;
 use mapping::preflight::ProblemKind;
@@ -15,6 +15,11 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use snelstart_client::RelatieId;
+
+/// An administration in financial year 2024: bookings from 2019 on are accepted.
+fn ctx() -> BookingContext {
+    BookingContext::new(2024)
+}
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -46,7 +51,7 @@ fn vat_is_summed_per_kind_and_rounded_once() {
         line(dec!(0.50), VatCategory::Laag),
         line(dec!(100.00), VatCategory::Hoog),
     ]);
-    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None).unwrap();
+    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None, &ctx()).unwrap();
     let vat: Vec<(VatLineKind, String)> = plan
         .vat_lines
         .iter()
@@ -66,10 +71,10 @@ fn vat_is_summed_per_kind_and_rounded_once() {
 fn half_cents_round_away_from_zero() {
     // 21 % of 0.50 = 0.105 -> 0.11; on a credit note -0.105 -> -0.11.
     let mut inv = invoice(vec![line(dec!(0.50), VatCategory::Hoog)]);
-    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None).unwrap();
+    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None, &ctx()).unwrap();
     assert_eq!(plan.vat_lines[0].amount.to_string(), "0.11");
     inv.kind = InvoiceKind::CreditNote;
-    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None).unwrap();
+    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None, &ctx()).unwrap();
     assert_eq!(plan.vat_lines[0].amount.to_string(), "-0.11");
 }
 
@@ -80,10 +85,12 @@ fn rate_follows_the_invoice_date() {
         line(dec!(100), VatCategory::Laag),
     ]);
     inv.date = date(2012, 9, 30);
-    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None).unwrap();
+    // An administration in 2013 still takes 2012 bookings (BOE-0033 allows 5 years back).
+    let ctx = || BookingContext::new(2013);
+    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None, &ctx()).unwrap();
     assert_eq!(plan.total.to_string(), "225.00"); // 19 % + 6 %
     inv.date = date(2019, 1, 1);
-    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None).unwrap();
+    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None, &ctx()).unwrap();
     assert_eq!(plan.total.to_string(), "230.00"); // 21 % + 9 %
 }
 
@@ -94,10 +101,10 @@ fn credit_note_is_the_exact_negative_of_the_invoice() {
         line(dec!(0.05), VatCategory::Laag),
     ];
     let config = MappingConfig::default_for_mock();
-    let normal = plan_sales_invoice(&invoice(lines.clone()), &config, None).unwrap();
+    let normal = plan_sales_invoice(&invoice(lines.clone()), &config, None, &ctx()).unwrap();
     let mut credit = invoice(lines);
     credit.kind = InvoiceKind::CreditNote;
-    let credit = plan_sales_invoice(&credit, &config, None).unwrap();
+    let credit = plan_sales_invoice(&credit, &config, None, &ctx()).unwrap();
     assert_eq!(credit.total, -normal.total);
     for (a, b) in normal.vat_lines.iter().zip(&credit.vat_lines) {
         assert_eq!(a.amount, -b.amount);
@@ -110,7 +117,8 @@ fn reverse_charge_is_never_mixed() {
         line(dec!(100), VatCategory::Hoog),
         line(dec!(50), VatCategory::Verlegd),
     ]);
-    let problems = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None).unwrap_err();
+    let problems =
+        plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None, &ctx()).unwrap_err();
     assert_eq!(problems.len(), 1, "{problems}");
     let p = &problems.as_slice()[0];
     assert_eq!(p.path, "lines[1].vat_category");
@@ -122,7 +130,7 @@ fn reverse_charge_is_never_mixed() {
     );
 
     let only = invoice(vec![line(dec!(50), VatCategory::Verlegd)]);
-    let plan = plan_sales_invoice(&only, &MappingConfig::default_for_mock(), None).unwrap();
+    let plan = plan_sales_invoice(&only, &MappingConfig::default_for_mock(), None, &ctx()).unwrap();
     assert_eq!(plan.vat_lines.len(), 1);
     assert_eq!(plan.vat_lines[0].kind, VatLineKind::Verlegd);
     assert!(plan.vat_lines[0].amount.is_zero());
@@ -158,6 +166,7 @@ fn every_problem_of_an_invoice_at_once() {
         &inv,
         &MappingConfig::default_for_mock(),
         Some(&common::mock_chart()),
+        &ctx(),
     );
     let got: Vec<(&str, &ProblemKind)> = problems
         .iter()
@@ -203,18 +212,24 @@ fn every_problem_of_an_invoice_at_once() {
     assert!(problems.iter().all(|p| p.record.id.as_str() == "inv-1"));
 }
 
+/// Issue 9: a zero line used to be left out silently; it is now a problem naming the line
+/// (SnelStart refuses it: BOE-0028), and an invoice without lines is refused (BOE-0023).
 #[test]
-fn zero_lines_are_left_out_and_an_all_zero_invoice_is_refused() {
+fn zero_lines_are_refused_naming_the_line_and_no_lines_is_refused() {
     let inv = invoice(vec![
         line(dec!(0), VatCategory::Hoog),
         line(dec!(10), VatCategory::Hoog),
     ]);
-    let plan = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None).unwrap();
-    assert_eq!(plan.lines.len(), 1);
-    assert_eq!(plan.lines[0].source_index, 1);
+    let problems =
+        plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None, &ctx()).unwrap_err();
+    assert_eq!(problems.len(), 1, "{problems}");
+    assert_eq!(problems.as_slice()[0].path, "lines[0]");
+    assert_eq!(problems.as_slice()[0].kind, ProblemKind::ZeroAmountLine);
 
-    let inv = invoice(vec![line(dec!(0), VatCategory::Hoog)]);
-    let problems = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None).unwrap_err();
+    let inv = invoice(vec![]);
+    let problems =
+        plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None, &ctx()).unwrap_err();
+    assert_eq!(problems.as_slice()[0].path, "lines");
     assert_eq!(problems.as_slice()[0].kind, ProblemKind::NoBookableLines);
 }
 
@@ -232,6 +247,7 @@ fn purchase_lines_use_cost_ledgers() {
         &inv,
         &MappingConfig::default_for_mock(),
         Some(&common::mock_chart()),
+        &ctx(),
     )
     .unwrap();
     let ledgers: Vec<u32> = plan.lines.iter().map(|l| l.ledger).collect();
@@ -286,12 +302,15 @@ proptest! {
         if credit {
             inv.kind = InvoiceKind::CreditNote;
         }
-        let result = plan_sales_invoice(&inv, &config, None);
+        let result = plan_sales_invoice(&inv, &config, None, &BookingContext::new(2012));
         let plan = match result {
             Ok(plan) => plan,
-            // Only possible when every line nets to 0.
+            // Only possible for a zero line or lines summing below zero.
             Err(p) => {
-                prop_assert_eq!(&p.as_slice()[0].kind, &ProblemKind::NoBookableLines);
+                prop_assert!(p.iter().all(|p| matches!(
+                    p.kind,
+                    ProblemKind::ZeroAmountLine | ProblemKind::TotalSign { .. }
+                )), "{}", p);
                 return Ok(());
             }
         };
@@ -318,7 +337,8 @@ proptest! {
         }
 
         let booking = sales_invoice_to_verkoopboeking(
-            &inv, &config, &common::mock_chart(), RelatieId::from_uuid(common::fixed(1)),
+            &inv, &config, &common::mock_chart(), &BookingContext::new(2012),
+            RelatieId::from_uuid(common::fixed(1)),
         ).unwrap();
         prop_assert!(booking.is_balanced());
         prop_assert_eq!(booking.factuurbedrag, Some(plan.total.amount()));
@@ -341,7 +361,7 @@ proptest! {
             lines.swap(i, j);
         }
         let inv = invoice(lines);
-        let problems = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None).unwrap_err();
+        let problems = plan_sales_invoice(&inv, &MappingConfig::default_for_mock(), None, &ctx()).unwrap_err();
         for (i, l) in inv.lines.iter().enumerate() {
             let flagged = problems.as_slice().iter().any(|p| p.path == format!("lines[{i}].vat_category")
                 && matches!(p.kind, ProblemKind::VerlegdMixedWithOtherVat { .. }));

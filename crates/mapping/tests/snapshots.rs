@@ -4,6 +4,7 @@
 mod common;
 
 use crm_model::{Project, PurchaseInvoice, RelationKind, SalesInvoice};
+use mapping::booking::BookingContext;
 use mapping::config::{BothKindsPolicy, MappingConfig, RelatiecodePolicy};
 use mapping::convert::{
     project_to_kostenplaats, purchase_invoice_to_inkoopboeking, relation_to_relaties,
@@ -20,8 +21,7 @@ fn sales(kind: &str) -> SalesInvoice {
             { "description": "Advieswerk 10 uur a 100,00", "quantity": "10", "unit_price": "100.00",
               "vat_category": "hoog", "category": "projecten", "project": "P-2024-017" },
             { "description": "Naslagwerk (boek)", "net_amount": "80.00", "vat_category": "laag" },
-            { "description": "Verzendkosten", "net_amount": "6.95", "vat_category": "hoog" },
-            { "description": "Gratis proefpakket", "net_amount": "0", "vat_category": "hoog" }
+            { "description": "Verzendkosten", "net_amount": "6.95", "vat_category": "hoog" }
         ]
     }))
     .unwrap()
@@ -63,6 +63,7 @@ fn verkoopboeking_of_an_invoice() {
         &sales("invoice"),
         &MappingConfig::default_for_mock(),
         &common::mock_chart(),
+        &BookingContext::new(2024),
         RelatieId::from_uuid(common::fixed(1042)),
     )
     .unwrap();
@@ -76,6 +77,7 @@ fn verkoopboeking_of_a_credit_note() {
         &sales("credit_note"),
         &MappingConfig::default_for_mock(),
         &common::mock_chart(),
+        &BookingContext::new(2024),
         RelatieId::from_uuid(common::fixed(1042)),
     )
     .unwrap();
@@ -99,6 +101,7 @@ fn inkoopboeking_of_a_purchase_invoice() {
         &invoice,
         &MappingConfig::default_for_mock(),
         &common::mock_chart(),
+        &BookingContext::new(2024),
         RelatieId::from_uuid(common::fixed(7)),
     )
     .unwrap();

@@ -159,7 +159,9 @@ async fn relatie_of(s: &Setup, crm_id: &str) -> RelatieId {
 
 async fn book_sales(s: &Setup, chart: &ChartOfAccounts, invoice: &SalesInvoice) -> Decimal {
     let klant = relatie_of(s, invoice.relation.as_str()).await;
-    let boeking = sales_invoice_to_verkoopboeking(invoice, &config(), chart, klant).unwrap();
+    let context = mapping::booking::BookingContext::without_financial_year();
+    let boeking =
+        sales_invoice_to_verkoopboeking(invoice, &config(), chart, &context, klant).unwrap();
     let total = boeking.factuurbedrag.unwrap();
     s.client
         .execute(ops::verkoopboekingen::create(&boeking).unwrap())
@@ -170,8 +172,10 @@ async fn book_sales(s: &Setup, chart: &ChartOfAccounts, invoice: &SalesInvoice) 
 
 async fn book_purchase(s: &Setup, chart: &ChartOfAccounts, invoice: &PurchaseInvoice) -> Decimal {
     let leverancier = relatie_of(s, invoice.relation.as_str()).await;
+    let context = mapping::booking::BookingContext::without_financial_year();
     let boeking =
-        purchase_invoice_to_inkoopboeking(invoice, &config(), chart, leverancier).unwrap();
+        purchase_invoice_to_inkoopboeking(invoice, &config(), chart, &context, leverancier)
+            .unwrap();
     let total = boeking.factuurbedrag.unwrap();
     s.client
         .execute(ops::inkoopboekingen::create(&boeking).unwrap())

@@ -8,10 +8,31 @@
 //! * [`LedgerMap`]: (revenue or cost category, [`VatCategory`]) → grootboek nummer;
 //! * [`VatMap`]: [`VatCategory`] → the line's `btwSoort` and the kind of its VAT line;
 //! * [`ProjectRule`]: project → kostenplaats nummer;
+//! * [`InvoiceRules`]: the credit-note sign convention;
 //! * [`RelatiecodePolicy`], [`BothKindsPolicy`], [`ContactRules`], [`MatchingRules`].
 //!
 //! Every section has defaults, so a file only needs what differs. Unknown keys are refused (a
 //! typo in a mapping file must not silently fall back to a default).
+//!
+//! # Policies and notices
+//!
+//! Nothing is written to SnelStart that the CRM did not say, except through one of these
+//! policies; whenever a policy changes or derives a value, the record gets a
+//! [`Notice`](crate::notices::Notice) naming the field and the key below (see
+//! [`crate::notices`]). The defaults are the safe choice.
+//!
+//! | key | values (default first) | effect |
+//! |---|---|---|
+//! | `fields.long_name` | `"reject"`, `"truncate"` | a name, contact name or project description over SnelStart's 50 characters is refused, or cut (notice; a relation keeps the full name in `memo`) |
+//! | `fields.website_add_scheme` | `true`, `false` | `https://` is put before a website without a scheme (notice); with `false` such a website is refused (REL-0015) |
+//! | `fields.vat_without_prefix` | `"add_prefix"`, `"reject"` | a VAT id the CRM wrote without its country prefix is written with the inferred prefix (notice), or refused |
+//! | `fields.booking_description_prefix` | `"Factuur"` | booking `omschrijving` of an invoice without a description: `"{prefix} {number}"` (notice) |
+//! | `contacts.email_fallback`, `contacts.phone_fallback` | `true`, `false` | a relation without e-mail or phone gets the kept contact's (notice) |
+//! | `contacts.summarize_others_in_memo`, `contacts.max_listed_in_memo` | `true`, `10` | contacts SnelStart cannot keep are listed in `memo`; those not listed get a notice |
+//! | `invoices.credit_note_sign` | `"positive_with_flag"`, `"negative_amounts"` | how the CRM writes credit notes; a record that contradicts it is refused, never guessed |
+//!
+//! SnelStart documents no length limit for a relation's `memo` (the API definition has
+//! `memo: string` without `maxLength`), so memo is not cut and there is no `long_memo` policy.
 //!
 //! ```
 //! use mapping::config::MappingConfig;
@@ -109,6 +130,8 @@ pub struct MappingConfig {
     pub both_kinds: BothKindsPolicy,
     /// How many contacts become SnelStart's one.
     pub contacts: ContactRules,
+    /// How invoices and credit notes are read.
+    pub invoices: InvoiceRules,
     /// Thresholds of duplicate matching.
     pub matching: MatchingRules,
 }
@@ -124,6 +147,7 @@ impl Default for MappingConfig {
             relatiecode: RelatiecodePolicy::default(),
             both_kinds: BothKindsPolicy::default(),
             contacts: ContactRules::default(),
+            invoices: InvoiceRules::default(),
             matching: MatchingRules::default(),
         }
     }
@@ -209,23 +233,39 @@ impl MappingConfig {
     /// assert_eq!(config.kostenplaats_nummer("intern"), None);
     /// ```
     pub fn kostenplaats_nummer(&self, project_number: &str) -> Option<u32> {
-        let n = match &self.projects {
+        let n = self.kostenplaats_candidate(project_number)?;
+        (1..=validate::MAX_KOSTENPLAATS_NUMMER)
+            .contains(&n)
+            .then(|| u32::try_from(n).ok())
+            .flatten()
+    }
+
+    /// The number [`ProjectRule`] gives for a project before the range check (saturating at
+    /// `u64::MAX` for absurdly long digit strings); `None` when the rule gives none at all.
+    /// Pre-flight uses it to tell "no number" from "a number outside 1..=999 999 999".
+    pub(crate) fn kostenplaats_candidate(&self, project_number: &str) -> Option<u64> {
+        match &self.projects {
             ProjectRule::Digits { offset } => {
                 let digits: String = project_number
                     .chars()
                     .filter(char::is_ascii_digit)
                     .collect();
-                if digits.is_empty() || digits.len() > 10 {
+                if digits.is_empty() {
                     return None;
                 }
-                digits.parse::<u64>().ok()? + u64::from(*offset)
+                let n = digits.trim_start_matches('0');
+                let n = if n.len() > 19 {
+                    u64::MAX
+                } else {
+                    n.parse::<u64>()
+                        .unwrap_or(if n.is_empty() { 0 } else { u64::MAX })
+                };
+                Some(n.saturating_add(u64::from(*offset)))
             }
-            ProjectRule::Table { numbers } => u64::from(*numbers.get(project_number.trim())?),
-        };
-        (1..=validate::MAX_KOSTENPLAATS_NUMMER)
-            .contains(&n)
-            .then(|| u32::try_from(n).ok())
-            .flatten()
+            ProjectRule::Table { numbers } => {
+                numbers.get(project_number.trim()).map(|n| u64::from(*n))
+            }
+        }
     }
 
     /// How `vat` appears in a booking (falls back to [`VatRule::default_for`]).
@@ -272,7 +312,8 @@ pub enum LongNamePolicy {
     /// Refuse the record in pre-flight (default: nothing is changed without consent).
     #[default]
     Reject,
-    /// Cut at 50 characters and keep the full name as the first line of `memo`.
+    /// Cut at 50 characters and keep the full name as the first line of `memo`; the record
+    /// gets a notice naming the field.
     Truncate,
 }
 
@@ -293,8 +334,63 @@ pub struct FieldRules {
     pub default_payment_term_days: Option<i32>,
     /// Booking `omschrijving` when the invoice has no description: `"{prefix} {number}"`.
     pub booking_description_prefix: String,
-    /// Prefix `https://` to a website without a scheme (SnelStart requires a valid URL).
+    /// Prefix `https://` to a website without a scheme (SnelStart requires a valid URL:
+    /// REL-0015); a notice names the field. With `false` such a website is refused.
     pub website_add_scheme: bool,
+    /// What to do with a VAT id the CRM wrote without its country prefix.
+    pub vat_without_prefix: VatWithoutPrefixPolicy,
+}
+
+/// What to do with a VAT id written without its country prefix (`123456789B01`), whose prefix
+/// was inferred while reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VatWithoutPrefixPolicy {
+    /// Write it with the inferred prefix (`NL123456789B01`) and give the record a notice
+    /// (default).
+    #[default]
+    AddPrefix,
+    /// Refuse the record in pre-flight (problem at `vat_number`).
+    Reject,
+}
+
+/// How the CRM writes credit notes (`kind: credit_note`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CreditNoteSign {
+    /// Credit notes carry positive amounts, as printed, and are booked negative (default).
+    /// Quantities are never negative, on invoices or credit notes; a credit note whose lines
+    /// sum below zero is refused, as is an invoice whose lines do.
+    #[default]
+    PositiveWithFlag,
+    /// Credit notes carry negative amounts and are booked as written; a credit note whose
+    /// lines sum above zero is refused, as is an invoice whose lines sum below zero. Negative
+    /// quantities are allowed.
+    NegativeAmounts,
+}
+
+impl CreditNoteSign {
+    /// The configuration value (`positive_with_flag`, `negative_amounts`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PositiveWithFlag => "positive_with_flag",
+            Self::NegativeAmounts => "negative_amounts",
+        }
+    }
+}
+
+/// How invoices and credit notes are read.
+///
+/// Under either convention a discount line (a negative net amount on one line of an invoice
+/// whose total stays positive) is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct InvoiceRules {
+    /// The credit-note sign convention (`invoices.credit_note_sign`).
+    pub credit_note_sign: CreditNoteSign,
 }
 
 impl Default for FieldRules {
@@ -307,6 +403,7 @@ impl Default for FieldRules {
             default_payment_term_days: None,
             booking_description_prefix: "Factuur".to_owned(),
             website_add_scheme: true,
+            vat_without_prefix: VatWithoutPrefixPolicy::AddPrefix,
         }
     }
 }

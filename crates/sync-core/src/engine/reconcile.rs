@@ -34,7 +34,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use crm_model::{PurchaseInvoice, Relation, SalesInvoice};
 use futures::TryStreamExt;
-use mapping::booking::{BookingPlan, plan_purchase_invoice, plan_sales_invoice};
+use mapping::booking::{BookingContext, BookingPlan, plan_purchase_invoice, plan_sales_invoice};
 use mapping::preflight::Problems;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -724,7 +724,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 InvoiceSide::Sales => crm.sales_invoices.as_ref().map(|list| {
                     list.iter()
                         .map(|i| {
-                            let plan = plan_sales_invoice(i, &self.inner.config, None);
+                            let plan = plan_sales_invoice(
+                                i,
+                                &self.inner.config,
+                                None,
+                                &BookingContext::without_financial_year(),
+                            );
                             CrmInvoice::from_plan(
                                 i.id.as_str(),
                                 &i.number,
@@ -737,7 +742,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 InvoiceSide::Purchase => crm.purchase_invoices.as_ref().map(|list| {
                     list.iter()
                         .map(|i| {
-                            let plan = plan_purchase_invoice(i, &self.inner.config, None);
+                            let plan = plan_purchase_invoice(
+                                i,
+                                &self.inner.config,
+                                None,
+                                &BookingContext::without_financial_year(),
+                            );
                             CrmInvoice::from_plan(
                                 i.id.as_str(),
                                 &i.number,
