@@ -2585,6 +2585,7 @@ impl Builder {
             put_project_on_first_line(&mut m, number);
             let mut l = Label::new(RecordKind::SalesInvoice, id)
                 .bad(DependsOnBadProject, "lines[0].project")
+                .also(&["project".to_owned()])
                 .depends(pid.clone());
             l.number = m["number"].as_str().unwrap().to_owned();
             l.relation = rel.id.clone();
