@@ -3,7 +3,9 @@
 
 use std::str::FromStr;
 
-use crm_model::{BtwId, CountryCode, Email, Iban, KvkNumber, Money, Postcode, VatCategory};
+use crm_model::{
+    BtwId, CountryCode, Email, EmailList, Iban, KvkNumber, Money, Postcode, VatCategory,
+};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
@@ -122,6 +124,43 @@ proptest! {
     #[test]
     fn btw_never_panics(s in "\\PC{0,20}") {
         let _ = s.parse::<BtwId>();
+    }
+
+    #[test]
+    fn btw_without_prefix_is_the_same_id(id in elf_valid_nl_btw(), seps in proptest::collection::vec(0u8..4, 12), lower in proptest::collection::vec(any::<bool>(), 12)) {
+        let bare: BtwId = messy(&id[2..], &seps, &lower).parse().unwrap();
+        prop_assert!(bare.prefix_inferred());
+        let prefixed: BtwId = id.parse().unwrap();
+        prop_assert!(!prefixed.prefix_inferred());
+        prop_assert_eq!(&bare, &prefixed);
+        roundtrip(&bare);
+    }
+
+    #[test]
+    fn kvk_with_label(digits in "[0-9]{8}", label in prop_oneof![Just("KvK "), Just("KvK-nummer: "), Just("kvk nr. "), Just("KVK:")]) {
+        let parsed: KvkNumber = format!("{label}{digits}").parse().unwrap();
+        prop_assert_eq!(parsed.as_str(), digits.as_str());
+        prop_assert!(!parsed.leading_zero_restored());
+    }
+
+    #[test]
+    fn kvk_never_panics(s in "\\PC{0,24}") {
+        let _ = s.parse::<KvkNumber>();
+    }
+
+    #[test]
+    fn email_list_roundtrip(locals in proptest::collection::vec("[a-z][a-z0-9]{0,8}", 1..5), spaced in any::<bool>()) {
+        let sep = if spaced { " ; " } else { ";" };
+        let input = locals.iter().map(|l| format!("{l}@example.nl")).collect::<Vec<_>>().join(sep);
+        let parsed: EmailList = input.parse().unwrap();
+        prop_assert_eq!(parsed.len(), locals.len());
+        prop_assert_eq!(parsed.first().local_part(), locals[0].as_str());
+        roundtrip(&parsed);
+    }
+
+    #[test]
+    fn email_list_never_panics(s in "\\PC{0,40}") {
+        let _ = s.parse::<EmailList>();
     }
 
     #[test]
