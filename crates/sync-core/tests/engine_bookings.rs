@@ -548,7 +548,17 @@ async fn attachments_are_uploaded_once_and_their_bytes_arrive() {
     invoice.attachments = vec![
         Attachment::new("A-001.pdf", pdf("A-001")),
         Attachment::new("werkbon.pdf", pdf("werkbon")),
-        // SnelStart refuses this name: the attachment fails, the booking stays.
+    ];
+    // SnelStart refuses this file name (BLG-0016): pre-flight refuses the whole invoice before
+    // its booking is written, so no record lands half (issue 9).
+    let mut bad_name = sales(
+        "inv-2",
+        "A-002",
+        "cust-1",
+        vec![line(10_000, VatCategory::Hoog)],
+    );
+    bad_name.attachments = vec![
+        Attachment::new("A-002.pdf", pdf("A-002")),
         Attachment::new("bon:1.pdf", pdf("bon")),
     ];
     let s = setup(
@@ -556,6 +566,7 @@ async fn attachments_are_uploaded_once_and_their_bytes_arrive() {
         vec![
             CrmChange::relation(customer(1)),
             CrmChange::sales_invoice(invoice.clone()),
+            CrmChange::sales_invoice(bad_name),
         ],
     )
     .await;
@@ -604,15 +615,15 @@ async fn attachments_are_uploaded_once_and_their_bytes_arrive() {
     assert_eq!(
         s.server.stats().count("POST", "/v2/documenten/{x}"),
         2,
-        "the lost upload was found by file name, not sent again; the bad name never sent"
+        "the lost upload was found by file name, not sent again; the bad invoice never sent"
     );
     let failed = failures(&s.store).await;
     assert_eq!(failed.len(), 1, "{failed:?}");
-    assert_eq!(failed[0].kind, EntityKind::Attachment);
-    assert_eq!(failed[0].crm_id, "inv-1/bon:1.pdf");
+    assert_eq!(failed[0].kind, EntityKind::SalesInvoice);
+    assert_eq!(failed[0].crm_id, "inv-2");
     let error = failed[0].last_error.as_ref().unwrap();
-    assert_eq!(error.code.as_deref(), Some("BLG-0016"));
-    assert!(error.message.contains("bon:1.pdf"), "{}", error.message);
+    assert_eq!(error.field_paths(), vec!["attachments[1].file_name"]);
+    assert!(error.message.contains("BLG-0016"), "{}", error.message);
 
     // Nothing again on a second run.
     let writes = s.server.stats().writes();
@@ -1265,8 +1276,16 @@ async fn a_batch_keeps_the_first_occurrence_and_nothing_waits_in_silence() {
         .list_all(ops::relaties::list(Query::new()))
         .await
         .unwrap();
-    assert!(relaties.iter().any(|r| r.naam == "Klant 1 B.V."));
-    assert!(!relaties.iter().any(|r| r.naam.contains("Overschreven")));
+    assert!(
+        relaties
+            .iter()
+            .any(|r| r.naam.as_deref() == Some("Klant 1 B.V."))
+    );
+    assert!(!relaties.iter().any(|r| {
+        r.naam
+            .as_deref()
+            .is_some_and(|n| n.contains("Overschreven"))
+    }));
     let kpl = client(&s.server)
         .execute(ops::kostenplaatsen::list())
         .await
@@ -1274,10 +1293,7 @@ async fn a_batch_keeps_the_first_occurrence_and_nothing_waits_in_silence() {
     let p501 = kpl.iter().find(|k| k.nummer == 501).unwrap();
     assert_eq!(p501.omschrijving.as_deref(), Some("Project 1"));
     let facturen = verkoopfacturen(&s.server).await;
-    let numbers: Vec<&str> = facturen
-        .iter()
-        .filter_map(|f| f.factuurnummer.as_deref())
-        .collect();
+    let numbers: Vec<&str> = facturen.iter().map(|f| f.factuurnummer.as_str()).collect();
     assert_eq!(numbers, vec!["F-1"], "only the good invoice is booked");
 
     // Every refusal and its dependant is a listed failure naming the field; nothing waits.
