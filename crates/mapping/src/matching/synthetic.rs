@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 
 use super::engine::{Decision, MatchOutcome};
-use super::record::MatchRecord;
+use super::record::{MatchKind, MatchRecord};
 
 /// What makes a generated company hard to match (or not).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,6 +39,28 @@ pub enum CaseKind {
     SharedAccountant,
     /// A name longer than SnelStart's 50 characters.
     LongName,
+    /// Entered two or three times in SnelStart over the years (newer records look closer);
+    /// the right link is the original: the lowest relatiecode that is not `nonactief`.
+    SnelstartDuplicates,
+    /// SnelStart holds this company only as the other kind (a Leverancier-only namesake of a
+    /// CRM customer): never a link, the relation is new.
+    OtherKindOnly,
+    /// SnelStart holds this company twice, as Klant and as Leverancier (REL-0065): the CRM
+    /// relation belongs with the one of its own kind.
+    KlantAndLeverancier,
+    /// Only e-mail address, postcode and house number agree; no KvK, VAT or IBAN, and the
+    /// name is spelled differently.
+    ContactOnly,
+    /// SnelStart holds the trade name, the CRM the legal name.
+    TradeName,
+    /// Moved since SnelStart last heard of it: another address in the CRM.
+    Moved,
+    /// A Belgian relation: four-digit postcode (`B-2000`), enterprise number as VAT id with
+    /// or without `BE`, phone in Belgian national or international form.
+    Belgian,
+    /// Identifiers in the forms of real exports: `KvK 12345678`, `12.34.56.78`, a KvK number
+    /// that lost its leading zero, a VAT id without `NL` or with dots.
+    IdentifierForms,
 }
 
 /// Size and seed of a generated set.
@@ -93,6 +115,8 @@ pub struct LabelledSet {
     pub kinds: Vec<CaseKind>,
     /// Pairs of SnelStart ids that are deliberate duplicates of one company.
     pub snelstart_duplicates: Vec<(String, String)>,
+    /// Deliberate duplicate groups inside SnelStart: (original, every member).
+    pub snelstart_groups: Vec<(String, Vec<String>)>,
     /// Pairs of CRM ids that are deliberate duplicates of one company.
     pub crm_duplicates: Vec<(String, String)>,
 }
@@ -528,6 +552,12 @@ struct Company {
     /// Invoice address at an accountant, if any.
     accountant_email: Option<String>,
     kind: CaseKind,
+    /// Customer or supplier.
+    relation_kind: MatchKind,
+    /// Belgian (four-digit postcode, enterprise number, +32).
+    belgian: bool,
+    /// The address before a move, as SnelStart still has it.
+    old_address: Option<(String, u32)>,
 }
 
 impl Company {
@@ -660,6 +690,13 @@ impl World {
             },
             accountant_email: None,
             kind,
+            relation_kind: if rng.chance(0.12) {
+                MatchKind::Supplier
+            } else {
+                MatchKind::Customer
+            },
+            belgian: false,
+            old_address: None,
         }
     }
 
@@ -814,6 +851,88 @@ impl World {
                 let company = self.base_company(name, CaseKind::LongName);
                 self.companies.push(company);
             }
+            380..=419 => {
+                let name = self.plain_name();
+                let company = self.base_company(name, CaseKind::SnelstartDuplicates);
+                self.companies.push(company);
+            }
+            420..=449 => {
+                let name = self.plain_name();
+                let company = self.base_company(name, CaseKind::OtherKindOnly);
+                self.companies.push(company);
+            }
+            450..=469 => {
+                let name = self.plain_name();
+                let company = self.base_company(name, CaseKind::KlantAndLeverancier);
+                self.companies.push(company);
+            }
+            470..=509 => {
+                let name = self.plain_name();
+                let company = self.base_company(name, CaseKind::ContactOnly);
+                self.companies.push(company);
+            }
+            510..=539 => {
+                let r = &mut self.rng;
+                let family = r.pick(FAMILIES);
+                let legal = format!("{family} {} {}", r.pick(SUFFIXES), r.pick(CITIES));
+                let trade = format!("{} {}", r.pick(FANCY), r.pick(BRANCHES));
+                let mut company = self.base_company(legal, CaseKind::TradeName);
+                company.trade_name = Some(trade);
+                self.companies.push(company);
+            }
+            540..=569 => {
+                let name = self.plain_name();
+                let mut company = self.base_company(name, CaseKind::Moved);
+                company.old_address = Some((
+                    Self::random_postcode(&mut self.rng),
+                    1 + self.rng.below(200) as u32,
+                ));
+                self.companies.push(company);
+            }
+            570..=599 => {
+                let r = &mut self.rng;
+                let name = format!(
+                    "{} {} {}",
+                    r.pick(BRANCHES),
+                    r.pick(FANCY),
+                    r.pick(&[
+                        "Antwerpen",
+                        "Gent",
+                        "Brugge",
+                        "Leuven",
+                        "Hasselt",
+                        "Mechelen"
+                    ])
+                );
+                let mut company = self.base_company(name, CaseKind::Belgian);
+                let n = self.companies.len() as u64;
+                let base = 10_000_000 + scatter(n, 26, 0xbe);
+                company.vat = format!("BE0{base:08}{:02}", 97 - base % 97);
+                company.kvk = String::new();
+                company.postcode = format!("{}", 1000 + self.rng.below(9000));
+                company.phone = format!(
+                    "0{}{:07}",
+                    self.rng.pick(&["3", "9", "2"]),
+                    scatter(n, 23, 0x32)
+                );
+                company.belgian = true;
+                company.legal_form = Some(self.rng.pick(&["BV", "NV", "BVBA"]));
+                if let Some(domain) = &mut company.domain {
+                    *domain = domain.replace(".nl", ".be");
+                    company.email = company.email.replace(".nl", ".be");
+                    company.contact_email = company.contact_email.replace(".nl", ".be");
+                }
+                self.companies.push(company);
+            }
+            600..=639 => {
+                let name = self.plain_name();
+                let mut company = self.base_company(name, CaseKind::IdentifierForms);
+                if self.rng.chance(0.3) {
+                    // A KvK number with a leading zero, which spreadsheets drop.
+                    company.kvk = format!("0{}", &company.kvk[1..]);
+                }
+                self.companies.push(company);
+            }
             _ => {
                 let name = self.plain_name();
                 let mut company = self.base_company(name, CaseKind::Plain);
@@ -883,46 +1002,150 @@ fn format_phone(rng: &mut Rng, digits: &str) -> String {
     }
 }
 
+/// Belgian national form (`03 123 45 67`) or international (`+32 3 123 45 67`).
+fn format_belgian_phone(rng: &mut Rng, digits: &str, international: bool) -> String {
+    let (area, rest) = digits.split_at(2);
+    let spaced = format!("{} {} {}", &rest[..3], &rest[3..5], &rest[5..]);
+    if international {
+        format!("+32 {} {spaced}", &area[1..])
+    } else if rng.chance(0.5) {
+        format!("{area} {spaced}")
+    } else {
+        digits.to_owned()
+    }
+}
+
+/// A KvK number as people type it.
+fn format_kvk(rng: &mut Rng, kvk: &str) -> String {
+    match rng.below(6) {
+        0 => format!("KvK {kvk}"),
+        1 => format!("KvK-nummer: {kvk}"),
+        2 => format!("{}.{}.{}.{}", &kvk[..2], &kvk[2..4], &kvk[4..6], &kvk[6..]),
+        3 => format!("{} {}", &kvk[..4], &kvk[4..]),
+        // A lost leading zero.
+        4 if kvk.starts_with('0') => kvk[1..].to_owned(),
+        _ => kvk.to_owned(),
+    }
+}
+
+/// A VAT id as people type it (Dutch: without prefix, with dots, lower case).
+fn format_vat(rng: &mut Rng, vat: &str) -> String {
+    if let Some(number) = vat.strip_prefix("BE") {
+        return match rng.below(3) {
+            0 => format!("{}.{}.{}", &number[..4], &number[4..7], &number[7..]),
+            1 => format!("BE {}.{}.{}", &number[..4], &number[4..7], &number[7..]),
+            _ => vat.to_owned(),
+        };
+    }
+    let number = &vat[2..];
+    match rng.below(4) {
+        0 => number.to_owned(),
+        1 => format!(
+            "NL {}.{}.{}.B.{}",
+            &number[..4],
+            &number[4..6],
+            &number[6..9],
+            &number[10..]
+        ),
+        2 => vat.to_lowercase(),
+        _ => vat.to_owned(),
+    }
+}
+
 fn snelstart_record(rng: &mut Rng, company: &Company, id: String) -> MatchRecord {
     let full = company.legal_name();
     let naam = match &company.trade_name {
-        Some(trade) if rng.chance(0.3) => trade.clone(),
+        Some(trade) if company.kind == CaseKind::TradeName || rng.chance(0.3) => trade.clone(),
         _ => full,
     };
     // SnelStart keeps 50 characters of `naam`.
     let naam: String = naam.chars().take(50).collect();
     let mut record = MatchRecord::new(id).with_legal_name(naam);
-    if rng.chance(0.6) {
-        record = record.with_kvk(company.kvk.clone());
-    }
-    if rng.chance(0.55) {
-        record = record.with_vat(company.vat.clone());
-    }
-    if rng.chance(0.55) {
-        record = record.with_iban(company.iban.clone());
+    let contact_only = company.kind == CaseKind::ContactOnly;
+    if !contact_only {
+        if !company.kvk.is_empty() && rng.chance(0.6) {
+            record = record.with_kvk(company.kvk.clone());
+        }
+        if rng.chance(0.55) {
+            let vat = if company.belgian {
+                format_vat(rng, &company.vat)
+            } else {
+                company.vat.clone()
+            };
+            record = record.with_vat(vat);
+        }
+        if rng.chance(0.55) {
+            record = record.with_iban(company.iban.clone());
+        }
     }
     if let Some(accountant) = &company.accountant_email {
         record = record.with_email(accountant.clone());
-    } else if rng.chance(0.85) {
+    } else if contact_only || rng.chance(0.85) {
         record = record.with_email(company.email.clone());
     }
     if rng.chance(0.8) {
-        record = record.with_phone(format_phone(rng, &company.phone));
-    }
-    if rng.chance(0.9) {
-        let postcode = format!("{} {}", &company.postcode[..4], &company.postcode[4..]);
-        let street = if company.addition.is_empty() {
-            format!("{} {}", company.street, company.house)
+        let phone = if company.belgian {
+            {
+                let international = rng.chance(0.7);
+                format_belgian_phone(rng, &company.phone, international)
+            }
         } else {
-            format!("{} {}-{}", company.street, company.house, company.addition)
+            format_phone(rng, &company.phone)
+        };
+        record = record.with_phone(phone);
+    }
+    if contact_only || rng.chance(0.9) {
+        let (postcode, house, addition) = match &company.old_address {
+            Some((postcode, house)) => (postcode.clone(), *house, ""),
+            None => (
+                company.postcode.clone(),
+                company.house,
+                company.addition.as_str(),
+            ),
+        };
+        let postcode = if company.belgian {
+            if rng.chance(0.5) {
+                format!("B-{postcode}")
+            } else {
+                postcode
+            }
+        } else {
+            format!("{} {}", &postcode[..4], &postcode[4..])
+        };
+        let street = if addition.is_empty() {
+            format!("{} {house}", company.street)
+        } else {
+            format!("{} {house}-{addition}", company.street)
         };
         record = record.with_street_address(postcode, street);
     }
     record
 }
 
+/// The name of a relation spelled otherwise: words in another order, a branch word dropped or
+/// added, an abbreviation.
+fn respelled(rng: &mut Rng, name: &str) -> String {
+    let words: Vec<&str> = name.split(' ').collect();
+    match rng.below(3) {
+        0 if words.len() > 2 => {
+            let mut w = words.clone();
+            w.rotate_left(1);
+            w.join(" ")
+        }
+        1 if words.len() > 2 => words[1..].join(" "),
+        _ => format!(
+            "{} {}",
+            rng.pick(&["Fa.", "Firma", "Kantoor"]),
+            words.join(" ")
+        ),
+    }
+}
+
 fn crm_record(rng: &mut Rng, company: &Company, id: String) -> MatchRecord {
     let mut base = company.legal_base.clone();
+    if company.kind == CaseKind::ContactOnly {
+        base = respelled(rng, &base);
+    }
     if rng.chance(0.15) {
         base = typo(rng, &base);
     }
@@ -940,20 +1163,36 @@ fn crm_record(rng: &mut Rng, company: &Company, id: String) -> MatchRecord {
     }
     let mut record = MatchRecord::new(id).with_legal_name(legal);
     if let Some(trade) = &company.trade_name
+        && company.kind != CaseKind::TradeName
         && rng.chance(0.6)
     {
         record = record.with_trade_name(trade.clone());
     }
-    if rng.chance(0.5) {
-        record = record.with_kvk(company.kvk.clone());
+    let forms = company.kind == CaseKind::IdentifierForms;
+    if company.kind != CaseKind::ContactOnly {
+        if !company.kvk.is_empty() && rng.chance(0.5) {
+            let kvk = if forms {
+                format_kvk(rng, &company.kvk)
+            } else {
+                company.kvk.clone()
+            };
+            record = record.with_kvk(kvk);
+        }
+        if rng.chance(0.45) {
+            let vat = if forms || company.belgian {
+                format_vat(rng, &company.vat)
+            } else {
+                company.vat.clone()
+            };
+            record = record.with_vat(vat);
+        }
+        if rng.chance(0.35) {
+            record = record.with_iban(company.iban.to_lowercase());
+        }
     }
-    if rng.chance(0.45) {
-        record = record.with_vat(company.vat.clone());
-    }
-    if rng.chance(0.35) {
-        record = record.with_iban(company.iban.to_lowercase());
-    }
-    if rng.chance(0.9) {
+    if company.kind == CaseKind::ContactOnly {
+        record = record.with_email(company.email.clone());
+    } else if rng.chance(0.9) {
         let email = if rng.chance(0.5) {
             &company.email
         } else {
@@ -966,11 +1205,26 @@ fn crm_record(rng: &mut Rng, company: &Company, id: String) -> MatchRecord {
     {
         record = record.with_email(accountant.clone());
     }
-    if rng.chance(0.8) {
-        record = record.with_phone(format_phone(rng, &company.phone));
+    if rng.chance(if company.kind == CaseKind::ContactOnly {
+        0.3
+    } else {
+        0.8
+    }) {
+        let phone = if company.belgian {
+            {
+                let international = rng.chance(0.3);
+                format_belgian_phone(rng, &company.phone, international)
+            }
+        } else {
+            format_phone(rng, &company.phone)
+        };
+        record = record.with_phone(phone);
     }
-    if rng.chance(0.9) {
-        if rng.chance(0.05) {
+    if company.belgian {
+        record = record.with_country("BE");
+    }
+    if company.kind == CaseKind::ContactOnly || rng.chance(0.9) {
+        if company.kind != CaseKind::ContactOnly && rng.chance(0.05) {
             // Moved since SnelStart last heard of it.
             let postcode = World::random_postcode(rng);
             record = record.with_address(postcode, format!("{}", 1 + rng.below(200)));
@@ -983,7 +1237,7 @@ fn crm_record(rng: &mut Rng, company: &Company, id: String) -> MatchRecord {
             record = record.with_address(company.postcode.clone(), house);
         }
     }
-    record
+    record.with_kind(company.relation_kind)
 }
 
 /// Generate a labelled set.
@@ -1016,19 +1270,114 @@ pub fn generate(config: SyntheticConfig) -> LabelledSet {
         *serial += 1;
         format!("crm-{:010}", scatter(*serial, 32, config.seed))
     };
+    let mut snelstart_groups = Vec::new();
+    // Relatiecodes follow creation order; records entered again later get later codes.
+    let mut code: i64 = 1000;
+    let mut late_code: i64 = 500_000;
     for (n, company) in companies.iter().enumerate() {
         let in_crm = n < shared + only;
+        let in_both = n < shared;
         let in_snelstart = n < shared || n >= shared + only;
-        let ss_id = in_snelstart.then(|| guid(&mut rng, (n as u64) << 1 | 1));
-        if let Some(id) = &ss_id {
-            snelstart.push(snelstart_record(&mut rng, company, id.clone()));
-            // A few relations were entered twice in SnelStart.
-            if n >= shared + only && rng.chance(0.003) {
-                let twin_id = guid(&mut rng, (n as u64) << 1);
-                snelstart.push(snelstart_record(&mut rng, company, twin_id.clone()));
-                snelstart_duplicates.push((id.clone(), twin_id));
+        let own = company.relation_kind;
+        let other = if own == MatchKind::Supplier {
+            MatchKind::Customer
+        } else {
+            MatchKind::Supplier
+        };
+        let ss_id_of = |rng: &mut Rng, k: u64| guid(rng, (n as u64) << 2 | k);
+        let mut truth: Option<String> = None;
+        if in_snelstart {
+            match company.kind {
+                CaseKind::SnelstartDuplicates => {
+                    let copies = 2 + rng.below(2);
+                    let mut members: Vec<String> = Vec::with_capacity(copies);
+                    for k in 0..copies {
+                        let id = ss_id_of(&mut rng, k as u64);
+                        let mut record = snelstart_record(&mut rng, company, id.clone());
+                        if k == 0 {
+                            code += 1;
+                            record = record.with_relatiecode(code);
+                            // The first record is the oldest: it often lacks what was added
+                            // to the later ones.
+                            if rng.chance(0.6) {
+                                record.kvk = None;
+                            }
+                            if rng.chance(0.6) {
+                                record.vat = None;
+                            }
+                            if rng.chance(0.6) {
+                                record.iban = None;
+                            }
+                        } else {
+                            late_code += 1 + rng.below(50) as i64;
+                            record = record.with_relatiecode(late_code);
+                        }
+                        snelstart.push(record.with_kind(own));
+                        members.push(id);
+                    }
+                    // Sometimes the original was switched off instead of the copies: then
+                    // the next one (the lowest active code) is the original.
+                    let first_inactive = rng.chance(0.3);
+                    if first_inactive {
+                        let first = snelstart.len() - copies;
+                        snelstart[first].inactive = true;
+                    }
+                    let original = members[usize::from(first_inactive)].clone();
+                    for twin in &members[1..] {
+                        snelstart_duplicates.push((members[0].clone(), twin.clone()));
+                    }
+                    snelstart_groups.push((original.clone(), members));
+                    truth = Some(original);
+                }
+                CaseKind::OtherKindOnly if in_both => {
+                    // Only as the other kind: never a link target for this CRM relation.
+                    code += 1;
+                    let id = ss_id_of(&mut rng, 3);
+                    let record = snelstart_record(&mut rng, company, id);
+                    snelstart.push(record.with_kind(other).with_relatiecode(code));
+                }
+                CaseKind::KlantAndLeverancier if in_both => {
+                    let id = ss_id_of(&mut rng, 1);
+                    let other_id = ss_id_of(&mut rng, 3);
+                    let mut pair = [
+                        (snelstart_record(&mut rng, company, id.clone()), own),
+                        (snelstart_record(&mut rng, company, other_id), other),
+                    ];
+                    if rng.chance(0.5) {
+                        pair.swap(0, 1);
+                    }
+                    for (record, kind) in pair {
+                        code += 1;
+                        snelstart.push(record.with_kind(kind).with_relatiecode(code));
+                    }
+                    truth = Some(id);
+                }
+                _ => {
+                    let id = ss_id_of(&mut rng, 1);
+                    code += 1;
+                    let inactive = rng.chance(0.03);
+                    snelstart.push(
+                        snelstart_record(&mut rng, company, id.clone())
+                            .with_kind(own)
+                            .with_relatiecode(code)
+                            .with_inactive(inactive),
+                    );
+                    // A few relations were entered twice in SnelStart.
+                    if n >= shared + only && rng.chance(0.003) {
+                        let twin_id = ss_id_of(&mut rng, 0);
+                        late_code += 1;
+                        snelstart.push(
+                            snelstart_record(&mut rng, company, twin_id.clone())
+                                .with_kind(own)
+                                .with_relatiecode(late_code),
+                        );
+                        snelstart_duplicates.push((id.clone(), twin_id));
+                    }
+                    truth = Some(id);
+                }
             }
         }
+        let ss_id = if in_crm && in_both { truth } else { None };
         if in_crm {
             let id = next_crm_id(&mut serial);
             crm.push((
@@ -1065,6 +1414,7 @@ pub fn generate(config: SyntheticConfig) -> LabelledSet {
         truth,
         kinds,
         snelstart_duplicates,
+        snelstart_groups,
         crm_duplicates,
     }
 }
@@ -1089,7 +1439,7 @@ mod tests {
         assert_eq!(a.crm, b.crm);
         assert_eq!(a.snelstart, b.snelstart);
         assert!(a.crm.len() >= 500 && a.crm.len() < 510);
-        assert!(a.snelstart.len() >= 500 && a.snelstart.len() < 510);
+        assert!(a.snelstart.len() >= 500 && a.snelstart.len() < 600);
         let c = generate(SyntheticConfig::new(500).with_seed(8));
         assert_ne!(a.crm, c.crm);
     }
