@@ -9,7 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crm_model::RelationKind;
+use crm_model::read::{Export, ExportSection, FieldNotice, RecordRejection, Section};
+use crm_model::{RecordKind, RelationKind};
 use serde::Serialize;
 
 use super::{CURSOR_SOURCE, ItemResult, SyncEngine, parked_cursor};
@@ -249,7 +250,131 @@ impl Batch {
     }
 }
 
+/// The SnelStart entity a CRM record kind becomes.
+fn entity_kind(kind: RecordKind) -> EntityKind {
+    match kind {
+        RecordKind::Relation => EntityKind::Relation,
+        RecordKind::Project => EntityKind::CostCentre,
+        RecordKind::SalesInvoice => EntityKind::SalesInvoice,
+        // RecordKind is non_exhaustive; purchase invoices are the last kind today.
+        _ => EntityKind::PurchaseInvoice,
+    }
+}
+
+/// A record the reader could not read, as a refusal naming every field.
+fn rejection_to_refusal(section: ExportSection, r: &RecordRejection) -> RefusedRecord {
+    let crm_id =
+        r.id.as_ref()
+            .map_or_else(|| format!("{section}[{}]", r.index), ToString::to_string);
+    RefusedRecord::new(
+        entity_kind(r.kind),
+        crm_id,
+        RefusalReason::Unreadable,
+        r.problems
+            .iter()
+            .map(|p| RefusalProblem::new(p.path.clone(), p.message.clone()))
+            .collect(),
+    )
+}
+
+/// One section's records and rejections merged back into file order, as changes.
+fn section_changes<T>(
+    section: ExportSection,
+    part: Section<T>,
+    change: impl Fn(T) -> CrmChange,
+) -> Vec<(CrmChange, Vec<FieldNotice>)> {
+    let mut items: Vec<(usize, CrmChange, Vec<FieldNotice>)> = part
+        .records
+        .into_iter()
+        .map(|r| (r.index, change(r.record), r.notices))
+        .chain(part.rejections.iter().map(|r| {
+            (
+                r.index,
+                CrmChange::Refused(Box::new(rejection_to_refusal(section, r))),
+                Vec::new(),
+            )
+        }))
+        .collect();
+    items.sort_by_key(|(index, _, _)| *index);
+    items
+        .into_iter()
+        .map(|(_, change, notices)| (change, notices))
+        .collect()
+}
+
 impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
+    /// Queues a whole CRM export read with [`crm_model::read::read_export`]: every record
+    /// that was read, and every record that was not as a refusal naming its fields (see
+    /// [`SyncEngine::submit_batch`] for the snapshot rules that apply on top). Records are
+    /// queued in dependency order (relations, projects, sales invoices, purchase invoices,
+    /// archived relations), each section in file order. Fields the reader ignored (unknown
+    /// keys) reach the sink as [`SinkEvent::Notice`](crate::SinkEvent::Notice) with the policy
+    /// `read.unknown_field`.
+    ///
+    /// ```no_run
+    /// # async fn run(engine: sync_core::SyncEngine<sync_core::store::MemoryStore, sync_core::MemorySource, sync_core::NoSink>, text: &str) -> Result<(), Box<dyn std::error::Error>> {
+    /// let export = crm_model::read::read_export(text)?; // fails only on text that is not JSON
+    /// let report = engine.submit_export(export).await?;
+    /// for refused in &report.refused {
+    ///     eprintln!("{} {}: {}", refused.kind.as_str(), refused.crm_id, refused.message());
+    /// }
+    /// engine.run_until_idle(std::time::Duration::from_secs(600)).await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub async fn submit_export(&self, export: Export) -> Result<IntakeReport, EngineError> {
+        let Export {
+            relations,
+            archived_relations,
+            projects,
+            sales_invoices,
+            purchase_invoices,
+            ..
+        } = export;
+        let changes = section_changes(ExportSection::Relations, relations, CrmChange::relation)
+            .into_iter()
+            .chain(section_changes(
+                ExportSection::Projects,
+                projects,
+                CrmChange::project,
+            ))
+            .chain(section_changes(
+                ExportSection::SalesInvoices,
+                sales_invoices,
+                CrmChange::sales_invoice,
+            ))
+            .chain(section_changes(
+                ExportSection::PurchaseInvoices,
+                purchase_invoices,
+                CrmChange::purchase_invoice,
+            ))
+            .chain(section_changes(
+                ExportSection::ArchivedRelations,
+                archived_relations,
+                CrmChange::RelationArchived,
+            ));
+        let mut batch = Batch::snapshot();
+        let mut report = IntakeReport::default();
+        for (change, notices) in changes {
+            let (kind, crm_id) = (change.kind(), change.crm_id().to_owned());
+            self.submit_in(change, &mut batch, &mut report).await?;
+            for notice in notices {
+                self.deliver(crate::crm::SinkEvent::Notice {
+                    kind,
+                    crm_id: crm_id.clone(),
+                    path: notice.path,
+                    policy: "read.unknown_field".to_owned(),
+                    message: notice.message,
+                })
+                .await;
+            }
+        }
+        Ok(report)
+    }
+
     /// Queues one change pushed by the host application (a webhook, a save hook).
     ///
     /// # Errors
@@ -405,5 +530,4 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         }
         Ok(queued)
     }
-
 }
