@@ -164,7 +164,7 @@ fn addresses_names_and_memo_read_as_given() {
         ],
         "memo": "regel 1\nregel 2\r\nregel 3",
         "credit_limit": 5000,
-        "payment_term_days": "30"
+        "payment_term_days": 30.0
     });
     let read = relation_from_value(&v).unwrap_or_else(|e| panic!("{e}"));
     let r = read.record;

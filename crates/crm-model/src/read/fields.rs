@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
 
 use super::json::{MAX_DEPTH, Node, abbreviate, plain_decimal};
 use super::{FieldNotice, FieldProblem};
@@ -369,7 +370,8 @@ pub(crate) fn quantity(ctx: &mut Ctx, path: &str, node: &Node) -> Option<Decimal
     }
 }
 
-/// A whole number of days: a JSON integer or a string holding one.
+/// A whole number of days: a JSON number or a string holding a whole number (`30`, `"30"`,
+/// `30.0`).
 pub(crate) fn days(ctx: &mut Ctx, path: &str, node: &Node) -> Option<i32> {
     let text = match node {
         Node::Str(s) => s.trim(),
@@ -379,20 +381,21 @@ pub(crate) fn days(ctx: &mut Ctx, path: &str, node: &Node) -> Option<i32> {
             return None;
         }
     };
-    match text.parse::<i32>() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            ctx.problem(
-                path,
-                format!(
-                    "invalid number of days {:?}: expected a whole number such as 30",
-                    abbreviate(text)
-                ),
-                Some(node),
-            );
-            None
-        }
+    let whole = plain_decimal(text, MAX_NUMBER_DIGITS)
+        .and_then(|plain| Decimal::from_str_exact(&plain).ok())
+        .filter(|d| d.fract().is_zero())
+        .and_then(|d| d.to_i32());
+    if whole.is_none() {
+        ctx.problem(
+            path,
+            format!(
+                "invalid number of days {:?}: expected a whole number such as 30",
+                abbreviate(text)
+            ),
+            Some(node),
+        );
     }
+    whole
 }
 
 /// A calendar date `YYYY-MM-DD`.

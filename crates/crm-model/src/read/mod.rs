@@ -30,6 +30,11 @@
 //!   non-integer, so the per-record functions refuse one whose digits an `f64` cannot hold
 //!   exactly. Amounts with more than 2 decimals, `NaN`, `Infinity` and empty strings are
 //!   refused.
+//! - **Other values**: `payment_term_days` is a whole number (`30`, `30.0` or `"30"`); dates are
+//!   `YYYY-MM-DD` and must exist; `last_changed` is RFC 3339 with an offset; `kind` values and
+//!   VAT categories are compared case-insensitively (`Klant`, `Credit-Note`, `21%`); booleans
+//!   are JSON `true`/`false`; attachment `content` is standard base64 (line breaks allowed);
+//!   identifiers, e-mail lists and amounts accept the forms in the [crate table](crate).
 //! - **Unknown keys** do not stop a record: it is read, and the outcome carries a
 //!   [`FieldNotice`] per key ("unknown field `foo` ignored"). A key given twice in one object
 //!   (possible in export text) is a problem: which value was meant is unclear.
