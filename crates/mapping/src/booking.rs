@@ -398,11 +398,12 @@ fn plan(
 
     check_attachments(&mut c, input.attachments);
 
-    let vat_lines = if c.problems.is_empty() {
-        vat_lines(&mut c, input, &lines, config)
-    } else {
-        Vec::new()
-    };
+    // VAT and factuurbedrag only for a booking without problems (its amounts are bounded).
+    if !c.problems.is_empty() {
+        let notices = c.notices;
+        return (Err(Problems::from_vec(c.problems)), notices);
+    }
+    let vat_lines = vat_lines(&mut c, input, &lines, config);
     let total = lines
         .iter()
         .try_fold(Decimal::ZERO, |sum, l| sum.checked_add(l.amount.amount()))

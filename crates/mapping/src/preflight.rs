@@ -510,6 +510,12 @@ impl Problems {
         }
     }
 
+    /// The problems of a record that has some (`problems` is not empty).
+    pub(crate) fn from_vec(problems: Vec<Problem>) -> Self {
+        debug_assert!(!problems.is_empty());
+        Self(problems)
+    }
+
     /// Iterates over the problems.
     pub fn iter(&self) -> std::slice::Iter<'_, Problem> {
         self.0.iter()

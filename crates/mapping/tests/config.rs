@@ -5,8 +5,8 @@ mod common;
 use chrono::{TimeZone, Utc};
 use crm_model::VatCategory;
 use mapping::config::{
-    BothKindsPolicy, ConfigBackup, ConfigChange, ConfigError, ConfigProblemKind, LedgerRule,
-    LineVatKind, MappingConfig, ProjectRule, VatLineKind, diff,
+    BothKindsPolicy, ConfigBackup, ConfigChange, ConfigError, ConfigProblemKind, CreditNoteSign,
+    LedgerRule, LineVatKind, MappingConfig, ProjectRule, VatLineKind, VatWithoutPrefixPolicy, diff,
 };
 
 #[test]
@@ -329,4 +329,73 @@ fn matching_rules_feed_the_matcher() {
     let m = config.matching.to_match_config();
     assert_eq!((m.match_threshold, m.review_threshold), (70, 30));
     assert_eq!(m.extra_freemail, vec!["kpnmail.nl".to_owned()]);
+}
+
+#[test]
+fn strict_writing_policies_parse_roundtrip_and_diff() {
+    let defaults = MappingConfig::default();
+    assert_eq!(
+        defaults.fields.vat_without_prefix,
+        VatWithoutPrefixPolicy::AddPrefix
+    );
+    assert_eq!(
+        defaults.invoices.credit_note_sign,
+        CreditNoteSign::PositiveWithFlag
+    );
+
+    let toml = r#"
+[fields]
+vat_without_prefix = "reject"
+website_add_scheme = false
+
+[invoices]
+credit_note_sign = "negative_amounts"
+"#;
+    let config = MappingConfig::from_toml_str(toml).unwrap();
+    assert_eq!(
+        config.fields.vat_without_prefix,
+        VatWithoutPrefixPolicy::Reject
+    );
+    assert_eq!(
+        config.invoices.credit_note_sign,
+        CreditNoteSign::NegativeAmounts
+    );
+    assert!(!config.fields.website_add_scheme);
+
+    let again = MappingConfig::from_toml_str(&config.to_toml_string().unwrap()).unwrap();
+    assert_eq!(again, config);
+    let json = config.to_json_string();
+    assert!(
+        json.contains("\"credit_note_sign\": \"negative_amounts\""),
+        "{json}"
+    );
+    assert_eq!(MappingConfig::from_json_str(&json).unwrap(), config);
+
+    let shown: Vec<String> = diff(&defaults, &config)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            "~ fields.vat_without_prefix: \"add_prefix\" -> \"reject\"",
+            "~ fields.website_add_scheme: true -> false",
+            "~ invoices.credit_note_sign: \"positive_with_flag\" -> \"negative_amounts\"",
+        ]
+    );
+}
+
+#[test]
+fn strict_writing_policies_refuse_unknown_keys_and_values() {
+    for bad in [
+        "[invoices]\ncredit_note_sing = \"negative_amounts\"\n",
+        "[invoices]\ncredit_note_sign = \"negative\"\n",
+        "[fields]\nvat_without_prefix = \"guess\"\n",
+        "[fields]\nlong_memo = \"truncate\"\n",
+    ] {
+        let err = MappingConfig::from_toml_str(bad).unwrap_err();
+        assert!(matches!(err, ConfigError::Toml(_)), "{bad}: {err}");
+    }
+    let err = MappingConfig::from_json_str(r#"{"invoices": {"sign": "x"}}"#).unwrap_err();
+    assert!(err.to_string().contains("sign"), "{err}");
 }
