@@ -149,7 +149,8 @@ impl fmt::Display for RecordRef {
 #[non_exhaustive]
 pub enum ProblemKind {
     /// A required value is empty (e.g. the name: REL-0007; a filled visiting address needs
-    /// street, postcode and city: REL-0060).
+    /// street, postcode and city: REL-0060; a project's number and description: KPL-0006,
+    /// KPL-0004; a factuurnummer: BOE-0058; an attachment's file name: BLG-0007).
     Required,
     /// Longer than SnelStart allows.
     TooLong {
@@ -179,7 +180,8 @@ pub enum ProblemKind {
         /// The value as given.
         value: String,
     },
-    /// A number of days outside SnelStart's range.
+    /// A number outside SnelStart's range: days of a term (REL-0003, betalingstermijn) or a
+    /// kostenplaats nummer (KPL-0007).
     OutOfRange {
         /// The value.
         value: i64,
