@@ -221,8 +221,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
         &state_path,
         SqliteOptions::default().synchronous(Synchronous::Normal),
     )?;
-    let dataset: CrmDataset =
-        serde_json::from_slice(&std::fs::read(data_file("sample_crm.json"))?)?;
+    // Read record by record: a bad value refuses its record (named with its field), never the
+    // whole file.
+    let export = snelstart_sync::crm::read::read_export(&std::fs::read_to_string(data_file(
+        "sample_crm.json",
+    ))?)?;
+    let dataset = CrmDataset::from_export(&export);
     let admin = AdminKey::new("quickstart");
     let sink = MemorySink::new();
     let engine = SyncEngine::with_options(
@@ -237,14 +241,24 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     engine.record_config().await?;
     let calls_before = client.budget_usage().total;
-    let queued = engine.submit_batch(dataset.changes()).await?;
+    let intake = engine.submit_export(export).await?;
     println!(
-        "CRM export: {} relations, {} projects, {} sales and {} purchase invoices ({queued} changes queued)",
+        "CRM export: {} relations, {} projects, {} sales and {} purchase invoices ({} changes queued, {} refused at intake)",
         dataset.relations.len(),
         dataset.projects.len(),
         dataset.sales_invoices.len(),
         dataset.purchase_invoices.len(),
+        intake.queued,
+        intake.refused.len(),
     );
+    for refused in &intake.refused {
+        println!(
+            "  refused {} {}: {}",
+            refused.kind.as_str(),
+            refused.crm_id,
+            refused.message()
+        );
+    }
 
     // A progress bar over the queue while the engine works.
     let bar = ProgressBar::new(0);
@@ -276,6 +290,24 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     let events = sink.events();
     println!("{} events delivered to the CRM", events.len());
+    // What the mapping's policies wrote that the CRM did not say literally, per record.
+    let notices: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            SinkEvent::Notice {
+                crm_id,
+                path,
+                policy,
+                message,
+                ..
+            } => Some(format!("  {crm_id} {path}: {message} ({policy})")),
+            _ => None,
+        })
+        .collect();
+    println!("{} notices (a policy changed a field):", notices.len());
+    for line in notices.iter().take(5) {
+        println!("{line}");
+    }
     println!("\n{}", engine.status().await?);
 
     // Money flows back: a few customers pay (in the simulator, once), the read-back turns open

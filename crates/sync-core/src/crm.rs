@@ -239,8 +239,15 @@ pub(crate) const OP_UPSERT: &str = "upsert";
 pub(crate) const OP_ARCHIVE: &str = "archive";
 pub(crate) const OP_DUPLICATE: &str = "duplicate";
 
-/// A whole CRM export in one document: what the examples load, and a simple import format
-/// for CRMs that can only export files. JSON (or TOML) with these keys, each optional:
+/// A whole CRM export in one typed document, for programs that build their records in code
+/// (benchmarks, adapters that map their own database rows). The file format is the one below.
+///
+/// **To load an export file, do not deserialize this type**: serde stops at the first bad
+/// value and the whole export is lost. Read it with [`crm_model::read::read_export`], which
+/// reads each record on its own and turns bad values into refusals naming the record and the
+/// field, and queue it with [`SyncEngine::submit_export`](crate::SyncEngine::submit_export).
+///
+/// JSON (or TOML) with these keys, each optional:
 ///
 /// ```json
 /// {
@@ -270,6 +277,19 @@ pub struct CrmDataset {
 }
 
 impl CrmDataset {
+    /// The records of an export that were read (refused ones are left out): the CRM side of a
+    /// [`reconcile`](crate::SyncEngine::reconcile) after
+    /// [`submit_export`](crate::SyncEngine::submit_export).
+    pub fn from_export(export: &crm_model::read::Export) -> Self {
+        CrmDataset {
+            relations: export.relations.values().cloned().collect(),
+            archived_relations: export.archived_relations.values().cloned().collect(),
+            projects: export.projects.values().cloned().collect(),
+            sales_invoices: export.sales_invoices.values().cloned().collect(),
+            purchase_invoices: export.purchase_invoices.values().cloned().collect(),
+        }
+    }
+
     /// The dataset as changes, in dependency order: relations, projects, invoices, archives.
     pub fn changes(&self) -> Vec<CrmChange> {
         let mut changes = Vec::with_capacity(

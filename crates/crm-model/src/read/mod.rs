@@ -129,6 +129,10 @@ pub struct RecordRejection {
     pub kind: RecordKind,
     /// The record's id, when it had a usable one (it is taken even when other fields are bad).
     pub id: Option<CrmId>,
+    /// The record's `number` (a project or invoice number), trimmed, when it is a non-empty
+    /// string or an integer, even when other fields are bad: invoices name their projects by
+    /// number, so a refused project can still be named by the invoices booked on it.
+    pub number: Option<String>,
     /// Position of the record in its section of the export (0 for a single record).
     pub index: usize,
     /// Every problem, in field order; never empty.

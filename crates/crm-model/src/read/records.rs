@@ -32,10 +32,18 @@ fn read_record<T>(
         return Err(RecordRejection {
             kind,
             id: None,
+            number: None,
             index,
             problems: ctx.problems,
         });
     };
+    let number = members.iter().find_map(|(key, value)| match value {
+        Node::Str(text) if key == "number" && !text.trim().is_empty() => {
+            Some(text.trim().to_owned())
+        }
+        Node::Num { text, .. } if key == "number" => Some(text.clone()),
+        _ => None,
+    });
     let mut fields = Fields::new("", members);
     let id = fields.required(&mut ctx, &["id"], crm_id);
     let record = body(&mut ctx, &mut fields, id.clone());
@@ -58,6 +66,7 @@ fn read_record<T>(
             Err(RecordRejection {
                 kind,
                 id,
+                number,
                 index,
                 problems: ctx.problems,
             })
@@ -361,6 +370,7 @@ pub(crate) fn archived_relation(index: usize, node: &Node) -> Outcome<CrmId> {
         None => Err(RecordRejection {
             kind: RecordKind::Relation,
             id: None,
+            number: None,
             index,
             problems: ctx.problems,
         }),

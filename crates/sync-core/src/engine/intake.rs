@@ -266,7 +266,7 @@ fn rejection_to_refusal(section: ExportSection, r: &RecordRejection) -> RefusedR
     let crm_id =
         r.id.as_ref()
             .map_or_else(|| format!("{section}[{}]", r.index), ToString::to_string);
-    RefusedRecord::new(
+    let refused = RefusedRecord::new(
         entity_kind(r.kind),
         crm_id,
         RefusalReason::Unreadable,
@@ -274,7 +274,12 @@ fn rejection_to_refusal(section: ExportSection, r: &RecordRejection) -> RefusedR
             .iter()
             .map(|p| RefusalProblem::new(p.path.clone(), p.message.clone()))
             .collect(),
-    )
+    );
+    // Invoice lines name projects by number: keep it so they can name this refusal.
+    match (&r.number, r.kind) {
+        (Some(number), RecordKind::Project) => refused.with_natural_key(number.clone()),
+        _ => refused,
+    }
 }
 
 /// One section's records and rejections merged back into file order, as changes.
