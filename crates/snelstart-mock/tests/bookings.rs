@@ -480,12 +480,22 @@ async fn documenten_accept_files_up_to_the_limit_and_answer_blg_0006_above_it() 
     let limit = ValidationConfig::default().max_attachment_bytes;
     let at_limit = base64::engine::general_purpose::STANDARD.encode(vec![b'%'; limit]);
     let (s, v) = api
-        .post("/documenten/Verkoopboekingen", json!({"content": at_limit, "parentIdentifier": bid, "fileName": "groot.pdf"}))
+        .post(
+            "/documenten/Verkoopboekingen",
+            json!({"content": at_limit, "parentIdentifier": bid, "fileName": "groot.pdf"}),
+        )
         .await;
-    assert_eq!(s, StatusCode::OK, "a file of exactly the limit is accepted: {v}");
+    assert_eq!(
+        s,
+        StatusCode::OK,
+        "a file of exactly the limit is accepted: {v}"
+    );
     let over = base64::engine::general_purpose::STANDARD.encode(vec![b'%'; limit + limit / 2]);
     let (s, v) = api
-        .post("/documenten/Verkoopboekingen", json!({"content": over, "parentIdentifier": bid, "fileName": "te-groot.pdf"}))
+        .post(
+            "/documenten/Verkoopboekingen",
+            json!({"content": over, "parentIdentifier": bid, "fileName": "te-groot.pdf"}),
+        )
         .await;
     assert_code(s, &v, "BLG-0006");
 }

@@ -74,11 +74,11 @@ pub use crm::{
     ChangePage, CrmChange, CrmDataset, CrmError, CrmSink, CrmSource, MemorySink, MemorySource,
     NoSink, RefusalProblem, RefusalReason, RefusedRecord, SinkEvent,
 };
-pub use engine::intake::IntakeReport;
 pub use engine::backup::{
     BackupError, ENGINE_BACKUP_FORMAT, ENGINE_BACKUP_VERSION, EngineBackup, ImportSummary,
     LinkConflict,
 };
+pub use engine::intake::IntakeReport;
 pub use engine::readback::{
     LedgerSide, OpenItemsReport, ProjectPurchases, READBACK_OVERLAP, ReadBackReport,
 };

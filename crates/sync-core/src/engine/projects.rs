@@ -82,8 +82,7 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
                 // Linked with the hash of what was created, so if the deactivation below is
                 // lost the next attempt sees a difference and deactivates it then.
                 let outcome =
-                    store_link(engine, crm_id, &created, &payload_hash(&create_body), true)
-                        .await?;
+                    store_link(engine, crm_id, &created, &payload_hash(&create_body), true).await?;
                 let Some(id) = created.id else {
                     return Ok(outcome);
                 };

@@ -1058,7 +1058,11 @@ pub async fn queue_counts_blocked<S: Store>(store: S) {
     );
     let batch = store.claim(&admin(), at(7), 10, LEASE).await.unwrap();
     let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
-    assert_eq!(ids, vec![child], "the dependant of a failed item is released");
+    assert_eq!(
+        ids,
+        vec![child],
+        "the dependant of a failed item is released"
+    );
     assert_eq!(
         store.counts(&other_admin()).await.unwrap(),
         QueueCounts::default()

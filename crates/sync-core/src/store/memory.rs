@@ -353,10 +353,11 @@ impl QueueStore for MemoryStore {
                         chosen.push(item.id);
                     }
                     WorkState::Pending => {
-                        let deps_done = item
-                            .depends_on
-                            .iter()
-                            .all(|dep| s.items.get(dep).is_none_or(|d| d.state.releases_dependants()));
+                        let deps_done = item.depends_on.iter().all(|dep| {
+                            s.items
+                                .get(dep)
+                                .is_none_or(|d| d.state.releases_dependants())
+                        });
                         if item.next_attempt_at <= now && deps_done && !busy.contains(&record) {
                             chosen.push(item.id);
                         }
