@@ -19,6 +19,9 @@
 //! | `contacts.email_fallback`, `contacts.phone_fallback` | `email`, `phone` | the relation has none; the kept contact's is written |
 //! | `contacts.summarize_others_in_memo`, `contacts.max_listed_in_memo` | `contacts[i]` | a contact is neither SnelStart's contact nor listed in `memo` |
 //! | `fields.booking_description_prefix` | `description` (invoice) | the invoice has no description; `"{prefix} {number}"` is written |
+//! | `both_kinds` | `kind` | a relation that is customer and supplier is written as one Klant, one Leverancier, or two relations |
+//! | `fields.default_payment_term_days` | `payment_term_days` | the relation has no term; the default is written |
+//! | `fields.postal_falls_back_to_visit` | `postal_address` | the relation has no postal address; the visiting address is written as `correspondentieAdres` |
 //!
 //! ```
 //! use crm_model::{Relation, RelationKind};

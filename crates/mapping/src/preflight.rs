@@ -771,8 +771,27 @@ pub(crate) fn check_relation<'a>(
         c.fit_name(name_path, full_name, limits::NAAM, long_name, Some("memo"))
     };
 
-    if relation.kind == RelationKind::Both && config.both_kinds == BothKindsPolicy::Reject {
-        c.push("kind", ProblemKind::BothKindsRefused);
+    if relation.kind == RelationKind::Both {
+        let written = match config.both_kinds {
+            BothKindsPolicy::Reject => {
+                c.push("kind", ProblemKind::BothKindsRefused);
+                None
+            }
+            BothKindsPolicy::CustomerOnly => Some("one Klant (the supplier side is not written)"),
+            BothKindsPolicy::SupplierOnly => {
+                Some("one Leverancier (the customer side is not written)")
+            }
+            _ => Some("two relations, a Klant and a Leverancier"),
+        };
+        if let Some(written) = written {
+            c.notice(
+                "kind",
+                "both_kinds",
+                format!(
+                    "customer and supplier in the CRM, which SnelStart refuses on one relation (REL-0065); written as {written}"
+                ),
+            );
+        }
     }
 
     if let RelatiecodePolicy::FromCrmNumber {
@@ -963,6 +982,31 @@ pub(crate) fn check_relation<'a>(
     let term = relation
         .payment_term_days
         .or(config.fields.default_payment_term_days);
+    if relation.payment_term_days.is_none()
+        && let Some(days) = config.fields.default_payment_term_days
+    {
+        c.notice(
+            "payment_term_days",
+            "fields.default_payment_term_days",
+            format!("the relation has no payment term; {days} days is written"),
+        );
+    }
+    if config.fields.postal_falls_back_to_visit
+        && relation
+            .postal_address
+            .as_ref()
+            .is_none_or(Address::is_blank)
+        && relation
+            .visit_address
+            .as_ref()
+            .is_some_and(|a| !a.is_blank())
+    {
+        c.notice(
+            "postal_address",
+            "fields.postal_falls_back_to_visit",
+            "the relation has no postal address; the visiting address is written as correspondentieAdres",
+        );
+    }
     if let Some(term) = term
         && !limits::KREDIETTERMIJN.contains(&term)
     {

@@ -978,3 +978,39 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn derived_relation_values_get_notices() {
+    use mapping::config::BothKindsPolicy;
+    let both = relation(serde_json::json!({ "kind": "both" }));
+    assert_eq!(
+        policies(&notices::relation(&both, &config())),
+        vec![("kind", "both_kinds")]
+    );
+    let mut reject = config();
+    reject.both_kinds = BothKindsPolicy::Reject;
+    assert!(notices::relation(&both, &reject).is_empty());
+    assert_eq!(
+        kinds(&preflight::relation(&both, &reject)),
+        vec![("kind", &ProblemKind::BothKindsRefused)]
+    );
+
+    let r = relation(serde_json::json!({
+        "visit_address": { "street": "Dorpsstraat", "house_number": "1", "postcode": "3811 AB",
+                           "city": "Amersfoort" },
+    }));
+    assert!(notices::relation(&r, &config()).is_empty());
+    let mut derived = config();
+    derived.fields.default_payment_term_days = Some(30);
+    derived.fields.postal_falls_back_to_visit = true;
+    assert_eq!(
+        policies(&notices::relation(&r, &derived)),
+        vec![
+            ("payment_term_days", "fields.default_payment_term_days"),
+            ("postal_address", "fields.postal_falls_back_to_visit"),
+        ]
+    );
+    let out = relation_to_relaties(&r, &derived, common::land).unwrap();
+    assert_eq!(out[0].krediettermijn, Some(30));
+    assert!(out[0].correspondentie_adres.is_some());
+}

@@ -29,6 +29,9 @@
 //! | `fields.booking_description_prefix` | `"Factuur"` | booking `omschrijving` of an invoice without a description: `"{prefix} {number}"` (notice) |
 //! | `contacts.email_fallback`, `contacts.phone_fallback` | `true`, `false` | a relation without e-mail or phone gets the kept contact's (notice) |
 //! | `contacts.summarize_others_in_memo`, `contacts.max_listed_in_memo` | `true`, `10` | contacts SnelStart cannot keep are listed in `memo`; those not listed get a notice |
+//! | `both_kinds.mode` | `"customer_only"`, `"supplier_only"`, `"two_relations"`, `"reject"` | a relation that is customer and supplier becomes one Klant, one Leverancier, two relations (notice), or is refused |
+//! | `fields.default_payment_term_days` | none | the term of a relation without one (notice) |
+//! | `fields.postal_falls_back_to_visit` | `false` | the visiting address as correspondence address when there is no postal address (notice) |
 //! | `invoices.credit_note_sign` | `"positive_with_flag"`, `"negative_amounts"` | how the CRM writes credit notes; a record that contradicts it is refused, never guessed |
 //!
 //! SnelStart documents no length limit for a relation's `memo` (the API definition has
