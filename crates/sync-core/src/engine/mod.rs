@@ -3,10 +3,17 @@
 //!
 //! ## The path of a change
 //!
-//! 1. **Queue.** A change arrives from the [`CrmSource`] ([`SyncEngine::ingest`]) or from the
-//!    host ([`SyncEngine::submit`]) and becomes a durable work item. A newer change of the same
-//!    record replaces a still-pending one (coalescing), and the source cursor only moves once
-//!    the page is queued.
+//! 1. **Queue.** A change arrives from the [`CrmSource`] ([`SyncEngine::ingest`]), from the
+//!    host ([`SyncEngine::submit`], [`SyncEngine::submit_batch`]) or from an export file
+//!    ([`SyncEngine::submit_export`], read record by record with
+//!    [`crm_model::read::read_export`]) and becomes a durable work item. A newer change of the
+//!    same record replaces a still-pending one (coalescing), and the source cursor only moves
+//!    once the page is queued. A batch or export is a snapshot: the first occurrence of a
+//!    record wins and later duplicates are refused naming `id` or `number`. Records that could
+//!    not be read, duplicates and invoices on a relation of the other kind are queued as
+//!    refusals ([`CrmChange::Refused`]): they fail without a call, are listed in
+//!    [`SyncEngine::status`] with their field paths, and records depending on them fail
+//!    naming them.
 //! 2. **Claim.** [`SyncEngine::process`] claims items in batches under a lease and runs them
 //!    concurrently, as far as the administration's budget allows. Two items of one record never
 //!    run together or out of order (the store guarantees it).
@@ -22,7 +29,8 @@
 //!    current record, merge the mapped fields and write it back, so fields SnelStart owns stay
 //!    intact.
 //! 6. **Record.** Links, payload hashes and an audit entry per write go to the store; the
-//!    [`CrmSink`] hears about links, reviews and failures.
+//!    [`CrmSink`] hears about links, reviews, failures (with the fields they name) and notices
+//!    (what a mapping policy wrote that the CRM did not say literally).
 //!
 //! Rate limits reschedule an item after SnelStart's `Retry-After`; outages open a
 //! [circuit breaker](Reachability) and leave work queued; a killed process's leases expire and
