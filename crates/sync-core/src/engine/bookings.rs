@@ -394,7 +394,8 @@ async fn find_ours<S: Store, Src: CrmSource, Snk: CrmSink>(
                 body.relatie().map(|r| r.to_string()).unwrap_or_default(),
                 body.total().map(|t| t.to_string()).unwrap_or_default(),
             ))
-            .with_code(KnownCode::DuplicateFactuurnummer.code()))),
+            .with_code(KnownCode::DuplicateFactuurnummer.code())
+            .with_details(serde_json::json!([{ "path": "number" }])))),
     }
 }
 
@@ -929,7 +930,8 @@ async fn link_booking<S: Store, Src: CrmSource, Snk: CrmSink>(
                         body.number(),
                         other.map(|l| l.crm_id).unwrap_or_default()
                     ))
-                    .with_code(KnownCode::DuplicateFactuurnummer.code()),
+                    .with_code(KnownCode::DuplicateFactuurnummer.code())
+                    .with_details(serde_json::json!([{ "path": "number" }])),
             ));
         }
         Err(e) => return Err(e.into()),
