@@ -339,6 +339,21 @@ fn plan(
             if input.due_date.is_some_and(|due| due < input.date) {
                 c.push("due_date", ProblemKind::DueDateBeforeInvoiceDate);
             }
+            // An inkoopboeking has no due date or term: SnelStart takes the supplier's. Said,
+            // not dropped in silence.
+            for (path, given) in [
+                ("due_date", input.due_date.is_some()),
+                ("payment_term_days", input.term.is_some()),
+            ] {
+                if given {
+                    c.notice(
+                        path,
+                        "snelstart.inkoopboeking",
+                        "not written: a SnelStart purchase booking has no due date or term; \
+                         SnelStart uses the supplier's payment term",
+                    );
+                }
+            }
             None
         }
     };

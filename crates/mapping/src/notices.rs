@@ -19,6 +19,7 @@
 //! | `contacts.email_fallback`, `contacts.phone_fallback` | `email`, `phone` | the relation has none; the kept contact's is written |
 //! | `contacts.summarize_others_in_memo`, `contacts.max_listed_in_memo` | `contacts[i]` | a contact is neither SnelStart's contact nor listed in `memo` |
 //! | `fields.booking_description_prefix` | `description` (invoice) | the invoice has no description; `"{prefix} {number}"` is written |
+//! | `snelstart.inkoopboeking` | `due_date`, `payment_term_days` (purchase invoice) | not written: a purchase booking has no such field, SnelStart uses the supplier's term |
 //! | `both_kinds` | `kind` | a relation that is customer and supplier is written as one Klant, one Leverancier, or two relations |
 //! | `fields.default_payment_term_days` | `payment_term_days` | the relation has no term; the default is written |
 //! | `fields.postal_falls_back_to_visit` | `postal_address` | the relation has no postal address; the visiting address is written as `correspondentieAdres` |

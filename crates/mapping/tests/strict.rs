@@ -495,6 +495,21 @@ fn a_due_date_before_the_invoice_date_is_refused_on_purchases_too() {
 }
 
 #[test]
+fn a_purchase_due_date_or_term_is_said_not_written() {
+    // SnelStart's inkoopboeking has no due date or term: the CRM hears it, nothing is dropped
+    // in silence.
+    let inv = purchase(serde_json::json!({ "due_date": "2024-05-31", "payment_term_days": 30 }));
+    assert_eq!(
+        policies(&notices::purchase_invoice(&inv, &config())),
+        vec![
+            ("due_date", "snelstart.inkoopboeking"),
+            ("payment_term_days", "snelstart.inkoopboeking")
+        ]
+    );
+    assert!(notices::purchase_invoice(&purchase(serde_json::json!({})), &config()).is_empty());
+}
+
+#[test]
 fn factuurnummer_is_1_to_25_characters() {
     let inv = sales(serde_json::json!({ "number": "F".repeat(26) }));
     assert_eq!(
