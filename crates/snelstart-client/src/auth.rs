@@ -200,7 +200,28 @@ impl TokenSource {
                 }
             };
             let status = response.status().as_u16();
-            let body = response.bytes().await.unwrap_or_default();
+            if (300..400).contains(&status) {
+                // Never followed (the client has no redirect policy): a 307/308 would re-POST
+                // the koppelsleutel to whatever host the Location names.
+                return Err(AuthError::Redirected {
+                    status,
+                    location_host: crate::client::location_host(&self.auth_url, response.headers()),
+                }
+                .into());
+            }
+            let body =
+                match crate::client::read_capped(response, crate::client::MAX_TOKEN_RESPONSE_BYTES)
+                    .await
+                {
+                    Ok(Some(body)) => body,
+                    Ok(None) => {
+                        return Err(AuthError::TooLarge {
+                            limit: crate::client::MAX_TOKEN_RESPONSE_BYTES,
+                        }
+                        .into());
+                    }
+                    Err(_) => bytes::Bytes::new(),
+                };
             if (500..600).contains(&status) && attempt < 3 {
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
                 continue;

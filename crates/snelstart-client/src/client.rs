@@ -13,7 +13,10 @@ use tracing::Instrument;
 
 use crate::auth::{Grant, TokenSource};
 use crate::budget::{BudgetConfig, BudgetUsage, RateBudget};
-use crate::error::{ApiError, DecodeError, Error, NotSentError, TransportError, TransportStage};
+use crate::error::{
+    ApiError, DecodeError, Error, NotSentError, RedirectError, TooLargeError, TransportError,
+    TransportStage,
+};
 use crate::odata::MAX_TOP;
 use crate::request::{ListRequest, Method, Request};
 use crate::retry::{Decision, Outcome, RetryPolicy, jitter};
@@ -24,6 +27,19 @@ pub const DEFAULT_BASE_URL: &str = "https://b2bapi.snelstart.nl/v2";
 pub const DEFAULT_AUTH_URL: &str = "https://auth.snelstart.nl/b2b/token";
 
 const SUBSCRIPTION_HEADER: &str = "Ocp-Apim-Subscription-Key";
+
+/// The default cap on an API response body: 16 MiB.
+///
+/// SnelStart's largest legitimate answers are (a) `GET /documenten/{id}` with a file of at
+/// most 10 MB (`BLG-0006`/`BLG-0013`), i.e. 10,485,760 bytes as base64 = 13,981,014 bytes plus
+/// a small JSON envelope, and (b) a 500-item list page of the widest model (`RelatieModel`
+/// with every field filled is about 3-4 KB; 500 x 32 KiB = 16 MiB leaves a margin of 8). Raise
+/// it with [`ClientBuilder::max_response_bytes`] if an administration needs more.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The cap on a token endpoint body: 64 KiB (an OAuth token answer is a few hundred bytes to a
+/// few KB even when the token is a JWT).
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 
 /// Builds a [`Client`]. Obtain one with [`Client::builder`].
 pub struct ClientBuilder {
@@ -41,6 +57,8 @@ pub struct ClientBuilder {
     page_size: u32,
     max_pages: u32,
     user_agent: String,
+    allow_insecure_http: bool,
+    max_response_bytes: usize,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -63,6 +81,8 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("page_size", &self.page_size)
             .field("max_pages", &self.max_pages)
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +104,8 @@ impl Default for ClientBuilder {
             page_size: MAX_TOP,
             max_pages: 10_000,
             user_agent: concat!("snelstart-sync/", env!("CARGO_PKG_VERSION")).to_owned(),
+            allow_insecure_http: false,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -176,11 +198,33 @@ impl ClientBuilder {
         self
     }
 
+    /// Allows plain `http://` base and token URLs on hosts that are not loopback (default
+    /// `false`). Without it, `http` is accepted only for `127.0.0.0/8`, `::1` and `localhost`
+    /// (a local simulator); anywhere else the koppelsleutel and subscription key would cross
+    /// the network in clear text.
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The largest API response body read (default [`DEFAULT_MAX_RESPONSE_BYTES`], 16 MiB);
+    /// a larger answer is [`Error::TooLarge`]. The token endpoint has its own fixed cap,
+    /// [`MAX_TOKEN_RESPONSE_BYTES`].
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes.max(1);
+        self
+    }
+
     /// Builds the client.
+    ///
+    /// The HTTP client never follows redirects (a 3xx is [`Error::Redirect`] or
+    /// [`AuthError::Redirected`](crate::error::AuthError::Redirected)), so the keys only ever
+    /// go to the two configured hosts.
     ///
     /// # Errors
     ///
-    /// [`NotSentError::Configuration`] when a key is missing or empty or a URL is invalid.
+    /// [`NotSentError::Configuration`] when a key is missing or empty, a URL is invalid, or a
+    /// URL is plain `http` off loopback without [`ClientBuilder::allow_insecure_http`].
     pub fn build(self) -> Result<Client, Error> {
         let config_error = |message: String| Error::from(NotSentError::Configuration { message });
         let subscription_key = self
@@ -200,7 +244,13 @@ impl ClientBuilder {
         }
         let auth_url = url::Url::parse(&self.auth_url)
             .map_err(|e| config_error(format!("auth URL `{}`: {e}", self.auth_url)))?;
-        let mut http = reqwest::Client::builder().user_agent(self.user_agent);
+        check_endpoint("base URL", &base, self.allow_insecure_http).map_err(config_error)?;
+        check_endpoint("auth URL", &auth_url, self.allow_insecure_http).map_err(config_error)?;
+        let mut http = reqwest::Client::builder()
+            .user_agent(self.user_agent)
+            // Never follow a redirect: reqwest would carry the subscription key along to any
+            // host, and re-POST the koppelsleutel on a 307/308 from the token endpoint.
+            .redirect(reqwest::redirect::Policy::none());
         if self.timeout.is_zero() {
             http = http.pool_idle_timeout(None);
         } else {
@@ -231,6 +281,7 @@ impl ClientBuilder {
                 budget,
                 page_size: self.page_size,
                 max_pages: self.max_pages,
+                max_response_bytes: self.max_response_bytes,
             }),
         })
     }
@@ -245,6 +296,7 @@ struct Inner {
     budget: Arc<RateBudget>,
     page_size: u32,
     max_pages: u32,
+    max_response_bytes: usize,
 }
 
 /// A SnelStart client for one administration. Cheap to clone; clones share the token cache
@@ -271,7 +323,15 @@ struct RawResponse {
     status: u16,
     request_id: Option<String>,
     retry_after: Option<Duration>,
+    /// The host a 3xx answer's `Location` names.
+    location_host: Option<String>,
     body: bytes::Bytes,
+}
+
+/// Why one exchange produced no usable response.
+enum SendError {
+    Transport(TransportError),
+    TooLarge(TooLargeError),
 }
 
 impl Client {
@@ -337,6 +397,22 @@ impl Client {
                     tracing::Span::current().record("status", raw.status);
                     return decode(method, route, raw.status, &raw.body);
                 }
+                Ok(raw) if (300..400).contains(&raw.status) => {
+                    record_call(method, route, raw.status, elapsed_call);
+                    tracing::Span::current().record("status", raw.status);
+                    return Err(RedirectError {
+                        method,
+                        route,
+                        status: raw.status,
+                        location_host: raw.location_host,
+                    }
+                    .into());
+                }
+                Err(SendError::TooLarge(e)) => {
+                    record_call(method, route, e.status, elapsed_call);
+                    tracing::Span::current().record("status", e.status);
+                    return Err(e.into());
+                }
                 Ok(raw) if raw.status == 401 && !refreshed_after_401 => {
                     // The token may have been revoked or expired early: fetch a fresh one and
                     // try once more. This retry does not count as an attempt.
@@ -368,7 +444,7 @@ impl Client {
                     );
                     (outcome, Error::from(error))
                 }
-                Err(error) => {
+                Err(SendError::Transport(error)) => {
                     record_call(method, route, 0, elapsed_call);
                     (Outcome::Transport(error.stage), Error::from(error))
                 }
@@ -400,11 +476,10 @@ impl Client {
     }
 
     fn url_for<T>(&self, request: &Request<T>) -> Result<url::Url, Error> {
-        let path = request.path().trim_start_matches('/');
-        let mut url = self.inner.base.join(path).map_err(|e| {
+        let mut url = join_path(&self.inner.base, request.path()).map_err(|message| {
             Error::from(NotSentError::InvalidRequest {
                 route: request.route(),
-                message: format!("path `{path}`: {e}"),
+                message,
             })
         })?;
         if !request.query().is_empty() {
@@ -418,7 +493,7 @@ impl Client {
         request: &Request<T>,
         url: &url::Url,
         token: &SecretString,
-    ) -> Result<RawResponse, TransportError> {
+    ) -> Result<RawResponse, SendError> {
         let inner = &*self.inner;
         let method = request.method();
         let mut builder = inner
@@ -443,13 +518,13 @@ impl Client {
                 }
             };
         let response = builder.send().await.map_err(|e| {
-            if e.is_connect() {
+            SendError::Transport(if e.is_connect() {
                 transport(TransportStage::Connect, false, e)
             } else if e.is_timeout() {
                 transport(TransportStage::Timeout, true, e)
             } else {
                 transport(TransportStage::AfterSend, true, e)
-            }
+            })
         })?;
         let status = response.status().as_u16();
         let headers = response.headers();
@@ -461,20 +536,32 @@ impl Client {
         let retry_after = headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = response.bytes().await.map_err(|e| {
-            let stage = if e.is_timeout() {
-                TransportStage::Timeout
-            } else {
-                TransportStage::AfterSend
-            };
-            transport(stage, true, e)
-        })?;
+            .and_then(crate::retry::parse_retry_after);
+        let location_host = location_host(url, headers);
+        let body = match read_capped(response, inner.max_response_bytes).await {
+            Ok(Some(body)) => body,
+            Ok(None) => {
+                return Err(SendError::TooLarge(TooLargeError {
+                    method,
+                    route: request.route(),
+                    status,
+                    limit: inner.max_response_bytes,
+                }));
+            }
+            Err(e) => {
+                let stage = if e.is_timeout() {
+                    TransportStage::Timeout
+                } else {
+                    TransportStage::AfterSend
+                };
+                return Err(SendError::Transport(transport(stage, true, e)));
+            }
+        };
         Ok(RawResponse {
             status,
             request_id,
             retry_after,
+            location_host,
             body,
         })
     }
@@ -566,6 +653,125 @@ struct ListState<T> {
     pages: u32,
     buffer: VecDeque<T>,
     done: bool,
+}
+
+/// Reads a body up to `limit` bytes; `Ok(None)` when it is larger (reading stops there).
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Option<bytes::Bytes>, reqwest::Error> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Ok(None);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body.freeze()))
+}
+
+/// The host (and port, when the URL names one) of a redirect's `Location`, resolved against
+/// the request URL. Never the path or query.
+pub(crate) fn location_host(
+    url: &url::Url,
+    headers: &reqwest::header::HeaderMap,
+) -> Option<String> {
+    let location = headers.get(reqwest::header::LOCATION)?.to_str().ok()?;
+    let target = url.join(location).ok()?;
+    let host = target.host_str()?;
+    Some(match target.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// Whether a URL's host is loopback: `127.0.0.0/8`, `::1` or `localhost`.
+pub(crate) fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.');
+            d.eq_ignore_ascii_case("localhost")
+        }
+        None => false,
+    }
+}
+
+/// The rule for the base and token URLs: `https`, or `http` on loopback or with the explicit
+/// opt-in. No other scheme, no credentials in the URL.
+fn check_endpoint(what: &str, url: &url::Url, allow_insecure_http: bool) -> Result<(), String> {
+    if url.host().is_none() {
+        return Err(format!("{what} `{url}` has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{what} must not carry credentials"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(url) || allow_insecure_http => Ok(()),
+        "http" => Err(format!(
+            "{what} `{}://{}` is plain http off loopback: the keys would travel in clear text \
+             (use https, or ClientBuilder::allow_insecure_http(true) if you really mean it)",
+            url.scheme(),
+            url.host_str().unwrap_or_default()
+        )),
+        other => Err(format!(
+            "{what}: scheme `{other}` is not supported (https only)"
+        )),
+    }
+}
+
+/// Joins a request path onto the base so that it can never leave it: no scheme, no host, no
+/// backslash, no dot segment (also percent-encoded), no fragment; the result must keep the
+/// base's scheme, host and port and stay under its path.
+pub(crate) fn join_path(base: &url::Url, path: &str) -> Result<url::Url, String> {
+    let refuse = |why: &str| Err(format!("path `{path}` refused: {why}"));
+    if path.starts_with("//") {
+        return refuse("a path starting with `//` names a host");
+    }
+    if path.contains('\\') {
+        return refuse("backslashes are not allowed");
+    }
+    if path.contains('#') {
+        return refuse("fragments are not allowed");
+    }
+    if path.chars().any(char::is_control) {
+        return refuse("control characters are not allowed");
+    }
+    let relative = path.trim_start_matches('/');
+    let (path_part, _query) = relative.split_once('?').unwrap_or((relative, ""));
+    if path_part
+        .split('/')
+        .next()
+        .is_some_and(|first| first.contains(':'))
+    {
+        return refuse("an absolute URL or a scheme is not allowed");
+    }
+    for segment in path_part.split('/') {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        if decoded == "." || decoded == ".." {
+            return refuse("dot segments are not allowed");
+        }
+    }
+    let url = base
+        .join(relative)
+        .map_err(|e| format!("path `{path}`: {e}"))?;
+    let same_origin = url.scheme() == base.scheme()
+        && url.host() == base.host()
+        && url.port_or_known_default() == base.port_or_known_default()
+        && url.username() == base.username()
+        && url.path().starts_with(base.path());
+    if !same_origin {
+        return refuse("it leaves the API base URL");
+    }
+    Ok(url)
 }
 
 fn to_reqwest(method: Method) -> reqwest::Method {

@@ -7,6 +7,8 @@
 //! | [`Error::Transport`] | the network failed; [`TransportError::may_have_reached_server`] says whether the request could have arrived | only if it may have reached the server |
 //! | [`Error::Api`] | SnelStart (or its gateway) answered with an error status | no (SnelStart rejects atomically) |
 //! | [`Error::Decode`] | a success response did not match the model; the JSON path is named | yes: the operation succeeded |
+//! | [`Error::Redirect`] | the server answered with a redirect (3xx); it is never followed, so no key reaches the `Location` | no |
+//! | [`Error::TooLarge`] | the response body exceeded the client's cap and was not read | only for a 2xx answer to a POST/PUT/DELETE |
 //!
 //! Callers should use the predicates ([`Error::is_retryable`], [`Error::outcome_uncertain`],
 //! [`Error::is_rate_limited`], [`Error::retry_after`], [`Error::error_codes`],
@@ -41,6 +43,13 @@ pub enum Error {
     /// A success response could not be decoded into the expected model.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// The server answered with a redirect, which the client never follows (the keys would
+    /// travel to the `Location`).
+    #[error(transparent)]
+    Redirect(#[from] RedirectError),
+    /// The response body was larger than the client accepts.
+    #[error(transparent)]
+    TooLarge(#[from] TooLargeError),
 }
 
 impl Error {
@@ -54,7 +63,7 @@ impl Error {
             Error::Auth(e) => e.is_retryable(),
             Error::Transport(_) => true,
             Error::Api(e) => e.is_retryable(),
-            Error::Decode(_) => false,
+            Error::Decode(_) | Error::Redirect(_) | Error::TooLarge(_) => false,
         }
     }
 
@@ -71,6 +80,8 @@ impl Error {
             Error::Api(e) => e.method == Method::Post && matches!(e.status, 500 | 502 | 504),
             // A decode error follows a success status: the operation did happen.
             Error::Decode(_) => true,
+            // An unread success body of a write: the operation did happen.
+            Error::TooLarge(e) => e.method != Method::Get && (200..300).contains(&e.status),
             _ => false,
         }
     }
@@ -94,6 +105,8 @@ impl Error {
             Error::Api(e) => Some(e.status),
             Error::Auth(AuthError::Refused { status, .. }) => Some(*status),
             Error::Decode(e) => Some(e.status),
+            Error::Redirect(e) => Some(e.status),
+            Error::TooLarge(e) => Some(e.status),
             _ => None,
         }
     }
@@ -205,6 +218,22 @@ pub enum AuthError {
     InvalidResponse {
         /// What was wrong.
         message: String,
+    },
+    /// The token endpoint answered with a redirect. It is not followed: the koppelsleutel
+    /// would be posted again to the `Location`.
+    #[error("the token endpoint answered HTTP {status} redirecting to {}; redirects are never followed",
+        .location_host.as_deref().unwrap_or("an unnamed location"))]
+    Redirected {
+        /// The HTTP status (301, 302, 303, 307, 308, ...).
+        status: u16,
+        /// The host named by the `Location` header (never the full URL).
+        location_host: Option<String>,
+    },
+    /// The token endpoint's answer was larger than the token body cap.
+    #[error("the token endpoint's answer is larger than {limit} bytes; it was not read")]
+    TooLarge {
+        /// The cap in bytes.
+        limit: usize,
     },
     /// The koppelsleutel cannot be used with the chosen grant (for the `password` grant it
     /// must be base64 of `username:password`).
@@ -544,6 +573,41 @@ pub(crate) fn decode_error_items(status: u16, body: &[u8]) -> Vec<ApiErrorItem> 
         _ => Vec::new(),
     };
     if items.is_empty() { fallback() } else { items }
+}
+
+/// The server answered with a redirect (3xx). The client never follows redirects: the
+/// subscription key and the token would go along to whatever host the `Location` names.
+#[derive(Debug, thiserror::Error)]
+#[error("{method} {route} answered HTTP {status} redirecting to {}; redirects are never followed",
+    .location_host.as_deref().unwrap_or("an unnamed location"))]
+pub struct RedirectError {
+    /// The method of the request.
+    pub method: Method,
+    /// The route template of the request.
+    pub route: &'static str,
+    /// The HTTP status (301, 302, 303, 307, 308, ...).
+    pub status: u16,
+    /// The host (with the port when the URL names one) of the `Location` header, resolved
+    /// against the request URL (`None` when the header is missing or unreadable). Never the
+    /// full URL.
+    pub location_host: Option<String>,
+}
+
+/// A response body was larger than the client's cap (see
+/// `ClientBuilder::max_response_bytes`); reading stopped at the cap.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{method} {route} answered HTTP {status} with a body larger than {limit} bytes; it was not read"
+)]
+pub struct TooLargeError {
+    /// The method of the request.
+    pub method: Method,
+    /// The route template of the request.
+    pub route: &'static str,
+    /// The HTTP status.
+    pub status: u16,
+    /// The cap in bytes.
+    pub limit: usize,
 }
 
 /// A success response did not match the expected model.

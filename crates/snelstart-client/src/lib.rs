@@ -138,7 +138,10 @@ pub mod paging;
 #[cfg(feature = "http")]
 pub use auth::Grant;
 #[cfg(feature = "http")]
-pub use client::{Client, ClientBuilder, DEFAULT_AUTH_URL, DEFAULT_BASE_URL};
+pub use client::{
+    Client, ClientBuilder, DEFAULT_AUTH_URL, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_TOKEN_RESPONSE_BYTES,
+};
 pub use error::Error;
 pub use ids::*;
 pub use request::{Empty, ListRequest, Method, Request};

@@ -157,6 +157,25 @@ impl RetryPolicy {
     }
 }
 
+/// The longest `Retry-After` the client ever reports: larger values (or values that do not
+/// fit a number) are clamped to this, so that nobody downstream adds an absurd delay to a
+/// clock (`DateTime + 10^15 s` panics).
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(3_600);
+
+/// Reads a `Retry-After` header value given in seconds, clamped to [`MAX_RETRY_AFTER`].
+///
+/// Digits only (an HTTP date or anything else gives `None`); a number too large for `u64`
+/// is clamped like any other large value, never an overflow.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let max = MAX_RETRY_AFTER.as_secs();
+    let secs = digits.parse::<u64>().map_or(max, |secs| secs.min(max));
+    Some(Duration::from_secs(secs))
+}
+
 /// Spreads a delay over `[delay/2, delay]` ("equal jitter") so that many clients that failed
 /// together do not retry together. `unit` is a uniform random number in `[0, 1)`.
 pub fn jitter(delay: Duration, unit: f64) -> Duration {
@@ -185,6 +204,24 @@ mod tests {
             status: code,
             retry_after: Some(Duration::from_secs(secs)),
         }
+    }
+
+    #[test]
+    fn retry_after_is_clamped_and_never_overflows() {
+        assert_eq!(parse_retry_after("12"), Some(Duration::from_secs(12)));
+        assert_eq!(parse_retry_after(" 0 "), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("3601"), Some(MAX_RETRY_AFTER));
+        assert_eq!(
+            parse_retry_after("18446744073709551615"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999999"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse_retry_after("-5"), None);
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after(""), None);
     }
 
     /// The table the module docs describe, row by row.
