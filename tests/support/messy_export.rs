@@ -206,6 +206,17 @@ pub enum Truth {
         /// The CRM id (or project number) of the refused record this one depends on.
         depends_on: Option<String>,
     },
+    /// The public rules do not settle it: reported, not counted. Either outcome is acceptable
+    /// if it is not silent (refused naming `path`, or written with a notice and nothing
+    /// truncated or guessed).
+    Disputed {
+        /// The defect planted.
+        defect: Defect,
+        /// The field path a refusal would name.
+        path: String,
+        /// Why it is disputed.
+        note: &'static str,
+    },
 }
 
 /// One record and its truth.
@@ -264,9 +275,13 @@ impl Label {
     /// The defect of a bad record.
     pub fn defect(&self) -> Option<Defect> {
         match &self.truth {
-            Truth::Bad { defect, .. } => Some(*defect),
+            Truth::Bad { defect, .. } | Truth::Disputed { defect, .. } => Some(*defect),
             Truth::Good => None,
         }
+    }
+    /// True for a record whose truth the public rules do not settle.
+    pub fn is_disputed(&self) -> bool {
+        matches!(self.truth, Truth::Disputed { .. })
     }
     /// Every path a refusal of this record may name.
     pub fn accepted_paths(&self) -> Vec<String> {
@@ -276,8 +291,19 @@ impl Label {
                 v.extend(also.iter().cloned());
                 v
             }
+            Truth::Disputed { path, .. } => vec![path.clone()],
             Truth::Good => Vec::new(),
         }
+    }
+    fn disputed(mut self, note: &'static str) -> Self {
+        if let Truth::Bad { defect, path, .. } = &self.truth {
+            self.truth = Truth::Disputed {
+                defect: *defect,
+                path: path.clone(),
+                note,
+            };
+        }
+        self
     }
     fn bad(mut self, defect: Defect, path: impl Into<String>) -> Self {
         self.truth = Truth::Bad {
@@ -380,9 +406,15 @@ impl Export {
     pub fn good(&self) -> impl Iterator<Item = &Label> {
         self.labels.iter().filter(|l| l.is_good())
     }
-    /// Bad records.
+    /// Bad records (disputed ones excluded).
     pub fn bad(&self) -> impl Iterator<Item = &Label> {
-        self.labels.iter().filter(|l| !l.is_good())
+        self.labels
+            .iter()
+            .filter(|l| matches!(l.truth, Truth::Bad { .. }))
+    }
+    /// Records the public rules do not settle (reported, not counted).
+    pub fn disputed(&self) -> impl Iterator<Item = &Label> {
+        self.labels.iter().filter(|l| l.is_disputed())
     }
     /// Two consecutive batches: (1) all relations and projects plus the first half of each
     /// invoice list, (2) the second half of each invoice list. Duplicate pairs of relations and
@@ -414,7 +446,7 @@ impl Export {
     /// Counts per defect class.
     pub fn defect_counts(&self) -> BTreeMap<Defect, usize> {
         let mut m = BTreeMap::new();
-        for l in self.bad() {
+        for l in self.labels.iter().filter(|l| !l.is_good()) {
             *m.entry(l.defect().expect("bad")).or_default() += 1;
         }
         m
@@ -1308,7 +1340,9 @@ impl Builder {
         if let Some(t) = &trade {
             r.insert("trade_name".into(), json!(t));
         }
-        if self.rng.chance(93) {
+        // A visit address is optional (SnelStart: all its fields or none); foreign relations
+        // always have one, so their VAT id's country has an address to agree with (REL-0087).
+        if country != Country::Nl || self.rng.chance(93) {
             let a = self.address(country);
             r.insert("visit_address".into(), a);
         }
@@ -1555,6 +1589,12 @@ impl Builder {
             let o = v.as_object_mut().unwrap();
             o.remove("trade_name");
             o.insert("legal_name".into(), json!(format!("{marker_name} B.V.")));
+            // A complete visit address, so that the planted defect is the only one.
+            o.insert(
+                "visit_address".into(),
+                json!({"street": "Stationsweg", "house_number": "7", "postcode": "3811 AB",
+                       "city": "Amersfoort", "country": "NL"}),
+            );
             // Every bad relation has an e-mail address with its marker domain, so anything of
             // it in SnelStart can be found.
             o.insert("email".into(), json!(format!("info@{domain}")));
@@ -1707,6 +1747,18 @@ impl Builder {
             };
             let mut label = Label::new(RecordKind::Relation, id.clone()).bad(defect, path);
             label = label.also(&also);
+            match defect {
+                // CRM-DATA.md and ERRORS.md publish no check digit for KvK numbers (the
+                // simulator checks 8 digits), and numbers issued since 2016 need not pass
+                // the old 11-proef.
+                KvkCheckDigit => label = label.disputed("no published KvK check digit"),
+                // SnelStart has no trade-name field: a long trade name only breaks the
+                // 50-character naam if the mapping writes it as the naam.
+                TradeNameTooLong => {
+                    label = label.disputed("only bad if the trade name becomes the naam")
+                }
+                _ => {}
+            }
             label.relation_kind = if customer { "customer" } else { "supplier" }.into();
             label.markers = vec![domain, marker_name];
             Self::insert_random(&mut self.relations, &mut self.rng, (v, label));
@@ -2695,7 +2747,7 @@ pub fn generate(cfg: Config) -> Export {
 /// Invariants of the generator itself.
 fn sanity(e: &Export) {
     // Every defect class listed at least once.
-    let seen: BTreeSet<Defect> = e.bad().filter_map(Label::defect).collect();
+    let seen: BTreeSet<Defect> = e.labels.iter().filter_map(Label::defect).collect();
     assert!(seen.len() >= 50, "defect classes: {}", seen.len());
     // Good invoices refer to good relations of the right kind and to good active projects.
     let good_rel: BTreeMap<&str, &str> = e
