@@ -137,10 +137,12 @@ impl InvoiceLine {
         self.net_amount.or_else(|| self.computed_net())
     }
 
-    /// quantity × unit price rounded to cents, when both are given.
+    /// quantity × unit price rounded to cents, when both are given and the product is within
+    /// `Decimal`'s range.
     pub fn computed_net(&self) -> Option<Money> {
         match (self.quantity, self.unit_price) {
-            (Some(q), Some(p)) => Some(Money::round_from(q * p.amount())),
+            // Checked: a product beyond Decimal's range is no amount (pre-flight names it).
+            (Some(q), Some(p)) => q.checked_mul(p.amount()).map(Money::round_from),
             _ => None,
         }
     }

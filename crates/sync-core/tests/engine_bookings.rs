@@ -1376,3 +1376,43 @@ async fn a_sales_invoice_on_a_supplier_is_refused_before_the_call() {
         Some("BOE-0060")
     );
 }
+
+/// Poison input (issue 12): a line of 1e15 × 1e15 used to overflow `Decimal` and panic the
+/// engine on every run; it fails its record naming the fields, and the next invoice is booked.
+#[tokio::test]
+async fn an_absurd_amount_fails_its_record_and_the_next_one_is_booked() {
+    let mut absurd = line(100, VatCategory::Hoog);
+    absurd.net_amount = None;
+    absurd.quantity = Some(Decimal::from(1_000_000_000_000_000_i64));
+    absurd.unit_price =
+        Some(Money::try_from_decimal(Decimal::from(1_000_000_000_000_000_i64)).unwrap());
+    let s = setup(
+        MappingConfig::default_for_mock(),
+        vec![
+            CrmChange::relation(customer(1)),
+            CrmChange::sales_invoice(sales("inv-x", "X-1", "cust-1", vec![absurd])),
+            CrmChange::sales_invoice(sales(
+                "inv-y",
+                "Y-1",
+                "cust-1",
+                vec![line(10_000, VatCategory::Hoog)],
+            )),
+        ],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    let facturen = verkoopfacturen(&s.server).await;
+    assert_eq!(facturen.len(), 1);
+    assert_eq!(facturen[0].factuurnummer, "Y-1");
+    let status = s.engine.status().await.unwrap();
+    let failure = status
+        .failures
+        .iter()
+        .find(|f| f.crm_id == "inv-x")
+        .unwrap();
+    let fields = failure.fields();
+    assert!(
+        fields.iter().all(|f| f.starts_with("lines[0].")) && !fields.is_empty(),
+        "{fields:?}"
+    );
+}

@@ -50,7 +50,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use mapping::config::MappingConfig;
 use snelstart_client::Client;
 use tracing::Instrument;
@@ -526,7 +526,31 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             op = %item.operation,
             attempt = item.attempts
         );
-        let result = self.handle(&item, context).instrument(span.clone()).await;
+        // A panic while handling one record (a bug, or input nobody foresaw) fails that record
+        // with the panic's message and lets the rest of the batch, and every later run, go on;
+        // without this the item would be claimed again after its lease and panic again.
+        let result = match std::panic::AssertUnwindSafe(self.handle(&item, context))
+            .catch_unwind()
+            .instrument(span.clone())
+            .await
+        {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".to_owned());
+                ItemResult::Fail(
+                    FailureKind::Permanent
+                        .error(format!(
+                            "internal error while handling this record ({what}); the other \
+                             records went on. Please report it with the record"
+                        ))
+                        .with_code("PANIC"),
+                )
+            }
+        };
         let _enter = span.enter();
         let store = &self.inner.store;
         let token = item.lease();
