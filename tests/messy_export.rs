@@ -589,8 +589,28 @@ async fn measure(export: &Export, server: &MockServer, engine: &Engine) -> Figur
                     } else {
                         "Leverancier"
                     };
+                    // Strict writing: the KvK digits the CRM gave, nothing guessed; the memo kept.
+                    let mut unchanged = true;
+                    let kvk = r["kvkNummer"].as_str().unwrap_or("");
+                    if let Some(digits) = &l.kvk_digits
+                        && kvk != digits
+                    {
+                        unchanged = false;
+                        fig.findings.push(format!(
+                            "{what}: kvkNummer {kvk:?}, the CRM said {digits:?}"
+                        ));
+                    }
+                    let memo = s(r, "memo").replace("\r\n", "\n");
+                    if let Some(m) = &l.memo
+                        && !memo.contains(m.replace("\r\n", "\n").trim_end())
+                    {
+                        unchanged = false;
+                        fig.findings.push(format!(
+                            "{what}: memo {memo:?} does not hold the CRM memo {m:?}"
+                        ));
+                    }
                     if soort.contains(want) {
-                        ok = true;
+                        ok = unchanged;
                     } else {
                         fig.findings
                             .push(format!("{what}: relatiesoort {soort}, expected {want}"));

@@ -248,6 +248,11 @@ pub struct Label {
     pub markers: Vec<String>,
     /// Project numbers used by the invoice's lines.
     pub projects: Vec<String>,
+    /// Relation: the KvK number's 8 digits as the CRM gave them (SnelStart must hold exactly
+    /// these).
+    pub kvk_digits: Option<String>,
+    /// Relation: the CRM memo (SnelStart's memo must contain it).
+    pub memo: Option<String>,
 }
 
 impl Label {
@@ -266,6 +271,8 @@ impl Label {
             booking: None,
             markers: Vec::new(),
             projects: Vec::new(),
+            kvk_digits: None,
+            memo: None,
         }
     }
     /// True for a good record.
@@ -1417,8 +1424,10 @@ impl Builder {
             let v = self.vat_for(country);
             r.insert("vat_number".into(), json!(v));
         }
+        let mut kvk_digits = None;
         if country == Country::Nl && self.rng.chance(80) {
             let d = gen_kvk(&mut self.rng);
+            kvk_digits = Some(digits_str(&d));
             let k = self.kvk_form(&d);
             r.insert("kvk_number".into(), json!(k));
         }
@@ -1440,6 +1449,7 @@ impl Builder {
             let v = money_value(&mut self.rng, limit);
             r.insert("credit_limit".into(), v);
         }
+        let mut memo_text = None;
         if self.rng.chance(40) {
             let memo = match self.rng.below(4) {
                 0 => {
@@ -1453,6 +1463,7 @@ impl Builder {
                     self.cfg.current_year
                 ),
             };
+            memo_text = Some(memo.clone());
             r.insert("memo".into(), json!(memo));
         }
         if self.rng.chance(30) {
@@ -1479,6 +1490,8 @@ impl Builder {
         }
         l.relation_kind = if customer { "customer" } else { "supplier" }.into();
         l.markers = vec![domain];
+        l.kvk_digits = kvk_digits;
+        l.memo = memo_text;
         (Value::Object(r), l)
     }
 
