@@ -439,19 +439,33 @@ impl QueueStore for SqliteStore {
         let admin = filter.admin.as_str().to_owned();
         let kind = filter.kind.map(|k| k.as_str());
         let crm_id = filter.crm_id.clone();
+        // Only the filters that are set go into the statement: `?5 IS NULL OR kind = ?5` would
+        // hide the record index from the planner, and the engine replays one record on every
+        // submit, so each submit would scan the administration's whole queue (quadratic
+        // queueing). With kind and CRM id given this walks `work_items_by_record`.
+        let mut sql = String::from(
+            "UPDATE work_items
+                SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+                    lease_until = NULL, review = NULL, updated_at = ?2
+              WHERE admin = ?1 AND state IN (?3, ?4)",
+        );
+        let mut extra: Vec<String> = Vec::new();
+        if let Some(kind) = kind {
+            extra.push(kind.to_owned());
+            sql.push_str(&format!(" AND kind = ?{}", 4 + extra.len()));
+        }
+        if let Some(crm_id) = crm_id {
+            extra.push(crm_id);
+            sql.push_str(&format!(" AND crm_id = ?{}", 4 + extra.len()));
+        }
         self.pool
             .run(move |conn| {
+                let mut values: Vec<&dyn rusqlite::ToSql> = vec![&admin, &now, &failed, &review];
+                values.extend(extra.iter().map(|v| v as &dyn rusqlite::ToSql));
                 let n = conn
-                    .execute(
-                        "UPDATE work_items
-                            SET state = 'pending', attempts = 0, next_attempt_at = ?2,
-                                lease_until = NULL, review = NULL, updated_at = ?2
-                          WHERE admin = ?1
-                            AND (state = ?3 OR state = ?4)
-                            AND (?5 IS NULL OR kind = ?5)
-                            AND (?6 IS NULL OR crm_id = ?6)",
-                        params![admin, now, failed, review, kind, crm_id],
-                    )
+                    .prepare_cached(&sql)
+                    .store()?
+                    .execute(values.as_slice())
                     .store()?;
                 Ok(n as u64)
             })
