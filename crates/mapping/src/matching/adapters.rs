@@ -41,14 +41,14 @@ impl MatchRecord {
         if let Some(iban) = &relation.iban {
             record = record.with_iban(iban.as_str());
         }
-        if let Some(email) = &relation.email {
+        for email in relation.email.iter().flat_map(|list| list.iter()) {
             record = record.with_email(email.as_str());
         }
         if let Some(phone) = &relation.phone {
             record = record.with_phone(phone);
         }
         for contact in &relation.contacts {
-            if let Some(email) = &contact.email {
+            for email in contact.email.iter().flat_map(|list| list.iter()) {
                 record = record.with_email(email.as_str());
             }
             if let Some(phone) = &contact.phone {
