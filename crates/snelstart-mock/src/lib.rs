@@ -49,7 +49,8 @@
 //! * **Gateway**: per-administration limits (sliding minute and hour windows, concurrency) with
 //!   the APIM 429 body and `Retry-After`; random (seeded) or scripted faults; latency; a switch
 //!   that makes the whole service unavailable (503).
-//! * **Inspection** (no authentication): `GET /_mock/stats`, `GET /_mock/state`,
+//! * **Inspection** (the subscription key in the `Ocp-Apim-Subscription-Key` header, as for
+//!   the API; no token): `GET /_mock/stats`, `GET /_mock/state`,
 //!   `POST /_mock/reset`, `POST /_mock/faults` (a [`ScriptedFault`] or an array of them, as
 //!   JSON: `{"method":"POST","route":"/v2/relaties","nth":1,"kind":{"Status":503}}`),
 //!   `POST /_mock/payments` (`{"factuurnummer"|"verkoopboekingId", "bedrag", "datum"}`) and

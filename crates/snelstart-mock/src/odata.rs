@@ -188,7 +188,16 @@ struct Parser {
     toks: Vec<Tok>,
     pos: usize,
     vars: Vec<String>,
+    /// Current nesting (parentheses, `not`, function arguments, lambda bodies).
+    depth: usize,
 }
+
+/// The deepest nesting a `$filter` may have; deeper is `ALG-0104` (the parser recurses, and a
+/// filter of 100,000 `(` must not overflow the stack).
+pub(crate) const MAX_FILTER_DEPTH: usize = 32;
+/// The most tokens a `$filter` may have; longer is `ALG-0104` (bounds the `and`/`or` chains,
+/// whose trees the evaluator walks recursively).
+pub(crate) const MAX_FILTER_TOKENS: usize = 2_000;
 
 const FUNCS: &[(&str, usize)] = &[
     ("substringof", 2),
@@ -224,12 +233,17 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, ApiError> {
+        self.depth += 1;
+        if self.depth > MAX_FILTER_DEPTH {
+            return Err(bad());
+        }
         let mut l = self.and()?;
         while self.is_word("or") {
             self.pos += 1;
             let r = self.and()?;
             l = Expr::Or(Box::new(l), Box::new(r));
         }
+        self.depth -= 1;
         Ok(l)
     }
     fn and(&mut self) -> Result<Expr, ApiError> {
@@ -244,7 +258,13 @@ impl Parser {
     fn not(&mut self) -> Result<Expr, ApiError> {
         if self.is_word("not") {
             self.pos += 1;
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            self.depth += 1;
+            if self.depth > MAX_FILTER_DEPTH {
+                return Err(bad());
+            }
+            let inner = self.not()?;
+            self.depth -= 1;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.cmp()
     }
@@ -359,10 +379,14 @@ impl Parser {
 /// Parse a `$filter` expression.
 pub(crate) fn parse_filter(input: &str) -> Result<Expr, ApiError> {
     let toks = lex(input)?;
+    if toks.len() > MAX_FILTER_TOKENS {
+        return Err(bad());
+    }
     let mut p = Parser {
         toks,
         pos: 0,
         vars: Vec::new(),
+        depth: 0,
     };
     let e = p.or()?;
     if p.pos != p.toks.len() {
@@ -914,6 +938,43 @@ mod tests {
         assert!(t(
             "ExtraVeldenKlant/any(e:e/Waarde eq '5299' and e/Naam eq 'lid')"
         ));
+    }
+
+    fn code(e: ApiError) -> &'static str {
+        match e {
+            ApiError::Business(items) => items[0].code,
+            _ => "not a business error",
+        }
+    }
+
+    #[test]
+    fn deep_or_long_filters_are_alg_0104_not_a_crash() {
+        let deep = |n: usize| format!("{}Relatiecode eq 1{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse_filter(&deep(MAX_FILTER_DEPTH - 1)).is_ok());
+        for n in [MAX_FILTER_DEPTH + 1, 1_000, 200_000] {
+            let e = parse_filter(&deep(n)).unwrap_err();
+            assert_eq!(code(e), "ALG-0104", "depth {n}");
+        }
+        let nots = format!("{}Relatiecode eq 1", "not ".repeat(100_000));
+        assert_eq!(code(parse_filter(&nots).unwrap_err()), "ALG-0104");
+        let funcs = format!("{}Naam{}", "tolower(".repeat(100_000), ")".repeat(100_000));
+        assert_eq!(code(parse_filter(&funcs).unwrap_err()), "ALG-0104");
+        let lambdas = format!(
+            "{}x eq 'a'{}",
+            "Relatiesoort/any(x:".repeat(100_000),
+            ")".repeat(100_000)
+        );
+        assert_eq!(code(parse_filter(&lambdas).unwrap_err()), "ALG-0104");
+        let chain = vec!["Relatiecode eq 1"; 100_000].join(" and ");
+        assert_eq!(code(parse_filter(&chain).unwrap_err()), "ALG-0104");
+        let ok_chain = vec!["Relatiecode eq 1"; 100].join(" or ");
+        assert!(
+            matches(
+                &parse_filter(&ok_chain).unwrap(),
+                rec().as_object().unwrap()
+            )
+            .is_ok()
+        );
     }
 
     #[test]

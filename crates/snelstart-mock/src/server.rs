@@ -368,6 +368,27 @@ fn validate_config(c: &MockConfig) -> Result<(), MockError> {
     if keys.iter().any(|k| k.is_empty()) {
         return Err(MockError::Config("a koppelsleutel may not be empty".into()));
     }
+    // The default keys are public constants: anyone who can reach the port could read and
+    // change everything. Off loopback, real keys are required.
+    let addr = c
+        .addr
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let default_keys = c.subscription_key == crate::config::DEFAULT_SUBSCRIPTION_KEY
+        || c.administrations
+            .iter()
+            .any(|a| a.client_key == crate::config::DEFAULT_CLIENT_KEY);
+    if !addr.ip().is_loopback() && default_keys {
+        return Err(MockError::Config(format!(
+            "refusing to listen on {addr} (not loopback) with the default, public keys: set a \
+             subscription key and every koppelsleutel (--subscription-key, --client-key or the \
+             configuration file), or bind 127.0.0.1"
+        )));
+    }
+    if c.subscription_key.is_empty() {
+        return Err(MockError::Config(
+            "the subscription key may not be empty".into(),
+        ));
+    }
     if !(0.0..=1.0).contains(&c.faults.rate) {
         return Err(MockError::Config(format!(
             "fault rate {} is outside 0..=1",
@@ -488,7 +509,8 @@ fn router(sh: Arc<Shared>) -> Router {
         .route("/_mock/reset", post(inspect_reset))
         .route("/_mock/faults", post(inspect_faults))
         .route("/_mock/payments", post(inspect_payment))
-        .route("/_mock/availability", post(inspect_availability));
+        .route("/_mock/availability", post(inspect_availability))
+        .route_layer(middleware::from_fn_with_state(sh.clone(), inspect_layer));
     // axum refuses bodies above 2 MB by default. SnelStart takes a document of up to 10 MB as
     // base64 inside JSON and answers BLG-0006 for a larger file, not a gateway 413, so the limit
     // leaves room for twice the largest accepted file (base64 grows by 4/3) plus the JSON around
@@ -734,6 +756,31 @@ async fn token(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
         );
     }
     Json(json!({"access_token": access_token, "token_type": "bearer", "expires_in": sh.config.token_lifetime_secs})).into_response()
+}
+
+/// The inspection routes (`/_mock/*`) answer only with the subscription key in the
+/// `Ocp-Apim-Subscription-Key` header (not in the query: URLs end up in logs).
+async fn inspect_layer(State(sh): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    let given = req
+        .headers()
+        .get("ocp-apim-subscription-key")
+        .map(HeaderValue::as_bytes);
+    match given {
+        Some(k) if constant_time_eq(k, sh.config.subscription_key.as_bytes()) => next.run(req).await,
+        Some(_) => apim(
+            StatusCode::UNAUTHORIZED,
+            "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.".into(),
+        ),
+        None => apim(
+            StatusCode::UNAUTHORIZED,
+            "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.".into(),
+        ),
+    }
+}
+
+/// Compares two secrets without an early exit on the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 async fn inspect_stats(State(sh): State<Arc<Shared>>) -> Json<Stats> {

@@ -374,6 +374,7 @@ async fn register_payment_via_handle_and_http() {
     let r = api
         .http
         .post(format!("{}/_mock/payments", api.server.root_url()))
+        .header("Ocp-Apim-Subscription-Key", api.server.subscription_key())
         .json(&json!({"verkoopboekingId": b["id"], "bedrag": 100, "datum": "2025-03-21"}))
         .send()
         .await

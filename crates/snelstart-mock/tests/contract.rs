@@ -13,7 +13,7 @@ use snelstart_mock::MockConfig;
 
 const PREFIX: &str = "SnelStart.B2B.Api.V2.Models.";
 
-struct Spec(Yaml);
+struct Spec(Yaml, std::cell::Cell<usize>);
 
 impl Spec {
     fn load() -> Option<Spec> {
@@ -25,6 +25,7 @@ impl Spec {
             .unwrap_or_else(|e| panic!("SNELSTART_OPENAPI={path:?} cannot be read: {e}"));
         Some(Spec(
             serde_yaml_ng::from_str(&text).expect("the vendor definition is valid YAML"),
+            std::cell::Cell::new(0),
         ))
     }
 
@@ -48,7 +49,51 @@ impl Spec {
         Some(r.rsplit('/').next()?.to_owned())
     }
 
-    /// Compare an object's keys with the schema's properties, recursing into nested models.
+    /// The enum values a property allows: its own `enum`, or that of the schema it refers to
+    /// (`$ref`, `allOf: [$ref]`), or, for a list, that of its items.
+    fn enum_values(&self, prop: &Yaml) -> Option<Vec<String>> {
+        let own = |y: &Yaml| {
+            y["enum"].as_sequence().map(|vals| {
+                vals.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+        };
+        if let Some(vals) = own(prop).or_else(|| own(&prop["items"])) {
+            return Some(vals);
+        }
+        let target = Spec::target(prop)?;
+        let s = &self.0["components"]["schemas"][target.as_str()];
+        own(s)
+    }
+
+    /// Checks that a string (or every string of a list) is one of the vendor's enum values.
+    fn check_enum(&self, prop: &Yaml, child: &Value, path: &str, problems: &mut Vec<String>) {
+        let Some(allowed) = self.enum_values(prop) else {
+            return;
+        };
+        let values: Vec<&Value> = match child {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for v in values {
+            match v {
+                Value::String(s) => {
+                    self.1.set(self.1.get() + 1);
+                    if !allowed.iter().any(|a| a == s) {
+                        problems.push(format!(
+                            "{path}: \"{s}\" is not a value of the vendor enum {allowed:?}"
+                        ));
+                    }
+                }
+                Value::Null | Value::Object(_) => {}
+                other => problems.push(format!("{path}: enum value {other} is not a string")),
+            }
+        }
+    }
+
+    /// Compare an object's keys with the schema's properties, recursing into nested models,
+    /// and every enum value with the vendor's values.
     fn check(
         &self,
         schema_name: &str,
@@ -71,6 +116,7 @@ impl Spec {
             match obj.get(k) {
                 None => problems.push(format!("{path}.{k}: missing (schema {schema_name})")),
                 Some(child) => {
+                    self.check_enum(p, child, &format!("{path}.{k}"), problems);
                     if let Some(t) = Spec::target(p) {
                         match child {
                             Value::Object(_) => {
@@ -206,8 +252,26 @@ async fn response_field_names_match_the_vendor_schemas() {
     for (schema, body) in &bodies {
         spec.check(schema, body, schema, &mut problems, &mut checked);
     }
+    // The answer to PUT /companyInfo is a CompanyInfoModel too.
+    let (_, put) = api
+        .put("/companyInfo", json!({"factureerBuitenlandsBtw": false}))
+        .await;
+    spec.check(
+        "CompanyInfo.CompanyInfoModel",
+        &put,
+        "PUT companyInfo",
+        &mut problems,
+        &mut checked,
+    );
     // Guard against a vacuous pass (e.g. schemas without properties after a format change).
     assert!(checked > 250, "only {checked} properties were compared");
+    // Every enum value the simulator emits was compared (relatiesoort, btwSoort, the
+    // companyInfo enums, ...).
+    assert!(
+        spec.1.get() > 25,
+        "only {} enum values were compared",
+        spec.1.get()
+    );
     assert!(
         problems.is_empty(),
         "{} contract problems:\n{}",

@@ -213,6 +213,7 @@ async fn unavailable_then_back() {
     let r = api
         .http
         .post(format!("{}/_mock/availability", api.server.root_url()))
+        .header("Ocp-Apim-Subscription-Key", api.server.subscription_key())
         .json(&json!({"up": true}))
         .send()
         .await
@@ -238,6 +239,7 @@ async fn stats_state_reset_and_faults_over_http() {
     let http_stats: Value = api
         .http
         .get(format!("{root}/_mock/stats"))
+        .header("Ocp-Apim-Subscription-Key", api.server.subscription_key())
         .send()
         .await
         .unwrap()
@@ -255,6 +257,7 @@ async fn stats_state_reset_and_faults_over_http() {
     let state: Value = api
         .http
         .get(format!("{root}/_mock/state"))
+        .header("Ocp-Apim-Subscription-Key", api.server.subscription_key())
         .send()
         .await
         .unwrap()
@@ -267,6 +270,7 @@ async fn stats_state_reset_and_faults_over_http() {
     let r = api
         .http
         .post(format!("{root}/_mock/reset"))
+        .header("Ocp-Apim-Subscription-Key", api.server.subscription_key())
         .send()
         .await
         .unwrap();
@@ -282,6 +286,7 @@ async fn stats_state_reset_and_faults_over_http() {
     let r = api
         .http
         .post(format!("{root}/_mock/faults"))
+        .header("Ocp-Apim-Subscription-Key", api.server.subscription_key())
         .json(&json!([{"method": "GET", "route": "/v2/landen", "kind": {"Status": 502}}]))
         .send()
         .await
@@ -323,4 +328,102 @@ async fn debug_output_never_contains_keys_or_tokens() {
         !text.contains("geheime") && !text.contains(&api.token),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn inspection_routes_need_the_subscription_key_in_the_header() {
+    let api = Api::default().await;
+    let root = api.server.root_url();
+    let key = api.server.subscription_key().to_owned();
+    let routes: [(&str, &str, Option<Value>); 6] = [
+        ("GET", "stats", None),
+        ("GET", "state", None),
+        ("POST", "reset", None),
+        ("POST", "faults", Some(json!([]))),
+        (
+            "POST",
+            "payments",
+            Some(json!({"factuurnummer": "X", "bedrag": 1, "datum": "2025-01-01"})),
+        ),
+        ("POST", "availability", Some(json!({"up": false}))),
+    ];
+    for (m, route, body) in &routes {
+        let send = |header: Option<&str>, query: Option<&str>| {
+            let mut url = format!("{root}/_mock/{route}");
+            if let Some(q) = query {
+                url.push_str(&format!("?subscription-key={q}"));
+            }
+            let mut r = api
+                .http
+                .request(reqwest::Method::from_bytes(m.as_bytes()).unwrap(), url);
+            if let Some(h) = header {
+                r = r.header("Ocp-Apim-Subscription-Key", h);
+            }
+            if let Some(b) = body {
+                r = r.json(b);
+            }
+            r.send()
+        };
+        for (header, query) in [
+            (None, None),
+            (Some("wrong"), None),
+            (None, Some(key.as_str())),
+        ] {
+            let r = send(header, query).await.unwrap();
+            assert_eq!(
+                r.status(),
+                StatusCode::UNAUTHORIZED,
+                "{m} /_mock/{route} with header {header:?}, query {query:?}"
+            );
+        }
+    }
+    // Nothing above had an effect: the service is still up and nothing was reset.
+    assert_eq!(api.get("/landen").await.0, StatusCode::OK);
+    // With the key, it answers.
+    let r = api
+        .http
+        .get(format!("{root}/_mock/stats"))
+        .header("Ocp-Apim-Subscription-Key", key.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_non_loopback_bind_needs_own_keys() {
+    let any: std::net::SocketAddr = "0.0.0.0:0".parse().unwrap();
+    let err = snelstart_mock::MockServer::start(MockConfig::new().with_addr(any))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("default"), "{err}");
+    // Own subscription key but the default koppelsleutel: still refused.
+    let half = MockConfig::new()
+        .with_addr(any)
+        .with_subscription_key("eigen-sleutel-1");
+    assert!(snelstart_mock::MockServer::start(half).await.is_err());
+    // Own keys: fine. Loopback with the defaults: fine.
+    let own = MockConfig::new()
+        .with_addr(any)
+        .with_subscription_key("eigen-sleutel-1")
+        .with_client_key("eigen-koppelsleutel-1");
+    snelstart_mock::MockServer::start(own).await.unwrap();
+    let local: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    snelstart_mock::MockServer::start(MockConfig::new().with_addr(local))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_deep_filter_is_alg_0104_and_the_server_lives_on() {
+    let api = Api::default().await;
+    for n in [40usize, 5_000] {
+        let filter = format!("{}Relatiecode eq 1{}", "(".repeat(n), ")".repeat(n));
+        let (status, body) = api
+            .get(&format!("/relaties?$filter={}", filter.replace(' ', "%20")))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "depth {n}");
+        assert_eq!(body[0]["errorCode"], "ALG-0104", "depth {n}: {body}");
+    }
+    assert_eq!(api.get("/landen").await.0, StatusCode::OK);
 }
