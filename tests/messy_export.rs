@@ -928,6 +928,26 @@ async fn measure(export: &Export, server: &MockServer, engine: &Engine) -> Figur
         .saturating_sub(fig.bad_reached_snelstart);
     fig.blocked_without_error =
         status.queue.pending + status.queue.blocked + status.queue.in_flight;
+    if fig.blocked_without_error > 0 {
+        use snelstart_sync::engine::store::{QueueStore, WorkState};
+        for state in [WorkState::Pending, WorkState::InFlight] {
+            let items = engine
+                .store()
+                .list_work(engine.admin(), Some(state), 10_000, 0)
+                .await
+                .unwrap();
+            for i in items {
+                fig.findings.push(format!(
+                    "{} {} left {state:?} without an error (attempts {}, waits for {:?}, last error {:?})",
+                    i.kind.as_str(),
+                    i.crm_id,
+                    i.attempts,
+                    i.depends_on,
+                    i.last_error.map(|e| e.message)
+                ));
+            }
+        }
+    }
     fig
 }
 
