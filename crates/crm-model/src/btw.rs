@@ -158,7 +158,23 @@ impl FromStr for BtwId {
     }
 }
 
-string_serde!(BtwId, "a VAT identification number such as NL001234560B01");
+impl BtwId {
+    /// The serialized form: the strict id, or the number without its prefix when the prefix
+    /// was inferred, so reading the serialized record back infers it (and the flag) again.
+    fn serialized(&self) -> &str {
+        if self.prefix_inferred {
+            self.number()
+        } else {
+            &self.id
+        }
+    }
+}
+
+string_serde!(
+    BtwId,
+    "a VAT identification number such as NL001234560B01",
+    serialize_as = BtwId::serialized
+);
 
 struct CountryRule {
     prefix: &'static str,

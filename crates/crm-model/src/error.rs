@@ -82,6 +82,20 @@ macro_rules! string_serde {
                 serializer.collect_str(self)
             }
         }
+        $crate::error::string_serde!(@deserialize $ty, $expecting);
+    };
+    // A type whose serialized form keeps what reading inferred (a restored leading zero, an
+    // inferred country prefix), so a record written to a queue and read back is the record
+    // that was read, flags included; `Display` stays the strict form that is written.
+    ($ty:ty, $expecting:literal, serialize_as = $ser:path) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str($ser(self))
+            }
+        }
+        $crate::error::string_serde!(@deserialize $ty, $expecting);
+    };
+    (@deserialize $ty:ty, $expecting:literal) => {
 
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

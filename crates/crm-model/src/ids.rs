@@ -172,7 +172,23 @@ impl FromStr for KvkNumber {
     }
 }
 
-string_serde!(KvkNumber, "an 8-digit KvK number");
+impl KvkNumber {
+    /// The serialized form: the 8 digits, or the 7 that were read when the leading zero was
+    /// restored, so reading the serialized record back restores the flag too.
+    fn serialized(&self) -> &str {
+        if self.restored {
+            &self.as_str()[1..]
+        } else {
+            self.as_str()
+        }
+    }
+}
+
+string_serde!(
+    KvkNumber,
+    "an 8-digit KvK number",
+    serialize_as = KvkNumber::serialized
+);
 
 /// An ISO 3166-1 alpha-2 country code, e.g. `NL`.
 ///

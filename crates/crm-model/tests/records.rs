@@ -38,13 +38,31 @@ fn relation_roundtrips_in_strict_form() {
     let r: Relation = serde_json::from_str(messy).unwrap();
     let strict = serde_json::to_value(&r).unwrap();
     assert_eq!(strict["vat_number"], "NL001234560B01");
-    assert_eq!(strict["kvk_number"], "01234567");
+    // A KvK that lost its leading zero stays as read (7 digits) in the serialized form, so a
+    // record that travels through a queue is still known not to be writable (issue 9: the
+    // strict 8-digit form used to come back as a clean number and was written).
+    assert_eq!(strict["kvk_number"], "1234567");
+    assert_eq!(r.kvk_number.unwrap().to_string(), "01234567");
     assert_eq!(strict["iban"], "NL91ABNA0417164300");
     assert_eq!(strict["credit_limit"], "2500.50");
     assert_eq!(strict["visit_address"]["country"], "NL");
     assert_eq!(strict["contacts"][0]["email"], "Els@jansen.nl");
     let back: Relation = serde_json::from_value(strict).unwrap();
     assert_eq!(back, r);
+    assert!(back.kvk_number.unwrap().leading_zero_restored());
+}
+
+#[test]
+fn an_inferred_vat_prefix_survives_a_round_trip() {
+    let r: Relation = serde_json::from_str(
+        r#"{"id": "crm-8", "kind": "customer", "legal_name": "A", "vat_number": "001234560B01"}"#,
+    )
+    .unwrap();
+    let json = serde_json::to_value(&r).unwrap();
+    let back: Relation = serde_json::from_value(json).unwrap();
+    let vat = back.vat_number.unwrap();
+    assert!(vat.prefix_inferred());
+    assert_eq!(vat.to_string(), "NL001234560B01");
 }
 
 #[test]

@@ -19,7 +19,7 @@
 //! | `relatiesoort` | `kind`; `both` per [`BothKindsPolicy`] |
 //! | `relatiecode` | `number` under [`RelatiecodePolicy::FromCrmNumber`], else left to SnelStart |
 //! | `naam` | legal or trade name ([`NameSource`]); over 50 characters refused or truncated ([`LongNamePolicy`]) |
-//! | `vestigingsAdres` | `visit_address`; `straat` = street + house number + addition (`Dorpsstraat 12 A`), Dutch postcodes printed `1234 AB`, `land` via the caller's lookup; `contactpersoon` = the kept contact ([`crate::contacts`]) |
+//! | `vestigingsAdres` | `visit_address`; `straat` = street + house number + addition (`Dorpsstraat 12 A`), Dutch postcodes printed `1234 AB`, `land` via the caller's lookup; `contactpersoon` = the kept contact ([`crate::contacts`]); left out when there is no visiting address (the contact then goes on `correspondentieAdres`, since a `vestigingsAdres` with only a contact is refused: REL-0060) |
 //! | `correspondentieAdres` | `postal_address` (or the visiting address, [`FieldRules::postal_falls_back_to_visit`]), same contact |
 //! | `email`, `telefoon` | the relation's, else the kept contact's ([`ContactRules`], notice) |
 //! | `memo` | the CRM's `memo` first, then: full name when truncated, full contact name when truncated, trade name, credit limit of a supplier, the other contacts (no length limit is documented for `memo`) |
@@ -160,18 +160,19 @@ fn build_relaties(
         a
     };
     let visit = relation.visit_address.as_ref().filter(|a| !a.is_blank());
-    let vestigings_adres = match visit {
-        Some(a) => Some(adres(a, visit_land)),
-        None => contactpersoon.clone().map(|name| {
+    let vestigings_adres = visit.map(|a| adres(a, visit_land));
+    let postal = relation.postal_address.as_ref().filter(|a| !a.is_blank());
+    // Without a visiting address the contact person goes on the correspondence address:
+    // SnelStart reads a `vestigingsAdres` holding only a `contactpersoon` as a half-filled
+    // address (REL-0060), and has no such rule for `correspondentieAdres`.
+    let correspondentie_adres = match (postal, visit) {
+        (Some(a), _) => Some(adres(a, postal_land)),
+        (None, Some(a)) if config.fields.postal_falls_back_to_visit => Some(adres(a, visit_land)),
+        (None, None) => contactpersoon.clone().map(|name| {
             let mut a = Adres::default();
             a.contactpersoon = Some(name);
             a
         }),
-    };
-    let postal = relation.postal_address.as_ref().filter(|a| !a.is_blank());
-    let correspondentie_adres = match (postal, visit) {
-        (Some(a), _) => Some(adres(a, postal_land)),
-        (None, Some(a)) if config.fields.postal_falls_back_to_visit => Some(adres(a, visit_land)),
         _ => None,
     };
 

@@ -368,3 +368,18 @@ fn nameless_contact_still_lends_its_email_and_phone() {
     let r = &relation_to_relaties(&rel, &config, common::land).unwrap()[0];
     assert_eq!((r.email.as_deref(), r.telefoon.as_deref()), (None, None));
 }
+
+/// Issue 9: a relation with contacts but no visiting address used to be written with a
+/// `vestigingsAdres` holding only the contact person, which SnelStart refuses as a half-filled
+/// address (REL-0060). The contact goes on the correspondence address instead.
+#[test]
+fn without_a_visiting_address_the_contact_goes_on_the_correspondence_address() {
+    let mut rel = common::bakkerij();
+    rel.visit_address = None;
+    rel.postal_address = None;
+    let out = relation_to_relaties(&rel, &MappingConfig::default(), common::land).unwrap();
+    assert_eq!(out[0].vestigings_adres, None);
+    let post = out[0].correspondentie_adres.as_ref().unwrap();
+    assert_eq!(post.contactpersoon.as_deref(), Some("Jan Jansen"));
+    assert_eq!(post.straat, None);
+}
