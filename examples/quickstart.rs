@@ -16,6 +16,13 @@
 //! | `SNELSTART_SUBSCRIPTION_KEY` | the partner subscription key |
 //! | `SNELSTART_KOPPELSLEUTEL` | the administration's koppelsleutel |
 //!
+//! **Against a real administration it writes nothing.** A server named by the environment is
+//! taken for a `snelstart-mock` only when it answers `GET /_mock/stats` with the subscription
+//! key; anything else is treated as a real SnelStart administration, and the quickstart only
+//! runs `check_config()` (the chart of accounts against the mapping) and `plan()` (a dry run
+//! that prints what it would create, link or update). Set `SNELSYNC_WRITE_SAMPLE_DATA=yes` to
+//! book the 210 sample relations and 370 sample invoices into it anyway.
+//!
 //! The engine keeps its state (links, queue, cursors, audit log) in the SQLite file named by
 //! `SNELSYNC_STATE` (default `target/snelsync-quickstart/state.sqlite`). Delete the folder to
 //! start over.
@@ -52,6 +59,52 @@ struct Target {
     subscription_key: String,
     koppelsleutel: String,
     mock: Option<MockServer>,
+    /// Whether the sample may be written: a simulator (in-process or a `snelstart-mock`
+    /// binary), or `SNELSYNC_WRITE_SAMPLE_DATA=yes`.
+    may_write: bool,
+}
+
+/// Whether the server at `base_url` is a `snelstart-mock`: only the simulator answers
+/// `GET /_mock/stats` (with the subscription key) with its call statistics. The probe goes to
+/// the configured host only (the client refuses redirects and plain http off loopback); any
+/// doubt counts as "a real administration".
+async fn is_simulator(
+    base_url: &str,
+    auth_url: &str,
+    subscription_key: &str,
+    koppelsleutel: &str,
+) -> bool {
+    // The server root: scheme and authority of the API base, without its path (`/v2`).
+    let Some(scheme_end) = base_url.find("://").map(|i| i + 3) else {
+        return false;
+    };
+    let authority_end = base_url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(base_url.len(), |i| scheme_end + i);
+    let root = format!("{}/", &base_url[..authority_end]);
+    let Ok(probe) = Client::builder()
+        .base_url(root)
+        .auth_url(auth_url)
+        .subscription_key(subscription_key)
+        .koppelsleutel(koppelsleutel)
+        .retry_policy(snelstart_sync::client::retry::RetryPolicy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+    else {
+        return false;
+    };
+    let stats = probe
+        .execute(snelstart_sync::client::Request::raw(
+            snelstart_sync::client::Method::Get,
+            "_mock/stats",
+        ))
+        .await;
+    matches!(stats, Ok(v) if v.get("entries").is_some_and(serde_json::Value::is_array))
+}
+
+/// `SNELSYNC_WRITE_SAMPLE_DATA=yes`: write the sample into whatever the target is.
+fn write_sample_data_requested() -> bool {
+    std::env::var("SNELSYNC_WRITE_SAMPLE_DATA").is_ok_and(|v| v.trim().eq_ignore_ascii_case("yes"))
 }
 
 async fn target(work_dir: &Path) -> Result<Target, Box<dyn Error>> {
@@ -69,13 +122,24 @@ async fn target(work_dir: &Path) -> Result<Target, Box<dyn Error>> {
         Some(koppelsleutel),
     ] = set.as_slice()
     {
-        println!("SnelStart: {base_url} (from the environment)");
+        let simulator = is_simulator(base_url, auth_url, subscription_key, koppelsleutel).await;
+        let may_write = simulator || write_sample_data_requested();
+        println!(
+            "SnelStart: {base_url} (from the environment; {})",
+            match (simulator, may_write) {
+                (true, _) => "a snelstart-mock: the full sample runs",
+                (false, true) =>
+                    "NOT a simulator; SNELSYNC_WRITE_SAMPLE_DATA=yes: the sample WILL be written",
+                (false, false) => "not a simulator: check and dry run only, nothing is written",
+            }
+        );
         return Ok(Target {
             base_url: base_url.clone(),
             auth_url: auth_url.clone(),
             subscription_key: subscription_key.clone(),
             koppelsleutel: koppelsleutel.clone(),
             mock: None,
+            may_write,
         });
     }
     if set.iter().any(Option::is_some) {
@@ -95,7 +159,37 @@ async fn target(work_dir: &Path) -> Result<Target, Box<dyn Error>> {
         subscription_key: mock.subscription_key().to_owned(),
         koppelsleutel: mock.client_key().to_owned(),
         mock: Some(mock),
+        may_write: true,
     })
+}
+
+/// Against a real administration: check the mapping against its chart of accounts and show
+/// what a sync would do, without one write call.
+async fn dry_run(
+    engine: &SyncEngine<SqliteStore, MemorySource, MemorySink>,
+) -> Result<(), Box<dyn Error>> {
+    let chart = engine.check_config().await?;
+    if chart.is_ok() {
+        println!("\ncheck_config: the mapping fits this administration's chart of accounts");
+    } else {
+        println!("\ncheck_config: {} problems", chart.problems.len());
+        for problem in &chart.problems {
+            println!("  {problem}");
+        }
+    }
+    let plan = engine.plan().await?;
+    println!("\nplan (dry run): {} records", plan.len());
+    for entry in plan.iter().take(20) {
+        println!("  {:?} {}: {:?}", entry.kind, entry.crm_id, entry.action);
+    }
+    if plan.len() > 20 {
+        println!("  … and {} more", plan.len() - 20);
+    }
+    println!(
+        "\nNothing was written: this is not a snelstart-mock. Set SNELSYNC_WRITE_SAMPLE_DATA=yes \
+         to book the sample data into this administration."
+    );
+    Ok(())
 }
 
 fn data_file(name: &str) -> PathBuf {
@@ -258,6 +352,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
             refused.crm_id,
             refused.message()
         );
+    }
+
+    // The real-administration guard: nothing is written unless the target is a simulator or
+    // SNELSYNC_WRITE_SAMPLE_DATA=yes. Reads only from here on.
+    if !target.may_write {
+        return dry_run(&engine).await;
     }
 
     // A progress bar over the queue while the engine works.
