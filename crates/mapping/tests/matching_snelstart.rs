@@ -329,3 +329,31 @@ fn traps_stay_apart() {
         .with_address("1234AB", "5")];
     assert_eq!(run(&crm, &snelstart)[0].decision, Decision::New);
 }
+
+#[test]
+fn namesakes_in_different_places_are_new_not_review() {
+    let snelstart = [MatchRecord::new("ss-1")
+        .with_legal_name("Kapsalon Jansen")
+        .with_street_address("9711 AA", "Herestraat 1")];
+    let elsewhere = [MatchRecord::new("c1")
+        .with_legal_name("Kapsalon Jansen")
+        .with_address("4811AA", "20")];
+    let result = &run(&elsewhere, &snelstart)[0];
+    assert_eq!(result.decision, Decision::New, "{result:?}");
+    assert!(
+        result
+            .candidates
+            .first()
+            .is_some_and(|c| c.evidence.contains(&Evidence::AddressDiffers))
+    );
+    // Without an address to tell them apart, a person decides.
+    let unknown = [MatchRecord::new("c1").with_legal_name("Kapsalon Jansen")];
+    assert_eq!(run(&unknown, &snelstart)[0].decision, Decision::Review);
+    // A move shows itself by the phone (or e-mail, or an identifier): still linked.
+    let moved = [MatchRecord::new("c1")
+        .with_legal_name("Kapsalon Jansen")
+        .with_phone("050-1234567")
+        .with_address("4811AA", "20")];
+    let snelstart = [snelstart[0].clone().with_phone("0501234567")];
+    assert_eq!(run(&moved, &snelstart)[0].decision, Decision::Match);
+}

@@ -799,9 +799,17 @@ impl Matcher {
         index: &BlockingIndex,
     ) -> Vec<(u32, u32, PairScore)> {
         let config = &self.config;
+        // A name alone gives at most `NameEqual` points: unless the threshold is that low, a
+        // pair that can be a duplicate shares an identifier or contact key, so the (costly)
+        // name keys need not be followed.
+        let exact_only = config.match_threshold > Evidence::NameEqual.points();
         let per_record = self.par_map(data.records.len(), |i| {
             let mut positions = Vec::new();
-            index.candidates(data.keys.get(i), &mut positions);
+            if exact_only {
+                index.candidates_exact(data.keys.get(i), &mut positions);
+            } else {
+                index.candidates(data.keys.get(i), &mut positions);
+            }
             let mut found = Vec::new();
             for &j in &positions {
                 // Each unordered pair once.

@@ -251,6 +251,20 @@ impl BlockingIndex {
         (len <= self.max_bucket).then(|| &self.postings[start..start + len])
     }
 
+    /// The records sharing an identifier or contact key with a record that has `keys` (no
+    /// name keys). Enough to find every pair that can reach a score above what a name alone
+    /// gives: the duplicate search inside one side uses this.
+    pub(crate) fn candidates_exact(&self, keys: Keys<'_>, out: &mut Vec<u32>) {
+        out.clear();
+        for &key in keys.exact {
+            if let Some(bucket) = self.bucket(key) {
+                out.extend_from_slice(bucket);
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+    }
+
     /// The records worth comparing with a record that has `keys`: those sharing any
     /// identifier or contact key, and those sharing one of its rarest name keys. Sorted and
     /// deduplicated, into `out`.

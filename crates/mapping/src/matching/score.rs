@@ -32,6 +32,9 @@ pub enum Evidence {
     /// Same postcode and house number but a different addition: same building, maybe a
     /// different unit (business centres).
     SameBuilding,
+    /// Both have addresses and none is in the same building: namesakes in different places
+    /// (or a move, which other evidence then has to show).
+    AddressDiffers,
     /// Names equal after normalisation (case, accents, punctuation, legal form).
     NameEqual,
     /// One name is the other truncated (SnelStart keeps 50 characters).
@@ -85,6 +88,7 @@ impl Evidence {
             Self::AddressEqual => 20,
             Self::EmailDomainEqual => 8,
             Self::SameBuilding => 5,
+            Self::AddressDiffers => -20,
             Self::NameEqual | Self::NameTruncated => 40,
             Self::NameSimilar { permille } if f64::from(permille) >= NAME_STRONG * 1000.0 => 30,
             Self::NameSimilar { permille } if f64::from(permille) >= NAME_SUPPORT * 1000.0 => 18,
@@ -138,6 +142,7 @@ impl fmt::Display for Evidence {
             Self::PhoneEqual => f.write_str("phone_equal"),
             Self::AddressEqual => f.write_str("address_equal"),
             Self::SameBuilding => f.write_str("same_building"),
+            Self::AddressDiffers => f.write_str("address_differs"),
             Self::NameEqual => f.write_str("name_equal"),
             Self::NameTruncated => f.write_str("name_truncated"),
             Self::NameSimilar { permille } => {
@@ -163,7 +168,7 @@ impl fmt::Display for Evidence {
 }
 
 /// At most one piece of evidence per attribute, so a pair never has more than this.
-const MAX_EVIDENCE: usize = 14;
+const MAX_EVIDENCE: usize = 15;
 
 /// The evidence of one pair, inline: scoring runs for every candidate pair and must not
 /// allocate.
@@ -312,6 +317,7 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
     } else if building {
         evidence.push(Evidence::SameBuilding);
     }
+    let address_differs = !building && a.address_count > 0 && b.address_count > 0;
     // A pair with no other evidence can at best be a name-only review (or the runner-up that
     // makes another decision ambiguous), which needs names at least `NAME_STRONG` similar.
     // So skip the costly comparison when the bigram signatures already rule that out (names
@@ -333,6 +339,19 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
         && p != q
     {
         evidence.push(Evidence::LegalFormDiffers);
+    }
+    // Counts only against a pair that names (and at most a mail domain) hold together:
+    // namesakes in different places. A moved company shows itself by its identifiers, its
+    // e-mail address or its phone.
+    let held_by_contact = evidence.iter().any(|e| {
+        e.is_strong_identifier()
+            || matches!(
+                e,
+                Evidence::IbanEqual | Evidence::EmailEqual | Evidence::PhoneEqual
+            )
+    });
+    if address_differs && !held_by_contact && !evidence.as_slice().is_empty() {
+        evidence.push(Evidence::AddressDiffers);
     }
     if email_and_address {
         evidence.push(Evidence::EmailAndAddress);
