@@ -357,3 +357,19 @@ fn namesakes_in_different_places_are_new_not_review() {
     let snelstart = [snelstart[0].clone().with_phone("0501234567")];
     assert_eq!(run(&moved, &snelstart)[0].decision, Decision::Match);
 }
+
+#[test]
+fn a_crm_relation_of_both_kinds_links_to_the_half_of_its_first_write() {
+    let snelstart = [
+        bakery("ss-lev", 2001, MatchKind::Supplier),
+        bakery("ss-klant", 1001, MatchKind::Customer),
+    ];
+    let crm = [crm_bakery(MatchKind::Both)];
+    let result = &run(&crm, &snelstart)[0];
+    assert_eq!(result.decision, Decision::Match, "{result:?}");
+    assert_eq!(result.snelstart_id.as_deref(), Some("ss-klant"));
+    let config =
+        mapping::matching::MatchConfig::default().with_both_kinds_link(MatchKind::Supplier);
+    let result = &Matcher::new(config).run(&crm, &snelstart).unwrap().results[0];
+    assert_eq!(result.snelstart_id.as_deref(), Some("ss-lev"), "{result:?}");
+}

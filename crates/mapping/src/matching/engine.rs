@@ -32,6 +32,12 @@ pub struct MatchConfig {
     /// Worker threads (default: the machine's available parallelism). The result does not
     /// depend on it.
     pub threads: NonZeroUsize,
+    /// Which half a CRM relation of kind `both` is linked to when SnelStart holds the company
+    /// as a Klant and as a Leverancier (two relations, REL-0065): the kind its first write has
+    /// (default [`MatchKind::Customer`], as `BothKindsPolicy::CustomerOnly` and
+    /// `TwoRelations`; `Supplier` for `SupplierOnly`). The other half never makes the decision
+    /// ambiguous.
+    pub both_kinds_link: MatchKind,
 }
 
 impl Default for MatchConfig {
@@ -44,6 +50,7 @@ impl Default for MatchConfig {
             extra_freemail: Vec::new(),
             find_duplicates: true,
             threads: std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN),
+            both_kinds_link: MatchKind::Customer,
         }
     }
 }
@@ -53,6 +60,14 @@ impl MatchConfig {
     #[must_use]
     pub fn with_threads(mut self, threads: NonZeroUsize) -> Self {
         self.threads = threads;
+        self
+    }
+
+    /// Link CRM relations of kind `both` to the SnelStart relation of this kind when there are
+    /// two halves (see [`both_kinds_link`](Self::both_kinds_link)).
+    #[must_use]
+    pub fn with_both_kinds_link(mut self, kind: MatchKind) -> Self {
+        self.both_kinds_link = kind;
         self
     }
 
@@ -618,6 +633,10 @@ impl Matcher {
             entries.push((target, j, pair));
         }
 
+        if me.kind == Some(MatchKind::Both) {
+            prefer_half(&mut entries, ss, config);
+        }
+
         let candidates: Vec<Candidate> = entries
             .iter()
             .take(3)
@@ -825,6 +844,38 @@ impl Matcher {
         });
         per_record.into_iter().flatten().collect()
     }
+}
+
+/// For a CRM relation of kind `both` whose best candidates include a customer-only and a
+/// supplier-only SnelStart relation within the ambiguity margin (the two halves REL-0065
+/// forces): the half of the configured kind leads, the other half is dropped.
+fn prefer_half(
+    entries: &mut Vec<(usize, usize, PairScore)>,
+    ss: &SideData<'_>,
+    config: &MatchConfig,
+) {
+    let Some(best) = entries.first().map(|e| e.2.score) else {
+        return;
+    };
+    let wanted = config.both_kinds_link;
+    let other = match wanted {
+        MatchKind::Supplier => MatchKind::Customer,
+        _ => MatchKind::Supplier,
+    };
+    let close = |e: &(usize, usize, PairScore)| best - e.2.score < config.ambiguity_margin;
+    let kind = |e: &(usize, usize, PairScore)| ss.records[e.0].kind;
+    let Some(k) = entries
+        .iter()
+        .position(|e| close(e) && kind(e) == Some(wanted))
+    else {
+        return;
+    };
+    if !entries.iter().any(|e| close(e) && kind(e) == Some(other)) {
+        return;
+    }
+    let chosen = entries.remove(k);
+    entries.retain(|e| !(close(e) && kind(e) == Some(other)));
+    entries.insert(0, chosen);
 }
 
 /// Pairs as reported, sorted by id. Scoring is symmetric, so positions (which depend on input
