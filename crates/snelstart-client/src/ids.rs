@@ -142,6 +142,16 @@ id_type!(
     "memoriaalboekingen"
 );
 id_type!(
+    /// Id of a bank booking (`/bankboekingen`).
+    BankboekingId,
+    "bankboekingen"
+);
+id_type!(
+    /// Id of a cash booking (`/kasboekingen`).
+    KasboekingId,
+    "kasboekingen"
+);
+id_type!(
     /// Id of a ledger mutation (`/grootboekmutaties`).
     GrootboekmutatieId,
     "grootboekmutaties"

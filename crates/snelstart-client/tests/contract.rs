@@ -147,6 +147,21 @@ const MODELS: &[Pair] = &[
         InkoopboekingVerantwoordingsRegel,
         "Bankboekingen.MemoriaalboekingModel.InkoopBoekingVerantwoordingsRegelModel"
     ),
+    pair!(Bankboeking, "Bankboekingen.BankboekingModel"),
+    pair!(Kasboeking, "Kasboekingen.KasboekingModel"),
+    pair!(
+        GrootboekBoekingsRegel,
+        "Kasboekingen.GrootboekBoekingsRegelModel"
+    ),
+    pair!(
+        BankKasVerkoopboekingRegel,
+        "Kasboekingen.VerkoopBoekingVerantwoordingsRegelModel"
+    ),
+    pair!(
+        BankKasInkoopboekingRegel,
+        "Kasboekingen.InkoopBoekingVerantwoordingsRegelModel"
+    ),
+    pair!(BtwBoekingregel, "Kasboekingen.BtwBoekingregelModel"),
     pair!(Grootboekmutatie, "GrootboekMutaties.GrootboekMutatieModel"),
     pair!(CompanyInfo, "CompanyInfo.CompanyInfoModel"),
     pair!(
@@ -565,6 +580,45 @@ fn inkoopboeking() -> Inkoopboeking {
     b
 }
 
+macro_rules! bank_kas {
+    ($name:ident, $ty:ty, $n:expr) => {
+        fn $name() -> $ty {
+            let mut g = GrootboekBoekingsRegel::new("Kosten", id(5), dec!(10), dec!(0));
+            g.kostenplaats = Some(Reference::new(id(6)));
+            g.btw_soort = Some(BtwSoort::Hoog);
+            let mut b = <$ty>::new(moment(), id(10));
+            b.markering = true;
+            b.gewijzigd_door_accountant = true;
+            b.boekstuk = Some("B1".into());
+            b.omschrijving = Some("Afschrift".into());
+            b.grootboek_boekings_regels = Some(vec![g]);
+            b.verkoopboeking_boekings_regels = Some(vec![BankKasVerkoopboekingRegel::payment(
+                id(7),
+                "F1",
+                dec!(100),
+            )]);
+            b.inkoopboeking_boekings_regels = Some(vec![BankKasInkoopboekingRegel::payment(
+                id(8),
+                "I1",
+                dec!(50),
+            )]);
+            let mut btw = BtwBoekingregel::default();
+            btw.debet = Some(dec!(2.1));
+            btw.credit = Some(dec!(0));
+            btw.kind = Some(BtwBoekingregelType::TeVorderenBtwType);
+            btw.tarief = Some(BtwSoort::Hoog);
+            b.btw_boekingsregels = Some(vec![btw]);
+            b.bedrag_ontvangen = Some(dec!(37.9));
+            b.modified_on = Some(moment());
+            b.id = Some(id($n));
+            b.uri = Some(format!("/x/{}", $n));
+            b
+        }
+    };
+}
+bank_kas!(bankboeking, Bankboeking, 15);
+bank_kas!(kasboeking, Kasboeking, 16);
+
 fn memoriaalboeking() -> Memoriaalboeking {
     let mut debet = MemoriaalboekingRegel::debet("Naar project", id(5), dec!(150));
     debet.kostenplaats = Some(reference(6));
@@ -667,6 +721,16 @@ fn hand_populated_write_models_match_the_vendor_schema() {
         (
             "Bankboekingen.MemoriaalboekingModel",
             serde_json::to_value(memoriaalboeking()).unwrap(),
+            &[],
+        ),
+        (
+            "Bankboekingen.BankboekingModel",
+            serde_json::to_value(bankboeking()).unwrap(),
+            &[],
+        ),
+        (
+            "Kasboekingen.KasboekingModel",
+            serde_json::to_value(kasboeking()).unwrap(),
             &[],
         ),
         (
@@ -823,6 +887,16 @@ fn every_operation_is_a_vendor_endpoint() {
         sent(&ops::memoriaalboekingen::get(id(n))),
         sent(&ops::memoriaalboekingen::update(id(13), &memoriaalboeking()).unwrap()),
         sent(&ops::memoriaalboekingen::delete(id(n))),
+        (Method::Get, ops::bankboekingen::list(Query::new()).route()),
+        sent(&ops::bankboekingen::create(&Bankboeking::default()).unwrap()),
+        sent(&ops::bankboekingen::get(id(n))),
+        sent(&ops::bankboekingen::update(id(15), &bankboeking()).unwrap()),
+        sent(&ops::bankboekingen::delete(id(n))),
+        (Method::Get, ops::kasboekingen::list(Query::new()).route()),
+        sent(&ops::kasboekingen::create(&Kasboeking::default()).unwrap()),
+        sent(&ops::kasboekingen::get(id(n))),
+        sent(&ops::kasboekingen::update(id(16), &kasboeking()).unwrap()),
+        sent(&ops::kasboekingen::delete(id(n))),
         (
             Method::Get,
             ops::grootboekmutaties::list(Query::new()).route(),

@@ -32,6 +32,7 @@
 //! - Every struct is `#[non_exhaustive]`: build one with its `new(...)` constructor (required
 //!   fields) or `Default`, then assign the public fields.
 
+mod bankboeking;
 mod btw;
 mod company_info;
 mod custom_fields;
@@ -42,6 +43,7 @@ mod grootboekmutatie;
 mod incasso;
 mod inkoopboeking;
 mod inkoopfactuur;
+mod kasboeking;
 mod kostenplaats;
 mod land;
 mod memoriaalboeking;
@@ -49,6 +51,7 @@ mod relatie;
 mod verkoopboeking;
 mod verkoopfactuur;
 
+pub use bankboeking::*;
 pub use btw::*;
 pub use company_info::*;
 pub use custom_fields::*;
@@ -59,6 +62,7 @@ pub use grootboekmutatie::*;
 pub use incasso::*;
 pub use inkoopboeking::*;
 pub use inkoopfactuur::*;
+pub use kasboeking::*;
 pub use kostenplaats::*;
 pub use land::*;
 pub use memoriaalboeking::*;

@@ -24,6 +24,7 @@
 //! an id (ALG-0100), and an update body's id must match the path (ALG-0101); an update body
 //! without an id gets the path id filled in.
 
+pub mod bankboekingen;
 pub mod btwtarieven;
 pub mod company_info;
 pub mod dagboeken;
@@ -33,6 +34,7 @@ pub mod grootboeken;
 pub mod grootboekmutaties;
 pub mod inkoopboekingen;
 pub mod inkoopfacturen;
+pub mod kasboekingen;
 pub mod kostenplaatsen;
 pub mod landen;
 pub mod memoriaalboekingen;
