@@ -705,3 +705,35 @@ async fn inactive_projects_exist_and_foreign_cost_centres_are_not_taken_over() {
     s.engine.sync().await.unwrap();
     assert_eq!(s.server.stats().writes(), before);
 }
+
+/// Issue 12: `run_until_idle` honours its deadline between batches, not only after the queue
+/// is drained (a 300 s run took 551 s).
+#[tokio::test]
+async fn run_until_idle_stops_claiming_at_its_deadline() {
+    let changes = (1..=120)
+        .map(|i| CrmChange::relation(customer(i)))
+        .collect();
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), changes).await;
+    s.engine.ingest().await.unwrap();
+    let report = s.engine.run_until_idle(Duration::ZERO).await.unwrap();
+    let handled: u64 = [
+        Action::Created,
+        Action::Linked,
+        Action::Failed,
+        Action::Review,
+    ]
+    .iter()
+    .map(|a| report.count(EntityKind::Relation, *a))
+    .sum();
+    assert_eq!(handled, 50, "exactly one batch: {report}");
+    let rest = s
+        .engine
+        .run_until_idle(Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.count(EntityKind::Relation, Action::Created),
+        70,
+        "{rest}"
+    );
+}

@@ -344,10 +344,15 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     /// [`EngineError::Store`] when the store fails.
     pub async fn process(&self) -> Result<RunReport, EngineError> {
         let span = tracing::info_span!("sync.process", admin = %self.inner.admin);
-        self.process_inner().instrument(span).await
+        self.process_inner(None).instrument(span).await
     }
 
-    async fn process_inner(&self) -> Result<RunReport, EngineError> {
+    /// `deadline`: after the first batch, stop claiming new batches once it has passed (the
+    /// batch in hand always finishes).
+    async fn process_inner(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<RunReport, EngineError> {
         let started = tokio::time::Instant::now();
         let calls_before = self.inner.client.budget_usage().total;
         let report = Arc::new(Mutex::new(RunReport::default()));
@@ -359,6 +364,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             let now = self.now();
             if self.breaker_open(now).is_some() {
                 outage = true;
+                break;
+            }
+            if !touched.is_empty() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 break;
             }
             let items = self
@@ -431,7 +439,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let deadline = tokio::time::Instant::now() + max_wait;
         let mut total = RunReport::default();
         loop {
-            let report = self.process().await?;
+            let span = tracing::info_span!("sync.process", admin = %self.inner.admin);
+            let report = self.process_inner(Some(deadline)).instrument(span).await?;
             total.merge(&report);
             let counts = self.inner.store.counts(&self.inner.admin).await?;
             let waiting = counts.pending.saturating_sub(counts.blocked) + counts.in_flight;
@@ -440,6 +449,23 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 return Ok(total);
             }
             let wake = self.next_wake().await?.min(deadline);
+            // Say what the engine waits for and until when: a silent wait looks like a hang.
+            let wait = wake.saturating_duration_since(tokio::time::Instant::now());
+            let until = self.now() + chrono::TimeDelta::from_std(wait).unwrap_or_default();
+            if let Some(open) = self.breaker_open(self.now()) {
+                tracing::info!(
+                    admin = %self.inner.admin, %open, waiting = waiting,
+                    "SnelStart is not answering: waiting for the circuit breaker to probe again"
+                );
+            } else {
+                let budget = self.inner.client.budget_usage();
+                tracing::info!(
+                    admin = %self.inner.admin, until = %until, waiting = waiting,
+                    calls_last_minute = budget.last_minute, calls_last_hour = budget.last_hour,
+                    "waiting for the next item to be due (a retry backoff, a rate limit or the \
+                     call budget)"
+                );
+            }
             tokio::time::sleep_until(
                 wake.max(tokio::time::Instant::now() + Duration::from_millis(10)),
             )
@@ -848,29 +874,36 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 last_success.insert(kind.as_str().to_owned(), at.with_timezone(&Utc));
             }
         }
-        let failures = store
-            .list_work(admin, Some(WorkState::Failed), limit, 0)
-            .await?
-            .into_iter()
-            .map(|i| FailureEntry {
-                kind: i.kind,
-                crm_id: i.crm_id,
-                error: i.last_error,
-                attempts: i.attempts,
-                at: i.updated_at,
-            })
-            .collect();
-        let review = store
-            .list_work(admin, Some(WorkState::NeedsReview), limit, 0)
-            .await?
-            .into_iter()
-            .map(|i| ReviewEntry {
-                kind: i.kind,
-                crm_id: i.crm_id,
-                reasons: i.review.unwrap_or_default(),
-                since: i.updated_at,
-            })
-            .collect();
+        // One entry per record and operation: a process killed at the wrong moment can leave
+        // two items of one record (a new one queued behind one in flight), and a person must
+        // see (and answer) each record once. The newest item speaks for the record.
+        let failures = latest_per_record(
+            store
+                .list_work(admin, Some(WorkState::Failed), limit, 0)
+                .await?,
+        )
+        .into_iter()
+        .map(|i| FailureEntry {
+            kind: i.kind,
+            crm_id: i.crm_id,
+            error: i.last_error,
+            attempts: i.attempts,
+            at: i.updated_at,
+        })
+        .collect();
+        let review = latest_per_record(
+            store
+                .list_work(admin, Some(WorkState::NeedsReview), limit, 0)
+                .await?,
+        )
+        .into_iter()
+        .map(|i| ReviewEntry {
+            kind: i.kind,
+            crm_id: i.crm_id,
+            reasons: i.review.unwrap_or_default(),
+            since: i.updated_at,
+        })
+        .collect();
         let reachability = self
             .inner
             .breaker
@@ -1005,5 +1038,54 @@ impl<S, Src, Snk> std::fmt::Debug for SyncEngine<S, Src, Snk> {
             .field("client", &self.inner.client)
             .field("options", &self.inner.options)
             .finish_non_exhaustive()
+    }
+}
+
+/// Keeps the newest item of each (kind, CRM id, operation), in id order.
+fn latest_per_record(items: Vec<WorkItem>) -> Vec<WorkItem> {
+    let mut newest: std::collections::HashMap<
+        (EntityKind, String, String),
+        crate::store::WorkItemId,
+    > = std::collections::HashMap::new();
+    for item in &items {
+        let key = (item.kind, item.crm_id.clone(), item.operation.clone());
+        let entry = newest.entry(key).or_insert(item.id);
+        *entry = (*entry).max(item.id);
+    }
+    items
+        .into_iter()
+        .filter(|i| newest.get(&(i.kind, i.crm_id.clone(), i.operation.clone())) == Some(&i.id))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewWorkItem, WorkItemId};
+
+    fn item(id: i64, crm_id: &str, operation: &str) -> WorkItem {
+        let new = NewWorkItem::new(
+            AdminKey::new("a"),
+            EntityKind::Relation,
+            crm_id,
+            operation,
+            serde_json::Value::Null,
+            Utc::now(),
+        );
+        WorkItem::enqueued(WorkItemId::new(id), new, Utc::now())
+    }
+
+    /// Regression (issue 12): after a kill -9 the same record could be listed several times
+    /// among failures and reviews.
+    #[test]
+    fn status_lists_each_record_and_operation_once_newest_first_kept() {
+        let kept = latest_per_record(vec![
+            item(1, "crm-1", "upsert"),
+            item(2, "crm-2", "upsert"),
+            item(3, "crm-1", "upsert"),
+            item(4, "crm-1", "duplicate"),
+        ]);
+        let ids: Vec<i64> = kept.iter().map(|i| i.id.get()).collect();
+        assert_eq!(ids, vec![2, 3, 4]);
     }
 }
