@@ -14,8 +14,8 @@ use tracing::Instrument;
 use crate::auth::{Grant, TokenSource};
 use crate::budget::{BudgetConfig, BudgetUsage, RateBudget};
 use crate::error::{
-    ApiError, DecodeError, Error, NotSentError, RedirectError, TooLargeError, TransportError,
-    TransportStage,
+    ApiError, DecodeError, Error, ItemDecodeProblem, NotSentError, RedirectError, TooLargeError,
+    TransportError, TransportStage,
 };
 use crate::odata::MAX_TOP;
 use crate::request::{ListRequest, Method, Request};
@@ -282,6 +282,7 @@ impl ClientBuilder {
                 page_size: self.page_size,
                 max_pages: self.max_pages,
                 max_response_bytes: self.max_response_bytes,
+                problems: ProblemSink::default(),
             }),
         })
     }
@@ -297,6 +298,39 @@ struct Inner {
     page_size: u32,
     max_pages: u32,
     max_response_bytes: usize,
+    problems: ProblemSink,
+}
+
+/// The most item decode problems a client keeps; later ones are counted, not kept.
+pub const MAX_KEPT_DECODE_PROBLEMS: usize = 1_000;
+
+/// Where list items that did not decode are recorded, for the caller (the engine) to read.
+#[derive(Default)]
+struct ProblemSink {
+    kept: std::sync::Mutex<(Vec<ItemDecodeProblem>, u64)>,
+}
+
+impl ProblemSink {
+    fn record(&self, problem: ItemDecodeProblem) {
+        tracing::warn!(
+            route = problem.route,
+            index = problem.index,
+            path = %problem.path,
+            message = %problem.message,
+            "a list item did not decode and was skipped"
+        );
+        metrics::counter!("snelstart_client_item_decode_problems_total", "route" => problem.route)
+            .increment(1);
+        let mut kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.0.len() < MAX_KEPT_DECODE_PROBLEMS {
+            kept.0.push(problem);
+        } else {
+            kept.1 += 1;
+        }
+    }
 }
 
 /// A SnelStart client for one administration. Cheap to clone; clones share the token cache
@@ -355,6 +389,29 @@ impl Client {
         self.inner.budget.usage()
     }
 
+    /// The list items that did not decode since the last [`Client::take_decode_problems`]
+    /// (at most [`MAX_KEPT_DECODE_PROBLEMS`]), oldest first. Shared by clones of this client.
+    pub fn decode_problems(&self) -> Vec<ItemDecodeProblem> {
+        let kept = self.inner.problems.kept.lock();
+        kept.unwrap_or_else(std::sync::PoisonError::into_inner)
+            .0
+            .clone()
+    }
+
+    /// Takes the recorded item decode problems, and how many more were dropped past
+    /// [`MAX_KEPT_DECODE_PROBLEMS`], leaving the record empty. An engine calls this after a
+    /// read and reports them (a skipped item is a record it did not see: do not conclude from
+    /// a list with problems that a record is absent).
+    pub fn take_decode_problems(&self) -> (Vec<ItemDecodeProblem>, u64) {
+        let mut kept = self
+            .inner
+            .problems
+            .kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (std::mem::take(&mut kept.0), std::mem::take(&mut kept.1))
+    }
+
     /// Executes one request: token, subscription key, rate budget, retries, error decoding,
     /// tracing and metrics all happen here.
     ///
@@ -370,10 +427,35 @@ impl Client {
             status = tracing::field::Empty,
             attempts = tracing::field::Empty,
         );
-        self.execute_inner(request).instrument(span).await
+        let (method, route) = (request.method(), request.route());
+        let (status, body) = self.execute_inner(request).instrument(span).await?;
+        decode(method, route, status, &body)
     }
 
-    async fn execute_inner<T: DeserializeOwned>(&self, request: Request<T>) -> Result<T, Error> {
+    /// Executes one list page and decodes it item by item: the good items, and how many items
+    /// the page had. Items that do not decode go to the problem sink.
+    async fn execute_page<T: DeserializeOwned>(
+        &self,
+        request: Request<Vec<T>>,
+        first_index: u32,
+    ) -> Result<(Vec<T>, usize), Error> {
+        let span = tracing::info_span!(
+            "snelstart.request",
+            method = %request.method(),
+            route = request.route(),
+            status = tracing::field::Empty,
+            attempts = tracing::field::Empty,
+        );
+        let (method, route) = (request.method(), request.route());
+        let (status, body) = self.execute_inner(request).instrument(span).await?;
+        let (items, problems, count) = decode_page(method, route, status, &body, first_index)?;
+        for p in problems {
+            self.inner.problems.record(p);
+        }
+        Ok((items, count))
+    }
+
+    async fn execute_inner<T>(&self, request: Request<T>) -> Result<(u16, bytes::Bytes), Error> {
         let inner = &*self.inner;
         let method = request.method();
         let route = request.route();
@@ -395,7 +477,7 @@ impl Client {
                 Ok(raw) if (200..300).contains(&raw.status) => {
                     record_call(method, route, raw.status, elapsed_call);
                     tracing::Span::current().record("status", raw.status);
-                    return decode(method, route, raw.status, &raw.body);
+                    return Ok((raw.status, raw.body));
                 }
                 Ok(raw) if (300..400).contains(&raw.status) => {
                     record_call(method, route, raw.status, elapsed_call);
@@ -567,7 +649,14 @@ impl Client {
     }
 
     /// Walks an OData list page by page (`$skip`/`$top`, 500 per page by default) and yields
-    /// its items. Stops on a short or empty page; stops with
+    /// its items.
+    ///
+    /// Each item is decoded on its own: an item that does not fit the model (a value-type
+    /// field `null`, an id that is not a GUID, ...) is skipped and recorded as an
+    /// [`ItemDecodeProblem`] (operation, index, JSON path), readable with
+    /// [`Client::decode_problems`] / [`Client::take_decode_problems`]; the good items of the
+    /// page are yielded. A page that is not a JSON array at all is still an
+    /// [`Error::Decode`]. A single-record GET ([`Client::execute`]) decodes strictly. Stops on a short or empty page; stops with
     /// [`NotSentError::PageCapReached`] after the page cap. Pages are fetched lazily, one at a
     /// time, so memory stays at one page.
     ///
@@ -613,13 +702,15 @@ impl Client {
                     return Some((Err(err.into()), s));
                 }
                 let page = s.request.page(s.next_skip, s.page_size);
-                match s.client.execute(page).await {
-                    Ok(items) => {
+                match s.client.execute_page(page, s.next_skip).await {
+                    Ok((items, count)) => {
+                        // Paging counts every item on the page, decoded or not.
+                        let count = u32::try_from(count).unwrap_or(u32::MAX);
                         s.pages += 1;
-                        if (items.len() as u32) < s.page_size {
+                        if count < s.page_size {
                             s.done = true;
                         }
-                        s.next_skip = s.next_skip.saturating_add(items.len() as u32);
+                        s.next_skip = s.next_skip.saturating_add(count);
                         s.buffer.extend(items);
                     }
                     Err(e) => {
@@ -797,6 +888,46 @@ fn record_call(method: Method, route: &'static str, status: u16, seconds: f64) {
         "route" => route
     )
     .record(seconds);
+}
+
+/// Decodes a list page item by item: the good items, a problem per bad item, and the number of
+/// items on the page. A body that is not a JSON array is a [`DecodeError`].
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    method: Method,
+    route: &'static str,
+    status: u16,
+    body: &[u8],
+    first_index: u32,
+) -> Result<(Vec<T>, Vec<ItemDecodeProblem>, usize), Error> {
+    let raw: Vec<Box<serde_json::value::RawValue>> = decode(method, route, status, body)?;
+    let mut items = Vec::with_capacity(raw.len());
+    let mut problems = Vec::new();
+    for (i, item) in raw.iter().enumerate() {
+        let mut de = serde_json::Deserializer::from_str(item.get());
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Ok(v) => items.push(v),
+            Err(e) => {
+                let inner_path = e.path().to_string();
+                let path = if inner_path == "." {
+                    format!("[{i}]")
+                } else {
+                    format!("[{i}].{inner_path}")
+                };
+                let id = serde_json::from_str::<serde_json::Value>(item.get())
+                    .ok()
+                    .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
+                problems.push(ItemDecodeProblem {
+                    method,
+                    route,
+                    index: first_index.saturating_add(u32::try_from(i).unwrap_or(u32::MAX)),
+                    path,
+                    message: e.inner().to_string(),
+                    id,
+                });
+            }
+        }
+    }
+    Ok((items, problems, raw.len()))
 }
 
 /// Decodes a success body, naming the JSON path of a value that does not fit. An empty body

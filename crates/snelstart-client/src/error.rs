@@ -610,6 +610,27 @@ pub struct TooLargeError {
     pub limit: usize,
 }
 
+/// One item of a list page that did not decode. The other items of the page did and were
+/// returned: a list is read item by item (see [`Client::list`](crate::Client)), so one malformed
+/// record never hides the rest. Collected by the client; read them with
+/// `Client::decode_problems` / `Client::take_decode_problems`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{method} {route}: item {index} was skipped, it did not decode at `{path}`: {message}")]
+pub struct ItemDecodeProblem {
+    /// The method of the list request.
+    pub method: Method,
+    /// The route template of the list (the operation), e.g. `verkoopfacturen`.
+    pub route: &'static str,
+    /// The item's position in the whole list (`$skip` of its page + its index on the page).
+    pub index: u32,
+    /// The JSON path of the offending value within the page, e.g. `[3].vestigingsAdres.land.id`.
+    pub path: String,
+    /// The decoder's message.
+    pub message: String,
+    /// The item's `id`, when it has a readable one.
+    pub id: Option<String>,
+}
+
 /// A success response did not match the expected model.
 #[derive(Debug, thiserror::Error)]
 #[error(

@@ -111,6 +111,7 @@
 //! | `snelstart_client_request_duration_seconds` | histogram | method, route |
 //! | `snelstart_client_retries_total` | counter | route |
 //! | `snelstart_client_rate_limited_total` | counter | route |
+//! | `snelstart_client_item_decode_problems_total` | counter | route (list items skipped, see [`Client::decode_problems`]) |
 //!
 //! ## Features
 //!
@@ -140,7 +141,7 @@ pub use auth::Grant;
 #[cfg(feature = "http")]
 pub use client::{
     Client, ClientBuilder, DEFAULT_AUTH_URL, DEFAULT_BASE_URL, DEFAULT_MAX_RESPONSE_BYTES,
-    MAX_TOKEN_RESPONSE_BYTES,
+    MAX_KEPT_DECODE_PROBLEMS, MAX_TOKEN_RESPONSE_BYTES,
 };
 pub use error::Error;
 pub use ids::*;

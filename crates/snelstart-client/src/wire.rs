@@ -6,9 +6,11 @@
 //!   offset, which is dropped because SnelStart works in Dutch wall-clock time) and emit exactly
 //!   the SnelStart form. See [`format_datetime`].
 //! - **Money** is a JSON number. We read any JSON number *or* numeric string into an exact
-//!   [`Decimal`] and write a JSON number. serde_json hands us an `f64`; its shortest round-trip
-//!   text is the text that was on the wire for every amount with up to 15 significant digits,
-//!   which covers every euro amount SnelStart accepts, so no precision is lost.
+//!   [`Decimal`] from the number's **text** as it was on the wire (serde_json's raw-value
+//!   path), never through `f64`, so 20 significant digits come back as sent. (Only when the
+//!   input is not JSON text, e.g. an already parsed `serde_json::Value`, is the number what that
+//!   value holds.) On write an amount is a JSON number; one that an `f64` cannot hold exactly
+//!   is written from its exact text when serializing to JSON text.
 //! - **References** to other records are `{"id": …, "uri": …}` objects: [`Reference`].
 
 use std::fmt;
@@ -123,6 +125,82 @@ pub mod option_datetime {
     }
 }
 
+/// serde_json's marker for a raw value (the `raw_value` feature): asking for a newtype struct of
+/// this name makes serde_json hand over the value's exact text. Any other deserializer simply
+/// calls `visit_newtype_struct`, and the value is read the usual way.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// Parses the exact text of a JSON value as an amount: a number, a numeric string, or `null`
+/// (`Ok(None)`).
+fn decimal_from_json_text<E: de::Error>(raw: &str) -> Result<Option<Decimal>, E> {
+    let raw = raw.trim();
+    if raw == "null" {
+        return Ok(None);
+    }
+    if raw.starts_with('"') {
+        let text: String = serde_json::from_str(raw).map_err(E::custom)?;
+        return DecimalVisitor.visit_str(&text).map(Some);
+    }
+    if raw.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        return Decimal::from_str(raw)
+            .or_else(|_| Decimal::from_scientific(raw))
+            .map(Some)
+            .map_err(|_| E::custom(format!("{raw} does not fit in a decimal")));
+    }
+    Err(E::invalid_type(
+        de::Unexpected::Other(raw.get(..40).unwrap_or(raw)),
+        &"a decimal number or a numeric string",
+    ))
+}
+
+/// Reads an amount exactly: from the JSON text when the deserializer is serde_json's, else
+/// through the ordinary visitor. `null` is `None`.
+fn deserialize_exact<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    struct Exact;
+    impl<'de> Visitor<'de> for Exact {
+        type Value = Option<Decimal>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("null, a decimal number or a numeric string")
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            // serde_json's raw value: one entry, the token and the exact text.
+            let Some(key) = map.next_key::<String>()? else {
+                return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
+            };
+            if key != RAW_VALUE_TOKEN {
+                return Err(de::Error::invalid_type(de::Unexpected::Map, &self));
+            }
+            let raw: String = map.next_value()?;
+            decimal_from_json_text(&raw)
+        }
+        fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            DecimalVisitor.visit_i64(v).map(Some)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            DecimalVisitor.visit_u64(v).map(Some)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            DecimalVisitor.visit_f64(v).map(Some)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            DecimalVisitor.visit_str(v).map(Some)
+        }
+    }
+    d.deserialize_newtype_struct(RAW_VALUE_TOKEN, Exact)
+}
+
 struct DecimalVisitor;
 
 impl Visitor<'_> for DecimalVisitor {
@@ -170,10 +248,17 @@ pub mod decimal {
     /// When the value cannot be represented as a JSON number (never for money amounts).
     pub fn serialize<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
         match value.to_f64() {
-            Some(f) => s.serialize_f64(f),
-            None => Err(serde::ser::Error::custom(format!(
-                "{value} cannot be written as a JSON number"
-            ))),
+            // Exact as a float: the ordinary JSON number (what SnelStart's amounts always are).
+            Some(f) if Decimal::from_str(&f.to_string()).is_ok_and(|d| d == *value) => {
+                s.serialize_f64(f)
+            }
+            // More digits than a float holds: the exact text, as a raw JSON number.
+            _ => match serde_json::value::RawValue::from_string(value.normalize().to_string()) {
+                Ok(raw) => raw.serialize(s),
+                Err(_) => Err(serde::ser::Error::custom(format!(
+                    "{value} cannot be written as a JSON number"
+                ))),
+            },
         }
     }
 
@@ -183,7 +268,8 @@ pub mod decimal {
     ///
     /// When the value is not numeric.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
-        d.deserialize_any(DecimalVisitor)
+        super::deserialize_exact(d)?
+            .ok_or_else(|| de::Error::invalid_type(de::Unexpected::Unit, &"a decimal number"))
     }
 }
 
@@ -209,23 +295,7 @@ pub mod option_decimal {
     ///
     /// When the value is neither null nor numeric.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
-        struct OptVisitor;
-        impl<'de> Visitor<'de> for OptVisitor {
-            type Value = Option<Decimal>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("null, a decimal number or a numeric string")
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(DecimalVisitor).map(Some)
-            }
-        }
-        d.deserialize_option(OptVisitor)
+        super::deserialize_exact(d)
     }
 }
 
@@ -370,6 +440,33 @@ mod tests {
         assert_eq!(a.datum, None);
         let big: Amount = serde_json::from_str(r#"{"bedrag": 12345678901.23}"#).unwrap();
         assert_eq!(big.bedrag.to_string(), "12345678901.23");
+    }
+
+    #[test]
+    fn money_keeps_twenty_significant_digits() {
+        let body = r#"{"bedrag": 123456789012345.67891, "optional": -0.12345678901234567891}"#;
+        let a: Amount = serde_json::from_str(body).unwrap();
+        assert_eq!(a.bedrag.to_string(), "123456789012345.67891");
+        assert_eq!(a.optional.unwrap().to_string(), "-0.12345678901234567891");
+        // Also from bytes and inside a list, through serde_path_to_error (the client's path).
+        let list = format!("[{body}, {{\"bedrag\": 1e2}}]");
+        let mut de = serde_json::Deserializer::from_slice(list.as_bytes());
+        let v: Vec<Amount> = serde_path_to_error::deserialize(&mut de).unwrap();
+        assert_eq!(v[0].bedrag.to_string(), "123456789012345.67891");
+        assert_eq!(v[1].bedrag, Decimal::from(100));
+        // Written back exactly when serialized to JSON text.
+        let out = serde_json::to_string(&a).unwrap();
+        assert!(out.contains("123456789012345.67891"), "{out}");
+        assert!(out.contains("-0.12345678901234567891"), "{out}");
+        // null and absent read the same; a non-number is an error naming the type.
+        let n: Amount = serde_json::from_str(r#"{"bedrag": 1, "optional": null}"#).unwrap();
+        assert_eq!(n.optional, None);
+        assert!(serde_json::from_str::<Amount>(r#"{"bedrag": null}"#).is_err());
+        assert!(serde_json::from_str::<Amount>(r#"{"bedrag": true}"#).is_err());
+        assert!(serde_json::from_str::<Amount>(r#"{"bedrag": {"a": 1}}"#).is_err());
+        // From an already parsed Value the ordinary path still works.
+        let v: Amount = serde_json::from_value(serde_json::json!({"bedrag": 12.5})).unwrap();
+        assert_eq!(v.bedrag.to_string(), "12.5");
     }
 
     #[test]
