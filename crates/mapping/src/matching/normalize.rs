@@ -520,19 +520,23 @@ pub fn phone_country_code(country: &str) -> &'static str {
 /// The calling code a postcode's shape suggests: `B-2000` or four digits is Belgian,
 /// `D-40210` or five digits German, anything else Dutch.
 pub fn phone_country_of_postcode(postcode: &str) -> &'static str {
-    let cleaned: String = postcode
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
-    let letters = cleaned.bytes().take_while(u8::is_ascii_alphabetic).count();
-    let (prefix, rest) = cleaned.split_at(letters);
-    if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_digit()) {
-        return "31";
+    // Runs for every record: no allocation.
+    let mut letters = [0u8; 2];
+    let (mut n_letters, mut n_digits) = (0usize, 0usize);
+    for b in postcode.bytes().filter(u8::is_ascii_alphanumeric) {
+        if b.is_ascii_digit() {
+            n_digits += 1;
+        } else if n_digits == 0 && n_letters < 2 {
+            letters[n_letters] = b.to_ascii_uppercase();
+            n_letters += 1;
+        } else {
+            // Letters after digits (a Dutch postcode) or a long prefix.
+            return "31";
+        }
     }
-    match (prefix, rest.len()) {
-        ("B" | "BE" | "", 4) => "32",
-        ("D" | "DE" | "", 5) => "49",
+    match (&letters[..n_letters], n_digits) {
+        (b"B" | b"BE" | b"", 4) => "32",
+        (b"D" | b"DE" | b"", 5) => "49",
         _ => "31",
     }
 }

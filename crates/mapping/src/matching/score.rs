@@ -286,7 +286,8 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
     if a.iban.is_some() && a.iban == b.iban {
         evidence.push(Evidence::IbanEqual);
     }
-    if a.emails.intersects(&b.emails) {
+    let email_equal = a.emails.intersects(&b.emails);
+    if email_equal {
         evidence.push(Evidence::EmailEqual);
     } else if a.company_domains.intersects(&b.company_domains) {
         evidence.push(Evidence::EmailDomainEqual);
@@ -309,11 +310,11 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
         evidence.push(Evidence::AddressEqual);
         // Exact address: the same unit too (a missing addition on one side is not enough
         // in a business centre).
-        let exact = a.addresses().any(|x| {
-            b.addresses()
-                .any(|y| x.building == y.building && x.addition == y.addition)
-        });
-        email_and_address = exact && a.emails.intersects(&b.emails);
+        email_and_address = email_equal
+            && a.addresses().any(|x| {
+                b.addresses()
+                    .any(|y| x.building == y.building && x.addition == y.addition)
+            });
     } else if building {
         evidence.push(Evidence::SameBuilding);
     }
