@@ -24,6 +24,20 @@ pub enum EngineError {
     /// SnelStart could not be read to prepare the run (for example the chart of accounts).
     #[error("SnelStart: {0}")]
     SnelStart(#[from] snelstart_client::Error),
+    /// The client's koppelsleutel opens another SnelStart administration than the one this
+    /// administration key was bound to; nothing was done.
+    #[error(
+        "administration `{admin}` is bound to SnelStart administration {bound}, but the \
+         koppelsleutel opens {found}: check the key (nothing was synced)"
+    )]
+    AdministrationMismatch {
+        /// The engine's administration key.
+        admin: String,
+        /// The `administratieIdentifier` recorded on first use.
+        bound: String,
+        /// The one the current koppelsleutel opens.
+        found: String,
+    },
 }
 
 /// How the engine treats a failed work item, stored as [`StoredError::kind`].

@@ -737,3 +737,41 @@ async fn run_until_idle_stops_claiming_at_its_deadline() {
         "{rest}"
     );
 }
+
+/// Issue 12: an administration key is bound to the SnelStart administration its first
+/// koppelsleutel opened; a key for another administration is refused before anything runs.
+#[tokio::test]
+async fn a_koppelsleutel_for_another_administration_is_refused() {
+    let s = setup_with(
+        MockConfig::new(),
+        config_from_crm_numbers(),
+        vec![CrmChange::relation(customer(1))],
+    )
+    .await;
+    s.engine.sync().await.unwrap();
+    // The same administration key and store, but a client for another SnelStart.
+    let mut another = MockConfig::new();
+    another.seed = 7; // another administration (its administratieIdentifier is seeded)
+    let other = MockServer::start(another).await.unwrap();
+    let engine = SyncEngine::with_options(
+        client(&other, BudgetConfig::unlimited()),
+        s.store.clone(),
+        s.source.clone(),
+        s.sink.clone(),
+        AdminKey::new("test"),
+        config_from_crm_numbers(),
+        options(),
+        sync_core::Clock::system(),
+    );
+    s.source.push(CrmChange::relation(customer(2)));
+    let err = engine.sync().await.unwrap_err();
+    assert!(
+        matches!(err, sync_core::EngineError::AdministrationMismatch { .. }),
+        "{err}"
+    );
+    assert_eq!(
+        other.stats().writes(),
+        0,
+        "nothing written to the other administration"
+    );
+}

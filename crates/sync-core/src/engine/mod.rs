@@ -157,6 +157,9 @@ pub(crate) struct Inner<S, Src, Snk> {
         tokio::sync::OnceCell<std::collections::HashMap<String, snelstart_client::LandId>>,
     /// Serializes read-backs, so one engine never delivers an event twice concurrently.
     pub(crate) readback_lock: tokio::sync::Mutex<()>,
+    /// Set once this engine has checked that its koppelsleutel opens the administration its
+    /// [`AdminKey`] was bound to (see [`SyncEngine::ensure_bound`]).
+    pub(crate) bound: tokio::sync::OnceCell<()>,
 }
 
 /// The result of handling one item.
@@ -176,6 +179,8 @@ pub(crate) enum ItemResult {
 }
 
 const CURSOR_SOURCE: &str = "crm_source";
+/// The `administratieIdentifier` the administration key is bound to.
+const CURSOR_ADMINISTRATION: &str = "administration_identifier";
 
 fn last_success_cursor(kind: EntityKind) -> String {
     format!("last_success:{}", kind.as_str())
@@ -242,6 +247,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 breaker: Mutex::new(breaker),
                 landen: tokio::sync::OnceCell::new(),
                 readback_lock: tokio::sync::Mutex::new(()),
+                bound: tokio::sync::OnceCell::new(),
             }),
         }
     }
@@ -347,6 +353,63 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         self.process_inner(None).instrument(span).await
     }
 
+    /// Binds the [`AdminKey`] to the SnelStart administration the client's koppelsleutel
+    /// opens (`companyInfo.administratieIdentifier`) on first use, and refuses to work when a
+    /// later key opens another one: a koppelsleutel rotated to the wrong customer would
+    /// otherwise write one customer's records into another's books, or meet every linked
+    /// record as "not found". One `GET /companyInfo` per engine.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::AdministrationMismatch`]; [`EngineError::SnelStart`] when companyInfo
+    /// cannot be read; [`EngineError::Store`].
+    pub async fn ensure_bound(&self) -> Result<(), EngineError> {
+        self.inner
+            .bound
+            .get_or_try_init(|| async {
+                let info = self
+                    .inner
+                    .client
+                    .execute(snelstart_client::ops::company_info::get())
+                    .await?;
+                let Some(found) = info.administratie_identifier.map(|id| id.to_string()) else {
+                    return Ok(());
+                };
+                let store = &self.inner.store;
+                let admin = &self.inner.admin;
+                match store.cursor(admin, CURSOR_ADMINISTRATION).await? {
+                    Some(bound) if bound == found => Ok(()),
+                    Some(bound) => Err(EngineError::AdministrationMismatch {
+                        admin: admin.to_string(),
+                        bound,
+                        found,
+                    }),
+                    None => match store
+                        .put_cursor(admin, CURSOR_ADMINISTRATION, None, &found)
+                        .await
+                    {
+                        Ok(()) => Ok(()),
+                        // Another engine bound it meanwhile: check against what it wrote.
+                        Err(e) if e.is_conflict() => {
+                            match store.cursor(admin, CURSOR_ADMINISTRATION).await? {
+                                Some(bound) if bound != found => {
+                                    Err(EngineError::AdministrationMismatch {
+                                        admin: admin.to_string(),
+                                        bound,
+                                        found,
+                                    })
+                                }
+                                _ => Ok(()),
+                            }
+                        }
+                        Err(e) => Err(e.into()),
+                    },
+                }
+            })
+            .await
+            .map(|_| ())
+    }
+
     /// `deadline`: after the first batch, stop claiming new batches once it has passed (the
     /// batch in hand always finishes).
     async fn process_inner(
@@ -355,6 +418,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     ) -> Result<RunReport, EngineError> {
         let started = tokio::time::Instant::now();
         let calls_before = self.inner.client.budget_usage().total;
+        // Bound before the first write of this engine (nothing to check while nothing waits).
+        if self.inner.bound.get().is_none()
+            && self.inner.store.counts(&self.inner.admin).await?.pending > 0
+        {
+            self.ensure_bound().await?;
+        }
         let report = Arc::new(Mutex::new(RunReport::default()));
         let context = Arc::new(RunContext::new());
         let concurrency = self.concurrency();
