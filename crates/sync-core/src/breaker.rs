@@ -2,8 +2,13 @@
 //!
 //! After `threshold` consecutive failures that say "SnelStart or the network is down"
 //! (transport errors, 5xx, token endpoint unreachable) the breaker opens: the engine stops
-//! claiming work, leaves everything queued, and tries again after a cool-down that doubles
-//! with every further failure (capped). The first success closes it.
+//! claiming work, leaves everything queued, and tries again after a cool-down. When the
+//! cool-down is over the breaker is *half open*: the engine sends one item as a probe. A
+//! failed probe opens it again for twice as long (capped); the first success closes it.
+//!
+//! The cool-down doubles per failed *probe round*, not per failed call: a batch of 50 calls
+//! that were in flight when SnelStart went down counts once. (Counting every call drove a
+//! 10-second outage to the 5-minute maximum.)
 
 use std::time::Duration;
 
@@ -38,6 +43,8 @@ pub(crate) struct Breaker {
     base: Duration,
     max: Duration,
     consecutive: u32,
+    /// Times the breaker opened since the last success: the exponent of the cool-down.
+    rounds: u32,
     failing_since: Option<DateTime<Utc>>,
     open_until: Option<DateTime<Utc>>,
     last_error: Option<String>,
@@ -51,6 +58,7 @@ impl Breaker {
             base,
             max,
             consecutive: 0,
+            rounds: 0,
             failing_since: None,
             open_until: None,
             last_error: None,
@@ -60,6 +68,7 @@ impl Breaker {
 
     pub(crate) fn record_success(&mut self, now: DateTime<Utc>) {
         self.consecutive = 0;
+        self.rounds = 0;
         self.failing_since = None;
         self.open_until = None;
         self.last_success = Some(now);
@@ -69,11 +78,21 @@ impl Breaker {
         self.consecutive += 1;
         self.failing_since.get_or_insert(now);
         self.last_error = Some(error);
-        if self.consecutive >= self.threshold {
-            let exponent = (self.consecutive - self.threshold).min(16);
-            let wait = self.base.saturating_mul(1 << exponent).min(self.max);
-            self.open_until = Some(now + chrono::TimeDelta::from_std(wait).unwrap_or_default());
+        if self.consecutive < self.threshold || self.open_until(now).is_some() {
+            // Below the threshold, or already open: a call that was in flight when SnelStart
+            // went down says nothing new.
+            return;
         }
+        let exponent = self.rounds.min(16);
+        self.rounds = self.rounds.saturating_add(1);
+        let wait = self.base.saturating_mul(1 << exponent).min(self.max);
+        self.open_until =
+            now.checked_add_signed(chrono::TimeDelta::from_std(wait).unwrap_or_default());
+    }
+
+    /// True when the breaker opened and its cool-down is over: the next call is a probe.
+    pub(crate) fn half_open(&self, now: DateTime<Utc>) -> bool {
+        self.consecutive >= self.threshold && self.open_until(now).is_none()
     }
 
     /// When the breaker is open, until when.
@@ -110,12 +129,20 @@ mod tests {
         assert_eq!(b.open_until(s(1)), None);
         b.record_failure(s(2), "down".into());
         assert_eq!(b.open_until(s(2)), Some(s(7)));
-        b.record_failure(s(7), "down".into());
-        assert_eq!(b.open_until(s(7)), Some(s(17)));
-        for _ in 0..10 {
-            b.record_failure(s(100), "down".into());
+        for _ in 0..50 {
+            // The rest of a batch that was in flight: no longer cool-down.
+            b.record_failure(s(3), "down".into());
         }
-        assert_eq!(b.open_until(s(100)), Some(s(160)), "capped at 60 s");
+        assert_eq!(b.open_until(s(3)), Some(s(7)), "one round, not 50");
+        assert!(!b.half_open(s(6)));
+        assert!(b.half_open(s(7)), "the cool-down is over: probe");
+        b.record_failure(s(7), "down".into());
+        assert_eq!(b.open_until(s(7)), Some(s(17)), "a failed probe doubles it");
+        for n in 0..10 {
+            let at = 100 + n * 100;
+            b.record_failure(s(at), "down".into());
+        }
+        assert_eq!(b.open_until(s(1000)), Some(s(1060)), "capped at 60 s");
         assert!(matches!(b.reachability(), Reachability::Unreachable { .. }));
         b.record_success(s(200));
         assert_eq!(b.open_until(s(200)), None);

@@ -10,7 +10,7 @@ use snelstart_client::odata::Query;
 use snelstart_client::retry::RetryPolicy;
 use snelstart_client::{Client, ops};
 use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
-use sync_core::store::{AdminKey, EntityKind, MemoryStore, ReplayFilter};
+use sync_core::store::{AdminKey, EntityKind, MemoryStore, QueueStore, ReplayFilter};
 use sync_core::{
     Action, CrmChange, EngineOptions, MemorySink, MemorySource, PlannedAction, SinkEvent,
     SyncEngine,
@@ -774,4 +774,57 @@ async fn a_koppelsleutel_for_another_administration_is_refused() {
         0,
         "nothing written to the other administration"
     );
+}
+
+/// Issue 12: items that failed during an outage wait for the breaker's probe, not for their
+/// own backoff (which grows to the maximum): a 10-second outage stalled the sync for minutes.
+/// And a batch that was in flight when SnelStart went down opens the breaker for one
+/// cool-down, not fifty doublings of it.
+#[tokio::test]
+async fn after_an_outage_items_are_due_when_the_breaker_probes() {
+    let changes: Vec<CrmChange> = (0..60).map(|i| CrmChange::relation(customer(i))).collect();
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), changes).await;
+    let mut o = options();
+    o.base_backoff = Duration::from_secs(60); // an item's own backoff would be at least a minute
+    o.max_backoff = Duration::from_secs(600);
+    o.breaker_base = Duration::from_millis(50);
+    o.breaker_max = Duration::from_secs(1);
+    let engine = SyncEngine::with_options(
+        client(&s.server, BudgetConfig::unlimited()),
+        s.store.clone(),
+        s.source.clone(),
+        s.sink.clone(),
+        AdminKey::new("test"),
+        config_from_crm_numbers(),
+        o,
+        sync_core::Clock::system(),
+    );
+    engine.ingest().await.unwrap();
+    engine.ensure_bound().await.unwrap();
+    s.server.set_available(false);
+    let first = engine.process().await.unwrap();
+    assert!(first.interrupted_by_outage, "{first}");
+    let horizon = chrono::Utc::now() + chrono::TimeDelta::seconds(5);
+    let pending = s
+        .store
+        .list_work(
+            &AdminKey::new("test"),
+            Some(sync_core::store::WorkState::Pending),
+            500,
+            0,
+        )
+        .await
+        .unwrap();
+    assert!(!pending.is_empty());
+    assert!(
+        pending.iter().all(|i| i.next_attempt_at < horizon),
+        "every item is due by the breaker's next probe (cool-down at most 1 s), not after its \
+         own 60 s backoff"
+    );
+    s.server.set_available(true);
+    let report = engine
+        .run_until_idle(Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(ours(&all_relaties(&s.server).await).len(), 60, "{report}");
 }

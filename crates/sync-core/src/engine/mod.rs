@@ -438,15 +438,23 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             if !touched.is_empty() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 break;
             }
+            // Half open after an outage: one item probes whether SnelStart is back, instead
+            // of a whole batch of calls failing at once.
+            let half_open = self
+                .inner
+                .breaker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .half_open(now);
+            let limit = if half_open {
+                1
+            } else {
+                self.inner.options.batch_size
+            };
             let items = self
                 .inner
                 .store
-                .claim(
-                    &self.inner.admin,
-                    now,
-                    self.inner.options.batch_size,
-                    self.inner.options.lease,
-                )
+                .claim(&self.inner.admin, now, limit, self.inner.options.lease)
                 .await?;
             if items.is_empty() {
                 break;
@@ -778,14 +786,23 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 snelstart_client::Error::Auth(_) | snelstart_client::Error::Transport(_)
             );
         if outage {
-            self.inner
+            let mut breaker = self
+                .inner
                 .breaker
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .record_failure(now, e.to_string());
+                .unwrap_or_else(PoisonError::into_inner);
+            breaker.record_failure(now, e.to_string());
+            // An outage is SnelStart's state, not this record's: the item is due again when
+            // the breaker probes (so everything resumes within seconds of SnelStart answering),
+            // or after a short backoff while the breaker is still closed.
+            let at = breaker.open_until(now).unwrap_or_else(|| {
+                let wait = self
+                    .backoff(item.attempts)
+                    .min(self.inner.options.breaker_base);
+                now + chrono::TimeDelta::from_std(wait).unwrap_or_default()
+            });
             return ItemResult::Retry {
-                at: now
-                    + chrono::TimeDelta::from_std(self.backoff(item.attempts)).unwrap_or_default(),
+                at,
                 error: stored_from_client(FailureKind::Transient, e),
             };
         }
