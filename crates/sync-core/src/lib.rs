@@ -22,14 +22,12 @@
 //! use sync_core::{SyncEngine, MemorySource, MemorySink, CrmChange};
 //! use sync_core::store::{AdminKey, MemoryStore};
 //! # async fn run(client: snelstart_client::Client, relation: crm_model::Relation) -> Result<(), sync_core::EngineError> {
-//! let engine = SyncEngine::new(
-//!     client,
-//!     MemoryStore::new(),
-//!     MemorySource::default(),
-//!     MemorySink::new(),
-//!     AdminKey::new("bakkerij-de-korst"),
-//!     mapping::config::MappingConfig::default(),
-//! );
+//! let engine = SyncEngine::builder(client, AdminKey::new("bakkerij-de-korst"))
+//!     .store(MemoryStore::new())          // or sync_store_sqlite::SqliteStore
+//!     .source(MemorySource::default())    // or your CrmSource
+//!     .sink(MemorySink::new())            // or your CrmSink
+//!     .config(mapping::config::MappingConfig::default())
+//!     .build();
 //! engine.submit(CrmChange::relation(relation)).await?;
 //! let report = engine.sync().await?;
 //! println!("{report}");
@@ -78,9 +76,11 @@ pub use engine::backup::{
     BackupError, ENGINE_BACKUP_FORMAT, ENGINE_BACKUP_VERSION, EngineBackup, ImportSummary,
     LinkConflict,
 };
+pub use engine::builder::SyncEngineBuilder;
 pub use engine::intake::IntakeReport;
 pub use engine::readback::{
-    LedgerSide, OpenItemsReport, ProjectPurchases, READBACK_OVERLAP, ReadBackReport,
+    DeliveredPayment, LedgerSide, OpenItemsReport, PaymentsReport, ProjectPurchases,
+    READBACK_OVERLAP, ReadBackReport,
 };
 pub use engine::reconcile::{
     CrmInventory, Difference, InvoiceSide, ReconcileCounts, ReconcileOptions, ReconcileReport,

@@ -753,16 +753,16 @@ async fn a_koppelsleutel_for_another_administration_is_refused() {
     let mut another = MockConfig::new();
     another.seed = 7; // another administration (its administratieIdentifier is seeded)
     let other = MockServer::start(another).await.unwrap();
-    let engine = SyncEngine::with_options(
+    let engine = SyncEngine::builder(
         client(&other, BudgetConfig::unlimited()),
-        s.store.clone(),
-        s.source.clone(),
-        s.sink.clone(),
         AdminKey::new("test"),
-        config_from_crm_numbers(),
-        options(),
-        sync_core::Clock::system(),
-    );
+    )
+    .store(s.store.clone())
+    .source(s.source.clone())
+    .sink(s.sink.clone())
+    .config(config_from_crm_numbers())
+    .options(options())
+    .build();
     s.source.push(CrmChange::relation(customer(2)));
     let err = engine.sync().await.unwrap_err();
     assert!(

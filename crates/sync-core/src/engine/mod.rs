@@ -38,6 +38,7 @@
 
 pub(crate) mod backup;
 mod bookings;
+pub(crate) mod builder;
 mod context;
 pub(crate) mod intake;
 mod projects;
