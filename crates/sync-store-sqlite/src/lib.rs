@@ -148,6 +148,7 @@ impl SqliteStore {
     /// Like [`SqliteStore::open`], with explicit options.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> Result<Self, StoreError> {
         let path = path.as_ref();
+        create_private(path);
         let mut conn = Pool::connect(path, &options)?;
         schema::migrate(&mut conn, schema::SCHEMA_VERSION)?;
         Ok(Self {
@@ -159,4 +160,21 @@ impl SqliteStore {
     pub fn path(&self) -> &Path {
         self.pool.path()
     }
+}
+
+/// Creates the database file readable and writable by its owner only (0600 on Unix) when it
+/// does not exist yet: it holds CRM payloads (names, e-mail addresses, IBANs) and the process
+/// umask usually makes new files world-readable. SQLite gives its `-wal` and `-shm` files the
+/// database file's permissions. An existing file is left as its owner set it.
+fn create_private(path: &Path) {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    // An existing file is fine; other problems (a missing folder, no permission) are left to
+    // SQLite's open, which reports them with the path.
+    let _ = options.open(path);
 }

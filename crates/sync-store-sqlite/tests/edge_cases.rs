@@ -126,3 +126,16 @@ fn garbage_file_fails_to_open() {
     let err = SqliteStore::open(&path).expect_err("garbage must not open");
     assert!(err.is_backend(), "{err}");
 }
+
+/// Issue 12: the state file holds CRM payloads (names, e-mail addresses, IBANs); it is created
+/// readable by its owner only, whatever the process umask.
+#[cfg(unix)]
+#[test]
+fn a_new_state_file_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.sqlite");
+    let _store = SqliteStore::open(&path).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+}
