@@ -828,3 +828,37 @@ async fn after_an_outage_items_are_due_when_the_breaker_probes() {
         .unwrap();
     assert_eq!(ours(&all_relaties(&s.server).await).len(), 60, "{report}");
 }
+
+/// Issue 12: finished work items (with the CRM payloads they carry) are pruned after
+/// `EngineOptions::retention`; nothing pruned them before, so the state grew forever.
+#[tokio::test]
+async fn finished_work_is_pruned_after_the_retention() {
+    let changes = (1..=3).map(|i| CrmChange::relation(customer(i))).collect();
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), changes).await;
+    s.engine.sync().await.unwrap();
+    assert_eq!(s.engine.status().await.unwrap().queue.done, 3);
+    let mut o = options();
+    o.retention = Some(Duration::ZERO);
+    let pruning = SyncEngine::builder(
+        client(&s.server, BudgetConfig::unlimited()),
+        AdminKey::new("test"),
+    )
+    .store(s.store.clone())
+    .source(s.source.clone())
+    .sink(s.sink.clone())
+    .config(config_from_crm_numbers())
+    .options(o)
+    .build();
+    s.source.push(CrmChange::relation(customer(4)));
+    pruning.sync().await.unwrap();
+    let done = pruning.status().await.unwrap().queue.done;
+    assert!(
+        done <= 1,
+        "the first run's items are gone: {done} done left"
+    );
+    // The links stay: a rerun still writes nothing.
+    let before = s.server.stats().writes();
+    s.source.push(CrmChange::relation(customer(1)));
+    pruning.sync().await.unwrap();
+    assert_eq!(s.server.stats().writes(), before);
+}

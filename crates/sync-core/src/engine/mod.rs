@@ -93,6 +93,9 @@ pub struct EngineOptions {
     pub breaker_max: Duration,
     /// At most this many failures and reviews are listed in the status report.
     pub status_limit: usize,
+    /// How long finished work items (and with them the CRM payloads and attachments they
+    /// carry) are kept; `None` keeps them forever. The engine prunes at most once an hour.
+    pub retention: Option<Duration>,
     /// How far before its cursor a read-back re-reads SnelStart's invoices, because
     /// `modifiedOn` may be stamped slightly out of order (see [`SyncEngine::read_back`]).
     pub readback_overlap: Duration,
@@ -111,6 +114,7 @@ impl Default for EngineOptions {
             breaker_base: Duration::from_secs(5),
             breaker_max: Duration::from_secs(300),
             status_limit: 1000,
+            retention: Some(Duration::from_secs(30 * 24 * 3600)),
             readback_overlap: readback::READBACK_OVERLAP,
         }
     }
@@ -161,6 +165,8 @@ pub(crate) struct Inner<S, Src, Snk> {
     /// Set once this engine has checked that its koppelsleutel opens the administration its
     /// [`AdminKey`] was bound to (see [`SyncEngine::ensure_bound`]).
     pub(crate) bound: tokio::sync::OnceCell<()>,
+    /// When this engine last pruned finished work (see [`EngineOptions::retention`]).
+    pub(crate) last_prune: Mutex<Option<DateTime<Utc>>>,
 }
 
 /// The result of handling one item.
@@ -249,6 +255,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 landen: tokio::sync::OnceCell::new(),
                 readback_lock: tokio::sync::Mutex::new(()),
                 bound: tokio::sync::OnceCell::new(),
+                last_prune: Mutex::new(None),
             }),
         }
     }
@@ -352,6 +359,37 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     pub async fn process(&self) -> Result<RunReport, EngineError> {
         let span = tracing::info_span!("sync.process", admin = %self.inner.admin);
         self.process_inner(None).instrument(span).await
+    }
+
+    /// Drops finished work items older than [`EngineOptions::retention`], at most once an hour
+    /// per engine. A failure is logged: pruning is housekeeping, never a reason to stop.
+    async fn prune_if_due(&self) {
+        let Some(retention) = self.inner.options.retention else {
+            return;
+        };
+        let now = self.now();
+        {
+            let mut last = self
+                .inner
+                .last_prune
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| now - at < chrono::TimeDelta::hours(1)) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let Some(before) = chrono::TimeDelta::from_std(retention)
+            .ok()
+            .and_then(|age| now.checked_sub_signed(age))
+        else {
+            return;
+        };
+        match self.inner.store.prune_done(before).await {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, %before, "pruned finished work items"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning finished work items failed"),
+        }
     }
 
     /// Binds the [`AdminKey`] to the SnelStart administration the client's koppelsleutel
@@ -485,6 +523,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 .set(self.inner.store.counts(&self.inner.admin).await?.pending as f64);
         }
         if !outage {
+            self.prune_if_due().await;
             let now = self.now().to_rfc3339();
             for kind in touched {
                 let name = last_success_cursor(kind);
