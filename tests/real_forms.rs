@@ -92,6 +92,10 @@ enum Label {
     /// `lines[1].quantity`), plus what must not be found in SnelStart.
     Bad(Vec<&'static str>, Trace),
     Disputed(&'static str, Trace),
+    /// Either refused naming the path (nothing in SnelStart), or written without that value
+    /// and with a notice naming the path (CRM-DATA: no dropped field without a problem or a
+    /// notice). Counted as bad.
+    BadOrNotice(&'static str, Trace),
 }
 
 /// How a bad record would show in SnelStart if it got there.
@@ -963,6 +967,16 @@ fn build() -> Export {
         inv_trace("F2025-0045", N_EENDRACHT, "Marker-45"),
         with(mk("inv-45", "F2025-0045", "crm-1001", "Marker-45"), "lines",
              json!([{"description": "Marker-45", "quantity": 1, "unit_price": "100.00", "vat_category": null}])));
+    bad(&mut e, s, "invoice on a relation that is not in the export nor in SnelStart — FINDING (fails on purpose): the failure names relation `crm-9999` in its message only, fields() is empty", &["relation"],
+        inv_trace("F2025-0073", "", "Marker-73"),
+        mk("inv-73", "F2025-0073", "crm-9999", "Marker-73"));
+    bad(&mut e, s, "attachment content that is not base64", &["attachments[0].content"],
+        inv_trace("F2025-0074", N_EENDRACHT, "Marker-74"),
+        with(mk("inv-74", "F2025-0074", "crm-1001", "Marker-74"), "attachments",
+             json!([{"file_name": "F2025-0074.pdf", "content": "%PDF-1.4 dit is geen base64!"}])));
+    e.push(Section::Relations, "supplier with a credit limit (kredietLimiet is for customers only, REL-0062) — FINDING (fails on purpose): written without it and without a notice",
+        Label::BadOrNotice("credit_limit", rel_trace("Limiet Leverancier", "crm3034@")),
+        json!({"id": "crm-3034", "kind": "supplier", "legal_name": "Limiet Leverancier B.V.", "credit_limit": "5000.00", "email": "crm3034@limiet.nl"}));
     let _ = good_lines;
 
     // ---- SnelStart's field limits (API.md / ERRORS.md) ---------------------------------------
@@ -1581,6 +1595,22 @@ async fn run(
         vendor_400,
         ..Figures::default()
     };
+    // Every policy that derived a value must tell the CRM, naming the field.
+    let notices: Vec<(String, String, String)> = sink
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            SinkEvent::Notice { crm_id, path, policy, .. } => {
+                Some((crm_id.clone(), path.clone(), policy.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    if std::env::var_os("REAL_FORMS_DUMP").is_some() {
+        for n in &notices {
+            println!("NOTICE {n:?}");
+        }
+    }
     let mut seen_ids: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
     for c in &export.cases {
         let occurrence = {
@@ -1659,6 +1689,24 @@ async fn run(
                     ));
                 }
             }
+            Label::BadOrNotice(path, trace) => {
+                fig.bad += 1;
+                let named = fails
+                    .iter()
+                    .any(|(fields, _)| fields.iter().any(|f| path_matches(f, path)));
+                let found = traces(&st, trace);
+                let noticed = notices.iter().any(|(i, p, _)| *i == c.id && path_matches(p, path));
+                if (named && found.is_empty()) || (!found.is_empty() && noticed) {
+                    fig.bad_named += 1;
+                } else {
+                    fig.bad_in_snelstart += usize::from(!found.is_empty());
+                    fig.findings.push(format!(
+                        "BAD {where_}: expected a refusal naming `{path}`, or the record written without it with a notice naming `{path}`; got {}; in SnelStart: {}; notice: {noticed}",
+                        fail_text(),
+                        if found.is_empty() { "nothing".to_owned() } else { found.join("; ") }
+                    ));
+                }
+            }
             Label::Disputed(why, trace) => {
                 let found = traces(&st, trace);
                 fig.disputed.push(format!(
@@ -1669,17 +1717,6 @@ async fn run(
             }
         }
     }
-    // Every policy that derived a value must tell the CRM, naming the field.
-    let notices: Vec<(String, String, String)> = sink
-        .events()
-        .iter()
-        .filter_map(|e| match e {
-            SinkEvent::Notice { crm_id, path, policy, .. } => {
-                Some((crm_id.clone(), path.clone(), policy.clone()))
-            }
-            _ => None,
-        })
-        .collect();
     for (id, path, why) in expected_notices {
         if !notices.iter().any(|(i, p, _)| i == id && path_matches(p, path)) {
             fig.notice_missing += 1;
@@ -1837,4 +1874,60 @@ async fn real_forms_negative_amounts_convention() {
     config.invoices.credit_note_sign = CreditNoteSign::NegativeAmounts;
     let fig = run(&export, config, &[], "invoices.credit_note_sign = negative_amounts").await;
     assert_thresholds(&fig);
+}
+
+
+/// A good relation and project, synced; then the CRM sends them again with one bad value each.
+/// The bad update is refused naming the field, and SnelStart keeps what it had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_forms_bad_update_of_a_booked_record_changes_nothing() {
+    let sink = MemorySink::new();
+    let (server, engine) = start(MappingConfig::default_for_mock(), sink).await;
+    let good = json!({
+        "relations": [{"id": "crm-8001", "kind": "customer", "legal_name": "Stichting Vrienden van het Openluchtmuseum",
+                       "email": "penningmeester@vrienden-openlucht.nl", "website": "https://vrienden-openlucht.nl",
+                       "kvk_number": "KvK 41234567"}],
+        "projects": [{"id": "prj-81", "number": 8100, "description": "Restauratie molen"}]
+    });
+    let bad = json!({
+        "relations": [{"id": "crm-8001", "kind": "customer", "legal_name": "Stichting Vrienden van het Openluchtmuseum",
+                       "email": "penningmeester@vrienden-openlucht.nl", "website": "htp:/x",
+                       "kvk_number": "KvK 41234567"}],
+        "projects": [{"id": "prj-81", "number": 8100, "description": ""}]
+    });
+    for doc in [&good, &bad] {
+        let read = snelstart_sync::crm::read::read_export(&doc.to_string()).expect("JSON");
+        engine.submit_export(read).await.unwrap();
+        engine.run_until_idle(Duration::from_secs(120)).await.unwrap();
+    }
+    let st = State::take(&server);
+    let status = engine.status().await.unwrap();
+    let mut findings = Vec::new();
+    let rel: Vec<&Value> = st.relaties.iter().filter(|r| s(r, "naam").starts_with("Stichting Vrienden")).collect();
+    if rel.len() != 1 || s(rel[0], "websiteUrl") != "https://vrienden-openlucht.nl" {
+        findings.push(format!("relatie after the bad update: {rel:?}"));
+    }
+    let kpl: Vec<&Value> = st.kpl.iter().filter(|k| k["nummer"].as_i64() == Some(8100)).collect();
+    if kpl.len() != 1 || s(kpl[0], "omschrijving") != "Restauratie molen" {
+        findings.push(format!("kostenplaats after the bad update: {kpl:?}"));
+    }
+    for (id, path) in [("crm-8001", "website"), ("prj-81", "description")] {
+        let named = status.failures.iter().any(|f| {
+            (f.crm_id == id || (id == "prj-81" && f.crm_id == "8100"))
+                && f.fields().iter().any(|x| path_matches(x, path))
+        });
+        if !named {
+            let got: Vec<String> = status.failures.iter().map(|f| format!("{} {:?} {:?}", f.crm_id, f.fields(), f.error.as_ref().map(|e| &e.message))).collect();
+            findings.push(format!("bad update of {id}: no failure naming `{path}`; failures: {got:?}"));
+        }
+    }
+    if status.queue.pending + status.queue.blocked > 0 {
+        findings.push(format!("queue: {} pending, {} blocked", status.queue.pending, status.queue.blocked));
+    }
+    println!("\n=== real_forms: bad update of booked records ===");
+    for f in &findings {
+        println!("  FINDING {f}");
+    }
+    server.shutdown().await;
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
 }
