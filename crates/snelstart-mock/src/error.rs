@@ -77,6 +77,9 @@ pub(crate) mod codes {
         BOE_0021 = "BOE-0021", "Het factuurnummer bestaat al";
         BOE_0022 = "BOE-0022", "Bij de opgegeven grootboekrekening is een kostenplaats is verplicht";
         BOE_0023 = "BOE-0023", "Er zijn geen boekingsregels";
+        BOE_0024 = "BOE-0024", "Het dagboek kas is verwijderd en staat op nonactief in de administratie";
+        BOE_0025 = "BOE-0025", "Het dagboek kas is niet gevonden";
+        BOE_0027 = "BOE-0027", "Het afgedragen en ontvangen bedrag zijn beide ongelijk aan nul";
         BOE_0026 = "BOE-0026", "De kostenplaats is verwijderd en staat op nonactief";
         BOE_0028 = "BOE-0028", "Een regelbedrag is nul";
         BOE_0033 = "BOE-0033", "De boekdatum mag niet meer dan 5 jaar voor het huidig boekjaar liggen";
@@ -97,6 +100,7 @@ pub(crate) mod codes {
         BOE_0076 = "BOE-0076", "Debet of Credit van een boekingsregel moet 0 zijn";
         BOE_0078 = "BOE-0078", "De id kan niet gewijzigd worden";
         BOE_0082 = "BOE-0082", "Een btw-soort ontbreekt, of komt niet overeen met de btwsoort van de grootboekrekening.";
+        BOE_0081 = "BOE-0081", "Er is geen grootboekrekening aanwezig voor de volgende grootboekfuncties.";
         BOE_0083 = "BOE-0083", "De factuur kan niet worden verwijderd omdat er betalingen zijn.";
         BOE_0084 = "BOE-0084", "De omschrijving is verplicht.";
         BOE_0085 = "BOE-0085", "De opgegeven grootboekfunctie is niet geldig.";
@@ -105,6 +109,7 @@ pub(crate) mod codes {
         BOE_0088 = "BOE-0088", "De omschrijving bij een grootboekrekening mag maximaal 50 tekens lang zijn.";
         BOE_0094 = "BOE-0094", "Een journaalpost moet minstens twee journaalpostregels bevatten";
         BOE_0095 = "BOE-0095", "Het memoriaal dagboek is niet gevonden";
+        BOE_0096 = "BOE-0096", "Het dagboek is niet gevonden";
         KPL_0004 = "KPL-0004", "De omschrijving is verplicht";
         KPL_0005 = "KPL-0005", "De omschrijving mag maximaal 50 karakters bevatten";
         KPL_0006 = "KPL-0006", "Het nummer is verplicht";

@@ -85,6 +85,8 @@ impl Admin {
             ("verkoopfacturen", &self.verkoopfacturen),
             ("inkoopfacturen", &self.inkoopfacturen),
             ("memoriaalboekingen", &self.memoriaalboekingen),
+            ("bankboekingen", &self.bankboekingen),
+            ("kasboekingen", &self.kasboekingen),
             ("documenten", &self.documenten),
             ("grootboekmutaties", &self.grootboekmutaties),
         ]
@@ -127,6 +129,8 @@ impl Admin {
         self.verkoopfacturen = take("verkoopfacturen");
         self.inkoopfacturen = take("inkoopfacturen");
         self.memoriaalboekingen = take("memoriaalboekingen");
+        self.bankboekingen = take("bankboekingen");
+        self.kasboekingen = take("kasboekingen");
         self.documenten = take("documenten");
         self.grootboekmutaties = take("grootboekmutaties");
         self.id = p.id;

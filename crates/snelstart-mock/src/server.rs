@@ -235,11 +235,15 @@ impl MockServer {
         }
     }
 
-    /// Register a payment on a sales invoice, with the same effect as a memoriaal booking that
-    /// allocates `amount` to it (bank debit, allocation line): `openstaandSaldo` drops and
-    /// `modifiedOn` moves. `admin` is a koppelsleutel (`None` = the default administration).
+    /// Pay an invoice the way a bank statement does: a bankboeking on the first bank journal,
+    /// dated `date`, that receives `amount` for a sales invoice (or pays it out for a purchase
+    /// invoice) and allocates it to the booking in `verkoopboekingBoekingsRegels` /
+    /// `inkoopboekingBoekingsRegels`: `openstaandSaldo` drops and `modifiedOn` moves. A negative
+    /// amount is a refund. The target is looked up among sales bookings first, then purchase
+    /// bookings. `admin` is a koppelsleutel (`None` = the default administration).
     ///
-    /// Returns the id of the memoriaalboeking created.
+    /// Returns the id of the bankboeking created (delete or change it through the API to
+    /// reverse the payment).
     ///
     /// # Errors
     /// [`MockError::UnknownAdministration`] for an unknown koppelsleutel and
@@ -251,13 +255,7 @@ impl MockServer {
         amount: rust_decimal::Decimal,
         date: chrono::NaiveDate,
     ) -> Result<uuid::Uuid, MockError> {
-        crate::handlers::memoriaal::register_payment(
-            &self.shared,
-            admin,
-            invoice.into(),
-            amount,
-            date,
-        )
+        crate::handlers::bank::register_payment(&self.shared, admin, invoice.into(), amount, date)
     }
 
     /// Stop the server and wait (at most two seconds) for it to finish.
@@ -487,6 +485,26 @@ fn router(sh: Arc<Shared>) -> Router {
             get(memoriaal::get_one)
                 .put(memoriaal::update)
                 .delete(memoriaal::delete),
+        )
+        .route(
+            "/v2/bankboekingen",
+            get(bank::list_bank).post(bank::create_bank),
+        )
+        .route(
+            "/v2/bankboekingen/{id}",
+            get(bank::get_bank)
+                .put(bank::update_bank)
+                .delete(bank::delete_bank),
+        )
+        .route(
+            "/v2/kasboekingen",
+            get(bank::list_kas).post(bank::create_kas),
+        )
+        .route(
+            "/v2/kasboekingen/{id}",
+            get(bank::get_kas)
+                .put(bank::update_kas)
+                .delete(bank::delete_kas),
         )
         .route("/v2/grootboekmutaties", get(memoriaal::list_mutaties))
         .route("/v2/grootboekmutaties/{id}", get(memoriaal::get_mutatie))
@@ -833,7 +851,8 @@ async fn inspect_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Response 
     (StatusCode::OK, Json(json!({"scripted": n}))).into_response()
 }
 
-/// `POST /_mock/payments` `{"clientKey"?, "verkoopboekingId"? | "factuurnummer"?, "bedrag", "datum"}`.
+/// `POST /_mock/payments` `{"clientKey"?, "verkoopboekingId"? | "factuurnummer"?, "bedrag", "datum"}`:
+/// a bankboeking that pays the invoice (sales or purchase; answers `{"bankboekingId"}`).
 async fn inspect_payment(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let bad = |m: String| (StatusCode::BAD_REQUEST, Json(json!({"Message": m}))).into_response();
     let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&body) else {
@@ -862,11 +881,10 @@ async fn inspect_payment(State(sh): State<Arc<Shared>>, body: Bytes) -> Response
         Ok(None) => sh.clock.now_local().date(),
         Err(_) => return bad("datum is not a date".into()),
     };
-    match crate::handlers::memoriaal::register_payment(&sh, admin.as_deref(), target, amount, date)
-    {
+    match crate::handlers::bank::register_payment(&sh, admin.as_deref(), target, amount, date) {
         Ok(id) => (
             StatusCode::CREATED,
-            Json(json!({"memoriaalboekingId": id.to_string()})),
+            Json(json!({"bankboekingId": id.to_string()})),
         )
             .into_response(),
         Err(MockError::PaymentRejected(items)) => ApiError::Business(items).into_response(),

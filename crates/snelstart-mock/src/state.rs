@@ -27,6 +27,8 @@ pub(crate) struct Admin {
     pub(crate) verkoopfacturen: Table,
     pub(crate) inkoopfacturen: Table,
     pub(crate) memoriaalboekingen: Table,
+    pub(crate) bankboekingen: Table,
+    pub(crate) kasboekingen: Table,
     /// Attachments including their content.
     pub(crate) documenten: Table,
     pub(crate) grootboekmutaties: Table,
@@ -79,6 +81,8 @@ impl Admin {
             verkoopfacturen: Table::default(),
             inkoopfacturen: Table::default(),
             memoriaalboekingen: Table::default(),
+            bankboekingen: Table::default(),
+            kasboekingen: Table::default(),
             documenten: Table::default(),
             grootboekmutaties: Table::default(),
             factuur_of: HashMap::new(),
@@ -137,6 +141,8 @@ impl Admin {
             "verkoopfacturen": self.verkoopfacturen.values(),
             "inkoopfacturen": self.inkoopfacturen.values(),
             "memoriaalboekingen": self.memoriaalboekingen.values(),
+            "bankboekingen": self.bankboekingen.values(),
+            "kasboekingen": self.kasboekingen.values(),
             "documenten": docs,
             "grootboekmutaties": self.grootboekmutaties.values(),
         })

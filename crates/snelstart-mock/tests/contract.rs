@@ -174,6 +174,23 @@ async fn response_field_names_match_the_vendor_schemas() {
                    "verkoopboekingBoekingsRegels": [{"boekingId": {"id": vb["id"]}, "omschrijving": "Betaling", "bedrag": 10}]}),
         )
         .await;
+    let bank_body = |journal: String| {
+        json!({"datum": "2025-03-21", "dagboek": {"id": journal}, "bedragOntvangen": 20, "bedragUitgegeven": 0,
+               "omschrijving": "Afschrift", "boekstuk": "A1",
+               "grootboekBoekingsRegels": [{"omschrijving": "Kosten", "grootboek": {"id": ""}, "debet": 10, "credit": 0, "btwSoort": "Hoog"}],
+               "btwBoekingsregels": [{"debet": 0, "credit": 0.5, "type": "AfTeDragenBtwType", "tarief": "Hoog"}],
+               "inkoopboekingBoekingsRegels": [{"boekingId": {"id": ib["id"]}, "omschrijving": "I-1", "debet": 0.5, "credit": 0}],
+               "verkoopboekingBoekingsRegels": [{"boekingId": {"id": vb["id"]}, "omschrijving": "C-1", "debet": 0, "credit": 30}]})
+    };
+    let kosten = api.ledger(4100).await;
+    let mut bank = bank_body(api.journal("Bank").await);
+    bank["grootboekBoekingsRegels"][0]["grootboek"]["id"] = json!(kosten);
+    let (st, bankb) = api.post("/bankboekingen", bank).await;
+    assert_eq!(st.as_u16(), 201, "{bankb}");
+    let mut kas = bank_body(api.journal("Kas").await);
+    kas["grootboekBoekingsRegels"][0]["grootboek"]["id"] = json!(kosten);
+    let (st, kasb) = api.post("/kasboekingen", kas).await;
+    assert_eq!(st.as_u16(), 201, "{kasb}");
     let content = base64::engine::general_purpose::STANDARD.encode(b"x");
     let (_, doc) = api
         .post(
@@ -231,6 +248,12 @@ async fn response_field_names_match_the_vendor_schemas() {
             api.get("/inkoopfacturen").await.1[0].clone(),
         ),
         ("Bankboekingen.MemoriaalboekingModel", mb),
+        ("Bankboekingen.BankboekingModel", bankb),
+        ("Kasboekingen.KasboekingModel", kasb),
+        (
+            "Bankboekingen.BankboekingModel",
+            api.get("/bankboekingen").await.1[0].clone(),
+        ),
         (
             "GrootboekMutaties.GrootboekMutatieModel",
             api.get("/grootboekmutaties").await.1[0].clone(),

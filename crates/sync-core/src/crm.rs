@@ -6,6 +6,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crm_model::read::ExportSection;
 use crm_model::{CrmId, PaymentStatus, Project, PurchaseInvoice, Relation, SalesInvoice};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -128,6 +129,39 @@ impl RefusedRecord {
         self
     }
 
+    /// The refusal of a record the reader could not read (see [`crm_model::read`]): every
+    /// problem with its path; `section[index]` stands in for a missing id; a project keeps its
+    /// number so invoices on it can name it.
+    pub fn from_rejection(
+        section: ExportSection,
+        rejection: &crm_model::read::RecordRejection,
+    ) -> Self {
+        let crm_id = rejection.id.as_ref().map_or_else(
+            || format!("{section}[{}]", rejection.index),
+            ToString::to_string,
+        );
+        let kind = match rejection.kind {
+            crm_model::RecordKind::Relation => EntityKind::Relation,
+            crm_model::RecordKind::Project => EntityKind::CostCentre,
+            crm_model::RecordKind::SalesInvoice => EntityKind::SalesInvoice,
+            crm_model::RecordKind::PurchaseInvoice => EntityKind::PurchaseInvoice,
+        };
+        let refused = RefusedRecord::new(
+            kind,
+            crm_id,
+            RefusalReason::Unreadable,
+            rejection
+                .problems
+                .iter()
+                .map(|p| RefusalProblem::new(p.path.clone(), p.message.clone()))
+                .collect(),
+        );
+        match (&rejection.number, kind) {
+            (Some(number), EntityKind::CostCentre) => refused.with_natural_key(number.clone()),
+            _ => refused,
+        }
+    }
+
     /// One line for logs and the sink: `refused (duplicate): id: …; number: …`.
     pub fn message(&self) -> String {
         let what = match self.reason {
@@ -239,15 +273,9 @@ pub(crate) const OP_UPSERT: &str = "upsert";
 pub(crate) const OP_ARCHIVE: &str = "archive";
 pub(crate) const OP_DUPLICATE: &str = "duplicate";
 
-/// A whole CRM export in one typed document, for programs that build their records in code
-/// (benchmarks, adapters that map their own database rows). The file format is the one below.
-///
-/// **To load an export file, do not deserialize this type**: serde stops at the first bad
-/// value and the whole export is lost. Read it with [`crm_model::read::read_export`], which
-/// reads each record on its own and turns bad values into refusals naming the record and the
-/// field, and queue it with [`SyncEngine::submit_export`](crate::SyncEngine::submit_export).
-///
-/// JSON (or TOML) with these keys, each optional:
+/// A whole CRM export in one typed document: what programs that build their records in code
+/// use (benchmarks, adapters mapping their own rows), and a simple import format for CRMs that
+/// can only export files. JSON (or TOML) with these keys, each optional:
 ///
 /// ```json
 /// {
@@ -259,9 +287,15 @@ pub(crate) const OP_DUPLICATE: &str = "duplicate";
 /// }
 /// ```
 ///
-/// The record formats are those of `crm-model` (see its crate docs).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+/// The record formats are those of `crm-model` (see its crate docs). **Deserializing never
+/// fails on a value inside a record**: each record is read on its own (with
+/// [`crm_model::read`]), a record that cannot be read is kept as a refusal naming its fields
+/// ([`CrmDataset::refused`]), and [`CrmDataset::changes`] hands it on as a
+/// [`CrmChange::Refused`], so the engine lists it as a failure and the other records sync. Only
+/// a document that is not an object of arrays fails. For files, [`crm_model::read::read_export`]
+/// with [`SyncEngine::submit_export`](crate::SyncEngine::submit_export) does the same and also
+/// reports unknown keys and exact line/column positions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CrmDataset {
     /// Relations (customers and suppliers).
@@ -274,12 +308,26 @@ pub struct CrmDataset {
     pub sales_invoices: Vec<SalesInvoice>,
     /// Purchase invoices.
     pub purchase_invoices: Vec<PurchaseInvoice>,
+    /// Records that could not be read, with the section they were in.
+    #[serde(skip)]
+    refused: Vec<(ExportSection, RefusedRecord)>,
+}
+
+impl<'de> Deserialize<'de> for CrmDataset {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Any self-describing format (JSON, TOML) into a tree, then record by record.
+        let tree = serde_json::Value::deserialize(deserializer)?;
+        let text = serde_json::to_string(&tree).map_err(serde::de::Error::custom)?;
+        let export =
+            crm_model::read::read_export(&text).map_err(|e| serde::de::Error::custom(e.message))?;
+        Ok(CrmDataset::from_export(&export))
+    }
 }
 
 impl CrmDataset {
-    /// The records of an export that were read (refused ones are left out): the CRM side of a
-    /// [`reconcile`](crate::SyncEngine::reconcile) after
-    /// [`submit_export`](crate::SyncEngine::submit_export).
+    /// The records of an export: those that were read, and refusals for those that were not.
+    /// Also the CRM side of a [`reconcile`](crate::SyncEngine::reconcile) after
+    /// [`submit_export`](crate::SyncEngine::submit_export) (refusals play no part there).
     pub fn from_export(export: &crm_model::read::Export) -> Self {
         CrmDataset {
             relations: export.relations.values().cloned().collect(),
@@ -287,38 +335,61 @@ impl CrmDataset {
             projects: export.projects.values().cloned().collect(),
             sales_invoices: export.sales_invoices.values().cloned().collect(),
             purchase_invoices: export.purchase_invoices.values().cloned().collect(),
+            refused: export
+                .rejections()
+                .map(|(section, r)| (section, RefusedRecord::from_rejection(section, r)))
+                .collect(),
         }
     }
 
-    /// The dataset as changes, in dependency order: relations, projects, invoices, archives.
+    /// The records that could not be read, each with every problem named.
+    pub fn refused(&self) -> impl Iterator<Item = &RefusedRecord> {
+        self.refused.iter().map(|(_, r)| r)
+    }
+
+    /// The dataset as changes, in dependency order: relations, projects, invoices, archives;
+    /// each section's refusals after its records (so a readable record keeps its place when
+    /// a later, unreadable one has the same id).
     pub fn changes(&self) -> Vec<CrmChange> {
+        let refused = |section: ExportSection| {
+            self.refused
+                .iter()
+                .filter(move |(s, _)| *s == section)
+                .map(|(_, r)| CrmChange::Refused(Box::new(r.clone())))
+        };
         let mut changes = Vec::with_capacity(
             self.relations.len()
                 + self.projects.len()
                 + self.sales_invoices.len()
                 + self.purchase_invoices.len()
-                + self.archived_relations.len(),
+                + self.archived_relations.len()
+                + self.refused.len(),
         );
         changes.extend(self.relations.iter().cloned().map(CrmChange::relation));
+        changes.extend(refused(ExportSection::Relations));
         changes.extend(self.projects.iter().cloned().map(CrmChange::project));
+        changes.extend(refused(ExportSection::Projects));
         changes.extend(
             self.sales_invoices
                 .iter()
                 .cloned()
                 .map(CrmChange::sales_invoice),
         );
+        changes.extend(refused(ExportSection::SalesInvoices));
         changes.extend(
             self.purchase_invoices
                 .iter()
                 .cloned()
                 .map(CrmChange::purchase_invoice),
         );
+        changes.extend(refused(ExportSection::PurchaseInvoices));
         changes.extend(
             self.archived_relations
                 .iter()
                 .cloned()
                 .map(CrmChange::RelationArchived),
         );
+        changes.extend(refused(ExportSection::ArchivedRelations));
         changes
     }
 }
@@ -453,6 +524,43 @@ pub enum SinkEvent {
         /// What was written instead of (or besides) what the CRM said.
         message: String,
     },
+    /// A payment settled (part of) an invoice the engine booked: read back from the bank, cash
+    /// or memoriaal booking that allocated it. Delivered once per payment; a credit note
+    /// settled against an invoice shows as a negative payment on the credit note.
+    PaymentReceived {
+        /// [`EntityKind::SalesInvoice`] or [`EntityKind::PurchaseInvoice`].
+        kind: EntityKind,
+        /// The CRM invoice.
+        crm_id: String,
+        /// Date, amount and the booking that carried it.
+        payment: InvoicePayment,
+    },
+    /// A payment delivered before is undone: its booking was deleted or changed in
+    /// SnelStart. `payment` is the payment as it was delivered; a changed booking is followed
+    /// by a [`SinkEvent::PaymentReceived`] with the new figures.
+    PaymentReversed {
+        /// [`EntityKind::SalesInvoice`] or [`EntityKind::PurchaseInvoice`].
+        kind: EntityKind,
+        /// The CRM invoice.
+        crm_id: String,
+        /// The payment that no longer stands.
+        payment: InvoicePayment,
+    },
+    /// When an invoice was paid: delivered when `paid_on` or `last_payment_on` changed.
+    PaymentDates {
+        /// [`EntityKind::SalesInvoice`] or [`EntityKind::PurchaseInvoice`].
+        kind: EntityKind,
+        /// The CRM invoice.
+        crm_id: String,
+        /// The sum of the payments known for the invoice.
+        paid: crm_model::Money,
+        /// What SnelStart still has open (`openstaandSaldo`).
+        outstanding: crm_model::Money,
+        /// The date of the payment that made the invoice fully paid (`None` while open).
+        paid_on: Option<chrono::NaiveDate>,
+        /// The date of the latest payment (`None` without payments).
+        last_payment_on: Option<chrono::NaiveDate>,
+    },
     /// A CRM record could not be synced; the reason says what to fix.
     Failed {
         /// Entity kind.
@@ -465,6 +573,68 @@ pub enum SinkEvent {
         /// empty when it is not about a field.
         fields: Vec<String>,
     },
+}
+
+/// The kind of SnelStart booking a payment came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PaymentBookingKind {
+    /// A `bankboeking` (a bank statement line).
+    Bank,
+    /// A `kasboeking` (cash).
+    Kas,
+    /// A `memoriaalboeking` (a journal entry, e.g. a credit note settled against an invoice).
+    Memoriaal,
+}
+
+impl PaymentBookingKind {
+    /// `bank`, `kas` or `memoriaal`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentBookingKind::Bank => "bank",
+            PaymentBookingKind::Kas => "kas",
+            PaymentBookingKind::Memoriaal => "memoriaal",
+        }
+    }
+}
+
+/// One payment on one invoice, as SnelStart booked it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct InvoicePayment {
+    /// The booking date (`datum`) of the bank, cash or memoriaal booking.
+    pub date: chrono::NaiveDate,
+    /// The amount it settled: positive pays off the invoice, negative re-opens it (a refund,
+    /// or the credit note's side of a settlement).
+    pub amount: crm_model::Money,
+    /// The kind of booking.
+    pub booking_kind: PaymentBookingKind,
+    /// The booking's id: the `bankboeking` or `kasboeking` id. For a memoriaal booking it is
+    /// the id of its `grootboekmutatie` on the debtors or creditors ledger: SnelStart lists
+    /// no memoriaalboekingen and a mutation does not name its booking.
+    pub booking_id: Uuid,
+    /// The SnelStart sales or purchase booking (`verkoopboeking` / `inkoopboeking`) paid.
+    pub invoice_booking: Uuid,
+}
+
+impl InvoicePayment {
+    /// A payment.
+    pub fn new(
+        date: chrono::NaiveDate,
+        amount: crm_model::Money,
+        booking_kind: PaymentBookingKind,
+        booking_id: Uuid,
+        invoice_booking: Uuid,
+    ) -> Self {
+        InvoicePayment {
+            date,
+            amount,
+            booking_kind,
+            booking_id,
+            invoice_booking,
+        }
+    }
 }
 
 /// Where the engine delivers [`SinkEvent`]s. Delivery failures are logged and do not fail the

@@ -15,15 +15,17 @@ use futures::TryStreamExt;
 use rust_decimal::Decimal;
 use snelstart_client::budget::BudgetConfig;
 use snelstart_client::models::{
-    BtwSoort, DagboekSoort, InkoopBtwSoort, Inkoopboeking, InkoopboekingBtwRegel,
-    InkoopboekingRegel, InkoopboekingVerantwoordingsRegel, Memoriaalboeking, MemoriaalboekingRegel,
+    BankKasInkoopboekingRegel, BankKasVerkoopboekingRegel, Bankboeking, BtwSoort, DagboekSoort,
+    InkoopBtwSoort, Inkoopboeking, InkoopboekingBtwRegel, InkoopboekingRegel,
+    InkoopboekingVerantwoordingsRegel, Kasboeking, Memoriaalboeking, MemoriaalboekingRegel,
     RelatieWrite, Relatiesoort, VerkoopBtwSoort, Verkoopboeking, VerkoopboekingBtwRegel,
-    VerkoopboekingRegel,
+    VerkoopboekingRegel, VerkoopboekingVerantwoordingsRegel,
 };
 use snelstart_client::odata::Query;
 use snelstart_client::retry::RetryPolicy;
 use snelstart_client::{Client, GrootboekId, InkoopboekingId, KostenplaatsId, RelatieId, ops};
 use snelstart_mock::{MockConfig, MockServer};
+use sync_core::crm::PaymentBookingKind;
 use sync_core::store::{AdminKey, EntityKind, IdLink, LinkStore, MemoryStore};
 use sync_core::{
     Clock, CrmError, CrmSink, EngineOptions, MemorySink, MemorySource, SinkEvent, SyncEngine,
@@ -1001,6 +1003,552 @@ async fn read_back_figures_for_two_thousand_invoices() {
     assert_eq!(first.sales.balance_events, CUSTOMERS as u64);
     assert_eq!(second.events_delivered(), 0);
     // The token, the sales feed (4 pages of 500 and an empty one), the open-items scan for
-    // the balances (the same), the purchases feed, the journals and the `$apply`: 14.
-    assert!(first_calls <= 15, "{first_calls} calls");
+    // the balances (the same), the purchases feed, the journals and the `$apply`: 14; the
+    // payments add the bank feed (667 bookings: 2 pages), the cash feed, the journals and the
+    // memoriaal mutations: 5.
+    assert!(first_calls <= 20, "{first_calls} calls");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payments with their dates (issue 13): bank, cash and memoriaal bookings.
+// ---------------------------------------------------------------------------------------------
+
+/// A payment event in a flat form: (CRM id, reversed?, date, amount, booking kind, booking id).
+type Paid = (
+    String,
+    bool,
+    NaiveDate,
+    Money,
+    PaymentBookingKind,
+    uuid::Uuid,
+);
+
+fn payment_events(events: &[SinkEvent]) -> Vec<Paid> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SinkEvent::PaymentReceived {
+                crm_id, payment, ..
+            } => Some((crm_id.clone(), false, payment)),
+            SinkEvent::PaymentReversed {
+                crm_id, payment, ..
+            } => Some((crm_id.clone(), true, payment)),
+            _ => None,
+        })
+        .map(|(c, r, p)| (c, r, p.date, p.amount, p.booking_kind, p.booking_id))
+        .collect()
+}
+
+/// (CRM id, paid, outstanding, paid_on, last_payment_on) of every `PaymentDates` event.
+type Dates = (String, Money, Money, Option<NaiveDate>, Option<NaiveDate>);
+
+fn date_events(events: &[SinkEvent]) -> Vec<Dates> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SinkEvent::PaymentDates {
+                crm_id,
+                paid,
+                outstanding,
+                paid_on,
+                last_payment_on,
+                ..
+            } => Some((
+                crm_id.clone(),
+                *paid,
+                *outstanding,
+                *paid_on,
+                *last_payment_on,
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn link_invoice(
+    store: &MemoryStore,
+    kind: EntityKind,
+    crm: &str,
+    booking: uuid::Uuid,
+    natural_key: &str,
+) {
+    store
+        .upsert_link(
+            IdLink::new(
+                AdminKey::new("test"),
+                kind,
+                crm,
+                booking,
+                noon("2025-03-01"),
+            )
+            .with_natural_key(natural_key),
+        )
+        .await
+        .unwrap();
+}
+
+/// Runs a read-back on a fresh engine over `store` (a restart) and returns its events.
+async fn restart_and_read(server: &MockServer, store: &MemoryStore) -> Vec<SinkEvent> {
+    let sink = MemorySink::new();
+    engine(server, store, sink.clone(), "2025-03-10")
+        .read_back()
+        .await
+        .unwrap();
+    sink.events()
+}
+
+async fn journal(c: &Client, soort: DagboekSoort) -> snelstart_client::DagboekId {
+    c.execute(ops::dagboeken::list())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.soort.as_ref() == Some(&soort))
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn partial_payments_over_several_dates_arrive_with_their_dates_exactly_once() {
+    let server = start_mock().await;
+    let c = client(&server);
+    let store = MemoryStore::new();
+    let revenue = ledger(&c, 8000).await;
+    let klant = relation(&c, 601, Relatiesoort::Klant).await;
+    let f = sale(&c, revenue, klant, "D-1", "2025-02-01", 30, 10_000).await;
+    link_invoice(&store, EntityKind::SalesInvoice, "inv-d1", f, "D-1").await;
+    let p1 = server
+        .register_payment(None, "D-1", dec(2_100), day("2025-02-10"))
+        .unwrap();
+    let p2 = server
+        .register_payment(None, "D-1", dec(5_000), day("2025-02-20"))
+        .unwrap();
+
+    let sink = MemorySink::new();
+    let e = engine(&server, &store, sink.clone(), "2025-03-01");
+    let report = e.read_back().await.unwrap();
+    let events = sink.events();
+    let b = PaymentBookingKind::Bank;
+    assert_eq!(
+        payment_events(&events),
+        vec![
+            (
+                "inv-d1".into(),
+                false,
+                day("2025-02-10"),
+                money(2_100),
+                b,
+                p1
+            ),
+            (
+                "inv-d1".into(),
+                false,
+                day("2025-02-20"),
+                money(5_000),
+                b,
+                p2
+            ),
+        ],
+        "{events:#?}"
+    );
+    assert_eq!(
+        date_events(&events),
+        vec![(
+            "inv-d1".into(),
+            money(7_100),
+            money(5_000),
+            None,
+            Some(day("2025-02-20"))
+        )]
+    );
+    // The JSON form the README shows.
+    let json = events
+        .iter()
+        .find(|e| matches!(e, SinkEvent::PaymentReceived { .. }))
+        .map(|e| serde_json::to_value(e).unwrap())
+        .unwrap();
+    assert_eq!(json["event"], "payment_received");
+    assert_eq!(json["kind"], "sales_invoice");
+    assert_eq!(json["payment"]["date"], "2025-02-10");
+    assert_eq!(json["payment"]["amount"], "21.00");
+    assert_eq!(json["payment"]["booking_kind"], "bank");
+    assert_eq!(json["payment"]["booking_id"], p1.to_string());
+    let json = events
+        .iter()
+        .find(|e| matches!(e, SinkEvent::PaymentDates { .. }))
+        .map(|e| serde_json::to_value(e).unwrap())
+        .unwrap();
+    assert_eq!(json["event"], "payment_dates");
+    assert_eq!(json["paid"], "71.00");
+    assert_eq!(json["paid_on"], serde_json::Value::Null);
+    assert_eq!(json["last_payment_on"], "2025-02-20");
+    assert_eq!(report.payments.received_events, 2);
+    assert_eq!(report.payments.delivered.len(), 2);
+    assert_eq!(report.events_delivered(), events.len() as u64);
+
+    // The rest on a third date: the invoice is paid on that date.
+    let p3 = server
+        .register_payment(None, "D-1", dec(5_000), day("2025-03-05"))
+        .unwrap();
+    let before = sink.events().len();
+    e.read_back().await.unwrap();
+    let new = sink.events()[before..].to_vec();
+    assert_eq!(
+        payment_events(&new),
+        vec![(
+            "inv-d1".into(),
+            false,
+            day("2025-03-05"),
+            money(5_000),
+            b,
+            p3
+        )]
+    );
+    assert_eq!(
+        date_events(&new),
+        vec![(
+            "inv-d1".into(),
+            money(12_100),
+            money(0),
+            Some(day("2025-03-05")),
+            Some(day("2025-03-05"))
+        )]
+    );
+
+    // A restart (new engine, same store) delivers nothing again.
+    let again = restart_and_read(&server, &store).await;
+    assert!(payment_events(&again).is_empty(), "{again:#?}");
+    assert!(date_events(&again).is_empty(), "{again:#?}");
+}
+
+#[tokio::test]
+async fn memoriaal_payments_and_reversed_bank_payments_are_told_to_the_crm() {
+    let server = start_mock().await;
+    let c = client(&server);
+    let store = MemoryStore::new();
+    let revenue = ledger(&c, 8000).await;
+    let bank_ledger = ledger(&c, 1100).await;
+    let klant = relation(&c, 602, Relatiesoort::Klant).await;
+    let f = sale(&c, revenue, klant, "M-1", "2025-02-01", 30, 10_000).await;
+    link_invoice(&store, EntityKind::SalesInvoice, "inv-m1", f, "M-1").await;
+
+    // A memoriaal booking that allocates 60.50 (dated 15 February).
+    let mut m = Memoriaalboeking::new(
+        at("2025-02-15T00:00:00"),
+        journal(&c, DagboekSoort::Memoriaal).await,
+    );
+    m.memoriaal_boekings_regels = Some(vec![MemoriaalboekingRegel::debet(
+        "Bank",
+        bank_ledger,
+        dec(6_050),
+    )]);
+    m.verkoopboeking_boekings_regels = Some(vec![VerkoopboekingVerantwoordingsRegel::new(
+        f.into(),
+        "Betaling",
+        dec(6_050),
+    )]);
+    let memo = c
+        .execute(ops::memoriaalboekingen::create(&m).unwrap())
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    // And a bank payment of 20.00 (dated 20 February).
+    let bank = server
+        .register_payment(None, "M-1", dec(2_000), day("2025-02-20"))
+        .unwrap();
+
+    let sink = MemorySink::new();
+    let e = engine(&server, &store, sink.clone(), "2025-03-01");
+    e.read_back().await.unwrap();
+    let events = sink.events();
+    let paid = payment_events(&events);
+    assert_eq!(paid.len(), 2, "{events:#?}");
+    assert!(paid.contains(&(
+        "inv-m1".into(),
+        false,
+        day("2025-02-20"),
+        money(2_000),
+        PaymentBookingKind::Bank,
+        bank
+    )));
+    let memo_payment = paid
+        .iter()
+        .find(|p| p.4 == PaymentBookingKind::Memoriaal)
+        .expect("the memoriaal payment")
+        .clone();
+    assert_eq!(
+        (memo_payment.2, memo_payment.3),
+        (day("2025-02-15"), money(6_050))
+    );
+
+    // The bank booking is deleted in SnelStart: a correction, and the dates follow.
+    c.execute(ops::bankboekingen::delete(bank.into()))
+        .await
+        .unwrap();
+    let before = sink.events().len();
+    let report = e.read_back().await.unwrap();
+    let new = sink.events()[before..].to_vec();
+    assert_eq!(
+        payment_events(&new),
+        vec![(
+            "inv-m1".into(),
+            true,
+            day("2025-02-20"),
+            money(2_000),
+            PaymentBookingKind::Bank,
+            bank
+        )],
+        "{new:#?}"
+    );
+    assert_eq!(report.payments.reversed_events, 1);
+    assert_eq!(
+        date_events(&new),
+        vec![(
+            "inv-m1".into(),
+            money(6_050),
+            money(6_050),
+            None,
+            Some(day("2025-02-15"))
+        )]
+    );
+
+    // The memoriaal booking is deleted too: its payment is reversed.
+    c.execute(ops::memoriaalboekingen::delete(memo))
+        .await
+        .unwrap();
+    let before = sink.events().len();
+    e.read_back().await.unwrap();
+    let new = sink.events()[before..].to_vec();
+    let mut reversed = memo_payment.clone();
+    reversed.1 = true;
+    assert_eq!(payment_events(&new), vec![reversed], "{new:#?}");
+
+    let again = restart_and_read(&server, &store).await;
+    assert!(payment_events(&again).is_empty(), "{again:#?}");
+    assert!(date_events(&again).is_empty(), "{again:#?}");
+}
+
+#[tokio::test]
+async fn a_changed_bank_booking_is_a_correction_and_a_new_payment() {
+    let server = start_mock().await;
+    let c = client(&server);
+    let store = MemoryStore::new();
+    let revenue = ledger(&c, 8000).await;
+    let klant = relation(&c, 603, Relatiesoort::Klant).await;
+    let f = sale(&c, revenue, klant, "W-1", "2025-02-01", 30, 10_000).await;
+    link_invoice(&store, EntityKind::SalesInvoice, "inv-w1", f, "W-1").await;
+    let id = server
+        .register_payment(None, "W-1", dec(2_100), day("2025-02-10"))
+        .unwrap();
+    let sink = MemorySink::new();
+    let e = engine(&server, &store, sink.clone(), "2025-03-01");
+    e.read_back().await.unwrap();
+
+    // The accountant corrects the amount and the date of the bank booking.
+    let mut b = c.execute(ops::bankboekingen::get(id.into())).await.unwrap();
+    b.datum = Some(at("2025-02-11T00:00:00"));
+    b.bedrag_ontvangen = Some(dec(12_100));
+    b.verkoopboeking_boekings_regels = Some(vec![BankKasVerkoopboekingRegel::payment(
+        f.into(),
+        "Betaling",
+        dec(12_100),
+    )]);
+    c.execute(ops::bankboekingen::update(id.into(), &b).unwrap())
+        .await
+        .unwrap();
+    let before = sink.events().len();
+    e.read_back().await.unwrap();
+    let new = sink.events()[before..].to_vec();
+    let k = PaymentBookingKind::Bank;
+    assert_eq!(
+        payment_events(&new),
+        vec![
+            (
+                "inv-w1".into(),
+                true,
+                day("2025-02-10"),
+                money(2_100),
+                k,
+                id
+            ),
+            (
+                "inv-w1".into(),
+                false,
+                day("2025-02-11"),
+                money(12_100),
+                k,
+                id
+            ),
+        ],
+        "{new:#?}"
+    );
+    assert_eq!(
+        date_events(&new),
+        vec![(
+            "inv-w1".into(),
+            money(12_100),
+            money(0),
+            Some(day("2025-02-11")),
+            Some(day("2025-02-11"))
+        )]
+    );
+    assert!(payment_events(&restart_and_read(&server, &store).await).is_empty());
+}
+
+#[tokio::test]
+async fn a_credit_note_settling_an_invoice_pays_both() {
+    let server = start_mock().await;
+    let c = client(&server);
+    let store = MemoryStore::new();
+    let revenue = ledger(&c, 8000).await;
+    let klant = relation(&c, 604, Relatiesoort::Klant).await;
+    let f = sale(&c, revenue, klant, "K-1", "2025-02-01", 30, 10_000).await;
+    let cn = sale(&c, revenue, klant, "K-1-CN", "2025-02-05", 30, -10_000).await;
+    link_invoice(&store, EntityKind::SalesInvoice, "inv-k1", f, "K-1").await;
+    link_invoice(&store, EntityKind::SalesInvoice, "cn-k1", cn, "K-1-CN").await;
+    // Settled against each other on the bank journal without money moving.
+    let mut b = Bankboeking::new(
+        at("2025-02-06T00:00:00"),
+        journal(&c, DagboekSoort::Bank).await,
+    );
+    let mut credit_line = BankKasVerkoopboekingRegel::payment(cn.into(), "Creditnota", dec(0));
+    credit_line.debet = Some(dec(12_100));
+    b.verkoopboeking_boekings_regels = Some(vec![
+        BankKasVerkoopboekingRegel::payment(f.into(), "Verrekend", dec(12_100)),
+        credit_line,
+    ]);
+    assert!(b.is_balanced());
+    let settled = c
+        .execute(ops::bankboekingen::create(&b).unwrap())
+        .await
+        .unwrap()
+        .id
+        .unwrap()
+        .as_uuid();
+
+    let sink = MemorySink::new();
+    engine(&server, &store, sink.clone(), "2025-03-01")
+        .read_back()
+        .await
+        .unwrap();
+    let events = sink.events();
+    let k = PaymentBookingKind::Bank;
+    let mut paid = payment_events(&events);
+    paid.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        paid,
+        vec![
+            (
+                "cn-k1".into(),
+                false,
+                day("2025-02-06"),
+                money(-12_100),
+                k,
+                settled
+            ),
+            (
+                "inv-k1".into(),
+                false,
+                day("2025-02-06"),
+                money(12_100),
+                k,
+                settled
+            ),
+        ],
+        "{events:#?}"
+    );
+    let mut dates = date_events(&events);
+    dates.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(
+        dates[0].3,
+        Some(day("2025-02-06")),
+        "the credit note is settled"
+    );
+    assert_eq!(dates[1].3, Some(day("2025-02-06")), "the invoice is paid");
+    assert!(payment_events(&restart_and_read(&server, &store).await).is_empty());
+}
+
+#[tokio::test]
+async fn a_purchase_invoice_paid_by_bank_and_cash() {
+    let server = start_mock().await;
+    let c = client(&server);
+    let store = MemoryStore::new();
+    let costs = ledger(&c, 4100).await;
+    let supplier = relation(&c, 605, Relatiesoort::Leverancier).await;
+    let p = purchase(&c, supplier, "IN-1", "2025-02-01", &[(costs, None, 10_000)]).await;
+    link_invoice(
+        &store,
+        EntityKind::PurchaseInvoice,
+        "bill-1",
+        p.as_uuid(),
+        &format!("{}:IN-1", supplier.as_uuid()),
+    )
+    .await;
+    let bank = server
+        .register_payment(None, "IN-1", dec(10_000), day("2025-02-12"))
+        .unwrap();
+    let mut kas = Kasboeking::new(
+        at("2025-02-14T00:00:00"),
+        journal(&c, DagboekSoort::Kas).await,
+    );
+    kas.bedrag_uitgegeven = Some(dec(2_100));
+    kas.inkoopboeking_boekings_regels = Some(vec![BankKasInkoopboekingRegel::payment(
+        p,
+        "Contant",
+        dec(2_100),
+    )]);
+    let kas_id = c
+        .execute(ops::kasboekingen::create(&kas).unwrap())
+        .await
+        .unwrap()
+        .id
+        .unwrap()
+        .as_uuid();
+
+    let sink = MemorySink::new();
+    engine(&server, &store, sink.clone(), "2025-03-01")
+        .read_back()
+        .await
+        .unwrap();
+    let events = sink.events();
+    assert_eq!(
+        payment_events(&events),
+        vec![
+            (
+                "bill-1".into(),
+                false,
+                day("2025-02-12"),
+                money(10_000),
+                PaymentBookingKind::Bank,
+                bank
+            ),
+            (
+                "bill-1".into(),
+                false,
+                day("2025-02-14"),
+                money(2_100),
+                PaymentBookingKind::Kas,
+                kas_id
+            ),
+        ],
+        "{events:#?}"
+    );
+    assert!(events.iter().any(|e| matches!(
+        e,
+        SinkEvent::PaymentReceived {
+            kind: EntityKind::PurchaseInvoice,
+            ..
+        }
+    )));
+    assert_eq!(
+        date_events(&events),
+        vec![(
+            "bill-1".into(),
+            money(12_100),
+            money(0),
+            Some(day("2025-02-14")),
+            Some(day("2025-02-14"))
+        )]
+    );
+    assert!(payment_events(&restart_and_read(&server, &store).await).is_empty());
 }

@@ -9,15 +9,15 @@
 
 use super::boekingen::{Side, allocate, check_line_refs, mutatie, remove_mutaties};
 use super::{Ctx, St, created, deleted, odata_list, ok, ok_rec, path_id};
-use crate::error::{ApiError, Errors, MockError, codes::*};
+use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, dt, money, opt_reference, parse_body, parse_decimal, reference};
-use crate::server::{PaymentTarget, Shared};
+use crate::server::Shared;
 use crate::state::Admin;
 use crate::table::{Record, ref_id, s};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use axum::response::Response;
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDateTime};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -291,7 +291,7 @@ fn reverse(admin: &mut Admin, old: &Record, stamp: &Value) {
     }
 }
 
-/// Create a memoriaalboeking in an administration (shared by the route and `register_payment`).
+/// Create a memoriaalboeking in an administration.
 fn create_in(
     sh: &Shared,
     admin: &mut Admin,
@@ -405,57 +405,4 @@ pub(crate) async fn get_mutatie(
         .get(&id)
         .map(ok_rec)
         .ok_or(ApiError::NotFound)
-}
-
-/// See [`crate::MockServer::register_payment`].
-pub(crate) fn register_payment(
-    sh: &Shared,
-    admin_key: Option<&str>,
-    target: PaymentTarget,
-    amount: Decimal,
-    date: NaiveDate,
-) -> Result<Uuid, MockError> {
-    let mut w = sh.world();
-    let idx = match admin_key {
-        None => 0,
-        Some(k) => w.admin_index(k).ok_or(MockError::UnknownAdministration)?,
-    };
-    let admin = &mut w.admins[idx];
-    let not_found = || MockError::PaymentRejected(vec![crate::error::item(BOE_0001)]);
-    let booking = match target {
-        PaymentTarget::Boeking(id) => admin
-            .verkoopboekingen
-            .get(&id)
-            .map(|_| id)
-            .ok_or_else(not_found)?,
-        PaymentTarget::Factuurnummer(n) => admin
-            .verkoopboekingen
-            .iter()
-            .find(|r| s(r, "factuurnummer") == Some(n.as_str()))
-            .and_then(crate::table::record_id)
-            .ok_or_else(not_found)?,
-    };
-    let fnr = admin
-        .verkoopboekingen
-        .get(&booking)
-        .and_then(|r| s(r, "factuurnummer"))
-        .unwrap_or("")
-        .to_owned();
-    let bank = admin
-        .ledger_by_functie("DagboekBank")
-        .ok_or_else(not_found)?;
-    let journal = admin.dagboek_by_soort("Memoriaal").ok_or_else(not_found)?;
-    let body = json!({
-        "datum": dt(super::boekingen::midnight(date)),
-        "dagboek": {"id": journal.to_string()},
-        "omschrijving": format!("Betaling factuur {fnr}"),
-        "memoriaalBoekingsRegels": [{"omschrijving": "Ontvangen betaling", "grootboek": {"id": bank.to_string()}, "debet": money(amount), "credit": 0}],
-        "verkoopboekingBoekingsRegels": [{"boekingId": {"id": booking.to_string()}, "omschrijving": format!("Betaling {fnr}"), "bedrag": money(amount)}],
-    });
-    let m = crate::seed::obj(body);
-    match create_in(sh, admin, &m) {
-        Ok(rec) => crate::table::record_id(&rec).ok_or_else(not_found),
-        Err(ApiError::Business(items)) => Err(MockError::PaymentRejected(items)),
-        Err(_) => Err(not_found()),
-    }
 }

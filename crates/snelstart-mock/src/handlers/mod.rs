@@ -1,5 +1,6 @@
 //! Route handlers, one module per resource family.
 
+pub(crate) mod bank;
 pub(crate) mod boekingen;
 pub(crate) mod documenten;
 pub(crate) mod grootboeken;

@@ -42,9 +42,11 @@ const MAX_BALANCE_RETRIES: usize = 1_000;
 /// Remembered `(id, modifiedOn)` pairs are pruned every this many records.
 const SEEN_PRUNE_EVERY: u64 = 1_000;
 
+mod payments;
 mod projects;
 mod status;
 
+pub use payments::{DeliveredPayment, PaymentsReport};
 pub use projects::ProjectPurchases;
 
 /// Which side of the books a read-back flow covers.
@@ -150,6 +152,8 @@ pub struct ReadBackReport {
     pub sales: OpenItemsReport,
     /// Purchase invoices and suppliers.
     pub purchases: OpenItemsReport,
+    /// Payments with their dates (bank, cash and memoriaal bookings).
+    pub payments: PaymentsReport,
     /// Purchases per linked CRM project, in CRM-id order.
     pub projects: Vec<ProjectPurchases>,
     /// Project-purchase events the sink accepted.
@@ -169,6 +173,9 @@ impl ReadBackReport {
             + self.purchases.status_events
             + self.purchases.balance_events
             + self.project_events
+            + self.payments.received_events
+            + self.payments.reversed_events
+            + self.payments.dates_events
     }
 
     /// Payments found on both sides.
@@ -220,6 +227,21 @@ impl fmt::Display for ReadBackReport {
                 }
             )?;
         }
+        let p = &self.payments;
+        writeln!(
+            f,
+            "payments  {} bank/cash bookings and {} memoriaal mutations read; {} payments, {} reversals, {} payment-date events delivered{}",
+            p.bookings_read,
+            p.mutations_read,
+            p.received_events,
+            p.reversed_events,
+            p.dates_events,
+            if p.refused > 0 {
+                format!(", {} refused by the CRM (retried next run)", p.refused)
+            } else {
+                String::new()
+            }
+        )?;
         for p in &self.projects {
             writeln!(f, "project {}: purchases {}", p.crm_id, p.total)?;
         }
@@ -462,13 +484,19 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             as_of: Some(as_of),
             ..ReadBackReport::default()
         };
+        // Payments first: the invoice feed below then finds them recorded, and only checks
+        // (one call per booking) the delivered payments that no feed confirmed.
+        let mut pay = payments::PaymentRun::default();
+        let span = tracing::info_span!("sync.read_back.payments");
+        self.read_back_payments(&mut pay).instrument(span).await?;
         for side in LedgerSide::ALL {
             let span = tracing::info_span!("sync.read_back.open_items", side = side.as_str());
             *report.side_mut(side) = self
-                .read_back_side(side, now, as_of)
+                .read_back_side(side, now, as_of, &mut pay)
                 .instrument(span)
                 .await?;
         }
+        report.payments = pay.report;
         let span = tracing::info_span!("sync.read_back.projects");
         let (projects, project_events) = self.deliver_project_purchases().instrument(span).await?;
         report.projects = projects;
@@ -497,6 +525,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         side: LedgerSide,
         now: DateTime<Utc>,
         as_of: NaiveDate,
+        pay: &mut payments::PaymentRun,
     ) -> Result<OpenItemsReport, EngineError> {
         let store = &self.inner.store;
         let admin = &self.inner.admin;
@@ -528,6 +557,11 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 // Offset paging ordered by modifiedOn repeats a row only across a page edge,
                 // so what is older than the overlap window cannot come back.
                 seen.forget_before(latest - overlap);
+            }
+            if !self.settle_payments(side, &item, pay).await?
+                && let Some(m) = item.modified_on
+            {
+                run.first_refused = Some(run.first_refused.map_or(m, |f| f.min(m)));
             }
             self.settle(side, &item, as_of, Origin::Feed, &mut run)
                 .await?;
