@@ -37,6 +37,15 @@
 //!   `kvk_number`.
 //! * CR/LF in an invoice line description is a control character in a text (only the memo is
 //!   documented as holding line breaks): bad.
+//! * A supplier's `credit_limit` (SnelStart keeps it for customers only, REL-0062) may be
+//!   refused naming `credit_limit` or left out with a notice naming it; silently left out is
+//!   neither. The same holds for the kept contact's e-mail (SnelStart's contactpersoon is a name).
+//!
+//! Findings when this was written (each case is marked `FINDING (fails on purpose)`): a BIC of
+//! 7 characters passes pre-flight and gets REL-0010 from SnelStart with no field named; an
+//! invoice on a relation nobody knows fails with `relation` in its message but not in
+//! `fields()`; a supplier's credit limit and the kept contact's e-mail vanish without a notice.
+//!
 //! * Disputed (reported, not counted): a zero-width space (U+200B, a format character, not a
 //!   control character) inside a name; the VAT category `geen` (not a documented form, but
 //!   SnelStart's own word for 0 %).
@@ -977,6 +986,10 @@ fn build() -> Export {
     e.push(Section::Relations, "supplier with a credit limit (kredietLimiet is for customers only, REL-0062) — FINDING (fails on purpose): written without it and without a notice",
         Label::BadOrNotice("credit_limit", rel_trace("Limiet Leverancier", "crm3034@")),
         json!({"id": "crm-3034", "kind": "supplier", "legal_name": "Limiet Leverancier B.V.", "credit_limit": "5000.00", "email": "crm3034@limiet.nl"}));
+    bad(&mut e, s, "due_date and payment_term_days both given and contradicting (30 days vs 14)", &["due_date", "payment_term_days"],
+        inv_trace("F2025-0075", N_EENDRACHT, "Marker-75"),
+        with(with(with(mk("inv-75", "F2025-0075", "crm-1001", "Marker-75"), "date", json!("2025-06-02")),
+                  "due_date", json!("2025-07-02")), "payment_term_days", json!(14)));
     let _ = good_lines;
 
     // ---- SnelStart's field limits (API.md / ERRORS.md) ---------------------------------------
@@ -1541,7 +1554,7 @@ fn traces(st: &State, t: &Trace) -> Vec<String> {
 async fn run(
     export: &Export,
     config: MappingConfig,
-    expected_notices: &[(&str, &str, &str)],
+    expected_notices: &[(&str, &str, &str, Option<&str>)],
     title: &str,
 ) -> Figures {
     let sink = MemorySink::new();
@@ -1717,8 +1730,9 @@ async fn run(
             }
         }
     }
-    for (id, path, why) in expected_notices {
-        if !notices.iter().any(|(i, p, _)| i == id && path_matches(p, path)) {
+    for (id, path, why, in_memo) in expected_notices {
+        let kept_in_memo = in_memo.is_some_and(|v| st.relaties.iter().any(|r| s(r, "memo").contains(v)));
+        if !kept_in_memo && !notices.iter().any(|(i, p, _)| i == id && path_matches(p, path)) {
             fig.notice_missing += 1;
             let got: Vec<String> = notices
                 .iter()
@@ -1858,10 +1872,13 @@ fn every_labelled_record_is_in_the_export_once() {
 async fn real_forms_default_configuration() {
     let export = build();
     let notices = [
-        ("crm-1004", "vat_number", "VAT id without prefix written with NL (fields.vat_without_prefix)"),
-        ("crm-1007", "website", "https:// added (fields.website_add_scheme)"),
-        ("crm-1005", "kind", "customer and supplier booked as Klant only (both_kinds)"),
-        ("crm-1008", "colour", "unknown key ignored"),
+        ("crm-1004", "vat_number", "VAT id without prefix written with NL (fields.vat_without_prefix)", None),
+        ("crm-1007", "website", "https:// added (fields.website_add_scheme)", None),
+        ("crm-1005", "kind", "customer and supplier booked as Klant only (both_kinds)", None),
+        ("crm-1008", "colour", "unknown key ignored", None),
+        ("crm-1001", "contacts[0].email",
+         "FINDING (fails on purpose): the kept contact's e-mail has no place in SnelStart (contactpersoon is a name only) and is neither in memo nor noticed",
+         Some("anna@eendracht.nl")),
     ];
     let fig = run(&export, MappingConfig::default_for_mock(), &notices, "default mapping (default_for_mock)").await;
     assert_thresholds(&fig);
