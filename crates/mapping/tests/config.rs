@@ -399,3 +399,15 @@ fn strict_writing_policies_refuse_unknown_keys_and_values() {
     let err = MappingConfig::from_json_str(r#"{"invoices": {"sign": "x"}}"#).unwrap_err();
     assert!(err.to_string().contains("sign"), "{err}");
 }
+
+/// A CRM relation that is both customer and supplier links to the SnelStart half the mapping
+/// writes it as (issue 10 follow-up).
+#[test]
+fn the_match_config_follows_the_both_kinds_policy() {
+    use mapping::config::BothKindsPolicy;
+    use mapping::matching::MatchKind;
+    let mut config = MappingConfig::default();
+    assert_eq!(config.match_config().both_kinds_link, MatchKind::Customer);
+    config.both_kinds = BothKindsPolicy::SupplierOnly;
+    assert_eq!(config.match_config().both_kinds_link, MatchKind::Supplier);
+}

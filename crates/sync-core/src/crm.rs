@@ -727,3 +727,37 @@ impl CrmSource for MemorySource {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (issue 9): reading an export as a `CrmDataset` stopped at the first bad
+    /// value, so the documented way to load an export synced nothing.
+    #[test]
+    fn a_bad_value_refuses_its_record_not_the_dataset() {
+        let json = r#"{
+            "relations": [
+                {"id": "crm-1", "kind": "customer", "legal_name": "Bakkerij A B.V."},
+                {"id": "crm-2", "kind": "customer", "legal_name": "B B.V.", "kvk_number": "12-ab"},
+                {"id": "crm-3", "kind": "supplier", "legal_name": "C B.V."}
+            ],
+            "sales_invoices": [
+                {"id": "inv-1", "number": "F-1", "date": "2024-02-30", "relation": "crm-1",
+                 "lines": [{"net_amount": "10.00", "vat_category": "hoog"}]}
+            ]
+        }"#;
+        let dataset: CrmDataset = serde_json::from_str(json).unwrap();
+        assert_eq!(dataset.relations.len(), 2);
+        assert!(dataset.sales_invoices.is_empty());
+        let refused: Vec<(&str, &str)> = dataset
+            .refused()
+            .map(|r| (r.crm_id.as_str(), r.problems[0].path.as_str()))
+            .collect();
+        assert_eq!(refused, vec![("crm-2", "kvk_number"), ("inv-1", "date")]);
+        let changes = dataset.changes();
+        assert_eq!(changes.len(), 4);
+        assert!(matches!(&changes[2], CrmChange::Refused(r) if r.crm_id == "crm-2"));
+        assert!(serde_json::from_str::<CrmDataset>("[1, 2]").is_err());
+    }
+}

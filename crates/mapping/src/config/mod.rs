@@ -691,8 +691,22 @@ impl Default for MatchingRules {
     }
 }
 
+impl MappingConfig {
+    /// The matcher configuration of this mapping: the matching thresholds, and which SnelStart
+    /// half a CRM relation that is both customer and supplier links to (the supplier under
+    /// [`BothKindsPolicy::SupplierOnly`], else the customer).
+    pub fn match_config(&self) -> crate::matching::MatchConfig {
+        let mut config = self.matching.to_match_config();
+        if self.both_kinds == BothKindsPolicy::SupplierOnly {
+            config.both_kinds_link = crate::matching::MatchKind::Supplier;
+        }
+        config
+    }
+}
+
 impl MatchingRules {
     /// The matcher configuration with these thresholds (other settings at their defaults).
+    /// [`MappingConfig::match_config`] also applies the mapping's customer-and-supplier policy.
     pub fn to_match_config(&self) -> crate::matching::MatchConfig {
         crate::matching::MatchConfig {
             match_threshold: self.match_threshold,

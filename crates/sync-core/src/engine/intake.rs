@@ -9,8 +9,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crm_model::read::{Export, ExportSection, FieldNotice, RecordRejection, Section};
-use crm_model::{RecordKind, RelationKind};
+use crm_model::RelationKind;
+use crm_model::read::{Export, ExportSection, FieldNotice, Section};
 use serde::Serialize;
 
 use super::{CURSOR_SOURCE, ItemResult, SyncEngine, parked_cursor};
@@ -250,38 +250,6 @@ impl Batch {
     }
 }
 
-/// The SnelStart entity a CRM record kind becomes.
-fn entity_kind(kind: RecordKind) -> EntityKind {
-    match kind {
-        RecordKind::Relation => EntityKind::Relation,
-        RecordKind::Project => EntityKind::CostCentre,
-        RecordKind::SalesInvoice => EntityKind::SalesInvoice,
-        // RecordKind is non_exhaustive; purchase invoices are the last kind today.
-        _ => EntityKind::PurchaseInvoice,
-    }
-}
-
-/// A record the reader could not read, as a refusal naming every field.
-fn rejection_to_refusal(section: ExportSection, r: &RecordRejection) -> RefusedRecord {
-    let crm_id =
-        r.id.as_ref()
-            .map_or_else(|| format!("{section}[{}]", r.index), ToString::to_string);
-    let refused = RefusedRecord::new(
-        entity_kind(r.kind),
-        crm_id,
-        RefusalReason::Unreadable,
-        r.problems
-            .iter()
-            .map(|p| RefusalProblem::new(p.path.clone(), p.message.clone()))
-            .collect(),
-    );
-    // Invoice lines name projects by number: keep it so they can name this refusal.
-    match (&r.number, r.kind) {
-        (Some(number), RecordKind::Project) => refused.with_natural_key(number.clone()),
-        _ => refused,
-    }
-}
-
 /// One section's records and rejections merged back into file order, as changes.
 fn section_changes<T>(
     section: ExportSection,
@@ -295,7 +263,7 @@ fn section_changes<T>(
         .chain(part.rejections.iter().map(|r| {
             (
                 r.index,
-                CrmChange::Refused(Box::new(rejection_to_refusal(section, r))),
+                CrmChange::Refused(Box::new(RefusedRecord::from_rejection(section, r))),
                 Vec::new(),
             )
         }))

@@ -154,7 +154,7 @@ pub(crate) async fn prepare_decisions<S: Store, Src: CrmSource, Snk: CrmSink>(
         return Ok(());
     }
     let snapshot = context.relations(&inner.client).await?;
-    let matcher = Matcher::new(inner.config.matching.to_match_config());
+    let matcher = Matcher::new(inner.config.match_config());
     let outcome = {
         let snapshot = snapshot.lock().unwrap_or_else(PoisonError::into_inner);
         matcher.run(&todo, &snapshot.records)
