@@ -299,6 +299,123 @@ pub mod option_decimal {
     }
 }
 
+/// A list as it was on the wire: its items, and whether SnelStart sent a list at all.
+///
+/// SnelStart writes `null` (or leaves out) a list that was never set, and `[]` for an empty
+/// one. Both read as no items, but they are different values: a `null`/absent list is written
+/// back as `null`, an empty list as `[]`, so a read-modify-write sends exactly what came.
+/// It dereferences to `Vec<T>`, so `contains`, `iter`, `is_empty`, `len`, indexing ... work as on
+/// a `Vec`; changing it through `DerefMut` (`push`, ...) makes it a sent list.
+#[derive(Debug, Clone, Eq)]
+pub struct WireList<T> {
+    items: Vec<T>,
+    sent: bool,
+}
+
+impl<T> Default for WireList<T> {
+    /// A list that was not sent (`null`/absent).
+    fn default() -> Self {
+        WireList {
+            items: Vec::new(),
+            sent: false,
+        }
+    }
+}
+
+impl<T> WireList<T> {
+    /// A list that was not sent (`null`/absent).
+    pub fn absent() -> Self {
+        WireList::default()
+    }
+
+    /// Whether the list was not sent (`null` or absent on the wire).
+    pub fn is_absent(&self) -> bool {
+        !self.sent
+    }
+
+    /// The list as the wire had it: `None` for `null`/absent, `Some` (maybe empty) otherwise.
+    pub fn as_option(&self) -> Option<&Vec<T>> {
+        self.sent.then_some(&self.items)
+    }
+
+    /// The items (empty for a list that was not sent).
+    pub fn into_vec(self) -> Vec<T> {
+        self.items
+    }
+}
+
+impl<T> std::ops::Deref for WireList<T> {
+    type Target = Vec<T>;
+    fn deref(&self) -> &Vec<T> {
+        &self.items
+    }
+}
+
+impl<T> std::ops::DerefMut for WireList<T> {
+    fn deref_mut(&mut self) -> &mut Vec<T> {
+        self.sent = true;
+        &mut self.items
+    }
+}
+
+impl<T> From<Vec<T>> for WireList<T> {
+    /// A sent list (`[]` for an empty `Vec`).
+    fn from(items: Vec<T>) -> Self {
+        WireList { items, sent: true }
+    }
+}
+
+impl<T> From<Option<Vec<T>>> for WireList<T> {
+    fn from(items: Option<Vec<T>>) -> Self {
+        items.map(WireList::from).unwrap_or_default()
+    }
+}
+
+impl<T: PartialEq> PartialEq for WireList<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.sent == other.sent && self.items == other.items
+    }
+}
+
+impl<T: PartialEq> PartialEq<Vec<T>> for WireList<T> {
+    /// Compares the items only.
+    fn eq(&self, other: &Vec<T>) -> bool {
+        self.items == *other
+    }
+}
+
+impl<'a, T> IntoIterator for &'a WireList<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+impl<T> IntoIterator for WireList<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<T: Serialize> Serialize for WireList<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.sent {
+            self.items.serialize(s)
+        } else {
+            s.serialize_none()
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for WireList<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<Vec<T>>::deserialize(d).map(WireList::from)
+    }
+}
+
 /// A reference to another SnelStart record: `{"id": "<guid>", "uri": "/<resource>/<guid>"}`.
 ///
 /// Only `id` matters on write; `uri` is filled by SnelStart on read and skipped on write when

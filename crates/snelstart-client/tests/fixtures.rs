@@ -179,7 +179,7 @@ fn relatie() {
     assert_eq!(r.fax, None);
     assert!(r.ubl_bestand_als_bijlage);
     let aanmaning = r.aanmaning_email_versturen.as_ref().unwrap();
-    assert!(aanmaning.should_send);
+    assert_eq!(aanmaning.should_send, Some(true));
     assert_eq!(
         aanmaning.cc_email.as_deref(),
         Some("directie@dezandloper.example")
@@ -423,7 +423,7 @@ fn documents() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].id, created.id);
     assert_eq!(list[0].verkoop_boeking_id, upload.parent_identifier);
-    assert!(!list[0].read_only);
+    assert_eq!(list[0].read_only, Some(false));
     assert_round_trip("documenten-list-for-verkoopboeking.json", &list);
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{self, Reference, api_enum};
+use crate::wire::{self, Reference, WireList, api_enum};
 use crate::{AdministratieId, GrootboekId};
 
 api_enum! {
@@ -145,8 +145,8 @@ api_enum! {
 #[serde(rename_all = "camelCase")]
 pub struct KleineOndernemersRegeling {
     /// Whether the scheme applies.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub is_kleine_ondernemers_regeling_actief: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_kleine_ondernemers_regeling_actief: Option<bool>,
     /// Maximum amount for full settlement.
     #[serde(
         default,
@@ -273,8 +273,8 @@ pub struct CompanyInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub btw_nummer_fiscale_eenheid: Option<String>,
     /// Compute interim VAT corrections.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub tussentijdse_suppleties_berekenen: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tussentijdse_suppleties_berekenen: Option<bool>,
     /// The folder for UBL files (JSON `mapUBLBestanden`).
     #[serde(
         rename = "mapUBLBestanden",
@@ -293,8 +293,8 @@ pub struct CompanyInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub markeergedrag_inlezen_bankafschriften: Option<MarkeergedragInlezenBankafschriften>,
     /// Apply booking preferences while booking.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub voorkeuren_tijdens_boeken: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voorkeuren_tijdens_boeken: Option<bool>,
     /// Leading zeros shown in ledger numbers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aantal_voorloopnullen_grootboekrekeningen: Option<i32>,
@@ -314,26 +314,26 @@ pub struct CompanyInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volgend_inkoopordernummer: Option<i32>,
     /// Check stock on order entry.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub voorraadcontrole_orderinvoer: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voorraadcontrole_orderinvoer: Option<bool>,
     /// Copy subscriptions.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub abonnement_overnemen: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abonnement_overnemen: Option<bool>,
     /// Fill the delivered column automatically.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub kolom_geleverd_automatisch_vullen: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kolom_geleverd_automatisch_vullen: Option<bool>,
     /// Show stock columns in purchasing.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub voorraadkolommen_tonen_in_inkoop: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voorraadkolommen_tonen_in_inkoop: Option<bool>,
     /// Use back orders.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub backorder_gebruiken: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backorder_gebruiken: Option<bool>,
     /// Partial delivery on by default.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub deellevering_orders_default_aan: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deellevering_orders_default_aan: Option<bool>,
     /// Attach the invoice to the sales booking.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub factuur_als_bijlage_verkoopboeking: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factuur_als_bijlage_verkoopboeking: Option<bool>,
     /// Which text lines are copied to a back order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tekstregels_overnemen_naar_backorder: Option<TekstregelsOvernemenNaarBackorder>,
@@ -351,11 +351,11 @@ pub struct CompanyInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drempelbedrag_verkooporderbeheer_max_dagen_uitstel: Option<i32>,
     /// Article sales prices exclude VAT.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub verkoopprijs_artikelbestand_exclusief_btw: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verkoopprijs_artikelbestand_exclusief_btw: Option<bool>,
     /// Article purchase prices exclude VAT.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub inkoopprijs_artikelbestand_exclusief_btw: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inkoopprijs_artikelbestand_exclusief_btw: Option<bool>,
     /// Whether article codes are numeric or alphanumeric.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artikelcode_soort: Option<ArtikelcodeSoort>,
@@ -370,8 +370,8 @@ pub struct CompanyInfo {
     )]
     pub begindatum_voorraadtelling: Option<NaiveDateTime>,
     /// Show stock in the search window.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub voorraad_tonen_in_zoekvenster: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voorraad_tonen_in_zoekvenster: Option<bool>,
     /// Decimals in article prices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aantal_decimalen_artikelprijzen: Option<i32>,
@@ -400,6 +400,6 @@ pub struct CompanyInfo {
     #[serde(default, deserialize_with = "super::null_as_default")]
     pub factureer_buitenlands_btw: bool,
     /// Number ranges for foreign-VAT invoicing.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub factureer_buitenlands_btw_ranges: Vec<FactureerBuitenlandseBtwDateRange>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub factureer_buitenlands_btw_ranges: WireList<FactureerBuitenlandseBtwDateRange>,
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::wire::api_enum;
+use crate::wire::{WireList, api_enum};
 
 api_enum! {
     /// The type of a custom field (`CustomFieldDefinitionModel.type`).
@@ -52,8 +52,8 @@ pub struct CustomFieldDefinition {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub field_type: Option<CustomFieldType>,
     /// Extra properties of the definition.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub properties: Vec<CustomFieldDefinitionProperty>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub properties: WireList<CustomFieldDefinitionProperty>,
 }
 
 /// A custom field with its value and definition (`CustomFieldModel`).
@@ -74,11 +74,11 @@ pub struct CustomField {
 #[serde(rename_all = "camelCase")]
 pub struct RelatieCustomFields {
     /// The customer fields.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub klant_custom_fields: Vec<CustomField>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub klant_custom_fields: WireList<CustomField>,
     /// The supplier fields.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub leverancier_custom_fields: Vec<CustomField>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub leverancier_custom_fields: WireList<CustomField>,
 }
 
 /// A new value for one custom field (`UpdatedCustomFieldModel`).

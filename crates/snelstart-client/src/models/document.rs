@@ -36,8 +36,8 @@ pub struct Document {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
     /// Whether the attachment may not be changed.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub read_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
     /// The id.
     pub id: DocumentId,
     /// The relative uri (`/documenten/{id}`).
@@ -51,7 +51,7 @@ impl Document {
         Document {
             parent_identifier: None,
             file_name: None,
-            read_only: false,
+            read_only: None,
             id,
             uri: None,
         }
@@ -80,8 +80,8 @@ pub struct DocumentContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
     /// Whether the attachment may not be changed afterwards.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub read_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
     /// The id; `None` on upload.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<DocumentId>,
@@ -98,6 +98,8 @@ impl DocumentContent {
             content: Some(BASE64.encode(bytes)),
             parent_identifier: Some(parent.into()),
             file_name: Some(file_name.into()),
+            // An upload says it is not read-only, as SnelStart's own clients do.
+            read_only: Some(false),
             ..DocumentContent::default()
         }
     }
@@ -131,8 +133,8 @@ pub struct DocumentListItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
     /// Whether the attachment may not be changed.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub read_only: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
     /// The id.
     pub id: DocumentId,
     /// The relative uri (`/documenten/{id}`).
@@ -146,7 +148,7 @@ impl DocumentListItem {
         DocumentListItem {
             verkoop_boeking_id: None,
             file_name: None,
-            read_only: false,
+            read_only: None,
             id,
             uri: None,
         }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::BtwSoort;
 use crate::GrootboekId;
-use crate::wire::{self, api_enum};
+use crate::wire::{self, WireList, api_enum};
 
 api_enum! {
     /// Whether a ledger belongs to the balance sheet or the profit and loss account
@@ -215,19 +215,11 @@ pub struct Grootboek {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grootboek_rubriek: Option<String>,
     /// The RGS codes; read-only.
-    #[serde(
-        default,
-        deserialize_with = "super::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub rgs_code: Vec<Rgs>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub rgs_code: WireList<Rgs>,
     /// The VAT kinds allowed on lines of this ledger; read-only.
-    #[serde(
-        default,
-        deserialize_with = "super::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub btw_soort: Vec<BtwSoort>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub btw_soort: WireList<BtwSoort>,
     /// Foreign VAT rate code (`SR`, `RRH`, `RRL`, `PR` or `SRR`), for OSS invoicing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vat_rate_code: Option<String>,

@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::Document;
-use crate::wire::{self, Reference};
+use crate::wire::{self, Reference, WireList};
 use crate::{DagboekId, GrootboekId, GrootboekmutatieId, KostenplaatsId, RelatieId};
 
 /// One posting on a ledger (`GrootboekMutatieModel`); read-only. Useful to detect payments.
@@ -40,21 +40,29 @@ pub struct Grootboekmutatie {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub omschrijving: Option<String>,
     /// The debit amount.
-    #[serde(default, with = "wire::decimal")]
-    pub debet: Decimal,
-    /// The credit amount.
-    #[serde(default, with = "wire::decimal")]
-    pub credit: Decimal,
-    /// `debet − credit`.
-    #[serde(default, with = "wire::decimal")]
-    pub saldo: Decimal,
-    /// Attachments.
     #[serde(
         default,
-        deserialize_with = "super::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
+        with = "wire::option_decimal",
+        skip_serializing_if = "Option::is_none"
     )]
-    pub documents: Vec<Document>,
+    pub debet: Option<Decimal>,
+    /// The credit amount.
+    #[serde(
+        default,
+        with = "wire::option_decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub credit: Option<Decimal>,
+    /// `debet − credit`.
+    #[serde(
+        default,
+        with = "wire::option_decimal",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub saldo: Option<Decimal>,
+    /// Attachments.
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub documents: WireList<Document>,
     /// The document number of the booking.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boekstuk: Option<String>,
@@ -81,10 +89,10 @@ impl Grootboekmutatie {
             modified_on: None,
             dagboek: None,
             omschrijving: None,
-            debet: Decimal::ZERO,
-            credit: Decimal::ZERO,
-            saldo: Decimal::ZERO,
-            documents: Vec::new(),
+            debet: None,
+            credit: None,
+            saldo: None,
+            documents: WireList::absent(),
             boekstuk: None,
             factuur_nummer: None,
             relatie_public_identifier: None,

@@ -102,11 +102,11 @@ pub struct Inkoopboeking {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boekstuk: Option<String>,
     /// Changed by the accountant.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub gewijzigd_door_accountant: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gewijzigd_door_accountant: Option<bool>,
     /// Flagged for attention.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub markering: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markering: Option<bool>,
     /// The invoice (= booking) date; required.
     #[serde(
         default,
@@ -205,6 +205,6 @@ pub struct UblContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdf_content: Option<String>,
     /// Book even when SnelStart's validation reports problems.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub force_persist: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_persist: Option<bool>,
 }

@@ -17,7 +17,16 @@ pub struct Kostenplaats {
     #[serde(default, deserialize_with = "super::null_as_default")]
     pub nonactief: bool,
     /// The user-visible number: required, 1 to 999 999 999 and unique (KPL-0006..KPL-0008).
-    #[serde(default, deserialize_with = "super::null_as_default")]
+    ///
+    /// `0` stands for "not sent" (`null`/absent reads as `0`, and `0` is never written), so a
+    /// read-modify-write of a cost centre without a number never PUTs `nummer: 0`. (0 is not a
+    /// valid number, so no value SnelStart accepts is lost. It stays an `i32` until the
+    /// mapping can take an `Option`.)
+    #[serde(
+        default,
+        deserialize_with = "super::null_as_default",
+        skip_serializing_if = "is_zero"
+    )]
     pub nummer: i32,
     /// The id; `None` on create (a real id gives ALG-0100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,6 +34,10 @@ pub struct Kostenplaats {
     /// The relative uri (`/kostenplaatsen/{id}`); read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 impl Kostenplaats {

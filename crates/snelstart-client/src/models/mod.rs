@@ -16,14 +16,16 @@
 //! - **Dates** are [`chrono::NaiveDateTime`] in SnelStart's offset-less form; date-only fields
 //!   are midnight.
 //! - **Nullable** fields are `Option`; `null` and an absent property both read as `None`, and
-//!   `None` is left out on write (SnelStart treats an absent property as `null`). Booleans
-//!   read `null` as `false`.
+//!   `None` is left out on write (SnelStart treats an absent property as `null`). No default
+//!   is invented on the way in and written back on the way out: see the table below for the
+//!   few documented exceptions.
 //! - **Write models** (the bodies of `POST`/`PUT`: [`RelatieWrite`], the bookings and their
 //!   lines, [`Memoriaalboeking`], [`DocumentContent`], ...) have every property optional, lists
 //!   included (`Option<Vec<_>>`), so they derive `Default` and a body is built by assigning
 //!   only what matters; the `new(...)` constructors fill what SnelStart requires. **Read-only
 //!   models** ([`Relatie`], [`Verkoopfactuur`], [`Grootboekmutatie`], ...) carry their id as a
-//!   plain id and read `null` lists as empty `Vec`s.
+//!   plain id. Their lists are [`WireList`](crate::wire::WireList)s: they read like a `Vec`,
+//!   but remember whether SnelStart sent `null`/nothing or `[]`, and write back exactly that.
 //! - **Unknown properties are ignored** on read, so a field SnelStart adds later never breaks
 //!   decoding; enums keep unknown values in an `Unknown(String)` variant.
 //! - **Read-only** properties (`id`, `uri`, `modifiedOn`, `documents`, ...) are never required
@@ -31,6 +33,27 @@
 //!   them out when they are `None`/empty; [`RelatieWrite`] does not have them at all.
 //! - Every struct is `#[non_exhaustive]`: build one with its `new(...)` constructor (required
 //!   fields) or `Default`, then assign the public fields.
+//!
+//! ## Required or optional, and why
+//!
+//! The vendor definition marks almost nothing `required` (19 of 237 schemas have a `required`
+//! list, all of them request bodies). The rule here: **a property is optional (`Option`, or a
+//! `WireList` for lists) unless the client cannot do anything sensible without it**. The
+//! contract test `null_absent_and_empty_lists_follow_the_wire` checks, for every model, that a
+//! `null` and an absent variant of every optional property decode, that `[]` is written back as
+//! `[]`, and that `null`/absent never comes back as a value, except for the rows below.
+//!
+//! | field(s) | on the Rust side | why |
+//! |---|---|---|
+//! | every reference, string, date, amount, enum | `Option<_>` | the definition does not require them; SnelStart sends `null` for unset values |
+//! | every list of a read model (`relatiesoort`, `documents`, `extraVeldenKlant`, `rgsCode`, `btwSoort`, `verkoopOrders`, `factureerBuitenlandsBtwRanges`, custom fields) | `WireList<_>` | `null`/absent and `[]` are different values and both come back as they came |
+//! | flags nobody in the sync reads (`markering`, `gewijzigdDoorAccountant`, `readOnly`, `forcePersist`, `shouldSend`, the companyInfo switches) | `Option<bool>` | `null` is not `false` |
+//! | `GrootboekMutatieModel.debet` / `credit` / `saldo` | `Option<Decimal>` | `null` and absent read the same (`None`), never `0` |
+//! | `id` of read models (`Relatie`, `Verkoopfactuur`, `Inkoopfactuur`, `Grootboekmutatie`, `Document`, `DocumentListItem`, `Land`, `Dagboek`, `DoorlopendeIncassoMachtiging`) | required | a record without an id cannot be linked or read back; in a list such an item is skipped and reported ([`ItemDecodeProblem`](crate::error::ItemDecodeProblem)), a single GET fails naming `id` |
+//! | `BtwTarief.btwPercentage` / `btwSoort` / `datumVanaf` | required | a VAT rate without them is no rate |
+//! | `Kostenplaats.nummer` | `i32`, `0` = not sent | `null`/absent reads as `0` and `0` is never written (0 is not a valid number, KPL-0006), so a read-modify-write never PUTs `nummer: 0` |
+//! | `Relatie.relatiecode`, `nonactief`, `bankieren`, `ublBestandAlsBijlage` (also on `RelatieWrite`), `Grootboek.nummer` / `nonactief` / `kostenplaatsVerplicht`, `Kostenplaats.nonactief`, `Dagboek.nummer` / `nonactief`, `CompanyInfo.factureerBuitenlandsBtw` | plain value, `null` reads as `0`/`false` | **known gap**: the mapping and the engine read these as plain values; they become `Option` when those crates take the change (listed in the contract test as `KNOWN_LOSSY_DEFAULTS`) |
+//! | `Bankboeking` / `Kasboeking` `markering`, `gewijzigdDoorAccountant` | `bool` | same gap, newer models |
 
 mod bankboeking;
 mod btw;

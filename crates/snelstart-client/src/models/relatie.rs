@@ -5,7 +5,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::Document;
-use crate::wire::{self, Reference, api_enum};
+use crate::wire::{self, Reference, WireList, api_enum};
 use crate::{LandId, RelatieId};
 
 api_enum! {
@@ -101,8 +101,8 @@ impl Adres {
 #[serde(rename_all = "camelCase")]
 pub struct EmailVersturen {
     /// Send this document by e-mail; requires `email`.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub should_send: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub should_send: Option<bool>,
     /// The address(es), several separated by `;`; at most 250 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
@@ -115,7 +115,7 @@ impl EmailVersturen {
     /// Send to `email`.
     pub fn new(email: impl Into<String>) -> Self {
         EmailVersturen {
-            should_send: true,
+            should_send: Some(true),
             email: Some(email.into()),
             cc_email: None,
         }
@@ -155,8 +155,8 @@ impl ExtraVeld {
 #[serde(rename_all = "camelCase")]
 pub struct Relatie {
     /// The kinds of the relation (normally exactly one).
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub relatiesoort: Vec<Relatiesoort>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub relatiesoort: WireList<Relatiesoort>,
     /// When SnelStart last changed the relation; the change marker for polling.
     #[serde(
         default,
@@ -271,31 +271,23 @@ pub struct Relatie {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verkoop_boekingen_uri: Option<String>,
     /// Attachments; read-only.
-    #[serde(
-        default,
-        deserialize_with = "super::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub documents: Vec<Document>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub documents: WireList<Document>,
     /// The id.
     pub id: RelatieId,
     /// The relative uri (`/relaties/{id}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
     /// Custom field values; read-only here.
-    #[serde(
-        default,
-        deserialize_with = "super::null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub extra_velden_klant: Vec<ExtraVeld>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub extra_velden_klant: WireList<ExtraVeld>,
 }
 
 impl Relatie {
     /// A relation with only its id and name set.
     pub fn new(id: RelatieId, naam: impl Into<String>) -> Self {
         Relatie {
-            relatiesoort: Vec::new(),
+            relatiesoort: WireList::absent(),
             modified_on: None,
             relatiecode: 0,
             naam: Some(naam.into()),
@@ -329,10 +321,10 @@ impl Relatie {
             factuur_relatie: None,
             inkoop_boekingen_uri: None,
             verkoop_boekingen_uri: None,
-            documents: Vec::new(),
+            documents: WireList::absent(),
             id,
             uri: None,
-            extra_velden_klant: Vec::new(),
+            extra_velden_klant: WireList::absent(),
         }
     }
 
@@ -485,7 +477,7 @@ impl From<&Relatie> for RelatieWrite {
     /// Everything writable of a relation as read, for a read-modify-write `PUT`.
     fn from(r: &Relatie) -> Self {
         RelatieWrite {
-            relatiesoort: Some(r.relatiesoort.clone()),
+            relatiesoort: r.relatiesoort.as_option().cloned(),
             relatiecode: Some(r.relatiecode).filter(|c| *c != 0),
             naam: r.naam.clone(),
             vestigings_adres: r.vestigings_adres.clone(),

@@ -158,11 +158,11 @@ pub struct Verkoopboeking {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boekstuk: Option<String>,
     /// Changed by the accountant.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub gewijzigd_door_accountant: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gewijzigd_door_accountant: Option<bool>,
     /// Flagged for attention.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub markering: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markering: Option<bool>,
     /// The invoice (= booking) date; treat as required (BOE-0070 when invalid).
     #[serde(
         default,

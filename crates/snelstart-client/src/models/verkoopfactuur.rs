@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::wire::{self, Reference};
+use crate::wire::{self, Reference, WireList};
 use crate::{RelatieId, VerkoopOrderId, VerkoopboekingId, VerkoopfactuurId};
 
 /// A sales invoice (`VerkoopfactuurModel`); read-only. Note the vendor's capitals in
@@ -58,8 +58,8 @@ pub struct Verkoopfactuur {
     )]
     pub factuur_bedrag: Option<Decimal>,
     /// The sales orders invoiced.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub verkoop_orders: Vec<Reference<VerkoopOrderId>>,
+    #[serde(default, skip_serializing_if = "WireList::is_absent")]
+    pub verkoop_orders: WireList<Reference<VerkoopOrderId>>,
     /// The id (distinct from the booking's id).
     pub id: VerkoopfactuurId,
     /// The relative uri (`/verkoopfacturen/{id}`).
@@ -79,7 +79,7 @@ impl Verkoopfactuur {
             relatie: None,
             factuur_datum: None,
             factuur_bedrag: None,
-            verkoop_orders: Vec::new(),
+            verkoop_orders: WireList::absent(),
             id,
             uri: None,
         }
