@@ -141,6 +141,28 @@ fn build_relaties(
     {
         memo.push(format!("Volledige naam contactpersoon: {}", k.name.trim()));
     }
+    // SnelStart's contact person is a name only: what the CRM says about that person and is
+    // not written elsewhere (its role, and its e-mail or phone when the relation's differ)
+    // goes in the memo rather than being dropped.
+    if let Some((k, written)) = &check.contact {
+        let role = non_blank(k.role.as_deref()).map(|r| format!(" ({r})"));
+        let email = k
+            .email
+            .as_ref()
+            .map(ToString::to_string)
+            .filter(|e| check.email.as_deref() != Some(e.as_str()));
+        let phone = non_blank(k.phone.as_deref())
+            .filter(|p| check.telefoon.as_deref() != Some(*p))
+            .map(str::to_owned);
+        if role.is_some() || email.is_some() || phone.is_some() {
+            let mut line = format!("Contactpersoon: {written}{}", role.unwrap_or_default());
+            for detail in [email, phone].into_iter().flatten() {
+                line.push_str(", ");
+                line.push_str(&detail);
+            }
+            memo.push(line);
+        }
+    }
     if config.fields.trade_name_in_memo
         && config.fields.name_source == NameSource::LegalName
         && let Some(trade) = non_blank(relation.trade_name.as_deref())

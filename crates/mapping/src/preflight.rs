@@ -27,7 +27,7 @@
 //! | a KvK number with a restored leading zero is never written | `kvk_number` | [`KvkLeadingZeroRestored`](ProblemKind::KvkLeadingZeroRestored) | REL-0006, or a wrong number |
 //! | contact name ≤ 50, e-mail ≤ 250, phone ≤ 25 | `contacts[i].*`, `email`, `phone` | [`TooLong`](ProblemKind::TooLong) | REL-0023/0028, REL-0085, REL-0013 |
 //! | website a valid http(s) URL, ≤ 100 | `website` | [`InvalidUrl`](ProblemKind::InvalidUrl), [`TooLong`](ProblemKind::TooLong) | REL-0015 |
-//! | bic ≤ 15 | `bic` | [`TooLong`](ProblemKind::TooLong) | REL-0010 |
+//! | bic of 8 or 11 characters (ISO 9362 shape) | `bic` | [`InvalidBic`](ProblemKind::InvalidBic) | REL-0010 |
 //! | krediettermijn −365..=1000 | `payment_term_days` | [`OutOfRange`](ProblemKind::OutOfRange) | REL-0003 |
 //! | project number gives a kostenplaats nummer 1..=999999999 | `number` | [`Required`](ProblemKind::Required), [`ProjectNotMappable`](ProblemKind::ProjectNotMappable), [`OutOfRange`](ProblemKind::OutOfRange) | KPL-0006, KPL-0007 |
 //! | project description required (never replaced by the number), ≤ 50 | `description` | [`Required`](ProblemKind::Required), [`TooLong`](ProblemKind::TooLong) | KPL-0004, KPL-0005 |
@@ -287,6 +287,12 @@ pub enum ProblemKind {
         /// The value as it would be written.
         value: String,
     },
+    /// Not a BIC (REL-0010): 4 letters (bank), 2 letters (country), 2 letters or digits
+    /// (location) and optionally 3 more (branch): 8 or 11 characters.
+    InvalidBic {
+        /// The value as given.
+        value: String,
+    },
     /// A KvK number of 7 digits whose leading zero was restored while reading: fit to match
     /// on, but a guessed digit is never written.
     KvkLeadingZeroRestored {
@@ -418,6 +424,10 @@ impl fmt::Display for ProblemKind {
             Self::ControlCharacter { code_point } => write!(
                 f,
                 "contains the control character U+{code_point:04X}, which is not written to SnelStart"
+            ),
+            Self::InvalidBic { value } => write!(
+                f,
+                "{value:?} is not a BIC (8 or 11 characters: bank, country, location, branch; REL-0010)"
             ),
             Self::InvalidUrl { value } => write!(
                 f,
@@ -976,8 +986,33 @@ pub(crate) fn check_relation<'a>(
         written
     });
 
-    if let Some(bic) = &relation.bic {
-        c.max_len("bic", bic.trim(), limits::BIC);
+    if let Some(bic) = non_blank(relation.bic.as_deref())
+        && !is_bic(bic)
+    {
+        c.push(
+            "bic",
+            ProblemKind::InvalidBic {
+                value: bic.to_owned(),
+            },
+        );
+    }
+    // SnelStart keeps a credit limit for customers only (REL-0062): a relation written without
+    // a customer part gets it in its memo, and the CRM hears so.
+    let writes_klant = match (relation.kind, &config.both_kinds) {
+        (RelationKind::Supplier, _) | (RelationKind::Both, BothKindsPolicy::SupplierOnly) => false,
+        _ => true,
+    };
+    if let Some(limit) = relation.credit_limit
+        && !writes_klant
+    {
+        c.notice(
+            "credit_limit",
+            "snelstart.relatie",
+            format!(
+                "SnelStart keeps a credit limit for customers only (REL-0062): {limit} is written \
+                 in the memo, not as kredietLimiet"
+            ),
+        );
     }
     let term = relation
         .payment_term_days
@@ -1206,4 +1241,13 @@ pub fn purchase_invoice(
         .err()
         .map(Problems::into_vec)
         .unwrap_or_default()
+}
+
+/// The shape of a BIC (ISO 9362): bank (4 letters), country (2 letters), location (2 letters
+/// or digits), optional branch (3 letters or digits). Case is ignored; it is written in capitals.
+fn is_bic(bic: &str) -> bool {
+    let b = bic.as_bytes();
+    matches!(b.len(), 8 | 11)
+        && b[..6].iter().all(u8::is_ascii_alphabetic)
+        && b[6..].iter().all(u8::is_ascii_alphanumeric)
 }

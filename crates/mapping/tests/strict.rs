@@ -1029,3 +1029,53 @@ fn derived_relation_values_get_notices() {
     assert_eq!(out[0].krediettermijn, Some(30));
     assert!(out[0].correspondentie_adres.is_some());
 }
+
+/// Second independent check (issue 9): a BIC of 7 characters passed pre-flight and SnelStart
+/// answered REL-0010.
+#[test]
+fn a_bic_must_have_the_shape_of_a_bic() {
+    for bad in ["RABONL2", "RABONL2UX", "12BONL2U", "RABO NL2U"] {
+        let r = relation(serde_json::json!({ "bic": bad }));
+        let problems = preflight::relation(&r, &config());
+        assert_eq!(one(&problems).0, "bic", "{bad}");
+        assert!(
+            matches!(one(&problems).1, ProblemKind::InvalidBic { .. }),
+            "{bad}"
+        );
+    }
+    for good in ["RABONL2U", "rabonl2u", "ABNANL2AXXX"] {
+        let r = relation(serde_json::json!({ "bic": good }));
+        assert!(preflight::relation(&r, &config()).is_empty(), "{good}");
+    }
+}
+
+/// Second independent check (issue 9): a supplier's credit limit (SnelStart keeps one for
+/// customers only) went to the memo without a word.
+#[test]
+fn a_suppliers_credit_limit_is_told_not_dropped() {
+    let r = relation(serde_json::json!({ "kind": "supplier", "credit_limit": "5000.00" }));
+    assert_eq!(
+        policies(&notices::relation(&r, &config())),
+        vec![("credit_limit", "snelstart.relatie")]
+    );
+    let out = mapping::convert::relation_to_relaties(&r, &config(), |_| None).unwrap();
+    assert!(out[0].memo.as_deref().unwrap().contains("5000.00"));
+    let customer = relation(serde_json::json!({ "credit_limit": "5000.00" }));
+    assert!(notices::relation(&customer, &config()).is_empty());
+}
+
+/// Second independent check (issue 9): SnelStart's contact person is a name only; the kept
+/// contact's role and e-mail were dropped.
+#[test]
+fn the_kept_contacts_details_go_in_the_memo() {
+    let r = relation(serde_json::json!({
+        "email": "info@korst.nl",
+        "contacts": [ { "name": "Anna de Wit", "role": "Inkoop", "email": "anna@korst.nl" } ],
+    }));
+    let out = mapping::convert::relation_to_relaties(&r, &config(), |_| None).unwrap();
+    let memo = out[0].memo.as_deref().unwrap();
+    assert!(
+        memo.contains("Contactpersoon: Anna de Wit (Inkoop), anna@korst.nl"),
+        "{memo}"
+    );
+}

@@ -862,3 +862,50 @@ async fn finished_work_is_pruned_after_the_retention() {
     pruning.sync().await.unwrap();
     assert_eq!(s.server.stats().writes(), before);
 }
+
+/// Issue 10: SnelStart holds the company twice (typed in by hand twice); the CRM relation is
+/// linked to the original (lowest relatiecode that is active) and the CRM hears that SnelStart
+/// holds copies.
+#[tokio::test]
+async fn the_original_among_snelstart_duplicates_is_linked_and_the_copies_reported() {
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), vec![]).await;
+    let c = client(&s.server, BudgetConfig::unlimited());
+    let mut ids = Vec::new();
+    for code in [1042, 1187] {
+        let mut w = RelatieWrite::default();
+        w.relatiesoort = Some(vec![Relatiesoort::Klant]);
+        w.relatiecode = Some(code);
+        w.naam = Some(company_name(11));
+        w.kvk_nummer = Some("30000011".into());
+        ids.push(
+            c.execute(ops::relaties::create(&w).unwrap())
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    s.source.push(CrmChange::relation(customer(11)));
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Linked),
+        1,
+        "{report}"
+    );
+    let linked = s.sink.events().into_iter().find_map(|e| match e {
+        SinkEvent::Linked { snelstart_id, .. } => Some(snelstart_id),
+        _ => None,
+    });
+    assert_eq!(
+        linked,
+        Some(ids[0].as_uuid()),
+        "the original, relatiecode 1042"
+    );
+    let note = s.sink.events().into_iter().find_map(|e| match e {
+        SinkEvent::Notice {
+            policy, message, ..
+        } if policy == "matching.snelstart_duplicates" => Some(message),
+        _ => None,
+    });
+    let note = note.expect("a notice about the copies");
+    assert!(note.contains("1042") && note.contains("1187"), "{note}");
+}

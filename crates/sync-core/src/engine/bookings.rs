@@ -620,7 +620,8 @@ async fn missing_relation<S: Store, Src: CrmSource, Snk: CrmSink>(
                      arrive after {} attempts; sync the relation, then replay this invoice",
                     item.attempts
                 ))
-                .with_code("DEPENDENCY_MISSING"),
+                .with_code("DEPENDENCY_MISSING")
+                .with_details(serde_json::json!([{ "path": "relation" }])),
         ));
     }
     Ok(defer(

@@ -342,8 +342,23 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
                             &decision,
                         ));
                     }
-                    return link_existing(engine, context, link_id, existing, write, &hash, false)
-                        .await;
+                    let linked =
+                        link_existing(engine, context, link_id, existing, write, &hash, false)
+                            .await?;
+                    // The administrator hears that SnelStart holds the company more than once
+                    // (the original was linked; the copies are findings, not link targets).
+                    if let Some(note) = decision.snelstart_duplicates_note() {
+                        engine
+                            .deliver(crate::crm::SinkEvent::Notice {
+                                kind: EntityKind::Relation,
+                                crm_id: link_id.to_owned(),
+                                path: "id".to_owned(),
+                                policy: "matching.snelstart_duplicates".to_owned(),
+                                message: note,
+                            })
+                            .await;
+                    }
+                    return Ok(linked);
                 }
                 Decision::Review => {
                     return Ok(review(
@@ -369,6 +384,7 @@ fn review(reasons: Vec<String>, candidates: Vec<String>, decision: &MatchResult)
             "reasons": reasons,
             "candidates": decision.candidates,
             "score": decision.score,
+            "snelstart_duplicates": decision.snelstart_duplicates_note(),
         }),
         reasons,
         candidates,
@@ -443,6 +459,22 @@ async fn create<S: Store, Src: CrmSource, Snk: CrmSink>(
     match result {
         Ok(created) => {
             engine.record_success();
+            if write.relatiecode.is_none() {
+                // Written besides what the CRM said, so the CRM hears it (and why).
+                engine
+                    .deliver(crate::crm::SinkEvent::Notice {
+                        kind: EntityKind::Relation,
+                        crm_id: link_id.to_owned(),
+                        path: "memo".to_owned(),
+                        policy: "relatiecode".to_owned(),
+                        message: format!(
+                            "SnelStart numbers this relation, so its memo ends with {}: the \
+                             engine finds its own relation by it after a lost answer",
+                            marker(link_id)
+                        ),
+                    })
+                    .await;
+            }
             engine
                 .audit(
                     EntityKind::Relation,
