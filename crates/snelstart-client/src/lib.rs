@@ -136,6 +136,9 @@ mod client;
 #[cfg(feature = "http")]
 pub mod paging;
 
+#[cfg(all(test, feature = "http"))]
+mod fuzz_tests;
+
 #[cfg(feature = "http")]
 pub use auth::Grant;
 #[cfg(feature = "http")]
