@@ -420,6 +420,22 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     let read_back = engine.read_back().await?;
     println!("\n{read_back}");
+    // Every payment found in this run, with the date it was booked and the booking it came by
+    // (read from SnelStart's bank, cash and memoriaal bookings, so also against a simulator
+    // binary or a real administration).
+    println!("{} payments found:", read_back.payments.delivered.len());
+    for found in &read_back.payments.delivered {
+        let p = &found.payment;
+        println!(
+            "  {}{}: {} on {} by {} booking {}",
+            if found.reversed { "REVERSED " } else { "" },
+            found.crm_id,
+            p.amount,
+            p.date,
+            p.booking_kind.as_str(),
+            p.booking_id
+        );
+    }
     for event in sink
         .events()
         .iter()

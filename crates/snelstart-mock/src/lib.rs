@@ -43,7 +43,8 @@
 //! * **Resources** under `/v2`: relaties (CRUD, OData, booking sub-lists), kostenplaatsen,
 //!   grootboeken (list, get, create), btwtarieven, landen, dagboeken, companyInfo (GET/PUT),
 //!   verkoop- and inkoopboekingen (create, get, update, delete), verkoop- and inkoopfacturen
-//!   (OData), memoriaalboekingen (with allocation lines), grootboekmutaties (OData, `$apply`),
+//!   (OData), memoriaalboekingen (with allocation lines), bank- and kasboekingen (CRUD, OData;
+//!   allocation lines pay sales and purchase invoices), grootboekmutaties (OData, `$apply`),
 //!   documenten (upload per parent type, list, get, update, delete) and echo.
 //! * **Rules** with SnelStart's codes: see the tests of this crate for one per rule.
 //! * **Gateway**: per-administration limits (sliding minute and hour windows, concurrency) with
