@@ -13,7 +13,8 @@ use crate::error::{ParseError, ParseErrorReason, string_serde};
 ///
 /// Printed and serialized in snake_case (`hoog`, `laag`, `nul`, `vrijgesteld`, `verlegd`,
 /// `intra_eu`, `export`). Parsing also accepts common English and spelled-out forms
-/// (`high`, `21%`, `reverse_charge`, `intra-EU`, `ICP`, ...), case-insensitively.
+/// (`high`, `21%`, `reverse_charge`, `intra-EU`, `ICP`, SnelStart's `Geen` for 0 %, ...),
+/// case-insensitively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum VatCategory {
@@ -115,7 +116,9 @@ impl FromStr for VatCategory {
             "" => return Err(ParseError::new("vat_category", s, ParseErrorReason::Empty)),
             "hoog" | "high" | "standard" | "21" | "19" => Self::Hoog,
             "laag" | "low" | "reduced" | "9" | "6" => Self::Laag,
-            "nul" | "zero" | "0" | "nultarief" => Self::Nul,
+            // `Geen` is SnelStart's own word for a line without VAT (`btwSoort`); it books
+            // the same as the 0 % rate.
+            "nul" | "zero" | "0" | "nultarief" | "geen" | "geenbtw" => Self::Nul,
             "vrijgesteld" | "exempt" | "vrij" => Self::Vrijgesteld,
             "verlegd" | "reversecharge" | "btwverlegd" => Self::Verlegd,
             "intraeu" | "icp" | "eu" | "intracommunautair" => Self::IntraEu,
@@ -161,6 +164,8 @@ mod tests {
     #[test]
     fn aliases() {
         assert_eq!("21%".parse::<VatCategory>().unwrap(), VatCategory::Hoog);
+        assert_eq!("Geen".parse::<VatCategory>().unwrap(), VatCategory::Nul);
+        assert_eq!("geen btw".parse::<VatCategory>().unwrap(), VatCategory::Nul);
         assert_eq!(
             "Reverse-Charge".parse::<VatCategory>().unwrap(),
             VatCategory::Verlegd
