@@ -45,7 +45,7 @@
 //! | `sync_queue_pending` | gauge | admin |
 //! | `sync_readback_invoices_total` | counter | side (sales, purchase): invoices read by the read-back |
 //! | `sync_payments_found_total` | counter | side: invoices whose paid amount grew |
-//! | `sync_readback_events_total` | counter | event (payment_status, balance, project_purchases): events the CRM accepted |
+//! | `sync_readback_events_total` | counter | event (payment_status, payment_received, payment_reversed, payment_dates, balance, project_purchases): events the CRM accepted |
 //! | `sync_readback_refused_total` | counter | – : events the CRM sink refused (delivered again next run) |
 //! | `sync_readback_lag_seconds` | histogram | side: now − `modifiedOn` of each invoice read |
 //! | `sync_readback_duration_seconds` | histogram | – : wall time of a read-back |

@@ -1,6 +1,6 @@
 //! Read-back: what SnelStart knows about money that the CRM should see — payment status per
-//! invoice, balances per customer and supplier, purchases per project — delivered to the CRM
-//! sink exactly once. [`SyncEngine::read_back`] documents the flows and how exactly-once is
+//! invoice, the payments themselves with their dates (`payments`), balances per customer and
+//! supplier, purchases per project — delivered to the CRM sink exactly once. [`SyncEngine::read_back`] documents the flows and how exactly-once is
 //! kept; this module also adds the status report's per-kind queue counts.
 
 use std::collections::{BTreeSet, HashMap};
@@ -447,6 +447,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     /// - **Became overdue** happens with time, not with `modifiedOn`: the open invoices whose
     ///   due date passed since the previous run are re-read too (a server-side filter on
     ///   `VervalDatum`).
+    /// - **Payments with their dates**, for the invoices the engine booked: every payment as a
+    ///   [`SinkEvent::PaymentReceived`] (date, amount, and the bank, cash or memoriaal booking
+    ///   that carried it), a [`SinkEvent::PaymentReversed`] when that booking is deleted or
+    ///   changed, and [`SinkEvent::PaymentDates`] (`paid_on`, `last_payment_on`). Read from the
+    ///   change feeds of bank and cash bookings and the memoriaal journals' ledger mutations
+    ///   before the invoice feed; the module `payments` explains the choice and the store
+    ///   cursors (`readback:payments:…`) that keep it exactly once.
     /// - **Balances**: for every customer (supplier) whose invoices changed, the total open and
     ///   the part overdue, as [`SinkEvent::BalanceChanged`].
     /// - **Purchases per project**: see [`SyncEngine::project_purchases`]; a changed figure
