@@ -185,12 +185,7 @@ impl ExpInv {
             "laag" => Decimal::new(9, 2),
             _ => Decimal::ZERO,
         };
-        let base: Decimal = self
-            .lines
-            .iter()
-            .filter(|l| l.1 == kind)
-            .map(|l| l.0)
-            .sum();
+        let base: Decimal = self.lines.iter().filter(|l| l.1 == kind).map(|l| l.0).sum();
         (base * rate).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
     }
     fn total(&self) -> Decimal {
@@ -252,7 +247,10 @@ impl Export {
         }
         serde_json::to_string_pretty(&Value::Object(doc))
             .unwrap()
-            .replace("\"__dup_legal_name__\": 1", "\"legal_name\": \"Tweede Sleutelbos B.V.\"")
+            .replace(
+                "\"__dup_legal_name__\": 1",
+                "\"legal_name\": \"Tweede Sleutelbos B.V.\"",
+            )
     }
 }
 
@@ -614,138 +612,320 @@ fn build() -> Export {
                "email": "info@letterzetter.nl"}),
     );
 
-
-    bad(&mut e, Section::Relations, "foreign postcode of 26 characters (postcode max 25)", &["visit_address.postcode"],
+    bad(
+        &mut e,
+        Section::Relations,
+        "foreign postcode of 26 characters (postcode max 25)",
+        &["visit_address.postcode"],
         rel_trace("Lange Postcode", "crm3025@"),
         json!({"id": "crm-3025", "kind": "customer", "legal_name": "Lange Postcode BV", "email": "crm3025@postcode.be",
-               "visit_address": {"street": "Meir 1", "postcode": "B-2000 Antwerpen-Centrum Z", "city": "Antwerpen", "country": "BE"}}));
-    bad(&mut e, Section::Relations, "city of 51 characters", &["visit_address.city"],
+               "visit_address": {"street": "Meir 1", "postcode": "B-2000 Antwerpen-Centrum Z", "city": "Antwerpen", "country": "BE"}}),
+    );
+    bad(
+        &mut e,
+        Section::Relations,
+        "city of 51 characters",
+        &["visit_address.city"],
         rel_trace("Lange Plaats", "crm3026@"),
         json!({"id": "crm-3026", "kind": "customer", "legal_name": "Lange Plaats B.V.", "email": "crm3026@plaats.nl",
-               "visit_address": {"street": "Dorpsstraat 1", "postcode": "1234 AB", "city": "Capelle aan den IJssel (gemeente Capelle a/d IJssel)"}}));
-    bad(&mut e, Section::Relations, "postal street of 51 characters", &["postal_address.street"],
+               "visit_address": {"street": "Dorpsstraat 1", "postcode": "1234 AB", "city": "Capelle aan den IJssel (gemeente Capelle a/d IJssel)"}}),
+    );
+    bad(
+        &mut e,
+        Section::Relations,
+        "postal street of 51 characters",
+        &["postal_address.street"],
         rel_trace("Lange Postbus", "crm3027@"),
         json!({"id": "crm-3027", "kind": "customer", "legal_name": "Lange Postbus B.V.", "email": "crm3027@postbus.nl",
-               "postal_address": {"street": "Antwoordnummer 12345 t.a.v. crediteurenadministratie", "postcode": "1234 AB", "city": "Utrecht"}}));
-    bad(&mut e, Section::Relations, "Belgian VAT id on a relation whose visit address is in NL (REL-0087)", &["vat_number", "visit_address.country"],
+               "postal_address": {"street": "Antwoordnummer 12345 t.a.v. crediteurenadministratie", "postcode": "1234 AB", "city": "Utrecht"}}),
+    );
+    bad(
+        &mut e,
+        Section::Relations,
+        "Belgian VAT id on a relation whose visit address is in NL (REL-0087)",
+        &["vat_number", "visit_address.country"],
         rel_trace("Belgische Vestiging", "crm3028@"),
         json!({"id": "crm-3028", "kind": "customer", "legal_name": "Belgische Vestiging BV", "vat_number": "BE 0417.497.106",
                "email": "crm3028@vestiging.nl",
-               "visit_address": {"street": "Kerkstraat 1", "postcode": "4811 AA", "city": "Breda", "country": "NL"}}));
-    bad(&mut e, Section::Relations, "VAT id without prefix read as BE (0123.456.789 form) on an NL address (REL-0087)", &["vat_number", "visit_address.country"],
+               "visit_address": {"street": "Kerkstraat 1", "postcode": "4811 AA", "city": "Breda", "country": "NL"}}),
+    );
+    bad(
+        &mut e,
+        Section::Relations,
+        "VAT id without prefix read as BE (0123.456.789 form) on an NL address (REL-0087)",
+        &["vat_number", "visit_address.country"],
         rel_trace("Grensgeval", "crm3029@"),
         json!({"id": "crm-3029", "kind": "customer", "legal_name": "Grensgeval BV", "vat_number": "0876.543.270",
                "email": "crm3029@grensgeval.nl",
-               "visit_address": {"street": "Grensweg 2", "postcode": "4561 AA", "city": "Hulst", "country": "NL"}}));
-    bad(&mut e, Section::Relations, "e-mail 'info@' (no domain)", &["email"],
+               "visit_address": {"street": "Grensweg 2", "postcode": "4561 AA", "city": "Hulst", "country": "NL"}}),
+    );
+    bad(
+        &mut e,
+        Section::Relations,
+        "e-mail 'info@' (no domain)",
+        &["email"],
         rel_trace("Halve Mail", "crm3030"),
-        json!({"id": "crm-3030", "kind": "customer", "legal_name": "Halve Mail B.V.", "email": "info@", "phone": "020-3030303"}));
-    bad(&mut e, Section::Relations, "e-mail list separated by commas (SnelStart takes ';')", &["email"],
+        json!({"id": "crm-3030", "kind": "customer", "legal_name": "Halve Mail B.V.", "email": "info@", "phone": "020-3030303"}),
+    );
+    bad(
+        &mut e,
+        Section::Relations,
+        "e-mail list separated by commas (SnelStart takes ';')",
+        &["email"],
         rel_trace("Komma Lijst", "crm3031@"),
-        json!({"id": "crm-3031", "kind": "customer", "legal_name": "Komma Lijst B.V.", "email": "crm3031@komma.nl, facturen@komma.nl"}));
-    bad(&mut e, Section::Relations, "no relation e-mail; the kept contact's e-mail (fallback) is 'jan@'", &["contacts[0].email"],
+        json!({"id": "crm-3031", "kind": "customer", "legal_name": "Komma Lijst B.V.", "email": "crm3031@komma.nl, facturen@komma.nl"}),
+    );
+    bad(
+        &mut e,
+        Section::Relations,
+        "no relation e-mail; the kept contact's e-mail (fallback) is 'jan@'",
+        &["contacts[0].email"],
         rel_trace("Contact Zonder Domein", "crm3032-no-email"),
         json!({"id": "crm-3032", "kind": "customer", "legal_name": "Contact Zonder Domein B.V.",
-               "contacts": [{"name": "Jan Zonder", "email": "jan@", "primary": true}]}));
-    bad(&mut e, Section::Relations, "no relation phone; the kept contact's phone (fallback) is 30 characters", &["contacts[0].phone"],
+               "contacts": [{"name": "Jan Zonder", "email": "jan@", "primary": true}]}),
+    );
+    bad(
+        &mut e,
+        Section::Relations,
+        "no relation phone; the kept contact's phone (fallback) is 30 characters",
+        &["contacts[0].phone"],
         rel_trace("Contact Lange Lijn", "crm3033@"),
         json!({"id": "crm-3033", "kind": "customer", "legal_name": "Contact Lange Lijn B.V.", "email": "crm3033@lijn.nl",
-               "contacts": [{"name": "Els Lijn", "phone": "+31 (0)30 123 4567 toestel 123", "primary": true}]}));
+               "contacts": [{"name": "Els Lijn", "phone": "+31 (0)30 123 4567 toestel 123", "primary": true}]}),
+    );
 
     // ---- matching traps inside one export: all distinct companies, all good ------------------
-    rel(&mut e, "holding beside its operating company: same address, same VAT id (fiscal unity), different KvK",
-        ExpRel { naam: "Bouwgroep Noord Holding B.V.".into(), soort: "Klant", kvk: Some("56789012"),
-            btw: Some("NL864209757B01"), straat: Some("Businesspark 1"), postcode: Some("3528BJ"), plaats: Some("Utrecht"),
-            telefoon: Some("030-1234567"), email: Some("holding@bouwgroepnoord.nl"), ..ExpRel::default() },
+    rel(
+        &mut e,
+        "holding beside its operating company: same address, same VAT id (fiscal unity), different KvK",
+        ExpRel {
+            naam: "Bouwgroep Noord Holding B.V.".into(),
+            soort: "Klant",
+            kvk: Some("56789012"),
+            btw: Some("NL864209757B01"),
+            straat: Some("Businesspark 1"),
+            postcode: Some("3528BJ"),
+            plaats: Some("Utrecht"),
+            telefoon: Some("030-1234567"),
+            email: Some("holding@bouwgroepnoord.nl"),
+            ..ExpRel::default()
+        },
         json!({"id": "crm-6001", "kind": "customer", "legal_name": "Bouwgroep Noord Holding B.V.",
                "kvk_number": "56789012", "vat_number": "NL864209757B01", "phone": "030-1234567",
                "email": "holding@bouwgroepnoord.nl",
-               "visit_address": {"street": "Businesspark", "house_number": "1", "postcode": "3528 BJ", "city": "Utrecht"}}));
-    rel(&mut e, "operating company of that holding (fiscal unity: same VAT id, own KvK)",
-        ExpRel { naam: "Bouwgroep Noord B.V.".into(), soort: "Klant", kvk: Some("56789013"),
-            btw: Some("NL864209757B01"), straat: Some("Businesspark 1"), postcode: Some("3528BJ"), plaats: Some("Utrecht"),
-            telefoon: Some("030-1234567"), email: Some("info@bouwgroepnoord.nl"), ..ExpRel::default() },
+               "visit_address": {"street": "Businesspark", "house_number": "1", "postcode": "3528 BJ", "city": "Utrecht"}}),
+    );
+    rel(
+        &mut e,
+        "operating company of that holding (fiscal unity: same VAT id, own KvK)",
+        ExpRel {
+            naam: "Bouwgroep Noord B.V.".into(),
+            soort: "Klant",
+            kvk: Some("56789013"),
+            btw: Some("NL864209757B01"),
+            straat: Some("Businesspark 1"),
+            postcode: Some("3528BJ"),
+            plaats: Some("Utrecht"),
+            telefoon: Some("030-1234567"),
+            email: Some("info@bouwgroepnoord.nl"),
+            ..ExpRel::default()
+        },
         json!({"id": "crm-6002", "kind": "customer", "legal_name": "Bouwgroep Noord B.V.",
                "kvk_number": "5678 9013", "vat_number": "NL 8642.09.757.B.01", "phone": "030-1234567",
                "email": "info@bouwgroepnoord.nl",
-               "visit_address": {"street": "Businesspark 1", "postcode": "3528BJ", "city": "Utrecht"}}));
-    rel(&mut e, "another company in the same business centre (reception phone shared)",
-        ExpRel { naam: "Vertaalbureau Babel".into(), soort: "Klant", kvk: Some("67890123"),
-            straat: Some("Businesspark 1"), postcode: Some("3528BJ"), plaats: Some("Utrecht"),
-            telefoon: Some("030-1234567"), email: Some("info@babel-vertalingen.nl"), ..ExpRel::default() },
+               "visit_address": {"street": "Businesspark 1", "postcode": "3528BJ", "city": "Utrecht"}}),
+    );
+    rel(
+        &mut e,
+        "another company in the same business centre (reception phone shared)",
+        ExpRel {
+            naam: "Vertaalbureau Babel".into(),
+            soort: "Klant",
+            kvk: Some("67890123"),
+            straat: Some("Businesspark 1"),
+            postcode: Some("3528BJ"),
+            plaats: Some("Utrecht"),
+            telefoon: Some("030-1234567"),
+            email: Some("info@babel-vertalingen.nl"),
+            ..ExpRel::default()
+        },
         json!({"id": "crm-6003", "kind": "customer", "legal_name": "Vertaalbureau Babel",
                "kvk_number": "67890123", "phone": "030-1234567", "email": "info@babel-vertalingen.nl",
-               "visit_address": {"street": "Businesspark", "house_number": 1, "postcode": "3528 bj", "city": "Utrecht"}}));
-    rel(&mut e, "namesake 1: Bakkerij De Vries in Zwolle",
-        ExpRel { naam: "Bakkerij De Vries".into(), soort: "Klant", kvk: Some("78901234"),
-            plaats: Some("Zwolle"), email: Some("info@bakkerijdevries-zwolle.nl"), ..ExpRel::default() },
+               "visit_address": {"street": "Businesspark", "house_number": 1, "postcode": "3528 bj", "city": "Utrecht"}}),
+    );
+    rel(
+        &mut e,
+        "namesake 1: Bakkerij De Vries in Zwolle",
+        ExpRel {
+            naam: "Bakkerij De Vries".into(),
+            soort: "Klant",
+            kvk: Some("78901234"),
+            plaats: Some("Zwolle"),
+            email: Some("info@bakkerijdevries-zwolle.nl"),
+            ..ExpRel::default()
+        },
         json!({"id": "crm-6004", "kind": "customer", "legal_name": "Bakkerij De Vries", "kvk_number": "78901234",
                "email": "info@bakkerijdevries-zwolle.nl",
-               "visit_address": {"street": "Diezerstraat 10", "postcode": "8011 RJ", "city": "Zwolle"}}));
-    rel(&mut e, "namesake 2: Bakkerij De Vries in Leeuwarden",
-        ExpRel { naam: "Bakkerij De Vries".into(), soort: "Klant", kvk: Some("78901235"),
-            plaats: Some("Leeuwarden"), email: Some("bakker@devries-leeuwarden.nl"), ..ExpRel::default() },
+               "visit_address": {"street": "Diezerstraat 10", "postcode": "8011 RJ", "city": "Zwolle"}}),
+    );
+    rel(
+        &mut e,
+        "namesake 2: Bakkerij De Vries in Leeuwarden",
+        ExpRel {
+            naam: "Bakkerij De Vries".into(),
+            soort: "Klant",
+            kvk: Some("78901235"),
+            plaats: Some("Leeuwarden"),
+            email: Some("bakker@devries-leeuwarden.nl"),
+            ..ExpRel::default()
+        },
         json!({"id": "crm-6005", "kind": "customer", "legal_name": "Bakkerij De Vries", "kvk_number": "78901235",
                "email": "bakker@devries-leeuwarden.nl",
-               "visit_address": {"street": "Nieuwestad 20", "postcode": "8911 CT", "city": "Leeuwarden"}}));
+               "visit_address": {"street": "Nieuwestad 20", "postcode": "8911 CT", "city": "Leeuwarden"}}),
+    );
 
     // ---- bad relations -------------------------------------------------------------------
     let r = Section::Relations;
-    bad(&mut e, r, "name of 51 characters", &["legal_name"],
+    bad(
+        &mut e,
+        r,
+        "name of 51 characters",
+        &["legal_name"],
         rel_trace("Oldenbarnevelt en Zonen", "crm3001@"),
-        json!({"id": "crm-3001", "kind": "customer", "legal_name": N_51, "email": "crm3001@oldenbarnevelt.nl"}));
-    bad(&mut e, r, "TAB inside the name", &["legal_name"],
+        json!({"id": "crm-3001", "kind": "customer", "legal_name": N_51, "email": "crm3001@oldenbarnevelt.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "TAB inside the name",
+        &["legal_name"],
         rel_trace("De Korst", "crm3002@"),
-        json!({"id": "crm-3002", "kind": "customer", "legal_name": "Bakkerij\tDe Korst B.V.", "email": "crm3002@dekorst.nl"}));
-    bad(&mut e, r, "BEL (U+0007) inside the name", &["legal_name"],
+        json!({"id": "crm-3002", "kind": "customer", "legal_name": "Bakkerij\tDe Korst B.V.", "email": "crm3002@dekorst.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "BEL (U+0007) inside the name",
+        &["legal_name"],
         rel_trace("Garage De Bel", "crm3003@"),
-        json!({"id": "crm-3003", "kind": "customer", "legal_name": "Garage De Bel\u{0007} B.V.", "email": "crm3003@garagedebel.nl"}));
-    bad(&mut e, r, "website htp:/x", &["website"],
+        json!({"id": "crm-3003", "kind": "customer", "legal_name": "Garage De Bel\u{0007} B.V.", "email": "crm3003@garagedebel.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "website htp:/x",
+        &["website"],
         rel_trace("Webwinkel Typfout", "crm3004@"),
-        json!({"id": "crm-3004", "kind": "customer", "legal_name": "Webwinkel Typfout B.V.", "website": "htp:/x", "email": "crm3004@typfout.nl"}));
-    bad(&mut e, r, "website 'www.' alone", &["website"],
+        json!({"id": "crm-3004", "kind": "customer", "legal_name": "Webwinkel Typfout B.V.", "website": "htp:/x", "email": "crm3004@typfout.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "website 'www.' alone",
+        &["website"],
         rel_trace("Halve Site", "crm3005@"),
-        json!({"id": "crm-3005", "kind": "customer", "legal_name": "Halve Site VOF", "website": "www.", "email": "crm3005@halvesite.nl"}));
-    bad(&mut e, r, "NL VAT failing elf-proef and mod 97", &["vat_number"],
+        json!({"id": "crm-3005", "kind": "customer", "legal_name": "Halve Site VOF", "website": "www.", "email": "crm3005@halvesite.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "NL VAT failing elf-proef and mod 97",
+        &["vat_number"],
         rel_trace("Cijferfout", "crm3006@"),
-        json!({"id": "crm-3006", "kind": "customer", "legal_name": "Cijferfout Administraties B.V.", "vat_number": "NL812345679B01", "email": "crm3006@cijferfout.nl"}));
-    bad(&mut e, r, "IBAN with a wrong check", &["iban"],
+        json!({"id": "crm-3006", "kind": "customer", "legal_name": "Cijferfout Administraties B.V.", "vat_number": "NL812345679B01", "email": "crm3006@cijferfout.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "IBAN with a wrong check",
+        &["iban"],
         rel_trace("Verkeerde Rekening", "crm3007@"),
-        json!({"id": "crm-3007", "kind": "supplier", "legal_name": "Verkeerde Rekening B.V.", "iban": "NL45 RABO 0123 4567 89", "email": "crm3007@rekening.nl"}));
-    bad(&mut e, r, "7-digit KvK (lost leading zero: evidence only, not writable)", &["kvk_number"],
+        json!({"id": "crm-3007", "kind": "supplier", "legal_name": "Verkeerde Rekening B.V.", "iban": "NL45 RABO 0123 4567 89", "email": "crm3007@rekening.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "7-digit KvK (lost leading zero: evidence only, not writable)",
+        &["kvk_number"],
         rel_trace("Zeven Cijfers", "crm3008@"),
-        json!({"id": "crm-3008", "kind": "customer", "legal_name": "Zeven Cijfers B.V.", "kvk_number": "1234567", "email": "crm3008@zeven.nl"}));
-    bad(&mut e, r, "empty legal name", &["legal_name"],
+        json!({"id": "crm-3008", "kind": "customer", "legal_name": "Zeven Cijfers B.V.", "kvk_number": "1234567", "email": "crm3008@zeven.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "empty legal name",
+        &["legal_name"],
         rel_trace("", "crm3009@"),
-        json!({"id": "crm-3009", "kind": "customer", "legal_name": "  ", "trade_name": "Naamloos", "email": "crm3009@naamloos.nl"}));
-    bad(&mut e, r, "visit address without postcode (REL-0060)", &["visit_address"],
+        json!({"id": "crm-3009", "kind": "customer", "legal_name": "  ", "trade_name": "Naamloos", "email": "crm3009@naamloos.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "visit address without postcode (REL-0060)",
+        &["visit_address"],
         rel_trace("Kaashandel Gouda", "crm3010@"),
         json!({"id": "crm-3010", "kind": "customer", "legal_name": "Kaashandel Gouda B.V.", "email": "crm3010@kaas.nl",
-               "visit_address": {"street": "Markt", "house_number": "1", "city": "Gouda", "country": "NL"}}));
-    bad(&mut e, r, "phone of 29 characters", &["phone"],
+               "visit_address": {"street": "Markt", "house_number": "1", "city": "Gouda", "country": "NL"}}),
+    );
+    bad(
+        &mut e,
+        r,
+        "phone of 29 characters",
+        &["phone"],
         rel_trace("Lange Lijn", "crm3011@"),
-        json!({"id": "crm-3011", "kind": "customer", "legal_name": "Lange Lijn B.V.", "phone": "+31 (0)20 123 4567 toestel 12", "email": "crm3011@langelijn.nl"}));
-    bad(&mut e, r, "only contact's name is 51 characters", &["contacts[0].name"],
+        json!({"id": "crm-3011", "kind": "customer", "legal_name": "Lange Lijn B.V.", "phone": "+31 (0)20 123 4567 toestel 12", "email": "crm3011@langelijn.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "only contact's name is 51 characters",
+        &["contacts[0].name"],
         rel_trace("Contactrijk", "crm3012@"),
         json!({"id": "crm-3012", "kind": "customer", "legal_name": "Contactrijk B.V.", "email": "crm3012@contactrijk.nl",
-               "contacts": [{"name": "Maria Theresia Johanna Wilhelmina van Oldenbarnevelt", "role": "Directeur"}]}));
-    bad(&mut e, r, "ESC inside the memo", &["memo"],
+               "contacts": [{"name": "Maria Theresia Johanna Wilhelmina van Oldenbarnevelt", "role": "Directeur"}]}),
+    );
+    bad(
+        &mut e,
+        r,
+        "ESC inside the memo",
+        &["memo"],
         rel_trace("Kleurcode", "crm3013@"),
         json!({"id": "crm-3013", "kind": "customer", "legal_name": "Kleurcode B.V.", "email": "crm3013@kleurcode.nl",
-               "memo": "Belangrijk: \u{001b}[31mrood\u{001b}[0m"}));
-    bad(&mut e, r, "NUL inside the city", &["visit_address.city"],
+               "memo": "Belangrijk: \u{001b}[31mrood\u{001b}[0m"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "NUL inside the city",
+        &["visit_address.city"],
         rel_trace("Nulpunt", "crm3014@"),
         json!({"id": "crm-3014", "kind": "customer", "legal_name": "Nulpunt B.V.", "email": "crm3014@nulpunt.nl",
-               "visit_address": {"street": "Stationsweg 3", "postcode": "2801 AA", "city": "Gouda\u{0000}", "country": "NL"}}));
-    bad(&mut e, r, "second record with id crm-2001", &["id"],
+               "visit_address": {"street": "Stationsweg 3", "postcode": "2801 AA", "city": "Gouda\u{0000}", "country": "NL"}}),
+    );
+    bad(
+        &mut e,
+        r,
+        "second record with id crm-2001",
+        &["id"],
         rel_trace("Acme Dubbel", "crm2001b@"),
-        json!({"id": "crm-2001", "kind": "supplier", "legal_name": "Acme Dubbel B.V.", "email": "crm2001b@acme-dubbel.nl"}));
-    bad(&mut e, r, "empty item in e-mail list", &["email"],
+        json!({"id": "crm-2001", "kind": "supplier", "legal_name": "Acme Dubbel B.V.", "email": "crm2001b@acme-dubbel.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "empty item in e-mail list",
+        &["email"],
         rel_trace("Dubbele Punt", "crm3016@"),
-        json!({"id": "crm-3016", "kind": "customer", "legal_name": "Dubbele Punt B.V.", "email": "crm3016@dubbelepunt.nl;;facturen@dubbelepunt.nl"}));
-    bad(&mut e, r, "kind 'prospect'", &["kind"],
+        json!({"id": "crm-3016", "kind": "customer", "legal_name": "Dubbele Punt B.V.", "email": "crm3016@dubbelepunt.nl;;facturen@dubbelepunt.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "kind 'prospect'",
+        &["kind"],
         rel_trace("Misschien Later", "crm3017@"),
-        json!({"id": "crm-3017", "kind": "prospect", "legal_name": "Misschien Later B.V.", "email": "crm3017@later.nl"}));
+        json!({"id": "crm-3017", "kind": "prospect", "legal_name": "Misschien Later B.V.", "email": "crm3017@later.nl"}),
+    );
     e.push(
         r,
         "zero-width space (U+200B) inside the name",
@@ -761,106 +941,284 @@ fn build() -> Export {
     e.push(p, "project number as JSON integer, id X-77 shared with a relation",
         Label::Good(Expect::Project(ExpPrj { nummer: 4711, omschrijving: "Renovatie Kerkstraat", nonactief: false })),
         json!({"id": "X-77", "number": 4711, "description": "Renovatie Kerkstraat", "active": true}));
-    e.push(p, "project number with letters (default rule: its digits)",
-        Label::Good(Expect::Project(ExpPrj { nummer: 2025018, omschrijving: "Nieuwbouw Gouda", nonactief: false })),
-        json!({"id": "prj-2", "number": "P-2025-018", "description": "Nieuwbouw Gouda"}));
-    e.push(p, "inactive project (create, then nonactief)",
-        Label::Good(Expect::Project(ExpPrj { nummer: 4712, omschrijving: "Oude klus Zwolle", nonactief: true })),
-        json!({"id": "prj-3", "number": 4712, "description": "Oude klus Zwolle", "active": false}));
-    bad(&mut e, p, "second project with number \"4711\" (string form of 4711)", &["number"],
-        Trace { kpl_desc: Some("Overschreven".into()), ..Trace::default() },
-        json!({"id": "prj-4", "number": "4711", "description": "Overschreven omschrijving"}));
-    bad(&mut e, p, "project number 0", &["number"],
-        Trace { kpl_desc: Some("Nulproject".into()), kpl_nummer: Some(0), ..Trace::default() },
-        json!({"id": "prj-5", "number": 0, "description": "Nulproject"}));
-    bad(&mut e, p, "project number 1 000 000 000", &["number"],
-        Trace { kpl_desc: Some("Te groot project".into()), ..Trace::default() },
-        json!({"id": "prj-6", "number": 1_000_000_000u64, "description": "Te groot project"}));
-    bad(&mut e, p, "empty project description", &["description"],
-        Trace { kpl_nummer: Some(4713), ..Trace::default() },
-        json!({"id": "prj-7", "number": 4713, "description": ""}));
-    bad(&mut e, p, "project description of 51 characters", &["description"],
-        Trace { kpl_nummer: Some(4714), ..Trace::default() },
-        json!({"id": "prj-8", "number": 4714, "description": "Herinrichting openbare ruimte Westelijk Havengebied"}));
-    bad(&mut e, p, "BEL in project description", &["description"],
-        Trace { kpl_nummer: Some(4715), ..Trace::default() },
-        json!({"id": "prj-9", "number": 4715, "description": "Project\u{0007}Bel"}));
+    e.push(
+        p,
+        "project number with letters (default rule: its digits)",
+        Label::Good(Expect::Project(ExpPrj {
+            nummer: 2025018,
+            omschrijving: "Nieuwbouw Gouda",
+            nonactief: false,
+        })),
+        json!({"id": "prj-2", "number": "P-2025-018", "description": "Nieuwbouw Gouda"}),
+    );
+    e.push(
+        p,
+        "inactive project (create, then nonactief)",
+        Label::Good(Expect::Project(ExpPrj {
+            nummer: 4712,
+            omschrijving: "Oude klus Zwolle",
+            nonactief: true,
+        })),
+        json!({"id": "prj-3", "number": 4712, "description": "Oude klus Zwolle", "active": false}),
+    );
+    bad(
+        &mut e,
+        p,
+        "second project with number \"4711\" (string form of 4711)",
+        &["number"],
+        Trace {
+            kpl_desc: Some("Overschreven".into()),
+            ..Trace::default()
+        },
+        json!({"id": "prj-4", "number": "4711", "description": "Overschreven omschrijving"}),
+    );
+    bad(
+        &mut e,
+        p,
+        "project number 0",
+        &["number"],
+        Trace {
+            kpl_desc: Some("Nulproject".into()),
+            kpl_nummer: Some(0),
+            ..Trace::default()
+        },
+        json!({"id": "prj-5", "number": 0, "description": "Nulproject"}),
+    );
+    bad(
+        &mut e,
+        p,
+        "project number 1 000 000 000",
+        &["number"],
+        Trace {
+            kpl_desc: Some("Te groot project".into()),
+            ..Trace::default()
+        },
+        json!({"id": "prj-6", "number": 1_000_000_000u64, "description": "Te groot project"}),
+    );
+    bad(
+        &mut e,
+        p,
+        "empty project description",
+        &["description"],
+        Trace {
+            kpl_nummer: Some(4713),
+            ..Trace::default()
+        },
+        json!({"id": "prj-7", "number": 4713, "description": ""}),
+    );
+    bad(
+        &mut e,
+        p,
+        "project description of 51 characters",
+        &["description"],
+        Trace {
+            kpl_nummer: Some(4714),
+            ..Trace::default()
+        },
+        json!({"id": "prj-8", "number": 4714, "description": "Herinrichting openbare ruimte Westelijk Havengebied"}),
+    );
+    bad(
+        &mut e,
+        p,
+        "BEL in project description",
+        &["description"],
+        Trace {
+            kpl_nummer: Some(4715),
+            ..Trace::default()
+        },
+        json!({"id": "prj-9", "number": 4715, "description": "Project\u{0007}Bel"}),
+    );
 
     // ---- sales invoices ------------------------------------------------------------------
     let s = Section::Sales;
-    let good_inv = |e: &mut Export, section: Section, what: &'static str, exp: ExpInv, json: Value| {
-        e.push(section, what, Label::Good(Expect::Invoice(exp)), json);
-    };
-    good_inv(&mut e, s, "decimal-string amounts, 2.5 quantity, discount line, half-cent laag tie (37.50 × 9 % = 3.375)",
-        ExpInv { purchase: false, number: "F2025-0001".into(), party: N_EENDRACHT.into(),
-            lines: vec![(d("3125.00"), "hoog", None), (d("37.50"), "laag", None), (d("-25.00"), "hoog", None)],
-            skip_vat: false, attachments: vec!["F2025-0001.pdf".into()], term: Some(30) },
+    let good_inv =
+        |e: &mut Export, section: Section, what: &'static str, exp: ExpInv, json: Value| {
+            e.push(section, what, Label::Good(Expect::Invoice(exp)), json);
+        };
+    good_inv(
+        &mut e,
+        s,
+        "decimal-string amounts, 2.5 quantity, discount line, half-cent laag tie (37.50 × 9 % = 3.375)",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0001".into(),
+            party: N_EENDRACHT.into(),
+            lines: vec![
+                (d("3125.00"), "hoog", None),
+                (d("37.50"), "laag", None),
+                (d("-25.00"), "hoog", None),
+            ],
+            skip_vat: false,
+            attachments: vec!["F2025-0001.pdf".into()],
+            term: Some(30),
+        },
         json!({"id": "inv-1", "kind": "invoice", "number": "F2025-0001", "date": "2025-03-14",
                "payment_term_days": 30, "relation": "crm-1001", "currency": "EUR",
                "lines": [line("Advieswerk maart", json!("2.5"), json!("1250.00"), "21%"),
                          line("Handboeken", json!(3), json!("12.50"), "laag"),
                          {"description": "Korting vaste klant", "net_amount": "-25.00", "vat_category": "Hoog"}],
-               "attachments": [{"file_name": "F2025-0001.pdf", "content": small_pdf()}]}));
-    good_inv(&mut e, s, "intra-EU (ICP) to a German customer",
-        ExpInv { purchase: false, number: "F2025-0002".into(), party: N_MULLER.into(),
-            lines: vec![(d("1500.00"), "none", None)], skip_vat: false, attachments: vec![], term: Some(30) },
+               "attachments": [{"file_name": "F2025-0001.pdf", "content": small_pdf()}]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "intra-EU (ICP) to a German customer",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0002".into(),
+            party: N_MULLER.into(),
+            lines: vec![(d("1500.00"), "none", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: Some(30),
+        },
         json!({"id": "inv-2", "number": "F2025-0002", "date": "2025-04-02", "relation": "crm-1002",
                "due_date": "2025-05-02",
-               "lines": [{"description": "Lieferung Ersatzteile", "net_amount": 1500, "vat_category": "ICP"}]}));
-    good_inv(&mut e, s, "reverse charge (verlegd) only, two lines",
-        ExpInv { purchase: false, number: "F2025-0003".into(), party: N_ANKER.into(),
-            lines: vec![(d("800.00"), "none", None), (d("200.00"), "none", None)], skip_vat: false, attachments: vec![], term: None },
+               "lines": [{"description": "Lieferung Ersatzteile", "net_amount": 1500, "vat_category": "ICP"}]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "reverse charge (verlegd) only, two lines",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0003".into(),
+            party: N_ANKER.into(),
+            lines: vec![(d("800.00"), "none", None), (d("200.00"), "none", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "inv-3", "number": "F2025-0003", "date": "2025-04-03", "relation": "crm-1003",
                "lines": [line("Montage", json!("8"), json!("100.00"), "reverse-charge"),
-                         line("Voorrijkosten", json!("1"), json!("200"), "verlegd")]}));
-    good_inv(&mut e, s, "credit note with positive amounts (default convention), half-cent hoog tie (10.50 × 21 % = 2.205)",
-        ExpInv { purchase: false, number: "C2025-0001".into(), party: N_EENDRACHT.into(),
-            lines: vec![(d("-10.50"), "hoog", None)], skip_vat: false, attachments: vec![], term: None },
+                         line("Voorrijkosten", json!("1"), json!("200"), "verlegd")]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "credit note with positive amounts (default convention), half-cent hoog tie (10.50 × 21 % = 2.205)",
+        ExpInv {
+            purchase: false,
+            number: "C2025-0001".into(),
+            party: N_EENDRACHT.into(),
+            lines: vec![(d("-10.50"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "inv-4", "kind": "credit_note", "number": "C2025-0001", "date": "2025-04-10",
                "relation": "crm-1001",
-               "lines": [line("Retour handboek", json!("1"), json!("10.50"), "hoog")]}));
-    good_inv(&mut e, s, "project lines: integer and string project, Dutch amount 1.234,56, 0.50 × 9 % tie",
-        ExpInv { purchase: false, number: "F2025-0005".into(), party: N_VANDIJK.into(),
-            lines: vec![(d("1234.56"), "hoog", Some(4711)), (d("0.50"), "laag", Some(4711))],
-            skip_vat: false, attachments: vec![], term: None },
+               "lines": [line("Retour handboek", json!("1"), json!("10.50"), "hoog")]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "project lines: integer and string project, Dutch amount 1.234,56, 0.50 × 9 % tie",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0005".into(),
+            party: N_VANDIJK.into(),
+            lines: vec![
+                (d("1234.56"), "hoog", Some(4711)),
+                (d("0.50"), "laag", Some(4711)),
+            ],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "inv-5", "number": "F2025-0005", "date": "2025-05-01", "relation": "crm-1005",
                "lines": [{"description": "Termijn 1 renovatie", "net_amount": "1.234,56", "vat_category": "hoog",
                           "category": "projecten", "project": 4711},
                          {"description": "Bloemetje", "quantity": 1, "unit_price": "0.50", "vat_category": "laag",
-                          "project": "4711"}]}));
-    good_inv(&mut e, s, "9.5 MB PDF attachment, 0 % and vrijgesteld lines",
-        ExpInv { purchase: false, number: "F2025-0006".into(), party: N_50.into(),
+                          "project": "4711"}]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "9.5 MB PDF attachment, 0 % and vrijgesteld lines",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0006".into(),
+            party: N_50.into(),
             lines: vec![(d("100.00"), "none", None), (d("50.00"), "none", None)],
-            skip_vat: false, attachments: vec!["Factuur F2025-0006 (ondertekend).pdf".into()], term: None },
+            skip_vat: false,
+            attachments: vec!["Factuur F2025-0006 (ondertekend).pdf".into()],
+            term: None,
+        },
         json!({"id": "inv-6", "number": "F2025-0006", "date": "2025-05-02", "relation": "crm-1006",
                "lines": [line("Export-documentatie", json!("1"), json!("100.00"), "0%"),
                          line("Cursus (vrijgesteld)", json!("1"), json!("50.00"), "vrijgesteld")],
-               "attachments": [{"file_name": "Factuur F2025-0006 (ondertekend).pdf", "content": pdf(9_500_000)}]}));
-    good_inv(&mut e, s, "factuurnummer of exactly 25 characters, JSON-number amounts",
-        ExpInv { purchase: false, number: "F2025-ABCDEFGHIJKLMNOP-01".into(), party: N_BOS.into(),
-            lines: vec![(d("50.00"), "hoog", None)], skip_vat: false, attachments: vec![], term: None },
+               "attachments": [{"file_name": "Factuur F2025-0006 (ondertekend).pdf", "content": pdf(9_500_000)}]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "factuurnummer of exactly 25 characters, JSON-number amounts",
+        ExpInv {
+            purchase: false,
+            number: "F2025-ABCDEFGHIJKLMNOP-01".into(),
+            party: N_BOS.into(),
+            lines: vec![(d("50.00"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "inv-7", "number": "F2025-ABCDEFGHIJKLMNOP-01", "date": "2025-05-03", "relation": "crm-1007",
-               "lines": [line("Taarten", json!(4), json!(12.5), "hoog")]}));
-    good_inv(&mut e, s, "currency written 'eur' (lower case euro), first of two with number F2025-0100",
-        ExpInv { purchase: false, number: "F2025-0100".into(), party: "Adviesbureau Hofstad B.V.".into(),
-            lines: vec![(d("99.99"), "hoog", None)], skip_vat: false, attachments: vec![], term: None },
+               "lines": [line("Taarten", json!(4), json!(12.5), "hoog")]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "currency written 'eur' (lower case euro), first of two with number F2025-0100",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0100".into(),
+            party: "Adviesbureau Hofstad B.V.".into(),
+            lines: vec![(d("99.99"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "inv-8", "number": "F2025-0100", "date": "2025-05-04", "relation": "crm-1008", "currency": "eur",
-               "lines": [line("Adviesuur", json!("1"), json!("99.99"), "hoog")]}));
+               "lines": [line("Adviesuur", json!("1"), json!("99.99"), "hoog")]}),
+    );
     let long_name = format!("{}.pdf", "Bijlage-".repeat(31) + "abc"); // 248+3+4 = 255
     assert_eq!(long_name.chars().count(), 255);
-    good_inv(&mut e, s, "attachment name of 255 characters, line on project 4711 (whose duplicate was refused)",
-        ExpInv { purchase: false, number: "F2025-0010".into(), party: N_VANDIJK.into(),
-            lines: vec![(d("400.00"), "hoog", Some(4711))], skip_vat: false, attachments: vec![long_name.clone()], term: None },
+    good_inv(
+        &mut e,
+        s,
+        "attachment name of 255 characters, line on project 4711 (whose duplicate was refused)",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0010".into(),
+            party: N_VANDIJK.into(),
+            lines: vec![(d("400.00"), "hoog", Some(4711))],
+            skip_vat: false,
+            attachments: vec![long_name.clone()],
+            term: None,
+        },
         json!({"id": "inv-10", "number": "F2025-0010", "date": "2025-05-05", "relation": "crm-1005",
                "lines": [{"description": "Termijn 2 renovatie", "net_amount": "400", "vat_category": "hoog",
                           "category": "projecten", "project": "4711"}],
-               "attachments": [{"file_name": long_name, "content": small_pdf()}]}));
-    good_inv(&mut e, s, "relation X-77 (same id as a project), project P-2025-018",
-        ExpInv { purchase: false, number: "F2025-0011".into(), party: N_KWAST.into(),
-            lines: vec![(d("1000.00"), "hoog", Some(2025018))], skip_vat: false, attachments: vec![], term: None },
+               "attachments": [{"file_name": long_name, "content": small_pdf()}]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "relation X-77 (same id as a project), project P-2025-018",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0011".into(),
+            party: N_KWAST.into(),
+            lines: vec![(d("1000.00"), "hoog", Some(2025018))],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "inv-11", "number": "F2025-0011", "date": "2025-05-06", "relation": "X-77",
                "lines": [{"description": "Schilderwerk", "net_amount": "1000.00", "vat_category": "hoog",
-                          "category": "projecten", "project": "P-2025-018"}]}));
+                          "category": "projecten", "project": "P-2025-018"}]}),
+    );
 
     // ---- bad sales invoices --------------------------------------------------------------
     let good_lines = || json!([line("Werkzaamheden", json!("1"), json!("100.00"), "hoog")]);
@@ -872,19 +1230,55 @@ fn build() -> Export {
         v[key] = x;
         v
     };
-    bad(&mut e, s, "factuurnummer of 26 characters", &["number"],
+    bad(
+        &mut e,
+        s,
+        "factuurnummer of 26 characters",
+        &["number"],
         inv_trace("F2025-ABCDEFGHIJKLMNOP-012", N_EENDRACHT, "Marker-20"),
-        mk("inv-20", "F2025-ABCDEFGHIJKLMNOP-012", "crm-1001", "Marker-20"));
-    bad(&mut e, s, "invoice date 2019-06-15 (more than 5 years before financial year 2025)", &["date"],
+        mk(
+            "inv-20",
+            "F2025-ABCDEFGHIJKLMNOP-012",
+            "crm-1001",
+            "Marker-20",
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "invoice date 2019-06-15 (more than 5 years before financial year 2025)",
+        &["date"],
         inv_trace("F2019-0042", N_EENDRACHT, "Marker-21"),
-        with(mk("inv-21", "F2019-0042", "crm-1001", "Marker-21"), "date", json!("2019-06-15")));
-    bad(&mut e, s, "currency usd", &["currency"],
+        with(
+            mk("inv-21", "F2019-0042", "crm-1001", "Marker-21"),
+            "date",
+            json!("2019-06-15"),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "currency usd",
+        &["currency"],
         inv_trace("F2025-0022", N_MULLER, "Marker-22"),
-        with(mk("inv-22", "F2025-0022", "crm-1002", "Marker-22"), "currency", json!("usd")));
-    bad(&mut e, s, "attachment of 10 MiB + 1 byte", &["attachments[0]"],
+        with(
+            mk("inv-22", "F2025-0022", "crm-1002", "Marker-22"),
+            "currency",
+            json!("usd"),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "attachment of 10 MiB + 1 byte",
+        &["attachments[0]"],
         inv_trace("F2025-0023", N_EENDRACHT, "Marker-23"),
-        with(mk("inv-23", "F2025-0023", "crm-1001", "Marker-23"), "attachments",
-             json!([{"file_name": "groot.pdf", "content": pdf(10 * 1024 * 1024 + 1)}])));
+        with(
+            mk("inv-23", "F2025-0023", "crm-1001", "Marker-23"),
+            "attachments",
+            json!([{"file_name": "groot.pdf", "content": pdf(10 * 1024 * 1024 + 1)}]),
+        ),
+    );
     for (i, (name, what)) in [
         ("a\\b.pdf", "attachment name with backslash"),
         ("\"quote\".pdf", "attachment name with double quotes"),
@@ -897,132 +1291,387 @@ fn build() -> Export {
         let id = format!("inv-{}", 24 + i);
         let number = format!("F2025-00{}", 24 + i);
         let marker: &'static str = Box::leak(format!("Marker-{}", 24 + i).into_boxed_str());
-        bad(&mut e, s, what, &["attachments[0].file_name"],
+        bad(
+            &mut e,
+            s,
+            what,
+            &["attachments[0].file_name"],
             inv_trace(&number, N_EENDRACHT, marker),
-            with(mk(&id, &number, "crm-1001", marker), "attachments",
-                 json!([{"file_name": name, "content": small_pdf()}])));
+            with(
+                mk(&id, &number, "crm-1001", marker),
+                "attachments",
+                json!([{"file_name": name, "content": small_pdf()}]),
+            ),
+        );
     }
     let name256 = format!("{}.pdf", "Bijlage-".repeat(31) + "abcd");
     assert_eq!(name256.chars().count(), 256);
-    bad(&mut e, s, "attachment name of 256 characters", &["attachments[0].file_name"],
+    bad(
+        &mut e,
+        s,
+        "attachment name of 256 characters",
+        &["attachments[0].file_name"],
         inv_trace("F2025-0028", N_EENDRACHT, "Marker-28"),
-        with(mk("inv-28", "F2025-0028", "crm-1001", "Marker-28"), "attachments",
-             json!([{"file_name": name256, "content": small_pdf()}])));
-    bad(&mut e, s, "second sales invoice with number F2025-0100", &["number"],
-        Trace { booking: Some(("F2025-0100".into(), N_EENDRACHT.into(), 0)), line_marker: Some("Marker-09".into()), ..Trace::default() },
-        mk("inv-9", "F2025-0100", "crm-1001", "Marker-09"));
-    bad(&mut e, s, "sales invoice to a supplier-only relation (BOE-0060)", &["relation"],
+        with(
+            mk("inv-28", "F2025-0028", "crm-1001", "Marker-28"),
+            "attachments",
+            json!([{"file_name": name256, "content": small_pdf()}]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "second sales invoice with number F2025-0100",
+        &["number"],
+        Trace {
+            booking: Some(("F2025-0100".into(), N_EENDRACHT.into(), 0)),
+            line_marker: Some("Marker-09".into()),
+            ..Trace::default()
+        },
+        mk("inv-9", "F2025-0100", "crm-1001", "Marker-09"),
+    );
+    bad(
+        &mut e,
+        s,
+        "sales invoice to a supplier-only relation (BOE-0060)",
+        &["relation"],
         inv_trace("F2025-0029", N_DRUK, "Marker-29"),
-        mk("inv-29", "F2025-0029", "crm-1012", "Marker-29"));
-    bad(&mut e, s, "sales invoice to a refused relation (51-character name)", &["relation"],
+        mk("inv-29", "F2025-0029", "crm-1012", "Marker-29"),
+    );
+    bad(
+        &mut e,
+        s,
+        "sales invoice to a refused relation (51-character name)",
+        &["relation"],
         inv_trace("F2025-0030", "Oldenbarnevelt en Zonen", "Marker-30"),
-        mk("inv-30", "F2025-0030", "crm-3001", "Marker-30"));
-    bad(&mut e, s, "no lines", &["lines"],
+        mk("inv-30", "F2025-0030", "crm-3001", "Marker-30"),
+    );
+    bad(
+        &mut e,
+        s,
+        "no lines",
+        &["lines"],
         inv_trace("F2025-0031", N_EENDRACHT, "Marker-31-none"),
-        with(mk("inv-31", "F2025-0031", "crm-1001", "x"), "lines", json!([])));
-    bad(&mut e, s, "a zero line beside a good one", &["lines[1]"],
+        with(
+            mk("inv-31", "F2025-0031", "crm-1001", "x"),
+            "lines",
+            json!([]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "a zero line beside a good one",
+        &["lines[1]"],
         inv_trace("F2025-0032", N_EENDRACHT, "Marker-32"),
-        with(mk("inv-32", "F2025-0032", "crm-1001", "Marker-32"), "lines",
-             json!([line("Marker-32", json!("1"), json!("100.00"), "hoog"),
-                    line("Gratis proefmonster", json!("0"), json!("15.00"), "hoog")])));
-    bad(&mut e, s, "verlegd mixed with hoog (BOE-0062)", &["lines"],
+        with(
+            mk("inv-32", "F2025-0032", "crm-1001", "Marker-32"),
+            "lines",
+            json!([
+                line("Marker-32", json!("1"), json!("100.00"), "hoog"),
+                line("Gratis proefmonster", json!("0"), json!("15.00"), "hoog")
+            ]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "verlegd mixed with hoog (BOE-0062)",
+        &["lines"],
         inv_trace("F2025-0033", N_ANKER, "Marker-33"),
-        with(mk("inv-33", "F2025-0033", "crm-1003", "Marker-33"), "lines",
-             json!([line("Marker-33", json!("1"), json!("100.00"), "verlegd"),
-                    line("Materiaal", json!("1"), json!("50.00"), "hoog")])));
-    bad(&mut e, s, "category projecten (kostenplaats required) without project", &["lines[0]"],
+        with(
+            mk("inv-33", "F2025-0033", "crm-1003", "Marker-33"),
+            "lines",
+            json!([
+                line("Marker-33", json!("1"), json!("100.00"), "verlegd"),
+                line("Materiaal", json!("1"), json!("50.00"), "hoog")
+            ]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "category projecten (kostenplaats required) without project",
+        &["lines[0]"],
         inv_trace("F2025-0034", N_EENDRACHT, "Marker-34"),
-        with(mk("inv-34", "F2025-0034", "crm-1001", "Marker-34"), "lines",
-             json!([{"description": "Marker-34", "net_amount": "100.00", "vat_category": "hoog", "category": "projecten"}])));
-    bad(&mut e, s, "line on an unknown project", &["lines[0].project"],
+        with(
+            mk("inv-34", "F2025-0034", "crm-1001", "Marker-34"),
+            "lines",
+            json!([{"description": "Marker-34", "net_amount": "100.00", "vat_category": "hoog", "category": "projecten"}]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "line on an unknown project",
+        &["lines[0].project"],
         inv_trace("F2025-0035", N_EENDRACHT, "Marker-35"),
-        with(mk("inv-35", "F2025-0035", "crm-1001", "Marker-35"), "lines",
-             json!([{"description": "Marker-35", "net_amount": "100.00", "vat_category": "hoog", "category": "projecten", "project": 9999}])));
-    bad(&mut e, s, "line on an inactive project (BOE-0026)", &["lines[0].project"],
+        with(
+            mk("inv-35", "F2025-0035", "crm-1001", "Marker-35"),
+            "lines",
+            json!([{"description": "Marker-35", "net_amount": "100.00", "vat_category": "hoog", "category": "projecten", "project": 9999}]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "line on an inactive project (BOE-0026)",
+        &["lines[0].project"],
         inv_trace("F2025-0036", N_EENDRACHT, "Marker-36"),
-        with(mk("inv-36", "F2025-0036", "crm-1001", "Marker-36"), "lines",
-             json!([{"description": "Marker-36", "net_amount": "100.00", "vat_category": "hoog", "category": "projecten", "project": 4712}])));
-    bad(&mut e, s, "unit price with 3 decimals", &["lines[0].unit_price"],
+        with(
+            mk("inv-36", "F2025-0036", "crm-1001", "Marker-36"),
+            "lines",
+            json!([{"description": "Marker-36", "net_amount": "100.00", "vat_category": "hoog", "category": "projecten", "project": 4712}]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "unit price with 3 decimals",
+        &["lines[0].unit_price"],
         inv_trace("F2025-0037", N_EENDRACHT, "Marker-37"),
-        with(mk("inv-37", "F2025-0037", "crm-1001", "Marker-37"), "lines",
-             json!([line("Marker-37", json!("1"), json!("12.345"), "hoog")])));
-    bad(&mut e, s, "date 2025-02-30", &["date"],
+        with(
+            mk("inv-37", "F2025-0037", "crm-1001", "Marker-37"),
+            "lines",
+            json!([line("Marker-37", json!("1"), json!("12.345"), "hoog")]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "date 2025-02-30",
+        &["date"],
         inv_trace("F2025-0038", N_EENDRACHT, "Marker-38"),
-        with(mk("inv-38", "F2025-0038", "crm-1001", "Marker-38"), "date", json!("2025-02-30")));
+        with(
+            mk("inv-38", "F2025-0038", "crm-1001", "Marker-38"),
+            "date",
+            json!("2025-02-30"),
+        ),
+    );
     e.push(s, "VAT category 'geen'",
         Label::Disputed("'geen' is not a documented form; it is SnelStart's own name for no VAT, so accepting it as nul is defensible",
             inv_trace("F2025-0039", N_EENDRACHT, "Marker-39")),
         with(mk("inv-39", "F2025-0039", "crm-1001", "Marker-39"), "lines",
              json!([line("Marker-39", json!("1"), json!("100.00"), "geen")])));
-    bad(&mut e, s, "negative quantity on an ordinary invoice (default convention)", &["lines[0].quantity", "lines"],
+    bad(
+        &mut e,
+        s,
+        "negative quantity on an ordinary invoice (default convention)",
+        &["lines[0].quantity", "lines"],
         inv_trace("F2025-0040", N_EENDRACHT, "Marker-40"),
-        with(mk("inv-40", "F2025-0040", "crm-1001", "Marker-40"), "lines",
-             json!([line("Marker-40", json!("-3"), json!("40.00"), "hoog")])));
-    bad(&mut e, s, "credit note with negative quantity under positive_with_flag", &["lines[0].quantity", "lines", "kind"],
+        with(
+            mk("inv-40", "F2025-0040", "crm-1001", "Marker-40"),
+            "lines",
+            json!([line("Marker-40", json!("-3"), json!("40.00"), "hoog")]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "credit note with negative quantity under positive_with_flag",
+        &["lines[0].quantity", "lines", "kind"],
         inv_trace("C2025-0041", N_EENDRACHT, "Marker-41"),
-        with(with(mk("inv-41", "C2025-0041", "crm-1001", "Marker-41"), "kind", json!("credit_note")), "lines",
-             json!([line("Marker-41", json!("-3"), json!("40.00"), "hoog")])));
-    bad(&mut e, s, "sales due date one day before the invoice date", &["due_date"],
+        with(
+            with(
+                mk("inv-41", "C2025-0041", "crm-1001", "Marker-41"),
+                "kind",
+                json!("credit_note"),
+            ),
+            "lines",
+            json!([line("Marker-41", json!("-3"), json!("40.00"), "hoog")]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "sales due date one day before the invoice date",
+        &["due_date"],
         inv_trace("F2025-0042", N_EENDRACHT, "Marker-42"),
-        with(with(mk("inv-42", "F2025-0042", "crm-1001", "Marker-42"), "date", json!("2025-06-02")), "due_date", json!("2025-06-01")));
-    bad(&mut e, s, "CR LF inside a line description", &["lines[0].description"],
+        with(
+            with(
+                mk("inv-42", "F2025-0042", "crm-1001", "Marker-42"),
+                "date",
+                json!("2025-06-02"),
+            ),
+            "due_date",
+            json!("2025-06-01"),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "CR LF inside a line description",
+        &["lines[0].description"],
         inv_trace("F2025-0043", N_EENDRACHT, "Marker-43"),
-        mk("inv-43", "F2025-0043", "crm-1001", "Marker-43\r\ntweede regel"));
-    bad(&mut e, s, "unit price \"NaN\"", &["lines[0].unit_price"],
+        mk(
+            "inv-43",
+            "F2025-0043",
+            "crm-1001",
+            "Marker-43\r\ntweede regel",
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "unit price \"NaN\"",
+        &["lines[0].unit_price"],
         inv_trace("F2025-0044", N_EENDRACHT, "Marker-44"),
-        with(mk("inv-44", "F2025-0044", "crm-1001", "Marker-44"), "lines",
-             json!([line("Marker-44", json!("1"), json!("NaN"), "hoog")])));
-    bad(&mut e, s, "vat_category null", &["lines[0].vat_category"],
+        with(
+            mk("inv-44", "F2025-0044", "crm-1001", "Marker-44"),
+            "lines",
+            json!([line("Marker-44", json!("1"), json!("NaN"), "hoog")]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "vat_category null",
+        &["lines[0].vat_category"],
         inv_trace("F2025-0045", N_EENDRACHT, "Marker-45"),
-        with(mk("inv-45", "F2025-0045", "crm-1001", "Marker-45"), "lines",
-             json!([{"description": "Marker-45", "quantity": 1, "unit_price": "100.00", "vat_category": null}])));
-    bad(&mut e, s, "invoice on a relation that is not in the export nor in SnelStart — FINDING (fails on purpose): the failure names relation `crm-9999` in its message only, fields() is empty", &["relation"],
+        with(
+            mk("inv-45", "F2025-0045", "crm-1001", "Marker-45"),
+            "lines",
+            json!([{"description": "Marker-45", "quantity": 1, "unit_price": "100.00", "vat_category": null}]),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "invoice on a relation that is not in the export nor in SnelStart — FINDING (fails on purpose): the failure names relation `crm-9999` in its message only, fields() is empty",
+        &["relation"],
         inv_trace("F2025-0073", "", "Marker-73"),
-        mk("inv-73", "F2025-0073", "crm-9999", "Marker-73"));
-    bad(&mut e, s, "attachment content that is not base64", &["attachments[0].content"],
+        mk("inv-73", "F2025-0073", "crm-9999", "Marker-73"),
+    );
+    bad(
+        &mut e,
+        s,
+        "attachment content that is not base64",
+        &["attachments[0].content"],
         inv_trace("F2025-0074", N_EENDRACHT, "Marker-74"),
-        with(mk("inv-74", "F2025-0074", "crm-1001", "Marker-74"), "attachments",
-             json!([{"file_name": "F2025-0074.pdf", "content": "%PDF-1.4 dit is geen base64!"}])));
+        with(
+            mk("inv-74", "F2025-0074", "crm-1001", "Marker-74"),
+            "attachments",
+            json!([{"file_name": "F2025-0074.pdf", "content": "%PDF-1.4 dit is geen base64!"}]),
+        ),
+    );
     e.push(Section::Relations, "supplier with a credit limit (kredietLimiet is for customers only, REL-0062) — FINDING (fails on purpose): written without it and without a notice",
         Label::BadOrNotice("credit_limit", rel_trace("Limiet Leverancier", "crm3034@")),
         json!({"id": "crm-3034", "kind": "supplier", "legal_name": "Limiet Leverancier B.V.", "credit_limit": "5000.00", "email": "crm3034@limiet.nl"}));
-    bad(&mut e, s, "due_date and payment_term_days both given and contradicting (30 days vs 14)", &["due_date", "payment_term_days"],
+    bad(
+        &mut e,
+        s,
+        "due_date and payment_term_days both given and contradicting (30 days vs 14)",
+        &["due_date", "payment_term_days"],
         inv_trace("F2025-0075", N_EENDRACHT, "Marker-75"),
-        with(with(with(mk("inv-75", "F2025-0075", "crm-1001", "Marker-75"), "date", json!("2025-06-02")),
-                  "due_date", json!("2025-07-02")), "payment_term_days", json!(14)));
+        with(
+            with(
+                with(
+                    mk("inv-75", "F2025-0075", "crm-1001", "Marker-75"),
+                    "date",
+                    json!("2025-06-02"),
+                ),
+                "due_date",
+                json!("2025-07-02"),
+            ),
+            "payment_term_days",
+            json!(14),
+        ),
+    );
     let _ = good_lines;
 
     // ---- SnelStart's field limits (API.md / ERRORS.md) ---------------------------------------
-    let many: Vec<String> = (1..=12).map(|i| format!("afdeling{i:02}@grootbedrijf-nederland.nl")).collect();
+    let many: Vec<String> = (1..=12)
+        .map(|i| format!("afdeling{i:02}@grootbedrijf-nederland.nl"))
+        .collect();
     let many = many.join("; ");
     assert!(many.len() > 250);
-    bad(&mut e, r, "e-mail list of 12 addresses, over SnelStart's 250 characters", &["email"],
+    bad(
+        &mut e,
+        r,
+        "e-mail list of 12 addresses, over SnelStart's 250 characters",
+        &["email"],
         rel_trace("Groot Bedrijf Nederland", "afdeling01@"),
-        json!({"id": "crm-3020", "kind": "customer", "legal_name": "Groot Bedrijf Nederland B.V.", "email": many}));
-    let site = format!("https://www.{}.nl/contact", "zeer-lange-domeinnaam-".repeat(4));
+        json!({"id": "crm-3020", "kind": "customer", "legal_name": "Groot Bedrijf Nederland B.V.", "email": many}),
+    );
+    let site = format!(
+        "https://www.{}.nl/contact",
+        "zeer-lange-domeinnaam-".repeat(4)
+    );
     assert!(site.len() > 100);
-    bad(&mut e, r, "website over 100 characters", &["website"],
+    bad(
+        &mut e,
+        r,
+        "website over 100 characters",
+        &["website"],
         rel_trace("Lange Domeinnaam", "crm3021@"),
-        json!({"id": "crm-3021", "kind": "customer", "legal_name": "Lange Domeinnaam B.V.", "website": site, "email": "crm3021@domein.nl"}));
-    bad(&mut e, r, "street of 51 characters", &["visit_address.street"],
+        json!({"id": "crm-3021", "kind": "customer", "legal_name": "Lange Domeinnaam B.V.", "website": site, "email": "crm3021@domein.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "street of 51 characters",
+        &["visit_address.street"],
         rel_trace("Lange Straat", "crm3022@"),
         json!({"id": "crm-3022", "kind": "customer", "legal_name": "Lange Straat B.V.", "email": "crm3022@straat.nl",
-               "visit_address": {"street": "Burgemeester Van Karnebeek-Oppenheimerstraatweg", "house_number": "1234", "postcode": "1234 AB", "city": "Amsterdam"}}));
-    bad(&mut e, r, "BIC of 7 characters — FINDING (fails on purpose): pre-flight passes it, SnelStart answers REL-0010 naming no field", &["bic"],
+               "visit_address": {"street": "Burgemeester Van Karnebeek-Oppenheimerstraatweg", "house_number": "1234", "postcode": "1234 AB", "city": "Amsterdam"}}),
+    );
+    bad(
+        &mut e,
+        r,
+        "BIC of 7 characters — FINDING (fails on purpose): pre-flight passes it, SnelStart answers REL-0010 naming no field",
+        &["bic"],
         rel_trace("Korte Bic", "crm3023@"),
-        json!({"id": "crm-3023", "kind": "supplier", "legal_name": "Korte Bic B.V.", "iban": "NL44RABO0123456789", "bic": "RABONL2", "email": "crm3023@bic.nl"}));
-    bad(&mut e, r, "payment term of 1001 days (krediettermijn −365..1000)", &["payment_term_days"],
+        json!({"id": "crm-3023", "kind": "supplier", "legal_name": "Korte Bic B.V.", "iban": "NL44RABO0123456789", "bic": "RABONL2", "email": "crm3023@bic.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "payment term of 1001 days (krediettermijn −365..1000)",
+        &["payment_term_days"],
         rel_trace("Geduldig", "crm3024@"),
-        json!({"id": "crm-3024", "kind": "customer", "legal_name": "Geduldig B.V.", "payment_term_days": 1001, "email": "crm3024@geduldig.nl"}));
-    bad(&mut e, s, "line description of 251 characters (omschrijving max 250)", &["lines[0].description"],
+        json!({"id": "crm-3024", "kind": "customer", "legal_name": "Geduldig B.V.", "payment_term_days": 1001, "email": "crm3024@geduldig.nl"}),
+    );
+    bad(
+        &mut e,
+        s,
+        "line description of 251 characters (omschrijving max 250)",
+        &["lines[0].description"],
         inv_trace("F2025-0070", N_EENDRACHT, "Marker-70"),
-        mk("inv-70", "F2025-0070", "crm-1001", &format!("Marker-70 {}", "x".repeat(241))));
-    bad(&mut e, s, "invoice payment term of 1000 days (betalingstermijn 0..999)", &["payment_term_days"],
+        mk(
+            "inv-70",
+            "F2025-0070",
+            "crm-1001",
+            &format!("Marker-70 {}", "x".repeat(241)),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "invoice payment term of 1000 days (betalingstermijn 0..999)",
+        &["payment_term_days"],
         inv_trace("F2025-0071", N_EENDRACHT, "Marker-71"),
-        with(mk("inv-71", "F2025-0071", "crm-1001", "Marker-71"), "payment_term_days", json!(1000)));
-    bad(&mut e, s, "due date 1000 days after the invoice date (betalingstermijn 0..999)", &["due_date"],
+        with(
+            mk("inv-71", "F2025-0071", "crm-1001", "Marker-71"),
+            "payment_term_days",
+            json!(1000),
+        ),
+    );
+    bad(
+        &mut e,
+        s,
+        "due date 1000 days after the invoice date (betalingstermijn 0..999)",
+        &["due_date"],
         inv_trace("F2025-0072", N_EENDRACHT, "Marker-72"),
-        with(with(mk("inv-72", "F2025-0072", "crm-1001", "Marker-72"), "date", json!("2025-01-01")), "due_date", json!("2027-09-28")));
+        with(
+            with(
+                mk("inv-72", "F2025-0072", "crm-1001", "Marker-72"),
+                "date",
+                json!("2025-01-01"),
+            ),
+            "due_date",
+            json!("2027-09-28"),
+        ),
+    );
     // The first occurrence is bad for another reason; the literal rule ("the first occurrence
     // wins and the later one is refused naming id / number") would refuse the second as well.
     e.push(r, "crm-7001 first occurrence: name of 51 characters",
@@ -1033,115 +1682,303 @@ fn build() -> Export {
             rel_trace("Tweede Poging", "crm7001b@")),
         json!({"id": "crm-7001", "kind": "customer", "legal_name": "Tweede Poging B.V.", "email": "crm7001b@tweede.nl"}));
 
-
     // ---- more forms a generator tends to miss ----------------------------------------------
-    rel(&mut e, "relation id as JSON integer, e-mail written ' mailto:Jan@Example.NL'",
-        ExpRel { naam: "Jansen Transport B.V.".into(), soort: "Klant",
-            email: Some("Jan@example.nl"), ..ExpRel::default() },
-        json!({"id": 5001, "kind": "customer", "legal_name": "Jansen Transport B.V.", "email": " mailto:Jan@Example.NL"}));
-    bad(&mut e, r, "key legal_name given twice in one object", &["legal_name"],
+    rel(
+        &mut e,
+        "relation id as JSON integer, e-mail written ' mailto:Jan@Example.NL'",
+        ExpRel {
+            naam: "Jansen Transport B.V.".into(),
+            soort: "Klant",
+            email: Some("Jan@example.nl"),
+            ..ExpRel::default()
+        },
+        json!({"id": 5001, "kind": "customer", "legal_name": "Jansen Transport B.V.", "email": " mailto:Jan@Example.NL"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "key legal_name given twice in one object",
+        &["legal_name"],
         rel_trace("Sleutelbos", "crm3018@"),
-        json!({"id": "crm-3018", "kind": "customer", "legal_name": "Sleutelbos B.V.", "__dup_legal_name__": 1, "email": "crm3018@sleutelbos.nl"}));
-    bad(&mut e, r, "BEL in the second contact's name (the one SnelStart cannot keep)", &["contacts[1].name"],
+        json!({"id": "crm-3018", "kind": "customer", "legal_name": "Sleutelbos B.V.", "__dup_legal_name__": 1, "email": "crm3018@sleutelbos.nl"}),
+    );
+    bad(
+        &mut e,
+        r,
+        "BEL in the second contact's name (the one SnelStart cannot keep)",
+        &["contacts[1].name"],
         rel_trace("Belcontact", "crm3019@"),
         json!({"id": "crm-3019", "kind": "customer", "legal_name": "Belcontact B.V.", "email": "crm3019@belcontact.nl",
-               "contacts": [{"name": "Eva Smit", "primary": true}, {"name": "Tom\u{0007} Smit", "role": "Inkoop"}]}));
-    good_inv(&mut e, s, "dated 2020-01-01: exactly 5 years before financial year 2025 (allowed)",
-        ExpInv { purchase: false, number: "F2020-0001".into(), party: "Jansen Transport B.V.".into(),
-            lines: vec![(d("200.00"), "hoog", None)], skip_vat: false, attachments: vec![], term: None },
+               "contacts": [{"name": "Eva Smit", "primary": true}, {"name": "Tom\u{0007} Smit", "role": "Inkoop"}]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "dated 2020-01-01: exactly 5 years before financial year 2025 (allowed)",
+        ExpInv {
+            purchase: false,
+            number: "F2020-0001".into(),
+            party: "Jansen Transport B.V.".into(),
+            lines: vec![(d("200.00"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "inv-50", "number": "F2020-0001", "date": "2020-01-01", "relation": "5001",
-               "lines": [line("Transport", json!("1"), json!("200.00"), "hoog")]}));
-    bad(&mut e, s, "dated 2019-12-31: more than 5 years before financial year 2025", &["date"],
+               "lines": [line("Transport", json!("1"), json!("200.00"), "hoog")]}),
+    );
+    bad(
+        &mut e,
+        s,
+        "dated 2019-12-31: more than 5 years before financial year 2025",
+        &["date"],
         inv_trace("F2019-1231", "Jansen Transport", "Marker-51"),
         json!({"id": "inv-51", "number": "F2019-1231", "date": "2019-12-31", "relation": 5001,
-               "lines": [line("Marker-51", json!("1"), json!("200.00"), "hoog")]}));
-    good_inv(&mut e, s, "due date equal to the invoice date (term 0), relation named by JSON integer",
-        ExpInv { purchase: false, number: "F2025-0052".into(), party: "Jansen Transport B.V.".into(),
-            lines: vec![(d("120.00"), "hoog", None)], skip_vat: false, attachments: vec![], term: Some(0) },
+               "lines": [line("Marker-51", json!("1"), json!("200.00"), "hoog")]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "due date equal to the invoice date (term 0), relation named by JSON integer",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0052".into(),
+            party: "Jansen Transport B.V.".into(),
+            lines: vec![(d("120.00"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: Some(0),
+        },
         json!({"id": "inv-52", "number": "F2025-0052", "date": "2025-07-01", "due_date": "2025-07-01", "relation": 5001,
-               "lines": [line("Rit Rotterdam", json!("1,5"), json!("€ 80,00"), "hoog")]}));
-    good_inv(&mut e, s, "three 0.50 laag lines: VAT rounded once per kind (1.50 × 9 % = 0.135 → 0.14, not 3 × 0.05)",
-        ExpInv { purchase: false, number: "F2025-0053".into(), party: N_BOS.into(),
-            lines: vec![(d("0.50"), "laag", None), (d("0.50"), "laag", None), (d("0.50"), "laag", None)],
-            skip_vat: false, attachments: vec![], term: None },
+               "lines": [line("Rit Rotterdam", json!("1,5"), json!("€ 80,00"), "hoog")]}),
+    );
+    good_inv(
+        &mut e,
+        s,
+        "three 0.50 laag lines: VAT rounded once per kind (1.50 × 9 % = 0.135 → 0.14, not 3 × 0.05)",
+        ExpInv {
+            purchase: false,
+            number: "F2025-0053".into(),
+            party: N_BOS.into(),
+            lines: vec![
+                (d("0.50"), "laag", None),
+                (d("0.50"), "laag", None),
+                (d("0.50"), "laag", None),
+            ],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "inv-53", "number": "F2025-0053", "date": "2025-07-02", "relation": "crm-1007",
                "lines": [line("Broodje", json!(1), json!("0.50"), "laag"),
                          line("Broodje", json!(1), json!("0.50"), "laag"),
-                         line("Broodje", json!(1), json!("0.50"), "laag")]}));
-    bad(&mut e, s, "second of two attachments named 'scan 12:30.pdf' (the first is fine)", &["attachments[1].file_name"],
+                         line("Broodje", json!(1), json!("0.50"), "laag")]}),
+    );
+    bad(
+        &mut e,
+        s,
+        "second of two attachments named 'scan 12:30.pdf' (the first is fine)",
+        &["attachments[1].file_name"],
         inv_trace("F2025-0054", N_EENDRACHT, "Marker-54"),
-        with(mk("inv-54", "F2025-0054", "crm-1001", "Marker-54"), "attachments",
-             json!([{"file_name": "F2025-0054.pdf", "content": small_pdf()},
-                    {"file_name": "scan 12:30.pdf", "content": small_pdf()}])));
+        with(
+            mk("inv-54", "F2025-0054", "crm-1001", "Marker-54"),
+            "attachments",
+            json!([{"file_name": "F2025-0054.pdf", "content": small_pdf()},
+                    {"file_name": "scan 12:30.pdf", "content": small_pdf()}]),
+        ),
+    );
 
     // ---- purchase invoices ---------------------------------------------------------------
     let pu = Section::Purchases;
-    good_inv(&mut e, pu, "purchase number equal to a sales number (numbers are the supplier's own)",
-        ExpInv { purchase: true, number: "F2025-0001".into(), party: N_DEWIT.into(),
-            lines: vec![(d("400.00"), "hoog", None)], skip_vat: false, attachments: vec![], term: None },
+    good_inv(
+        &mut e,
+        pu,
+        "purchase number equal to a sales number (numbers are the supplier's own)",
+        ExpInv {
+            purchase: true,
+            number: "F2025-0001".into(),
+            party: N_DEWIT.into(),
+            lines: vec![(d("400.00"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "pin-1", "number": "F2025-0001", "date": "2025-04-01", "due_date": "2025-04-30",
                "relation": "crm-1004",
-               "lines": [{"description": "Snoeiwerk", "net_amount": "400.00", "vat_category": "hoog", "cost_category": "inkoop"}]}));
-    good_inv(&mut e, pu, "first INV-778 of supplier crm-2001, with attachment",
-        ExpInv { purchase: true, number: "INV-778".into(), party: N_ACME.into(),
-            lines: vec![(d("120.00"), "hoog", None), (d("30.00"), "laag", None)], skip_vat: false,
-            attachments: vec!["INV-778.pdf".into()], term: None },
+               "lines": [{"description": "Snoeiwerk", "net_amount": "400.00", "vat_category": "hoog", "cost_category": "inkoop"}]}),
+    );
+    good_inv(
+        &mut e,
+        pu,
+        "first INV-778 of supplier crm-2001, with attachment",
+        ExpInv {
+            purchase: true,
+            number: "INV-778".into(),
+            party: N_ACME.into(),
+            lines: vec![(d("120.00"), "hoog", None), (d("30.00"), "laag", None)],
+            skip_vat: false,
+            attachments: vec!["INV-778.pdf".into()],
+            term: None,
+        },
         json!({"id": "pin-2", "number": "INV-778", "date": "2025-04-05", "relation": "crm-2001",
                "payment_term_days": 14,
                "lines": [line("Toner", json!("2"), json!("60.00"), "hoog"),
                          {"description": "Koffie", "net_amount": 30, "vat_category": "9%", "category": "inkoop"}],
-               "attachments": [{"file_name": "INV-778.pdf", "content": small_pdf()}]}));
-    good_inv(&mut e, pu, "INV-778 from another supplier (not a duplicate)",
-        ExpInv { purchase: true, number: "INV-778".into(), party: N_PEN.into(),
-            lines: vec![(d("45.90"), "hoog", None)], skip_vat: false, attachments: vec![], term: None },
+               "attachments": [{"file_name": "INV-778.pdf", "content": small_pdf()}]}),
+    );
+    good_inv(
+        &mut e,
+        pu,
+        "INV-778 from another supplier (not a duplicate)",
+        ExpInv {
+            purchase: true,
+            number: "INV-778".into(),
+            party: N_PEN.into(),
+            lines: vec![(d("45.90"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "pin-3", "number": "INV-778", "date": "2025-04-06", "relation": "crm-1011",
-               "lines": [{"description": "Pennen", "net_amount": "45.90", "vat_category": "hoog", "category": "kantoor"}]}));
-    good_inv(&mut e, pu, "projectkosten on project 4711 (integer)",
-        ExpInv { purchase: true, number: "DW-2025-17".into(), party: N_DEWIT.into(),
-            lines: vec![(d("250.00"), "hoog", Some(4711))], skip_vat: false, attachments: vec![], term: None },
+               "lines": [{"description": "Pennen", "net_amount": "45.90", "vat_category": "hoog", "category": "kantoor"}]}),
+    );
+    good_inv(
+        &mut e,
+        pu,
+        "projectkosten on project 4711 (integer)",
+        ExpInv {
+            purchase: true,
+            number: "DW-2025-17".into(),
+            party: N_DEWIT.into(),
+            lines: vec![(d("250.00"), "hoog", Some(4711))],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "pin-8", "number": "DW-2025-17", "date": "2025-05-10", "relation": "crm-1004",
                "lines": [{"description": "Beplanting", "net_amount": "250.00", "vat_category": "hoog",
-                          "category": "projectkosten", "project": 4711}]}));
-    good_inv(&mut e, pu, "reverse-charge purchase only",
-        ExpInv { purchase: true, number: "PP-9001".into(), party: N_PEN.into(),
-            lines: vec![(d("500.00"), "none", None)], skip_vat: true, attachments: vec![], term: None },
+                          "category": "projectkosten", "project": 4711}]}),
+    );
+    good_inv(
+        &mut e,
+        pu,
+        "reverse-charge purchase only",
+        ExpInv {
+            purchase: true,
+            number: "PP-9001".into(),
+            party: N_PEN.into(),
+            lines: vec![(d("500.00"), "none", None)],
+            skip_vat: true,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "pin-9", "number": "PP-9001", "date": "2025-05-11", "relation": "crm-1011",
-               "lines": [{"description": "Onderaanneming", "net_amount": "500.00", "vat_category": "verlegd"}]}));
-    good_inv(&mut e, pu, "purchase credit note, positive amounts",
-        ExpInv { purchase: true, number: "CN-12".into(), party: N_DEWIT.into(),
-            lines: vec![(d("-40.00"), "hoog", None)], skip_vat: false, attachments: vec![], term: None },
+               "lines": [{"description": "Onderaanneming", "net_amount": "500.00", "vat_category": "verlegd"}]}),
+    );
+    good_inv(
+        &mut e,
+        pu,
+        "purchase credit note, positive amounts",
+        ExpInv {
+            purchase: true,
+            number: "CN-12".into(),
+            party: N_DEWIT.into(),
+            lines: vec![(d("-40.00"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "pin-12", "kind": "credit_note", "number": "CN-12", "date": "2025-05-12", "relation": "crm-1004",
-               "lines": [{"description": "Creditering snoeiwerk", "net_amount": "40.00", "vat_category": "hoog"}]}));
-    good_inv(&mut e, pu, "purchase with half-cent laag tie (0.50 × 9 % = 0.045 → 0.05) beside hoog",
-        ExpInv { purchase: true, number: "DW-2025-19".into(), party: N_DEWIT.into(),
-            lines: vec![(d("0.50"), "laag", None), (d("10.50"), "hoog", None)], skip_vat: false, attachments: vec![], term: None },
+               "lines": [{"description": "Creditering snoeiwerk", "net_amount": "40.00", "vat_category": "hoog"}]}),
+    );
+    good_inv(
+        &mut e,
+        pu,
+        "purchase with half-cent laag tie (0.50 × 9 % = 0.045 → 0.05) beside hoog",
+        ExpInv {
+            purchase: true,
+            number: "DW-2025-19".into(),
+            party: N_DEWIT.into(),
+            lines: vec![(d("0.50"), "laag", None), (d("10.50"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        },
         json!({"id": "pin-13", "number": "DW-2025-19", "date": "2025-07-03", "relation": "crm-1004",
                "lines": [{"description": "Zakje zaad", "net_amount": "0.50", "vat_category": "laag"},
-                         {"description": "Gereedschap", "quantity": "1", "unit_price": "10.50", "vat_category": "hoog"}]}));
+                         {"description": "Gereedschap", "quantity": "1", "unit_price": "10.50", "vat_category": "hoog"}]}),
+    );
     let pmk = |id: &str, number: &str, rel: &str, marker: &str| -> Value {
         json!({"id": id, "number": number, "date": "2025-06-03", "relation": rel,
                "lines": [{"description": marker, "net_amount": "80.00", "vat_category": "hoog"}]})
     };
-    bad(&mut e, pu, "purchase attachment named 'factuur?.pdf'", &["attachments[0].file_name"],
+    bad(
+        &mut e,
+        pu,
+        "purchase attachment named 'factuur?.pdf'",
+        &["attachments[0].file_name"],
         inv_trace("PP-9003", N_PEN, "Marker-p14"),
-        with(pmk("pin-14", "PP-9003", "crm-1011", "Marker-p14"), "attachments",
-             json!([{"file_name": "factuur?.pdf", "content": small_pdf()}])));
-    bad(&mut e, pu, "second INV-778 from supplier crm-2001", &["number"],
-        Trace { line_marker: Some("Marker-p4".into()), ..Trace::default() },
-        pmk("pin-4", "INV-778", "crm-2001", "Marker-p4"));
-    bad(&mut e, pu, "purchase from a customer-and-supplier relation booked as customer only", &["relation"],
+        with(
+            pmk("pin-14", "PP-9003", "crm-1011", "Marker-p14"),
+            "attachments",
+            json!([{"file_name": "factuur?.pdf", "content": small_pdf()}]),
+        ),
+    );
+    bad(
+        &mut e,
+        pu,
+        "second INV-778 from supplier crm-2001",
+        &["number"],
+        Trace {
+            line_marker: Some("Marker-p4".into()),
+            ..Trace::default()
+        },
+        pmk("pin-4", "INV-778", "crm-2001", "Marker-p4"),
+    );
+    bad(
+        &mut e,
+        pu,
+        "purchase from a customer-and-supplier relation booked as customer only",
+        &["relation"],
         inv_trace("VD-55", N_VANDIJK, "Marker-p5"),
-        pmk("pin-5", "VD-55", "crm-1005", "Marker-p5"));
-    bad(&mut e, pu, "purchase due date one day before the invoice date", &["due_date"],
+        pmk("pin-5", "VD-55", "crm-1005", "Marker-p5"),
+    );
+    bad(
+        &mut e,
+        pu,
+        "purchase due date one day before the invoice date",
+        &["due_date"],
         inv_trace("DW-2025-18", N_DEWIT, "Marker-p6"),
-        with(with(pmk("pin-6", "DW-2025-18", "crm-1004", "Marker-p6"), "date", json!("2025-06-03")), "due_date", json!("2025-06-02")));
-    bad(&mut e, pu, "representatie (laag only) with hoog (BOE-0082)", &["lines[0]"],
+        with(
+            with(
+                pmk("pin-6", "DW-2025-18", "crm-1004", "Marker-p6"),
+                "date",
+                json!("2025-06-03"),
+            ),
+            "due_date",
+            json!("2025-06-02"),
+        ),
+    );
+    bad(
+        &mut e,
+        pu,
+        "representatie (laag only) with hoog (BOE-0082)",
+        &["lines[0]"],
         inv_trace("PP-9002", N_PEN, "Marker-p7"),
-        with(pmk("pin-7", "PP-9002", "crm-1011", "Marker-p7"), "lines",
-             json!([{"description": "Marker-p7", "net_amount": "80.00", "vat_category": "hoog", "category": "representatie"}])));
-    bad(&mut e, pu, "purchase from a customer-only relation (BOE-0003)", &["relation"],
+        with(
+            pmk("pin-7", "PP-9002", "crm-1011", "Marker-p7"),
+            "lines",
+            json!([{"description": "Marker-p7", "net_amount": "80.00", "vat_category": "hoog", "category": "representatie"}]),
+        ),
+    );
+    bad(
+        &mut e,
+        pu,
+        "purchase from a customer-only relation (BOE-0003)",
+        &["relation"],
         inv_trace("EE-1", N_EENDRACHT, "Marker-p11"),
-        pmk("pin-11", "EE-1", "crm-1001", "Marker-p11"));
+        pmk("pin-11", "EE-1", "crm-1001", "Marker-p11"),
+    );
     e
 }
 
@@ -1151,29 +1988,56 @@ fn build() -> Export {
 
 fn build_negative() -> Export {
     let mut e = Export::default();
-    rel(&mut e, "customer", ExpRel {
-            naam: "Negatief Handel B.V.".into(), soort: "Klant",
-            email: Some("info@negatief.nl"), ..ExpRel::default() },
-        json!({"id": "crm-9001", "kind": "customer", "legal_name": "Negatief Handel B.V.", "email": "info@negatief.nl"}));
+    rel(
+        &mut e,
+        "customer",
+        ExpRel {
+            naam: "Negatief Handel B.V.".into(),
+            soort: "Klant",
+            email: Some("info@negatief.nl"),
+            ..ExpRel::default()
+        },
+        json!({"id": "crm-9001", "kind": "customer", "legal_name": "Negatief Handel B.V.", "email": "info@negatief.nl"}),
+    );
     let s = Section::Sales;
     e.push(s, "credit note with \"-3\" quantity under negative_amounts",
         Label::Good(Expect::Invoice(ExpInv { purchase: false, number: "NC-1".into(), party: "Negatief Handel B.V.".into(),
             lines: vec![(d("-120.00"), "hoog", None)], skip_vat: false, attachments: vec![], term: None })),
         json!({"id": "neg-1", "kind": "credit_note", "number": "NC-1", "date": "2025-06-10", "relation": "crm-9001",
                "lines": [line("Retour", json!("-3"), json!("40.00"), "hoog")]}));
-    e.push(s, "ordinary invoice under negative_amounts",
-        Label::Good(Expect::Invoice(ExpInv { purchase: false, number: "NF-2".into(), party: "Negatief Handel B.V.".into(),
-            lines: vec![(d("80.00"), "hoog", None)], skip_vat: false, attachments: vec![], term: None })),
+    e.push(
+        s,
+        "ordinary invoice under negative_amounts",
+        Label::Good(Expect::Invoice(ExpInv {
+            purchase: false,
+            number: "NF-2".into(),
+            party: "Negatief Handel B.V.".into(),
+            lines: vec![(d("80.00"), "hoog", None)],
+            skip_vat: false,
+            attachments: vec![],
+            term: None,
+        })),
         json!({"id": "neg-2", "number": "NF-2", "date": "2025-06-10", "relation": "crm-9001",
-               "lines": [line("Levering", json!("2"), json!("40.00"), "hoog")]}));
-    bad(&mut e, s, "credit note with positive amounts under negative_amounts", &["lines", "kind"],
+               "lines": [line("Levering", json!("2"), json!("40.00"), "hoog")]}),
+    );
+    bad(
+        &mut e,
+        s,
+        "credit note with positive amounts under negative_amounts",
+        &["lines", "kind"],
         inv_trace("NC-3", "Negatief Handel", "Marker-n3"),
         json!({"id": "neg-3", "kind": "credit_note", "number": "NC-3", "date": "2025-06-10", "relation": "crm-9001",
-               "lines": [line("Marker-n3", json!("3"), json!("40.00"), "hoog")]}));
-    bad(&mut e, s, "ordinary invoice summing below zero under negative_amounts", &["lines", "kind"],
+               "lines": [line("Marker-n3", json!("3"), json!("40.00"), "hoog")]}),
+    );
+    bad(
+        &mut e,
+        s,
+        "ordinary invoice summing below zero under negative_amounts",
+        &["lines", "kind"],
         inv_trace("NF-4", "Negatief Handel", "Marker-n4"),
         json!({"id": "neg-4", "number": "NF-4", "date": "2025-06-10", "relation": "crm-9001",
-               "lines": [line("Marker-n4", json!("-2"), json!("40.00"), "hoog")]}));
+               "lines": [line("Marker-n4", json!("-2"), json!("40.00"), "hoog")]}),
+    );
     e
 }
 
@@ -1282,7 +2146,11 @@ impl State {
             .unwrap_or_default()
     }
     fn bookings(&self, purchase: bool) -> &[Value] {
-        if purchase { &self.inkoop } else { &self.verkoop }
+        if purchase {
+            &self.inkoop
+        } else {
+            &self.verkoop
+        }
     }
 }
 
@@ -1358,22 +2226,58 @@ fn check_relation(st: &State, exp: &ExpRel, problems: &mut Vec<String>) {
             problems.push(format!("{field} = {got:?}, expected {w:?}"));
         }
     };
-    sq("vestigingsAdres.straat", adr("vestigingsAdres", "straat"), exp.straat, problems);
-    sq("vestigingsAdres.postcode", adr("vestigingsAdres", "postcode"), exp.postcode, problems);
-    eq("vestigingsAdres.plaats", &adr("vestigingsAdres", "plaats"), exp.plaats, problems);
-    sq("correspondentieAdres.straat", adr("correspondentieAdres", "straat"), exp.post_straat, problems);
-    sq("correspondentieAdres.postcode", adr("correspondentieAdres", "postcode"), exp.post_postcode, problems);
-    eq("correspondentieAdres.plaats", &adr("correspondentieAdres", "plaats"), exp.post_plaats, problems);
+    sq(
+        "vestigingsAdres.straat",
+        adr("vestigingsAdres", "straat"),
+        exp.straat,
+        problems,
+    );
+    sq(
+        "vestigingsAdres.postcode",
+        adr("vestigingsAdres", "postcode"),
+        exp.postcode,
+        problems,
+    );
+    eq(
+        "vestigingsAdres.plaats",
+        &adr("vestigingsAdres", "plaats"),
+        exp.plaats,
+        problems,
+    );
+    sq(
+        "correspondentieAdres.straat",
+        adr("correspondentieAdres", "straat"),
+        exp.post_straat,
+        problems,
+    );
+    sq(
+        "correspondentieAdres.postcode",
+        adr("correspondentieAdres", "postcode"),
+        exp.post_postcode,
+        problems,
+    );
+    eq(
+        "correspondentieAdres.plaats",
+        &adr("correspondentieAdres", "plaats"),
+        exp.post_plaats,
+        problems,
+    );
     if let Some(c) = exp.contact
         && adr("vestigingsAdres", "contactpersoon") != c
         && adr("correspondentieAdres", "contactpersoon") != c
     {
-        problems.push(format!("contactpersoon is not {c:?}: {}", r["vestigingsAdres"]));
+        problems.push(format!(
+            "contactpersoon is not {c:?}: {}",
+            r["vestigingsAdres"]
+        ));
     }
     let memo = s(r, "memo").replace("\r\n", "\n");
     let want = exp.memo_lines.join("\n");
     if !exp.memo_lines.is_empty() && !memo.contains(&want) {
-        problems.push(format!("memo = {:?}, expected it to hold {want:?}", s(r, "memo")));
+        problems.push(format!(
+            "memo = {:?}, expected it to hold {want:?}",
+            s(r, "memo")
+        ));
     }
     if r["nonactief"].as_bool() == Some(true) {
         problems.push("relatie is nonactief".into());
@@ -1387,7 +2291,11 @@ fn check_project(st: &State, exp: &ExpPrj, problems: &mut Vec<String>) {
         .filter(|k| k["nummer"].as_i64() == Some(exp.nummer))
         .collect();
     if found.len() != 1 {
-        problems.push(format!("{} kostenplaatsen with nummer {}", found.len(), exp.nummer));
+        problems.push(format!(
+            "{} kostenplaatsen with nummer {}",
+            found.len(),
+            exp.nummer
+        ));
         return;
     }
     let k = found[0];
@@ -1399,7 +2307,10 @@ fn check_project(st: &State, exp: &ExpPrj, problems: &mut Vec<String>) {
         ));
     }
     if k["nonactief"].as_bool().unwrap_or(false) != exp.nonactief {
-        problems.push(format!("nonactief = {}, expected {}", k["nonactief"], exp.nonactief));
+        problems.push(format!(
+            "nonactief = {}, expected {}",
+            k["nonactief"], exp.nonactief
+        ));
     }
 }
 
@@ -1439,7 +2350,9 @@ fn check_invoice(st: &State, exp: &ExpInv, problems: &mut Vec<String>) {
     got.sort();
     want.sort();
     if got != want {
-        problems.push(format!("lines (bedrag, kostenplaats) = {got:?}, expected {want:?}"));
+        problems.push(format!(
+            "lines (bedrag, kostenplaats) = {got:?}, expected {want:?}"
+        ));
     }
     if !exp.skip_vat {
         let mut hoog = Decimal::ZERO;
@@ -1467,7 +2380,10 @@ fn check_invoice(st: &State, exp: &ExpInv, problems: &mut Vec<String>) {
     if let Some(term) = exp.term
         && b["betalingstermijn"].as_i64() != Some(term)
     {
-        problems.push(format!("betalingstermijn = {}, expected {term}", b["betalingstermijn"]));
+        problems.push(format!(
+            "betalingstermijn = {}, expected {term}",
+            b["betalingstermijn"]
+        ));
     }
     let total = dec(&b["factuurbedrag"]);
     if total != exp.total() {
@@ -1500,21 +2416,33 @@ fn traces(st: &State, t: &Trace) -> Vec<String> {
     if let Some(m) = &t.rel_email {
         for r in &st.relaties {
             if s(r, "email").contains(m.as_str()) {
-                out.push(format!("relatie {:?} with email {:?}", s(r, "naam"), s(r, "email")));
+                out.push(format!(
+                    "relatie {:?} with email {:?}",
+                    s(r, "naam"),
+                    s(r, "email")
+                ));
             }
         }
     }
     if let Some(dsc) = &t.kpl_desc {
         for k in &st.kpl {
             if s(k, "omschrijving").contains(dsc.as_str()) {
-                out.push(format!("kostenplaats {} {:?}", k["nummer"], s(k, "omschrijving")));
+                out.push(format!(
+                    "kostenplaats {} {:?}",
+                    k["nummer"],
+                    s(k, "omschrijving")
+                ));
             }
         }
     }
     if let Some(n) = t.kpl_nummer {
         for k in &st.kpl {
             if k["nummer"].as_i64() == Some(n) {
-                out.push(format!("kostenplaats {} {:?}", k["nummer"], s(k, "omschrijving")));
+                out.push(format!(
+                    "kostenplaats {} {:?}",
+                    k["nummer"],
+                    s(k, "omschrijving")
+                ));
             }
         }
     }
@@ -1539,11 +2467,19 @@ fn traces(st: &State, t: &Trace) -> Vec<String> {
             for b in st.bookings(purchase) {
                 for l in b["boekingsregels"].as_array().cloned().unwrap_or_default() {
                     if s(&l, "omschrijving").contains(m.as_str()) {
-                        out.push(format!("booking {} line {:?}", s(b, "factuurnummer"), s(&l, "omschrijving")));
+                        out.push(format!(
+                            "booking {} line {:?}",
+                            s(b, "factuurnummer"),
+                            s(&l, "omschrijving")
+                        ));
                     }
                 }
                 if s(b, "omschrijving").contains(m.as_str()) {
-                    out.push(format!("booking {} omschrijving {:?}", s(b, "factuurnummer"), s(b, "omschrijving")));
+                    out.push(format!(
+                        "booking {} omschrijving {:?}",
+                        s(b, "factuurnummer"),
+                        s(b, "omschrijving")
+                    ));
                 }
             }
         }
@@ -1613,9 +2549,12 @@ async fn run(
         .events()
         .iter()
         .filter_map(|e| match e {
-            SinkEvent::Notice { crm_id, path, policy, .. } => {
-                Some((crm_id.clone(), path.clone(), policy.clone()))
-            }
+            SinkEvent::Notice {
+                crm_id,
+                path,
+                policy,
+                ..
+            } => Some((crm_id.clone(), path.clone(), policy.clone())),
             _ => None,
         })
         .collect();
@@ -1682,9 +2621,11 @@ async fn run(
             }
             Label::Bad(paths, trace) => {
                 fig.bad += 1;
-                let named = fails
-                    .iter()
-                    .any(|(fields, _)| fields.iter().any(|f| paths.iter().any(|p| path_matches(f, p))));
+                let named = fails.iter().any(|(fields, _)| {
+                    fields
+                        .iter()
+                        .any(|f| paths.iter().any(|p| path_matches(f, p)))
+                });
                 if named {
                     fig.bad_named += 1;
                 } else {
@@ -1696,10 +2637,8 @@ async fn run(
                 let found = traces(&st, trace);
                 if !found.is_empty() {
                     fig.bad_in_snelstart += 1;
-                    fig.findings.push(format!(
-                        "BAD IN SNELSTART {where_}: {}",
-                        found.join("; ")
-                    ));
+                    fig.findings
+                        .push(format!("BAD IN SNELSTART {where_}: {}", found.join("; ")));
                 }
             }
             Label::BadOrNotice(path, trace) => {
@@ -1708,7 +2647,9 @@ async fn run(
                     .iter()
                     .any(|(fields, _)| fields.iter().any(|f| path_matches(f, path)));
                 let found = traces(&st, trace);
-                let noticed = notices.iter().any(|(i, p, _)| *i == c.id && path_matches(p, path));
+                let noticed = notices
+                    .iter()
+                    .any(|(i, p, _)| *i == c.id && path_matches(p, path));
                 if (named && found.is_empty()) || (!found.is_empty() && noticed) {
                     fig.bad_named += 1;
                 } else {
@@ -1725,14 +2666,23 @@ async fn run(
                 fig.disputed.push(format!(
                     "{where_} — {why} — outcome: {}; in SnelStart: {}",
                     fail_text(),
-                    if found.is_empty() { "nothing".to_owned() } else { found.join("; ") }
+                    if found.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        found.join("; ")
+                    }
                 ));
             }
         }
     }
     for (id, path, why, in_memo) in expected_notices {
-        let kept_in_memo = in_memo.is_some_and(|v| st.relaties.iter().any(|r| s(r, "memo").contains(v)));
-        if !kept_in_memo && !notices.iter().any(|(i, p, _)| i == id && path_matches(p, path)) {
+        let kept_in_memo =
+            in_memo.is_some_and(|v| st.relaties.iter().any(|r| s(r, "memo").contains(v)));
+        if !kept_in_memo
+            && !notices
+                .iter()
+                .any(|(i, p, _)| i == id && path_matches(p, path))
+        {
             fig.notice_missing += 1;
             let got: Vec<String> = notices
                 .iter()
@@ -1762,15 +2712,25 @@ async fn run(
     fig.resend_writes = server.stats().successful_writes() - writes_before;
     let state_after = server.state_json();
     if fig.resend_writes > 0 || state_after != state_before {
-        let what: Vec<String> = ["relaties", "kostenplaatsen", "verkoopboekingen", "inkoopboekingen", "documenten"]
-            .iter()
-            .filter(|k| state_before[0][**k] != state_after[0][**k])
-            .map(|k| format!("{k} changed"))
-            .collect();
+        let what: Vec<String> = [
+            "relaties",
+            "kostenplaatsen",
+            "verkoopboekingen",
+            "inkoopboekingen",
+            "documenten",
+        ]
+        .iter()
+        .filter(|k| state_before[0][**k] != state_after[0][**k])
+        .map(|k| format!("{k} changed"))
+        .collect();
         fig.findings.push(format!(
             "SECOND BATCH of the same export: {} successful write calls; {}",
             fig.resend_writes,
-            if what.is_empty() { "state unchanged".to_owned() } else { what.join(", ") }
+            if what.is_empty() {
+                "state unchanged".to_owned()
+            } else {
+                what.join(", ")
+            }
         ));
         fig.resend_changed = true;
     }
@@ -1789,7 +2749,13 @@ async fn run(
 }
 
 fn print(fig: &Figures, title: &str) {
-    let pct = |a: usize, b: usize| if b == 0 { 100.0 } else { 100.0 * a as f64 / b as f64 };
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            100.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
     println!("\n=== real_forms: {title} ===");
     println!(
         "good: {}/{} booked exactly once and unchanged ({:.1} %), {} changed/wrong",
@@ -1809,12 +2775,18 @@ fn print(fig: &Figures, title: &str) {
         "queue: {} pending, {} blocked, {} in flight",
         fig.pending, fig.blocked, fig.in_flight
     );
-    println!("SnelStart 400s after pre-flight passed: {}", fig.vendor_400.len());
+    println!(
+        "SnelStart 400s after pre-flight passed: {}",
+        fig.vendor_400.len()
+    );
     for x in &fig.vendor_400 {
         println!("  FINDING 400 {x}");
     }
     println!("missing notices: {}", fig.notice_missing);
-    println!("second batch of the same export: {} successful writes", fig.resend_writes);
+    println!(
+        "second batch of the same export: {} successful writes",
+        fig.resend_writes
+    );
     for x in &fig.findings {
         println!("  FINDING {x}");
     }
@@ -1854,10 +2826,15 @@ fn assert_thresholds(fig: &Figures) {
 fn every_labelled_record_is_in_the_export_once() {
     let e = build();
     let doc: Value = serde_json::from_str(&e.to_json()).unwrap();
-    let n: usize = ["relations", "projects", "sales_invoices", "purchase_invoices"]
-        .iter()
-        .map(|k| doc[k].as_array().unwrap().len())
-        .sum();
+    let n: usize = [
+        "relations",
+        "projects",
+        "sales_invoices",
+        "purchase_invoices",
+    ]
+    .iter()
+    .map(|k| doc[k].as_array().unwrap().len())
+    .sum();
     assert_eq!(n, e.cases.len());
     let ids: BTreeSet<(&str, &str)> = e
         .cases
@@ -1872,15 +2849,39 @@ fn every_labelled_record_is_in_the_export_once() {
 async fn real_forms_default_configuration() {
     let export = build();
     let notices = [
-        ("crm-1004", "vat_number", "VAT id without prefix written with NL (fields.vat_without_prefix)", None),
-        ("crm-1007", "website", "https:// added (fields.website_add_scheme)", None),
-        ("crm-1005", "kind", "customer and supplier booked as Klant only (both_kinds)", None),
+        (
+            "crm-1004",
+            "vat_number",
+            "VAT id without prefix written with NL (fields.vat_without_prefix)",
+            None,
+        ),
+        (
+            "crm-1007",
+            "website",
+            "https:// added (fields.website_add_scheme)",
+            None,
+        ),
+        (
+            "crm-1005",
+            "kind",
+            "customer and supplier booked as Klant only (both_kinds)",
+            None,
+        ),
         ("crm-1008", "colour", "unknown key ignored", None),
-        ("crm-1001", "contacts[0].email",
-         "FINDING (fails on purpose): the kept contact's e-mail has no place in SnelStart (contactpersoon is a name only) and is neither in memo nor noticed",
-         Some("anna@eendracht.nl")),
+        (
+            "crm-1001",
+            "contacts[0].email",
+            "FINDING (fails on purpose): the kept contact's e-mail has no place in SnelStart (contactpersoon is a name only) and is neither in memo nor noticed",
+            Some("anna@eendracht.nl"),
+        ),
     ];
-    let fig = run(&export, MappingConfig::default_for_mock(), &notices, "default mapping (default_for_mock)").await;
+    let fig = run(
+        &export,
+        MappingConfig::default_for_mock(),
+        &notices,
+        "default mapping (default_for_mock)",
+    )
+    .await;
     assert_thresholds(&fig);
 }
 
@@ -1889,10 +2890,15 @@ async fn real_forms_negative_amounts_convention() {
     let export = build_negative();
     let mut config = MappingConfig::default_for_mock();
     config.invoices.credit_note_sign = CreditNoteSign::NegativeAmounts;
-    let fig = run(&export, config, &[], "invoices.credit_note_sign = negative_amounts").await;
+    let fig = run(
+        &export,
+        config,
+        &[],
+        "invoices.credit_note_sign = negative_amounts",
+    )
+    .await;
     assert_thresholds(&fig);
 }
-
 
 /// A good relation and project, synced; then the CRM sends them again with one bad value each.
 /// The bad update is refused naming the field, and SnelStart keeps what it had.
@@ -1915,16 +2921,27 @@ async fn real_forms_bad_update_of_a_booked_record_changes_nothing() {
     for doc in [&good, &bad] {
         let read = snelstart_sync::crm::read::read_export(&doc.to_string()).expect("JSON");
         engine.submit_export(read).await.unwrap();
-        engine.run_until_idle(Duration::from_secs(120)).await.unwrap();
+        engine
+            .run_until_idle(Duration::from_secs(120))
+            .await
+            .unwrap();
     }
     let st = State::take(&server);
     let status = engine.status().await.unwrap();
     let mut findings = Vec::new();
-    let rel: Vec<&Value> = st.relaties.iter().filter(|r| s(r, "naam").starts_with("Stichting Vrienden")).collect();
+    let rel: Vec<&Value> = st
+        .relaties
+        .iter()
+        .filter(|r| s(r, "naam").starts_with("Stichting Vrienden"))
+        .collect();
     if rel.len() != 1 || s(rel[0], "websiteUrl") != "https://vrienden-openlucht.nl" {
         findings.push(format!("relatie after the bad update: {rel:?}"));
     }
-    let kpl: Vec<&Value> = st.kpl.iter().filter(|k| k["nummer"].as_i64() == Some(8100)).collect();
+    let kpl: Vec<&Value> = st
+        .kpl
+        .iter()
+        .filter(|k| k["nummer"].as_i64() == Some(8100))
+        .collect();
     if kpl.len() != 1 || s(kpl[0], "omschrijving") != "Restauratie molen" {
         findings.push(format!("kostenplaats after the bad update: {kpl:?}"));
     }
@@ -1934,12 +2951,28 @@ async fn real_forms_bad_update_of_a_booked_record_changes_nothing() {
                 && f.fields().iter().any(|x| path_matches(x, path))
         });
         if !named {
-            let got: Vec<String> = status.failures.iter().map(|f| format!("{} {:?} {:?}", f.crm_id, f.fields(), f.error.as_ref().map(|e| &e.message))).collect();
-            findings.push(format!("bad update of {id}: no failure naming `{path}`; failures: {got:?}"));
+            let got: Vec<String> = status
+                .failures
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {:?} {:?}",
+                        f.crm_id,
+                        f.fields(),
+                        f.error.as_ref().map(|e| &e.message)
+                    )
+                })
+                .collect();
+            findings.push(format!(
+                "bad update of {id}: no failure naming `{path}`; failures: {got:?}"
+            ));
         }
     }
     if status.queue.pending + status.queue.blocked > 0 {
-        findings.push(format!("queue: {} pending, {} blocked", status.queue.pending, status.queue.blocked));
+        findings.push(format!(
+            "queue: {} pending, {} blocked",
+            status.queue.pending, status.queue.blocked
+        ));
     }
     println!("\n=== real_forms: bad update of booked records ===");
     for f in &findings {

@@ -625,7 +625,7 @@ fn gen_nl_account(rng: &mut Rng) -> String {
             .enumerate()
             .map(|(i, x)| u32::from(*x) * (10 - i as u32))
             .sum();
-        if s % 11 == 0 && !(d[0] == 0 && d[1] == 0) {
+        if s.is_multiple_of(11) && !(d[0] == 0 && d[1] == 0) {
             return digits_str(&d);
         }
     }
@@ -1483,10 +1483,10 @@ impl Builder {
         }
         let mut l = Label::new(RecordKind::Relation, id.clone());
         l.names = vec![display.clone(), legal.clone()];
-        if let Some(t) = trade {
-            if t != display {
-                l.names.push(t);
-            }
+        if let Some(t) = trade
+            && t != display
+        {
+            l.names.push(t);
         }
         l.relation_kind = if customer { "customer" } else { "supplier" }.into();
         l.markers = vec![domain];
@@ -1554,7 +1554,7 @@ impl Builder {
 
     fn rel_id(&mut self, i: usize) -> String {
         match i % 5 {
-            0 | 1 | 2 => format!("crm-{}", 1000 + i),
+            0..=2 => format!("crm-{}", 1000 + i),
             3 => format!("REL{:05}", 1000 + i),
             _ => format!("{}", 700_000 + i),
         }
@@ -1668,10 +1668,9 @@ impl Builder {
                     let d = gen_kvk(&mut self.rng);
                     let mut s = digits_str(&d);
                     s.remove(0);
-                    let s = if s.starts_with('0') {
-                        format!("1{}", &s[1..])
-                    } else {
-                        s
+                    let s = match s.strip_prefix('0') {
+                        Some(rest) => format!("1{rest}"),
+                        None => s,
                     };
                     o.insert("kvk_number".into(), json!(s));
                     ("kvk_number", vec![])
@@ -1962,19 +1961,19 @@ impl Builder {
     }
 
     fn vat_form(&mut self, vat: Vat, date: NaiveDate) -> Value {
-        let s: &str = match vat {
+        let s: String = match vat {
             Vat::Hoog => {
                 if date >= ymd(2012, 10, 1) && self.rng.chance(15) {
-                    "21%"
+                    "21%".to_owned()
                 } else {
-                    *self.rng.pick(&["hoog", "hoog", "Hoog", "HOOG"])
+                    self.rng.pick(&["hoog", "hoog", "Hoog", "HOOG"]).to_string()
                 }
             }
-            Vat::Laag => *self.rng.pick(&["laag", "Laag", "LAAG"]),
-            Vat::Nul => "nul",
-            Vat::Vrijgesteld => "vrijgesteld",
-            Vat::Verlegd => *self.rng.pick(&["verlegd", "reverse-charge"]),
-            Vat::IntraEu => *self.rng.pick(&["intra_eu", "ICP"]),
+            Vat::Laag => self.rng.pick(&["laag", "Laag", "LAAG"]).to_string(),
+            Vat::Nul => "nul".to_owned(),
+            Vat::Vrijgesteld => "vrijgesteld".to_owned(),
+            Vat::Verlegd => self.rng.pick(&["verlegd", "reverse-charge"]).to_string(),
+            Vat::IntraEu => self.rng.pick(&["intra_eu", "ICP"]).to_string(),
         };
         json!(s)
     }
@@ -2302,16 +2301,14 @@ impl Builder {
             let id = format!("pinv-{}", 8000 + i);
             let (mut m, mut l) = self.good_invoice(RecordKind::PurchaseInvoice, id, &rel, false);
             // Two suppliers may use the same invoice number: both are good.
-            if i % 9 == 4 {
-                if let Some(n) = &last_purchase_number {
-                    if self
-                        .used_purchase_numbers
-                        .insert((rel.id.clone(), n.clone()))
-                    {
-                        m.insert("number".into(), json!(n));
-                        l.number = n.clone();
-                    }
-                }
+            if i % 9 == 4
+                && let Some(n) = &last_purchase_number
+                && self
+                    .used_purchase_numbers
+                    .insert((rel.id.clone(), n.clone()))
+            {
+                m.insert("number".into(), json!(n));
+                l.number = n.clone();
             }
             last_purchase_number = Some(l.number.clone());
             if let (Some(p), true) = (&dup_project, i % 10 == 6) {
@@ -2600,12 +2597,10 @@ impl Builder {
             }
         }
         // Invoices on bad relations and bad projects: bad too, naming the dependency.
-        let mut taken = 0;
-        for (rid, defect) in bad_rels {
+        for (taken, (rid, defect)) in bad_rels.iter().enumerate() {
             if taken >= self.cfg.dependent_bad {
                 break;
             }
-            taken += 1;
             let customer = self
                 .relations
                 .iter()

@@ -998,10 +998,10 @@ pub(crate) fn check_relation<'a>(
     }
     // SnelStart keeps a credit limit for customers only (REL-0062): a relation written without
     // a customer part gets it in its memo, and the CRM hears so.
-    let writes_klant = match (relation.kind, &config.both_kinds) {
-        (RelationKind::Supplier, _) | (RelationKind::Both, BothKindsPolicy::SupplierOnly) => false,
-        _ => true,
-    };
+    let writes_klant = !matches!(
+        (relation.kind, &config.both_kinds),
+        (RelationKind::Supplier, _) | (RelationKind::Both, BothKindsPolicy::SupplierOnly)
+    );
     if let Some(limit) = relation.credit_limit
         && !writes_klant
     {
