@@ -853,10 +853,9 @@ async fn measure(export: &Export, server: &MockServer, engine: &Engine) -> Figur
                     .relaties
                     .iter()
                     .any(|r| o.names.iter().any(|n| n == s(r, "naam"))),
-                RecordKind::Project => snap
-                    .kostenplaatsen
-                    .iter()
-                    .any(|k| number_text(&k["nummer"]) == o.number && s(k, "omschrijving") == o.description),
+                RecordKind::Project => snap.kostenplaatsen.iter().any(|k| {
+                    number_text(&k["nummer"]) == o.number && s(k, "omschrijving") == o.description
+                }),
                 _ => {
                     let e = o.booking.as_ref().unwrap();
                     snap.bookings(l.kind).iter().any(|b| {

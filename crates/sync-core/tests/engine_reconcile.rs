@@ -318,6 +318,9 @@ async fn reconcile_finds_every_planted_difference_and_nothing_else() {
         ("invoice_only_in_snelstart", "sales invoice F-99"),
         ("invoice_missing_in_snelstart", "purchase invoice INK-2"),
         ("open_balance_differs", "customer crm-3"),
+        // The same planted payment, per invoice: SnelStart says 50.00 paid on F-1, and the
+        // CRM was told nothing (no read-back ran).
+        ("paid_differs", "sales invoice F-1"),
     ]
     .into_iter()
     .map(|(a, b)| (a.to_owned(), b.to_owned()))

@@ -324,6 +324,21 @@ pub enum Difference {
         /// What the mapping refuses.
         problems: Vec<String>,
     },
+    /// What SnelStart says was paid on an invoice (total minus `openstaandSaldo`) differs from
+    /// the payments the read-back delivered to the CRM: a payment the CRM has not heard of yet
+    /// (run [`read_back`](crate::SyncEngine::read_back)), or one that was reversed since.
+    PaidDiffers {
+        /// Sales or purchase.
+        side: InvoiceSide,
+        /// The CRM id.
+        crm_id: String,
+        /// The factuurnummer.
+        factuurnummer: String,
+        /// Paid according to SnelStart.
+        snelstart_paid: Decimal,
+        /// Paid according to the payments delivered to the CRM.
+        crm_paid: Decimal,
+    },
     /// A customer's (or supplier's) open balance differs.
     OpenBalanceDiffers {
         /// Customers (sales) or suppliers (purchase).
@@ -349,6 +364,7 @@ impl Difference {
             Difference::InvoiceOnlyInSnelStart { .. } => "invoice_only_in_snelstart",
             Difference::InvoiceTotalDiffers { .. } => "invoice_total_differs",
             Difference::InvoiceNotComparable { .. } => "invoice_not_comparable",
+            Difference::PaidDiffers { .. } => "paid_differs",
             Difference::OpenBalanceDiffers { .. } => "open_balance_differs",
         }
     }
@@ -387,6 +403,11 @@ impl Difference {
                 ..
             }
             | Difference::InvoiceNotComparable {
+                side,
+                factuurnummer,
+                ..
+            }
+            | Difference::PaidDiffers {
                 side,
                 factuurnummer,
                 ..
@@ -442,6 +463,15 @@ impl Difference {
                 }
                 text
             }
+            Difference::PaidDiffers {
+                crm_id,
+                snelstart_paid,
+                crm_paid,
+                ..
+            } => format!(
+                "CRM {crm_id}: SnelStart says {snelstart_paid} paid, the CRM was told {crm_paid} \
+                 (run the read-back)"
+            ),
             Difference::InvoiceOnlyInSnelStart {
                 snelstart_id,
                 snelstart_total,
@@ -635,6 +665,8 @@ impl CrmInvoice {
 /// One SnelStart invoice, sales or purchase, as reconciliation needs it.
 struct SnelStartInvoice {
     id: Uuid,
+    /// The verkoopboeking / inkoopboeking behind the invoice (payments are per booking).
+    booking: Option<Uuid>,
     number: String,
     relatie: Option<Uuid>,
     total: Option<Decimal>,
@@ -1000,6 +1032,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     .list(ops::verkoopfacturen::list(query()))
                     .map_ok(|f| SnelStartInvoice {
                         id: f.id.into(),
+                        booking: f.verkoop_boeking.map(|b| b.id.as_uuid()),
                         number: f.factuurnummer,
                         relatie: f.relatie.map(|r| r.id.into()),
                         total: f.factuur_bedrag,
@@ -1012,6 +1045,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     .list(ops::inkoopfacturen::list(query()))
                     .map_ok(|f| SnelStartInvoice {
                         id: f.id.into(),
+                        booking: f.inkoop_boeking.map(|b| b.id.as_uuid()),
                         number: f.factuurnummer,
                         relatie: f.relatie.map(|r| r.id.into()),
                         total: f.factuur_bedrag,
@@ -1060,6 +1094,29 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             };
             matched.insert(index);
             let crm_invoice = &crm_invoices[index];
+            // Paid in SnelStart against what the CRM was told (a store read, no call).
+            if let (Some(booking), Some(total), Some(open)) =
+                (invoice.booking, invoice.total, invoice.open)
+            {
+                let ledger_side = match side {
+                    InvoiceSide::Sales => crate::LedgerSide::Sales,
+                    InvoiceSide::Purchase => crate::LedgerSide::Purchases,
+                };
+                let snelstart_paid = total - open;
+                let crm_paid = self
+                    .delivered_paid(ledger_side, booking)
+                    .await?
+                    .unwrap_or_default();
+                if snelstart_paid != crm_paid {
+                    differences.push(Difference::PaidDiffers {
+                        side,
+                        crm_id: crm_invoice.crm_id.clone(),
+                        factuurnummer: invoice.number.clone(),
+                        snelstart_paid,
+                        crm_paid,
+                    });
+                }
+            }
             match &crm_invoice.total {
                 Ok(total) if invoice.total != Some(*total) => {
                     differences.push(Difference::InvoiceTotalDiffers {

@@ -435,6 +435,17 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .map(|l| l.crm_id))
     }
 
+    /// What the CRM was told was paid on one invoice (the sum of the payments delivered and
+    /// not reversed), `None` when nothing was ever delivered for it.
+    pub(crate) async fn delivered_paid(
+        &self,
+        side: LedgerSide,
+        booking: Uuid,
+    ) -> Result<Option<Decimal>, StoreError> {
+        let (text, ledger) = self.load_ledger(side, booking).await?;
+        Ok(text.map(|_| ledger.paid()))
+    }
+
     async fn load_ledger(
         &self,
         side: LedgerSide,
