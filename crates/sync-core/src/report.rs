@@ -222,6 +222,10 @@ pub struct StatusReport {
     pub by_kind: BTreeMap<EntityKind, KindQueue>,
     /// The last read-back of payment status, if any ran.
     pub last_read_back: Option<ReadBackSummary>,
+    /// Items of SnelStart's lists that did not decode and were skipped (operation, position,
+    /// JSON path, id): records the engine did not see, most recent reads first kept by the
+    /// client. A change on SnelStart's side shows here before it bites.
+    pub skipped_items: Vec<String>,
 }
 
 /// Unfinished work items of one entity kind.
@@ -316,6 +320,12 @@ impl fmt::Display for StatusReport {
             writeln!(f, "waiting for review:")?;
             for r in &self.review {
                 writeln!(f, "  {} {}: {}", r.kind, r.crm_id, r.reasons)?;
+            }
+        }
+        if !self.skipped_items.is_empty() {
+            writeln!(f, "SnelStart list items that did not decode (skipped):")?;
+            for item in &self.skipped_items {
+                writeln!(f, "  {item}")?;
             }
         }
         Ok(())

@@ -38,7 +38,6 @@
 //!    file name before uploading again. The item's payload carries the file (base64), so a
 //!    queued attachment costs about 4/3 of its size in the store until it is pruned.
 
-use chrono::TimeDelta;
 use crm_model::{Attachment, CrmId, InvoiceLine, PurchaseInvoice, SalesInvoice};
 use mapping::booking::{BookingContext, BookingPlan, plan_purchase_invoice, plan_sales_invoice};
 use mapping::config::ChartOfAccounts;
@@ -587,7 +586,7 @@ fn defer<S: Store, Src: CrmSource, Snk: CrmSink>(
     message: String,
 ) -> ItemResult {
     ItemResult::Retry {
-        at: engine.now() + TimeDelta::from_std(engine.backoff(item.attempts)).unwrap_or_default(),
+        at: super::later(engine.now(), engine.backoff(item.attempts)),
         error: FailureKind::Transient
             .error(message)
             .with_code("DEPENDENCY_PENDING"),
@@ -1356,8 +1355,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             Ok(result) => result,
             Err(HandlerError::Client(e)) => self.classify(item, &e),
             Err(HandlerError::Store(e)) => ItemResult::Retry {
-                at: self.now()
-                    + TimeDelta::from_std(self.backoff(item.attempts)).unwrap_or_default(),
+                at: super::later(self.now(), self.backoff(item.attempts)),
                 error: FailureKind::Transient.error(format!("store: {e}")),
             },
         }

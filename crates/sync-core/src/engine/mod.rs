@@ -568,7 +568,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             let wake = self.next_wake().await?.min(deadline);
             // Say what the engine waits for and until when: a silent wait looks like a hang.
             let wait = wake.saturating_duration_since(tokio::time::Instant::now());
-            let until = self.now() + chrono::TimeDelta::from_std(wait).unwrap_or_default();
+            let until = later(self.now(), wait);
             if let Some(open) = self.breaker_open(self.now()) {
                 tracing::info!(
                     admin = %self.inner.admin, %open, waiting = waiting,
@@ -803,8 +803,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
             Err(relations::HandlerError::Client(e)) => self.classify(item, &e),
             Err(relations::HandlerError::Store(e)) => ItemResult::Retry {
-                at: self.now()
-                    + chrono::TimeDelta::from_std(self.backoff(item.attempts)).unwrap_or_default(),
+                at: later(self.now(), self.backoff(item.attempts)),
                 error: FailureKind::Transient.error(format!("store: {e}")),
             },
         }
@@ -816,7 +815,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         if e.is_rate_limited() {
             let wait = e.retry_after().unwrap_or(Duration::from_secs(30));
             return ItemResult::Retry {
-                at: now + chrono::TimeDelta::from_std(wait).unwrap_or_default(),
+                at: later(now, wait),
                 error: stored_from_client(FailureKind::RateLimited, e),
             };
         }
@@ -839,7 +838,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 let wait = self
                     .backoff(item.attempts)
                     .min(self.inner.options.breaker_base);
-                now + chrono::TimeDelta::from_std(wait).unwrap_or_default()
+                later(now, wait)
             });
             return ItemResult::Retry {
                 at,
@@ -1056,6 +1055,19 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             config_version,
             by_kind: self.queue_by_kind().await?,
             last_read_back: self.last_read_back().await?,
+            skipped_items: self
+                .inner
+                .client
+                .decode_problems()
+                .iter()
+                .map(|p| {
+                    let id =
+                        p.id.as_deref()
+                            .map(|id| format!(" (id {id})"))
+                            .unwrap_or_default();
+                    format!("{p}{id}")
+                })
+                .collect(),
         })
     }
 
@@ -1184,6 +1196,15 @@ fn latest_per_record(items: Vec<WorkItem>) -> Vec<WorkItem> {
         .collect()
 }
 
+/// `at + wait`, saturating instead of panicking: a wait from outside (a `Retry-After`) or a
+/// large backoff can never overflow the time arithmetic and stop the administration.
+pub(crate) fn later(at: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(wait)
+        .ok()
+        .and_then(|d| at.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1199,6 +1220,18 @@ mod tests {
             Utc::now(),
         );
         WorkItem::enqueued(WorkItemId::new(id), new, Utc::now())
+    }
+
+    /// Issue 11/12: a huge wait (a `Retry-After` from a hostile or broken server) saturates
+    /// instead of panicking the engine.
+    #[test]
+    fn later_saturates() {
+        let now = Utc::now();
+        assert_eq!(later(now, Duration::MAX), DateTime::<Utc>::MAX_UTC);
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + chrono::TimeDelta::seconds(1)
+        );
     }
 
     /// Regression (issue 12): after a kill -9 the same record could be listed several times
