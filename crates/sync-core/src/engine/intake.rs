@@ -148,44 +148,15 @@ impl Batch {
                 self.relation_kinds.insert(crm_id, r.kind);
                 None
             }
-            CrmChange::Project(p) => {
-                let first = self.project_numbers.entry(p.number.clone());
-                match first {
-                    std::collections::hash_map::Entry::Occupied(e) => duplicate(
-                        "number",
-                        format!(
-                            "project number `{}` is already used by project `{}` earlier in \
-                             this batch; the first occurrence was kept",
-                            p.number,
-                            e.get()
-                        ),
-                    ),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(crm_id);
-                        None
-                    }
-                }
-            }
-            CrmChange::Refused(r) => {
-                if r.kind == EntityKind::CostCentre
-                    && let Some(number) = &r.natural_key
-                    && let Some(first) = self.project_numbers.get(number)
-                {
-                    return duplicate(
-                        "number",
-                        format!(
-                            "project number `{number}` is already used by project `{first}` \
-                             earlier in this batch; the first occurrence was kept"
-                        ),
-                    );
-                }
-                if r.kind == EntityKind::CostCentre
-                    && let Some(number) = &r.natural_key
-                {
-                    self.project_numbers.insert(number.clone(), crm_id);
-                }
-                None
-            }
+            CrmChange::Project(p) => self
+                .project_number_taken(&p.number, &crm_id)
+                .and_then(|refusal| duplicate("number", refusal)),
+            CrmChange::Refused(r) if r.kind == EntityKind::CostCentre => r
+                .natural_key
+                .as_deref()
+                .and_then(|number| self.project_number_taken(number, &crm_id))
+                .and_then(|refusal| duplicate("number", refusal)),
+            CrmChange::Refused(_) => None,
             CrmChange::SalesInvoice(i) => {
                 if let Some(first) = self.sales_numbers.get(&i.number) {
                     return duplicate(
@@ -217,6 +188,23 @@ impl Batch {
                 self.kind_conflict(kind, &crm_id, i.relation.as_str(), RelationKind::Customer)
             }
             _ => None,
+        }
+    }
+
+    /// Records `number` for project `crm_id` when it is new in this batch; when an earlier
+    /// project holds it, the refusal message instead (one rule for readable and refused
+    /// projects alike).
+    fn project_number_taken(&mut self, number: &str, crm_id: &str) -> Option<String> {
+        match self.project_numbers.get(number) {
+            Some(first) => Some(format!(
+                "project number `{number}` is already used by project `{first}` earlier in this \
+                 batch; the first occurrence was kept"
+            )),
+            None => {
+                self.project_numbers
+                    .insert(number.to_owned(), crm_id.to_owned());
+                None
+            }
         }
     }
 
