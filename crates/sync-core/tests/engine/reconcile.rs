@@ -654,7 +654,7 @@ async fn calls_grow_with_pages_not_records() {
     assert_eq!(tenth.api_calls, 3);
 }
 
-/// Figures, not a pass/fail check: `cargo test -p sync-core --release --test engine_reconcile
+/// Figures, not a pass/fail check: `cargo test -p sync-core --release --test engine
 /// -- --ignored --nocapture reconcile_figures`.
 #[tokio::test]
 #[ignore = "prints figures; run on demand"]

@@ -930,7 +930,7 @@ async fn balances_of_many_customers_come_from_one_scan_of_open_items() {
 }
 
 /// Figures, not a timing assertion: run with
-/// `cargo test -p sync-core --release --test engine_readback -- --ignored --nocapture`.
+/// `cargo test -p sync-core --release --test engine -- --ignored --nocapture readback::`.
 /// What is asserted is the call count: paged reads only, no call per invoice or customer.
 #[tokio::test]
 #[ignore = "prints figures; slow in debug builds"]
