@@ -1,14 +1,9 @@
 //! Configuration backup and restore, rollback and the chart-of-accounts check, against
 //! `snelstart-mock` over real HTTP.
 
-use std::time::Duration;
-
 use chrono::{TimeZone, Utc};
 use crm_model::{Project, Relation, RelationKind};
 use mapping::config::{ConfigProblemKind, LedgerRule, MappingConfig, RelatiecodePolicy};
-use snelstart_client::Client;
-use snelstart_client::budget::BudgetConfig;
-use snelstart_client::retry::RetryPolicy;
 use snelstart_mock::{MockConfig, MockServer};
 use sync_core::store::{AdminKey, ConfigStore, EntityKind, IdLink, LinkStore, MemoryStore};
 use sync_core::{
@@ -17,23 +12,9 @@ use sync_core::{
 };
 use uuid::Uuid;
 
-type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
+use crate::support::client;
 
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(BudgetConfig::unlimited())
-        .retry_policy(
-            RetryPolicy::default()
-                .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
-                .with_max_attempts(3),
-        )
-        .build()
-        .unwrap()
-}
+type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
 
 fn config() -> MappingConfig {
     let mut c = MappingConfig::default_for_mock();

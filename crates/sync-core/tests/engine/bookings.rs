@@ -12,11 +12,9 @@ use crm_model::{
 };
 use mapping::config::{LedgerRule, MappingConfig};
 use rust_decimal::Decimal;
-use snelstart_client::budget::BudgetConfig;
 use snelstart_client::models::{DocumentType, Inkoopfactuur, Verkoopfactuur};
 use snelstart_client::odata::Query;
-use snelstart_client::retry::RetryPolicy;
-use snelstart_client::{Client, ops};
+use snelstart_client::ops;
 use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
 use sync_core::store::{
     AdminKey, AuditOutcome, AuditStore, EntityKind, LinkStore, MemoryStore, QueueStore, WorkState,
@@ -26,23 +24,9 @@ use sync_core::{
     SyncEngine,
 };
 
-type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
+use crate::support::client;
 
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(BudgetConfig::unlimited())
-        .retry_policy(
-            RetryPolicy::default()
-                .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
-                .with_max_attempts(3),
-        )
-        .build()
-        .unwrap()
-}
+type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
 
 fn options(concurrency: usize) -> EngineOptions {
     let mut o = EngineOptions::default();

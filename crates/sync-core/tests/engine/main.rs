@@ -7,3 +7,4 @@ mod bookings;
 mod readback;
 mod reconcile;
 mod relations;
+mod support;

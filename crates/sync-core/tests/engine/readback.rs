@@ -13,7 +13,6 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use crm_model::{Money, PaymentState};
 use futures::TryStreamExt;
 use rust_decimal::Decimal;
-use snelstart_client::budget::BudgetConfig;
 use snelstart_client::models::{
     BankKasInkoopboekingRegel, BankKasVerkoopboekingRegel, Bankboeking, BtwSoort, DagboekSoort,
     InkoopBtwSoort, Inkoopboeking, InkoopboekingBtwRegel, InkoopboekingRegel,
@@ -22,7 +21,6 @@ use snelstart_client::models::{
     VerkoopboekingRegel, VerkoopboekingVerantwoordingsRegel,
 };
 use snelstart_client::odata::Query;
-use snelstart_client::retry::RetryPolicy;
 use snelstart_client::{Client, GrootboekId, InkoopboekingId, KostenplaatsId, RelatieId, ops};
 use snelstart_mock::{MockConfig, MockServer};
 use sync_core::crm::PaymentBookingKind;
@@ -30,6 +28,8 @@ use sync_core::store::{AdminKey, EntityKind, IdLink, LinkStore, MemoryStore};
 use sync_core::{
     Clock, CrmError, CrmSink, EngineOptions, MemorySink, MemorySource, SinkEvent, SyncEngine,
 };
+
+use crate::support::client;
 
 type Engine<Snk> = SyncEngine<MemoryStore, MemorySource, Snk>;
 
@@ -55,22 +55,6 @@ fn money(cents: i64) -> Money {
 
 fn dec(cents: i64) -> Decimal {
     Decimal::new(cents, 2)
-}
-
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(BudgetConfig::unlimited())
-        .retry_policy(
-            RetryPolicy::default()
-                .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
-                .with_max_attempts(3),
-        )
-        .build()
-        .unwrap()
 }
 
 fn engine<Snk: CrmSink>(

@@ -3,7 +3,6 @@
 //! The check must find every planted difference, nothing else, and read only paged lists.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use chrono::NaiveDate;
 use crm_model::{
@@ -12,10 +11,8 @@ use crm_model::{
 use mapping::config::{ChartOfAccounts, MappingConfig, RelatiecodePolicy};
 use mapping::convert::{purchase_invoice_to_inkoopboeking, sales_invoice_to_verkoopboeking};
 use rust_decimal::Decimal;
-use snelstart_client::budget::BudgetConfig;
 use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
 use snelstart_client::odata::Query;
-use snelstart_client::retry::RetryPolicy;
 use snelstart_client::{Client, RelatieId, ops};
 use snelstart_mock::{MockConfig, MockServer};
 use sync_core::store::{AdminKey, EntityKind, MemoryStore};
@@ -24,23 +21,9 @@ use sync_core::{
     Sampling, SyncEngine,
 };
 
-type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
+use crate::support::client;
 
-fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(BudgetConfig::unlimited())
-        .retry_policy(
-            RetryPolicy::default()
-                .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
-                .with_max_attempts(3),
-        )
-        .build()
-        .unwrap()
-}
+type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
 
 fn config() -> MappingConfig {
     let mut c = MappingConfig::default_for_mock();

@@ -4,11 +4,9 @@ use std::time::Duration;
 
 use crm_model::{Address, Contact, CrmId, Project, Relation, RelationKind};
 use mapping::config::{MappingConfig, RelatiecodePolicy};
-use snelstart_client::budget::BudgetConfig;
 use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
 use snelstart_client::odata::Query;
-use snelstart_client::retry::RetryPolicy;
-use snelstart_client::{Client, ops};
+use snelstart_client::ops;
 use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
 use sync_core::store::{AdminKey, EntityKind, MemoryStore, QueueStore, ReplayFilter};
 use sync_core::{
@@ -17,22 +15,6 @@ use sync_core::{
 };
 
 type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
-
-fn client(server: &MockServer, budget: BudgetConfig) -> Client {
-    Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(budget)
-        .retry_policy(
-            RetryPolicy::default()
-                .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
-                .with_max_attempts(3),
-        )
-        .build()
-        .unwrap()
-}
 
 fn options() -> EngineOptions {
     let mut o = EngineOptions::default();
@@ -65,7 +47,7 @@ async fn setup_with(mock: MockConfig, config: MappingConfig, changes: Vec<CrmCha
     let sink = MemorySink::new();
     let store = MemoryStore::new();
     let engine = SyncEngine::with_options(
-        client(&server, BudgetConfig::unlimited()),
+        client(&server),
         store.clone(),
         source.clone(),
         sink.clone(),
@@ -178,7 +160,7 @@ fn project(i: u32) -> Project {
 }
 
 async fn all_relaties(server: &MockServer) -> Vec<Relatie> {
-    client(server, BudgetConfig::unlimited())
+    client(server)
         .list_all(ops::relaties::list(Query::new()))
         .await
         .unwrap()
@@ -258,7 +240,7 @@ async fn a_changed_field_propagates_and_snelstart_fields_stay() {
     .await;
     s.engine.sync().await.unwrap();
     // Someone sets a SnelStart-only field (invoice discount) in SnelStart itself.
-    let c = client(&s.server, BudgetConfig::unlimited());
+    let c = client(&s.server);
     let existing = all_relaties(&s.server)
         .await
         .into_iter()
@@ -292,7 +274,7 @@ async fn a_changed_field_propagates_and_snelstart_fields_stay() {
 #[tokio::test]
 async fn existing_relations_are_linked_not_duplicated_and_ambiguous_ones_wait() {
     let s = setup_with(MockConfig::new(), config_from_crm_numbers(), vec![]).await;
-    let c = client(&s.server, BudgetConfig::unlimited());
+    let c = client(&s.server);
     // SnelStart already has customer 7 (same KvK, other relatiecode) ...
     let mut existing = RelatieWrite::default();
     existing.relatiesoort = Some(vec![Relatiesoort::Klant]);
@@ -368,6 +350,8 @@ async fn existing_relations_are_linked_not_duplicated_and_ambiguous_ones_wait() 
 }
 
 use sync_core::store::LinkStore;
+
+use crate::support::client;
 
 #[tokio::test]
 async fn invalid_records_fail_with_reasons_while_the_rest_syncs_and_replay_works() {
@@ -476,7 +460,7 @@ async fn lost_responses_on_creates_make_no_duplicates_and_miss_nothing() {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), 30, "no duplicates");
-        let kpl = client(&s.server, BudgetConfig::unlimited())
+        let kpl = client(&s.server)
             .execute(ops::kostenplaatsen::list())
             .await
             .unwrap();
@@ -645,7 +629,7 @@ async fn archiving_sets_nonactief_and_projects_deactivate() {
         .find(|r| r.relatiecode == 20_004)
         .unwrap();
     assert!(r.nonactief);
-    let kpl = client(&s.server, BudgetConfig::unlimited())
+    let kpl = client(&s.server)
         .execute(ops::kostenplaatsen::list())
         .await
         .unwrap();
@@ -671,7 +655,7 @@ async fn inactive_projects_exist_and_foreign_cost_centres_are_not_taken_over() {
     )
     .await;
     // Kostenplaats 101 exists already, typed in by hand for something else.
-    let direct = client(&s.server, BudgetConfig::unlimited());
+    let direct = client(&s.server);
     direct
         .execute(
             ops::kostenplaatsen::create(&snelstart_client::models::Kostenplaats::new(
@@ -753,16 +737,13 @@ async fn a_koppelsleutel_for_another_administration_is_refused() {
     let mut another = MockConfig::new();
     another.seed = 7; // another administration (its administratieIdentifier is seeded)
     let other = MockServer::start(another).await.unwrap();
-    let engine = SyncEngine::builder(
-        client(&other, BudgetConfig::unlimited()),
-        AdminKey::new("test"),
-    )
-    .store(s.store.clone())
-    .source(s.source.clone())
-    .sink(s.sink.clone())
-    .config(config_from_crm_numbers())
-    .options(options())
-    .build();
+    let engine = SyncEngine::builder(client(&other), AdminKey::new("test"))
+        .store(s.store.clone())
+        .source(s.source.clone())
+        .sink(s.sink.clone())
+        .config(config_from_crm_numbers())
+        .options(options())
+        .build();
     s.source.push(CrmChange::relation(customer(2)));
     let err = engine.sync().await.unwrap_err();
     assert!(
@@ -790,7 +771,7 @@ async fn after_an_outage_items_are_due_when_the_breaker_probes() {
     o.breaker_base = Duration::from_millis(50);
     o.breaker_max = Duration::from_secs(1);
     let engine = SyncEngine::with_options(
-        client(&s.server, BudgetConfig::unlimited()),
+        client(&s.server),
         s.store.clone(),
         s.source.clone(),
         s.sink.clone(),
@@ -839,16 +820,13 @@ async fn finished_work_is_pruned_after_the_retention() {
     assert_eq!(s.engine.status().await.unwrap().queue.done, 3);
     let mut o = options();
     o.retention = Some(Duration::ZERO);
-    let pruning = SyncEngine::builder(
-        client(&s.server, BudgetConfig::unlimited()),
-        AdminKey::new("test"),
-    )
-    .store(s.store.clone())
-    .source(s.source.clone())
-    .sink(s.sink.clone())
-    .config(config_from_crm_numbers())
-    .options(o)
-    .build();
+    let pruning = SyncEngine::builder(client(&s.server), AdminKey::new("test"))
+        .store(s.store.clone())
+        .source(s.source.clone())
+        .sink(s.sink.clone())
+        .config(config_from_crm_numbers())
+        .options(o)
+        .build();
     s.source.push(CrmChange::relation(customer(4)));
     pruning.sync().await.unwrap();
     let done = pruning.status().await.unwrap().queue.done;
@@ -869,7 +847,7 @@ async fn finished_work_is_pruned_after_the_retention() {
 #[tokio::test]
 async fn the_original_among_snelstart_duplicates_is_linked_and_the_copies_reported() {
     let s = setup_with(MockConfig::new(), config_from_crm_numbers(), vec![]).await;
-    let c = client(&s.server, BudgetConfig::unlimited());
+    let c = client(&s.server);
     let mut ids = Vec::new();
     for code in [1042, 1187] {
         let mut w = RelatieWrite::default();
