@@ -1,0 +1,563 @@
+//! [`QueueStore`] on PostgreSQL.
+//!
+//! Concurrency design (the contract is in `sync_core::store`):
+//!
+//! * **Claim** is one statement: a `SELECT ... ORDER BY id LIMIT n FOR UPDATE SKIP LOCKED`
+//!   picks eligible items and an `UPDATE` leases them. Workers in other processes skip rows
+//!   that are being claimed instead of waiting, and a row that another claimer updated
+//!   meanwhile is re-checked against the eligibility rules on its new version, so no item is
+//!   handed out twice for one lease.
+//! * **Leases are fencing tokens**: every completion is an `UPDATE ... WHERE id = $1 AND
+//!   attempts = $2 AND state = 'in_flight'`, so only the holder of the current claim wins.
+//! * **Enqueue** takes a transaction-scoped advisory lock on the record (admin, kind, CRM
+//!   id): two processes enqueueing the same record serialise, so they coalesce into one
+//!   Pending item instead of both inserting one.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use sync_core::store::{
+    AdminKey, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StoreError,
+    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, lease_expiry,
+};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use crate::PostgresStore;
+use crate::codec::{
+    PgResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql, kind_from_sql,
+    state_from_sql, time_from_sql, time_to_sql,
+};
+
+/// The columns every item query selects, in the order [`decode`] reads them.
+const COLUMNS: &str = "w.id, w.admin, w.kind, w.crm_id, w.operation, w.payload::text, w.state, \
+     w.attempts, w.next_attempt_at, w.lease_until, w.last_error::text, w.review::text, \
+     w.created_at, w.updated_at";
+
+/// Decodes a row; `deps` holds the item's dependencies.
+fn decode(row: &Row, depends_on: Vec<WorkItemId>) -> StoreResult<WorkItem> {
+    let id = WorkItemId::new(row.get(0));
+    let crm_id: String = row.get(3);
+    let field = |name: &str| format!("work item {id} ({crm_id:?}), field {name}");
+    let kind = kind_from_sql(row.get(2), || field("kind"))?;
+    let state = state_from_sql(row.get(6), || field("state"))?;
+    let attempts: i32 = row.get(7);
+    let attempts = u32::try_from(attempts)
+        .map_err(|_| StoreError::corrupt(format!("{}: {attempts}", field("attempts"))))?;
+    let payload = json_from_sql(row.get(5), || field("payload"))?;
+    let last_error: Option<StoredError> = row
+        .get::<_, Option<&str>>(10)
+        .map(|text| json_from_sql(text, || field("last_error")))
+        .transpose()?;
+    let review = row
+        .get::<_, Option<&str>>(11)
+        .map(|text| json_from_sql(text, || field("review")))
+        .transpose()?;
+    let new = NewWorkItem::new(
+        AdminKey::new(row.get::<_, String>(1)),
+        kind,
+        crm_id.clone(),
+        row.get::<_, String>(4),
+        payload,
+        time_from_sql(row.get(8)),
+    )
+    .depending_on(depends_on);
+    let mut item = WorkItem::enqueued(id, new, time_from_sql(row.get(12)));
+    item.state = state;
+    item.attempts = attempts;
+    item.lease_until = row.get::<_, Option<i64>>(9).map(time_from_sql);
+    item.last_error = last_error;
+    item.review = review;
+    item.updated_at = time_from_sql(row.get(13));
+    Ok(item)
+}
+
+/// Decodes rows, loading all their dependencies with one query.
+async fn decode_all(client: &impl GenericClient, rows: &[Row]) -> StoreResult<Vec<WorkItem>> {
+    let ids: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
+    let mut deps: BTreeMap<i64, Vec<WorkItemId>> = BTreeMap::new();
+    if !ids.is_empty() {
+        let stmt = client
+            .prepare_cached(
+                "SELECT item_id, depends_on FROM work_deps WHERE item_id = ANY($1)
+                  ORDER BY item_id, depends_on",
+            )
+            .await
+            .store()?;
+        for row in client.query(&stmt, &[&ids]).await.store()? {
+            deps.entry(row.get(0))
+                .or_default()
+                .push(WorkItemId::new(row.get(1)));
+        }
+    }
+    rows.iter()
+        .map(|row| decode(row, deps.remove(&row.get::<_, i64>(0)).unwrap_or_default()))
+        .collect()
+}
+
+async fn load(client: &impl GenericClient, id: i64) -> StoreResult<Option<WorkItem>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM work_items w WHERE w.id = $1"
+        ))
+        .await
+        .store()?;
+    let rows = client.query(&stmt, &[&id]).await.store()?;
+    Ok(decode_all(client, &rows).await?.pop())
+}
+
+fn lease_lost_error(token: LeaseToken, current: Option<(String, i32)>) -> StoreError {
+    match current {
+        None => StoreError::not_found(format!("work item {}", token.id)),
+        Some((state, attempts)) => StoreError::conflict(format!(
+            "work item {} is {state} at attempt {attempts}, not in flight at attempt {}: the lease was lost",
+            token.id, token.attempt
+        )),
+    }
+}
+
+/// The eligibility rules of `claim` (see the contract), as one locking selection.
+///
+/// Walks `work_items_active` (only waiting and running items) in id order and stops after
+/// `$3` lockable matches; the per-record check uses `work_items_active_by_record`.
+const CLAIM: &str = "
+    WITH picked AS (
+        SELECT w.id FROM work_items w
+         WHERE w.admin = $1 AND w.state IN ('pending', 'in_flight')
+           AND CASE WHEN w.state = 'in_flight' THEN w.lease_until <= $2
+               ELSE w.next_attempt_at <= $2
+                AND NOT EXISTS (
+                    SELECT 1 FROM work_deps d JOIN work_items p ON p.id = d.depends_on
+                     WHERE d.item_id = w.id AND p.state NOT IN ('done', 'failed'))
+                AND NOT EXISTS (
+                    SELECT 1 FROM work_items o
+                     WHERE o.admin = w.admin AND o.kind = w.kind AND o.crm_id = w.crm_id
+                       AND o.state IN ('pending', 'in_flight') AND o.id <> w.id
+                       AND (o.state = 'in_flight' OR o.id < w.id))
+               END
+         ORDER BY w.id
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED
+    )
+    UPDATE work_items w
+       SET state = 'in_flight', lease_until = $4, attempts = w.attempts + 1, updated_at = $2
+      FROM picked
+     WHERE w.id = picked.id
+    RETURNING ";
+
+/// Pending items of `$1` blocked (transitively) by a NeedsReview dependency.
+const BLOCKED_COUNT: &str = "
+    WITH RECURSIVE blocked(id) AS (
+        SELECT d.item_id FROM work_items p
+          JOIN work_deps d ON d.depends_on = p.id
+          JOIN work_items c ON c.id = d.item_id
+         WHERE p.admin = $1 AND p.state = 'needs_review' AND c.state = 'pending'
+        UNION
+        SELECT d.item_id FROM blocked b
+          JOIN work_deps d ON d.depends_on = b.id
+          JOIN work_items c ON c.id = d.item_id
+         WHERE c.state = 'pending'
+    )
+    SELECT count(*) FROM work_items WHERE admin = $1 AND id IN (SELECT id FROM blocked)";
+
+impl PostgresStore {
+    /// Applies `set` (an SQL `SET` list; `$1` = id, `$2` = attempt, then `extra`) to an item
+    /// only while `token` still holds its lease; otherwise explains why not.
+    async fn update_leased(
+        &self,
+        token: LeaseToken,
+        set: &str,
+        extra: &[&(dyn ToSql + Sync)],
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "UPDATE work_items SET {set}
+                  WHERE id = $1 AND attempts = $2::bigint AND state = 'in_flight'"
+            ))
+            .await
+            .store()?;
+        let (id, attempt) = (token.id.get(), i64::from(token.attempt));
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&id, &attempt];
+        params.extend_from_slice(extra);
+        let changed = client.execute(&stmt, &params).await.store()?;
+        if changed == 1 {
+            return Ok(());
+        }
+        let current = client
+            .query_opt(
+                "SELECT state, attempts FROM work_items WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .store()?
+            .map(|row| (row.get(0), row.get(1)));
+        Err(lease_lost_error(token, current))
+    }
+}
+
+impl QueueStore for PostgresStore {
+    async fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>) -> StoreResult<WorkItemId> {
+        let now = time_to_sql(now)?;
+        let not_before = time_to_sql(item.not_before)?;
+        let payload = json_to_sql(&item.payload)?;
+        let mut deps: Vec<i64> = item.depends_on.iter().map(|d| d.get()).collect();
+        deps.sort_unstable();
+        deps.dedup();
+        let (admin, kind) = (item.admin.as_str(), item.kind.as_str());
+
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.store()?;
+        // Serialise enqueues of one record across processes (coalescing needs to see the
+        // other's Pending item); the lock ends with the transaction.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2 || chr(31) || $3, 14))",
+            &[&admin, &kind, &item.crm_id],
+        )
+        .await
+        .store()?;
+        if !deps.is_empty() {
+            // FOR KEY SHARE: a dependency cannot be pruned while this item is being added.
+            let found: Vec<i64> = tx
+                .query(
+                    "SELECT id FROM work_items WHERE id = ANY($1) ORDER BY id FOR KEY SHARE",
+                    &[&deps],
+                )
+                .await
+                .store()?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            if let Some(missing) = deps.iter().find(|d| !found.contains(d)) {
+                return Err(StoreError::not_found(format!(
+                    "work item {}, a dependency of {} {:?} for CRM id {:?}",
+                    WorkItemId::new(*missing),
+                    item.kind,
+                    item.operation,
+                    item.crm_id
+                )));
+            }
+        }
+        let candidate: Option<i64> = tx
+            .query_opt(
+                "SELECT id FROM work_items
+                  WHERE admin = $1 AND kind = $2 AND crm_id = $3 AND operation = $4
+                    AND state = 'pending'
+                  ORDER BY id DESC LIMIT 1
+                  FOR UPDATE",
+                &[&admin, &kind, &item.crm_id, &item.operation],
+            )
+            .await
+            .store()?
+            .map(|row| row.get(0));
+        // Coalescing must not give an item a dependency newer than itself (see the contract).
+        let newest_dep = deps.last().copied();
+        let coalesce_into = candidate.filter(|id| newest_dep.is_none_or(|dep| dep < *id));
+        let id: i64 = match coalesce_into {
+            Some(id) => {
+                tx.execute(
+                    "UPDATE work_items
+                        SET payload = $2::text::jsonb,
+                            next_attempt_at = greatest(next_attempt_at, $3),
+                            updated_at = $4
+                      WHERE id = $1",
+                    &[&id, &payload, &not_before, &now],
+                )
+                .await
+                .store()?;
+                id
+            }
+            None => tx
+                .query_one(
+                    "INSERT INTO work_items
+                        (admin, kind, crm_id, operation, payload, state, attempts,
+                         next_attempt_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5::text::jsonb, 'pending', 0, $6, $7, $7)
+                     RETURNING id",
+                    &[
+                        &admin,
+                        &kind,
+                        &item.crm_id,
+                        &item.operation,
+                        &payload,
+                        &not_before,
+                        &now,
+                    ],
+                )
+                .await
+                .store()?
+                .get(0),
+        };
+        if !deps.is_empty() {
+            tx.execute(
+                "INSERT INTO work_deps (item_id, depends_on)
+                 SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
+                &[&id, &deps],
+            )
+            .await
+            .store()?;
+        }
+        tx.commit().await.store()?;
+        Ok(WorkItemId::new(id))
+    }
+
+    async fn claim(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> StoreResult<Vec<WorkItem>> {
+        let lease_until = time_to_sql(lease_expiry(now, lease)?)?;
+        let now = time_to_sql(now)?;
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let limit = count_to_sql(limit);
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.store()?;
+        let stmt = tx
+            .prepare_cached(&format!("{CLAIM}{COLUMNS}"))
+            .await
+            .store()?;
+        let rows = tx
+            .query(&stmt, &[&admin.as_str(), &now, &limit, &lease_until])
+            .await
+            .store()?;
+        let mut items = decode_all(&tx, &rows).await?;
+        tx.commit().await.store()?;
+        // RETURNING has no order; the contract hands items out oldest first.
+        items.sort_by_key(|item| item.id);
+        Ok(items)
+    }
+
+    async fn renew_lease(
+        &self,
+        token: LeaseToken,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> StoreResult<()> {
+        let lease_until = time_to_sql(lease_expiry(now, lease)?)?;
+        let now = time_to_sql(now)?;
+        self.update_leased(
+            token,
+            "lease_until = $3, updated_at = $4",
+            &[&lease_until, &now],
+        )
+        .await
+    }
+
+    async fn complete(&self, token: LeaseToken, now: DateTime<Utc>) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        self.update_leased(
+            token,
+            "state = 'done', lease_until = NULL, updated_at = $3",
+            &[&now],
+        )
+        .await
+    }
+
+    async fn reschedule(
+        &self,
+        token: LeaseToken,
+        at: DateTime<Utc>,
+        error: StoredError,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (at, now) = (time_to_sql(at)?, time_to_sql(now)?);
+        let error = json_to_sql(&error)?;
+        self.update_leased(
+            token,
+            "state = 'pending', lease_until = NULL, updated_at = $3, next_attempt_at = $4,
+             last_error = $5::text::jsonb",
+            &[&now, &at, &error],
+        )
+        .await
+    }
+
+    async fn fail(
+        &self,
+        token: LeaseToken,
+        error: StoredError,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        let error = json_to_sql(&error)?;
+        self.update_leased(
+            token,
+            "state = 'failed', lease_until = NULL, updated_at = $3, last_error = $4::text::jsonb",
+            &[&now, &error],
+        )
+        .await
+    }
+
+    async fn needs_review(
+        &self,
+        token: LeaseToken,
+        reasons: serde_json::Value,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        let reasons = json_to_sql(&reasons)?;
+        self.update_leased(
+            token,
+            "state = 'needs_review', lease_until = NULL, updated_at = $3, review = $4::text::jsonb",
+            &[&now, &reasons],
+        )
+        .await
+    }
+
+    async fn replay(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
+        let now = time_to_sql(now)?;
+        // The states go in as literals (they come from a closed enum) so the planner can
+        // match the partial index `work_items_parked_by_record`; only the filters that are
+        // set go into the statement, for the same reason (the engine replays one record on
+        // every submit, which must not scan the administration's queue).
+        let states = match (filter.failed, filter.needs_review) {
+            (true, true) => "'failed', 'needs_review'",
+            (true, false) => "'failed'",
+            (false, true) => "'needs_review'",
+            (false, false) => return Ok(0),
+        };
+        let mut sql = format!(
+            "UPDATE work_items
+                SET state = 'pending', attempts = 0, next_attempt_at = $2,
+                    lease_until = NULL, review = NULL, updated_at = $2
+              WHERE admin = $1 AND state IN ({states})"
+        );
+        let admin = filter.admin.as_str();
+        let kind = filter.kind.map(|k| k.as_str());
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&admin, &now];
+        if let Some(kind) = &kind {
+            params.push(kind);
+            sql.push_str(&format!(" AND kind = ${}", params.len()));
+        }
+        if let Some(crm_id) = &filter.crm_id {
+            params.push(crm_id);
+            sql.push_str(&format!(" AND crm_id = ${}", params.len()));
+        }
+        let client = self.client().await?;
+        let stmt = client.prepare_cached(&sql).await.store()?;
+        client.execute(&stmt, &params).await.store()
+    }
+
+    async fn counts(&self, admin: &AdminKey) -> StoreResult<QueueCounts> {
+        let mut client = self.client().await?;
+        // One snapshot, so the per-state counts and the blocked count agree.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .store()?;
+        let mut counts = QueueCounts::default();
+        let stmt = tx
+            .prepare_cached(
+                "SELECT state, count(*) FROM work_items WHERE admin = $1 GROUP BY state",
+            )
+            .await
+            .store()?;
+        for row in tx.query(&stmt, &[&admin.as_str()]).await.store()? {
+            let n = count_from_sql(row.get(1));
+            match state_from_sql(row.get(0), || {
+                format!("work_items.state in administration {admin:?}")
+            })? {
+                WorkState::Pending => counts.pending = n,
+                WorkState::InFlight => counts.in_flight = n,
+                WorkState::Done => counts.done = n,
+                WorkState::Failed => counts.failed = n,
+                WorkState::NeedsReview => counts.needs_review = n,
+                other => return Err(StoreError::corrupt(format!("unexpected state {other}"))),
+            }
+        }
+        let stmt = tx.prepare_cached(BLOCKED_COUNT).await.store()?;
+        let blocked = count_from_sql(
+            tx.query_one(&stmt, &[&admin.as_str()])
+                .await
+                .store()?
+                .get(0),
+        );
+        counts.blocked = blocked;
+        counts.pending = counts.pending.saturating_sub(blocked);
+        tx.commit().await.store()?;
+        Ok(counts)
+    }
+
+    async fn list_work(
+        &self,
+        admin: &AdminKey,
+        state: Option<WorkState>,
+        limit: usize,
+        offset: usize,
+    ) -> StoreResult<Vec<WorkItem>> {
+        let (limit, offset) = (count_to_sql(limit), count_to_sql(offset));
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .store()?;
+        let rows = match state {
+            Some(state) => {
+                let stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM work_items w WHERE w.admin = $1 AND w.state = $2
+                          ORDER BY w.id LIMIT $3 OFFSET $4"
+                    ))
+                    .await
+                    .store()?;
+                tx.query(&stmt, &[&admin.as_str(), &state.as_str(), &limit, &offset])
+                    .await
+            }
+            None => {
+                let stmt = tx
+                    .prepare_cached(&format!(
+                        "SELECT {COLUMNS} FROM work_items w WHERE w.admin = $1
+                          ORDER BY w.id LIMIT $2 OFFSET $3"
+                    ))
+                    .await
+                    .store()?;
+                tx.query(&stmt, &[&admin.as_str(), &limit, &offset]).await
+            }
+        }
+        .store()?;
+        let items = decode_all(&tx, &rows).await?;
+        tx.commit().await.store()?;
+        Ok(items)
+    }
+
+    async fn work_item(&self, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .store()?;
+        let item = load(&tx, id.get()).await?;
+        tx.commit().await.store()?;
+        Ok(item)
+    }
+
+    async fn prune_done(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let before = time_to_sql(before)?;
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM work_items w
+                  WHERE w.state = 'done' AND w.updated_at < $1
+                    AND NOT EXISTS (
+                        SELECT 1 FROM work_deps d JOIN work_items c ON c.id = d.item_id
+                         WHERE d.depends_on = w.id AND c.state <> 'done')",
+                &[&before],
+            )
+            .await
+            .store()
+    }
+}

@@ -1,0 +1,284 @@
+//! [`CursorStore`], [`AuditStore`] and [`ConfigStore`] on PostgreSQL.
+
+use chrono::{DateTime, Utc};
+use sync_core::store::{
+    AdminKey, AuditEntry, AuditOutcome, AuditStore, ConfigStore, ConfigVersion, CursorStore,
+    StoreError, StoreResult,
+};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::PostgresStore;
+use crate::codec::{
+    PgResultExt, count_to_sql, json_from_sql, json_to_sql, kind_from_sql, time_from_sql,
+    time_to_sql,
+};
+
+impl CursorStore for PostgresStore {
+    async fn cursor(&self, admin: &AdminKey, name: &str) -> StoreResult<Option<String>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT value FROM cursors WHERE admin = $1 AND name = $2")
+            .await
+            .store()?;
+        Ok(client
+            .query_opt(&stmt, &[&admin.as_str(), &name])
+            .await
+            .store()?
+            .map(|row| row.get(0)))
+    }
+
+    async fn put_cursor(
+        &self,
+        admin: &AdminKey,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        // Each arm is one atomic statement: a racing writer either inserted first (the
+        // insert does nothing) or changed the value (the update matches nothing).
+        let changed = match expected {
+            None => {
+                client
+                    .execute(
+                        "INSERT INTO cursors (admin, name, value) VALUES ($1, $2, $3)
+                         ON CONFLICT (admin, name) DO NOTHING",
+                        &[&admin.as_str(), &name, &value],
+                    )
+                    .await
+            }
+            Some(expected) => client
+                .execute(
+                    "UPDATE cursors SET value = $4 WHERE admin = $1 AND name = $2 AND value = $3",
+                    &[&admin.as_str(), &name, &expected, &value],
+                )
+                .await,
+        }
+        .store()?;
+        if changed == 1 {
+            return Ok(());
+        }
+        let current: Option<String> = client
+            .query_opt(
+                "SELECT value FROM cursors WHERE admin = $1 AND name = $2",
+                &[&admin.as_str(), &name],
+            )
+            .await
+            .store()?
+            .map(|row| row.get(0));
+        Err(StoreError::conflict(format!(
+            "cursor {name:?} in administration {admin:?} is {current:?}, expected {expected:?}"
+        )))
+    }
+}
+
+fn decode_audit(row: &Row) -> StoreResult<AuditEntry> {
+    let seq: i64 = row.get(0);
+    let field = |name: &str| format!("audit_log entry {seq}, field {name}");
+    let kind = kind_from_sql(row.get(3), || field("kind"))?;
+    let outcome: &str = row.get(8);
+    let outcome = match outcome {
+        "ok" => AuditOutcome::Ok,
+        "error" => AuditOutcome::Error(row.get::<_, Option<String>>(9).unwrap_or_default()),
+        other => {
+            return Err(StoreError::corrupt(format!(
+                "{}: unknown outcome {other:?}",
+                field("outcome")
+            )));
+        }
+    };
+    let mut entry = AuditEntry::new(
+        time_from_sql(row.get(1)),
+        AdminKey::new(row.get::<_, String>(2)),
+        kind,
+        row.get::<_, String>(6),
+        row.get::<_, String>(7),
+        outcome,
+    );
+    entry.crm_id = row.get(4);
+    entry.snelstart_id = row.get::<_, Option<Uuid>>(5);
+    Ok(entry)
+}
+
+impl AuditStore for PostgresStore {
+    async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        let at = time_to_sql(entry.at)?;
+        let (outcome, message) = match &entry.outcome {
+            AuditOutcome::Ok => ("ok", None),
+            AuditOutcome::Error(message) => ("error", Some(message.as_str())),
+            other => {
+                return Err(StoreError::invalid(format!(
+                    "audit outcome {other:?} is not supported by this store version"
+                )));
+            }
+        };
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO audit_log
+                    (at, admin, kind, crm_id, snelstart_id, action, request_summary, outcome, message)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .await
+            .store()?;
+        client
+            .execute(
+                &stmt,
+                &[
+                    &at,
+                    &entry.admin.as_str(),
+                    &entry.kind.as_str(),
+                    &entry.crm_id,
+                    &entry.snelstart_id,
+                    &entry.action,
+                    &entry.request_summary,
+                    &outcome,
+                    &message,
+                ],
+            )
+            .await
+            .store()?;
+        Ok(())
+    }
+
+    async fn recent_audit(&self, admin: &AdminKey, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT seq, at, admin, kind, crm_id, snelstart_id, action, request_summary,
+                        outcome, message
+                   FROM audit_log WHERE admin = $1 ORDER BY seq DESC LIMIT $2",
+            )
+            .await
+            .store()?;
+        let rows = client
+            .query(&stmt, &[&admin.as_str(), &count_to_sql(limit)])
+            .await
+            .store()?;
+        rows.iter().map(decode_audit).collect()
+    }
+
+    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let before = time_to_sql(before)?;
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM audit_log WHERE at < $1", &[&before])
+            .await
+            .store()
+    }
+}
+
+fn version_from_sql(version: i64, admin: &AdminKey) -> StoreResult<u64> {
+    u64::try_from(version).map_err(|_| {
+        StoreError::corrupt(format!(
+            "config_versions of administration {admin:?}: negative version {version}"
+        ))
+    })
+}
+
+fn decode_config(row: &Row, admin: &AdminKey) -> StoreResult<ConfigVersion> {
+    let version = version_from_sql(row.get(0), admin)?;
+    let document = json_from_sql(row.get(1), || {
+        format!("config_versions {admin:?} version {version}, field document")
+    })?;
+    Ok(ConfigVersion::new(
+        version,
+        document,
+        time_from_sql(row.get(2)),
+    ))
+}
+
+impl ConfigStore for PostgresStore {
+    async fn save_config(
+        &self,
+        admin: &AdminKey,
+        document: serde_json::Value,
+        expected_version: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let now = time_to_sql(now)?;
+        let document = json_to_sql(&document)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.store()?;
+        let latest: Option<i64> = tx
+            .query_one(
+                "SELECT max(version) FROM config_versions WHERE admin = $1",
+                &[&admin.as_str()],
+            )
+            .await
+            .store()?
+            .get(0);
+        let latest = latest.map(|v| version_from_sql(v, admin)).transpose()?;
+        if latest != expected_version {
+            return Err(StoreError::conflict(format!(
+                "mapping configuration of administration {admin:?} is at version {latest:?}, expected {expected_version:?}"
+            )));
+        }
+        let version = latest.unwrap_or(0) + 1;
+        let sql_version = i64::try_from(version).map_err(|_| {
+            StoreError::invalid(format!("configuration version {version} is too large"))
+        })?;
+        // Two racers that both read the same latest version collide on the primary key: the
+        // loser gets a unique violation, which is the Conflict the contract asks for.
+        tx.execute(
+            "INSERT INTO config_versions (admin, version, document, saved_at)
+             VALUES ($1, $2, $3::text::jsonb, $4)",
+            &[&admin.as_str(), &sql_version, &document, &now],
+        )
+        .await
+        .map_err(|e| match crate::codec::pg_err(e) {
+            StoreError::Conflict { .. } => StoreError::conflict(format!(
+                "mapping configuration of administration {admin:?}: version {version} was saved concurrently"
+            )),
+            other => other,
+        })?;
+        tx.commit().await.store()?;
+        Ok(version)
+    }
+
+    async fn config(&self, admin: &AdminKey, version: u64) -> StoreResult<Option<ConfigVersion>> {
+        let Ok(sql_version) = i64::try_from(version) else {
+            return Ok(None);
+        };
+        let client = self.client().await?;
+        client
+            .query_opt(
+                "SELECT version, document::text, saved_at FROM config_versions
+                  WHERE admin = $1 AND version = $2",
+                &[&admin.as_str(), &sql_version],
+            )
+            .await
+            .store()?
+            .map(|row| decode_config(&row, admin))
+            .transpose()
+    }
+
+    async fn latest_config(&self, admin: &AdminKey) -> StoreResult<Option<ConfigVersion>> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                "SELECT version, document::text, saved_at FROM config_versions
+                  WHERE admin = $1 ORDER BY version DESC LIMIT 1",
+                &[&admin.as_str()],
+            )
+            .await
+            .store()?
+            .map(|row| decode_config(&row, admin))
+            .transpose()
+    }
+
+    async fn config_versions(&self, admin: &AdminKey) -> StoreResult<Vec<u64>> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT version FROM config_versions WHERE admin = $1 ORDER BY version",
+                &[&admin.as_str()],
+            )
+            .await
+            .store()?;
+        rows.iter()
+            .map(|row| version_from_sql(row.get(0), admin))
+            .collect()
+    }
+}
