@@ -53,6 +53,8 @@ use snelstart_client::odata::{Filter, Property, Query};
 use snelstart_client::{DocumentId, InkoopboekingId, RelatieId, VerkoopboekingId, ops};
 use uuid::Uuid;
 
+use super::create_once::{self, CreateOnce, Outcome};
+use super::handler::HandlerCtx;
 use super::relations::{HandlerError, HandlerResult, link_id, preflight_failure};
 use super::{ItemResult, RunContext, SyncEngine};
 use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
@@ -231,8 +233,11 @@ impl Body {
         .unwrap_or_default()
     }
 
-    /// `POST`: the new booking's id.
-    async fn create(&self, client: &snelstart_client::Client) -> Result<Uuid, ClientOrMissingId> {
+    /// `POST`: the new booking's id (`None` when SnelStart answered without one).
+    async fn create(
+        &self,
+        client: &snelstart_client::Client,
+    ) -> Result<Option<Uuid>, snelstart_client::Error> {
         let id = match self {
             Body::Sales(b) => client
                 .execute(ops::verkoopboekingen::create(b)?)
@@ -245,7 +250,7 @@ impl Body {
                 .id
                 .map(|i| i.as_uuid()),
         };
-        id.ok_or(ClientOrMissingId::MissingId)
+        Ok(id)
     }
 
     /// `PUT`: replaces booking `id` with this body.
@@ -273,18 +278,6 @@ impl Body {
             }
         }
         Ok(())
-    }
-}
-
-/// A create answered without an id (never seen; handled rather than unwrapped).
-enum ClientOrMissingId {
-    Client(snelstart_client::Error),
-    MissingId,
-}
-
-impl From<snelstart_client::Error> for ClientOrMissingId {
-    fn from(e: snelstart_client::Error) -> Self {
-        ClientOrMissingId::Client(e)
     }
 }
 
@@ -335,13 +328,12 @@ fn property(name: &'static str) -> Property {
 }
 
 /// The facturen with this number (for purchases: of this supplier).
-async fn find_facturen<S: Store, Src: CrmSource, Snk: CrmSink>(
-    engine: &SyncEngine<S, Src, Snk>,
+async fn find_facturen(
+    client: &snelstart_client::Client,
     side: Side,
     number: &str,
     relatie: Option<Uuid>,
 ) -> Result<Vec<Factuur>, snelstart_client::Error> {
-    let client = &engine.inner.client;
     let query = Query::new()
         .filter(Filter::eq(property("Factuurnummer"), number))
         .top(50)
@@ -360,41 +352,110 @@ async fn find_facturen<S: Store, Src: CrmSource, Snk: CrmSink>(
             .map(Factuur::from)
             .collect(),
     };
-    engine.record_success();
     Ok(found
         .into_iter()
         .filter(|f| side == Side::Sales || relatie.is_none() || f.relatie == relatie)
         .collect())
 }
 
-/// Looks the booking up by factuurnummer: `Ok(Some(id))` when ours, `Err(reason)` when the
-/// number belongs to another booking, `Ok(None)` when there is none.
-async fn find_ours<S: Store, Src: CrmSource, Snk: CrmSink>(
-    engine: &SyncEngine<S, Src, Snk>,
+/// A booking's part of the exactly-once create (see [`create_once`]): the natural key is the
+/// factuurnummer (per supplier for purchases), read through the open-item lists.
+struct BookingCreate<'a> {
     side: Side,
-    body: &Body,
-) -> Result<Result<Option<Uuid>, StoredError>, snelstart_client::Error> {
-    let facturen = find_facturen(engine, side, body.number(), body.relatie()).await?;
-    let Some(found) = facturen.into_iter().next() else {
-        return Ok(Ok(None));
-    };
-    let ours = found.relatie == body.relatie() && found.total == body.total();
-    match (ours, found.booking) {
-        (true, Some(id)) => Ok(Ok(Some(id))),
-        _ => Ok(Err(FailureKind::Permanent
+    crm_id: &'a str,
+    body: &'a Body,
+}
+
+/// A booking as created (its id) or as found by factuurnummer (with the invoice it holds).
+#[derive(Debug)]
+struct BookingRecord {
+    id: Option<Uuid>,
+    factuur: Option<Factuur>,
+}
+
+impl CreateOnce for BookingCreate<'_> {
+    type Record = BookingRecord;
+
+    fn kind(&self) -> EntityKind {
+        self.side.kind()
+    }
+
+    fn crm_id(&self) -> &str {
+        self.crm_id
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "POST /{} factuurnummer={} factuurbedrag={}",
+            self.side.bookings_path(),
+            self.body.number(),
+            self.body.total().unwrap_or_default()
+        )
+    }
+
+    fn duplicate_code(&self) -> Option<KnownCode> {
+        Some(KnownCode::DuplicateFactuurnummer)
+    }
+
+    fn id(record: &BookingRecord) -> Option<Uuid> {
+        record.id
+    }
+
+    async fn create<S: Store, Snk: CrmSink>(
+        &self,
+        cx: &HandlerCtx<'_, S, Snk>,
+    ) -> Result<Option<BookingRecord>, snelstart_client::Error> {
+        Ok(self.body.create(cx.client).await?.map(|id| BookingRecord {
+            id: Some(id),
+            factuur: None,
+        }))
+    }
+
+    async fn find<S: Store, Snk: CrmSink>(
+        &self,
+        cx: &HandlerCtx<'_, S, Snk>,
+    ) -> Result<Option<BookingRecord>, snelstart_client::Error> {
+        let facturen = find_facturen(
+            cx.client,
+            self.side,
+            self.body.number(),
+            self.body.relatie(),
+        )
+        .await?;
+        Ok(facturen.into_iter().next().map(|f| BookingRecord {
+            id: f.booking,
+            factuur: Some(f),
+        }))
+    }
+
+    async fn is_ours<S: Store, Snk: CrmSink>(
+        &self,
+        _cx: &HandlerCtx<'_, S, Snk>,
+        found: &BookingRecord,
+    ) -> Result<Result<(), StoredError>, HandlerError> {
+        let Some(factuur) = &found.factuur else {
+            return Ok(Ok(()));
+        };
+        let body = self.body;
+        // Ours: same relation and total, and a booking to link.
+        if factuur.relatie == body.relatie() && factuur.total == body.total() && found.id.is_some()
+        {
+            return Ok(Ok(()));
+        }
+        Ok(Err(FailureKind::Permanent
             .error(format!(
                 "factuurnummer `{}` already used by another booking (SnelStart booking {}, \
                  relation {}, total {}; this invoice: relation {}, total {}); give the invoice \
                  a new number, or correct the other booking, then replay",
                 body.number(),
-                found.booking.map(|b| b.to_string()).unwrap_or_default(),
-                found.relatie.map(|r| r.to_string()).unwrap_or_default(),
-                found.total.map(|t| t.to_string()).unwrap_or_default(),
+                factuur.booking.map(|b| b.to_string()).unwrap_or_default(),
+                factuur.relatie.map(|r| r.to_string()).unwrap_or_default(),
+                factuur.total.map(|t| t.to_string()).unwrap_or_default(),
                 body.relatie().map(|r| r.to_string()).unwrap_or_default(),
                 body.total().map(|t| t.to_string()).unwrap_or_default(),
             ))
             .with_code(KnownCode::DuplicateFactuurnummer.code())
-            .with_details(serde_json::json!([{ "path": "number" }])))),
+            .with_details(serde_json::json!([{ "path": "number" }]))))
     }
 }
 
@@ -725,10 +786,14 @@ async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
 
     // A previous attempt may have booked it and lost the answer (or died after the POST).
     if item.attempts > 1 {
-        match find_ours(engine, side, &body).await? {
-            Ok(Some(id)) => return link_booking(engine, invoice, id, &body, &hash, true).await,
-            Ok(None) => {}
-            Err(reason) => return Ok(ItemResult::Fail(reason)),
+        let cx = engine.handler_ctx();
+        let entity = BookingCreate {
+            side,
+            crm_id,
+            body: &body,
+        };
+        if let Some(outcome) = create_once::recover(&cx, &entity).await? {
+            return finish(engine, invoice, outcome, &body, &hash).await;
         }
     }
     create(engine, invoice, &body, &hash).await
@@ -740,108 +805,39 @@ async fn create<S: Store, Src: CrmSource, Snk: CrmSink>(
     body: &Body,
     hash: &str,
 ) -> HandlerResult {
-    let inner = &engine.inner;
-    let side = invoice.side;
-    let crm_id = invoice.id.as_str();
-    let summary = format!(
-        "POST /{} factuurnummer={} factuurbedrag={}",
-        side.bookings_path(),
-        body.number(),
-        body.total().unwrap_or_default()
-    );
-    match body.create(&inner.client).await {
-        Ok(id) => {
-            engine.record_success();
-            engine
-                .audit(side.kind(), crm_id, Some(id), "create", summary, Ok(()))
-                .await;
-            link_booking(engine, invoice, id, body, hash, true).await
-        }
-        Err(ClientOrMissingId::MissingId) => {
-            engine.record_success();
-            engine
-                .audit(
-                    side.kind(),
-                    crm_id,
-                    None,
-                    "create",
-                    summary,
-                    Err("answered without an id".into()),
-                )
-                .await;
-            // It was booked: find it by number like after a lost answer.
-            resolve_after_create(engine, invoice, body, hash, None).await
-        }
-        Err(ClientOrMissingId::Client(e))
-            if e.has_code(KnownCode::DuplicateFactuurnummer) || e.outcome_uncertain() =>
-        {
-            if !e.outcome_uncertain() {
-                engine.record_success();
-            }
-            engine
-                .audit(
-                    side.kind(),
-                    crm_id,
-                    None,
-                    "create",
-                    summary,
-                    Err(if e.outcome_uncertain() {
-                        format!("outcome unknown: {e}")
-                    } else {
-                        e.to_string()
-                    }),
-                )
-                .await;
-            resolve_after_create(engine, invoice, body, hash, Some(e)).await
-        }
-        Err(ClientOrMissingId::Client(e)) => {
-            engine
-                .audit(
-                    side.kind(),
-                    crm_id,
-                    None,
-                    "create",
-                    summary,
-                    Err(e.to_string()),
-                )
-                .await;
-            Err(e.into())
-        }
-    }
+    let outcome = {
+        let cx = engine.handler_ctx();
+        let entity = BookingCreate {
+            side: invoice.side,
+            crm_id: invoice.id.as_str(),
+            body,
+        };
+        create_once::create(&cx, &entity).await?
+    };
+    finish(engine, invoice, outcome, body, hash).await
 }
 
-/// After an uncertain create or BOE-0021: link the booking when it is ours.
-async fn resolve_after_create<S: Store, Src: CrmSource, Snk: CrmSink>(
+/// Links what the create protocol created or found.
+async fn finish<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
     invoice: &Invoice<'_>,
+    outcome: Outcome<BookingRecord>,
     body: &Body,
     hash: &str,
-    error: Option<snelstart_client::Error>,
 ) -> HandlerResult {
-    // After BOE-0021 on a first try the booking was there before us (booked by hand, or by an
-    // engine whose store was lost): it is linked, not created.
-    let created = error
-        .as_ref()
-        .is_none_or(snelstart_client::Error::outcome_uncertain);
-    match find_ours(engine, invoice.side, body).await {
-        Ok(Ok(Some(id))) => link_booking(engine, invoice, id, body, hash, created).await,
-        Ok(Err(reason)) => Ok(ItemResult::Fail(reason)),
-        Ok(Ok(None)) => match error {
-            // Not booked after all: the next attempt looks again, then creates.
-            Some(e) if e.outcome_uncertain() => Ok(ItemResult::Retry {
-                at: engine.now(),
-                error: stored_from_client(FailureKind::Uncertain, &e),
-            }),
-            Some(e) => Err(e.into()),
-            None => Ok(ItemResult::Retry {
-                at: engine.now(),
-                error: FailureKind::Uncertain
-                    .error("the booking was created without an id and is not listed yet"),
-            }),
-        },
-        // SnelStart cannot be asked now: what failed is the lookup, and the next attempt
-        // starts with the same lookup before it would create anything.
-        Err(lookup) => Err(lookup.into()),
+    let (record, created) = match outcome {
+        Outcome::Created(record) => (record, true),
+        Outcome::Found { record, created } => (record, created),
+        Outcome::Finished(result) => return Ok(result),
+    };
+    match record.id {
+        Some(id) => link_booking(engine, invoice, id, body, hash, created).await,
+        // Never reached: the protocol hands on only records with an id (creates) or ours
+        // (which have a booking).
+        None => Ok(ItemResult::Retry {
+            at: engine.now(),
+            error: FailureKind::Uncertain.error("the booking is listed without an id yet"),
+        }),
     }
 }
 
@@ -1016,7 +1012,8 @@ async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
         })
         .unwrap_or(body.number())
         .to_owned();
-    let facturen = find_facturen(engine, side, &booked_number, None).await?;
+    let facturen = find_facturen(&inner.client, side, &booked_number, None).await?;
+    engine.record_success();
     match facturen.iter().find(|f| f.booking == Some(booking)) {
         Some(f) if f.has_payments() => {
             return Ok(refused_change(
@@ -1209,109 +1206,113 @@ pub(crate) async fn upload_attachment<S: Store, Src: CrmSource, Snk: CrmSink>(
         return Ok(ItemResult::Done(Action::Updated));
     }
 
-    if item.attempts > 1
-        && let Some(id) = find_document(engine, doc_type.clone(), work.booking, a).await?
-    {
-        return store_attachment_link(engine, item, &work, id, &hash, true).await;
-    }
-    let body = DocumentContent::new(work.booking, a.file_name.clone(), &a.bytes);
-    let summary = format!(
-        "POST /documenten/{} {} ({} bytes) to booking {}",
-        doc_type.as_str(),
-        a.file_name,
-        a.bytes.len(),
-        work.booking
-    );
-    let result = inner
-        .client
-        .execute(ops::documenten::upload(&doc_type, &body)?)
-        .await;
-    match result {
-        Ok(created) => {
-            engine.record_success();
-            let id = created.id.as_uuid();
-            engine
-                .audit(
-                    EntityKind::Attachment,
-                    &item.crm_id,
-                    Some(id),
-                    "create",
-                    summary,
-                    Ok(()),
-                )
-                .await;
-            store_attachment_link(engine, item, &work, id, &hash, true).await
+    let outcome = {
+        let cx = engine.handler_ctx();
+        let entity = AttachmentCreate {
+            crm_id: &item.crm_id,
+            work: &work,
+            doc_type,
+        };
+        let recovered = if item.attempts > 1 {
+            create_once::recover(&cx, &entity).await?
+        } else {
+            None
+        };
+        match recovered {
+            Some(outcome) => outcome,
+            None => create_once::create(&cx, &entity).await?,
         }
-        Err(e) if e.outcome_uncertain() => {
-            engine
-                .audit(
-                    EntityKind::Attachment,
-                    &item.crm_id,
-                    None,
-                    "create",
-                    summary,
-                    Err(format!("outcome unknown: {e}")),
-                )
-                .await;
-            match find_document(engine, doc_type, work.booking, a).await {
-                Ok(Some(id)) => store_attachment_link(engine, item, &work, id, &hash, true).await,
-                Ok(None) => Ok(ItemResult::Retry {
-                    at: engine.now(),
-                    error: stored_from_client(FailureKind::Uncertain, &e),
-                }),
-                // The next attempt lists the documents again before uploading.
-                Err(lookup) => Err(lookup.into()),
-            }
+    };
+    match outcome {
+        Outcome::Created(id) => store_attachment_link(engine, item, &work, id, &hash, true).await,
+        Outcome::Found { record, created } => {
+            store_attachment_link(engine, item, &work, record, &hash, created).await
         }
-        Err(e) if e.status() == Some(404) => {
-            engine.record_success();
-            engine
-                .audit(
-                    EntityKind::Attachment,
-                    &item.crm_id,
-                    None,
-                    "create",
-                    summary,
-                    Err(e.to_string()),
-                )
-                .await;
-            Ok(ItemResult::Fail(
-                stored_from_client(FailureKind::Permanent, &e).with_code("BOOKING_NOT_FOUND"),
-            ))
-        }
-        Err(e) => {
-            engine
-                .audit(
-                    EntityKind::Attachment,
-                    &item.crm_id,
-                    None,
-                    "create",
-                    summary,
-                    Err(e.to_string()),
-                )
-                .await;
-            Err(e.into())
-        }
+        Outcome::Finished(result) => Ok(result),
     }
 }
 
-/// The booking's document with this file name, if it has one.
-async fn find_document<S: Store, Src: CrmSource, Snk: CrmSink>(
-    engine: &SyncEngine<S, Src, Snk>,
+/// An attachment's part of the exactly-once create (see [`create_once`]): the natural key is
+/// the file name among its booking's documents.
+struct AttachmentCreate<'a> {
+    crm_id: &'a str,
+    work: &'a AttachmentWork,
     doc_type: DocumentType,
-    booking: Uuid,
-    a: &Attachment,
-) -> Result<Option<Uuid>, snelstart_client::Error> {
-    let docs = engine
-        .inner
-        .client
-        .execute(ops::documenten::list(&doc_type, booking))
-        .await?;
-    engine.record_success();
-    Ok(docs
-        .into_iter()
-        .find(|d| d.file_name.as_deref() == Some(a.file_name.as_str()))
-        .map(|d| d.id.as_uuid()))
+}
+
+impl CreateOnce for AttachmentCreate<'_> {
+    type Record = Uuid;
+
+    fn kind(&self) -> EntityKind {
+        EntityKind::Attachment
+    }
+
+    fn crm_id(&self) -> &str {
+        self.crm_id
+    }
+
+    fn summary(&self) -> String {
+        let a = &self.work.attachment;
+        format!(
+            "POST /documenten/{} {} ({} bytes) to booking {}",
+            self.doc_type.as_str(),
+            a.file_name,
+            a.bytes.len(),
+            self.work.booking
+        )
+    }
+
+    fn duplicate_code(&self) -> Option<KnownCode> {
+        None
+    }
+
+    fn id(record: &Uuid) -> Option<Uuid> {
+        Some(*record)
+    }
+
+    async fn create<S: Store, Snk: CrmSink>(
+        &self,
+        cx: &HandlerCtx<'_, S, Snk>,
+    ) -> Result<Option<Uuid>, snelstart_client::Error> {
+        let a = &self.work.attachment;
+        let body = DocumentContent::new(self.work.booking, a.file_name.clone(), &a.bytes);
+        let created = cx
+            .client
+            .execute(ops::documenten::upload(&self.doc_type, &body)?)
+            .await?;
+        Ok(Some(created.id.as_uuid()))
+    }
+
+    async fn find<S: Store, Snk: CrmSink>(
+        &self,
+        cx: &HandlerCtx<'_, S, Snk>,
+    ) -> Result<Option<Uuid>, snelstart_client::Error> {
+        let docs = cx
+            .client
+            .execute(ops::documenten::list(&self.doc_type, self.work.booking))
+            .await?;
+        let name = self.work.attachment.file_name.as_str();
+        Ok(docs
+            .into_iter()
+            .find(|d| d.file_name.as_deref() == Some(name))
+            .map(|d| d.id.as_uuid()))
+    }
+
+    async fn is_ours<S: Store, Snk: CrmSink>(
+        &self,
+        _cx: &HandlerCtx<'_, S, Snk>,
+        _found: &Uuid,
+    ) -> Result<Result<(), StoredError>, HandlerError> {
+        // A document of our booking with this file name is the one we uploaded: the booking
+        // is ours, and its file names are unique per invoice in the CRM.
+        Ok(Ok(()))
+    }
+
+    fn refusal(&self, error: &snelstart_client::Error) -> Option<StoredError> {
+        (error.status() == Some(404)).then(|| {
+            stored_from_client(FailureKind::Permanent, error).with_code("BOOKING_NOT_FOUND")
+        })
+    }
 }
 
 async fn store_attachment_link<S: Store, Src: CrmSource, Snk: CrmSink>(

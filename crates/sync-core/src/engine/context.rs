@@ -141,13 +141,25 @@ impl RunContext {
         nummer: i32,
         reload: bool,
     ) -> Result<Option<Kostenplaats>, snelstart_client::Error> {
+        Ok(self.kostenplaats_read(client, nummer, reload).await?.0)
+    }
+
+    /// Like [`RunContext::kostenplaats`], and whether SnelStart was called for it (`false`
+    /// when the run's copy answered).
+    pub(crate) async fn kostenplaats_read(
+        &self,
+        client: &Client,
+        nummer: i32,
+        reload: bool,
+    ) -> Result<(Option<Kostenplaats>, bool), snelstart_client::Error> {
         let mut guard = self.kostenplaatsen.lock().await;
-        if reload || guard.is_none() {
+        let read = reload || guard.is_none();
+        if read {
             let all = client.execute(ops::kostenplaatsen::list()).await?;
             *guard = Some(all.into_iter().map(|k| (k.nummer, k)).collect());
             self.forget_chart();
         }
-        Ok(guard.as_ref().and_then(|m| m.get(&nummer).cloned()))
+        Ok((guard.as_ref().and_then(|m| m.get(&nummer).cloned()), read))
     }
 
     /// Records a cost centre created or changed in this run.

@@ -40,6 +40,8 @@ pub(crate) mod backup;
 mod bookings;
 pub(crate) mod builder;
 mod context;
+mod create_once;
+mod handler;
 pub(crate) mod intake;
 mod projects;
 pub(crate) mod readback;
@@ -61,10 +63,7 @@ use crate::clock::Clock;
 use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind, stored_from_client};
 use crate::report::{Action, FailureEntry, PlanEntry, ReviewEntry, RunReport, StatusReport};
-use crate::store::{
-    AdminKey, AuditEntry, AuditOutcome, EntityKind, ReplayFilter, Store, StoredError, WorkItem,
-    WorkState,
-};
+use crate::store::{AdminKey, EntityKind, ReplayFilter, Store, StoredError, WorkItem, WorkState};
 
 pub(crate) use context::RunContext;
 
@@ -647,12 +646,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     }
 
     pub(crate) fn record_success(&self) {
-        let now = self.now();
-        self.inner
-            .breaker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .record_success(now);
+        self.handler_ctx().record_success();
     }
 
     /// Handles one claimed item and records its outcome.
@@ -907,9 +901,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     }
 
     pub(crate) async fn deliver(&self, event: SinkEvent) {
-        if let Err(e) = self.inner.sink.deliver(event).await {
-            tracing::warn!(error = %e, "the CRM sink refused an event");
-        }
+        self.handler_ctx().deliver(event).await;
     }
 
     /// Appends an audit entry for a write; audit failures are logged, not fatal (the write
@@ -923,24 +915,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         summary: String,
         outcome: Result<(), String>,
     ) {
-        let mut entry = AuditEntry::new(
-            self.now(),
-            self.inner.admin.clone(),
-            kind,
-            action,
-            summary,
-            match outcome {
-                Ok(()) => AuditOutcome::Ok,
-                Err(m) => AuditOutcome::Error(m),
-            },
-        )
-        .with_crm_id(crm_id);
-        if let Some(id) = snelstart_id {
-            entry = entry.with_snelstart_id(id);
-        }
-        if let Err(e) = self.inner.store.append_audit(entry).await {
-            tracing::warn!(error = %e, "could not write the audit log");
-        }
+        self.handler_ctx()
+            .audit(kind, crm_id, snelstart_id, action, summary, outcome)
+            .await;
     }
 
     /// Sends failed (and, when the filter says so, review) items back to the queue, for

@@ -6,13 +6,15 @@ use snelstart_client::error::KnownCode;
 use snelstart_client::models::Kostenplaats;
 use snelstart_client::{KostenplaatsId, ops};
 
+use super::create_once::{self, CreateOnce, Outcome};
+use super::handler::HandlerCtx;
 use super::relations::{HandlerError, HandlerResult, preflight_failure};
 use super::{ItemResult, RunContext, SyncEngine};
 use crate::crm::{CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
-use crate::store::{EntityKind, IdLink, Store, WorkItem};
+use crate::store::{EntityKind, IdLink, Store, StoredError, WorkItem};
 
 /// Creates, updates or deactivates the kostenplaats of a project.
 pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
@@ -44,121 +46,140 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
 
     // Not linked: the nummer is the natural key. One list read per run serves every project.
     let reload = item.attempts > 1;
-    if let Some(existing) = context
-        .kostenplaats(&inner.client, wanted.nummer, reload)
-        .await?
-    {
+    let (found, read) = context
+        .kostenplaats_read(&inner.client, wanted.nummer, reload)
+        .await?;
+    if read {
+        // Only a call SnelStart answered says it is up, not a number found in the run's copy.
         engine.record_success();
-        if let Some(refusal) = refuse_takeover(engine, crm_id, &existing, &wanted).await? {
+    }
+    if let Some(existing) = found {
+        let cx = engine.handler_ctx();
+        if let Some(refusal) = refuse_takeover(&cx, crm_id, &existing, &wanted).await? {
             return Ok(refusal);
         }
         return link_existing(engine, context, crm_id, existing, &wanted, &hash, false).await;
     }
-    engine.record_success();
     // SnelStart refuses to create an inactive kostenplaats (KPL-0009): an inactive project is
     // created active and then deactivated, so the CRM's closed projects exist in SnelStart too.
     let mut create_body = wanted.clone();
     create_body.nonactief = false;
-    let summary = format!("POST /kostenplaatsen nummer={}", wanted.nummer);
-    let result = inner
-        .client
-        .execute(ops::kostenplaatsen::create(&create_body)?)
-        .await;
-    match result {
-        Ok(created) => {
-            engine.record_success();
-            engine
-                .audit(
-                    EntityKind::CostCentre,
-                    crm_id,
-                    created.id.map(|i| i.as_uuid()),
-                    "create",
-                    summary,
-                    Ok(()),
-                )
-                .await;
-            context.remember_kostenplaats(created.clone()).await;
-            if wanted.nonactief {
-                // Linked with the hash of what was created, so if the deactivation below is
-                // lost the next attempt sees a difference and deactivates it then.
-                let outcome =
-                    store_link(engine, crm_id, &created, &payload_hash(&create_body), true).await?;
-                let Some(id) = created.id else {
-                    return Ok(outcome);
-                };
-                let deactivated = put(engine, crm_id, id, &wanted).await?;
-                context.remember_kostenplaats(deactivated).await;
-                if let Some(link) = inner
-                    .store
-                    .link_by_crm_id(&inner.admin, EntityKind::CostCentre, crm_id)
-                    .await?
-                {
-                    engine.record_sent_hash(&link, &hash).await?;
-                }
-                return Ok(outcome);
-            }
-            store_link(engine, crm_id, &created, &hash, true).await
+    let outcome = {
+        let cx = engine.handler_ctx();
+        let entity = CostCentreCreate {
+            crm_id,
+            body: &create_body,
+            wanted: &wanted,
+            context,
+        };
+        create_once::create(&cx, &entity).await?
+    };
+    let created = match outcome {
+        Outcome::Created(created) => created,
+        Outcome::Found { record, created } => {
+            return link_existing(engine, context, crm_id, record, &wanted, &hash, created).await;
         }
-        Err(e) if e.has_code(KnownCode::DuplicateKostenplaatsNummer) || e.outcome_uncertain() => {
-            engine.record_success();
-            engine
-                .audit(
-                    EntityKind::CostCentre,
-                    crm_id,
-                    None,
-                    "create",
-                    summary,
-                    Err(e.to_string()),
-                )
-                .await;
-            match context
-                .kostenplaats(&inner.client, wanted.nummer, true)
-                .await
-            {
-                Ok(Some(existing)) => {
-                    // After a lost answer the kostenplaats found is most likely our own create;
-                    // after a plain KPL-0008 it is somebody else's until proven otherwise.
-                    if !e.outcome_uncertain()
-                        && let Some(refusal) =
-                            refuse_takeover(engine, crm_id, &existing, &wanted).await?
-                    {
-                        return Ok(refusal);
-                    }
-                    link_existing(engine, context, crm_id, existing, &wanted, &hash, true).await
-                }
-                Ok(None) if e.outcome_uncertain() => Ok(ItemResult::Retry {
-                    at: engine.now(),
-                    error: crate::error::stored_from_client(FailureKind::Uncertain, &e),
-                }),
-                _ => Err(HandlerError::Client(e)),
-            }
+        Outcome::Finished(result) => return Ok(result),
+    };
+    context.remember_kostenplaats(created.clone()).await;
+    if wanted.nonactief {
+        // Linked with the hash of what was created, so if the deactivation below is lost the
+        // next attempt sees a difference and deactivates it then.
+        let outcome =
+            store_link(engine, crm_id, &created, &payload_hash(&create_body), true).await?;
+        let Some(id) = created.id else {
+            return Ok(outcome);
+        };
+        let deactivated = put(engine, crm_id, id, &wanted).await?;
+        context.remember_kostenplaats(deactivated).await;
+        if let Some(link) = inner
+            .store
+            .link_by_crm_id(&inner.admin, EntityKind::CostCentre, crm_id)
+            .await?
+        {
+            engine.record_sent_hash(&link, &hash).await?;
         }
-        Err(e) => {
-            engine
-                .audit(
-                    EntityKind::CostCentre,
-                    crm_id,
-                    None,
-                    "create",
-                    summary,
-                    Err(e.to_string()),
-                )
-                .await;
-            Err(e.into())
-        }
+        return Ok(outcome);
+    }
+    store_link(engine, crm_id, &created, &hash, true).await
+}
+
+/// A cost centre's part of the exactly-once create (see [`create_once`]): the natural key is
+/// the kostenplaats nummer.
+struct CostCentreCreate<'a> {
+    crm_id: &'a str,
+    /// What is POSTed (always active; see KPL-0009 above).
+    body: &'a Kostenplaats,
+    /// What the project maps to.
+    wanted: &'a Kostenplaats,
+    context: &'a RunContext,
+}
+
+impl CreateOnce for CostCentreCreate<'_> {
+    type Record = Kostenplaats;
+
+    fn kind(&self) -> EntityKind {
+        EntityKind::CostCentre
+    }
+
+    fn crm_id(&self) -> &str {
+        self.crm_id
+    }
+
+    fn summary(&self) -> String {
+        format!("POST /kostenplaatsen nummer={}", self.body.nummer)
+    }
+
+    fn duplicate_code(&self) -> Option<KnownCode> {
+        Some(KnownCode::DuplicateKostenplaatsNummer)
+    }
+
+    fn id(record: &Kostenplaats) -> Option<uuid::Uuid> {
+        record.id.map(|id| id.as_uuid())
+    }
+
+    async fn create<S: Store, Snk: CrmSink>(
+        &self,
+        cx: &HandlerCtx<'_, S, Snk>,
+    ) -> Result<Option<Kostenplaats>, snelstart_client::Error> {
+        cx.client
+            .execute(ops::kostenplaatsen::create(self.body)?)
+            .await
+            .map(Some)
+    }
+
+    async fn find<S: Store, Snk: CrmSink>(
+        &self,
+        cx: &HandlerCtx<'_, S, Snk>,
+    ) -> Result<Option<Kostenplaats>, snelstart_client::Error> {
+        self.context
+            .kostenplaats(cx.client, self.body.nummer, true)
+            .await
+    }
+
+    async fn is_ours<S: Store, Snk: CrmSink>(
+        &self,
+        cx: &HandlerCtx<'_, S, Snk>,
+        found: &Kostenplaats,
+    ) -> Result<Result<(), StoredError>, HandlerError> {
+        Ok(
+            match refuse_takeover(cx, self.crm_id, found, self.wanted).await? {
+                Some(ItemResult::Fail(why)) => Err(why),
+                _ => Ok(()),
+            },
+        )
     }
 }
 
 /// Refuses to take over a kostenplaats that SnelStart already has under the project's
 /// number when it belongs to another CRM project, or when its description is not the
 /// project's: linking it would overwrite somebody else's cost centre without a word.
-async fn refuse_takeover<S: Store, Src: CrmSource, Snk: CrmSink>(
-    engine: &SyncEngine<S, Src, Snk>,
+async fn refuse_takeover<S: Store, Snk: CrmSink>(
+    cx: &HandlerCtx<'_, S, Snk>,
     crm_id: &str,
     existing: &Kostenplaats,
     wanted: &Kostenplaats,
 ) -> Result<Option<ItemResult>, HandlerError> {
-    let inner = &engine.inner;
     let refuse = |message: String| {
         Some(ItemResult::Fail(
             FailureKind::Permanent
@@ -168,9 +189,9 @@ async fn refuse_takeover<S: Store, Src: CrmSource, Snk: CrmSink>(
         ))
     };
     if let Some(id) = existing.id
-        && let Some(owner) = inner
+        && let Some(owner) = cx
             .store
-            .link_by_snelstart_id(&inner.admin, EntityKind::CostCentre, id.as_uuid())
+            .link_by_snelstart_id(cx.admin, EntityKind::CostCentre, id.as_uuid())
             .await?
         && owner.crm_id != crm_id
     {

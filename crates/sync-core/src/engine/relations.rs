@@ -11,12 +11,14 @@ use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
 use snelstart_client::odata::{Filter, Property, Query};
 use snelstart_client::{RelatieId, ops};
 
+use super::create_once::{self, CreateOnce, Outcome};
+use super::handler::HandlerCtx;
 use super::{ItemResult, RunContext, SyncEngine, review_cursor};
 use crate::crm::{CrmSink, CrmSource, OP_UPSERT, SinkEvent};
 use crate::error::{EngineError, FailureKind};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
-use crate::store::{EntityKind, IdLink, Store, StoreError, WorkItem};
+use crate::store::{EntityKind, IdLink, Store, StoreError, StoredError, WorkItem};
 
 /// What can go wrong while handling one relation.
 #[derive(Debug)]
@@ -279,10 +281,12 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
 
     // A previous attempt may have created it and lost the answer (or the process died after
     // the POST): look for it by natural key before anything else.
-    if item.attempts > 1
-        && let Some(existing) = find_by_key(engine, &write, link_id).await?
-    {
-        return link_existing(engine, context, link_id, existing, write, &hash, true).await;
+    if item.attempts > 1 {
+        let cx = engine.handler_ctx();
+        let recovered = create_once::recover(&cx, &RelationCreate::new(link_id, &write)).await?;
+        if let Some(outcome) = recovered {
+            return finish(engine, context, link_id, outcome, write, &hash).await;
+        }
     }
 
     if index == 0 {
@@ -404,25 +408,87 @@ fn kinds_text(kinds: &[Relatiesoort]) -> String {
         .join("_and_")
 }
 
-/// Finds a relation by the natural key the write carries: its relatiecode, or the external
-/// reference in memo.
-async fn find_by_key<S: Store, Src: CrmSource, Snk: CrmSink>(
-    engine: &SyncEngine<S, Src, Snk>,
-    write: &RelatieWrite,
-    link_id: &str,
-) -> Result<Option<Relatie>, HandlerError> {
-    let filter = match write.relatiecode {
-        Some(code) => Filter::eq(property("Relatiecode"), code),
-        None => Filter::contains(property("Memo"), marker(link_id)),
-    };
-    let query = Query::new().filter(filter).top(2).unwrap_or_default();
-    let found = engine
-        .inner
-        .client
-        .execute(ops::relaties::list(query).single())
-        .await?;
-    engine.record_success();
-    Ok(found.into_iter().next())
+/// A relation's part of the exactly-once create (see [`create_once`]): the natural key is the
+/// relatiecode, or the `[crm:…]` marker in memo when SnelStart assigns the code.
+struct RelationCreate<'w> {
+    link_id: &'w str,
+    write: &'w RelatieWrite,
+}
+
+impl<'w> RelationCreate<'w> {
+    fn new(link_id: &'w str, write: &'w RelatieWrite) -> Self {
+        RelationCreate { link_id, write }
+    }
+}
+
+impl CreateOnce for RelationCreate<'_> {
+    type Record = Relatie;
+
+    fn kind(&self) -> EntityKind {
+        EntityKind::Relation
+    }
+
+    fn crm_id(&self) -> &str {
+        self.link_id
+    }
+
+    fn summary(&self) -> String {
+        format!("POST /relaties {}", natural_key(self.write, self.link_id))
+    }
+
+    fn duplicate_code(&self) -> Option<KnownCode> {
+        Some(KnownCode::DuplicateRelatiecode)
+    }
+
+    fn id(record: &Relatie) -> Option<uuid::Uuid> {
+        Some(record.id.as_uuid())
+    }
+
+    async fn create<S: Store, Snk: CrmSink>(
+        &self,
+        cx: &HandlerCtx<'_, S, Snk>,
+    ) -> Result<Option<Relatie>, snelstart_client::Error> {
+        cx.client
+            .execute(ops::relaties::create(self.write)?)
+            .await
+            .map(Some)
+    }
+
+    async fn find<S: Store, Snk: CrmSink>(
+        &self,
+        cx: &HandlerCtx<'_, S, Snk>,
+    ) -> Result<Option<Relatie>, snelstart_client::Error> {
+        let filter = match self.write.relatiecode {
+            Some(code) => Filter::eq(property("Relatiecode"), code),
+            None => Filter::contains(property("Memo"), marker(self.link_id)),
+        };
+        let query = Query::new().filter(filter).top(2).unwrap_or_default();
+        let found = cx
+            .client
+            .execute(ops::relaties::list(query).single())
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
+    async fn is_ours<S: Store, Snk: CrmSink>(
+        &self,
+        _cx: &HandlerCtx<'_, S, Snk>,
+        found: &Relatie,
+    ) -> Result<Result<(), StoredError>, HandlerError> {
+        if is_ours(found, self.write, self.link_id) {
+            return Ok(Ok(()));
+        }
+        Ok(Err(FailureKind::Permanent
+            .error(format!(
+                "relatiecode {} already belongs to SnelStart relation `{}` ({}); change the CRM \
+                 number or let SnelStart assign relatiecodes",
+                found.relatiecode,
+                found.naam.as_deref().unwrap_or(""),
+                found.id
+            ))
+            .with_code(KnownCode::DuplicateRelatiecode.code())
+            .with_details(serde_json::json!([{ "path": "number" }]))))
+    }
 }
 
 fn property(name: &'static str) -> Property {
@@ -453,12 +519,24 @@ async fn create<S: Store, Src: CrmSource, Snk: CrmSink>(
     write: RelatieWrite,
     hash: &str,
 ) -> HandlerResult {
-    let inner = &engine.inner;
-    let summary = format!("POST /relaties {}", natural_key(&write, link_id));
-    let result = inner.client.execute(ops::relaties::create(&write)?).await;
-    match result {
-        Ok(created) => {
-            engine.record_success();
+    let outcome = {
+        let cx = engine.handler_ctx();
+        create_once::create(&cx, &RelationCreate::new(link_id, &write)).await?
+    };
+    finish(engine, context, link_id, outcome, write, hash).await
+}
+
+/// Links what the create protocol created or found.
+async fn finish<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    link_id: &str,
+    outcome: Outcome<Relatie>,
+    write: RelatieWrite,
+    hash: &str,
+) -> HandlerResult {
+    match outcome {
+        Outcome::Created(created) => {
             if write.relatiecode.is_none() {
                 // Written besides what the CRM said, so the CRM hears it (and why).
                 engine
@@ -475,77 +553,13 @@ async fn create<S: Store, Src: CrmSource, Snk: CrmSink>(
                     })
                     .await;
             }
-            engine
-                .audit(
-                    EntityKind::Relation,
-                    link_id,
-                    Some(created.id.as_uuid()),
-                    "create",
-                    summary,
-                    Ok(()),
-                )
-                .await;
             context.remember_relation(&created);
             store_link(engine, link_id, &created, hash, true).await
         }
-        Err(e) if e.has_code(KnownCode::DuplicateRelatiecode) => {
-            engine.record_success();
-            // Our own earlier attempt, or another relation with this number?
-            match find_by_key(engine, &write, link_id).await? {
-                Some(existing) if is_ours(&existing, &write, link_id) => {
-                    link_existing(engine, context, link_id, existing, write, hash, true).await
-                }
-                Some(other) => Ok(ItemResult::Fail(
-                    FailureKind::Permanent
-                        .error(format!(
-                            "relatiecode {} already belongs to SnelStart relation `{}` ({}); \
-                             change the CRM number or let SnelStart assign relatiecodes",
-                            other.relatiecode,
-                            other.naam.as_deref().unwrap_or(""),
-                            other.id
-                        ))
-                        .with_code(KnownCode::DuplicateRelatiecode.code()),
-                )),
-                None => Err(HandlerError::Client(e)),
-            }
+        Outcome::Found { record, created } => {
+            link_existing(engine, context, link_id, record, write, hash, created).await
         }
-        Err(e) if e.outcome_uncertain() => {
-            engine
-                .audit(
-                    EntityKind::Relation,
-                    link_id,
-                    None,
-                    "create",
-                    summary,
-                    Err(format!("outcome unknown: {e}")),
-                )
-                .await;
-            // Resolve now if SnelStart answers; otherwise the next attempt starts with the
-            // same lookup.
-            match find_by_key(engine, &write, link_id).await {
-                Ok(Some(existing)) => {
-                    link_existing(engine, context, link_id, existing, write, hash, true).await
-                }
-                Ok(None) => Ok(ItemResult::Retry {
-                    at: engine.now(),
-                    error: crate::error::stored_from_client(FailureKind::Uncertain, &e),
-                }),
-                Err(_) => Err(HandlerError::Client(e)),
-            }
-        }
-        Err(e) => {
-            engine
-                .audit(
-                    EntityKind::Relation,
-                    link_id,
-                    None,
-                    "create",
-                    summary,
-                    Err(e.to_string()),
-                )
-                .await;
-            Err(HandlerError::Client(e))
-        }
+        Outcome::Finished(result) => Ok(result),
     }
 }
 

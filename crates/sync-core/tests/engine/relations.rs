@@ -8,7 +8,7 @@ use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
 use snelstart_client::odata::Query;
 use snelstart_client::ops;
 use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
-use sync_core::store::{AdminKey, EntityKind, MemoryStore, QueueStore, ReplayFilter};
+use sync_core::store::{AdminKey, AuditStore, EntityKind, MemoryStore, QueueStore, ReplayFilter};
 use sync_core::{
     Action, CrmChange, EngineOptions, MemorySink, MemorySource, PlannedAction, SinkEvent,
     SyncEngine,
@@ -886,4 +886,136 @@ async fn the_original_among_snelstart_duplicates_is_linked_and_the_copies_report
     });
     let note = note.expect("a notice about the copies");
     assert!(note.contains("1042") && note.contains("1187"), "{note}");
+}
+
+/// Issue 12 (create-once): a cost centre's create that got no answer (the connection dropped,
+/// or the gateway answered 502) is no evidence that SnelStart is up. The cost-centre copy of
+/// the protocol told the circuit breaker "SnelStart answered" after such a failure (and after
+/// a number found in the run's own copy), so an outage during cost-centre creates never
+/// opened the breaker. Two creates and their lookups failing in a row must open it (threshold
+/// 2); once SnelStart is back each project has exactly one kostenplaats.
+#[tokio::test]
+async fn a_create_without_an_answer_is_no_answer_for_the_breaker() {
+    for fault in [FaultKind::ConnectionReset, FaultKind::Status(502)] {
+        let server = MockServer::start(MockConfig::new()).await.unwrap();
+        let store = MemoryStore::new();
+        let mut o = options();
+        o.breaker_threshold = 2;
+        o.concurrency = Some(1);
+        let engine: Engine = SyncEngine::with_options(
+            client(&server),
+            store.clone(),
+            MemorySource::new(vec![
+                CrmChange::project(project(1)),
+                CrmChange::project(project(2)),
+            ]),
+            MemorySink::new(),
+            AdminKey::new("test"),
+            MappingConfig::default_for_mock(),
+            o,
+            sync_core::Clock::system(),
+        );
+        engine.ingest().await.unwrap();
+        // The run's first list of cost centres is answered; then both creates get no answer
+        // and every lookup after them fails (three tries each): SnelStart is down.
+        let mut faults: Vec<ScriptedFault> = (0..2)
+            .map(|_| ScriptedFault::new(fault.clone()).on("POST", "/kostenplaatsen"))
+            .collect();
+        faults.extend((2..=7).map(|n| {
+            ScriptedFault::new(FaultKind::Status(503))
+                .on("GET", "/kostenplaatsen")
+                .nth(n)
+        }));
+        server.script_faults(faults);
+        let report = engine.process().await.unwrap();
+        let status = engine.status().await.unwrap();
+        assert!(
+            matches!(
+                status.reachability,
+                sync_core::Reachability::Unreachable { .. }
+            ),
+            "{fault:?}: two creates without an answer and their failed lookups are an outage: \
+             {report} {status}"
+        );
+        assert!(report.interrupted_by_outage, "{fault:?}: {report}");
+
+        // SnelStart answers again: one kostenplaats per project, nothing failed.
+        engine
+            .run_until_idle(Duration::from_secs(30))
+            .await
+            .unwrap();
+        let kpl = client(&server)
+            .execute(ops::kostenplaatsen::list())
+            .await
+            .unwrap();
+        for i in [1, 2] {
+            let description = project(i).description;
+            let n = kpl
+                .iter()
+                .filter(|k| k.omschrijving.as_deref() == Some(description.as_str()))
+                .count();
+            assert_eq!(n, 1, "{fault:?}: {n} kostenplaatsen for project {i}");
+        }
+        let status = engine.status().await.unwrap();
+        assert_eq!(status.queue.failed, 0, "{fault:?}: {status}");
+        assert_eq!(status.queue.pending, 0, "{fault:?}: {status}");
+    }
+}
+
+/// Issue 12 (create-once): REL-0008 (the relatiecode is taken by somebody else's relation)
+/// fails the record naming the number, and like every create it leaves an audit entry; the
+/// relations copy of the protocol wrote none.
+#[tokio::test]
+async fn a_taken_relatiecode_fails_the_record_and_is_audited() {
+    let s = setup_with(
+        MockConfig::new(),
+        config_from_crm_numbers(),
+        vec![CrmChange::relation(customer(1))],
+    )
+    .await;
+    // Somebody else's relation already has the CRM number (20001) as its relatiecode; its
+    // name and KvK number share nothing with the CRM relation, so nothing matches it.
+    let mut other = RelatieWrite::default();
+    other.relatiesoort = Some(vec![Relatiesoort::Klant]);
+    other.relatiecode = Some(20_001);
+    other.naam = Some("Zeilmakerij Oostwold".into());
+    client(&s.server)
+        .execute(ops::relaties::create(&other).unwrap())
+        .await
+        .unwrap();
+
+    s.engine.sync().await.unwrap();
+
+    let status = s.engine.status().await.unwrap();
+    let failure = status
+        .failures
+        .iter()
+        .find(|f| f.crm_id == "crm-1")
+        .unwrap_or_else(|| panic!("crm-1 failed: {status}"));
+    let error = failure.error.as_ref().unwrap();
+    assert_eq!(error.code.as_deref(), Some("REL-0008"), "{error:?}");
+    assert!(error.message.contains("20001"), "{}", error.message);
+    assert!(
+        error.message.contains("Zeilmakerij Oostwold"),
+        "{}",
+        error.message
+    );
+
+    let audit = s
+        .store
+        .recent_audit(&AdminKey::new("test"), 100)
+        .await
+        .unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e.kind == EntityKind::Relation && e.crm_id.as_deref() == Some("crm-1"))
+        .unwrap_or_else(|| panic!("no audit entry for the refused create: {audit:?}"));
+    assert_eq!(entry.action, "create");
+    assert!(entry.request_summary.contains("20001"), "{entry:?}");
+    assert!(!entry.outcome.is_ok(), "{entry:?}");
+    assert_eq!(
+        ours(&all_relaties(&s.server).await).len(),
+        0,
+        "no second relation with the number"
+    );
 }
