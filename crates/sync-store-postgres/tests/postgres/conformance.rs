@@ -1,13 +1,11 @@
 //! The PostgreSQL store passes the storage conformance suite, migrates safely when many
 //! processes open it at once, and keeps the connection password out of Debug and errors.
 
-mod support;
-
 use sync_core::store::{AdminKey, CursorStore, conformance};
 use sync_store_postgres::schema::SCHEMA_VERSION;
 use sync_store_postgres::{PostgresOptions, PostgresStore};
 
-use support::{Schemas, database_url, fresh_schema, with_store};
+use crate::support::{Schemas, database_url, fresh_schema, with_store};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_store_passes_conformance() {
@@ -150,7 +148,7 @@ async fn two_pools_claim_each_item_once() {
     use sync_core::store::{EntityKind, NewWorkItem, QueueStore};
 
     with_store(|first| async move {
-        let second = support::open(first.schema()).await;
+        let second = crate::support::open(first.schema()).await;
         let admin = AdminKey::new("fleet");
         let t0 = conformance::t0();
         for n in 0..200 {
