@@ -1,0 +1,481 @@
+//! The one-shot operator commands.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crm_model::read::read_export;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use sync_core::store::{QueueStore, ReplayFilter, WorkState};
+use sync_core::{
+    CrmDataset, CrmInventory, EngineBackup, MemorySource, ReconcileOptions, ReviewResolution,
+};
+
+use crate::config::{Engine, Loaded, template};
+use crate::{CliError, Outcome};
+
+/// What every command gets from the command line.
+#[derive(Debug)]
+pub struct Context {
+    pub config: PathBuf,
+    pub admin: Option<String>,
+    pub json: bool,
+}
+
+impl Context {
+    fn load(&self) -> Result<Loaded, CliError> {
+        Loaded::read(&self.config)
+    }
+
+    fn engines(&self, source: &MemorySource) -> Result<Vec<Engine>, CliError> {
+        let loaded = self.load()?;
+        let store = loaded.open_store()?;
+        loaded.engines(&store, self.admin.as_deref(), source)
+    }
+
+    fn print(&self, json: &Value, text: &str) {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(json).unwrap_or_default());
+        } else {
+            print!("{text}");
+        }
+    }
+}
+
+fn read_export_file(path: &Path) -> Result<crm_model::read::Export, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+    read_export(&text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
+}
+
+/// Options of `init`.
+#[derive(Debug)]
+pub struct InitOptions {
+    pub dir: PathBuf,
+    pub admin_key: String,
+    pub base_url: Option<String>,
+    pub auth_url: Option<String>,
+    pub budget: String,
+    pub mock_chart: bool,
+    pub force: bool,
+}
+
+pub fn init(ctx: &Context, o: &InitOptions) -> Result<Outcome, CliError> {
+    std::fs::create_dir_all(&o.dir)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", o.dir.display())))?;
+    let config_path = o.dir.join("snelsync.toml");
+    let mapping_path = o.dir.join("mapping.toml");
+    for p in [&config_path, &mapping_path] {
+        if p.exists() && !o.force {
+            return Err(CliError::Failed(format!(
+                "{} exists (use --force to overwrite)",
+                p.display()
+            )));
+        }
+    }
+    let mapping = if o.mock_chart {
+        mapping::config::MappingConfig::default_for_mock()
+    } else {
+        mapping::config::MappingConfig::default()
+    };
+    let mapping_text = mapping
+        .to_toml_string()
+        .map_err(|e| CliError::Failed(format!("mapping template: {e}")))?;
+    let header = "# The ledger mapping: which grootboekrekening each revenue and cost category and VAT\n\
+                  # kind books on, how projects become kostenplaatsen, how relatiecodes are chosen.\n\
+                  # `snelsync check` compares it with the administration's chart of accounts.\n\n";
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
+    };
+    write(
+        &config_path,
+        &template(
+            o.base_url.as_deref(),
+            o.auth_url.as_deref(),
+            &o.admin_key,
+            &o.budget,
+        ),
+    )?;
+    write(&mapping_path, &format!("{header}{mapping_text}"))?;
+    ctx.print(
+        &json!({"config": config_path, "mapping": mapping_path}),
+        &format!(
+            "wrote {} and {}\nset SNELSTART_SUBSCRIPTION_KEY, SNELSTART_KOPPELSLEUTEL, SNELSYNC_TOKEN and \
+             SNELSYNC_CRM_SECRET, then run `snelsync check`\n",
+            config_path.display(),
+            mapping_path.display()
+        ),
+    );
+    Ok(Outcome::Clean)
+}
+
+pub async fn check(ctx: &Context) -> Result<Outcome, CliError> {
+    let engines = ctx.engines(&MemorySource::default())?;
+    let mut all = Vec::new();
+    let mut text = String::new();
+    let mut outcome = Outcome::Clean;
+    for engine in &engines {
+        let admin = engine.admin().as_str();
+        // Credentials and the chart of accounts in one: reading the chart needs a token.
+        let chart = engine.check_config().await?;
+        let problems: Vec<String> = chart.problems.iter().map(ToString::to_string).collect();
+        let mapping_problems: Vec<String> = engine
+            .config()
+            .validate()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let drift: Vec<String> = engine
+            .client()
+            .decode_problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !problems.is_empty() || !mapping_problems.is_empty() {
+            outcome = Outcome::Attention;
+        }
+        text.push_str(&format!(
+            "{admin}: credentials accepted; chart of accounts read\n"
+        ));
+        if problems.is_empty() && mapping_problems.is_empty() {
+            text.push_str("  mapping fits the chart of accounts and VAT kinds: safe to sync\n");
+        }
+        for p in problems.iter().chain(&mapping_problems) {
+            text.push_str(&format!("  problem: {p}\n"));
+        }
+        for d in &drift {
+            text.push_str(&format!(
+                "  API drift (SnelStart sent what the client does not know): {d}\n"
+            ));
+        }
+        all.push(json!({
+            "admin": admin,
+            "credentials": "ok",
+            "problems": problems,
+            "mapping_problems": mapping_problems,
+            "cost_centre_required": chart.cost_centre_required,
+            "api_drift": drift,
+            "safe_to_sync": outcome == Outcome::Clean,
+        }));
+    }
+    ctx.print(&json!({ "administrations": all }), &text);
+    Ok(outcome)
+}
+
+pub async fn plan(ctx: &Context, from: &Path) -> Result<Outcome, CliError> {
+    let export = read_export_file(from)?;
+    // The changes come from a source the engine reads during the plan: nothing is queued.
+    let source = MemorySource::new(CrmDataset::from_export(&export).changes());
+    let engines = ctx.engines(&source)?;
+    let mut all = Vec::new();
+    let mut text = String::new();
+    for engine in &engines {
+        let entries = engine.plan().await?;
+        text.push_str(&format!("{}: {} records\n", engine.admin(), entries.len()));
+        for e in &entries {
+            text.push_str(&format!("  {} {}: {:?}\n", e.kind, e.crm_id, e.action));
+        }
+        all.push(json!({"admin": engine.admin().as_str(), "plan": entries}));
+    }
+    ctx.print(&json!({ "administrations": all }), &text);
+    Ok(Outcome::Clean)
+}
+
+pub async fn sync(ctx: &Context, from: &Path, max_wait: u64) -> Result<Outcome, CliError> {
+    let engines = ctx.engines(&MemorySource::default())?;
+    let mut all = Vec::new();
+    let mut text = String::new();
+    let mut outcome = Outcome::Clean;
+    for engine in &engines {
+        let export = read_export_file(from)?;
+        engine.record_config().await?;
+        let intake = engine.submit_export(export).await?;
+        let bar = (!ctx.json).then(|| {
+            let bar = ProgressBar::new(0);
+            if let Ok(style) =
+                ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} work items")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        let progress = bar.clone().map(|bar| {
+            let store = engine.store().clone();
+            let admin = engine.admin().clone();
+            tokio::spawn(async move {
+                loop {
+                    if let Ok(c) = store.counts(&admin).await {
+                        bar.set_length(c.total());
+                        bar.set_position(c.done + c.failed + c.needs_review);
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            })
+        });
+        let report = engine.run_until_idle(Duration::from_secs(max_wait)).await?;
+        if let Some(p) = progress {
+            p.abort();
+        }
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        let counts = engine
+            .store()
+            .counts(engine.admin())
+            .await
+            .map_err(sync_core::EngineError::from)?;
+        if counts.failed > 0 || counts.needs_review > 0 {
+            outcome = Outcome::Attention;
+        }
+        text.push_str(&format!(
+            "{}: {} queued, {} refused at intake\n{report}\n{} failed, {} waiting for review (see `snelsync status`)\n",
+            engine.admin(),
+            intake.queued,
+            intake.refused.len(),
+            counts.failed,
+            counts.needs_review
+        ));
+        all.push(json!({
+            "admin": engine.admin().as_str(),
+            "intake": intake,
+            "run": report,
+            "queue": counts,
+        }));
+    }
+    ctx.print(&json!({ "administrations": all }), &text);
+    Ok(outcome)
+}
+
+pub async fn status(ctx: &Context) -> Result<Outcome, CliError> {
+    let engines = ctx.engines(&MemorySource::default())?;
+    let mut all = Vec::new();
+    let mut text = String::new();
+    let mut outcome = Outcome::Clean;
+    for engine in &engines {
+        let report = engine.status().await?;
+        if !report.failures.is_empty() || !report.review.is_empty() {
+            outcome = Outcome::Attention;
+        }
+        let reconcile = snelsync_http::last_reconcile(engine).await?;
+        text.push_str(&format!("{report}"));
+        match &reconcile {
+            Some(r) => text.push_str(&format!(
+                "last reconcile: {} ({})\n",
+                r.at,
+                if r.clean {
+                    "clean".to_owned()
+                } else {
+                    format!("{} differences", r.difference_count)
+                }
+            )),
+            None => text.push_str("last reconcile: never\n"),
+        }
+        text.push('\n');
+        let mut value = serde_json::to_value(&report).unwrap_or_default();
+        if let Value::Object(map) = &mut value {
+            map.insert(
+                "failures_fields".to_owned(),
+                json!(
+                    report
+                        .failures
+                        .iter()
+                        .map(|f| json!({"crm_id": f.crm_id, "fields": f.fields()}))
+                        .collect::<Vec<_>>()
+                ),
+            );
+            map.insert("last_reconcile".to_owned(), json!(reconcile));
+        }
+        all.push(value);
+    }
+    ctx.print(&json!({ "administrations": all }), &text);
+    Ok(outcome)
+}
+
+pub async fn replay(
+    ctx: &Context,
+    kind: Option<&str>,
+    id: Option<&str>,
+) -> Result<Outcome, CliError> {
+    let engines = ctx.engines(&MemorySource::default())?;
+    let mut all = Vec::new();
+    let mut text = String::new();
+    for engine in &engines {
+        let mut filter = ReplayFilter::failed(engine.admin().clone());
+        if let Some(kind) = kind {
+            filter = filter.kind(
+                kind.parse()
+                    .map_err(|_| CliError::Failed(format!("unknown kind `{kind}`")))?,
+            );
+        }
+        if let Some(id) = id {
+            filter = filter.crm_id(id);
+        }
+        let n = engine.replay(filter).await?;
+        text.push_str(&format!(
+            "{}: {n} items back in the queue\n",
+            engine.admin()
+        ));
+        all.push(json!({"admin": engine.admin().as_str(), "replayed": n}));
+    }
+    ctx.print(&json!({ "administrations": all }), &text);
+    Ok(Outcome::Clean)
+}
+
+pub async fn review_list(ctx: &Context) -> Result<Outcome, CliError> {
+    let engines = ctx.engines(&MemorySource::default())?;
+    let mut all = Vec::new();
+    let mut text = String::new();
+    let mut outcome = Outcome::Clean;
+    for engine in &engines {
+        let items = engine
+            .store()
+            .list_work(engine.admin(), Some(WorkState::NeedsReview), 1000, 0)
+            .await
+            .map_err(sync_core::EngineError::from)?;
+        if !items.is_empty() {
+            outcome = Outcome::Attention;
+        }
+        let mut list = Vec::new();
+        for item in &items {
+            let review = item.review.clone().unwrap_or_default();
+            let candidates: Vec<Value> = review
+                .get("candidates")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            text.push_str(&format!(
+                "{} {} {}:\n",
+                engine.admin(),
+                item.kind,
+                item.crm_id
+            ));
+            for c in &candidates {
+                text.push_str(&format!(
+                    "  candidate {} (relatiecode {}, score {}): {}\n",
+                    c.get("snelstart_id").and_then(Value::as_str).unwrap_or("?"),
+                    c.get("relatiecode")
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    c.get("score").map(ToString::to_string).unwrap_or_default(),
+                    c.get("evidence")
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                ));
+            }
+            list.push(json!({
+                "kind": item.kind,
+                "crm_id": item.crm_id,
+                "record": item.payload,
+                "reasons": review.get("reasons"),
+                "candidates": candidates,
+            }));
+        }
+        if items.is_empty() {
+            text.push_str(&format!("{}: nothing waits for review\n", engine.admin()));
+        }
+        all.push(json!({"admin": engine.admin().as_str(), "review": list}));
+    }
+    ctx.print(&json!({ "administrations": all }), &text);
+    Ok(outcome)
+}
+
+pub async fn review_resolve(
+    ctx: &Context,
+    crm_id: &str,
+    link: Option<uuid::Uuid>,
+    create_new: bool,
+) -> Result<Outcome, CliError> {
+    let engines = ctx.engines(&MemorySource::default())?;
+    let [engine] = engines.as_slice() else {
+        return Err(CliError::Config(
+            "several administrations are configured: name one with --admin".to_owned(),
+        ));
+    };
+    let resolution = match (link, create_new) {
+        (Some(id), false) => ReviewResolution::LinkTo(id),
+        (None, true) => ReviewResolution::CreateNew,
+        _ => {
+            return Err(CliError::Failed(
+                "give exactly one of --link UUID or --create-new".to_owned(),
+            ));
+        }
+    };
+    engine.resolve_review(crm_id, resolution.clone()).await?;
+    ctx.print(
+        &json!({"admin": engine.admin().as_str(), "crm_id": crm_id, "resolved": format!("{resolution:?}")}),
+        &format!(
+            "{crm_id}: decision recorded ({resolution:?}); `snelsync serve` or the next `sync` applies it\n"
+        ),
+    );
+    Ok(Outcome::Clean)
+}
+
+pub async fn reconcile(ctx: &Context, from: &Path) -> Result<Outcome, CliError> {
+    let export = read_export_file(from)?;
+    let inventory = CrmInventory::from(&CrmDataset::from_export(&export));
+    let engines = ctx.engines(&MemorySource::default())?;
+    let mut all = Vec::new();
+    let mut text = String::new();
+    let mut outcome = Outcome::Clean;
+    for engine in &engines {
+        let report = engine
+            .reconcile(&inventory, &ReconcileOptions::default())
+            .await?;
+        snelsync_http::record_reconcile(engine, &report).await?;
+        if !report.is_clean() {
+            outcome = Outcome::Attention;
+        }
+        text.push_str(&format!("{report}\n"));
+        all.push(serde_json::to_value(&report).unwrap_or_default());
+    }
+    ctx.print(&json!({ "administrations": all }), &text);
+    Ok(outcome)
+}
+
+pub async fn backup_export(ctx: &Context, out: Option<&Path>) -> Result<Outcome, CliError> {
+    let engines = ctx.engines(&MemorySource::default())?;
+    let [engine] = engines.as_slice() else {
+        return Err(CliError::Config(
+            "several administrations are configured: name one with --admin".to_owned(),
+        ));
+    };
+    let backup = engine
+        .export_backup()
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    let text = backup.to_json_string();
+    match out {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+            ctx.print(
+                &json!({"admin": engine.admin().as_str(), "file": path, "bytes": text.len()}),
+                &format!("{}: state written to {}\n", engine.admin(), path.display()),
+            );
+        }
+        None => println!("{text}"),
+    }
+    Ok(Outcome::Clean)
+}
+
+pub async fn backup_import(ctx: &Context, file: &Path) -> Result<Outcome, CliError> {
+    let engines = ctx.engines(&MemorySource::default())?;
+    let [engine] = engines.as_slice() else {
+        return Err(CliError::Config(
+            "several administrations are configured: name one with --admin".to_owned(),
+        ));
+    };
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", file.display())))?;
+    let backup = EngineBackup::from_json_str(&text)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", file.display())))?;
+    let summary = engine
+        .import_backup(&backup)
+        .await
+        .map_err(|e| CliError::Failed(e.to_string()))?;
+    ctx.print(
+        &json!({"admin": engine.admin().as_str(), "imported": summary}),
+        &format!("{}: imported {summary:?}\n", engine.admin()),
+    );
+    Ok(Outcome::Clean)
+}

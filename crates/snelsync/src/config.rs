@@ -1,0 +1,368 @@
+//! `snelsync.toml`: where SnelStart is, the administrations, the CRMs, the store and the HTTP
+//! listener. Secrets are never written in the file: it names the environment variables that
+//! hold them (`*_env` keys).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mapping::config::MappingConfig;
+use serde::Deserialize;
+use snelstart_client::Client;
+use snelstart_client::budget::BudgetConfig;
+use snelsync_http::{CrmEndpoint, HttpConfig, Secret};
+use sync_core::store::AdminKey;
+use sync_core::{MemorySource, NoSink, SyncEngine};
+use sync_store_sqlite::SqliteStore;
+
+use crate::CliError;
+
+/// The engine type the binary runs.
+pub type Engine = SyncEngine<SqliteStore, MemorySource, NoSink>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    #[serde(default)]
+    pub http: HttpSection,
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub snelstart: SnelStartSection,
+    #[serde(default)]
+    pub schedule: ScheduleSection,
+    #[serde(default, rename = "administration")]
+    pub administrations: Vec<AdminSection>,
+    #[serde(default, rename = "crm")]
+    pub crms: Vec<CrmSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    pub token_env: Option<String>,
+    #[serde(default = "default_body")]
+    pub max_body_bytes: usize,
+    #[serde(default = "default_tolerance")]
+    pub timestamp_tolerance_seconds: u64,
+}
+
+impl Default for HttpSection {
+    fn default() -> Self {
+        HttpSection {
+            listen: default_listen(),
+            token_env: None,
+            max_body_bytes: default_body(),
+            timestamp_tolerance_seconds: default_tolerance(),
+        }
+    }
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 7878))
+}
+fn default_body() -> usize {
+    2 * 1024 * 1024
+}
+fn default_tolerance() -> u64 {
+    300
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    #[serde(default = "default_sqlite")]
+    pub sqlite: PathBuf,
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            sqlite: default_sqlite(),
+        }
+    }
+}
+
+fn default_sqlite() -> PathBuf {
+    PathBuf::from("snelsync.sqlite")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnelStartSection {
+    pub base_url: Option<String>,
+    pub auth_url: Option<String>,
+    #[serde(default = "default_key_env")]
+    pub subscription_key_env: String,
+    #[serde(default = "default_budget")]
+    pub budget: String,
+}
+
+impl Default for SnelStartSection {
+    fn default() -> Self {
+        SnelStartSection {
+            base_url: None,
+            auth_url: None,
+            subscription_key_env: default_key_env(),
+            budget: default_budget(),
+        }
+    }
+}
+
+fn default_key_env() -> String {
+    "SNELSTART_SUBSCRIPTION_KEY".to_owned()
+}
+fn default_budget() -> String {
+    "test_key".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSection {
+    #[serde(default = "default_read_back")]
+    pub read_back_minutes: u64,
+}
+
+impl Default for ScheduleSection {
+    fn default() -> Self {
+        ScheduleSection {
+            read_back_minutes: default_read_back(),
+        }
+    }
+}
+
+fn default_read_back() -> u64 {
+    15
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    pub key: String,
+    pub koppelsleutel_env: String,
+    pub mapping: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrmSection {
+    pub name: String,
+    pub secret_env: String,
+    pub administration: String,
+}
+
+/// A configuration read from a file, with paths resolved against the file's folder.
+#[derive(Debug)]
+pub struct Loaded {
+    pub file: FileConfig,
+    pub dir: PathBuf,
+}
+
+fn env_secret(var: &str, what: &str) -> Result<String, CliError> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(CliError::Config(format!(
+            "{what}: the environment variable {var} is not set"
+        ))),
+    }
+}
+
+impl Loaded {
+    pub fn read(path: &Path) -> Result<Loaded, CliError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+        let file: FileConfig = toml::from_str(&text)
+            .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+        if file.administrations.is_empty() {
+            return Err(CliError::Config(format!(
+                "{}: no [[administration]] configured",
+                path.display()
+            )));
+        }
+        for crm in &file.crms {
+            if !file
+                .administrations
+                .iter()
+                .any(|a| a.key == crm.administration)
+            {
+                return Err(CliError::Config(format!(
+                    "{}: CRM `{}` feeds administration `{}`, which is not configured",
+                    path.display(),
+                    crm.name,
+                    crm.administration
+                )));
+            }
+        }
+        let dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        Ok(Loaded { file, dir })
+    }
+
+    fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.dir.join(p)
+        }
+    }
+
+    pub fn open_store(&self) -> Result<SqliteStore, CliError> {
+        let path = self.resolve(&self.file.store.sqlite);
+        SqliteStore::open(&path)
+            .map_err(|e| CliError::Failed(format!("store {}: {e}", path.display())))
+    }
+
+    fn budget(&self) -> Result<BudgetConfig, CliError> {
+        match self.file.snelstart.budget.as_str() {
+            "test_key" => Ok(BudgetConfig::test_key()),
+            "production" => Ok(BudgetConfig::production()),
+            "unlimited" => Ok(BudgetConfig::unlimited()),
+            other => Err(CliError::Config(format!(
+                "[snelstart] budget `{other}`: expected test_key, production or unlimited"
+            ))),
+        }
+    }
+
+    pub fn mapping(&self, admin: &AdminSection) -> Result<MappingConfig, CliError> {
+        let Some(path) = &admin.mapping else {
+            return Ok(MappingConfig::default());
+        };
+        let path = self.resolve(path);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+        MappingConfig::from_toml_str(&text)
+            .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))
+    }
+
+    fn client(&self, admin: &AdminSection) -> Result<Client, CliError> {
+        let s = &self.file.snelstart;
+        let mut builder = Client::builder()
+            .subscription_key(env_secret(&s.subscription_key_env, "the subscription key")?)
+            .koppelsleutel(env_secret(
+                &admin.koppelsleutel_env,
+                &format!("the koppelsleutel of `{}`", admin.key),
+            )?)
+            .rate_budget(self.budget()?);
+        if let Some(url) = &s.base_url {
+            builder = builder.base_url(url);
+        }
+        if let Some(url) = &s.auth_url {
+            builder = builder.auth_url(url);
+        }
+        builder
+            .build()
+            .map_err(|e| CliError::Config(format!("SnelStart client: {e}")))
+    }
+
+    /// One engine per administration (all on one store), optionally only `only`.
+    pub fn engines(
+        &self,
+        store: &SqliteStore,
+        only: Option<&str>,
+        source: &MemorySource,
+    ) -> Result<Vec<Engine>, CliError> {
+        let mut out = Vec::new();
+        for admin in &self.file.administrations {
+            if only.is_some_and(|o| o != admin.key) {
+                continue;
+            }
+            out.push(
+                SyncEngine::builder(self.client(admin)?, AdminKey::new(&admin.key))
+                    .store(store.clone())
+                    .source(source.clone())
+                    .sink(NoSink)
+                    .config(self.mapping(admin)?)
+                    .build(),
+            );
+        }
+        if out.is_empty() {
+            return Err(CliError::Config(format!(
+                "no administration `{}` is configured",
+                only.unwrap_or_default()
+            )));
+        }
+        Ok(out)
+    }
+
+    pub fn http(&self) -> Result<HttpConfig, CliError> {
+        let h = &self.file.http;
+        let mut builder = HttpConfig::builder()
+            .max_body_bytes(h.max_body_bytes)
+            .timestamp_tolerance(Duration::from_secs(h.timestamp_tolerance_seconds));
+        if let Some(var) = &h.token_env {
+            builder = builder.token(Secret::new(env_secret(var, "the access token")?));
+        }
+        for crm in &self.file.crms {
+            builder = builder.crm(CrmEndpoint::new(
+                &crm.name,
+                Secret::new(env_secret(
+                    &crm.secret_env,
+                    &format!("the secret of CRM `{}`", crm.name),
+                )?),
+                AdminKey::new(&crm.administration),
+            ));
+        }
+        Ok(builder.build())
+    }
+}
+
+/// The commented configuration `snelsync init` writes.
+pub fn template(
+    base_url: Option<&str>,
+    auth_url: Option<&str>,
+    admin: &str,
+    budget: &str,
+) -> String {
+    let url = |key: &str, value: Option<&str>, default: &str| match value {
+        Some(v) => format!("{key} = \"{v}\""),
+        None => format!("# {key} = \"{default}\""),
+    };
+    format!(
+        r#"# snelsync configuration. Secrets are never written here: each *_env key names the
+# environment variable that holds the secret.
+
+[http]
+# Where the status page, the API and the CRM intake listen. Keep 127.0.0.1 unless a reverse
+# proxy with TLS sits in front.
+listen = "127.0.0.1:7878"
+# The access token for the status page and the API (nobody gets in without one).
+token_env = "SNELSYNC_TOKEN"
+# Largest CRM intake body, and how far a signed timestamp may be from this clock.
+max_body_bytes = 2097152
+timestamp_tolerance_seconds = 300
+
+[store]
+# The SQLite file with the queue, links, cursors and audit log (relative to this file).
+sqlite = "snelsync.sqlite"
+
+[snelstart]
+{}
+{}
+subscription_key_env = "SNELSTART_SUBSCRIPTION_KEY"
+# The rate budget: test_key (100 calls a minute), production, or unlimited (simulator only).
+budget = "{budget}"
+
+[schedule]
+# Read payment status back from SnelStart this often.
+read_back_minutes = 15
+
+[[administration]]
+key = "{admin}"
+koppelsleutel_env = "SNELSTART_KOPPELSLEUTEL"
+# The ledger mapping (grootboekrekeningen, btw, kostenplaatsen); see mapping.toml.
+mapping = "mapping.toml"
+
+# A CRM that posts changes to POST /crm/{{name}}/changes, signed with its secret.
+[[crm]]
+name = "crm"
+secret_env = "SNELSYNC_CRM_SECRET"
+administration = "{admin}"
+"#,
+        url("base_url", base_url, snelstart_client::DEFAULT_BASE_URL),
+        url("auth_url", auth_url, snelstart_client::DEFAULT_AUTH_URL),
+    )
+}

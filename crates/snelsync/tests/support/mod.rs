@@ -1,0 +1,156 @@
+//! Shared by the `snelsync` tests: a snelstart-mock with a relation typed in by hand, a
+//! configuration written by `snelsync init`, a CRM export that yields a failure and a review,
+//! and running the built binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+use snelstart_client::Client;
+use snelstart_client::models::RelatieWrite;
+use snelstart_mock::{MockConfig, MockServer};
+
+pub const TOKEN: &str = "token-for-the-status-page";
+pub const CRM_SECRET: &str = "crm-secret-for-tests";
+
+pub struct Setup {
+    pub mock: MockServer,
+    pub dir: tempfile::TempDir,
+    /// The SnelStart relation the review should offer.
+    pub existing_id: String,
+}
+
+impl Setup {
+    pub async fn start() -> Setup {
+        let mock = MockServer::start(MockConfig::new()).await.unwrap();
+        let client = Client::builder()
+            .base_url(mock.base_url())
+            .auth_url(mock.auth_url())
+            .subscription_key(mock.subscription_key())
+            .koppelsleutel(mock.client_key())
+            .build()
+            .unwrap();
+        // A customer the bookkeeper typed into SnelStart before the coupling existed: same
+        // address and e-mail domain as a CRM relation with another name (a namesake to review).
+        let existing: RelatieWrite = serde_json::from_value(json!({
+            "relatiesoort": ["Klant"],
+            "relatiecode": 500,
+            "naam": "Bakkerij De Korst B.V.",
+            "vestigingsAdres": {"straat": "Kerkstraat 2", "postcode": "3820 BA", "plaats": "Amersfoort"},
+            "email": "info@dekorst.nl"
+        }))
+        .unwrap();
+        let created = client
+            .execute(snelstart_client::ops::relaties::create(&existing).unwrap())
+            .await
+            .unwrap();
+        Setup {
+            mock,
+            dir: tempfile::tempdir().unwrap(),
+            existing_id: created.id.to_string(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Runs `snelsync ARGS` with the secrets in the environment.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let out = Command::new(env!("CARGO_BIN_EXE_snelsync"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .envs(self.env())
+            .env("SNELSYNC_CONFIG", self.path("snelsync.toml"))
+            .output()
+            .unwrap();
+        eprintln!(
+            "$ snelsync {}\nexit {:?}\n{}{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "SNELSTART_SUBSCRIPTION_KEY",
+                self.mock.subscription_key().to_owned(),
+            ),
+            ("SNELSTART_KOPPELSLEUTEL", self.mock.client_key().to_owned()),
+            ("SNELSYNC_TOKEN", TOKEN.to_owned()),
+            ("SNELSYNC_CRM_SECRET", CRM_SECRET.to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
+        ]
+    }
+
+    /// `snelsync init` for this simulator, listening on a free port.
+    pub fn init(&self) {
+        let out = self.run(&[
+            "init",
+            "--dir",
+            self.dir.path().to_str().unwrap(),
+            "--admin-key",
+            "bakkerij",
+            "--base-url",
+            &self.mock.base_url(),
+            "--auth-url",
+            &self.mock.auth_url(),
+            "--budget",
+            "unlimited",
+            "--mock-chart",
+        ]);
+        assert_eq!(out.status.code(), Some(0));
+        let path = self.path("snelsync.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("127.0.0.1:7878", "127.0.0.1:0")).unwrap();
+    }
+
+    /// Writes the CRM export and returns its path.
+    pub fn export(&self) -> PathBuf {
+        let path = self.path("export.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&export()).unwrap()).unwrap();
+        path
+    }
+}
+
+/// A small CRM export: two good customers, one with a KvK number that is not one (a failure
+/// naming `kvk_number`), one that shares its address and e-mail domain with a relation
+/// SnelStart already holds (held for review), a supplier, a project and an invoice.
+pub fn export() -> Value {
+    json!({
+        "relations": [
+            {"id": "crm-1", "kind": "customer", "number": "10001", "legal_name": "Installatiebedrijf Jansen B.V.",
+             "visit_address": {"street": "Industrieweg", "house_number": "3", "postcode": "8062 CA", "city": "Zwolle", "country": "NL"},
+             "email": "info@jansen-installatie.nl", "kvk_number": "60000037"},
+            {"id": "crm-2", "kind": "customer", "legal_name": "Kapsalon Knip",
+             "visit_address": {"street": "Markt", "house_number": "1", "postcode": "1011 AA", "city": "Amsterdam", "country": "NL"},
+             "kvk_number": "12-34"},
+            {"id": "crm-3", "kind": "customer", "legal_name": "Banketbakkerij De Korst",
+             "visit_address": {"street": "Kerkstraat", "house_number": "2", "postcode": "3820 BA", "city": "Amersfoort", "country": "NL"},
+             "email": "bestellingen@dekorst.nl"},
+            {"id": "crm-4", "kind": "supplier", "legal_name": "Groothandel Meel B.V.",
+             "visit_address": {"street": "Havenweg", "house_number": "7", "postcode": "3011 AB", "city": "Rotterdam", "country": "NL"},
+             "email": "verkoop@meel.nl"}
+        ],
+        "projects": [ {"id": "p-1", "number": "1043", "description": "Verbouwing winkel"} ],
+        "sales_invoices": [
+            {"id": "inv-1", "number": "2026-0001", "date": "2026-01-05", "relation": "crm-1",
+             "lines": [{"description": "Onderhoud", "quantity": "1", "unit_price": "100.00", "vat_category": "hoog"}]}
+        ]
+    })
+}
+
+pub fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
