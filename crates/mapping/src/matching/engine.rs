@@ -784,6 +784,11 @@ impl Matcher {
             }
         }
 
+        // Candidates ruled out for reasons not worth telling (a supplier-only namesake that
+        // is not this company): for the reader, there was no candidate.
+        if reasons.is_empty() {
+            reasons.push(Reason::NoCandidate);
+        }
         MatchResult {
             crm_id: crm.records[i].id.clone(),
             decision,

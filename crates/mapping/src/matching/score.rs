@@ -64,6 +64,13 @@ pub enum Evidence {
     /// evidence on its own, when nothing contradicts it (a shared accountant's mailbox sits
     /// at the accountant's address, not the client's).
     EmailAndAddress,
+    /// The company's own contact data agree on every channel both sides hold: its own mail
+    /// domain (never freemail) or its IBAN, its phone number and its postcode + house number,
+    /// with nothing contradicting (no other KvK, VAT id or legal form). This is how a trade name
+    /// on one side and the legal name on the other are recognised: companies in one business
+    /// centre share an address and the reception's phone, but not a mail domain or a bank
+    /// account.
+    OwnContactsAgree,
     /// One is customer-only, the other supplier-only (SnelStart `relatiesoort`): a link could
     /// never be used, since one relation cannot be Klant and Leverancier (REL-0065). Veto.
     KindConflict,
@@ -96,7 +103,7 @@ impl Evidence {
             Self::NameContained => 10,
             Self::NameDifferent { .. } => -25,
             Self::LegalFormDiffers => -8,
-            Self::EmailAndAddress => 35,
+            Self::EmailAndAddress | Self::OwnContactsAgree => 35,
             Self::KvkConflict | Self::RoleConflict => -100,
             // The pair keeps its score, so a reviewer learns how alike the two are.
             Self::KindConflict => 0,
@@ -112,12 +119,14 @@ impl Evidence {
         )
     }
 
-    /// `true` when the evidence identifies one company on its own: KvK, VAT, or the same
-    /// e-mail address at the same address.
+    /// `true` when the evidence identifies one company on its own: KvK, VAT, the same
+    /// e-mail address at the same address, or the company's own contact data together
+    /// ([`OwnContactsAgree`](Self::OwnContactsAgree)). A VAT id counts only when the names
+    /// do not differ, since the companies of a fiscal unity share one (see `may_match`).
     pub fn is_strong_identifier(self) -> bool {
         matches!(
             self,
-            Self::KvkEqual | Self::VatEqual | Self::EmailAndAddress
+            Self::KvkEqual | Self::VatEqual | Self::EmailAndAddress | Self::OwnContactsAgree
         )
     }
 
@@ -162,6 +171,7 @@ impl fmt::Display for Evidence {
             Self::VatConflict => f.write_str("vat_conflict"),
             Self::RoleConflict => f.write_str("holding_vs_operating"),
             Self::EmailAndAddress => f.write_str("email_and_address_equal"),
+            Self::OwnContactsAgree => f.write_str("own_domain_phone_address_equal"),
             Self::KindConflict => f.write_str("kind_conflict"),
         }
     }
@@ -236,6 +246,12 @@ impl PairScore {
 
     /// [`may_match`](Self::may_match) as if the kinds agreed: would this be the same company?
     pub(crate) fn may_match_ignoring_kind(&self) -> bool {
+        // The companies of a fiscal unity share one VAT id, each with its own KvK number and
+        // name: a VAT id identifies a company only when the names do not say otherwise.
+        let names_differ = self
+            .evidence
+            .iter()
+            .any(|e| matches!(e, Evidence::NameDifferent { .. } | Evidence::NameSimilar { .. } if !e.supports_name()));
         let mut supported = false;
         for evidence in self.evidence.iter() {
             if *evidence == Evidence::KindConflict {
@@ -244,7 +260,9 @@ impl PairScore {
             if evidence.is_veto() || *evidence == Evidence::VatConflict {
                 return false;
             }
-            supported |= evidence.is_strong_identifier() || evidence.supports_name();
+            let strong = evidence.is_strong_identifier()
+                && !(*evidence == Evidence::VatEqual && names_differ);
+            supported |= strong || evidence.supports_name();
         }
         supported
     }
@@ -356,6 +374,19 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
     }
     if email_and_address {
         evidence.push(Evidence::EmailAndAddress);
+    } else if address
+        && a.phones.intersects(&b.phones)
+        && (evidence
+            .iter()
+            .any(|e| matches!(e, Evidence::EmailDomainEqual | Evidence::IbanEqual)))
+        && !evidence.iter().any(|e| {
+            matches!(
+                e,
+                Evidence::VatConflict | Evidence::LegalFormDiffers | Evidence::AddressDiffers
+            )
+        })
+    {
+        evidence.push(Evidence::OwnContactsAgree);
     }
     // Last, so the pair is still scored in full: a reviewer (and the report) learns that
     // SnelStart holds this very company, as the other kind.
