@@ -63,6 +63,9 @@ impl Rng {
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.below(items.len())]
     }
+    fn pick_str(&mut self, items: &[&'static str]) -> &'static str {
+        items[self.below(items.len())]
+    }
     fn digits(&mut self, n: usize) -> String {
         (0..n)
             .map(|_| char::from(b'0' + self.below(10) as u8))
@@ -537,7 +540,7 @@ fn base_name(rng: &mut Rng, country: Country) -> String {
         0..=3 => format!("{surname} {}", rng.pick(BRANCH_AFTER)),
         4..=5 => format!("{} {surname}", rng.pick(BRANCH_BEFORE)),
         6 => {
-            let other = capitalise_first(*rng.pick(SURNAMES));
+            let other = capitalise_first(SURNAMES[rng.below(SURNAMES.len())]);
             format!("{surname} & {other}")
         }
         7 => format!("{} De {}", rng.pick(BRANCH_BEFORE), rng.pick(FANCY)),
@@ -680,7 +683,7 @@ fn company(rng: &mut Rng, country: Country) -> Company {
     let contact = format!(
         "{} {}",
         rng.pick(FIRST_NAMES),
-        capitalise_first(*rng.pick(SURNAMES))
+        capitalise_first(SURNAMES[rng.below(SURNAMES.len())])
     );
     let email = match &domain {
         Some(d) => format!(
@@ -739,15 +742,15 @@ fn company(rng: &mut Rng, country: Country) -> Company {
 
 fn form_text(rng: &mut Rng, form: Form) -> &'static str {
     match form {
-        Form::Bv => *rng.pick(&["B.V.", "BV", "b.v.", "B.V", "Bv"]),
-        Form::Nv => *rng.pick(&["N.V.", "NV"]),
-        Form::Vof => *rng.pick(&["V.O.F.", "VOF", "vof"]),
+        Form::Bv => rng.pick_str(&["B.V.", "BV", "b.v.", "B.V", "Bv"]),
+        Form::Nv => rng.pick_str(&["N.V.", "NV"]),
+        Form::Vof => rng.pick_str(&["V.O.F.", "VOF", "vof"]),
         Form::Cooperatie => "U.A.",
         Form::None | Form::Stichting => "",
-        Form::BeBv => *rng.pick(&["BV", "B.V.", "bv"]),
-        Form::BeNv => *rng.pick(&["NV", "N.V."]),
-        Form::CommV => *rng.pick(&["CommV", "Comm.V."]),
-        Form::GmbhCoKg => *rng.pick(&["GmbH & Co. KG", "GmbH & Co KG"]),
+        Form::BeBv => rng.pick_str(&["BV", "B.V.", "bv"]),
+        Form::BeNv => rng.pick_str(&["NV", "N.V."]),
+        Form::CommV => rng.pick_str(&["CommV", "Comm.V."]),
+        Form::GmbhCoKg => rng.pick_str(&["GmbH & Co. KG", "GmbH & Co KG"]),
         Form::Gmbh => "GmbH",
     }
 }
@@ -1854,7 +1857,7 @@ impl Builder {
 }
 
 fn rng_word(rng: &mut Rng) -> &'static str {
-    *rng.pick(FANCY)
+    rng.pick_str(FANCY)
 }
 
 /// Records whose values are not values at all; they must be reported, not stop the run.
@@ -1883,6 +1886,9 @@ fn garbage_records(rng: &mut Rng, next: &mut usize) -> Vec<Value> {
     out
 }
 
+/// One way a CRM relation (and what SnelStart holds of it) comes about.
+type Step = fn(&mut Builder);
+
 fn generate(seed: u64, crm_target: usize) -> Generated {
     let mut b = Builder {
         rng: Rng(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x1234_5678),
@@ -1893,7 +1899,7 @@ fn generate(seed: u64, crm_target: usize) -> Generated {
         next_crm: 0,
     };
     // Weights per 100 CRM relations.
-    let plan: &[(u32, fn(&mut Builder))] = &[
+    let plan: &[(u32, Step)] = &[
         (34, Builder::ordinary),
         (9, Builder::held_more_than_once),
         (3, Builder::klant_and_leverancier),
