@@ -63,6 +63,7 @@ pub mod crm;
 mod engine;
 pub mod error;
 mod hash;
+pub mod keys;
 pub mod report;
 pub mod store;
 
