@@ -5,8 +5,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use sync_core::store::{
-    AdminKey, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StoreError,
-    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, lease_expiry,
+    AdminKey, EntityKind, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StoreError,
+    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary, lease_expiry,
 };
 
 use crate::SqliteStore;
@@ -16,6 +16,11 @@ use crate::codec::{
 };
 
 const COLUMNS: &str = "id, admin, kind, crm_id, operation, payload, state, attempts, \
+     next_attempt_at, lease_until, last_error, review, created_at, updated_at";
+
+/// [`COLUMNS`] with the payload left unread (`'null'` in its place): summaries never touch
+/// the payload column, which may hold a base64 PDF.
+const SUMMARY_COLUMNS: &str = "id, admin, kind, crm_id, operation, 'null', state, attempts, \
      next_attempt_at, lease_until, last_error, review, created_at, updated_at";
 
 /// Raw columns of one `work_items` row.
@@ -57,6 +62,15 @@ fn raw_item(row: &Row<'_>) -> rusqlite::Result<RawItem> {
 
 /// Decodes a row and loads its dependencies.
 fn decode(conn: &Connection, raw: RawItem) -> StoreResult<WorkItem> {
+    decode_with(conn, raw, true)
+}
+
+/// Decodes a row read with [`SUMMARY_COLUMNS`].
+fn decode_summary(conn: &Connection, raw: RawItem) -> StoreResult<WorkSummary> {
+    decode_with(conn, raw, false).map(WorkSummary::from)
+}
+
+fn decode_with(conn: &Connection, raw: RawItem, with_deps: bool) -> StoreResult<WorkItem> {
     let id = WorkItemId::new(raw.id);
     let field = |name: &str| format!("work item {id} ({:?}), field {name}", raw.crm_id);
     let kind = kind_from_sql(&raw.kind, || field("kind"))?;
@@ -74,14 +88,18 @@ fn decode(conn: &Connection, raw: RawItem) -> StoreResult<WorkItem> {
         .as_deref()
         .map(|text| json_from_sql(text, || field("review")))
         .transpose()?;
-    let mut deps_stmt = conn
-        .prepare_cached("SELECT depends_on FROM work_deps WHERE item_id = ?1 ORDER BY depends_on")
-        .store()?;
-    let depends_on = deps_stmt
+    let depends_on = if with_deps {
+        conn.prepare_cached(
+            "SELECT depends_on FROM work_deps WHERE item_id = ?1 ORDER BY depends_on",
+        )
+        .store()?
         .query_map([raw.id], |row| row.get::<_, i64>(0).map(WorkItemId::new))
         .store()?
         .collect::<rusqlite::Result<Vec<_>>>()
-        .store()?;
+        .store()?
+    } else {
+        Vec::new()
+    };
 
     let new = NewWorkItem::new(
         AdminKey::new(raw.admin),
@@ -107,6 +125,18 @@ fn load(conn: &Connection, id: i64) -> StoreResult<Option<WorkItem>> {
         .prepare_cached(&format!("SELECT {COLUMNS} FROM work_items WHERE id = ?1"))
         .store()?
         .query_row([id], raw_item)
+        .optional()
+        .store()?;
+    raw.map(|raw| decode(conn, raw)).transpose()
+}
+
+fn load_scoped(conn: &Connection, admin: &str, id: i64) -> StoreResult<Option<WorkItem>> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM work_items WHERE id = ?1 AND admin = ?2"
+        ))
+        .store()?
+        .query_row(params![id, admin], raw_item)
         .optional()
         .store()?;
     raw.map(|raw| decode(conn, raw)).transpose()
@@ -164,11 +194,9 @@ fn enqueue_tx(conn: &mut Connection, item: NewWorkItem, now: i64) -> StoreResult
         .store()?;
     for dep in &item.depends_on {
         let exists: Option<i64> = tx
-            .query_row(
-                "SELECT 1 FROM work_items WHERE id = ?1",
-                [dep.get()],
-                |row| row.get(0),
-            )
+            .prepare_cached("SELECT 1 FROM work_items WHERE id = ?1 AND admin = ?2")
+            .store()?
+            .query_row(params![dep.get(), item.admin.as_str()], |row| row.get(0))
             .optional()
             .store()?;
         if exists.is_none() {
@@ -551,29 +579,124 @@ impl QueueStore for SqliteStore {
             .await
     }
 
-    async fn work_item(&self, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
+    async fn list_summaries(
+        &self,
+        admin: &AdminKey,
+        state: Option<WorkState>,
+        after: Option<WorkItemId>,
+        limit: usize,
+    ) -> StoreResult<Vec<WorkSummary>> {
+        let admin = admin.as_str().to_owned();
+        let state = state.map(WorkState::as_str);
+        let after = after.map_or(i64::MIN, WorkItemId::get);
+        let limit = count_to_sql(limit);
+        // Two statements rather than `?2 IS NULL OR state = ?2`, which would hide the
+        // `(admin, state, id)` index from the planner.
+        let sql = if state.is_some() {
+            format!(
+                "SELECT {SUMMARY_COLUMNS} FROM work_items
+                  WHERE admin = ?1 AND state = ?2 AND id > ?3 ORDER BY id LIMIT ?4"
+            )
+        } else {
+            format!(
+                "SELECT {SUMMARY_COLUMNS} FROM work_items
+                  WHERE admin = ?1 AND ?2 IS NULL AND id > ?3 ORDER BY id LIMIT ?4"
+            )
+        };
+        self.pool
+            .run(move |conn| {
+                let raws = conn
+                    .prepare_cached(&sql)
+                    .store()?
+                    .query_map(params![admin, state, after, limit], raw_item)
+                    .store()?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .store()?;
+                raws.into_iter()
+                    .map(|raw| decode_summary(conn, raw))
+                    .collect()
+            })
+            .await
+    }
+
+    async fn record_items(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+    ) -> StoreResult<Vec<WorkSummary>> {
+        let (admin, crm_id) = (admin.as_str().to_owned(), crm_id.to_owned());
+        self.pool
+            .run(move |conn| {
+                let raws = conn
+                    .prepare_cached(&format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM work_items
+                          WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3 ORDER BY id"
+                    ))
+                    .store()?
+                    .query_map(params![admin, kind.as_str(), crm_id], raw_item)
+                    .store()?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .store()?;
+                raws.into_iter()
+                    .map(|raw| decode_summary(conn, raw))
+                    .collect()
+            })
+            .await
+    }
+
+    async fn next_due(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let admin = admin.as_str().to_owned();
+        let now = time_to_sql(now)?;
+        self.pool
+            .run(move |conn| {
+                // Each arm reads one row of a partial index (schema version 3).
+                let due: Option<i64> = conn
+                    .prepare_cached(
+                        "SELECT min(t) FROM (
+                             SELECT min(next_attempt_at) AS t FROM work_items
+                              WHERE admin = ?1 AND state = 'pending' AND next_attempt_at > ?2
+                             UNION ALL
+                             SELECT min(lease_until) FROM work_items
+                              WHERE admin = ?1 AND state = 'in_flight')",
+                    )
+                    .store()?
+                    .query_row(params![admin, now], |row| row.get(0))
+                    .store()?;
+                Ok(due.map(time_from_sql))
+            })
+            .await
+    }
+
+    async fn work_item(&self, admin: &AdminKey, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
+        let admin = admin.as_str().to_owned();
         self.pool
             .run(move |conn| {
                 let tx = conn.transaction().store()?;
-                let item = load(&tx, id.get())?;
+                let item = load_scoped(&tx, &admin, id.get())?;
                 tx.commit().store()?;
                 Ok(item)
             })
             .await
     }
 
-    async fn prune_done(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune_done(&self, admin: &AdminKey, before: DateTime<Utc>) -> StoreResult<u64> {
         let before = time_to_sql(before)?;
+        let admin = admin.as_str().to_owned();
         self.pool
             .run(move |conn| {
                 let n = conn
                     .execute(
                         "DELETE FROM work_items
-                          WHERE state = 'done' AND updated_at < ?1
+                          WHERE admin = ?2 AND state = 'done' AND updated_at < ?1
                             AND NOT EXISTS (
                                 SELECT 1 FROM work_deps d JOIN work_items c ON c.id = d.item_id
                                  WHERE d.depends_on = work_items.id AND c.state <> 'done')",
-                        [before],
+                        params![before, admin],
                     )
                     .store()?;
                 Ok(n as u64)

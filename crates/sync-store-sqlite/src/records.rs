@@ -1,10 +1,10 @@
-//! [`CursorStore`], [`AuditStore`] and [`ConfigStore`] on SQLite.
+//! [`StateStore`], [`AuditStore`] and [`ConfigStore`] on SQLite.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 use sync_core::store::{
-    AdminKey, AuditEntry, AuditOutcome, AuditStore, ConfigStore, ConfigVersion, CursorStore,
-    StoreError, StoreResult,
+    AdminKey, AuditEntry, AuditOutcome, AuditStore, ConfigStore, ConfigVersion, StateArea,
+    StateKey, StateStore, StoreError, StoreResult,
 };
 
 use crate::SqliteStore;
@@ -13,54 +13,157 @@ use crate::codec::{
     time_to_sql, uuid_from_sql,
 };
 
-impl CursorStore for SqliteStore {
-    async fn cursor(&self, admin: &AdminKey, name: &str) -> StoreResult<Option<String>> {
-        let (admin, name) = (admin.as_str().to_owned(), name.to_owned());
-        self.pool
-            .run(move |conn| {
-                conn.prepare_cached("SELECT value FROM cursors WHERE admin = ?1 AND name = ?2")
-                    .store()?
-                    .query_row([admin, name], |row| row.get(0))
-                    .optional()
-                    .store()
-            })
-            .await
+/// Owned columns of a [`StateKey`], to move into a blocking task.
+struct KeyColumns {
+    admin: String,
+    area: &'static str,
+    kind: String,
+    scope: String,
+    subject: String,
+}
+
+impl KeyColumns {
+    fn new(admin: &AdminKey, key: &StateKey) -> Self {
+        let parts = key.parts();
+        Self {
+            admin: admin.as_str().to_owned(),
+            area: parts.area.as_str(),
+            kind: parts.kind.to_owned(),
+            scope: parts.scope.to_owned(),
+            subject: parts.subject.to_owned(),
+        }
     }
 
-    async fn put_cursor(
+    fn current(&self, conn: &rusqlite::Connection) -> StoreResult<Option<String>> {
+        conn.prepare_cached(
+            "SELECT value FROM state_values
+              WHERE admin = ?1 AND area = ?2 AND kind = ?3 AND scope = ?4 AND subject = ?5",
+        )
+        .store()?
+        .query_row(
+            params![self.admin, self.area, self.kind, self.scope, self.subject],
+            |row| row.get(0),
+        )
+        .optional()
+        .store()
+    }
+}
+
+impl StateStore for SqliteStore {
+    async fn state(&self, admin: &AdminKey, key: &StateKey) -> StoreResult<Option<String>> {
+        let cols = KeyColumns::new(admin, key);
+        self.pool.run(move |conn| cols.current(conn)).await
+    }
+
+    async fn put_state(
         &self,
         admin: &AdminKey,
-        name: &str,
+        key: &StateKey,
         expected: Option<&str>,
         value: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let (admin, name) = (admin.as_str().to_owned(), name.to_owned());
+        let cols = KeyColumns::new(admin, key);
+        let what = key.to_string();
         let (expected, value) = (expected.map(str::to_owned), value.to_owned());
+        let now = time_to_sql(now)?;
         self.pool
             .run(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .store()?;
-                let current: Option<String> = tx
-                    .query_row(
-                        "SELECT value FROM cursors WHERE admin = ?1 AND name = ?2",
-                        [&admin, &name],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .store()?;
+                let current = cols.current(&tx)?;
                 if current != expected {
                     return Err(StoreError::conflict(format!(
-                        "cursor {name:?} in administration {admin:?} is {current:?}, expected {expected:?}"
+                        "state {what} in administration {:?} is {current:?}, expected {expected:?}",
+                        cols.admin
                     )));
                 }
-                tx.execute(
-                    "INSERT INTO cursors (admin, name, value) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (admin, name) DO UPDATE SET value = excluded.value",
-                    [&admin, &name, &value],
+                tx.prepare_cached(
+                    "INSERT INTO state_values (admin, area, kind, scope, subject, value, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                     ON CONFLICT (admin, area, kind, scope, subject)
+                     DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 )
+                .store()?
+                .execute(params![
+                    cols.admin,
+                    cols.area,
+                    cols.kind,
+                    cols.scope,
+                    cols.subject,
+                    value,
+                    now
+                ])
                 .store()?;
                 tx.commit().store()
+            })
+            .await
+    }
+
+    async fn delete_state(
+        &self,
+        admin: &AdminKey,
+        key: &StateKey,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        let cols = KeyColumns::new(admin, key);
+        let what = key.to_string();
+        let expected = expected.map(str::to_owned);
+        self.pool
+            .run(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .store()?;
+                let current = cols.current(&tx)?;
+                if let Some(expected) = &expected
+                    && current.as_ref() != Some(expected)
+                {
+                    return Err(StoreError::conflict(format!(
+                        "state {what} in administration {:?} is {current:?}, expected {expected:?}",
+                        cols.admin
+                    )));
+                }
+                let n = tx
+                    .prepare_cached(
+                        "DELETE FROM state_values
+                          WHERE admin = ?1 AND area = ?2 AND kind = ?3 AND scope = ?4
+                            AND subject = ?5",
+                    )
+                    .store()?
+                    .execute(params![
+                        cols.admin,
+                        cols.area,
+                        cols.kind,
+                        cols.scope,
+                        cols.subject
+                    ])
+                    .store()?;
+                tx.commit().store()?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn prune_state(
+        &self,
+        admin: &AdminKey,
+        area: StateArea,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let admin = admin.as_str().to_owned();
+        let before = time_to_sql(before)?;
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .prepare_cached(
+                        "DELETE FROM state_values
+                          WHERE admin = ?1 AND area = ?2 AND updated_at < ?3",
+                    )
+                    .store()?
+                    .execute(params![admin, area.as_str(), before])
+                    .store()?;
+                Ok(n as u64)
             })
             .await
     }
@@ -177,12 +280,16 @@ impl AuditStore for SqliteStore {
             .await
     }
 
-    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune_audit(&self, admin: &AdminKey, before: DateTime<Utc>) -> StoreResult<u64> {
         let before = time_to_sql(before)?;
+        let admin = admin.as_str().to_owned();
         self.pool
             .run(move |conn| {
                 let n = conn
-                    .execute("DELETE FROM audit_log WHERE at < ?1", [before])
+                    .execute(
+                        "DELETE FROM audit_log WHERE admin = ?2 AND at < ?1",
+                        params![before, admin],
+                    )
                     .store()?;
                 Ok(n as u64)
             })

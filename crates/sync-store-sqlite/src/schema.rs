@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
-use sync_core::store::StoreError;
+use sync_core::store::{StateKey, StoreError};
 
 use crate::codec::SqlResultExt;
 
@@ -98,7 +98,82 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX work_items_done_by_age ON work_items (updated_at) WHERE state = 'done';
     CREATE INDEX audit_log_by_time ON audit_log (at);
     "#,
+    // 3: storage contract v2. Retention is per administration, and the engine asks "when is
+    // the next item due" on every wait: partial indexes answer both by reading one row.
+    r#"
+    DROP INDEX work_items_done_by_age;
+    CREATE INDEX work_items_done_by_age ON work_items (admin, updated_at) WHERE state = 'done';
+    DROP INDEX audit_log_by_time;
+    CREATE INDEX audit_log_by_time ON audit_log (admin, at);
+    CREATE INDEX work_items_pending_due ON work_items (admin, next_attempt_at)
+        WHERE state = 'pending';
+    CREATE INDEX work_items_leases ON work_items (admin, lease_until) WHERE state = 'in_flight';
+
+    -- Typed state keys: each part of a key in its own column, so no CRM id can spell another
+    -- record's key; `updated_at` for retention. The old `cursors` rows are carried over by
+    -- `carry_over_cursors` (Rust, because the old names must be parsed); names this library
+    -- never wrote stay in `cursors`.
+    CREATE TABLE state_values (
+        admin      TEXT NOT NULL,
+        area       TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        scope      TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (admin, area, kind, scope, subject)
+    ) WITHOUT ROWID;
+    CREATE INDEX state_values_by_age ON state_values (admin, area, updated_at);
+    "#,
 ];
+
+/// Runs after migration `version`'s SQL, in the same transaction.
+fn after_migration(tx: &Connection, version: u32) -> Result<(), StoreError> {
+    if version == 3 {
+        carry_over_cursors(tx)?;
+    }
+    Ok(())
+}
+
+/// Moves the string-keyed cursors of schema 1-2 into `state_values`. Their `updated_at` is
+/// unknown and becomes 0 (the epoch): retention may prune old parked entries at once, which
+/// only means an identical resubmission of a failed record is tried once more.
+fn carry_over_cursors(tx: &Connection) -> Result<(), StoreError> {
+    let rows: Vec<(String, String, String)> = tx
+        .prepare("SELECT admin, name, value FROM cursors")
+        .store()?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .store()?
+        .collect::<rusqlite::Result<_>>()
+        .store()?;
+    for (admin, name, value) in rows {
+        let Some(key) = StateKey::from_legacy_name(&name) else {
+            tracing::warn!(%name, "kept a cursor this library did not write in the old table");
+            continue;
+        };
+        let parts = key.parts();
+        tx.execute(
+            "INSERT OR REPLACE INTO state_values
+                (admin, area, kind, scope, subject, value, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
+            rusqlite::params![
+                admin,
+                parts.area.as_str(),
+                parts.kind,
+                parts.scope,
+                parts.subject,
+                value
+            ],
+        )
+        .store()?;
+        tx.execute(
+            "DELETE FROM cursors WHERE admin = ?1 AND name = ?2",
+            [&admin, &name],
+        )
+        .store()?;
+    }
+    Ok(())
+}
 
 /// The database was written by a newer build whose schema this one does not know.
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +252,7 @@ pub(crate) fn migrate(conn: &mut Connection, target: u32) -> Result<u32, StoreEr
         .skip(found as usize)
     {
         tx.execute_batch(sql).store()?;
+        after_migration(&tx, index as u32 + 1)?;
         tracing::info!(version = index + 1, "applied SQLite store migration");
     }
     tx.execute("DELETE FROM schema_version", []).store()?;

@@ -4,8 +4,8 @@
 use chrono::DateTime;
 use serde_json::json;
 use sync_core::store::{
-    AdminKey, AuditStore, ConfigStore, CursorStore, EntityKind, IdLink, LinkStore, NewWorkItem,
-    QueueStore, WorkState,
+    AdminKey, AuditStore, ConfigStore, EntityKind, IdLink, LinkStore, NewWorkItem, QueueStore,
+    StateKey, StateStore, WorkState,
 };
 use sync_store_sqlite::schema::{self, SCHEMA_VERSION, SchemaTooNew};
 use sync_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
@@ -38,7 +38,10 @@ async fn state_survives_reopen() {
             )
             .await
             .unwrap();
-        store.put_cursor(&admin(), "crm", None, "v1").await.unwrap();
+        store
+            .put_state(&admin(), &StateKey::SourceCursor, None, "v1", t0())
+            .await
+            .unwrap();
         store
             .save_config(&admin(), json!({"a": 1}), None, t0())
             .await
@@ -74,11 +77,15 @@ async fn state_survives_reopen() {
     assert_eq!(link.snelstart_id, Uuid::from_u128(7));
     assert_eq!(link.updated_at, t0(), "nanoseconds survive");
     assert_eq!(
-        store.cursor(&admin(), "crm").await.unwrap().as_deref(),
+        store
+            .state(&admin(), &StateKey::SourceCursor)
+            .await
+            .unwrap()
+            .as_deref(),
         Some("v1")
     );
     assert_eq!(store.config_versions(&admin()).await.unwrap(), vec![1]);
-    let item = store.work_item(id).await.unwrap().expect("item survives");
+    let item = store.work_item(&admin(), id).await.unwrap().expect("item survives");
     assert_eq!(item.state, WorkState::Pending);
     assert_eq!(schema::schema_version(&path).unwrap(), SCHEMA_VERSION);
 }
@@ -193,11 +200,76 @@ async fn corrupt_rows_are_typed_errors() {
             [id.get()],
         )
         .unwrap();
-    let err = store.work_item(id).await.unwrap_err();
+    let err = store.work_item(&admin(), id).await.unwrap_err();
     assert!(err.is_corrupt(), "{err}");
     let message = err.to_string();
     assert!(
         message.contains("payload") && message.contains("c1"),
         "{message}"
     );
+}
+
+/// Schema 3 carries the string-keyed cursors of schema 2 over to typed state keys, CRM ids
+/// with separators in them included; names this library never wrote stay where they were.
+#[tokio::test]
+async fn cursors_become_typed_state_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite");
+    assert_eq!(schema::migrate_to(&path, 2).unwrap(), 2);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (name, value) in [
+            ("crm_source", "page-7"),
+            ("administration_identifier", "42"),
+            ("last_success:relation", "2026-01-01T00:00:00Z"),
+            ("parked:relation:upsert:A:1", "hash 12"),
+            ("review_resolution:relation:A#2", "new"),
+            ("readback:sales:balance:0000-1", "fp"),
+            ("readback:payments:purchase:b-9", "ledger"),
+            ("readback:last_run", "{}"),
+            ("host:private", "kept"),
+        ] {
+            conn.execute(
+                "INSERT INTO cursors (admin, name, value) VALUES ('admin', ?1, ?2)",
+                [name, value],
+            )
+            .unwrap();
+        }
+    }
+    let store = SqliteStore::open(&path).expect("open migrates");
+    let expect = [
+        (StateKey::SourceCursor, "page-7"),
+        (StateKey::AdministrationBinding, "42"),
+        (
+            StateKey::LastSuccess(EntityKind::Relation),
+            "2026-01-01T00:00:00Z",
+        ),
+        (
+            StateKey::parked(EntityKind::Relation, "upsert", "A:1"),
+            "hash 12",
+        ),
+        (
+            StateKey::review_resolution(EntityKind::Relation, "A#2"),
+            "new",
+        ),
+        (StateKey::read_back_of("sales:balance", "0000-1"), "fp"),
+        (StateKey::read_back_of("payments:purchase", "b-9"), "ledger"),
+        (StateKey::read_back("last_run"), "{}"),
+    ];
+    for (key, value) in expect {
+        assert_eq!(
+            store.state(&admin(), &key).await.unwrap().as_deref(),
+            Some(value),
+            "{key}"
+        );
+    }
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let left: Vec<String> = conn
+        .prepare("SELECT name FROM cursors")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(left, vec!["host:private".to_owned()]);
 }

@@ -63,7 +63,7 @@ use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
 use crate::store::{
     EntityKind, IdLink, NewWorkItem, ReplayFilter, Store, StoredError, WorkItem, WorkItemId,
-    WorkState,
+    WorkState, WorkSummary,
 };
 
 /// The queue operation of an attachment item.
@@ -590,32 +590,58 @@ async fn wrong_relation_kind<S: Store, Src: CrmSource, Snk: CrmSink>(
     )))
 }
 
-/// The failed or held work item of a record, if there is one.
-async fn stuck_item<S: Store, Src: CrmSource, Snk: CrmSink>(
+/// The newest failed or held work item of one record, if there is one: one indexed lookup
+/// of the record's items, payloads left unread.
+async fn stuck_record<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
-    matches: impl Fn(&WorkItem) -> bool,
-) -> Result<Option<WorkItem>, HandlerError> {
+    kind: EntityKind,
+    crm_id: &str,
+) -> Result<Option<WorkSummary>, HandlerError> {
+    let inner = &engine.inner;
+    Ok(inner
+        .store
+        .record_items(&inner.admin, kind, crm_id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|i| matches!(i.state, WorkState::Failed | WorkState::NeedsReview)))
+}
+
+/// The failed or held cost-centre item whose project number `number_of` finds in `wanted`.
+/// Projects are named on invoice lines by number, not CRM id, so this reads the payloads, but
+/// only of failed or held cost-centre items (summaries first, then the few candidates).
+async fn stuck_project<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    number_of: impl Fn(&WorkItem) -> Option<String>,
+    wanted: &[&str],
+) -> Result<Option<(WorkSummary, String)>, HandlerError> {
+    const PAGE: usize = 500;
     let inner = &engine.inner;
     for state in [WorkState::Failed, WorkState::NeedsReview] {
-        let mut offset = 0;
+        let mut after = None;
         loop {
             let page = inner
                 .store
-                .list_work(&inner.admin, Some(state), 500, offset)
+                .list_summaries(&inner.admin, Some(state), after, PAGE)
                 .await?;
-            if let Some(found) = page.iter().find(|i| matches(i)) {
-                return Ok(Some(found.clone()));
+            after = page.last().map(|i| i.id);
+            for summary in page.iter().filter(|i| i.kind == EntityKind::CostCentre) {
+                if let Some(full) = inner.store.work_item(&inner.admin, summary.id).await?
+                    && let Some(number) = number_of(&full)
+                    && wanted.contains(&number.as_str())
+                {
+                    return Ok(Some((summary.clone(), number)));
+                }
             }
-            if page.len() < 500 {
+            if page.len() < PAGE {
                 break;
             }
-            offset += page.len();
         }
     }
     Ok(None)
 }
 
-fn dependency_failed(what: String, path: String, stuck: &WorkItem) -> ItemResult {
+fn dependency_failed(what: String, path: String, stuck: &WorkSummary) -> ItemResult {
     let why = match stuck.state {
         WorkState::NeedsReview => "waits for review".to_owned(),
         _ => format!(
@@ -661,11 +687,7 @@ async fn missing_relation<S: Store, Src: CrmSource, Snk: CrmSink>(
     invoice: &Invoice<'_>,
 ) -> HandlerResult {
     let relation = invoice.relation.as_str();
-    if let Some(stuck) = stuck_item(engine, |i| {
-        i.kind == EntityKind::Relation && i.crm_id == relation
-    })
-    .await?
-    {
+    if let Some(stuck) = stuck_record(engine, EntityKind::Relation, relation).await? {
         return Ok(dependency_failed(
             format!("relation `{relation}`"),
             "relation".to_owned(),
@@ -710,13 +732,7 @@ async fn missing_cost_centres<S: Store, Src: CrmSource, Snk: CrmSink>(
         }
         _ => None,
     };
-    if let Some(stuck) = stuck_item(engine, |i| {
-        i.kind == EntityKind::CostCentre
-            && number_of(i).is_some_and(|n| projects.contains(&n.as_str()))
-    })
-    .await?
-    {
-        let number = number_of(&stuck).unwrap_or_default();
+    if let Some((stuck, number)) = stuck_project(engine, number_of, &projects).await? {
         let line = invoice
             .lines
             .iter()

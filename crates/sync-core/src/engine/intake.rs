@@ -360,12 +360,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         if let Some(parked) = self
             .inner
             .store
-            .cursor(&self.inner.admin, &parked_key)
+            .state(&self.inner.admin, &parked_key)
             .await?
             && let Some((parked_hash, id)) = parked.split_once(' ')
             && parked_hash == hash
             && let Ok(id) = id.parse::<i64>()
-            && let Some(item) = self.inner.store.work_item(WorkItemId::new(id)).await?
+            && let Some(item) = self.inner.store.work_item(&self.inner.admin, WorkItemId::new(id)).await?
             && matches!(item.state, WorkState::Failed | WorkState::NeedsReview)
         {
             return Ok(item.id);
@@ -460,7 +460,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     pub async fn ingest(&self) -> Result<u64, EngineError> {
         let store = &self.inner.store;
         let admin = &self.inner.admin;
-        let mut cursor = store.cursor(admin, CURSOR_SOURCE).await?;
+        let mut cursor = store.state(admin, CURSOR_SOURCE).await?;
         let mut queued = 0u64;
         // Work items queued in this ingest, so an invoice waits for the relation and projects
         // that arrived with it (relation -> cost centre -> booking).
@@ -481,7 +481,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 && cursor.as_deref() != Some(next.as_str())
             {
                 store
-                    .put_cursor(admin, CURSOR_SOURCE, cursor.as_deref(), next)
+                    .put_state(admin, CURSOR_SOURCE, cursor.as_deref(), next, self.now())
                     .await?;
                 cursor = Some(next.clone());
             }

@@ -63,7 +63,10 @@ use crate::clock::Clock;
 use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind, stored_from_client};
 use crate::report::{Action, FailureEntry, PlanEntry, ReviewEntry, RunReport, StatusReport};
-use crate::store::{AdminKey, EntityKind, ReplayFilter, Store, StoredError, WorkItem, WorkState};
+use crate::store::{
+    AdminKey, EntityKind, ReplayFilter, StateArea, StateKey, Store, StoredError, WorkItem,
+    WorkState, WorkSummary,
+};
 
 pub(crate) use context::RunContext;
 
@@ -184,20 +187,20 @@ pub(crate) enum ItemResult {
     },
 }
 
-const CURSOR_SOURCE: &str = "crm_source";
+const CURSOR_SOURCE: &StateKey = &StateKey::SourceCursor;
 /// The `administratieIdentifier` the administration key is bound to.
-const CURSOR_ADMINISTRATION: &str = "administration_identifier";
+const CURSOR_ADMINISTRATION: &StateKey = &StateKey::AdministrationBinding;
 
-fn last_success_cursor(kind: EntityKind) -> String {
-    format!("last_success:{}", kind.as_str())
+fn last_success_cursor(kind: EntityKind) -> StateKey {
+    StateKey::LastSuccess(kind)
 }
 
-fn parked_cursor(kind: EntityKind, operation: &str, crm_id: &str) -> String {
-    format!("parked:{}:{operation}:{crm_id}", kind.as_str())
+fn parked_cursor(kind: EntityKind, operation: &str, crm_id: &str) -> StateKey {
+    StateKey::parked(kind, operation, crm_id)
 }
 
-pub(crate) fn review_cursor(kind: EntityKind, crm_id: &str) -> String {
-    format!("review_resolution:{}:{crm_id}", kind.as_str())
+pub(crate) fn review_cursor(kind: EntityKind, crm_id: &str) -> StateKey {
+    StateKey::review_resolution(kind, crm_id)
 }
 
 impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
@@ -384,10 +387,25 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         else {
             return;
         };
-        match self.inner.store.prune_done(before).await {
+        match self.inner.store.prune_done(&self.inner.admin, before).await {
             Ok(n) if n > 0 => tracing::info!(pruned = n, %before, "pruned finished work items"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "pruning finished work items failed"),
+        }
+        // Parked changes and review decisions name CRM records (and grow with every failure
+        // and review); after the retention period they go too. Losing a parked entry only
+        // means an identical resubmission is tried once more; a decision is long consumed.
+        for area in [StateArea::Parked, StateArea::ReviewResolution] {
+            match self
+                .inner
+                .store
+                .prune_state(&self.inner.admin, area, before)
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(pruned = n, %area, %before, "pruned state"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, %area, "pruning state failed"),
+            }
         }
     }
 
@@ -415,7 +433,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 };
                 let store = &self.inner.store;
                 let admin = &self.inner.admin;
-                match store.cursor(admin, CURSOR_ADMINISTRATION).await? {
+                match store.state(admin, CURSOR_ADMINISTRATION).await? {
                     Some(bound) if bound == found => Ok(()),
                     Some(bound) => Err(EngineError::AdministrationMismatch {
                         admin: admin.to_string(),
@@ -423,13 +441,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                         found,
                     }),
                     None => match store
-                        .put_cursor(admin, CURSOR_ADMINISTRATION, None, &found)
+                        .put_state(admin, CURSOR_ADMINISTRATION, None, &found, self.now())
                         .await
                     {
                         Ok(()) => Ok(()),
                         // Another engine bound it meanwhile: check against what it wrote.
                         Err(e) if e.is_conflict() => {
-                            match store.cursor(admin, CURSOR_ADMINISTRATION).await? {
+                            match store.state(admin, CURSOR_ADMINISTRATION).await? {
                                 Some(bound) if bound != found => {
                                     Err(EngineError::AdministrationMismatch {
                                         admin: admin.to_string(),
@@ -526,12 +544,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             let now = self.now().to_rfc3339();
             for kind in touched {
                 let name = last_success_cursor(kind);
-                let current = self.inner.store.cursor(&self.inner.admin, &name).await?;
+                let current = self.inner.store.state(&self.inner.admin, &name).await?;
                 // Another engine may have written it meanwhile; losing that race is harmless.
                 let _ = self
                     .inner
                     .store
-                    .put_cursor(&self.inner.admin, &name, current.as_deref(), &now)
+                    .put_state(&self.inner.admin, &name, current.as_deref(), &now, self.now())
                     .await;
             }
         }
@@ -598,29 +616,10 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         } else {
             // Only future times matter: a pending item that is due but was not claimed waits
             // for something else (a dependency, an older item of the same record), and
-            // `process` runs again as soon as that finishes.
-            let mut offset = 0;
-            loop {
-                let page = self
-                    .inner
-                    .store
-                    .list_work(&self.inner.admin, Some(WorkState::Pending), 500, offset)
-                    .await?;
-                for item in page.iter().filter(|i| i.next_attempt_at > now) {
-                    next = next.min(item.next_attempt_at);
-                }
-                if page.len() < 500 {
-                    break;
-                }
-                offset += page.len();
-            }
-            let in_flight = self
-                .inner
-                .store
-                .list_work(&self.inner.admin, Some(WorkState::InFlight), 500, 0)
-                .await?;
-            for lease in in_flight.iter().filter_map(|i| i.lease_until) {
-                next = next.min(lease);
+            // `process` runs again as soon as that finishes. One indexed query, whatever
+            // the size of the queue.
+            if let Some(due) = self.inner.store.next_due(&self.inner.admin, now).await? {
+                next = next.min(due);
             }
         }
         Ok(self.inner.clock.instant_at(next))
@@ -880,9 +879,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         );
         let store = &self.inner.store;
         let result = async {
-            let current = store.cursor(&self.inner.admin, &key).await?;
+            let current = store.state(&self.inner.admin, &key).await?;
             store
-                .put_cursor(&self.inner.admin, &key, current.as_deref(), &value)
+                .put_state(&self.inner.admin, &key, current.as_deref(), &value, self.now())
                 .await
         }
         .await;
@@ -946,9 +945,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             ReviewResolution::CreateNew => "new".to_owned(),
         };
         let store = &self.inner.store;
-        let current = store.cursor(&self.inner.admin, &name).await?;
+        let current = store.state(&self.inner.admin, &name).await?;
         store
-            .put_cursor(&self.inner.admin, &name, current.as_deref(), &value)
+            .put_state(&self.inner.admin, &name, current.as_deref(), &value, self.now())
             .await?;
         let filter = ReplayFilter::needs_review(self.inner.admin.clone())
             .kind(EntityKind::Relation)
@@ -970,7 +969,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let queue = store.counts(admin).await?;
         let mut last_success = BTreeMap::new();
         for kind in EntityKind::ALL {
-            if let Some(text) = store.cursor(admin, &last_success_cursor(kind)).await?
+            if let Some(text) = store.state(admin, &last_success_cursor(kind)).await?
                 && let Ok(at) = DateTime::parse_from_rfc3339(&text)
             {
                 last_success.insert(kind.as_str().to_owned(), at.with_timezone(&Utc));
@@ -981,7 +980,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         // see (and answer) each record once. The newest item speaks for the record.
         let failures = latest_per_record(
             store
-                .list_work(admin, Some(WorkState::Failed), limit, 0)
+                .list_summaries(admin, Some(WorkState::Failed), None, limit)
                 .await?,
         )
         .into_iter()
@@ -995,7 +994,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         .collect();
         let review = latest_per_record(
             store
-                .list_work(admin, Some(WorkState::NeedsReview), limit, 0)
+                .list_summaries(admin, Some(WorkState::NeedsReview), None, limit)
                 .await?,
         )
         .into_iter()
@@ -1084,7 +1083,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
             offset += page.len();
         }
-        let mut cursor = store.cursor(admin, CURSOR_SOURCE).await?;
+        let mut cursor = store.state(admin, CURSOR_SOURCE).await?;
         loop {
             let page = self
                 .inner
@@ -1157,7 +1156,7 @@ impl<S, Src, Snk> std::fmt::Debug for SyncEngine<S, Src, Snk> {
 }
 
 /// Keeps the newest item of each (kind, CRM id, operation), in id order.
-fn latest_per_record(items: Vec<WorkItem>) -> Vec<WorkItem> {
+fn latest_per_record(items: Vec<WorkSummary>) -> Vec<WorkSummary> {
     let mut newest: std::collections::HashMap<
         (EntityKind, String, String),
         crate::store::WorkItemId,
@@ -1187,7 +1186,7 @@ mod tests {
     use super::*;
     use crate::store::{NewWorkItem, WorkItemId};
 
-    fn item(id: i64, crm_id: &str, operation: &str) -> WorkItem {
+    fn item(id: i64, crm_id: &str, operation: &str) -> WorkSummary {
         let new = NewWorkItem::new(
             AdminKey::new("a"),
             EntityKind::Relation,
@@ -1196,7 +1195,7 @@ mod tests {
             serde_json::Value::Null,
             Utc::now(),
         );
-        WorkItem::enqueued(WorkItemId::new(id), new, Utc::now())
+        WorkItem::enqueued(WorkItemId::new(id), new, Utc::now()).into()
     }
 
     /// Issue 11/12: a huge wait (a `Retry-After` from a hostile or broken server) saturates

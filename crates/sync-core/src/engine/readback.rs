@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::SyncEngine;
 use crate::crm::{CrmSink, CrmSource, SinkEvent};
 use crate::error::EngineError;
-use crate::store::{EntityKind, IdLink, Store, StoreError};
+use crate::store::{EntityKind, IdLink, StateKey, Store, StoreError};
 
 /// The default of [`EngineOptions::readback_overlap`](crate::EngineOptions::readback_overlap):
 /// how far before the stored cursor each read-back re-reads, because SnelStart's `modifiedOn`
@@ -81,20 +81,20 @@ impl LedgerSide {
         }
     }
 
-    fn feed_cursor(self) -> String {
-        format!("readback:{}:modified_on", self.as_str())
+    fn feed_cursor(self) -> StateKey {
+        StateKey::read_back(format!("{}:modified_on", self.as_str()))
     }
 
-    fn as_of_cursor(self) -> String {
-        format!("readback:{}:as_of", self.as_str())
+    fn as_of_cursor(self) -> StateKey {
+        StateKey::read_back(format!("{}:as_of", self.as_str()))
     }
 
-    fn balance_retry_cursor(self) -> String {
-        format!("readback:{}:balance_retry", self.as_str())
+    fn balance_retry_cursor(self) -> StateKey {
+        StateKey::read_back(format!("{}:balance_retry", self.as_str()))
     }
 
-    fn balance_cursor(self, relatie: Uuid) -> String {
-        format!("readback:{}:balance:{relatie}", self.as_str())
+    fn balance_cursor(self, relatie: Uuid) -> StateKey {
+        StateKey::read_back_of(format!("{}:balance", self.as_str()), relatie.to_string())
     }
 
     /// The CRM id of the [`EntityKind::PaymentStatus`] link that records the status delivered
@@ -540,7 +540,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
 
         // 1. The change feed.
         let feed_name = side.feed_cursor();
-        let stored_cursor = store.cursor(admin, &feed_name).await?;
+        let stored_cursor = store.state(admin, &feed_name).await?;
         let old_cursor = stored_cursor.as_deref().and_then(parse_cursor_time);
         let overlap = TimeDelta::from_std(self.inner.options.readback_overlap).unwrap_or_default();
         let mut feed = ChangeFeed::new(old_cursor, overlap);
@@ -579,7 +579,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
 
         // 2. Open invoices that became overdue with time since the previous run.
         let as_of_name = side.as_of_cursor();
-        let stored_as_of = store.cursor(admin, &as_of_name).await?;
+        let stored_as_of = store.state(admin, &as_of_name).await?;
         let previous_as_of = stored_as_of
             .as_deref()
             .and_then(|t| t.parse::<NaiveDate>().ok());
@@ -610,11 +610,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             && Some(next) != old_cursor
         {
             store
-                .put_cursor(
+                .put_state(
                     admin,
                     &feed_name,
                     stored_cursor.as_deref(),
                     &format_cursor_time(next),
+                    self.now(),
                 )
                 .await?;
         }
@@ -622,7 +623,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let as_of_text = as_of.to_string();
         if !run.recheck_refused && stored_as_of.as_deref() != Some(as_of_text.as_str()) {
             store
-                .put_cursor(admin, &as_of_name, stored_as_of.as_deref(), &as_of_text)
+                .put_state(admin, &as_of_name, stored_as_of.as_deref(), &as_of_text, self.now())
                 .await?;
         }
         metrics::counter!("sync_payments_found_total", "side" => side.as_str())
@@ -769,7 +770,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let store = &self.inner.store;
         let admin = &self.inner.admin;
         let retry_name = side.balance_retry_cursor();
-        let stored_retry = store.cursor(admin, &retry_name).await?;
+        let stored_retry = store.state(admin, &retry_name).await?;
         let mut relations = run.affected.clone();
         relations.extend(
             stored_retry
@@ -787,7 +788,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             let (open, overdue) = totals.get(&relatie).copied().unwrap_or_default();
             let (open, overdue) = (Money::round_from(open), Money::round_from(overdue));
             let name = side.balance_cursor(relatie);
-            let previous = store.cursor(admin, &name).await?;
+            let previous = store.state(admin, &name).await?;
             let fingerprint = balance_fingerprint(open, overdue);
             if previous.as_deref() == Some(fingerprint.as_str()) {
                 continue;
@@ -817,7 +818,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             metrics::counter!("sync_readback_events_total", "event" => "balance").increment(1);
             run.report.balance_events += 1;
             match store
-                .put_cursor(admin, &name, previous.as_deref(), &fingerprint)
+                .put_state(admin, &name, previous.as_deref(), &fingerprint, self.now())
                 .await
             {
                 Ok(()) | Err(StoreError::Conflict { .. }) => {}
@@ -832,7 +833,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .join(",");
         if stored_retry.as_deref().unwrap_or_default() != retry_text {
             store
-                .put_cursor(admin, &retry_name, stored_retry.as_deref(), &retry_text)
+                .put_state(admin, &retry_name, stored_retry.as_deref(), &retry_text, self.now())
                 .await?;
         }
         Ok(())

@@ -292,7 +292,7 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
     if index == 0 {
         let resolution = inner
             .store
-            .cursor(&inner.admin, &review_cursor(EntityKind::Relation, link_id))
+            .state(&inner.admin, &review_cursor(EntityKind::Relation, link_id))
             .await?;
         match resolution.as_deref() {
             Some(r) if r.starts_with("link:") => {

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::{
     AdminKey, AuditEntry, AuditOutcome, EntityKind, IdLink, NewWorkItem, QueueCounts, ReplayFilter,
-    Store, StoredError, WorkItemId, WorkState, stream_links,
+    StateArea, StateKey, Store, StoredError, WorkItemId, WorkState, WorkSummary, stream_links,
 };
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -84,7 +84,8 @@ where
     links_keys_are_unique(make().await).await;
     links_payload_hash_cas(make().await).await;
     links_paging_and_stream(make().await).await;
-    cursors_cas(make().await).await;
+    state_cas(make().await).await;
+    state_keys_delete_and_prune(make().await).await;
     queue_enqueue_and_get(make().await).await;
     queue_coalescing(make().await).await;
     queue_dependencies(make().await).await;
@@ -97,6 +98,9 @@ where
     queue_counts_blocked(make().await).await;
     queue_list_paging(make().await).await;
     queue_prune_done(make().await).await;
+    queue_summaries_without_payloads(make().await).await;
+    queue_next_due(make().await).await;
+    queue_scoped_lookups_and_dependencies(make().await).await;
     audit_order(make().await).await;
     config_versions_cas(make().await).await;
     admins_are_isolated(make().await).await;
@@ -371,11 +375,13 @@ pub async fn links_paging_and_stream<S: Store>(store: S) {
     assert_eq!(exact.len(), 25);
 }
 
-/// Cursors: compare-and-swap on the current value.
-pub async fn cursors_cas<S: Store>(store: S) {
-    assert_eq!(store.cursor(&admin(), "crm").await.unwrap(), None);
+/// State values: compare-and-swap on the current value.
+pub async fn state_cas<S: Store>(store: S) {
+    let crm = StateKey::SourceCursor;
+    let other = StateKey::AdministrationBinding;
+    assert_eq!(store.state(&admin(), &crm).await.unwrap(), None);
     let err = store
-        .put_cursor(&admin(), "crm", Some("x"), "1")
+        .put_state(&admin(), &crm, Some("x"), "1", t0())
         .await
         .unwrap_err();
     assert!(
@@ -383,37 +389,38 @@ pub async fn cursors_cas<S: Store>(store: S) {
         "expected a value that does not exist: {err}"
     );
     store
-        .put_cursor(&admin(), "crm", None, "1")
+        .put_state(&admin(), &crm, None, "1", t0())
         .await
         .expect("create");
     let err = store
-        .put_cursor(&admin(), "crm", None, "2")
+        .put_state(&admin(), &crm, None, "2", t0())
         .await
         .unwrap_err();
     assert!(err.is_conflict(), "create over an existing cursor: {err}");
     let err = store
-        .put_cursor(&admin(), "crm", Some("0"), "2")
+        .put_state(&admin(), &crm, Some("0"), "2", t0())
         .await
         .unwrap_err();
     assert!(err.is_conflict(), "stale expected value: {err}");
     store
-        .put_cursor(&admin(), "crm", Some("1"), "2")
+        .put_state(&admin(), &crm, Some("1"), "2", t0())
         .await
         .expect("advance");
     assert_eq!(
-        store.cursor(&admin(), "crm").await.unwrap().as_deref(),
+        store.state(&admin(), &crm).await.unwrap().as_deref(),
         Some("2")
     );
-    assert_eq!(store.cursor(&admin(), "other").await.unwrap(), None);
-    assert_eq!(store.cursor(&other_admin(), "crm").await.unwrap(), None);
+    assert_eq!(store.state(&admin(), &other).await.unwrap(), None);
+    assert_eq!(store.state(&other_admin(), &crm).await.unwrap(), None);
 
     // Racing writers with the same expectation: exactly one wins.
     let mut tasks = Vec::new();
     for n in 0..8 {
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
+            let crm = StateKey::SourceCursor;
             store
-                .put_cursor(&admin(), "crm", Some("2"), &format!("w{n}"))
+                .put_state(&admin(), &crm, Some("2"), &format!("w{n}"), t0())
                 .await
                 .is_ok()
         }));
@@ -423,6 +430,71 @@ pub async fn cursors_cas<S: Store>(store: S) {
         winners += usize::from(task.await.expect("task"));
     }
     assert_eq!(winners, 1, "exactly one CAS winner");
+}
+
+/// State keys are typed: parts never run into each other, values can be deleted (with or
+/// without compare-and-swap) and pruned per area, administration and age.
+pub async fn state_keys_delete_and_prune<S: Store>(store: S) {
+    let a = StateKey::parked(EntityKind::Relation, "upsert", "a:b");
+    let b = StateKey::parked(EntityKind::Relation, "upsert:a", "b");
+    let c = StateKey::review_resolution(EntityKind::Relation, "a:b");
+    store.put_state(&admin(), &a, None, "A", at(1)).await.unwrap();
+    store.put_state(&admin(), &b, None, "B", at(2)).await.unwrap();
+    store.put_state(&admin(), &c, None, "C", at(3)).await.unwrap();
+    store
+        .put_state(&other_admin(), &a, None, "other", at(1))
+        .await
+        .unwrap();
+    assert_eq!(store.state(&admin(), &a).await.unwrap().as_deref(), Some("A"));
+    assert_eq!(
+        store.state(&admin(), &b).await.unwrap().as_deref(),
+        Some("B"),
+        "a colon in a CRM id or operation does not reach another key"
+    );
+    assert_eq!(
+        store
+            .state(&admin(), &StateKey::read_back_of("sales:balance", "x"))
+            .await
+            .unwrap(),
+        None
+    );
+    // Delete with a stale expectation: Conflict, nothing deleted.
+    let err = store.delete_state(&admin(), &a, Some("old")).await.unwrap_err();
+    assert!(err.is_conflict(), "stale delete: {err}");
+    assert!(store.delete_state(&admin(), &a, Some("A")).await.unwrap());
+    assert_eq!(store.state(&admin(), &a).await.unwrap(), None, "deleted");
+    assert!(!store.delete_state(&admin(), &a, None).await.unwrap(), "already gone");
+    assert_eq!(
+        store.state(&other_admin(), &a).await.unwrap().as_deref(),
+        Some("other"),
+        "delete is per administration"
+    );
+    // After a delete, create-only writes succeed again.
+    store.put_state(&admin(), &a, None, "A2", at(10)).await.unwrap();
+    // Updating refreshes the age.
+    store.put_state(&admin(), &b, Some("B"), "B2", at(20)).await.unwrap();
+
+    // Prune parked values older than 15: only `a` (written at 10); `b` was refreshed at 20,
+    // `c` is another area, the other administration's `a` is not this administration's.
+    assert_eq!(
+        store
+            .prune_state(&admin(), StateArea::Parked, at(15))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.state(&admin(), &a).await.unwrap(), None);
+    assert_eq!(store.state(&admin(), &b).await.unwrap().as_deref(), Some("B2"));
+    assert_eq!(store.state(&admin(), &c).await.unwrap().as_deref(), Some("C"));
+    assert!(store.state(&other_admin(), &a).await.unwrap().is_some());
+    assert_eq!(
+        store
+            .prune_state(&admin(), StateArea::ReviewResolution, at(100))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.state(&admin(), &c).await.unwrap(), None);
 }
 
 /// Enqueue stores every field; `work_item` returns it; ids increase.
@@ -439,7 +511,7 @@ pub async fn queue_enqueue_and_get<S: Store>(store: S) {
         .await
         .unwrap();
     assert!(b > a, "ids increase in enqueue order");
-    let got = store.work_item(b).await.unwrap().expect("item b");
+    let got = store.work_item(&admin(), b).await.unwrap().expect("item b");
     assert_eq!(got.id, b);
     assert_eq!(got.admin, admin());
     assert_eq!(got.kind, EntityKind::Relation);
@@ -457,7 +529,7 @@ pub async fn queue_enqueue_and_get<S: Store>(store: S) {
     assert!(got.depends_on.is_empty());
     assert_eq!(
         store
-            .work_item(WorkItemId::new(b.get() + 1000))
+            .work_item(&admin(), WorkItemId::new(b.get() + 1000))
             .await
             .unwrap(),
         None
@@ -494,7 +566,7 @@ pub async fn queue_coalescing<S: Store>(store: S) {
         .await
         .unwrap();
     assert_eq!(again, first, "pending item coalesced");
-    let got = store.work_item(first).await.unwrap().unwrap();
+    let got = store.work_item(&admin(), first).await.unwrap().unwrap();
     assert_eq!(got.payload, json!({"v": 2}), "payload replaced");
     assert_eq!(got.depends_on, vec![dep], "dependencies merged");
     assert_eq!(got.next_attempt_at, at(100), "later not-before kept");
@@ -535,7 +607,7 @@ pub async fn queue_coalescing<S: Store>(store: S) {
         .await
         .unwrap();
     assert_ne!(behind, in_flight.id, "in-flight item is not coalesced");
-    let still = store.work_item(in_flight.id).await.unwrap().unwrap();
+    let still = store.work_item(&admin(), in_flight.id).await.unwrap().unwrap();
     assert_eq!(still.payload, json!(0), "in-flight payload untouched");
     assert_eq!(still.state, WorkState::InFlight);
     // ... and the next enqueue coalesces into the new pending one.
@@ -545,7 +617,7 @@ pub async fn queue_coalescing<S: Store>(store: S) {
         .unwrap();
     assert_eq!(third, behind);
     assert_eq!(
-        store.work_item(behind).await.unwrap().unwrap().payload,
+        store.work_item(&admin(), behind).await.unwrap().unwrap().payload,
         json!(2)
     );
 
@@ -567,7 +639,7 @@ pub async fn queue_coalescing<S: Store>(store: S) {
     assert_eq!(newest, behind, "coalesced into the newest pending item");
     assert_eq!(
         store
-            .work_item(in_flight.id)
+            .work_item(&admin(), in_flight.id)
             .await
             .unwrap()
             .unwrap()
@@ -628,7 +700,7 @@ pub async fn queue_dependencies<S: Store>(store: S) {
         )
         .await
         .unwrap();
-    let got = store.work_item(grandchild).await.unwrap().unwrap();
+    let got = store.work_item(&admin(), grandchild).await.unwrap().unwrap();
     assert_eq!(got.depends_on, vec![parent, child], "dependencies sorted");
 
     let batch = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
@@ -782,11 +854,11 @@ pub async fn queue_lease_expiry_recovery<S: Store>(store: S) {
         "renewed lease holds until 160"
     );
     assert_eq!(
-        store.work_item(id).await.unwrap().unwrap().lease_until,
+        store.work_item(&admin(), id).await.unwrap().unwrap().lease_until,
         Some(at(160))
     );
     store.complete(again[0].lease(), at(151)).await.unwrap();
-    let done = store.work_item(id).await.unwrap().unwrap();
+    let done = store.work_item(&admin(), id).await.unwrap().unwrap();
     assert_eq!(done.state, WorkState::Done);
     assert_eq!(done.lease_until, None);
     assert_eq!(done.updated_at, at(151));
@@ -846,7 +918,7 @@ pub async fn queue_reschedule_backoff<S: Store>(store: S) {
         .reschedule(lease, at(31), error.clone(), at(2))
         .await
         .unwrap();
-    let got = store.work_item(id).await.unwrap().unwrap();
+    let got = store.work_item(&admin(), id).await.unwrap().unwrap();
     assert_eq!(got.state, WorkState::Pending);
     assert_eq!(got.next_attempt_at, at(31));
     assert_eq!(got.lease_until, None);
@@ -905,11 +977,11 @@ pub async fn queue_fail_review_replay<S: Store>(store: S) {
                 .unwrap();
         }
     }
-    let got = store.work_item(bad).await.unwrap().unwrap();
+    let got = store.work_item(&admin(), bad).await.unwrap().unwrap();
     assert_eq!(got.state, WorkState::Failed);
     assert_eq!(got.last_error.as_ref(), Some(&error));
     assert_eq!(got.lease_until, None);
-    let got = store.work_item(ambiguous).await.unwrap().unwrap();
+    let got = store.work_item(&admin(), ambiguous).await.unwrap().unwrap();
     assert_eq!(got.state, WorkState::NeedsReview);
     assert_eq!(got.review, Some(json!(["two candidates"])));
     assert_eq!(
@@ -942,7 +1014,7 @@ pub async fn queue_fail_review_replay<S: Store>(store: S) {
         .await
         .unwrap();
     assert_eq!(replayed, 1);
-    let got = store.work_item(bad).await.unwrap().unwrap();
+    let got = store.work_item(&admin(), bad).await.unwrap().unwrap();
     assert_eq!(got.state, WorkState::Pending);
     assert_eq!(got.attempts, 0, "attempts reset");
     assert_eq!(got.next_attempt_at, at(4));
@@ -952,12 +1024,12 @@ pub async fn queue_fail_review_replay<S: Store>(store: S) {
         "last error kept as history"
     );
     assert_eq!(
-        store.work_item(cost_centre).await.unwrap().unwrap().state,
+        store.work_item(&admin(), cost_centre).await.unwrap().unwrap().state,
         WorkState::Failed,
         "kind filter respected"
     );
     assert_eq!(
-        store.work_item(ambiguous).await.unwrap().unwrap().state,
+        store.work_item(&admin(), ambiguous).await.unwrap().unwrap().state,
         WorkState::NeedsReview,
         "review items need their own filter"
     );
@@ -966,7 +1038,7 @@ pub async fn queue_fail_review_replay<S: Store>(store: S) {
         .await
         .unwrap();
     assert_eq!(replayed, 1);
-    let got = store.work_item(ambiguous).await.unwrap().unwrap();
+    let got = store.work_item(&admin(), ambiguous).await.unwrap().unwrap();
     assert_eq!(got.state, WorkState::Pending);
     assert_eq!(got.review, None, "review reasons cleared");
     assert_eq!(
@@ -1142,18 +1214,33 @@ pub async fn queue_prune_done<S: Store>(store: S) {
         )
         .await
         .unwrap();
-    assert_eq!(store.prune_done(at(100)).await.unwrap(), 1);
+    // Another administration's old Done item: not this administration's to prune.
+    let foreign = store
+        .enqueue(
+            NewWorkItem::new(other_admin(), EntityKind::Relation, "old", "upsert", json!({}), t0()),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let claimed = store.claim(&other_admin(), at(1), 10, LEASE).await.unwrap();
+    store.complete(claimed[0].lease(), at(2)).await.unwrap();
+    assert_eq!(store.prune_done(&admin(), at(100)).await.unwrap(), 1);
+    assert!(
+        store.work_item(&other_admin(), foreign).await.unwrap().is_some(),
+        "pruning is scoped by administration"
+    );
+    assert_eq!(store.prune_done(&other_admin(), at(100)).await.unwrap(), 1);
     assert_eq!(
-        store.work_item(old).await.unwrap(),
+        store.work_item(&admin(), old).await.unwrap(),
         None,
         "old done item pruned"
     );
     assert!(
-        store.work_item(needed).await.unwrap().is_some(),
+        store.work_item(&admin(), needed).await.unwrap().is_some(),
         "still a dependency"
     );
     assert!(
-        store.work_item(recent).await.unwrap().is_some(),
+        store.work_item(&admin(), recent).await.unwrap().is_some(),
         "too recent"
     );
     let next = store
@@ -1219,9 +1306,12 @@ pub async fn audit_order<S: Store>(store: S) {
     assert_eq!(other.len(), 1);
     assert_eq!(other[0].crm_id, None);
     assert_eq!(other[0].snelstart_id, None);
-    // Prune by time: entries at 60 and 70 and the other admin's at 0 are older than 75.
-    assert_eq!(store.prune_audit(at(75)).await.unwrap(), 3);
+    // Prune by time, per administration: entries at 60 and 70 are older than 75; the other
+    // administration's entry at 0 is not this administration's to prune.
+    assert_eq!(store.prune_audit(&admin(), at(75)).await.unwrap(), 2);
     assert_eq!(store.recent_audit(&admin(), 10).await.unwrap().len(), 3);
+    assert_eq!(store.recent_audit(&other_admin(), 10).await.unwrap().len(), 1);
+    assert_eq!(store.prune_audit(&other_admin(), at(75)).await.unwrap(), 1);
 }
 
 /// Configuration versions: 1, 2, 3 with compare-and-swap on the latest.
@@ -1313,5 +1403,201 @@ pub async fn admins_are_isolated<S: Store>(store: S) {
         ids,
         vec![a],
         "other administration's in-flight item does not block"
+    );
+}
+
+/// Summaries carry everything but the payload; `record_items` lists one record's items in id
+/// order, every state and operation, and nothing of other records or administrations.
+pub async fn queue_summaries_without_payloads<S: Store>(store: S) {
+    let big = json!({"pdf": "A".repeat(10_000)});
+    let first = store
+        .enqueue(item("r1", "upsert", big.clone()), t0())
+        .await
+        .unwrap();
+    let claimed = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let error = StoredError::new("permanent", "bad IBAN").with_code("REL-0010");
+    store
+        .fail(claimed[0].lease(), error.clone(), at(2))
+        .await
+        .unwrap();
+    let archive = store
+        .enqueue(item("r1", "archive", json!({})), at(3))
+        .await
+        .unwrap();
+    let _other_record = store
+        .enqueue(item("r2", "upsert", json!({})), at(3))
+        .await
+        .unwrap();
+    let _other_admin = store
+        .enqueue(
+            NewWorkItem::new(other_admin(), EntityKind::Relation, "r1", "upsert", json!({}), t0()),
+            at(3),
+        )
+        .await
+        .unwrap();
+    let _other_kind = store
+        .enqueue(
+            NewWorkItem::new(admin(), EntityKind::CostCentre, "r1", "upsert", json!({}), t0()),
+            at(3),
+        )
+        .await
+        .unwrap();
+
+    let items = store
+        .record_items(&admin(), EntityKind::Relation, "r1")
+        .await
+        .unwrap();
+    let ids: Vec<WorkItemId> = items.iter().map(|i| i.id).collect();
+    assert_eq!(ids, vec![first, archive], "one record's items, in id order");
+    let failed = &items[0];
+    assert_eq!(failed.state, WorkState::Failed);
+    assert_eq!(failed.operation, "upsert");
+    assert_eq!(failed.attempts, 1);
+    assert_eq!(failed.last_error.as_ref(), Some(&error));
+    assert_eq!(failed.updated_at, at(2));
+    assert_eq!(failed.created_at, t0());
+    let full = store.work_item(&admin(), first).await.unwrap().unwrap();
+    assert_eq!(WorkSummary::from(&full), *failed, "a summary is the item without payload");
+    assert_eq!(full.payload, big, "the payload itself is kept");
+    assert!(
+        store
+            .record_items(&admin(), EntityKind::Relation, "nobody")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Keyset paging of summaries, per state.
+    let all = store.list_summaries(&admin(), None, None, 100).await.unwrap();
+    assert_eq!(all.len(), 4, "every item of the administration: {all:?}");
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "ascending ids");
+    let page1 = store.list_summaries(&admin(), None, None, 2).await.unwrap();
+    let page2 = store
+        .list_summaries(&admin(), None, page1.last().map(|i| i.id), 2)
+        .await
+        .unwrap();
+    let paged: Vec<WorkItemId> = page1.iter().chain(&page2).map(|i| i.id).collect();
+    let every: Vec<WorkItemId> = all.iter().map(|i| i.id).collect();
+    assert_eq!(paged, every, "pages join up without gaps or repeats");
+    let failed_only = store
+        .list_summaries(&admin(), Some(WorkState::Failed), None, 100)
+        .await
+        .unwrap();
+    assert_eq!(failed_only.len(), 1);
+    assert_eq!(failed_only[0].id, first);
+    assert!(
+        store
+            .list_summaries(&admin(), Some(WorkState::Failed), Some(first), 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "strictly after"
+    );
+}
+
+/// `next_due`: the earliest future retry of a Pending item or the earliest lease of an
+/// InFlight one, per administration.
+pub async fn queue_next_due<S: Store>(store: S) {
+    assert_eq!(store.next_due(&admin(), t0()).await.unwrap(), None, "empty queue");
+    // Due now: not reported (it waits for something other than time, or is claimed next).
+    store
+        .enqueue(item("now", "upsert", json!({})), t0())
+        .await
+        .unwrap();
+    assert_eq!(store.next_due(&admin(), at(1)).await.unwrap(), None);
+    store
+        .enqueue(item("later", "upsert", json!({})).not_before(at(500)), t0())
+        .await
+        .unwrap();
+    store
+        .enqueue(item("soon", "upsert", json!({})).not_before(at(300)), t0())
+        .await
+        .unwrap();
+    store
+        .enqueue(
+            NewWorkItem::new(other_admin(), EntityKind::Relation, "x", "upsert", json!({}), t0())
+                .not_before(at(50)),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.next_due(&admin(), at(1)).await.unwrap(),
+        Some(at(300)),
+        "earliest future retry of this administration"
+    );
+    // A claim's lease (60 s from 2) is earlier still.
+    let claimed = store.claim(&admin(), at(2), 1, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(store.next_due(&admin(), at(3)).await.unwrap(), Some(at(62)));
+    // An expired lease is reported as it stands (due at once).
+    assert_eq!(store.next_due(&admin(), at(100)).await.unwrap(), Some(at(62)));
+    store.complete(claimed[0].lease(), at(4)).await.unwrap();
+    assert_eq!(store.next_due(&admin(), at(5)).await.unwrap(), Some(at(300)));
+    // Failed, review and done items are never due.
+    let claimed = store.claim(&admin(), at(400), 10, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1, "only `soon` is due at 400");
+    store
+        .fail(claimed[0].lease(), StoredError::new("permanent", "no"), at(401))
+        .await
+        .unwrap();
+    assert_eq!(store.next_due(&admin(), at(402)).await.unwrap(), Some(at(500)));
+    assert_eq!(store.next_due(&admin(), at(600)).await.unwrap(), None);
+    assert_eq!(store.next_due(&other_admin(), t0()).await.unwrap(), Some(at(50)));
+}
+
+/// Ids, dependencies and lookups never cross administrations: another administration's item
+/// reads as unknown, and cannot be a dependency.
+pub async fn queue_scoped_lookups_and_dependencies<S: Store>(store: S) {
+    let theirs = store
+        .enqueue(
+            NewWorkItem::new(other_admin(), EntityKind::Relation, "r1", "upsert", json!("b"), t0()),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.work_item(&admin(), theirs).await.unwrap(),
+        None,
+        "another administration's item reads as unknown"
+    );
+    assert!(store.work_item(&other_admin(), theirs).await.unwrap().is_some());
+    let err = store
+        .enqueue(item("inv-1", "upsert", json!({})).depending_on([theirs]), t0())
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_not_found(),
+        "a dependency in another administration is refused as unknown: {err}"
+    );
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 0, 0, 0, 0),
+        "the refused enqueue changed nothing"
+    );
+    assert!(
+        store
+            .record_items(&admin(), EntityKind::Relation, "r1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Their review does not block our items, and our replay does not touch theirs.
+    let claimed = store.claim(&other_admin(), at(1), 10, LEASE).await.unwrap();
+    store
+        .needs_review(claimed[0].lease(), json!(["ambiguous"]), at(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .replay(&ReplayFilter::needs_review(admin()), at(3))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.work_item(&other_admin(), theirs).await.unwrap().unwrap().state,
+        WorkState::NeedsReview
     );
 }

@@ -1,6 +1,7 @@
 //! [`MemoryStore`]: the whole contract in process memory.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,9 +10,10 @@ use uuid::Uuid;
 
 use super::link::describe_link;
 use super::{
-    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, CursorStore, EntityKind, IdLink,
-    LeaseToken, LinkStore, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StoreError,
-    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, lease_expiry,
+    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, IdLink,
+    LeaseToken, LinkStore, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey,
+    StateStore, StoreError,
+    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary, lease_expiry,
 };
 
 /// A store that keeps everything in memory, behind one mutex.
@@ -34,7 +36,8 @@ struct State {
     links_by_snelstart: HashMap<(AdminKey, EntityKind, Uuid), String>,
     /// `(admin, kind, natural key)` -> CRM id.
     links_by_natural: HashMap<LinkKey, String>,
-    cursors: HashMap<(AdminKey, String), String>,
+    /// Value and `updated_at` per key.
+    states: HashMap<(AdminKey, StateKey), (String, DateTime<Utc>)>,
     items: BTreeMap<WorkItemId, WorkItem>,
     /// Every item (any state) per `(admin, kind, crm_id)`, so coalescing looks at one
     /// record's few items instead of scanning the queue. Only enqueue and prune change it.
@@ -256,28 +259,68 @@ impl LinkStore for MemoryStore {
     }
 }
 
-impl CursorStore for MemoryStore {
-    async fn cursor(&self, admin: &AdminKey, name: &str) -> StoreResult<Option<String>> {
-        self.with(|s| Ok(s.cursors.get(&(admin.clone(), name.to_owned())).cloned()))
+impl StateStore for MemoryStore {
+    async fn state(&self, admin: &AdminKey, key: &StateKey) -> StoreResult<Option<String>> {
+        self.with(|s| {
+            Ok(s.states
+                .get(&(admin.clone(), key.clone()))
+                .map(|(value, _)| value.clone()))
+        })
     }
 
-    async fn put_cursor(
+    async fn put_state(
         &self,
         admin: &AdminKey,
-        name: &str,
+        key: &StateKey,
         expected: Option<&str>,
         value: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.with(|s| {
-            let key = (admin.clone(), name.to_owned());
-            let current = s.cursors.get(&key);
-            if current.map(String::as_str) != expected {
+            let map_key = (admin.clone(), key.clone());
+            let current = s.states.get(&map_key).map(|(v, _)| v.as_str());
+            if current != expected {
                 return Err(StoreError::conflict(format!(
-                    "cursor {name:?} in administration {admin:?} is {current:?}, expected {expected:?}"
+                    "state {key} in administration {admin:?} is {current:?}, expected {expected:?}"
                 )));
             }
-            s.cursors.insert(key, value.to_owned());
+            s.states.insert(map_key, (value.to_owned(), now));
             Ok(())
+        })
+    }
+
+    async fn delete_state(
+        &self,
+        admin: &AdminKey,
+        key: &StateKey,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        self.with(|s| {
+            let map_key = (admin.clone(), key.clone());
+            let current = s.states.get(&map_key).map(|(v, _)| v.as_str());
+            if let Some(expected) = expected
+                && current != Some(expected)
+            {
+                return Err(StoreError::conflict(format!(
+                    "state {key} in administration {admin:?} is {current:?}, expected {expected:?}"
+                )));
+            }
+            Ok(s.states.remove(&map_key).is_some())
+        })
+    }
+
+    async fn prune_state(
+        &self,
+        admin: &AdminKey,
+        area: StateArea,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.with(|s| {
+            let len = s.states.len();
+            s.states.retain(|(a, key), (_, updated_at)| {
+                !(a == admin && key.area() == area && *updated_at < before)
+            });
+            Ok((len - s.states.len()) as u64)
         })
     }
 }
@@ -285,7 +328,11 @@ impl CursorStore for MemoryStore {
 impl QueueStore for MemoryStore {
     async fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>) -> StoreResult<WorkItemId> {
         self.with(|s| {
-            if let Some(missing) = item.depends_on.iter().find(|d| !s.items.contains_key(d)) {
+            if let Some(missing) = item
+                .depends_on
+                .iter()
+                .find(|d| s.items.get(d).is_none_or(|dep| dep.admin != item.admin))
+            {
                 return Err(StoreError::not_found(format!(
                     "work item {missing}, a dependency of {} {:?} for CRM id {:?}",
                     item.kind, item.operation, item.crm_id
@@ -508,11 +555,65 @@ impl QueueStore for MemoryStore {
         })
     }
 
-    async fn work_item(&self, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
-        self.with(|s| Ok(s.items.get(&id).cloned()))
+    async fn list_summaries(
+        &self,
+        admin: &AdminKey,
+        state: Option<WorkState>,
+        after: Option<WorkItemId>,
+        limit: usize,
+    ) -> StoreResult<Vec<WorkSummary>> {
+        self.with(|s| {
+            let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
+            Ok(s.items
+                .range((lower, Bound::Unbounded))
+                .map(|(_, w)| w)
+                .filter(|w| w.admin == *admin && state.is_none_or(|st| st == w.state))
+                .take(limit)
+                .map(WorkSummary::from)
+                .collect())
+        })
     }
 
-    async fn prune_done(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn record_items(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+    ) -> StoreResult<Vec<WorkSummary>> {
+        self.with(|s| {
+            Ok(s.items_by_record
+                .get(&(admin.clone(), kind, crm_id.to_owned()))
+                .into_iter()
+                .flatten()
+                .filter_map(|id| s.items.get(id))
+                .map(WorkSummary::from)
+                .collect())
+        })
+    }
+
+    async fn next_due(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        self.with(|s| {
+            Ok(s.items
+                .values()
+                .filter(|w| w.admin == *admin)
+                .filter_map(|w| match w.state {
+                    WorkState::Pending if w.next_attempt_at > now => Some(w.next_attempt_at),
+                    WorkState::InFlight => w.lease_until,
+                    _ => None,
+                })
+                .min())
+        })
+    }
+
+    async fn work_item(&self, admin: &AdminKey, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
+        self.with(|s| Ok(s.items.get(&id).filter(|w| w.admin == *admin).cloned()))
+    }
+
+    async fn prune_done(&self, admin: &AdminKey, before: DateTime<Utc>) -> StoreResult<u64> {
         self.with(|s| {
             let still_needed: HashSet<WorkItemId> = s
                 .items
@@ -525,6 +626,7 @@ impl QueueStore for MemoryStore {
                 .values()
                 .filter(|w| {
                     w.state == WorkState::Done
+                        && w.admin == *admin
                         && w.updated_at < before
                         && !still_needed.contains(&w.id)
                 })
@@ -566,10 +668,10 @@ impl AuditStore for MemoryStore {
         })
     }
 
-    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune_audit(&self, admin: &AdminKey, before: DateTime<Utc>) -> StoreResult<u64> {
         self.with(|s| {
             let len = s.audit.len();
-            s.audit.retain(|e| e.at >= before);
+            s.audit.retain(|e| e.admin != *admin || e.at >= before);
             Ok((len - s.audit.len()) as u64)
         })
     }

@@ -39,16 +39,25 @@
 //! * [`LinkStore::list_links`] pages in ascending byte order of `crm_id`, starting strictly
 //!   after the given CRM id (keyset paging: stable under concurrent inserts, no offsets).
 //!
-//! ## Cursors ([`CursorStore`])
+//! ## State values ([`StateStore`])
 //!
-//! * A cursor is a string value under `(admin, name)`. [`CursorStore::put_cursor`] is a
-//!   compare-and-swap on the current value (`None` meaning "must not exist yet"); a mismatch
-//!   is `Conflict`. Two engines pulling the same source therefore cannot both advance it.
-//!
+//! * A value is a string under `(admin, key)`, where a [`StateKey`] is typed: its
+//!   [`parts`](StateKey::parts) (area, kind, scope, subject) are stored as separate fields,
+//!   so no CRM id can spell another record's key.
+//! * [`StateStore::put_state`] is a compare-and-swap on the current value (`None` meaning
+//!   "must not exist yet"); a mismatch is `Conflict`. Two engines pulling the same source
+//!   therefore cannot both advance it. It records `now` as the value's `updated_at`.
+//! * [`StateStore::delete_state`] removes a value (compare-and-swap when `expected` is
+//!   given); a later `put_state` with `expected = None` succeeds again.
+//! * [`StateStore::prune_state`] deletes one area's values of one administration whose
+//!   `updated_at` is before the given instant (retention of parked changes and consumed
+//!   review decisions).
+
 //! ## Work queue ([`QueueStore`])
 //!
 //! * **Ids** are assigned in enqueue order, increase strictly and are never reused.
-//! * **Dependencies** must exist when an item is enqueued (`NotFound` otherwise), so a
+//! * **Dependencies** must exist, in the same administration, when an item is enqueued
+//!   (`NotFound` otherwise: an item of another administration is as good as unknown), so a
 //!   dependency always has a smaller id than its dependant and cycles are impossible.
 //! * **Coalescing.** [`QueueStore::enqueue`] of an item whose `(admin, kind, crm_id,
 //!   operation)` matches a *Pending* item updates that item instead of adding one: the payload
@@ -82,9 +91,18 @@
 //! * **Replay** moves the Failed and/or NeedsReview items selected by a [`ReplayFilter`] back
 //!   to Pending with `attempts = 0`, `next_attempt_at = now`, no lease and no review reasons;
 //!   `last_error` is kept as history until the next error replaces it.
-//! * **Pruning.** [`QueueStore::prune_done`] deletes Done items last updated before the given
-//!   instant, except those an item that is not Done still depends on.
-//! * **Listing** orders by id, ascending.
+//! * **Pruning.** [`QueueStore::prune_done`] deletes the administration's Done items last
+//!   updated before the given instant, except those an item that is not Done still depends
+//!   on. The payloads (CRM personal data, attachments) go with them.
+//! * **Listing** orders by id, ascending. [`QueueStore::list_summaries`] and
+//!   [`QueueStore::record_items`] return [`WorkSummary`]s, never payloads, and must not read
+//!   them: they serve status reports and dependency checks whose cost must not grow with
+//!   the size of the payloads queued.
+//! * **Wake-up.** [`QueueStore::next_due`] answers "when is the next thing due" from an
+//!   index (no payloads, no scan of the queue), so a waiting engine's cost per wake does not
+//!   grow with the queue.
+//! * **Lookups by id** ([`QueueStore::work_item`]) are scoped too: the id of another
+//!   administration's item reads as unknown.
 //!
 //! ## Audit log ([`AuditStore`])
 //!
@@ -110,6 +128,7 @@ mod error;
 mod link;
 mod memory;
 mod queue;
+mod state;
 mod types;
 
 #[cfg(feature = "test-util")]
@@ -129,8 +148,9 @@ pub use link::IdLink;
 pub use memory::MemoryStore;
 pub use queue::{
     LeaseToken, NewWorkItem, QueueCounts, ReplayFilter, StoredError, WorkItem, WorkItemId,
-    WorkState,
+    WorkState, WorkSummary,
 };
+pub use state::{StateArea, StateKey, StateParts};
 pub use types::{AdminKey, EntityKind, UnknownEntityKind};
 
 /// Shorthand for store results.
@@ -196,24 +216,43 @@ pub trait LinkStore {
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
-/// Named cursors (for example "last CRM change seen"). See the [module contract](self).
-pub trait CursorStore {
-    /// The cursor's value, `None` when never written.
-    fn cursor(
+/// Small typed state values of an administration: cursors, bindings, parked changes, review
+/// decisions, read-back positions. See the [module contract](self).
+pub trait StateStore {
+    /// The value under `key`, `None` when never written (or deleted).
+    fn state(
         &self,
         admin: &AdminKey,
-        name: &str,
+        key: &StateKey,
     ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
 
-    /// Compare-and-swap: sets the cursor to `value` only when its current value equals
-    /// `expected` (`None`: the cursor must not exist yet).
-    fn put_cursor(
+    /// Compare-and-swap: sets `key` to `value` (and its `updated_at` to `now`) only when its
+    /// current value equals `expected` (`None`: the key must not exist).
+    fn put_state(
         &self,
         admin: &AdminKey,
-        name: &str,
+        key: &StateKey,
         expected: Option<&str>,
         value: &str,
+        now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Deletes `key`; with `expected` set only while the value equals it (`Conflict`
+    /// otherwise). Returns whether a value was deleted.
+    fn delete_state(
+        &self,
+        admin: &AdminKey,
+        key: &StateKey,
+        expected: Option<&str>,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Deletes the values of `area` last written before `before`; returns how many.
+    fn prune_state(
+        &self,
+        admin: &AdminKey,
+        area: StateArea,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// The durable work queue. See the [module contract](self).
@@ -294,15 +333,51 @@ pub trait QueueStore {
         offset: usize,
     ) -> impl Future<Output = StoreResult<Vec<WorkItem>>> + Send;
 
-    /// One item by id.
+    /// Items of `admin` (in `state`, when given) without their payloads, ordered by id,
+    /// starting strictly after `after` (keyset paging: stable while items are added).
+    fn list_summaries(
+        &self,
+        admin: &AdminKey,
+        state: Option<WorkState>,
+        after: Option<WorkItemId>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<WorkSummary>>> + Send;
+
+    /// Every item of one record (`admin`, `kind`, `crm_id`), any state and operation, without
+    /// payloads, ordered by id.
+    fn record_items(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<WorkSummary>>> + Send;
+
+    /// The earliest instant at which waiting work of `admin` becomes due: the smallest
+    /// `next_attempt_at` after `now` of a Pending item, or the smallest `lease_until` of an
+    /// InFlight item (expired ones included: they are due at once). `None` when neither
+    /// exists. Pending items already due are not reported: if they were not claimed they wait
+    /// for a dependency or an older item of their record, not for a time.
+    fn next_due(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Option<DateTime<Utc>>>> + Send;
+
+    /// One item of `admin` by id; `None` when the id is unknown or belongs to another
+    /// administration.
     fn work_item(
         &self,
+        admin: &AdminKey,
         id: WorkItemId,
     ) -> impl Future<Output = StoreResult<Option<WorkItem>>> + Send;
 
-    /// Deletes Done items last updated before `before` that nothing pending depends on;
-    /// returns how many.
-    fn prune_done(&self, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Deletes the Done items of `admin` last updated before `before` that no item of any
+    /// other state depends on (their payloads go with them); returns how many.
+    fn prune_done(
+        &self,
+        admin: &AdminKey,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// The append-only audit log. See the [module contract](self).
@@ -317,8 +392,12 @@ pub trait AuditStore {
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<AuditEntry>>> + Send;
 
-    /// Deletes entries whose `at` is before `before`; returns how many.
-    fn prune_audit(&self, before: DateTime<Utc>) -> impl Future<Output = StoreResult<u64>> + Send;
+    /// Deletes the entries of `admin` whose `at` is before `before`; returns how many.
+    fn prune_audit(
+        &self,
+        admin: &AdminKey,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
 /// Versioned mapping configurations. See the [module contract](self).
@@ -356,13 +435,13 @@ pub trait ConfigStore {
 /// Everything the engine needs from storage. Implemented automatically for every type that
 /// implements the five capability traits and is cheap to clone and shareable across tasks.
 pub trait Store:
-    LinkStore + CursorStore + QueueStore + AuditStore + ConfigStore + Clone + Send + Sync + 'static
+    LinkStore + StateStore + QueueStore + AuditStore + ConfigStore + Clone + Send + Sync + 'static
 {
 }
 
 impl<T> Store for T where
     T: LinkStore
-        + CursorStore
+        + StateStore
         + QueueStore
         + AuditStore
         + ConfigStore

@@ -291,6 +291,80 @@ impl WorkItem {
     }
 }
 
+/// A work item without its payload: what status reports, dependency checks and wake-up
+/// planning need. Loading a payload can mean loading a base64 PDF; these callers never look
+/// at it, so the store does not read it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WorkSummary {
+    /// The store-assigned id.
+    pub id: WorkItemId,
+    /// The administration the work is for.
+    pub admin: AdminKey,
+    /// The entity kind.
+    pub kind: EntityKind,
+    /// The CRM record the work is about.
+    pub crm_id: String,
+    /// What to do.
+    pub operation: String,
+    /// Current state.
+    pub state: WorkState,
+    /// How many times the item was claimed since it was enqueued or last replayed.
+    pub attempts: u32,
+    /// Not claimable before this instant (while pending).
+    pub next_attempt_at: DateTime<Utc>,
+    /// While in flight: the lease expiry.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// The last recorded error, if any.
+    pub last_error: Option<StoredError>,
+    /// Why the item needs review.
+    pub review: Option<serde_json::Value>,
+    /// When the item was enqueued.
+    pub created_at: DateTime<Utc>,
+    /// When the item last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<WorkItem> for WorkSummary {
+    fn from(item: WorkItem) -> Self {
+        Self {
+            id: item.id,
+            admin: item.admin,
+            kind: item.kind,
+            crm_id: item.crm_id,
+            operation: item.operation,
+            state: item.state,
+            attempts: item.attempts,
+            next_attempt_at: item.next_attempt_at,
+            lease_until: item.lease_until,
+            last_error: item.last_error,
+            review: item.review,
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+        }
+    }
+}
+
+impl From<&WorkItem> for WorkSummary {
+    fn from(item: &WorkItem) -> Self {
+        Self {
+            id: item.id,
+            admin: item.admin.clone(),
+            kind: item.kind,
+            crm_id: item.crm_id.clone(),
+            operation: item.operation.clone(),
+            state: item.state,
+            attempts: item.attempts,
+            next_attempt_at: item.next_attempt_at,
+            lease_until: item.lease_until,
+            last_error: item.last_error.clone(),
+            review: item.review.clone(),
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+        }
+    }
+}
+
 /// Proof of one particular claim of a work item.
 ///
 /// A claim's lease can expire while its worker is still busy (a long stall); another worker

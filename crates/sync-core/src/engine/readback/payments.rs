@@ -65,7 +65,7 @@ use super::{
 use crate::crm::{CrmSink, CrmSource, InvoicePayment, PaymentBookingKind, SinkEvent};
 use crate::engine::SyncEngine;
 use crate::error::EngineError;
-use crate::store::{EntityKind, Store, StoreError};
+use crate::store::{EntityKind, StateKey, Store, StoreError};
 
 /// What the payment flow did in one read-back.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -145,12 +145,12 @@ impl Ledger {
     }
 }
 
-fn ledger_cursor(side: LedgerSide, booking: Uuid) -> String {
-    format!("readback:payments:{}:{booking}", side.as_str())
+fn ledger_cursor(side: LedgerSide, booking: Uuid) -> StateKey {
+    StateKey::read_back_of(format!("payments:{}", side.as_str()), booking.to_string())
 }
 
-fn feed_cursor(kind: PaymentBookingKind) -> String {
-    format!("readback:payments:{}:modified_on", kind.as_str())
+fn feed_cursor(kind: PaymentBookingKind) -> StateKey {
+    StateKey::read_back(format!("payments:{}:modified_on", kind.as_str()))
 }
 
 /// An amount that SnelStart may leave out (`null` reads as 0).
@@ -256,7 +256,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let store = &self.inner.store;
         let admin = &self.inner.admin;
         let name = feed_cursor(kind);
-        let stored = store.cursor(admin, &name).await?;
+        let stored = store.state(admin, &name).await?;
         let old = stored.as_deref().and_then(parse_cursor_time);
         let overlap = TimeDelta::from_std(self.inner.options.readback_overlap).unwrap_or_default();
         let mut feed = ChangeFeed::new(old, overlap);
@@ -312,7 +312,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             return Ok(());
         };
         let name = feed_cursor(PaymentBookingKind::Memoriaal);
-        let stored = store.cursor(admin, &name).await?;
+        let stored = store.state(admin, &name).await?;
         let old = stored.as_deref().and_then(parse_cursor_time);
         let overlap = TimeDelta::from_std(self.inner.options.readback_overlap).unwrap_or_default();
         let mut feed = ChangeFeed::new(old, overlap);
@@ -375,7 +375,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
 
     async fn move_feed_cursor(
         &self,
-        name: &str,
+        name: &StateKey,
         stored: Option<&str>,
         old: Option<NaiveDateTime>,
         read: Option<NaiveDateTime>,
@@ -387,7 +387,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         {
             self.inner
                 .store
-                .put_cursor(&self.inner.admin, name, stored, &format_cursor_time(next))
+                .put_state(&self.inner.admin, name, stored, &format_cursor_time(next), self.now())
                 .await?;
         }
         Ok(())
@@ -454,7 +454,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let text = self
             .inner
             .store
-            .cursor(&self.inner.admin, &ledger_cursor(side, booking))
+            .state(&self.inner.admin, &ledger_cursor(side, booking))
             .await?;
         let ledger = text
             .as_deref()
@@ -475,11 +475,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         match self
             .inner
             .store
-            .put_cursor(
+            .put_state(
                 &self.inner.admin,
                 &ledger_cursor(side, booking),
                 stored.as_deref(),
                 &text,
+                self.now(),
             )
             .await
         {
@@ -494,7 +495,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 *stored = self
                     .inner
                     .store
-                    .cursor(&self.inner.admin, &ledger_cursor(side, booking))
+                    .state(&self.inner.admin, &ledger_cursor(side, booking))
                     .await?;
                 Ok(())
             }

@@ -17,7 +17,7 @@ use super::property;
 use crate::SyncEngine;
 use crate::crm::{CrmSink, CrmSource, SinkEvent};
 use crate::error::EngineError;
-use crate::store::{EntityKind, Store, StoreError, stream_links};
+use crate::store::{EntityKind, StateKey, Store, StoreError, stream_links};
 
 /// Purchases booked on one CRM project's cost centre.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -103,8 +103,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let projects = self.project_purchases().await?;
         let mut delivered = 0;
         for project in &projects {
-            let name = format!("readback:project_purchases:{}", project.crm_id);
-            let previous = store.cursor(admin, &name).await?;
+            let name = StateKey::read_back_of("project_purchases", project.crm_id.clone());
+            let previous = store.state(admin, &name).await?;
             let fingerprint = format!("v1|{}|{}", project.snelstart_id, project.total);
             if previous.as_deref() == Some(fingerprint.as_str())
                 || (previous.is_none() && project.total.is_zero())
@@ -126,7 +126,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 .increment(1);
             delivered += 1;
             match store
-                .put_cursor(admin, &name, previous.as_deref(), &fingerprint)
+                .put_state(admin, &name, previous.as_deref(), &fingerprint, self.now())
                 .await
             {
                 Ok(()) | Err(StoreError::Conflict { .. }) => {}

@@ -9,10 +9,13 @@ use crate::SyncEngine;
 use crate::crm::{CrmSink, CrmSource};
 use crate::error::EngineError;
 use crate::report::{KindQueue, ReadBackSummary};
-use crate::store::{EntityKind, Store, StoreError, WorkState};
+use crate::store::{EntityKind, StateKey, Store, StoreError, WorkState};
 
 /// Where the summary of the last read-back is kept.
-const CURSOR_LAST_RUN: &str = "readback:last_run";
+const CURSOR_LAST_RUN: &StateKey = &StateKey::ReadBack {
+    feed: std::borrow::Cow::Borrowed("last_run"),
+    subject: String::new(),
+};
 
 /// The status report counts at most this many unfinished items per state.
 const STATUS_SCAN_LIMIT: usize = 100_000;
@@ -32,9 +35,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let text = serde_json::to_string(&summary).unwrap_or_default();
         let store = &self.inner.store;
         let admin = &self.inner.admin;
-        let current = store.cursor(admin, CURSOR_LAST_RUN).await?;
+        let current = store.state(admin, CURSOR_LAST_RUN).await?;
         store
-            .put_cursor(admin, CURSOR_LAST_RUN, current.as_deref(), &text)
+            .put_state(admin, CURSOR_LAST_RUN, current.as_deref(), &text, self.now())
             .await?;
         Ok(())
     }
@@ -53,13 +56,14 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             WorkState::Failed,
             WorkState::NeedsReview,
         ] {
-            let mut offset = 0;
-            while offset < STATUS_SCAN_LIMIT {
+            let (mut seen, mut after) = (0, None);
+            while seen < STATUS_SCAN_LIMIT {
                 let page = self
                     .inner
                     .store
-                    .list_work(&self.inner.admin, Some(state), PAGE, offset)
+                    .list_summaries(&self.inner.admin, Some(state), after, PAGE)
                     .await?;
+                after = page.last().map(|i| i.id);
                 for item in &page {
                     let counts = out.entry(item.kind).or_default();
                     match state {
@@ -72,7 +76,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 if page.len() < PAGE {
                     break;
                 }
-                offset += page.len();
+                seen += page.len();
             }
         }
         Ok(out)
@@ -83,7 +87,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         Ok(self
             .inner
             .store
-            .cursor(&self.inner.admin, CURSOR_LAST_RUN)
+            .state(&self.inner.admin, CURSOR_LAST_RUN)
             .await?
             .and_then(|text| serde_json::from_str(&text).ok()))
     }
