@@ -5,8 +5,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use sync_core::store::{
-    AdminKey, EntityKind, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StoreError,
-    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary, lease_expiry,
+    AdminKey, EntityKind, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter,
+    StoreError, StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
+    lease_expiry,
 };
 
 use crate::SqliteStore;

@@ -85,7 +85,11 @@ async fn state_survives_reopen() {
         Some("v1")
     );
     assert_eq!(store.config_versions(&admin()).await.unwrap(), vec![1]);
-    let item = store.work_item(&admin(), id).await.unwrap().expect("item survives");
+    let item = store
+        .work_item(&admin(), id)
+        .await
+        .unwrap()
+        .expect("item survives");
     assert_eq!(item.state, WorkState::Pending);
     assert_eq!(schema::schema_version(&path).unwrap(), SCHEMA_VERSION);
 }

@@ -365,7 +365,11 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             && let Some((parked_hash, id)) = parked.split_once(' ')
             && parked_hash == hash
             && let Ok(id) = id.parse::<i64>()
-            && let Some(item) = self.inner.store.work_item(&self.inner.admin, WorkItemId::new(id)).await?
+            && let Some(item) = self
+                .inner
+                .store
+                .work_item(&self.inner.admin, WorkItemId::new(id))
+                .await?
             && matches!(item.state, WorkState::Failed | WorkState::NeedsReview)
         {
             return Ok(item.id);

@@ -549,7 +549,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 let _ = self
                     .inner
                     .store
-                    .put_state(&self.inner.admin, &name, current.as_deref(), &now, self.now())
+                    .put_state(
+                        &self.inner.admin,
+                        &name,
+                        current.as_deref(),
+                        &now,
+                        self.now(),
+                    )
                     .await;
             }
         }
@@ -881,7 +887,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let result = async {
             let current = store.state(&self.inner.admin, &key).await?;
             store
-                .put_state(&self.inner.admin, &key, current.as_deref(), &value, self.now())
+                .put_state(
+                    &self.inner.admin,
+                    &key,
+                    current.as_deref(),
+                    &value,
+                    self.now(),
+                )
                 .await
         }
         .await;
@@ -947,7 +959,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let store = &self.inner.store;
         let current = store.state(&self.inner.admin, &name).await?;
         store
-            .put_state(&self.inner.admin, &name, current.as_deref(), &value, self.now())
+            .put_state(
+                &self.inner.admin,
+                &name,
+                current.as_deref(),
+                &value,
+                self.now(),
+            )
             .await?;
         let filter = ReplayFilter::needs_review(self.inner.admin.clone())
             .kind(EntityKind::Relation)

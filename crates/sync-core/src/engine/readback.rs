@@ -623,7 +623,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let as_of_text = as_of.to_string();
         if !run.recheck_refused && stored_as_of.as_deref() != Some(as_of_text.as_str()) {
             store
-                .put_state(admin, &as_of_name, stored_as_of.as_deref(), &as_of_text, self.now())
+                .put_state(
+                    admin,
+                    &as_of_name,
+                    stored_as_of.as_deref(),
+                    &as_of_text,
+                    self.now(),
+                )
                 .await?;
         }
         metrics::counter!("sync_payments_found_total", "side" => side.as_str())
@@ -833,7 +839,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .join(",");
         if stored_retry.as_deref().unwrap_or_default() != retry_text {
             store
-                .put_state(admin, &retry_name, stored_retry.as_deref(), &retry_text, self.now())
+                .put_state(
+                    admin,
+                    &retry_name,
+                    stored_retry.as_deref(),
+                    &retry_text,
+                    self.now(),
+                )
                 .await?;
         }
         Ok(())

@@ -438,14 +438,26 @@ pub async fn state_keys_delete_and_prune<S: Store>(store: S) {
     let a = StateKey::parked(EntityKind::Relation, "upsert", "a:b");
     let b = StateKey::parked(EntityKind::Relation, "upsert:a", "b");
     let c = StateKey::review_resolution(EntityKind::Relation, "a:b");
-    store.put_state(&admin(), &a, None, "A", at(1)).await.unwrap();
-    store.put_state(&admin(), &b, None, "B", at(2)).await.unwrap();
-    store.put_state(&admin(), &c, None, "C", at(3)).await.unwrap();
+    store
+        .put_state(&admin(), &a, None, "A", at(1))
+        .await
+        .unwrap();
+    store
+        .put_state(&admin(), &b, None, "B", at(2))
+        .await
+        .unwrap();
+    store
+        .put_state(&admin(), &c, None, "C", at(3))
+        .await
+        .unwrap();
     store
         .put_state(&other_admin(), &a, None, "other", at(1))
         .await
         .unwrap();
-    assert_eq!(store.state(&admin(), &a).await.unwrap().as_deref(), Some("A"));
+    assert_eq!(
+        store.state(&admin(), &a).await.unwrap().as_deref(),
+        Some("A")
+    );
     assert_eq!(
         store.state(&admin(), &b).await.unwrap().as_deref(),
         Some("B"),
@@ -459,20 +471,32 @@ pub async fn state_keys_delete_and_prune<S: Store>(store: S) {
         None
     );
     // Delete with a stale expectation: Conflict, nothing deleted.
-    let err = store.delete_state(&admin(), &a, Some("old")).await.unwrap_err();
+    let err = store
+        .delete_state(&admin(), &a, Some("old"))
+        .await
+        .unwrap_err();
     assert!(err.is_conflict(), "stale delete: {err}");
     assert!(store.delete_state(&admin(), &a, Some("A")).await.unwrap());
     assert_eq!(store.state(&admin(), &a).await.unwrap(), None, "deleted");
-    assert!(!store.delete_state(&admin(), &a, None).await.unwrap(), "already gone");
+    assert!(
+        !store.delete_state(&admin(), &a, None).await.unwrap(),
+        "already gone"
+    );
     assert_eq!(
         store.state(&other_admin(), &a).await.unwrap().as_deref(),
         Some("other"),
         "delete is per administration"
     );
     // After a delete, create-only writes succeed again.
-    store.put_state(&admin(), &a, None, "A2", at(10)).await.unwrap();
+    store
+        .put_state(&admin(), &a, None, "A2", at(10))
+        .await
+        .unwrap();
     // Updating refreshes the age.
-    store.put_state(&admin(), &b, Some("B"), "B2", at(20)).await.unwrap();
+    store
+        .put_state(&admin(), &b, Some("B"), "B2", at(20))
+        .await
+        .unwrap();
 
     // Prune parked values older than 15: only `a` (written at 10); `b` was refreshed at 20,
     // `c` is another area, the other administration's `a` is not this administration's.
@@ -484,8 +508,14 @@ pub async fn state_keys_delete_and_prune<S: Store>(store: S) {
         1
     );
     assert_eq!(store.state(&admin(), &a).await.unwrap(), None);
-    assert_eq!(store.state(&admin(), &b).await.unwrap().as_deref(), Some("B2"));
-    assert_eq!(store.state(&admin(), &c).await.unwrap().as_deref(), Some("C"));
+    assert_eq!(
+        store.state(&admin(), &b).await.unwrap().as_deref(),
+        Some("B2")
+    );
+    assert_eq!(
+        store.state(&admin(), &c).await.unwrap().as_deref(),
+        Some("C")
+    );
     assert!(store.state(&other_admin(), &a).await.unwrap().is_some());
     assert_eq!(
         store
@@ -607,7 +637,11 @@ pub async fn queue_coalescing<S: Store>(store: S) {
         .await
         .unwrap();
     assert_ne!(behind, in_flight.id, "in-flight item is not coalesced");
-    let still = store.work_item(&admin(), in_flight.id).await.unwrap().unwrap();
+    let still = store
+        .work_item(&admin(), in_flight.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(still.payload, json!(0), "in-flight payload untouched");
     assert_eq!(still.state, WorkState::InFlight);
     // ... and the next enqueue coalesces into the new pending one.
@@ -617,7 +651,12 @@ pub async fn queue_coalescing<S: Store>(store: S) {
         .unwrap();
     assert_eq!(third, behind);
     assert_eq!(
-        store.work_item(&admin(), behind).await.unwrap().unwrap().payload,
+        store
+            .work_item(&admin(), behind)
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
         json!(2)
     );
 
@@ -700,7 +739,11 @@ pub async fn queue_dependencies<S: Store>(store: S) {
         )
         .await
         .unwrap();
-    let got = store.work_item(&admin(), grandchild).await.unwrap().unwrap();
+    let got = store
+        .work_item(&admin(), grandchild)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got.depends_on, vec![parent, child], "dependencies sorted");
 
     let batch = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
@@ -854,7 +897,12 @@ pub async fn queue_lease_expiry_recovery<S: Store>(store: S) {
         "renewed lease holds until 160"
     );
     assert_eq!(
-        store.work_item(&admin(), id).await.unwrap().unwrap().lease_until,
+        store
+            .work_item(&admin(), id)
+            .await
+            .unwrap()
+            .unwrap()
+            .lease_until,
         Some(at(160))
     );
     store.complete(again[0].lease(), at(151)).await.unwrap();
@@ -1024,12 +1072,22 @@ pub async fn queue_fail_review_replay<S: Store>(store: S) {
         "last error kept as history"
     );
     assert_eq!(
-        store.work_item(&admin(), cost_centre).await.unwrap().unwrap().state,
+        store
+            .work_item(&admin(), cost_centre)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         WorkState::Failed,
         "kind filter respected"
     );
     assert_eq!(
-        store.work_item(&admin(), ambiguous).await.unwrap().unwrap().state,
+        store
+            .work_item(&admin(), ambiguous)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         WorkState::NeedsReview,
         "review items need their own filter"
     );
@@ -1217,7 +1275,14 @@ pub async fn queue_prune_done<S: Store>(store: S) {
     // Another administration's old Done item: not this administration's to prune.
     let foreign = store
         .enqueue(
-            NewWorkItem::new(other_admin(), EntityKind::Relation, "old", "upsert", json!({}), t0()),
+            NewWorkItem::new(
+                other_admin(),
+                EntityKind::Relation,
+                "old",
+                "upsert",
+                json!({}),
+                t0(),
+            ),
             t0(),
         )
         .await
@@ -1226,7 +1291,11 @@ pub async fn queue_prune_done<S: Store>(store: S) {
     store.complete(claimed[0].lease(), at(2)).await.unwrap();
     assert_eq!(store.prune_done(&admin(), at(100)).await.unwrap(), 1);
     assert!(
-        store.work_item(&other_admin(), foreign).await.unwrap().is_some(),
+        store
+            .work_item(&other_admin(), foreign)
+            .await
+            .unwrap()
+            .is_some(),
         "pruning is scoped by administration"
     );
     assert_eq!(store.prune_done(&other_admin(), at(100)).await.unwrap(), 1);
@@ -1310,7 +1379,10 @@ pub async fn audit_order<S: Store>(store: S) {
     // administration's entry at 0 is not this administration's to prune.
     assert_eq!(store.prune_audit(&admin(), at(75)).await.unwrap(), 2);
     assert_eq!(store.recent_audit(&admin(), 10).await.unwrap().len(), 3);
-    assert_eq!(store.recent_audit(&other_admin(), 10).await.unwrap().len(), 1);
+    assert_eq!(
+        store.recent_audit(&other_admin(), 10).await.unwrap().len(),
+        1
+    );
     assert_eq!(store.prune_audit(&other_admin(), at(75)).await.unwrap(), 1);
 }
 
@@ -1431,14 +1503,28 @@ pub async fn queue_summaries_without_payloads<S: Store>(store: S) {
         .unwrap();
     let _other_admin = store
         .enqueue(
-            NewWorkItem::new(other_admin(), EntityKind::Relation, "r1", "upsert", json!({}), t0()),
+            NewWorkItem::new(
+                other_admin(),
+                EntityKind::Relation,
+                "r1",
+                "upsert",
+                json!({}),
+                t0(),
+            ),
             at(3),
         )
         .await
         .unwrap();
     let _other_kind = store
         .enqueue(
-            NewWorkItem::new(admin(), EntityKind::CostCentre, "r1", "upsert", json!({}), t0()),
+            NewWorkItem::new(
+                admin(),
+                EntityKind::CostCentre,
+                "r1",
+                "upsert",
+                json!({}),
+                t0(),
+            ),
             at(3),
         )
         .await
@@ -1458,7 +1544,11 @@ pub async fn queue_summaries_without_payloads<S: Store>(store: S) {
     assert_eq!(failed.updated_at, at(2));
     assert_eq!(failed.created_at, t0());
     let full = store.work_item(&admin(), first).await.unwrap().unwrap();
-    assert_eq!(WorkSummary::from(&full), *failed, "a summary is the item without payload");
+    assert_eq!(
+        WorkSummary::from(&full),
+        *failed,
+        "a summary is the item without payload"
+    );
     assert_eq!(full.payload, big, "the payload itself is kept");
     assert!(
         store
@@ -1469,7 +1559,10 @@ pub async fn queue_summaries_without_payloads<S: Store>(store: S) {
     );
 
     // Keyset paging of summaries, per state.
-    let all = store.list_summaries(&admin(), None, None, 100).await.unwrap();
+    let all = store
+        .list_summaries(&admin(), None, None, 100)
+        .await
+        .unwrap();
     assert_eq!(all.len(), 4, "every item of the administration: {all:?}");
     assert!(all.windows(2).all(|w| w[0].id < w[1].id), "ascending ids");
     let page1 = store.list_summaries(&admin(), None, None, 2).await.unwrap();
@@ -1499,7 +1592,11 @@ pub async fn queue_summaries_without_payloads<S: Store>(store: S) {
 /// `next_due`: the earliest future retry of a Pending item or the earliest lease of an
 /// InFlight one, per administration.
 pub async fn queue_next_due<S: Store>(store: S) {
-    assert_eq!(store.next_due(&admin(), t0()).await.unwrap(), None, "empty queue");
+    assert_eq!(
+        store.next_due(&admin(), t0()).await.unwrap(),
+        None,
+        "empty queue"
+    );
     // Due now: not reported (it waits for something other than time, or is claimed next).
     store
         .enqueue(item("now", "upsert", json!({})), t0())
@@ -1516,8 +1613,15 @@ pub async fn queue_next_due<S: Store>(store: S) {
         .unwrap();
     store
         .enqueue(
-            NewWorkItem::new(other_admin(), EntityKind::Relation, "x", "upsert", json!({}), t0())
-                .not_before(at(50)),
+            NewWorkItem::new(
+                other_admin(),
+                EntityKind::Relation,
+                "x",
+                "upsert",
+                json!({}),
+                t0(),
+            )
+            .not_before(at(50)),
             t0(),
         )
         .await
@@ -1532,19 +1636,35 @@ pub async fn queue_next_due<S: Store>(store: S) {
     assert_eq!(claimed.len(), 1);
     assert_eq!(store.next_due(&admin(), at(3)).await.unwrap(), Some(at(62)));
     // An expired lease is reported as it stands (due at once).
-    assert_eq!(store.next_due(&admin(), at(100)).await.unwrap(), Some(at(62)));
+    assert_eq!(
+        store.next_due(&admin(), at(100)).await.unwrap(),
+        Some(at(62))
+    );
     store.complete(claimed[0].lease(), at(4)).await.unwrap();
-    assert_eq!(store.next_due(&admin(), at(5)).await.unwrap(), Some(at(300)));
+    assert_eq!(
+        store.next_due(&admin(), at(5)).await.unwrap(),
+        Some(at(300))
+    );
     // Failed, review and done items are never due.
     let claimed = store.claim(&admin(), at(400), 10, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 1, "only `soon` is due at 400");
     store
-        .fail(claimed[0].lease(), StoredError::new("permanent", "no"), at(401))
+        .fail(
+            claimed[0].lease(),
+            StoredError::new("permanent", "no"),
+            at(401),
+        )
         .await
         .unwrap();
-    assert_eq!(store.next_due(&admin(), at(402)).await.unwrap(), Some(at(500)));
+    assert_eq!(
+        store.next_due(&admin(), at(402)).await.unwrap(),
+        Some(at(500))
+    );
     assert_eq!(store.next_due(&admin(), at(600)).await.unwrap(), None);
-    assert_eq!(store.next_due(&other_admin(), t0()).await.unwrap(), Some(at(50)));
+    assert_eq!(
+        store.next_due(&other_admin(), t0()).await.unwrap(),
+        Some(at(50))
+    );
 }
 
 /// Ids, dependencies and lookups never cross administrations: another administration's item
@@ -1552,7 +1672,14 @@ pub async fn queue_next_due<S: Store>(store: S) {
 pub async fn queue_scoped_lookups_and_dependencies<S: Store>(store: S) {
     let theirs = store
         .enqueue(
-            NewWorkItem::new(other_admin(), EntityKind::Relation, "r1", "upsert", json!("b"), t0()),
+            NewWorkItem::new(
+                other_admin(),
+                EntityKind::Relation,
+                "r1",
+                "upsert",
+                json!("b"),
+                t0(),
+            ),
             t0(),
         )
         .await
@@ -1562,9 +1689,18 @@ pub async fn queue_scoped_lookups_and_dependencies<S: Store>(store: S) {
         None,
         "another administration's item reads as unknown"
     );
-    assert!(store.work_item(&other_admin(), theirs).await.unwrap().is_some());
+    assert!(
+        store
+            .work_item(&other_admin(), theirs)
+            .await
+            .unwrap()
+            .is_some()
+    );
     let err = store
-        .enqueue(item("inv-1", "upsert", json!({})).depending_on([theirs]), t0())
+        .enqueue(
+            item("inv-1", "upsert", json!({})).depending_on([theirs]),
+            t0(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -1597,7 +1733,12 @@ pub async fn queue_scoped_lookups_and_dependencies<S: Store>(store: S) {
         0
     );
     assert_eq!(
-        store.work_item(&other_admin(), theirs).await.unwrap().unwrap().state,
+        store
+            .work_item(&other_admin(), theirs)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
         WorkState::NeedsReview
     );
 }

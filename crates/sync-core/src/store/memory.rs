@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::link::describe_link;
 use super::{
-    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, IdLink,
-    LeaseToken, LinkStore, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey,
-    StateStore, StoreError,
-    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary, lease_expiry,
+    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, IdLink, LeaseToken,
+    LinkStore, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore,
+    StoreError, StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
+    lease_expiry,
 };
 
 /// A store that keeps everything in memory, behind one mutex.

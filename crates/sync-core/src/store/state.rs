@@ -139,7 +139,11 @@ impl StateKey {
     }
 
     /// The parked change of a record.
-    pub fn parked(kind: EntityKind, operation: impl Into<String>, crm_id: impl Into<String>) -> Self {
+    pub fn parked(
+        kind: EntityKind,
+        operation: impl Into<String>,
+        crm_id: impl Into<String>,
+    ) -> Self {
         StateKey::Parked {
             kind,
             operation: operation.into(),

@@ -387,7 +387,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         {
             self.inner
                 .store
-                .put_state(&self.inner.admin, name, stored, &format_cursor_time(next), self.now())
+                .put_state(
+                    &self.inner.admin,
+                    name,
+                    stored,
+                    &format_cursor_time(next),
+                    self.now(),
+                )
                 .await?;
         }
         Ok(())

@@ -37,7 +37,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let admin = &self.inner.admin;
         let current = store.state(admin, CURSOR_LAST_RUN).await?;
         store
-            .put_state(admin, CURSOR_LAST_RUN, current.as_deref(), &text, self.now())
+            .put_state(
+                admin,
+                CURSOR_LAST_RUN,
+                current.as_deref(),
+                &text,
+                self.now(),
+            )
             .await?;
         Ok(())
     }
