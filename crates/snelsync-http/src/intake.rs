@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use crm_model::read::{Export, ExportItem, ExportSection, read_export};
 use serde::Serialize;
 use serde_json::json;
-use sync_core::store::{EntityKind, Store};
+use sync_core::store::{EntityKind, StateKey, Store};
 use sync_core::{CrmSink, CrmSource, RefusalReason};
 
 use crate::service::Service;
@@ -197,18 +197,21 @@ fn apply_batch_refusals(answers: &mut [RecordAnswer], refused: &[sync_core::Refu
     }
 }
 
-fn event_cursor(crm: &str, event_id: &str) -> String {
-    format!("snelsync.event.{crm}.{event_id}")
+fn event_cursor(crm: &str, event_id: &str) -> StateKey {
+    StateKey::IntakeEvent {
+        source: crm.to_owned(),
+        event_id: event_id.to_owned(),
+    }
 }
 
 /// Claims an event id: `Ok(true)` when this delivery may proceed.
 async fn claim_event<S: Store>(
     store: &S,
     admin: &sync_core::store::AdminKey,
-    name: &str,
+    name: &StateKey,
     now: DateTime<Utc>,
 ) -> Result<bool, sync_core::store::StoreError> {
-    let current = store.cursor(admin, name).await?;
+    let current = store.state(admin, name).await?;
     if let Some(value) = &current {
         let Some(since) = value.strip_prefix("pending ") else {
             return Ok(false); // done: received before
@@ -222,7 +225,7 @@ async fn claim_event<S: Store>(
     }
     let claim = format!("pending {}", now.to_rfc3339());
     Ok(store
-        .put_cursor(admin, name, current.as_deref(), &claim)
+        .put_state(admin, name, current.as_deref(), &claim, now)
         .await
         .is_ok())
 }
@@ -330,13 +333,13 @@ pub(crate) async fn post_changes<S: Store, Src: CrmSource, Snk: CrmSink>(
     let done = format!("done {}", Utc::now().to_rfc3339());
     let claim = engine
         .store()
-        .cursor(engine.admin(), &cursor)
+        .state(engine.admin(), &cursor)
         .await
         .ok()
         .flatten();
     if let Err(e) = engine
         .store()
-        .put_cursor(engine.admin(), &cursor, claim.as_deref(), &done)
+        .put_state(engine.admin(), &cursor, claim.as_deref(), &done, Utc::now())
         .await
     {
         tracing::warn!(error = %e, "could not mark an intake event as done; its claim expires");

@@ -8,16 +8,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sync_core::store::{AdminKey, Store};
+use sync_core::store::{AdminKey, StateKey, Store};
 use sync_core::{CrmSink, CrmSource, EngineError, ReconcileReport, SyncEngine};
 use tokio::sync::{Notify, watch};
 
 use crate::config::HttpConfig;
 
 /// Cursor name under which the paused flag of an administration is kept.
-const PAUSED_CURSOR: &str = "snelsync.paused";
+const PAUSED_CURSOR: &StateKey = &StateKey::Host(std::borrow::Cow::Borrowed("paused"));
 /// Cursor name under which the last reconcile's summary is kept.
-const RECONCILE_CURSOR: &str = "snelsync.last_reconcile";
+const RECONCILE_CURSOR: &StateKey = &StateKey::Host(std::borrow::Cow::Borrowed("last_reconcile"));
 
 /// How the processing loop behaves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,7 +172,7 @@ pub async fn last_reconcile<S: Store, Src: CrmSource, Snk: CrmSink>(
 ) -> Result<Option<ReconcileSummary>, EngineError> {
     let text = engine
         .store()
-        .cursor(engine.admin(), RECONCILE_CURSOR)
+        .state(engine.admin(), RECONCILE_CURSOR)
         .await
         .map_err(EngineError::from)?;
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
@@ -182,7 +182,7 @@ pub async fn last_reconcile<S: Store, Src: CrmSource, Snk: CrmSink>(
 /// another writer came between).
 pub(crate) async fn put_cursor<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
-    name: &str,
+    name: &StateKey,
     value: &str,
 ) -> Result<(), EngineError> {
     let store = engine.store();
@@ -190,11 +190,17 @@ pub(crate) async fn put_cursor<S: Store, Src: CrmSource, Snk: CrmSink>(
     loop {
         attempt += 1;
         let current = store
-            .cursor(engine.admin(), name)
+            .state(engine.admin(), name)
             .await
             .map_err(EngineError::from)?;
         match store
-            .put_cursor(engine.admin(), name, current.as_deref(), value)
+            .put_state(
+                engine.admin(),
+                name,
+                current.as_deref(),
+                value,
+                chrono::Utc::now(),
+            )
             .await
         {
             Ok(()) => return Ok(()),
@@ -254,7 +260,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
         for engine in engines {
             let paused = engine
                 .store()
-                .cursor(engine.admin(), PAUSED_CURSOR)
+                .state(engine.admin(), PAUSED_CURSOR)
                 .await
                 .map_err(EngineError::from)?
                 .as_deref()

@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), sync_core::store::StoreError> {
-//! use sync_core::store::{AdminKey, CursorStore};
+//! use sync_core::store::{AdminKey, StateKey, StateStore};
 //! use sync_store_postgres::{PostgresOptions, PostgresStore};
 //!
 //! let store = PostgresStore::connect(
@@ -12,7 +12,8 @@
 //! )
 //! .await?;
 //! let admin = AdminKey::new("my-administration");
-//! store.put_cursor(&admin, "crm", None, "2026-01-01T00:00:00Z").await?;
+//! let now = chrono::Utc::now();
+//! store.put_state(&admin, &StateKey::SourceCursor, None, "2026-01-01T00:00:00Z", now).await?;
 //! # Ok(()) }
 //! ```
 //!

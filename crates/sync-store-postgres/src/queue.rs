@@ -19,8 +19,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use sync_core::store::{
-    AdminKey, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StoreError,
-    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, lease_expiry,
+    AdminKey, EntityKind, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter,
+    StoreError, StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
+    lease_expiry,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -35,6 +36,11 @@ use crate::codec::{
 const COLUMNS: &str = "w.id, w.admin, w.kind, w.crm_id, w.operation, w.payload::text, w.state, \
      w.attempts, w.next_attempt_at, w.lease_until, w.last_error::text, w.review::text, \
      w.created_at, w.updated_at";
+
+/// [`COLUMNS`] with the payload left unread: summaries never touch the payload column.
+const SUMMARY_COLUMNS: &str = "w.id, w.admin, w.kind, w.crm_id, w.operation, 'null'::text, \
+     w.state, w.attempts, w.next_attempt_at, w.lease_until, w.last_error::text, \
+     w.review::text, w.created_at, w.updated_at";
 
 /// Decodes a row; `deps` holds the item's dependencies.
 fn decode(row: &Row, depends_on: Vec<WorkItemId>) -> StoreResult<WorkItem> {
@@ -222,8 +228,9 @@ impl QueueStore for PostgresStore {
             // FOR KEY SHARE: a dependency cannot be pruned while this item is being added.
             let found: Vec<i64> = tx
                 .query(
-                    "SELECT id FROM work_items WHERE id = ANY($1) ORDER BY id FOR KEY SHARE",
-                    &[&deps],
+                    "SELECT id FROM work_items WHERE id = ANY($1) AND admin = $2
+                      ORDER BY id FOR KEY SHARE",
+                    &[&deps, &admin],
                 )
                 .await
                 .store()?
@@ -531,7 +538,99 @@ impl QueueStore for PostgresStore {
         Ok(items)
     }
 
-    async fn work_item(&self, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
+    async fn list_summaries(
+        &self,
+        admin: &AdminKey,
+        state: Option<WorkState>,
+        after: Option<WorkItemId>,
+        limit: usize,
+    ) -> StoreResult<Vec<WorkSummary>> {
+        let after = after.map_or(i64::MIN, WorkItemId::get);
+        let limit = count_to_sql(limit);
+        let client = self.client().await?;
+        let rows = match state {
+            Some(state) => {
+                let stmt = client
+                    .prepare_cached(&format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM work_items w
+                          WHERE w.admin = $1 AND w.state = $2 AND w.id > $3
+                          ORDER BY w.id LIMIT $4"
+                    ))
+                    .await
+                    .store()?;
+                client
+                    .query(&stmt, &[&admin.as_str(), &state.as_str(), &after, &limit])
+                    .await
+            }
+            None => {
+                let stmt = client
+                    .prepare_cached(&format!(
+                        "SELECT {SUMMARY_COLUMNS} FROM work_items w
+                          WHERE w.admin = $1 AND w.id > $2 ORDER BY w.id LIMIT $3"
+                    ))
+                    .await
+                    .store()?;
+                client
+                    .query(&stmt, &[&admin.as_str(), &after, &limit])
+                    .await
+            }
+        }
+        .store()?;
+        rows.iter()
+            .map(|row| decode(row, Vec::new()).map(WorkSummary::from))
+            .collect()
+    }
+
+    async fn record_items(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_id: &str,
+    ) -> StoreResult<Vec<WorkSummary>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {SUMMARY_COLUMNS} FROM work_items w
+                  WHERE w.admin = $1 AND w.kind = $2 AND w.crm_id = $3 ORDER BY w.id"
+            ))
+            .await
+            .store()?;
+        let rows = client
+            .query(&stmt, &[&admin.as_str(), &kind.as_str(), &crm_id])
+            .await
+            .store()?;
+        rows.iter()
+            .map(|row| decode(row, Vec::new()).map(WorkSummary::from))
+            .collect()
+    }
+
+    async fn next_due(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let now = time_to_sql(now)?;
+        let client = self.client().await?;
+        // Each arm reads one row of a partial index (schema version 2).
+        let stmt = client
+            .prepare_cached(
+                "SELECT least(
+                     (SELECT min(next_attempt_at) FROM work_items
+                       WHERE admin = $1 AND state = 'pending' AND next_attempt_at > $2),
+                     (SELECT min(lease_until) FROM work_items
+                       WHERE admin = $1 AND state = 'in_flight'))",
+            )
+            .await
+            .store()?;
+        let due: Option<i64> = client
+            .query_one(&stmt, &[&admin.as_str(), &now])
+            .await
+            .store()?
+            .get(0);
+        Ok(due.map(time_from_sql))
+    }
+
+    async fn work_item(&self, admin: &AdminKey, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
         let mut client = self.client().await?;
         let tx = client
             .build_transaction()
@@ -540,22 +639,24 @@ impl QueueStore for PostgresStore {
             .start()
             .await
             .store()?;
-        let item = load(&tx, id.get()).await?;
+        let item = load(&tx, id.get())
+            .await?
+            .filter(|item| item.admin == *admin);
         tx.commit().await.store()?;
         Ok(item)
     }
 
-    async fn prune_done(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune_done(&self, admin: &AdminKey, before: DateTime<Utc>) -> StoreResult<u64> {
         let before = time_to_sql(before)?;
         let client = self.client().await?;
         client
             .execute(
                 "DELETE FROM work_items w
-                  WHERE w.state = 'done' AND w.updated_at < $1
+                  WHERE w.admin = $2 AND w.state = 'done' AND w.updated_at < $1
                     AND NOT EXISTS (
                         SELECT 1 FROM work_deps d JOIN work_items c ON c.id = d.item_id
                          WHERE d.depends_on = w.id AND c.state <> 'done')",
-                &[&before],
+                &[&before, &admin.as_str()],
             )
             .await
             .store()

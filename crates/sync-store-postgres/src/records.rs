@@ -1,9 +1,9 @@
-//! [`CursorStore`], [`AuditStore`] and [`ConfigStore`] on PostgreSQL.
+//! [`StateStore`], [`AuditStore`] and [`ConfigStore`] on PostgreSQL.
 
 use chrono::{DateTime, Utc};
 use sync_core::store::{
-    AdminKey, AuditEntry, AuditOutcome, AuditStore, ConfigStore, ConfigVersion, CursorStore,
-    StoreError, StoreResult,
+    AdminKey, AuditEntry, AuditOutcome, AuditStore, ConfigStore, ConfigVersion, StateArea,
+    StateKey, StateStore, StoreError, StoreResult,
 };
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -14,27 +14,44 @@ use crate::codec::{
     time_to_sql,
 };
 
-impl CursorStore for PostgresStore {
-    async fn cursor(&self, admin: &AdminKey, name: &str) -> StoreResult<Option<String>> {
+impl StateStore for PostgresStore {
+    async fn state(&self, admin: &AdminKey, key: &StateKey) -> StoreResult<Option<String>> {
+        let p = key.parts();
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached("SELECT value FROM cursors WHERE admin = $1 AND name = $2")
+            .prepare_cached(
+                "SELECT value FROM state_values
+                  WHERE admin = $1 AND area = $2 AND kind = $3 AND scope = $4 AND subject = $5",
+            )
             .await
             .store()?;
         Ok(client
-            .query_opt(&stmt, &[&admin.as_str(), &name])
+            .query_opt(
+                &stmt,
+                &[
+                    &admin.as_str(),
+                    &p.area.as_str(),
+                    &p.kind,
+                    &p.scope,
+                    &p.subject,
+                ],
+            )
             .await
             .store()?
             .map(|row| row.get(0)))
     }
 
-    async fn put_cursor(
+    async fn put_state(
         &self,
         admin: &AdminKey,
-        name: &str,
+        key: &StateKey,
         expected: Option<&str>,
         value: &str,
+        now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        let p = key.parts();
+        let area = p.area.as_str();
         let client = self.client().await?;
         // Each arm is one atomic statement: a racing writer either inserted first (the
         // insert does nothing) or changed the value (the update matches nothing).
@@ -42,34 +59,103 @@ impl CursorStore for PostgresStore {
             None => {
                 client
                     .execute(
-                        "INSERT INTO cursors (admin, name, value) VALUES ($1, $2, $3)
-                         ON CONFLICT (admin, name) DO NOTHING",
-                        &[&admin.as_str(), &name, &value],
+                        "INSERT INTO state_values
+                            (admin, area, kind, scope, subject, value, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)
+                         ON CONFLICT (admin, area, kind, scope, subject) DO NOTHING",
+                        &[
+                            &admin.as_str(),
+                            &area,
+                            &p.kind,
+                            &p.scope,
+                            &p.subject,
+                            &value,
+                            &now,
+                        ],
                     )
                     .await
             }
-            Some(expected) => client
-                .execute(
-                    "UPDATE cursors SET value = $4 WHERE admin = $1 AND name = $2 AND value = $3",
-                    &[&admin.as_str(), &name, &expected, &value],
-                )
-                .await,
+            Some(expected) => {
+                client
+                    .execute(
+                        "UPDATE state_values SET value = $7, updated_at = $8
+                          WHERE admin = $1 AND area = $2 AND kind = $3 AND scope = $4
+                            AND subject = $5 AND value = $6",
+                        &[
+                            &admin.as_str(),
+                            &area,
+                            &p.kind,
+                            &p.scope,
+                            &p.subject,
+                            &expected,
+                            &value,
+                            &now,
+                        ],
+                    )
+                    .await
+            }
         }
         .store()?;
         if changed == 1 {
             return Ok(());
         }
-        let current: Option<String> = client
-            .query_opt(
-                "SELECT value FROM cursors WHERE admin = $1 AND name = $2",
-                &[&admin.as_str(), &name],
+        let current = self.state(admin, key).await?;
+        Err(StoreError::conflict(format!(
+            "state {key} in administration {admin:?} is {current:?}, expected {expected:?}"
+        )))
+    }
+
+    async fn delete_state(
+        &self,
+        admin: &AdminKey,
+        key: &StateKey,
+        expected: Option<&str>,
+    ) -> StoreResult<bool> {
+        let p = key.parts();
+        let area = p.area.as_str();
+        let client = self.client().await?;
+        let deleted = client
+            .execute(
+                "DELETE FROM state_values
+                  WHERE admin = $1 AND area = $2 AND kind = $3 AND scope = $4 AND subject = $5
+                    AND ($6::text IS NULL OR value = $6)",
+                &[
+                    &admin.as_str(),
+                    &area,
+                    &p.kind,
+                    &p.scope,
+                    &p.subject,
+                    &expected,
+                ],
             )
             .await
-            .store()?
-            .map(|row| row.get(0));
-        Err(StoreError::conflict(format!(
-            "cursor {name:?} in administration {admin:?} is {current:?}, expected {expected:?}"
-        )))
+            .store()?;
+        if deleted == 1 {
+            return Ok(true);
+        }
+        match (expected, self.state(admin, key).await?) {
+            (Some(expected), current) => Err(StoreError::conflict(format!(
+                "state {key} in administration {admin:?} is {current:?}, expected {expected:?}"
+            ))),
+            (None, _) => Ok(false),
+        }
+    }
+
+    async fn prune_state(
+        &self,
+        admin: &AdminKey,
+        area: StateArea,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let before = time_to_sql(before)?;
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM state_values WHERE admin = $1 AND area = $2 AND updated_at < $3",
+                &[&admin.as_str(), &area.as_str(), &before],
+            )
+            .await
+            .store()
     }
 }
 
@@ -159,11 +245,14 @@ impl AuditStore for PostgresStore {
         rows.iter().map(decode_audit).collect()
     }
 
-    async fn prune_audit(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn prune_audit(&self, admin: &AdminKey, before: DateTime<Utc>) -> StoreResult<u64> {
         let before = time_to_sql(before)?;
         let client = self.client().await?;
         client
-            .execute("DELETE FROM audit_log WHERE at < $1", &[&before])
+            .execute(
+                "DELETE FROM audit_log WHERE admin = $1 AND at < $2",
+                &[&admin.as_str(), &before],
+            )
             .await
             .store()
     }

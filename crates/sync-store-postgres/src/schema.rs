@@ -113,6 +113,31 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (admin, version)
     );
     "#,
+    // 2: storage contract v2 (issue 12). Typed state keys replace the string-keyed cursors
+    // (each part of a key its own column; `updated_at` for retention); retention is per
+    // administration; `next_due` reads one row of a partial index per state. The cursors
+    // table of version 1 was never part of a release, so its rows are not carried over.
+    r#"
+    CREATE TABLE state_values (
+        admin      text NOT NULL,
+        area       text NOT NULL,
+        kind       text NOT NULL,
+        scope      text NOT NULL,
+        subject    text NOT NULL,
+        value      text NOT NULL,
+        updated_at bigint NOT NULL,
+        PRIMARY KEY (admin, area, kind, scope, subject)
+    );
+    CREATE INDEX state_values_by_age ON state_values (admin, area, updated_at);
+    DROP TABLE cursors;
+    DROP INDEX work_items_done_by_age;
+    CREATE INDEX work_items_done_by_age ON work_items (admin, updated_at) WHERE state = 'done';
+    DROP INDEX audit_log_by_time;
+    CREATE INDEX audit_log_by_time ON audit_log (admin, at);
+    CREATE INDEX work_items_pending_due ON work_items (admin, next_attempt_at)
+        WHERE state = 'pending';
+    CREATE INDEX work_items_leases ON work_items (admin, lease_until) WHERE state = 'in_flight';
+    "#,
 ];
 
 /// The database was written by a newer build whose schema this one does not know.

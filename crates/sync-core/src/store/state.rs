@@ -31,17 +31,23 @@ pub enum StateArea {
     ReviewResolution,
     /// Read-back positions and fingerprints (change-feed cursors, balances delivered).
     ReadBack,
+    /// Delivery ids a host has seen from a CRM (replay protection of its intake).
+    IntakeEvent,
+    /// Values a host keeps per administration (a pause switch, the last reconcile result).
+    Host,
 }
 
 impl StateArea {
     /// Every area, in declaration order.
-    pub const ALL: [StateArea; 6] = [
+    pub const ALL: [StateArea; 8] = [
         StateArea::SourceCursor,
         StateArea::AdministrationBinding,
         StateArea::LastSuccess,
         StateArea::Parked,
         StateArea::ReviewResolution,
         StateArea::ReadBack,
+        StateArea::IntakeEvent,
+        StateArea::Host,
     ];
 
     /// The stable storage spelling.
@@ -53,6 +59,8 @@ impl StateArea {
             StateArea::Parked => "parked",
             StateArea::ReviewResolution => "review_resolution",
             StateArea::ReadBack => "readback",
+            StateArea::IntakeEvent => "intake_event",
+            StateArea::Host => "host",
         }
     }
 
@@ -103,6 +111,15 @@ pub enum StateKey {
         /// The record, or empty.
         subject: String,
     },
+    /// One delivery a host received from a CRM, by the CRM's event id.
+    IntakeEvent {
+        /// Which CRM (the host's name for it).
+        source: String,
+        /// The delivery's id as the CRM sent it.
+        event_id: String,
+    },
+    /// A value a host keeps for the administration, by name.
+    Host(Cow<'static, str>),
 }
 
 /// The columns a store persists for a [`StateKey`]: together they are the key (with the
@@ -168,6 +185,8 @@ impl StateKey {
             StateKey::Parked { .. } => StateArea::Parked,
             StateKey::ReviewResolution { .. } => StateArea::ReviewResolution,
             StateKey::ReadBack { .. } => StateArea::ReadBack,
+            StateKey::IntakeEvent { .. } => StateArea::IntakeEvent,
+            StateKey::Host(_) => StateArea::Host,
         }
     }
 
@@ -184,6 +203,8 @@ impl StateKey {
             } => (kind.as_str(), operation, crm_id),
             StateKey::ReviewResolution { kind, crm_id } => (kind.as_str(), "", crm_id),
             StateKey::ReadBack { feed, subject } => ("", feed, subject),
+            StateKey::IntakeEvent { source, event_id } => ("", source, event_id),
+            StateKey::Host(name) => ("", name, ""),
         };
         StateParts {
             area,
@@ -215,6 +236,16 @@ impl StateKey {
         if let Some(rest) = name.strip_prefix("review_resolution:") {
             let (kind, crm_id) = rest.split_once(':')?;
             return Some(StateKey::review_resolution(kind.parse().ok()?, crm_id));
+        }
+        if let Some(rest) = name.strip_prefix("snelsync.event.") {
+            let (source, event_id) = rest.split_once('.')?;
+            return Some(StateKey::IntakeEvent {
+                source: source.to_owned(),
+                event_id: event_id.to_owned(),
+            });
+        }
+        if let Some(rest) = name.strip_prefix("snelsync.") {
+            return Some(StateKey::Host(Cow::Owned(rest.to_owned())));
         }
         let rest = name.strip_prefix("readback:")?;
         for side in ["sales", "purchase"] {

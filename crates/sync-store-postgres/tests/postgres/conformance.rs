@@ -1,7 +1,7 @@
 //! The PostgreSQL store passes the storage conformance suite, migrates safely when many
 //! processes open it at once, and keeps the connection password out of Debug and errors.
 
-use sync_core::store::{AdminKey, CursorStore, conformance};
+use sync_core::store::{AdminKey, StateKey, StateStore, conformance};
 use sync_store_postgres::schema::SCHEMA_VERSION;
 use sync_store_postgres::{PostgresOptions, PostgresStore};
 
@@ -34,9 +34,13 @@ async fn concurrent_opens_migrate_once() {
         );
     }
     let admin = AdminKey::new("a");
-    stores[0].put_cursor(&admin, "c", None, "1").await.unwrap();
+    let key = StateKey::SourceCursor;
+    stores[0]
+        .put_state(&admin, &key, None, "1", chrono::Utc::now())
+        .await
+        .unwrap();
     assert_eq!(
-        stores[7].cursor(&admin, "c").await.unwrap().as_deref(),
+        stores[7].state(&admin, &key).await.unwrap().as_deref(),
         Some("1"),
         "every opener sees the same tables"
     );
