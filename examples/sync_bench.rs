@@ -78,6 +78,32 @@ fn dataset(relations: u32, projects: u32) -> CrmDataset {
     d
 }
 
+/// A field of `/proc/self/io` (`write_bytes`: bytes this process caused to be written to the
+/// storage layer; `wchar`: bytes passed to write calls, page cache included).
+fn proc_io(field: &str) -> Option<u64> {
+    let io = std::fs::read_to_string("/proc/self/io").ok()?;
+    let line = io.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time (user + system) of this process so far, in seconds (`/proc/self/stat`, clock
+/// ticks of 1/100 s as Linux reports them to user space).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// The 1-minute load average: how busy the machine was (other processes included).
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+}
+
 fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -132,11 +158,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = dataset(args.relations, args.projects);
     let entities = u64::from(args.relations + args.projects);
 
+    let load_before = load_average();
+    let (bytes_before, wchar_before) = (proc_io("write_bytes:"), proc_io("wchar:"));
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     engine.submit_batch(data.changes()).await?;
     let queued = started.elapsed();
+    let cpu_queued = cpu_seconds();
     let report = engine.run_until_idle(Duration::from_secs(3_600)).await?;
     let wall = started.elapsed();
+    let cpu_after = cpu_seconds();
+    let (bytes_after, wchar_after) = (proc_io("write_bytes:"), proc_io("wchar:"));
 
     let stats = server.stats();
     let reads = stats.total() - stats.writes();
@@ -175,6 +207,54 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             stats.with_status(429)
         );
     }
+    let processing = wall - queued;
+    println!(
+        "queueing: {:.0} items/s ({} items in {:.2} s); end to end: {:.0} calls/s ({} calls in \
+         {:.2} s after queueing); {:.1} µs per item overall",
+        entities as f64 / queued.as_secs_f64(),
+        entities,
+        queued.as_secs_f64(),
+        report.api_calls as f64 / processing.as_secs_f64(),
+        report.api_calls,
+        processing.as_secs_f64(),
+        wall.as_secs_f64() * 1e6 / entities as f64,
+    );
+    if let (Some(before), Some(queued_cpu), Some(after)) = (cpu_before, cpu_queued, cpu_after) {
+        println!(
+            "CPU time (this process, simulator included): {:.2} s queueing + {:.2} s processing \
+             = {:.2} s for {:.2} s wall; load average before {} / after {} (2 cores, other \
+             helpers' builds included)",
+            queued_cpu - before,
+            after - queued_cpu,
+            after - before,
+            wall.as_secs_f64(),
+            load_before.as_deref().unwrap_or("?"),
+            load_average().as_deref().unwrap_or("?"),
+        );
+    }
+    if let (Some(b0), Some(b1), Some(w0), Some(w1)) =
+        (bytes_before, bytes_after, wchar_before, wchar_after)
+    {
+        println!(
+            "disk: {:.1} KB written to storage per item (/proc/self/io write_bytes {} B), \
+             {:.1} KB passed to write calls per item (wchar {} B)",
+            (b1 - b0) as f64 / 1000.0 / entities as f64,
+            b1 - b0,
+            (w1 - w0) as f64 / 1000.0 / entities as f64,
+            w1 - w0,
+        );
+    }
+    // A rerun of the same data: nothing changed, so nothing may be written to SnelStart.
+    let writes_before_rerun = server.stats().writes();
+    let rerun_started = Instant::now();
+    engine.submit_batch(data.changes()).await?;
+    engine.run_until_idle(Duration::from_secs(3_600)).await?;
+    println!(
+        "rerun of the same {} entities: {} SnelStart writes, {:.2} s",
+        entities,
+        server.stats().writes() - writes_before_rerun,
+        rerun_started.elapsed().as_secs_f64()
+    );
     if let Some(mib) = peak_memory_mib() {
         println!("peak memory (VmHWM, simulator included): {mib:.1} MiB");
     }
