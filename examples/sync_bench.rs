@@ -101,7 +101,12 @@ fn cpu_seconds() -> Option<f64> {
 /// The 1-minute load average: how busy the machine was (other processes included).
 fn load_average() -> Option<String> {
     let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    Some(text.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+    Some(
+        text.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
 }
 
 fn peak_memory_mib() -> Option<f64> {
