@@ -209,7 +209,7 @@ async fn seed_existing(client: &Client) -> Result<usize, Box<dyn Error>> {
     for relatie in existing {
         if present
             .iter()
-            .any(|r| Some(r.relatiecode) == relatie.relatiecode)
+            .any(|r| r.relatiecode.is_some() && r.relatiecode == relatie.relatiecode)
         {
             continue;
         }

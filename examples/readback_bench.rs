@@ -71,7 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .try_collect::<Vec<_>>()
         .await?
         .into_iter()
-        .find(|g| g.nummer == 8000)
+        .find(|g| g.nummer == Some(8000))
         .and_then(|g| g.id)
         .ok_or("ledger 8000 is seeded")?;
     let mut klanten = Vec::new();

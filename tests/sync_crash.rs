@@ -140,7 +140,10 @@ async fn killed_mid_sync_and_restarted_completes_exactly() {
         .unwrap();
     let ours: Vec<_> = relaties
         .iter()
-        .filter(|r| (40_000..40_000 + RELATIONS as i32).contains(&r.relatiecode))
+        .filter(|r| {
+            r.relatiecode
+                .is_some_and(|c| (40_000..40_000 + RELATIONS as i32).contains(&c))
+        })
         .collect();
     assert_eq!(
         ours.len(),
@@ -332,7 +335,7 @@ async fn killed_during_read_back_every_payment_reaches_the_crm() {
         .await
         .unwrap()
         .into_iter()
-        .find(|g| g.nummer == 8000)
+        .find(|g| g.nummer == Some(8000))
         .and_then(|g| g.id)
         .unwrap();
     let mut w = RelatieWrite::default();

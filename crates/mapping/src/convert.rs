@@ -241,7 +241,7 @@ fn build_relaties(
             r.krediettermijn = relation
                 .payment_term_days
                 .or(config.fields.default_payment_term_days);
-            r.nonactief = !relation.active;
+            r.nonactief = Some(!relation.active);
             r.website_url = website.clone();
             let mut notes = memo.clone();
             match relation.credit_limit {
@@ -272,12 +272,11 @@ pub fn project_to_kostenplaats(
 ) -> Result<Kostenplaats, Problems> {
     let check = preflight::check_project(project, config);
     Problems::check(check.collector.problems, || {
-        let nummer = check
-            .nummer
-            .and_then(|n| i32::try_from(n).ok())
-            .unwrap_or_default();
-        let mut k = Kostenplaats::new(nummer, check.omschrijving);
-        k.nonactief = !project.active;
+        let mut k = Kostenplaats::default();
+        k.omschrijving = Some(check.omschrijving);
+        // A number that does not fit is left out (pre-flight has reported it), never sent as 0.
+        k.nummer = check.nummer.and_then(|n| i32::try_from(n).ok());
+        k.nonactief = Some(!project.active);
         k
     })
 }
@@ -434,10 +433,10 @@ impl ChartOfAccounts {
     /// (they cannot be referenced).
     pub fn from_snelstart(ledgers: &[Grootboek], cost_centres: &[Kostenplaats]) -> Self {
         let ledgers = ledgers.iter().filter_map(|g| {
-            let mut info = LedgerInfo::new(g.id?, u32::try_from(g.nummer).ok()?, &[]);
+            let mut info = LedgerInfo::new(g.id?, u32::try_from(g.nummer?).ok()?, &[]);
             info.omschrijving = g.omschrijving.clone().unwrap_or_default();
-            info.active = !g.nonactief;
-            info.cost_centre_required = g.kostenplaats_verplicht;
+            info.active = !g.is_inactive();
+            info.cost_centre_required = g.requires_kostenplaats();
             // SnelStart's empty list means "not reported": do not check then.
             info.allowed_vat = (!g.btw_soort.is_empty()).then(|| {
                 g.btw_soort
@@ -454,8 +453,8 @@ impl ChartOfAccounts {
             Some(info)
         });
         let cost_centres = cost_centres.iter().filter_map(|k| {
-            let mut info = CostCentreInfo::new(k.id?, u32::try_from(k.nummer).ok()?);
-            info.active = !k.nonactief;
+            let mut info = CostCentreInfo::new(k.id?, u32::try_from(k.nummer?).ok()?);
+            info.active = !k.is_inactive();
             Some(info)
         });
         Self::new(ledgers, cost_centres)

@@ -234,13 +234,18 @@ fn projects_become_kostenplaatsen() {
     let k = project_to_kostenplaats(&project, &config).unwrap();
     assert_eq!(
         (k.nummer, k.omschrijving.as_deref(), k.nonactief),
-        (2_024_017, Some("Verbouwing winkel Utrecht"), false)
+        (
+            Some(2_024_017),
+            Some("Verbouwing winkel Utrecht"),
+            Some(false)
+        )
     );
     project.active = false;
-    assert!(
+    assert_eq!(
         project_to_kostenplaats(&project, &config)
             .unwrap()
-            .nonactief
+            .nonactief,
+        Some(true)
     );
     project.number = "intern".into();
     let problems = project_to_kostenplaats(&project, &config).unwrap_err();

@@ -495,8 +495,8 @@ fn relatie_write() -> RelatieWrite {
     r.btw_nummer = Some("NL009876546B21".into());
     r.factuurkorting = Some(dec!(2.5));
     r.krediettermijn = Some(14);
-    r.bankieren = true;
-    r.nonactief = true;
+    r.bankieren = Some(true);
+    r.nonactief = Some(true);
     r.krediet_limiet = Some(dec!(5000));
     r.memo = Some("memo".into());
     r.kvk_nummer = Some("11223344".into());
@@ -509,7 +509,7 @@ fn relatie_write() -> RelatieWrite {
     r.aanmaning_email_versturen = Some(email());
     r.offerte_aanvraag_email_versturen = Some(email());
     r.bestelling_email_versturen = Some(email());
-    r.ubl_bestand_als_bijlage = true;
+    r.ubl_bestand_als_bijlage = Some(true);
     r.iban = Some("NL30SIMB0417164300".into());
     r.bic = Some("SIMBNL2A".into());
     r.incasso_soort = Some(IncassoSoort::Core);
@@ -587,8 +587,8 @@ macro_rules! bank_kas {
             g.kostenplaats = Some(Reference::new(id(6)));
             g.btw_soort = Some(BtwSoort::Hoog);
             let mut b = <$ty>::new(moment(), id(10));
-            b.markering = true;
-            b.gewijzigd_door_accountant = true;
+            b.markering = Some(true);
+            b.gewijzigd_door_accountant = Some(true);
             b.boekstuk = Some("B1".into());
             b.omschrijving = Some("Afschrift".into());
             b.grootboek_boekings_regels = Some(vec![g]);
@@ -646,7 +646,7 @@ fn memoriaalboeking() -> Memoriaalboeking {
 
 fn kostenplaats() -> Kostenplaats {
     let mut k = Kostenplaats::new(12, "Project Noordvleugel");
-    k.nonactief = true;
+    k.nonactief = Some(true);
     k.id = Some(id(14));
     k.uri = Some("/kostenplaatsen/14".into());
     k
@@ -660,8 +660,8 @@ fn grootboek() -> Grootboek {
         Grootboekfunctie::BtwAfteDragenLaag,
     );
     g.modified_on = Some(moment());
-    g.kostenplaats_verplicht = true;
-    g.nonactief = true;
+    g.kostenplaats_verplicht = Some(true);
+    g.nonactief = Some(true);
     g.grootboek_rubriek = Some("Netto-omzet".into());
     g.rgs_code = vec![Rgs::new("3.5", "WOmzNopOdh")].into();
     g.btw_soort = vec![BtwSoort::Hoog].into();
@@ -927,36 +927,6 @@ fn every_operation_is_a_vendor_endpoint() {
 
 // ---- optionality that follows the wire ------------------------------------------------------
 
-/// Optional scalar properties a model still reads `null`/absent as a value (`false`, `0`) and
-/// writes that value back. Kept as a list so no new one slips in; each is a known gap (the
-/// field type is shared with the mapping/engine, see the crate docs' optionality table).
-const KNOWN_LOSSY_DEFAULTS: &[&str] = &[
-    // Read as plain values by the mapping and the engine (matching, ledgers, cost centres,
-    // the foreign-VAT check); they become `Option` when those crates can take the change.
-    "Relatie.relatiecode",
-    "Relatie.nonactief",
-    "Relatie.bankieren",
-    "Relatie.ublBestandAlsBijlage",
-    "RelatieWrite.nonactief",
-    "RelatieWrite.bankieren",
-    "RelatieWrite.ublBestandAlsBijlage",
-    "Kostenplaats.nonactief",
-    "Grootboek.nummer",
-    "Grootboek.nonactief",
-    "Grootboek.kostenplaatsVerplicht",
-    "CompanyInfo.factureerBuitenlandsBtw",
-    "Dagboek.nummer",
-    "Dagboek.nonactief",
-    // Dates of a range that is meaningless without them.
-    "FactureerBuitenlandseBtwDateRange.from",
-    "FactureerBuitenlandseBtwDateRange.to",
-    // The bank and cash booking models (added alongside this test by another change).
-    "Bankboeking.gewijzigdDoorAccountant",
-    "Bankboeking.markering",
-    "Kasboeking.gewijzigdDoorAccountant",
-    "Kasboeking.markering",
-];
-
 /// Properties the definition leaves optional that a read model requires anyway: a record
 /// without an id cannot be linked or read back, a VAT rate without percentage, kind and start
 /// date is no rate. In a list such an item is skipped and reported (`ItemDecodeProblem`); a
@@ -979,13 +949,12 @@ const REQUIRED_BY_THE_CLIENT: &[&str] = &[
 
 /// For every model: a `null` and an absent variant of every property the definition does not
 /// mark `required` decode; a `null`/absent list is never written back as `[]`; `[]` comes
-/// back as `[]`; and no other `null`/absent property comes back as a value, except the
-/// documented [`KNOWN_LOSSY_DEFAULTS`].
+/// back as `[]`; and no other `null`/absent property comes back as a value (no exceptions: a
+/// read-modify-write never sends what SnelStart did not send).
 #[test]
 fn null_absent_and_empty_lists_follow_the_wire() {
     let Some(spec) = Spec::load() else { return };
     let mut problems = Vec::new();
-    let mut lossy_seen = BTreeSet::new();
     let mut variants = 0;
     for pair in MODELS {
         // A request body only (never read from SnelStart): its lists are what the caller sets.
@@ -1040,9 +1009,6 @@ fn null_absent_and_empty_lists_follow_the_wire() {
                     _ if is_list => {
                         problems.push(format!("{name}: {label} was written back as {out}"));
                     }
-                    _ if KNOWN_LOSSY_DEFAULTS.contains(&name.as_str()) => {
-                        lossy_seen.insert(name.clone());
-                    }
                     _ => problems.push(format!(
                         "{name}: {label} was written back as {out} (a value SnelStart did not send)"
                     )),
@@ -1052,8 +1018,4 @@ fn null_absent_and_empty_lists_follow_the_wire() {
     }
     assert!(variants > 500, "only {variants} variants were tried");
     report("null, absent and empty lists", problems);
-    eprintln!(
-        "known lossy defaults still present: {}",
-        lossy_seen.into_iter().collect::<Vec<_>>().join(", ")
-    );
 }

@@ -73,9 +73,10 @@ impl MatchRecord {
     /// SnelStart is the original. Inactive relations are included: linking to one and
     /// reactivating it is better than creating a twin.
     pub fn from_snelstart(relatie: &Relatie) -> Self {
-        let mut record = Self::new(relatie.id.to_string())
-            .with_relatiecode(i64::from(relatie.relatiecode))
-            .with_inactive(relatie.nonactief);
+        let mut record = Self::new(relatie.id.to_string()).with_inactive(relatie.is_inactive());
+        if let Some(code) = relatie.relatiecode {
+            record = record.with_relatiecode(i64::from(code));
+        }
         record.kind = MatchKind::from_flags(
             relatie.relatiesoort.contains(&Relatiesoort::Klant),
             relatie.relatiesoort.contains(&Relatiesoort::Leverancier),

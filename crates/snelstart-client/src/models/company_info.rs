@@ -168,17 +168,20 @@ pub struct KleineOndernemersRegeling {
 #[non_exhaustive]
 pub struct FactureerBuitenlandseBtwDateRange {
     /// Start of the range.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub from: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<i64>,
     /// End of the range.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub to: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<i64>,
 }
 
 impl FactureerBuitenlandseBtwDateRange {
     /// The range `from..=to`.
     pub fn new(from: i64, to: i64) -> Self {
-        FactureerBuitenlandseBtwDateRange { from, to }
+        FactureerBuitenlandseBtwDateRange {
+            from: Some(from),
+            to: Some(to),
+        }
     }
 }
 
@@ -397,8 +400,8 @@ pub struct CompanyInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub buitenlandse_btw_grootboek: Option<Reference<GrootboekId>>,
     /// Invoice foreign (OSS) VAT; the only property `PUT /companyInfo` changes.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub factureer_buitenlands_btw: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub factureer_buitenlands_btw: Option<bool>,
     /// Number ranges for foreign-VAT invoicing.
     #[serde(default, skip_serializing_if = "WireList::is_absent")]
     pub factureer_buitenlands_btw_ranges: WireList<FactureerBuitenlandseBtwDateRange>,

@@ -36,11 +36,11 @@ pub struct Dagboek {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub soort: Option<DagboekSoort>,
     /// Inactive journals cannot be booked on.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub nonactief: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonactief: Option<bool>,
     /// The user-visible journal number.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub nummer: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nummer: Option<i32>,
     /// The id.
     pub id: DagboekId,
     /// The relative uri (`/dagboeken/{id}`); read-only.
@@ -54,10 +54,16 @@ impl Dagboek {
         Dagboek {
             omschrijving: None,
             soort: None,
-            nonactief: false,
-            nummer: 0,
+            nonactief: None,
+            nummer: None,
             id,
             uri: None,
         }
+    }
+
+    /// Whether the journal is inactive (only an explicit `nonactief: true`; `null`/absent is
+    /// active).
+    pub fn is_inactive(&self) -> bool {
+        self.nonactief == Some(true)
     }
 }

@@ -197,17 +197,17 @@ pub struct Grootboek {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub omschrijving: Option<String>,
     /// Lines on this ledger need a cost centre (BOE-0022 otherwise).
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub kostenplaats_verplicht: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kostenplaats_verplicht: Option<bool>,
     /// Balance sheet or profit and loss.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rekening_code: Option<RekeningCode>,
     /// Inactive ledgers cannot be booked on (BOE-0008).
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub nonactief: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonactief: Option<bool>,
     /// The ledger number, e.g. 8000; unique (BOE-0086).
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub nummer: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nummer: Option<i32>,
     /// The ledger function (BOE-0085, BOE-0090 when invalid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grootboekfunctie: Option<Grootboekfunctie>,
@@ -232,7 +232,8 @@ pub struct Grootboek {
 }
 
 impl Grootboek {
-    /// A new, active ledger.
+    /// A new, active ledger (`nonactief: false` is sent; `kostenplaatsVerplicht` is left to
+    /// SnelStart unless set).
     pub fn new(
         nummer: i32,
         omschrijving: impl Into<String>,
@@ -242,10 +243,23 @@ impl Grootboek {
         Grootboek {
             omschrijving: Some(omschrijving.into()),
             rekening_code: Some(rekening_code),
-            nummer,
+            nonactief: Some(false),
+            nummer: Some(nummer),
             grootboekfunctie: Some(grootboekfunctie),
             ..Grootboek::default()
         }
+    }
+
+    /// Whether the ledger is inactive (only an explicit `nonactief: true`; `null`/absent is
+    /// active, as SnelStart sends for ledgers that were never deactivated).
+    pub fn is_inactive(&self) -> bool {
+        self.nonactief == Some(true)
+    }
+
+    /// Whether lines on this ledger need a cost centre (only an explicit
+    /// `kostenplaatsVerplicht: true`).
+    pub fn requires_kostenplaats(&self) -> bool {
+        self.kostenplaats_verplicht == Some(true)
     }
 
     /// Whether a line with VAT kind `soort` may be booked on this ledger (as far as the ledger

@@ -232,14 +232,14 @@ macro_rules! bank_kas_model {
             )]
             pub datum: Option<NaiveDateTime>,
             /// Flagged for attention.
-            #[serde(default, deserialize_with = "super::null_as_default")]
-            pub markering: bool,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub markering: Option<bool>,
             /// The document number; at most 25 characters.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub boekstuk: Option<String>,
             /// Changed by the accountant.
-            #[serde(default, deserialize_with = "super::null_as_default")]
-            pub gewijzigd_door_accountant: bool,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub gewijzigd_door_accountant: Option<bool>,
             /// The description; at most 250 characters.
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub omschrijving: Option<String>,

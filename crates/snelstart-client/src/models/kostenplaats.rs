@@ -14,20 +14,13 @@ pub struct Kostenplaats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub omschrijving: Option<String>,
     /// Inactive cost centres cannot be booked on; cannot be created inactive (KPL-0009).
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub nonactief: bool,
-    /// The user-visible number: required, 1 to 999 999 999 and unique (KPL-0006..KPL-0008).
-    ///
-    /// `0` stands for "not sent" (`null`/absent reads as `0`, and `0` is never written), so a
-    /// read-modify-write of a cost centre without a number never PUTs `nummer: 0`. (0 is not a
-    /// valid number, so no value SnelStart accepts is lost. It stays an `i32` until the
-    /// mapping can take an `Option`.)
-    #[serde(
-        default,
-        deserialize_with = "super::null_as_default",
-        skip_serializing_if = "is_zero"
-    )]
-    pub nummer: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonactief: Option<bool>,
+    /// The user-visible number: required on create, 1 to 999 999 999 and unique
+    /// (KPL-0006..KPL-0008). `None` when SnelStart sent `null` or nothing, and then nothing is
+    /// written back either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nummer: Option<i32>,
     /// The id; `None` on create (a real id gives ALG-0100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<KostenplaatsId>,
@@ -36,17 +29,20 @@ pub struct Kostenplaats {
     pub uri: Option<String>,
 }
 
-fn is_zero(n: &i32) -> bool {
-    *n == 0
-}
-
 impl Kostenplaats {
-    /// A new, active cost centre.
+    /// A new, active cost centre (`nonactief: false` is sent).
     pub fn new(nummer: i32, omschrijving: impl Into<String>) -> Self {
         Kostenplaats {
             omschrijving: Some(omschrijving.into()),
-            nummer,
+            nonactief: Some(false),
+            nummer: Some(nummer),
             ..Kostenplaats::default()
         }
+    }
+
+    /// Whether the cost centre is inactive. Only an explicit `nonactief: true` is: SnelStart
+    /// sends `null`/nothing for cost centres that were never deactivated.
+    pub fn is_inactive(&self) -> bool {
+        self.nonactief == Some(true)
     }
 }

@@ -51,9 +51,10 @@
 //! | `GrootboekMutatieModel.debet` / `credit` / `saldo` | `Option<Decimal>` | `null` and absent read the same (`None`), never `0` |
 //! | `id` of read models (`Relatie`, `Verkoopfactuur`, `Inkoopfactuur`, `Grootboekmutatie`, `Document`, `DocumentListItem`, `Land`, `Dagboek`, `DoorlopendeIncassoMachtiging`) | required | a record without an id cannot be linked or read back; in a list such an item is skipped and reported ([`ItemDecodeProblem`](crate::error::ItemDecodeProblem)), a single GET fails naming `id` |
 //! | `BtwTarief.btwPercentage` / `btwSoort` / `datumVanaf` | required | a VAT rate without them is no rate |
-//! | `Kostenplaats.nummer` | `i32`, `0` = not sent | `null`/absent reads as `0` and `0` is never written (0 is not a valid number, KPL-0006), so a read-modify-write never PUTs `nummer: 0` |
-//! | `Relatie.relatiecode`, `nonactief`, `bankieren`, `ublBestandAlsBijlage` (also on `RelatieWrite`), `Grootboek.nummer` / `nonactief` / `kostenplaatsVerplicht`, `Kostenplaats.nonactief`, `Dagboek.nummer` / `nonactief`, `CompanyInfo.factureerBuitenlandsBtw` | plain value, `null` reads as `0`/`false` | **known gap**: the mapping and the engine read these as plain values; they become `Option` when those crates take the change (listed in the contract test as `KNOWN_LOSSY_DEFAULTS`) |
-//! | `Bankboeking` / `Kasboeking` `markering`, `gewijzigdDoorAccountant` | `bool` | same gap, newer models |
+//! | `Relatie.relatiecode`, `Grootboek.nummer`, `Kostenplaats.nummer`, `Dagboek.nummer`, the numbers of a foreign-VAT range | `Option<i32>` / `Option<i64>` | SnelStart assigns or may omit them; `0` is a value, not "unset", so a read-modify-write never PUTs `nummer: 0` |
+//! | `nonactief`, `bankieren`, `ublBestandAlsBijlage`, `kostenplaatsVerplicht`, `factureerBuitenlandsBtw`, `markering`, `gewijzigdDoorAccountant` (read and write models alike) | `Option<bool>` | `null` is not `false`: what was not sent is not written back. What an absent flag *means* is decided in one place per model: [`Relatie::is_inactive`], [`Grootboek::is_inactive`], [`Grootboek::requires_kostenplaats`], [`Kostenplaats::is_inactive`], [`Dagboek::is_inactive`] (only an explicit `true` counts) |
+//!
+//! No optional property reads `null`/absent as a value: the contract test has no exceptions.
 
 mod bankboeking;
 mod btw;
@@ -93,8 +94,8 @@ pub use relatie::*;
 pub use verkoopboeking::*;
 pub use verkoopfactuur::*;
 
-/// Reads `null` as the type's default: SnelStart writes `null` for lists and flags that were
-/// never set, where the Rust side wants an empty `Vec` or `false` rather than an `Option`.
+/// Reads `null` as the type's default; only for the lists of a request body the client never reads
+/// back from SnelStart ([`RelatieUpdatedCustomFields`]).
 pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,

@@ -165,8 +165,8 @@ pub struct Relatie {
     )]
     pub modified_on: Option<NaiveDateTime>,
     /// The relation number (unique, REL-0008).
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub relatiecode: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relatiecode: Option<i32>,
     /// The full name; at most 50 characters, required (REL-0007).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub naam: Option<String>,
@@ -203,11 +203,11 @@ pub struct Relatie {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub krediettermijn: Option<i32>,
     /// Payment orders ("Betaalopdracht"); suppliers only (REL-0014), requires an IBAN.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub bankieren: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bankieren: Option<bool>,
     /// Inactive (deleted) relations cannot be booked on (BOE-0054); treat as deleted.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub nonactief: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonactief: Option<bool>,
     /// Credit limit in euros; customers only (REL-0062). Vendor type `double`, kept as an
     /// exact decimal.
     #[serde(
@@ -250,8 +250,8 @@ pub struct Relatie {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bestelling_email_versturen: Option<EmailVersturen>,
     /// Attach the UBL file to invoice e-mails.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub ubl_bestand_als_bijlage: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ubl_bestand_als_bijlage: Option<bool>,
     /// IBAN; at most 50 characters, must be valid (REL-0011).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iban: Option<String>,
@@ -289,7 +289,7 @@ impl Relatie {
         Relatie {
             relatiesoort: WireList::absent(),
             modified_on: None,
-            relatiecode: 0,
+            relatiecode: None,
             naam: Some(naam.into()),
             vestigings_adres: None,
             correspondentie_adres: None,
@@ -300,8 +300,8 @@ impl Relatie {
             btw_nummer: None,
             factuurkorting: None,
             krediettermijn: None,
-            bankieren: false,
-            nonactief: false,
+            bankieren: None,
+            nonactief: None,
             krediet_limiet: None,
             memo: None,
             kvk_nummer: None,
@@ -314,7 +314,7 @@ impl Relatie {
             aanmaning_email_versturen: None,
             offerte_aanvraag_email_versturen: None,
             bestelling_email_versturen: None,
-            ubl_bestand_als_bijlage: false,
+            ubl_bestand_als_bijlage: None,
             iban: None,
             bic: None,
             incasso_soort: None,
@@ -326,6 +326,13 @@ impl Relatie {
             uri: None,
             extra_velden_klant: WireList::absent(),
         }
+    }
+
+    /// Whether the relation is inactive ("deleted" in SnelStart; BOE-0054 on booking). Only an
+    /// explicit `nonactief: true` is: SnelStart sends `null`/nothing for relations that were
+    /// never deactivated. The one place this rule lives for the mapping and the engine.
+    pub fn is_inactive(&self) -> bool {
+        self.nonactief == Some(true)
     }
 
     /// Whether the relation is a customer.
@@ -399,11 +406,11 @@ pub struct RelatieWrite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub krediettermijn: Option<i32>,
     /// Payment orders; suppliers only (REL-0014), requires an IBAN (REL-0009).
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub bankieren: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bankieren: Option<bool>,
     /// Inactive.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub nonactief: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonactief: Option<bool>,
     /// Credit limit in euros; customers only (REL-0062). Vendor type `double`, kept as an
     /// exact decimal.
     #[serde(
@@ -446,8 +453,8 @@ pub struct RelatieWrite {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bestelling_email_versturen: Option<EmailVersturen>,
     /// Attach the UBL file to invoice e-mails.
-    #[serde(default, deserialize_with = "super::null_as_default")]
-    pub ubl_bestand_als_bijlage: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ubl_bestand_als_bijlage: Option<bool>,
     /// IBAN; at most 50 characters, must be valid (REL-0011).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iban: Option<String>,
@@ -478,7 +485,7 @@ impl From<&Relatie> for RelatieWrite {
     fn from(r: &Relatie) -> Self {
         RelatieWrite {
             relatiesoort: r.relatiesoort.as_option().cloned(),
-            relatiecode: Some(r.relatiecode).filter(|c| *c != 0),
+            relatiecode: r.relatiecode,
             naam: r.naam.clone(),
             vestigings_adres: r.vestigings_adres.clone(),
             correspondentie_adres: r.correspondentie_adres.clone(),

@@ -156,7 +156,12 @@ impl RunContext {
         let read = reload || guard.is_none();
         if read {
             let all = client.execute(ops::kostenplaatsen::list()).await?;
-            *guard = Some(all.into_iter().map(|k| (k.nummer, k)).collect());
+            // A cost centre without a number cannot be found by one (nor referenced).
+            *guard = Some(
+                all.into_iter()
+                    .filter_map(|k| Some((k.nummer?, k)))
+                    .collect(),
+            );
             self.forget_chart();
         }
         Ok((guard.as_ref().and_then(|m| m.get(&nummer).cloned()), read))
@@ -165,15 +170,19 @@ impl RunContext {
     /// Records a cost centre created or changed in this run.
     pub(crate) async fn remember_kostenplaats(&self, k: Kostenplaats) {
         let mut guard = self.kostenplaatsen.lock().await;
-        if let Some(map) = guard.as_mut() {
-            map.insert(k.nummer, k);
+        if let Some(map) = guard.as_mut()
+            && let Some(nummer) = k.nummer
+        {
+            map.insert(nummer, k);
             self.forget_chart();
         }
     }
 }
 
 fn add_to_snapshot(snapshot: &mut RelationSnapshot, relatie: &Relatie) {
-    snapshot.by_code.insert(relatie.relatiecode, relatie.id);
+    if let Some(code) = relatie.relatiecode {
+        snapshot.by_code.insert(code, relatie.id);
+    }
     snapshot.records.push(MatchRecord::from_snelstart(relatie));
 }
 
@@ -206,7 +215,12 @@ impl RunContext {
         let mut guard = self.kostenplaatsen.lock().await;
         if guard.is_none() {
             let all = client.execute(ops::kostenplaatsen::list()).await?;
-            *guard = Some(all.into_iter().map(|k| (k.nummer, k)).collect());
+            // A cost centre without a number cannot be found by one (nor referenced).
+            *guard = Some(
+                all.into_iter()
+                    .filter_map(|k| Some((k.nummer?, k)))
+                    .collect(),
+            );
         }
         let cost_centres: Vec<Kostenplaats> =
             guard.iter().flat_map(|m| m.values().cloned()).collect();

@@ -29,6 +29,11 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
         Ok(k) => k,
         Err(problems) => return Ok(preflight_failure(&problems)),
     };
+    let Some(nummer) = wanted.nummer else {
+        return Ok(ItemResult::Fail(
+            FailureKind::Permanent.error("number: the mapping gave the kostenplaats no number"),
+        ));
+    };
     let hash = payload_hash(&wanted);
     if let Some(link) = inner
         .store
@@ -47,7 +52,7 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
     // Not linked: the nummer is the natural key. One list read per run serves every project.
     let reload = item.attempts > 1;
     let (found, read) = context
-        .kostenplaats_read(&inner.client, wanted.nummer, reload)
+        .kostenplaats_read(&inner.client, nummer, reload)
         .await?;
     if read {
         // Only a call SnelStart answered says it is up, not a number found in the run's copy.
@@ -63,7 +68,7 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
     // SnelStart refuses to create an inactive kostenplaats (KPL-0009): an inactive project is
     // created active and then deactivated, so the CRM's closed projects exist in SnelStart too.
     let mut create_body = wanted.clone();
-    create_body.nonactief = false;
+    create_body.nonactief = Some(false);
     let outcome = {
         let cx = engine.handler_ctx();
         let entity = CostCentreCreate {
@@ -82,7 +87,7 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
         Outcome::Finished(result) => return Ok(result),
     };
     context.remember_kostenplaats(created.clone()).await;
-    if wanted.nonactief {
+    if wanted.is_inactive() {
         // Linked with the hash of what was created, so if the deactivation below is lost the
         // next attempt sees a difference and deactivates it then.
         let outcome =
@@ -127,7 +132,7 @@ impl CreateOnce for CostCentreCreate<'_> {
     }
 
     fn summary(&self) -> String {
-        format!("POST /kostenplaatsen nummer={}", self.body.nummer)
+        format!("POST /kostenplaatsen nummer={}", shown(self.body))
     }
 
     fn duplicate_code(&self) -> Option<KnownCode> {
@@ -153,7 +158,7 @@ impl CreateOnce for CostCentreCreate<'_> {
         cx: &HandlerCtx<'_, S, Snk>,
     ) -> Result<Option<Kostenplaats>, snelstart_client::Error> {
         self.context
-            .kostenplaats(cx.client, self.body.nummer, true)
+            .kostenplaats(cx.client, self.body.nummer.unwrap_or_default(), true)
             .await
     }
 
@@ -198,7 +203,8 @@ async fn refuse_takeover<S: Store, Snk: CrmSink>(
         return Ok(refuse(format!(
             "number: kostenplaats {} is already linked to CRM project `{}`; two projects map \
              to the same number",
-            existing.nummer, owner.crm_id
+            shown(&existing),
+            owner.crm_id
         )));
     }
     let same = |a: &Option<String>, b: &Option<String>| {
@@ -209,7 +215,7 @@ async fn refuse_takeover<S: Store, Snk: CrmSink>(
         return Ok(refuse(format!(
             "number: SnelStart already has kostenplaats {} as {:?}, not {:?}; it is not taken \
              over: give the project another number (or the same description) and replay",
-            existing.nummer,
+            shown(&existing),
             existing.omschrijving.as_deref().unwrap_or_default(),
             wanted.omschrijving.as_deref().unwrap_or_default()
         )));
@@ -226,7 +232,8 @@ fn differs(existing: &Kostenplaats, wanted: &Kostenplaats) -> Vec<FieldChange> {
             to: serde_json::json!(wanted.omschrijving),
         });
     }
-    if existing.nonactief != wanted.nonactief {
+    // `null`/absent and `false` are both active: only a real change of state counts.
+    if existing.is_inactive() != wanted.is_inactive() {
         changes.push(FieldChange {
             field: "nonactief".into(),
             from: serde_json::json!(existing.nonactief),
@@ -249,7 +256,7 @@ async fn link_existing<S: Store, Src: CrmSource, Snk: CrmSink>(
     let Some(id) = existing.id else {
         return Ok(ItemResult::Fail(FailureKind::Permanent.error(format!(
             "SnelStart listed kostenplaats {} without an id",
-            existing.nummer
+            shown(&existing)
         ))));
     };
     let current = if differs(&existing, wanted).is_empty() {
@@ -282,7 +289,7 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
         id.as_uuid(),
         engine.now(),
     )
-    .with_natural_key(k.nummer.to_string())
+    .with_natural_key(shown(k))
     .with_payload_hash(hash);
     match inner.store.upsert_link(link).await {
         Ok(()) => {}
@@ -292,7 +299,7 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
                     .error(format!(
                         "kostenplaats {} is already linked to another CRM project; two projects \
                          map to the same number",
-                        k.nummer
+                        shown(k)
                     ))
                     .with_code(KnownCode::DuplicateKostenplaatsNummer.code()),
             ));
@@ -304,7 +311,7 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
             kind: EntityKind::CostCentre,
             crm_id: crm_id.to_owned(),
             snelstart_id: id.as_uuid(),
-            natural_key: Some(k.nummer.to_string()),
+            natural_key: Some(shown(k)),
             created,
         })
         .await;
@@ -334,7 +341,7 @@ async fn put<S: Store, Src: CrmSource, Snk: CrmSink>(
             crm_id,
             Some(id.as_uuid()),
             "update",
-            format!("PUT /kostenplaatsen/{id} nummer={}", wanted.nummer),
+            format!("PUT /kostenplaatsen/{id} nummer={}", shown(wanted)),
             result.as_ref().map(|_| ()).map_err(ToString::to_string),
         )
         .await;
@@ -380,7 +387,7 @@ pub(crate) async fn plan<S: Store, Src: CrmSource, Snk: CrmSink>(
                     }
                 }
                 None => match context
-                    .kostenplaats(&inner.client, wanted.nummer, false)
+                    .kostenplaats(&inner.client, wanted.nummer.unwrap_or_default(), false)
                     .await?
                 {
                     Some(existing)
@@ -391,7 +398,7 @@ pub(crate) async fn plan<S: Store, Src: CrmSource, Snk: CrmSink>(
                             problems: vec![format!(
                                 "number: SnelStart already has kostenplaats {} as {:?}; it is \
                                  not taken over",
-                                existing.nummer,
+                                shown(&existing),
                                 existing.omschrijving.as_deref().unwrap_or_default()
                             )],
                         }
@@ -409,4 +416,9 @@ pub(crate) async fn plan<S: Store, Src: CrmSource, Snk: CrmSink>(
         crm_id,
         action,
     }])
+}
+
+/// A cost centre's number as shown in messages and natural keys (`?` when SnelStart sent none).
+fn shown(k: &Kostenplaats) -> String {
+    k.nummer.map_or_else(|| "?".to_owned(), |n| n.to_string())
 }

@@ -243,8 +243,8 @@ pub enum Difference {
     RelationOnlyInSnelStart {
         /// Its id.
         snelstart_id: Uuid,
-        /// Its relatiecode.
-        relatiecode: i32,
+        /// Its relatiecode (`None` when SnelStart sent none).
+        relatiecode: Option<i32>,
         /// Its name.
         name: Option<String>,
         /// The CRM record it is linked to, when the link points at a record the CRM no longer
@@ -258,8 +258,8 @@ pub enum Difference {
         crm_id: String,
         /// The SnelStart id.
         snelstart_id: Uuid,
-        /// The relatiecode.
-        relatiecode: i32,
+        /// The relatiecode (`None` when SnelStart sent none).
+        relatiecode: Option<i32>,
         /// Per field: SnelStart's value (`from`) and the CRM's mapped value (`to`).
         changes: Vec<FieldChange>,
     },
@@ -376,16 +376,24 @@ impl Difference {
                 format!("relation {crm_id} ({name})")
             }
             Difference::RelationOnlyInSnelStart {
-                relatiecode, name, ..
+                relatiecode,
+                name,
+                snelstart_id,
+                ..
             } => format!(
-                "relatie {relatiecode} ({})",
+                "relatie {} ({})",
+                code_or_id(*relatiecode, snelstart_id),
                 name.as_deref().unwrap_or("no name")
             ),
             Difference::RelationFieldsDiffer {
                 crm_id,
                 relatiecode,
+                snelstart_id,
                 ..
-            } => format!("relation {crm_id} = relatie {relatiecode}"),
+            } => format!(
+                "relation {crm_id} = relatie {}",
+                code_or_id(*relatiecode, snelstart_id)
+            ),
             Difference::RelationNotComparable { crm_id, .. } => format!("relation {crm_id}"),
             Difference::InvoiceMissingInSnelStart {
                 side,
@@ -1203,6 +1211,11 @@ fn compare_balances(
     compared
 }
 
+/// A relation as an administrator looks it up: by relatiecode, by id when SnelStart sent none.
+fn code_or_id(relatiecode: Option<i32>, id: &Uuid) -> String {
+    relatiecode.map_or_else(|| id.to_string(), |c| c.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1283,14 +1296,14 @@ mod tests {
             },
             Difference::RelationOnlyInSnelStart {
                 snelstart_id: id,
-                relatiecode: 1,
+                relatiecode: Some(1),
                 name: None,
                 crm_id: None,
             },
             Difference::RelationFieldsDiffer {
                 crm_id: "a".into(),
                 snelstart_id: id,
-                relatiecode: 1,
+                relatiecode: Some(1),
                 changes: vec![],
             },
             Difference::RelationNotComparable {

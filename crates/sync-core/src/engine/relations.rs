@@ -249,6 +249,15 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
     Ok(ItemResult::Done(strongest(&actions)))
 }
 
+/// A relation's natural key as stored on its link: its relatiecode (empty when SnelStart sent
+/// none, which it does not for a relation it created).
+fn relatie_key(relatie: &Relatie) -> String {
+    relatie
+        .relatiecode
+        .map(|c| c.to_string())
+        .unwrap_or_default()
+}
+
 fn natural_key(write: &RelatieWrite, link_id: &str) -> String {
     write
         .relatiecode
@@ -482,7 +491,7 @@ impl CreateOnce for RelationCreate<'_> {
             .error(format!(
                 "relatiecode {} already belongs to SnelStart relation `{}` ({}); change the CRM \
                  number or let SnelStart assign relatiecodes",
-                found.relatiecode,
+                found.relatiecode.unwrap_or_default(),
                 found.naam.as_deref().unwrap_or(""),
                 found.id
             ))
@@ -578,7 +587,7 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
         relatie.id.as_uuid(),
         engine.now(),
     )
-    .with_natural_key(relatie.relatiecode.to_string())
+    .with_natural_key(relatie_key(&relatie))
     .with_payload_hash(hash);
     match inner.store.upsert_link(link).await {
         Ok(()) => {}
@@ -597,7 +606,7 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
             kind: EntityKind::Relation,
             crm_id: link_id.to_owned(),
             snelstart_id: relatie.id.as_uuid(),
-            natural_key: Some(relatie.relatiecode.to_string()),
+            natural_key: Some(relatie_key(&relatie)),
             created,
         })
         .await;
@@ -801,7 +810,7 @@ pub(crate) async fn archive<S: Store, Src: CrmSource, Snk: CrmSink>(
             Err(e) => return Err(e.into()),
         };
         engine.record_success();
-        if existing.nonactief {
+        if existing.is_inactive() {
             continue;
         }
         let mut body = as_write(&existing);

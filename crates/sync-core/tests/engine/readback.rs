@@ -88,7 +88,7 @@ async fn ledger(c: &Client, nummer: i32) -> GrootboekId {
         .await
         .unwrap();
     all.into_iter()
-        .find(|g| g.nummer == nummer)
+        .find(|g| g.nummer == Some(nummer))
         .unwrap_or_else(|| panic!("ledger {nummer} is seeded"))
         .id
         .unwrap()
@@ -99,7 +99,7 @@ async fn kostenplaats(c: &Client, nummer: i32) -> KostenplaatsId {
         .await
         .unwrap()
         .into_iter()
-        .find(|k| k.nummer == nummer)
+        .find(|k| k.nummer == Some(nummer))
         .unwrap_or_else(|| panic!("kostenplaats {nummer} is seeded"))
         .id
         .unwrap()

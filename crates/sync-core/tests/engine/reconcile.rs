@@ -533,7 +533,7 @@ async fn broken_links_and_records_the_crm_dropped_are_named() {
     let expected = vec![
         Difference::RelationOnlyInSnelStart {
             snelstart_id: r2.into(),
-            relatiecode: 20002,
+            relatiecode: Some(20002),
             name: Some("Installatiebedrijf Visser 2 B.V.".into()),
             crm_id: Some("crm-2".into()),
         },
