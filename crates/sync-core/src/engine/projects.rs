@@ -203,7 +203,7 @@ async fn refuse_takeover<S: Store, Snk: CrmSink>(
         return Ok(refuse(format!(
             "number: kostenplaats {} is already linked to CRM project `{}`; two projects map \
              to the same number",
-            shown(&existing),
+            shown(existing),
             owner.crm_id
         )));
     }
@@ -215,7 +215,7 @@ async fn refuse_takeover<S: Store, Snk: CrmSink>(
         return Ok(refuse(format!(
             "number: SnelStart already has kostenplaats {} as {:?}, not {:?}; it is not taken \
              over: give the project another number (or the same description) and replay",
-            shown(&existing),
+            shown(existing),
             existing.omschrijving.as_deref().unwrap_or_default(),
             wanted.omschrijving.as_deref().unwrap_or_default()
         )));

@@ -587,7 +587,7 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
         relatie.id.as_uuid(),
         engine.now(),
     )
-    .with_natural_key(relatie_key(&relatie))
+    .with_natural_key(relatie_key(relatie))
     .with_payload_hash(hash);
     match inner.store.upsert_link(link).await {
         Ok(()) => {}
@@ -606,7 +606,7 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
             kind: EntityKind::Relation,
             crm_id: link_id.to_owned(),
             snelstart_id: relatie.id.as_uuid(),
-            natural_key: Some(relatie_key(&relatie)),
+            natural_key: Some(relatie_key(relatie)),
             created,
         })
         .await;
