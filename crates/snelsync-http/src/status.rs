@@ -341,13 +341,11 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
     }
 }
 
-/// The CRM record inside a queued change (`{"relation": {...}}` and the like), or the change
-/// itself.
+/// The CRM record inside a queued change (`{"type": "relation", "record": {...}}`), or the
+/// change itself.
 fn crm_record(payload: &serde_json::Value) -> serde_json::Value {
-    match payload {
-        serde_json::Value::Object(map) if map.len() == 1 => {
-            map.values().next().cloned().unwrap_or_default()
-        }
-        other => other.clone(),
-    }
+    payload
+        .get("record")
+        .cloned()
+        .unwrap_or_else(|| payload.clone())
 }

@@ -63,7 +63,8 @@ pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
         tracing::warn!(%addr, "listening beyond loopback: put TLS in front (a reverse proxy)");
     }
     // Scripts and tests read this line to learn the port (listen = "127.0.0.1:0").
-    println!("snelsync: listening on http://{addr}");
+    // Written, not printed: a closed stdout must not stop the service.
+    let _ = writeln!(std::io::stdout(), "snelsync: listening on http://{addr}");
     let _ = std::io::stdout().flush();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let processing = tokio::spawn({
@@ -77,6 +78,6 @@ pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
     tracing::info!("stopping: finishing the work in hand");
     let _ = stop.send(true);
     let _ = processing.await;
-    println!("snelsync: stopped");
+    let _ = writeln!(std::io::stdout(), "snelsync: stopped");
     Ok(Outcome::Clean)
 }

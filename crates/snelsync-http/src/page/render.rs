@@ -198,6 +198,20 @@ fn kind_label(kind: &str, record: Option<&serde_json::Value>) -> &'static str {
     }
 }
 
+/// "1 record kon" / "3 records konden" (the verb left out when empty).
+fn records(n: usize, one: &str, many: &str) -> String {
+    let (noun, verb) = if n == 1 {
+        ("record", one)
+    } else {
+        ("records", many)
+    };
+    if verb.is_empty() {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun} {verb}")
+    }
+}
+
 fn hidden(name: &str, value: &str) -> String {
     format!(
         "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
@@ -215,11 +229,11 @@ fn failures(status: &AdminStatus, csrf: &str) -> String {
     let action = format!("/admins/{}/replay", url_segment(&status.admin));
     let _ = write!(
         out,
-        "<p>{} records konden niet naar SnelStart. Verbeter het record in het CRM (een nieuwe \
+        "<p>{} niet naar SnelStart. Verbeter het record in het CRM (een nieuwe \
          versie wordt vanzelf opnieuw geprobeerd) of probeer het opnieuw na een aanpassing van \
          de koppeling. <form class=\"inline\" method=\"post\" action=\"{}\">{}\
          <button type=\"submit\">Alles opnieuw proberen</button></form></p>",
-        status.failures.len(),
+        records(status.failures.len(), "kon", "konden"),
         esc(&action),
         hidden("csrf", csrf)
     );
@@ -233,12 +247,12 @@ fn failures(status: &AdminStatus, csrf: &str) -> String {
     for (cause, list) in groups {
         let _ = write!(
             out,
-            "<h3>{} <span class=\"muted\">({} records)</span></h3><table><thead><tr>\
+            "<h3>{} <span class=\"muted\">({})</span></h3><table><thead><tr>\
              <th scope=\"col\">Soort</th><th scope=\"col\">CRM-record</th><th scope=\"col\">Veld</th>\
              <th scope=\"col\">Melding</th><th scope=\"col\">Pogingen</th><th scope=\"col\">Sinds</th>\
              <th scope=\"col\"><span class=\"muted\">Actie</span></th></tr></thead><tbody>",
             esc(cause),
-            list.len()
+            records(list.len(), "", "")
         );
         for f in list {
             let fields = if f.fields.is_empty() {
@@ -337,6 +351,14 @@ fn record_list(record: &serde_json::Value, fields: &[(&str, &str)]) -> String {
         }
         let text = if key.ends_with("address") || key.ends_with("Adres") {
             address_text(value)
+        } else if *key == "kind" {
+            // The CRM's word for the side, in the bookkeeper's words.
+            match value.as_str() {
+                Some("customer") => "klant (debiteur)".to_owned(),
+                Some("supplier") => "leverancier (crediteur)".to_owned(),
+                Some("both") => "klant en leverancier (debiteur en crediteur)".to_owned(),
+                _ => display_value(value),
+            }
         } else {
             display_value(value)
         };
