@@ -44,6 +44,7 @@ mod links;
 mod pool;
 mod queue;
 mod records;
+mod registry;
 pub mod schema;
 
 use std::path::Path;
@@ -53,6 +54,8 @@ use std::time::Duration;
 use sync_core::store::StoreError;
 
 use crate::pool::Pool;
+
+pub use crate::registry::SqliteRegistry;
 
 /// How hard SQLite works to make a commit durable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

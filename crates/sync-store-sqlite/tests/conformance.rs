@@ -18,3 +18,23 @@ async fn sqlite_store_passes_conformance() {
     })
     .await;
 }
+
+/// The administrations registry on SQLite passes the registry conformance suite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_registry_passes_conformance() {
+    use sync_store_sqlite::SqliteRegistry;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let counter = AtomicUsize::new(0);
+    sync_core::registry::conformance::run_all(|| {
+        let path = dir.path().join(format!(
+            "registry-{}.sqlite",
+            counter.fetch_add(1, Ordering::Relaxed)
+        ));
+        async move {
+            let store = SqliteStore::open(path).expect("open store");
+            SqliteRegistry::new(&store).await.expect("registry")
+        }
+    })
+    .await;
+}

@@ -1,0 +1,292 @@
+//! [`AdministrationRegistry`] on SQLite: the coupled administrations with their sealed
+//! koppelsleutels, in the store's database file.
+//!
+//! The table is created by [`SqliteRegistry::new`] (`CREATE TABLE IF NOT EXISTS` in an
+//! immediate transaction, safe when several processes start at once), beside the versioned
+//! store schema, so the registry can be adopted without a store migration; it moves into the
+//! versioned migrations when the storage contract v2 settles.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use sync_core::keys::{KeyId, SealedSecret};
+use sync_core::registry::{AdministrationRecord, AdministrationRegistry};
+use sync_core::store::{AdminKey, StoreError, StoreResult};
+
+use crate::SqliteStore;
+use crate::codec::{SqlResultExt, count_to_sql, time_from_sql, time_to_sql};
+use crate::pool::Pool;
+
+const TABLE: &str = "
+    CREATE TABLE IF NOT EXISTS administrations (
+        admin          TEXT PRIMARY KEY,
+        key_id         TEXT NOT NULL,
+        sealed_key     TEXT NOT NULL,
+        reference_key  TEXT NOT NULL,
+        mapping_config TEXT NOT NULL,
+        paused         INTEGER NOT NULL CHECK (paused IN (0, 1)),
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS administrations_by_reference ON administrations (reference_key, admin);
+    CREATE INDEX IF NOT EXISTS administrations_by_key_id ON administrations (key_id, admin);";
+
+const COLUMNS: &str =
+    "admin, sealed_key, reference_key, mapping_config, paused, created_at, updated_at";
+
+/// The SQLite administrations registry. Clones share the store's connection pool.
+#[derive(Clone, Debug)]
+pub struct SqliteRegistry {
+    pool: Arc<Pool>,
+}
+
+impl SqliteRegistry {
+    /// The registry in `store`'s database, creating its table when missing.
+    pub async fn new(store: &SqliteStore) -> Result<Self, StoreError> {
+        let pool = Arc::clone(&store.pool);
+        pool.run(|conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .store()?;
+            tx.execute_batch(TABLE).store()?;
+            tx.commit().store()
+        })
+        .await?;
+        Ok(Self { pool })
+    }
+}
+
+type Raw = (String, String, String, String, i64, i64, i64);
+
+fn raw(row: &Row<'_>) -> rusqlite::Result<Raw> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
+}
+
+fn decode(raw: Raw) -> StoreResult<AdministrationRecord> {
+    let (admin, sealed, reference_key, mapping_config, paused, created_at, updated_at) = raw;
+    let sealed_key = SealedSecret::decode(&sealed).map_err(|e| {
+        StoreError::corrupt(format!(
+            "administrations row {admin:?}, field sealed_key: {e}"
+        ))
+    })?;
+    let mut record = AdministrationRecord::new(
+        AdminKey::new(admin),
+        sealed_key,
+        reference_key,
+        mapping_config,
+        time_from_sql(created_at),
+    );
+    record.paused = paused != 0;
+    record.updated_at = time_from_sql(updated_at);
+    Ok(record)
+}
+
+fn not_registered(admin: &str) -> StoreError {
+    StoreError::not_found(format!("administration {admin:?} is not registered"))
+}
+
+impl SqliteRegistry {
+    async fn select(
+        &self,
+        filter: &'static str,
+        args: Vec<String>,
+        limit: i64,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        self.pool
+            .run(move |conn| {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM administrations WHERE {filter} ORDER BY admin LIMIT ?{}",
+                    args.len() + 1
+                );
+                let mut values: Vec<&dyn rusqlite::ToSql> =
+                    args.iter().map(|a| a as &dyn rusqlite::ToSql).collect();
+                values.push(&limit);
+                let mut stmt = conn.prepare_cached(&sql).store()?;
+                let rows = stmt.query_map(values.as_slice(), raw).store()?;
+                rows.map(|r| decode(r.store()?)).collect()
+            })
+            .await
+    }
+}
+
+impl AdministrationRegistry for SqliteRegistry {
+    async fn register(&self, record: AdministrationRecord) -> StoreResult<()> {
+        let (created, updated) = (
+            time_to_sql(record.created_at)?,
+            time_to_sql(record.updated_at)?,
+        );
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .execute(
+                        "INSERT INTO administrations
+                            (admin, key_id, sealed_key, reference_key, mapping_config, paused,
+                             created_at, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                         ON CONFLICT (admin) DO NOTHING",
+                        params![
+                            record.admin.as_str(),
+                            record.sealed_key.key_id().as_str(),
+                            record.sealed_key.encode(),
+                            record.reference_key,
+                            record.mapping_config,
+                            record.paused,
+                            created,
+                            updated
+                        ],
+                    )
+                    .store()?;
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err(StoreError::conflict(format!(
+                        "administration {:?} is already registered",
+                        record.admin
+                    )))
+                }
+            })
+            .await
+    }
+
+    async fn administration(&self, admin: &AdminKey) -> StoreResult<Option<AdministrationRecord>> {
+        let admin = admin.as_str().to_owned();
+        self.pool
+            .run(move |conn| {
+                conn.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM administrations WHERE admin = ?1"
+                ))
+                .store()?
+                .query_row([admin], raw)
+                .optional()
+                .store()?
+                .map(decode)
+                .transpose()
+            })
+            .await
+    }
+
+    async fn administrations_by_reference(
+        &self,
+        reference_key: &str,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        self.select(
+            "reference_key = ?1",
+            vec![reference_key.to_owned()],
+            i64::MAX,
+        )
+        .await
+    }
+
+    async fn list_administrations(
+        &self,
+        after: Option<&AdminKey>,
+        limit: usize,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        let limit = count_to_sql(limit);
+        match after {
+            None => self.select("1 = 1", Vec::new(), limit).await,
+            Some(after) => {
+                self.select("admin > ?1", vec![after.as_str().to_owned()], limit)
+                    .await
+            }
+        }
+    }
+
+    async fn replace_key(
+        &self,
+        admin: &AdminKey,
+        expected: &SealedSecret,
+        new: SealedSecret,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        let (admin, expected) = (admin.as_str().to_owned(), expected.encode());
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .execute(
+                        "UPDATE administrations SET key_id = ?3, sealed_key = ?4, updated_at = ?5
+                          WHERE admin = ?1 AND sealed_key = ?2",
+                        params![admin, expected, new.key_id().as_str(), new.encode(), now],
+                    )
+                    .store()?;
+                if n == 1 {
+                    return Ok(());
+                }
+                let current: Option<String> = conn
+                    .query_row(
+                        "SELECT key_id FROM administrations WHERE admin = ?1",
+                        [&admin],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .store()?;
+                match current {
+                    None => Err(not_registered(&admin)),
+                    Some(key_id) => Err(StoreError::conflict(format!(
+                        "the key of administration {admin:?} changed meanwhile (now sealed under {key_id})"
+                    ))),
+                }
+            })
+            .await
+    }
+
+    async fn set_paused(
+        &self,
+        admin: &AdminKey,
+        paused: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        let admin = admin.as_str().to_owned();
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .execute(
+                        "UPDATE administrations SET paused = ?2, updated_at = ?3 WHERE admin = ?1",
+                        params![admin, paused, now],
+                    )
+                    .store()?;
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err(not_registered(&admin))
+                }
+            })
+            .await
+    }
+
+    async fn remove_administration(&self, admin: &AdminKey) -> StoreResult<bool> {
+        let admin = admin.as_str().to_owned();
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .execute("DELETE FROM administrations WHERE admin = ?1", [admin])
+                    .store()?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn sealed_under_other_keys(
+        &self,
+        current: &KeyId,
+        limit: usize,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        self.select(
+            "key_id <> ?1",
+            vec![current.as_str().to_owned()],
+            count_to_sql(limit),
+        )
+        .await
+    }
+}
