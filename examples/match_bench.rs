@@ -112,6 +112,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 quality.recall(),
                 outcome.snelstart_groups.len()
             );
+            // Where the misses are, per generated case (relations, wrong matches, missed).
+            for (kind, relations, wrong, missed) in &quality.by_kind {
+                println!("    {kind:?}: {relations} relations, {wrong} wrong, {missed} missed");
+            }
         } else {
             println!(
                 "  flagged {} CRM and {} SnelStart duplicate pairs",

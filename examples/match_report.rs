@@ -21,7 +21,7 @@
 //! (create it) or `invalid` (the record could not be read: `problems` names each field by its
 //! JSON path; the report goes on with the next record). `reasons` are the evidence codes of the
 //! best candidate (`kvk_equal`, `vat_equal`, `iban_equal`, `email_equal`,
-//! `email_domain_equal`, `phone_equal`, `address_equal`, `email_and_address_equal`, `own_domain_phone_address_equal`,
+//! `email_domain_equal`, `phone_equal`, `address_equal`, `email_and_address_equal`, `own_domain_phone_address_equal`, `kvk_confirmed_by_contact`, `own_domain_and_name_equal`,
 //! `same_building`, `name_equal`, `name_truncated`, `name_similar:0.934`, `name_contained`,
 //! `name_different:0.412`, `legal_form_differs`, `vat_conflict`) and why it is or is not a
 //! match (`ambiguous_with:ID:SCORE`, `also_matched_by_crm:ID`, `vetoed:ID:kvk_conflict`,

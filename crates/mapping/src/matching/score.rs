@@ -71,6 +71,13 @@ pub enum Evidence {
     /// centre share an address and the reception's phone, but not a mail domain or a bank
     /// account.
     OwnContactsAgree,
+    /// The same KvK number, confirmed by contact data (address, phone, e-mail or IBAN), with
+    /// nothing contradicting: one registered company, whatever name each side uses (trade
+    /// names are registered under the company's KvK number).
+    KvkConfirmed,
+    /// The company's own mail domain (never freemail) and the same name, with nothing
+    /// contradicting (no other address, legal form, KvK or VAT id).
+    OwnDomainAndName,
     /// One is customer-only, the other supplier-only (SnelStart `relatiesoort`): a link could
     /// never be used, since one relation cannot be Klant and Leverancier (REL-0065). Veto.
     KindConflict,
@@ -104,6 +111,8 @@ impl Evidence {
             Self::NameDifferent { .. } => -25,
             Self::LegalFormDiffers => -8,
             Self::EmailAndAddress | Self::OwnContactsAgree => 35,
+            Self::KvkConfirmed => 25,
+            Self::OwnDomainAndName => 10,
             Self::KvkConflict | Self::RoleConflict => -100,
             // The pair keeps its score, so a reviewer learns how alike the two are.
             Self::KindConflict => 0,
@@ -172,6 +181,8 @@ impl fmt::Display for Evidence {
             Self::RoleConflict => f.write_str("holding_vs_operating"),
             Self::EmailAndAddress => f.write_str("email_and_address_equal"),
             Self::OwnContactsAgree => f.write_str("own_domain_phone_address_equal"),
+            Self::KvkConfirmed => f.write_str("kvk_confirmed_by_contact"),
+            Self::OwnDomainAndName => f.write_str("own_domain_and_name_equal"),
             Self::KindConflict => f.write_str("kind_conflict"),
         }
     }
@@ -372,21 +383,47 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
     if address_differs && !held_by_contact && !evidence.as_slice().is_empty() {
         evidence.push(Evidence::AddressDiffers);
     }
-    if email_and_address {
-        evidence.push(Evidence::EmailAndAddress);
-    } else if address
-        && a.phones.intersects(&b.phones)
-        && (evidence
-            .iter()
-            .any(|e| matches!(e, Evidence::EmailDomainEqual | Evidence::IbanEqual)))
-        && !evidence.iter().any(|e| {
+    let contradicted = evidence.iter().any(|e| {
+        matches!(
+            e,
+            Evidence::VatConflict | Evidence::LegalFormDiffers | Evidence::AddressDiffers
+        )
+    });
+    // Channels that belong to one company (a business centre's tenants share the address and
+    // the reception's phone, never a mail domain or a bank account).
+    let channels = evidence
+        .iter()
+        .filter(|e| {
             matches!(
                 e,
-                Evidence::VatConflict | Evidence::LegalFormDiffers | Evidence::AddressDiffers
+                Evidence::EmailDomainEqual
+                    | Evidence::EmailEqual
+                    | Evidence::IbanEqual
+                    | Evidence::PhoneEqual
             )
         })
-    {
+        .count();
+    let own_channel = evidence.iter().any(|e| {
+        matches!(
+            e,
+            Evidence::EmailDomainEqual | Evidence::IbanEqual | Evidence::EmailEqual
+        )
+    });
+    if email_and_address {
+        evidence.push(Evidence::EmailAndAddress);
+    } else if address && channels >= 2 && own_channel && !contradicted {
         evidence.push(Evidence::OwnContactsAgree);
+    }
+    if !contradicted {
+        if evidence.iter().any(|e| *e == Evidence::KvkEqual) && (address || channels > 0) {
+            evidence.push(Evidence::KvkConfirmed);
+        } else if evidence.iter().any(|e| *e == Evidence::EmailDomainEqual)
+            && evidence
+                .iter()
+                .any(|e| matches!(e, Evidence::NameEqual | Evidence::NameTruncated))
+        {
+            evidence.push(Evidence::OwnDomainAndName);
+        }
     }
     // Last, so the pair is still scored in full: a reviewer (and the report) learns that
     // SnelStart holds this very company, as the other kind.
