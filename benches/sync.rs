@@ -8,13 +8,13 @@
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use snelstart_mock::{MockConfig, MockServer};
 use snelstart_sync::client::Client;
 use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::crm::{Address, Project, Relation, RelationKind};
 use snelstart_sync::engine::store::{AdminKey, MemoryStore};
 use snelstart_sync::engine::{CrmDataset, EngineOptions, MemorySource, NoSink, SyncEngine};
 use snelstart_sync::mapping::config::{MappingConfig, RelatiecodePolicy};
-use snelstart_sync::mock::{MockConfig, MockServer};
 
 fn dataset() -> CrmDataset {
     let mut d = CrmDataset::default();

@@ -9,6 +9,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use snelstart_mock::{MockConfig, MockServer};
 use snelstart_sync::client::Client;
 use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::crm::{
@@ -20,7 +21,6 @@ use snelstart_sync::engine::{
     Action, Clock, CrmChange, EngineOptions, MemorySink, MemorySource, SyncEngine,
 };
 use snelstart_sync::mapping::config::MappingConfig;
-use snelstart_sync::mock::{MockConfig, MockServer};
 
 /// Books invoices with attachments against the simulator and reports calls and throughput.
 #[derive(Debug, Parser)]

@@ -39,6 +39,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use snelstart_mock::{MockConfig, MockServer};
 use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::client::models::{Relatie, RelatieWrite};
 use snelstart_sync::client::odata::Query;
@@ -49,7 +50,6 @@ use snelstart_sync::engine::{
     SyncEngine,
 };
 use snelstart_sync::mapping::config::{BothKindsPolicy, MappingConfig, RelatiecodePolicy};
-use snelstart_sync::mock::{MockConfig, MockServer};
 use snelstart_sync::sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 /// Where SnelStart is, and whether it is our own simulator.
@@ -271,6 +271,23 @@ fn mapping_config() -> MappingConfig {
     config
 }
 
+/// The budget in use, as the quickstart prints it.
+fn budget_line(b: &BudgetConfig) -> String {
+    let limit = |n: u32| {
+        if n == 0 {
+            "unlimited".to_owned()
+        } else {
+            n.to_string()
+        }
+    };
+    format!(
+        "call budget: {} a minute, {} an hour, {} at once (SNELSTART_BUDGET)",
+        limit(b.per_minute),
+        limit(b.per_hour),
+        limit(b.concurrent)
+    )
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
@@ -284,13 +301,17 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .map(PathBuf::from)
         .unwrap_or_else(|| work_dir.join("state.sqlite"));
     let target = target(&work_dir).await?;
-    // Against the simulator there are no limits; against SnelStart keep the test key's
-    // budget (100 calls a minute) unless told otherwise.
-    let budget = match (&target.mock, std::env::var("SNELSTART_BUDGET").as_deref()) {
-        (Some(_), _) => BudgetConfig::unlimited(),
-        (None, Ok("production")) => BudgetConfig::production(),
-        (None, _) => BudgetConfig::test_key(),
+    // SNELSTART_BUDGET picks the call budget: `test`, `production`, `unlimited` or limits such
+    // as `per_minute=100,per_hour=1000,concurrent=5`. Without it: no limits against the
+    // bundled simulator, the test key's (100 a minute, 1,000 an hour) against anything else.
+    let budget = match std::env::var("SNELSTART_BUDGET") {
+        Ok(text) => text
+            .parse::<BudgetConfig>()
+            .map_err(|e| format!("SNELSTART_BUDGET: {e}"))?,
+        Err(_) if target.mock.is_some() => BudgetConfig::unlimited(),
+        Err(_) => BudgetConfig::test_key(),
     };
+    println!("{}", budget_line(&budget));
     let client = Client::builder()
         .base_url(&target.base_url)
         .auth_url(&target.auth_url)
@@ -369,12 +390,15 @@ async fn main() -> Result<(), Box<dyn Error>> {
         let store = store.clone();
         let admin = admin.clone();
         let bar = bar.clone();
+        let engine = engine.clone();
         tokio::spawn(async move {
             loop {
                 if let Ok(c) = store.counts(&admin).await {
                     bar.set_length(c.total());
                     bar.set_position(c.done + c.failed + c.needs_review);
                 }
+                // What the engine waits for (the call budget, SnelStart, a retry) and until when.
+                bar.set_message(engine.waiting().map(|w| w.to_string()).unwrap_or_default());
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         })

@@ -14,6 +14,7 @@ use std::time::Instant;
 use clap::Parser;
 use futures::{StreamExt, TryStreamExt};
 use rust_decimal::Decimal;
+use snelstart_mock::{MockConfig, MockServer};
 use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::client::models::{
     BtwSoort, RelatieWrite, Relatiesoort, VerkoopBtwSoort, Verkoopboeking, VerkoopboekingBtwRegel,
@@ -24,7 +25,6 @@ use snelstart_sync::client::{Client, ops};
 use snelstart_sync::engine::store::{AdminKey, EntityKind, IdLink, LinkStore, MemoryStore};
 use snelstart_sync::engine::{Clock, EngineOptions, MemorySink, MemorySource, SyncEngine};
 use snelstart_sync::mapping::config::MappingConfig;
-use snelstart_sync::mock::{MockConfig, MockServer};
 
 /// Reads back payments after many invoices and many payments; prints calls and time.
 #[derive(Debug, Parser)]

@@ -19,13 +19,13 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use snelstart_mock::{MockConfig, MockServer};
 use snelstart_sync::client::Client;
 use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::crm::{Address, Contact, Project, Relation, RelationKind};
 use snelstart_sync::engine::store::{AdminKey, EntityKind};
 use snelstart_sync::engine::{Action, CrmDataset, EngineOptions, MemorySource, NoSink, SyncEngine};
 use snelstart_sync::mapping::config::{MappingConfig, RelatiecodePolicy};
-use snelstart_sync::mock::{MockConfig, MockServer};
 use snelstart_sync::sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 #[derive(Parser)]

@@ -31,12 +31,12 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use messy::{Config, Defect, Export, Label, RecordKind, Truth, generate};
+use snelstart_mock::{AdministrationConfig, MockConfig, MockServer};
 use snelstart_sync::client::Client;
 use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::engine::store::{AdminKey, EntityKind, MemoryStore, StoredError};
 use snelstart_sync::engine::{Clock, EngineOptions, MemorySink, MemorySource, SyncEngine};
 use snelstart_sync::mapping::config::MappingConfig;
-use snelstart_sync::mock::{AdministrationConfig, MockConfig, MockServer};
 
 type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
 

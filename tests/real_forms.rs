@@ -58,6 +58,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
+use snelstart_mock::{AdministrationConfig, MockConfig, MockServer};
 use snelstart_sync::client::Client;
 use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::engine::store::{AdminKey, MemoryStore};
@@ -65,7 +66,6 @@ use snelstart_sync::engine::{
     Clock, EngineOptions, MemorySink, MemorySource, SinkEvent, SyncEngine,
 };
 use snelstart_sync::mapping::config::{CreditNoteSign, MappingConfig};
-use snelstart_sync::mock::{AdministrationConfig, MockConfig, MockServer};
 
 type Engine = SyncEngine<MemoryStore, MemorySource, MemorySink>;
 

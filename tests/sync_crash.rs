@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+use snelstart_mock::{MockConfig, MockServer};
 use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::client::odata::Query;
 use snelstart_sync::client::{Client, ops};
@@ -15,7 +16,6 @@ use snelstart_sync::crm::{Address, Project, Relation, RelationKind};
 use snelstart_sync::engine::store::{AdminKey, EntityKind, LinkStore, QueueStore};
 use snelstart_sync::engine::{CrmDataset, EngineOptions, MemorySink, MemorySource, SyncEngine};
 use snelstart_sync::mapping::config::{MappingConfig, RelatiecodePolicy};
-use snelstart_sync::mock::{MockConfig, MockServer};
 use snelstart_sync::sqlite::SqliteStore;
 
 const CHILD: &str = "SNELSYNC_CRASH_CHILD";

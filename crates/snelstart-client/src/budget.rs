@@ -136,6 +136,8 @@ struct Windows {
     hour: Option<Window>,
     granted: u64,
     waited: Duration,
+    /// Until when callers wait for room in a window (the latest wake time of a waiting call).
+    waiting_until: Option<Instant>,
 }
 
 /// What the budget has been used for, for status reports.
@@ -152,6 +154,8 @@ pub struct BudgetUsage {
     pub total_wait: Duration,
     /// Requests in flight now.
     pub in_flight: u32,
+    /// How long calls still wait for room in the minute or hour window, when they do.
+    pub waiting_for_room: Option<Duration>,
 }
 
 /// The shared budget of one administration. Clone the `Arc` to share it between clients that
@@ -186,6 +190,7 @@ impl RateBudget {
                 hour: Window::new(config.per_hour, config.hour_window, margin),
                 granted: 0,
                 waited: Duration::ZERO,
+                waiting_until: None,
             }),
             concurrency: (config.concurrent > 0)
                 .then(|| Arc::new(Semaphore::new(config.concurrent as usize))),
@@ -227,7 +232,22 @@ impl RateBudget {
                         w.waited += now.duration_since(started);
                         break;
                     }
-                    Some(at) => at,
+                    Some(at) => {
+                        // Say once per wait what the calls wait for and until when: a silent
+                        // wait for the hour's budget looks like a hang.
+                        if w.waiting_until.is_none_or(|until| at > until) {
+                            let window = if hour >= minute { "hour" } else { "minute" };
+                            if at.duration_since(now) >= Duration::from_secs(1) {
+                                tracing::info!(
+                                    window,
+                                    wait_secs = at.duration_since(now).as_secs(),
+                                    "the call budget is spent: calls wait for room in the window"
+                                );
+                            }
+                            w.waiting_until = Some(at);
+                        }
+                        at
+                    }
                 }
             };
             tokio::time::sleep_until(wake_at).await;
@@ -251,7 +271,83 @@ impl RateBudget {
             total: w.granted,
             total_wait: w.waited,
             in_flight,
+            waiting_for_room: w
+                .waiting_until
+                .filter(|&until| until > now)
+                .map(|until| until - now),
         }
+    }
+}
+
+/// A budget named in configuration (an environment variable, a config file) that does not
+/// read; the message names the part that does not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetParseError {
+    message: String,
+}
+
+impl fmt::Display for BudgetParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}; expected `test`, `production`, `unlimited` or limits such as \
+             `per_minute=100,per_hour=1000,concurrent=5` (0 or a missing limit = unlimited)",
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for BudgetParseError {}
+
+/// Reads a budget as a host names it in configuration: `test` ([`BudgetConfig::test_key`]),
+/// `production` ([`BudgetConfig::production`]), `unlimited`, or explicit limits
+/// `per_minute=N,per_hour=N,concurrent=N` in any order, where a limit left out (or 0) is
+/// unlimited.
+///
+/// ```
+/// use snelstart_client::budget::BudgetConfig;
+/// let b: BudgetConfig = "per_minute=100,per_hour=1000,concurrent=5".parse().unwrap();
+/// assert_eq!(b, BudgetConfig::test_key());
+/// assert_eq!("unlimited".parse::<BudgetConfig>().unwrap(), BudgetConfig::unlimited());
+/// assert!("per_hour=lots".parse::<BudgetConfig>().is_err());
+/// ```
+impl std::str::FromStr for BudgetConfig {
+    type Err = BudgetParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let err = |message: String| BudgetParseError { message };
+        match text.trim().to_ascii_lowercase().as_str() {
+            "test" | "test_key" => return Ok(BudgetConfig::test_key()),
+            "production" => return Ok(BudgetConfig::production()),
+            "unlimited" | "none" => return Ok(BudgetConfig::unlimited()),
+            "" => return Err(err("the budget is empty".into())),
+            _ => {}
+        }
+        let mut limits = [None::<u32>; 3];
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let Some((key, value)) = part.split_once('=') else {
+                return Err(err(format!("`{part}` is not a name or a `limit=number`")));
+            };
+            let slot = match key.trim().to_ascii_lowercase().as_str() {
+                "per_minute" => 0,
+                "per_hour" => 1,
+                "concurrent" => 2,
+                other => return Err(err(format!("unknown limit `{other}`"))),
+            };
+            if limits[slot].is_some() {
+                return Err(err(format!("`{}` is given twice", key.trim())));
+            }
+            let value = value.trim().parse::<u32>().map_err(|_| {
+                err(format!(
+                    "`{}` must be a whole number of calls, not `{}`",
+                    key.trim(),
+                    value.trim()
+                ))
+            })?;
+            limits[slot] = Some(value);
+        }
+        let [per_minute, per_hour, concurrent] = limits.map(Option::unwrap_or_default);
+        Ok(BudgetConfig::custom(per_minute, per_hour, concurrent))
     }
 }
 
@@ -330,5 +426,30 @@ mod tests {
             let _p = budget.acquire().await;
         }
         assert_eq!(Instant::now(), start);
+    }
+
+    /// Issue 12: a host (the quickstart's `SNELSTART_BUDGET`) names a budget in text; only
+    /// `test` and `production` existed, so a run against another server could not lift or set
+    /// the limits. A wrong text is refused naming the part, never taken for "unlimited".
+    #[test]
+    fn budgets_read_from_configuration() {
+        let parse = |s: &str| s.parse::<BudgetConfig>();
+        assert_eq!(parse("test").unwrap(), BudgetConfig::test_key());
+        assert_eq!(parse(" Production ").unwrap(), BudgetConfig::production());
+        assert_eq!(parse("unlimited").unwrap(), BudgetConfig::unlimited());
+        assert_eq!(
+            parse("concurrent=2, per_minute=30").unwrap(),
+            BudgetConfig::custom(30, 0, 2)
+        );
+        for (text, names) in [
+            ("per_minute=10,per_day=5", "per_day"),
+            ("per_hour=-1", "per_hour"),
+            ("per_minute=1,per_minute=2", "per_minute"),
+            ("fast", "fast"),
+            ("", "empty"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(names), "{text}: {e}");
+        }
     }
 }

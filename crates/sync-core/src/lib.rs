@@ -93,5 +93,5 @@ pub use error::{EngineError, FailureKind};
 pub use hash::payload_hash;
 pub use report::{
     Action, FailureEntry, FieldChange, KindQueue, PlanEntry, PlannedAction, ReadBackSummary,
-    ReviewEntry, RunReport, StatusReport,
+    ReviewEntry, RunReport, StatusReport, WaitReason, Waiting,
 };

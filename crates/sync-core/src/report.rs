@@ -226,6 +226,53 @@ pub struct StatusReport {
     /// JSON path, id): records the engine did not see, most recent reads first kept by the
     /// client. A change on SnelStart's side shows here before it bites.
     pub skipped_items: Vec<String>,
+    /// What the engine waits for right now, and until when (`None` while it works or has
+    /// nothing to do).
+    pub waiting: Option<Waiting>,
+}
+
+/// What a running engine waits for and until when: shown in [`StatusReport::waiting`],
+/// logged by [`crate::SyncEngine::run_until_idle`], and for a host's progress display through
+/// [`crate::SyncEngine::waiting`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Waiting {
+    /// Why it waits.
+    pub reason: WaitReason,
+    /// Until when, as far as the engine knows (an outage lasts until SnelStart answers).
+    pub until: DateTime<Utc>,
+    /// Work items that wait.
+    pub items: u64,
+}
+
+/// Why the engine waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WaitReason {
+    /// SnelStart does not answer: the circuit breaker probes again at `until`.
+    Outage,
+    /// The call budget (calls a minute or an hour) is spent: room at `until`.
+    Budget,
+    /// Items wait out a retry backoff, SnelStart's `Retry-After`, or a lease of a stopped
+    /// worker.
+    Retry,
+}
+
+impl fmt::Display for Waiting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.reason {
+            WaitReason::Outage => "SnelStart to answer again (circuit breaker)",
+            WaitReason::Budget => "room in the call budget",
+            WaitReason::Retry => "the next retry (backoff, Retry-After or an expired lease)",
+        };
+        write!(
+            f,
+            "{} items waiting for {what} until {}",
+            self.items,
+            self.until.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
 }
 
 /// Unfinished work items of one entity kind.
@@ -284,6 +331,9 @@ impl fmt::Display for StatusReport {
             "budget: {} calls in the last minute, {} in the last hour, {} in total",
             self.budget.last_minute, self.budget.last_hour, self.budget.total
         )?;
+        if let Some(waiting) = &self.waiting {
+            writeln!(f, "waiting: {waiting}")?;
+        }
         for (flow, at) in &self.last_success {
             writeln!(f, "last successful run of {flow}: {at}")?;
         }

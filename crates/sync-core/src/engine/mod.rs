@@ -169,6 +169,8 @@ pub(crate) struct Inner<S, Src, Snk> {
     pub(crate) bound: tokio::sync::OnceCell<()>,
     /// When this engine last pruned finished work (see [`EngineOptions::retention`]).
     pub(crate) last_prune: Mutex<Option<DateTime<Utc>>>,
+    /// What [`SyncEngine::run_until_idle`] sleeps for, while it does.
+    pub(crate) waiting: Mutex<Option<crate::report::Waiting>>,
 }
 
 /// The result of handling one item.
@@ -258,6 +260,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 readback_lock: tokio::sync::Mutex::new(()),
                 bound: tokio::sync::OnceCell::new(),
                 last_prune: Mutex::new(None),
+                waiting: Mutex::new(None),
             }),
         }
     }
@@ -592,6 +595,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             // Say what the engine waits for and until when: a silent wait looks like a hang.
             let wait = wake.saturating_duration_since(tokio::time::Instant::now());
             let until = later(self.now(), wait);
+            let reason = if self.breaker_open(self.now()).is_some() {
+                crate::report::WaitReason::Outage
+            } else {
+                crate::report::WaitReason::Retry
+            };
+            self.set_waiting(Some(crate::report::Waiting {
+                reason,
+                until,
+                items: waiting,
+            }));
             if let Some(open) = self.breaker_open(self.now()) {
                 tracing::info!(
                     admin = %self.inner.admin, %open, waiting = waiting,
@@ -610,7 +623,39 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 wake.max(tokio::time::Instant::now() + Duration::from_millis(10)),
             )
             .await;
+            self.set_waiting(None);
         }
+    }
+
+    fn set_waiting(&self, waiting: Option<crate::report::Waiting>) {
+        *self
+            .inner
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = waiting;
+    }
+
+    /// What the engine waits for right now and until when, for a host's progress display:
+    /// room in the call budget (calls wait inside the client), SnelStart to answer again
+    /// (the circuit breaker), or the next retry while [`SyncEngine::run_until_idle`] sleeps.
+    /// `None` while it works.
+    pub fn waiting(&self) -> Option<crate::report::Waiting> {
+        let now = self.now();
+        if let Some(wait) = self.inner.client.budget_usage().waiting_for_room {
+            let in_flight = self.inner.client.budget_usage().in_flight;
+            return Some(crate::report::Waiting {
+                reason: crate::report::WaitReason::Budget,
+                until: later(now, wait),
+                items: u64::from(in_flight),
+            });
+        }
+        let waiting = self
+            .inner
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        waiting.filter(|w| w.until > now)
     }
 
     /// When the next pending item or the breaker becomes due.
@@ -1062,6 +1107,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     format!("{p}{id}")
                 })
                 .collect(),
+            waiting: self.waiting(),
         })
     }
 

@@ -354,7 +354,7 @@ async fn existing_relations_are_linked_not_duplicated_and_ambiguous_ones_wait() 
 
 use sync_core::store::LinkStore;
 
-use crate::support::client;
+use crate::support::{client, client_with_budget};
 
 #[tokio::test]
 async fn invalid_records_fail_with_reasons_while_the_rest_syncs_and_replay_works() {
@@ -1021,4 +1021,52 @@ async fn a_taken_relatiecode_fails_the_record_and_is_audited() {
         0,
         "no second relation with the number"
     );
+}
+
+/// Issue 12 (waiting is visible): when the call budget is spent the calls wait inside the
+/// client, and nothing said so. `waiting()` (and `status().waiting`) now says the engine waits
+/// for room in the budget and until when, while it waits.
+#[tokio::test]
+async fn a_spent_budget_is_a_visible_wait_with_its_end() {
+    let server = MockServer::start(MockConfig::new()).await.unwrap();
+    // Two calls per (one-second) "minute": the sync of four relations must wait for room.
+    let budget = snelstart_client::budget::BudgetConfig::custom(2, 0, 0)
+        .with_windows(Duration::from_secs(1), Duration::from_secs(3_600));
+    let engine: Engine = SyncEngine::with_options(
+        client_with_budget(&server, budget),
+        MemoryStore::new(),
+        MemorySource::new((0..4).map(|i| CrmChange::relation(customer(i))).collect()),
+        MemorySink::new(),
+        AdminKey::new("test"),
+        config_from_crm_numbers(),
+        options(),
+        sync_core::Clock::system(),
+    );
+    assert_eq!(engine.waiting(), None, "nothing to wait for before a run");
+    engine.ingest().await.unwrap();
+    let running = tokio::spawn({
+        let engine = engine.clone();
+        async move { engine.run_until_idle(Duration::from_secs(60)).await }
+    });
+    let mut seen = None;
+    for _ in 0..400 {
+        if let Some(w) = engine.waiting()
+            && w.reason == sync_core::WaitReason::Budget
+        {
+            seen = Some(w);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let waiting = seen.expect("the engine said it waits for the call budget");
+    let now = chrono::Utc::now();
+    assert!(
+        waiting.until > now - chrono::TimeDelta::milliseconds(50)
+            && waiting.until <= now + chrono::TimeDelta::seconds(2),
+        "until the window has room (within its second): {waiting}"
+    );
+    assert!(waiting.to_string().contains("call budget"), "{waiting}");
+    running.await.unwrap().unwrap();
+    assert_eq!(ours(&all_relaties(&server).await).len(), 4);
+    assert_eq!(engine.waiting(), None, "nothing waits once idle");
 }

@@ -10,12 +10,17 @@ use snelstart_mock::MockServer;
 /// A client for `server` without a call budget and with fast retries (milliseconds, three
 /// attempts), so tests meet faults quickly.
 pub fn client(server: &MockServer) -> Client {
+    client_with_budget(server, BudgetConfig::unlimited())
+}
+
+/// A client for `server` with this call budget and fast retries.
+pub fn client_with_budget(server: &MockServer, budget: BudgetConfig) -> Client {
     Client::builder()
         .base_url(server.base_url())
         .auth_url(server.auth_url())
         .subscription_key(server.subscription_key())
         .koppelsleutel(server.client_key())
-        .rate_budget(BudgetConfig::unlimited())
+        .rate_budget(budget)
         .retry_policy(
             RetryPolicy::default()
                 .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
