@@ -56,6 +56,7 @@ mod codec;
 mod links;
 mod queue;
 mod records;
+mod registry;
 pub mod schema;
 
 use std::fmt;
@@ -70,6 +71,8 @@ use tokio_postgres::NoTls;
 use tokio_postgres::config::Host;
 
 use crate::codec::PgResultExt;
+
+pub use crate::registry::PostgresRegistry;
 
 /// The schema used when [`PostgresOptions::schema`] is not set.
 pub const DEFAULT_SCHEMA: &str = "snelstart_sync";
