@@ -4,15 +4,17 @@
 //! a handler cannot reach it cannot misuse.
 
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use snelstart_client::Client;
 
-use super::SyncEngine;
+use super::{ItemResult, SyncEngine, later};
 use crate::breaker::Breaker;
 use crate::clock::Clock;
 use crate::crm::{CrmSink, CrmSource, SinkEvent};
-use crate::store::{AdminKey, AuditEntry, AuditOutcome, EntityKind, Store};
+use crate::error::{FailureKind, stored_from_client};
+use crate::store::{AdminKey, AuditEntry, AuditOutcome, EntityKind, Store, WorkItem};
 
 /// What a handler may use while it handles one item (see the module docs).
 pub(crate) struct HandlerCtx<'a, S, Snk> {
@@ -90,5 +92,109 @@ impl<S: Store, Snk: CrmSink> HandlerCtx<'_, S, Snk> {
         if let Err(e) = self.store.append_audit(entry).await {
             tracing::warn!(error = %e, "could not write the audit log");
         }
+    }
+}
+
+/// The engine's own uses of the same feedback: classifying a SnelStart error into the item's
+/// next step (and the breaker's view of SnelStart), backoff, payload hashes.
+impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
+    pub(crate) fn record_success(&self) {
+        self.handler_ctx().record_success();
+    }
+
+    /// Turns a SnelStart error into the item's next step.
+    pub(crate) fn classify(&self, item: &WorkItem, e: &snelstart_client::Error) -> ItemResult {
+        let now = self.now();
+        if e.is_rate_limited() {
+            let wait = e.retry_after().unwrap_or(Duration::from_secs(30));
+            return ItemResult::Retry {
+                at: later(now, wait),
+                error: stored_from_client(FailureKind::RateLimited, e),
+            };
+        }
+        let outage = e.is_retryable()
+            || matches!(
+                e,
+                snelstart_client::Error::Auth(_) | snelstart_client::Error::Transport(_)
+            );
+        if outage {
+            let mut breaker = self
+                .inner
+                .breaker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            breaker.record_failure(now, e.to_string());
+            // An outage is SnelStart's state, not this record's: the item is due again when
+            // the breaker probes (so everything resumes within seconds of SnelStart answering),
+            // or after a short backoff while the breaker is still closed.
+            let at = breaker.open_until(now).unwrap_or_else(|| {
+                let wait = self
+                    .backoff(item.attempts)
+                    .min(self.inner.options.breaker_base);
+                later(now, wait)
+            });
+            return ItemResult::Retry {
+                at,
+                error: stored_from_client(FailureKind::Transient, e),
+            };
+        }
+        // SnelStart answered: it is reachable, the record is the problem.
+        self.record_success();
+        ItemResult::Fail(stored_from_client(FailureKind::Permanent, e))
+    }
+
+    /// Records `hash` as the payload last sent for a linked record. Losing the
+    /// compare-and-swap means another worker recorded a later write meanwhile, and that one
+    /// stands.
+    pub(crate) async fn record_sent_hash(
+        &self,
+        link: &crate::store::IdLink,
+        hash: &str,
+    ) -> Result<(), crate::store::StoreError> {
+        match self
+            .inner
+            .store
+            .set_payload_hash(
+                &self.inner.admin,
+                link.kind,
+                &link.crm_id,
+                link.payload_hash.as_deref(),
+                Some(hash),
+                self.now(),
+            )
+            .await
+        {
+            Err(e) if e.is_conflict() => Ok(()),
+            other => other,
+        }
+    }
+
+    pub(crate) fn backoff(&self, attempts: u32) -> Duration {
+        let exponent = attempts.saturating_sub(1).min(16);
+        self.inner
+            .options
+            .base_backoff
+            .saturating_mul(1 << exponent)
+            .min(self.inner.options.max_backoff)
+    }
+
+    pub(crate) async fn deliver(&self, event: SinkEvent) {
+        self.handler_ctx().deliver(event).await;
+    }
+
+    /// Appends an audit entry for a write; audit failures are logged, not fatal (the write
+    /// already happened and the link records it).
+    pub(crate) async fn audit(
+        &self,
+        kind: EntityKind,
+        crm_id: &str,
+        snelstart_id: Option<uuid::Uuid>,
+        action: &str,
+        summary: String,
+        outcome: Result<(), String>,
+    ) {
+        self.handler_ctx()
+            .audit(kind, crm_id, snelstart_id, action, summary, outcome)
+            .await;
     }
 }

@@ -1,0 +1,485 @@
+//! The worker loop: claim due items in batches, run each one isolated (a panic fails only its
+//! record), record its outcome, and wait (visibly) for the next due item when a host asks for
+//! it ([`SyncEngine::run_until_idle`]).
+
+use super::*;
+
+impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
+    /// Ingests and processes until no work is eligible now.
+    ///
+    /// # Errors
+    ///
+    /// See [`SyncEngine::ingest`] and [`SyncEngine::process`].
+    pub async fn sync(&self) -> Result<RunReport, EngineError> {
+        let started = tokio::time::Instant::now();
+        let ingested = self.ingest().await?;
+        let mut report = self.process().await?;
+        report.ingested = ingested;
+        report.elapsed = started.elapsed();
+        Ok(report)
+    }
+
+    /// Processes eligible work items in batches until none is eligible now, or the circuit
+    /// breaker opens. Problems of single records never stop it.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`] when the store fails.
+    pub async fn process(&self) -> Result<RunReport, EngineError> {
+        let span = tracing::info_span!("sync.process", admin = %self.inner.admin);
+        self.process_inner(None).instrument(span).await
+    }
+
+    /// Drops finished work items older than [`EngineOptions::retention`], at most once an hour
+    /// per engine. A failure is logged: pruning is housekeeping, never a reason to stop.
+    async fn prune_if_due(&self) {
+        let Some(retention) = self.inner.options.retention else {
+            return;
+        };
+        let now = self.now();
+        {
+            let mut last = self
+                .inner
+                .last_prune
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| now - at < chrono::TimeDelta::hours(1)) {
+                return;
+            }
+            *last = Some(now);
+        }
+        let Some(before) = chrono::TimeDelta::from_std(retention)
+            .ok()
+            .and_then(|age| now.checked_sub_signed(age))
+        else {
+            return;
+        };
+        match self.inner.store.prune_done(&self.inner.admin, before).await {
+            Ok(n) if n > 0 => tracing::info!(pruned = n, %before, "pruned finished work items"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "pruning finished work items failed"),
+        }
+        // Parked changes and review decisions name CRM records (and grow with every failure
+        // and review); after the retention period they go too. Losing a parked entry only
+        // means an identical resubmission is tried once more; a decision is long consumed.
+        for area in [StateArea::Parked, StateArea::ReviewResolution] {
+            match self
+                .inner
+                .store
+                .prune_state(&self.inner.admin, area, before)
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!(pruned = n, %area, %before, "pruned state"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, %area, "pruning state failed"),
+            }
+        }
+    }
+
+    /// `deadline`: after the first batch, stop claiming new batches once it has passed (the
+    /// batch in hand always finishes).
+    async fn process_inner(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+    ) -> Result<RunReport, EngineError> {
+        let started = tokio::time::Instant::now();
+        let calls_before = self.inner.client.budget_usage().total;
+        // Bound before the first write of this engine (nothing to check while nothing waits).
+        if self.inner.bound.get().is_none()
+            && self.inner.store.counts(&self.inner.admin).await?.pending > 0
+        {
+            self.ensure_bound().await?;
+        }
+        let report = Arc::new(Mutex::new(RunReport::default()));
+        let context = Arc::new(RunContext::new());
+        let concurrency = self.concurrency();
+        let mut outage = false;
+        let mut touched: Vec<EntityKind> = Vec::new();
+        loop {
+            let now = self.now();
+            if self.breaker_open(now).is_some() {
+                outage = true;
+                break;
+            }
+            if !touched.is_empty() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                break;
+            }
+            // Half open after an outage: one item probes whether SnelStart is back, instead
+            // of a whole batch of calls failing at once.
+            let half_open = self
+                .inner
+                .breaker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .half_open(now);
+            let limit = if half_open {
+                1
+            } else {
+                self.inner.options.batch_size
+            };
+            let items = self
+                .inner
+                .store
+                .claim(&self.inner.admin, now, limit, self.inner.options.lease)
+                .await?;
+            if items.is_empty() {
+                break;
+            }
+            for item in &items {
+                if !touched.contains(&item.kind) {
+                    touched.push(item.kind);
+                }
+            }
+            relations::prepare_batch(self, &context, &items).await;
+            // Refuses the batch (putting it back) when the configuration does not fit the
+            // chart of accounts.
+            bookings::prepare_batch(self, &context, &items).await?;
+            let results: Vec<Result<(), EngineError>> = futures::stream::iter(items)
+                .map(|item| {
+                    let context = Arc::clone(&context);
+                    let report = Arc::clone(&report);
+                    async move { self.run_item(item, &context, &report).await }
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+            for r in results {
+                r?;
+            }
+            metrics::gauge!("sync_queue_pending", "admin" => self.inner.admin.to_string())
+                .set(self.inner.store.counts(&self.inner.admin).await?.pending as f64);
+        }
+        if !outage {
+            self.prune_if_due().await;
+            let now = self.now().to_rfc3339();
+            for kind in touched {
+                let name = last_success_cursor(kind);
+                let current = self.inner.store.state(&self.inner.admin, &name).await?;
+                // Another engine may have written it meanwhile; losing that race is harmless.
+                let _ = self
+                    .inner
+                    .store
+                    .put_state(
+                        &self.inner.admin,
+                        &name,
+                        current.as_deref(),
+                        &now,
+                        self.now(),
+                    )
+                    .await;
+            }
+        }
+        let mut report = Arc::try_unwrap(report)
+            .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
+            .unwrap_or_else(|arc| arc.lock().unwrap_or_else(PoisonError::into_inner).clone());
+        report.api_calls = self.inner.client.budget_usage().total - calls_before;
+        report.elapsed = started.elapsed();
+        report.interrupted_by_outage = outage;
+        Ok(report)
+    }
+
+    /// Processes repeatedly, sleeping until the next item is due (an item waiting out a
+    /// backoff or a rate limit, or the breaker's cool-down), until nothing is pending or
+    /// `max_wait` has passed. This is how a host keeps a sync going through an outage.
+    ///
+    /// # Errors
+    ///
+    /// See [`SyncEngine::process`].
+    pub async fn run_until_idle(&self, max_wait: Duration) -> Result<RunReport, EngineError> {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        let mut total = RunReport::default();
+        loop {
+            let span = tracing::info_span!("sync.process", admin = %self.inner.admin);
+            let report = self.process_inner(Some(deadline)).instrument(span).await?;
+            total.merge(&report);
+            let counts = self.inner.store.counts(&self.inner.admin).await?;
+            let waiting = counts.pending.saturating_sub(counts.blocked) + counts.in_flight;
+            if waiting == 0 || tokio::time::Instant::now() >= deadline {
+                total.interrupted_by_outage = report.interrupted_by_outage;
+                return Ok(total);
+            }
+            let wake = self.next_wake().await?.min(deadline);
+            // Say what the engine waits for and until when: a silent wait looks like a hang.
+            let wait = wake.saturating_duration_since(tokio::time::Instant::now());
+            let until = later(self.now(), wait);
+            let reason = if self.breaker_open(self.now()).is_some() {
+                crate::report::WaitReason::Outage
+            } else {
+                crate::report::WaitReason::Retry
+            };
+            self.set_waiting(Some(crate::report::Waiting {
+                reason,
+                until,
+                items: waiting,
+            }));
+            if let Some(open) = self.breaker_open(self.now()) {
+                tracing::info!(
+                    admin = %self.inner.admin, %open, waiting = waiting,
+                    "SnelStart is not answering: waiting for the circuit breaker to probe again"
+                );
+            } else {
+                let budget = self.inner.client.budget_usage();
+                tracing::info!(
+                    admin = %self.inner.admin, until = %until, waiting = waiting,
+                    calls_last_minute = budget.last_minute, calls_last_hour = budget.last_hour,
+                    "waiting for the next item to be due (a retry backoff, a rate limit or the \
+                     call budget)"
+                );
+            }
+            tokio::time::sleep_until(
+                wake.max(tokio::time::Instant::now() + Duration::from_millis(10)),
+            )
+            .await;
+            self.set_waiting(None);
+        }
+    }
+
+    fn set_waiting(&self, waiting: Option<crate::report::Waiting>) {
+        *self
+            .inner
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = waiting;
+    }
+
+    /// What the engine waits for right now and until when, for a host's progress display:
+    /// room in the call budget (calls wait inside the client), SnelStart to answer again
+    /// (the circuit breaker), or the next retry while [`SyncEngine::run_until_idle`] sleeps.
+    /// `None` while it works.
+    pub fn waiting(&self) -> Option<crate::report::Waiting> {
+        let now = self.now();
+        if let Some(wait) = self.inner.client.budget_usage().waiting_for_room {
+            let in_flight = self.inner.client.budget_usage().in_flight;
+            return Some(crate::report::Waiting {
+                reason: crate::report::WaitReason::Budget,
+                until: later(now, wait),
+                items: u64::from(in_flight),
+            });
+        }
+        let waiting = self
+            .inner
+            .waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        waiting.filter(|w| w.until > now)
+    }
+
+    /// When the next pending item or the breaker becomes due.
+    async fn next_wake(&self) -> Result<tokio::time::Instant, EngineError> {
+        let now = self.now();
+        let mut next = now + chrono::TimeDelta::seconds(60);
+        if let Some(open) = self.breaker_open(now) {
+            next = next.min(open);
+        } else {
+            // Only future times matter: a pending item that is due but was not claimed waits
+            // for something else (a dependency, an older item of the same record), and
+            // `process` runs again as soon as that finishes. One indexed query, whatever
+            // the size of the queue.
+            if let Some(due) = self.inner.store.next_due(&self.inner.admin, now).await? {
+                next = next.min(due);
+            }
+        }
+        Ok(self.inner.clock.instant_at(next))
+    }
+
+    fn concurrency(&self) -> usize {
+        self.inner
+            .options
+            .concurrency
+            .unwrap_or_else(|| match self.inner.client.budget().config().concurrent {
+                0 => 8,
+                n => n as usize,
+            })
+            .max(1)
+    }
+
+    fn breaker_open(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.inner
+            .breaker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .open_until(now)
+    }
+
+    /// Handles one claimed item and records its outcome.
+    async fn run_item(
+        &self,
+        item: WorkItem,
+        context: &RunContext,
+        report: &Mutex<RunReport>,
+    ) -> Result<(), EngineError> {
+        let span = tracing::info_span!(
+            "sync.item",
+            kind = item.kind.as_str(),
+            crm_id = %item.crm_id,
+            op = %item.operation,
+            attempt = item.attempts
+        );
+        // A panic while handling one record (a bug, or input nobody foresaw) fails that record
+        // with the panic's message and lets the rest of the batch, and every later run, go on;
+        // without this the item would be claimed again after its lease and panic again.
+        let result = match std::panic::AssertUnwindSafe(self.handle(&item, context))
+            .catch_unwind()
+            .instrument(span.clone())
+            .await
+        {
+            Ok(result) => result,
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| (*s).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".to_owned());
+                ItemResult::Fail(
+                    FailureKind::Permanent
+                        .error(format!(
+                            "internal error while handling this record ({what}); the other \
+                             records went on. Please report it with the record"
+                        ))
+                        .with_code("PANIC"),
+                )
+            }
+        };
+        let _enter = span.enter();
+        let store = &self.inner.store;
+        let token = item.lease();
+        let now = self.now();
+        let action = match result {
+            ItemResult::Done(action) => {
+                store.complete(token, now).await?;
+                action
+            }
+            ItemResult::Review {
+                reasons,
+                candidates,
+                detail,
+            } => {
+                store.needs_review(token, detail, now).await?;
+                self.park(&item).await;
+                self.deliver(SinkEvent::ReviewNeeded {
+                    kind: item.kind,
+                    crm_id: item.crm_id.clone(),
+                    reasons,
+                    candidates,
+                })
+                .await;
+                Action::Review
+            }
+            ItemResult::Fail(error) => {
+                tracing::warn!(reason = %error.message, "item failed");
+                self.deliver(SinkEvent::Failed {
+                    kind: item.kind,
+                    crm_id: item.crm_id.clone(),
+                    reason: error.message.clone(),
+                    fields: error.field_paths(),
+                })
+                .await;
+                store.fail(token, error, now).await?;
+                self.park(&item).await;
+                Action::Failed
+            }
+            ItemResult::Retry { at, error } => {
+                tracing::debug!(reason = %error.message, %at, "item deferred");
+                store.reschedule(token, at, error, now).await?;
+                Action::Deferred
+            }
+        };
+        metrics::counter!("sync_items_total", "kind" => item.kind.as_str(), "action" => action.as_str())
+            .increment(1);
+        report
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(item.kind, action);
+        Ok(())
+    }
+
+    async fn handle(&self, item: &WorkItem, context: &RunContext) -> ItemResult {
+        if item.kind == EntityKind::Attachment {
+            return self.handle_attachment(item).await;
+        }
+        let change: CrmChange = match serde_json::from_value(item.payload.clone()) {
+            Ok(c) => c,
+            Err(e) => {
+                return ItemResult::Fail(FailureKind::Permanent.error(format!(
+                    "work item {} holds an unreadable change: {e}",
+                    item.id
+                )));
+            }
+        };
+        // What the mapping's policies changed in this record, told to the CRM once the record
+        // is written (pure and cheap, so computed before the handler consumes the change).
+        let config = &self.inner.config;
+        let notices = match &change {
+            CrmChange::Relation(r) => mapping::notices::relation(r, config),
+            CrmChange::Project(p) => mapping::notices::project(p, config),
+            CrmChange::SalesInvoice(i) => mapping::notices::sales_invoice(i, config),
+            CrmChange::PurchaseInvoice(i) => mapping::notices::purchase_invoice(i, config),
+            _ => Vec::new(),
+        };
+        let outcome = match change {
+            CrmChange::Relation(relation) => {
+                relations::upsert(self, item, context, &relation).await
+            }
+            CrmChange::RelationArchived(id) => relations::archive(self, item, id.as_str()).await,
+            CrmChange::Project(project) => projects::upsert(self, item, context, &project).await,
+            CrmChange::SalesInvoice(invoice) => {
+                bookings::upsert_sales(self, item, context, &invoice).await
+            }
+            CrmChange::PurchaseInvoice(invoice) => {
+                bookings::upsert_purchase(self, item, context, &invoice).await
+            }
+            CrmChange::Refused(refused) => Ok(intake::refusal_failure(&refused)),
+        };
+        match outcome {
+            Ok(result) => {
+                if let ItemResult::Done(Action::Created | Action::Updated | Action::Linked) = result
+                {
+                    for notice in notices {
+                        self.deliver(SinkEvent::Notice {
+                            kind: item.kind,
+                            crm_id: item.crm_id.clone(),
+                            path: notice.path,
+                            policy: notice.policy,
+                            message: notice.message,
+                        })
+                        .await;
+                    }
+                }
+                result
+            }
+            Err(relations::HandlerError::Client(e)) => self.classify(item, &e),
+            Err(relations::HandlerError::Store(e)) => ItemResult::Retry {
+                at: later(self.now(), self.backoff(item.attempts)),
+                error: FailureKind::Transient.error(format!("store: {e}")),
+            },
+        }
+    }
+
+    /// Remembers which payload a failed or held item had (see `submit_after`).
+    async fn park(&self, item: &WorkItem) {
+        let key = parked_cursor(item.kind, &item.operation, &item.crm_id);
+        let value = format!(
+            "{} {}",
+            crate::hash::payload_hash(&item.payload),
+            item.id.get()
+        );
+        let store = &self.inner.store;
+        let result = async {
+            let current = store.state(&self.inner.admin, &key).await?;
+            store
+                .put_state(
+                    &self.inner.admin,
+                    &key,
+                    current.as_deref(),
+                    &value,
+                    self.now(),
+                )
+                .await
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "could not park the item's payload hash");
+        }
+    }
+}
