@@ -479,3 +479,78 @@ pub async fn backup_import(ctx: &Context, file: &Path) -> Result<Outcome, CliErr
     );
     Ok(Outcome::Clean)
 }
+
+/// The weekly status digest as Markdown: per administration the queue, failures with their
+/// fields, reviews, budget, last read-back and reconcile.
+pub async fn digest_text(engines: &[Engine]) -> Result<(String, Outcome), CliError> {
+    let mut out = format!(
+        "# snelsync weekly digest\n\n{}\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
+    let mut outcome = Outcome::Clean;
+    for engine in engines {
+        let r = engine.status().await?;
+        let q = &r.queue;
+        if !r.failures.is_empty() || !r.review.is_empty() {
+            outcome = Outcome::Attention;
+        }
+        out.push_str(&format!(
+            "\n## {}\n\n- queue: {} pending, {} done, {} failed, {} waiting for review\n- budget: {} calls in the last hour\n",
+            r.admin, q.pending, q.done, q.failed, q.needs_review, r.budget.last_hour
+        ));
+        match &r.last_read_back {
+            Some(rb) => out.push_str(&format!(
+                "- last read-back: {} ({} invoices, {} payments)\n",
+                rb.at, rb.invoices_seen, rb.payments_found
+            )),
+            None => out.push_str("- last read-back: never\n"),
+        }
+        match snelsync_http::last_reconcile(engine).await? {
+            Some(rc) if rc.clean => out.push_str(&format!("- last reconcile: {} (clean)\n", rc.at)),
+            Some(rc) => out.push_str(&format!(
+                "- last reconcile: {} ({} differences)\n",
+                rc.at, rc.difference_count
+            )),
+            None => out.push_str("- last reconcile: never\n"),
+        }
+        if !r.failures.is_empty() {
+            out.push_str(
+                "\n### Failures\n\n| kind | CRM record | field | reason |\n|---|---|---|---|\n",
+            );
+            for f in &r.failures {
+                let reason = f.error.as_ref().map(|e| e.message.as_str()).unwrap_or("");
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} |\n",
+                    f.kind,
+                    f.crm_id,
+                    f.fields().join(", "),
+                    reason.replace('|', "/")
+                ));
+            }
+        }
+        if !r.review.is_empty() {
+            out.push_str("\n### Waiting for review\n\n");
+            for rv in &r.review {
+                out.push_str(&format!("- {} {} since {}\n", rv.kind, rv.crm_id, rv.since));
+            }
+        }
+    }
+    Ok((out, outcome))
+}
+
+pub async fn digest(ctx: &Context, out: Option<&Path>) -> Result<Outcome, CliError> {
+    let engines = ctx.engines(&MemorySource::default())?;
+    let (text, outcome) = digest_text(&engines).await?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
+            ctx.print(
+                &json!({"file": path, "attention": outcome == Outcome::Attention}),
+                &format!("digest written to {}\n", path.display()),
+            );
+        }
+        None => ctx.print(&json!({"markdown": text}), &text),
+    }
+    Ok(outcome)
+}

@@ -10,6 +10,7 @@
 //! snelsync review list | resolve ID (--link UUID | --create-new)
 //! snelsync reconcile --from export.json          compare the CRM with SnelStart
 //! snelsync backup export [--out FILE] | import FILE
+//! snelsync digest [--out FILE]                   the weekly status digest (Markdown)
 //! snelsync serve                                 HTTP service + processing (SIGTERM: graceful stop)
 //! ```
 //!
@@ -23,7 +24,7 @@
 //! | 0 | done, nothing needs attention |
 //! | 1 | could not do it: configuration, store, SnelStart unreachable or refusing the credentials |
 //! | 2 | usage error (unknown command or option) |
-//! | 3 | done, but something needs a person: `check` found problems (not safe to sync), records failed or wait for review after `sync`/`status`, `reconcile` found differences |
+//! | 3 | done, but something needs a person: `check` found problems (not safe to sync), records failed or wait for review after `sync`/`status`/`digest`, `reconcile` found differences |
 
 mod commands;
 mod config;
@@ -156,6 +157,12 @@ enum Command {
         #[command(subcommand)]
         action: BackupCommand,
     },
+    /// The weekly status digest as Markdown (to --out or standard output).
+    Digest {
+        /// The file to write.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Run the HTTP service and the processing loop until SIGTERM or Ctrl-C.
     Serve,
 }
@@ -272,6 +279,7 @@ async fn run(cli: Cli) -> Result<Outcome, CliError> {
             BackupCommand::Export { out } => commands::backup_export(&ctx, out.as_deref()).await,
             BackupCommand::Import { file } => commands::backup_import(&ctx, &file).await,
         },
+        Command::Digest { out } => commands::digest(&ctx, out.as_deref()).await,
         Command::Serve => serve::serve(&ctx).await,
     }
 }

@@ -107,6 +107,13 @@ async fn init_check_sync_status_reconcile_backup() {
             "{status}"
         );
 
+        let digest = s.path("digest.md");
+        let out = s.run(&["digest", "--out", digest.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(3), "the digest needs a person too");
+        let md = std::fs::read_to_string(&digest).unwrap();
+        assert!(md.contains("| relation | crm-2 | kvk_number |"), "{md}");
+        assert!(md.contains("relation crm-3 since"), "{md}");
+
         let backup = s.path("backup.json");
         let out = s.run(&["backup", "export", "--out", backup.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(0));
