@@ -64,6 +64,7 @@ mod engine;
 pub mod error;
 mod hash;
 pub mod keys;
+pub mod onboarding;
 pub mod registry;
 pub mod report;
 pub mod store;
