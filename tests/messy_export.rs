@@ -22,6 +22,9 @@
 #[path = "support/messy_export.rs"]
 mod messy;
 
+#[path = "support/simulator.rs"]
+mod simulator;
+
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,8 +35,6 @@ use serde_json::Value;
 
 use messy::{Config, Defect, Export, Label, RecordKind, Truth, generate};
 use snelstart_mock::{AdministrationConfig, MockConfig, MockServer};
-use snelstart_sync::client::Client;
-use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::engine::store::{AdminKey, EntityKind, MemoryStore, StoredError};
 use snelstart_sync::engine::{Clock, EngineOptions, MemorySink, MemorySource, SyncEngine};
 use snelstart_sync::mapping::config::MappingConfig;
@@ -184,14 +185,7 @@ async fn start(current_year: i32) -> (MockServer, Engine) {
     );
     config.administrations = vec![admin];
     let server = MockServer::start(config).await.unwrap();
-    let client = Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(BudgetConfig::unlimited())
-        .build()
-        .unwrap();
+    let client = simulator::client(&server);
     let mut options = EngineOptions::default();
     options.concurrency = Some(8);
     options.status_limit = 10_000;

@@ -50,6 +50,9 @@
 //!   control character) inside a name; the VAT category `geen` (not a documented form, but
 //!   SnelStart's own word for 0 %).
 
+#[path = "support/simulator.rs"]
+mod simulator;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::str::FromStr;
 use std::time::Duration;
@@ -59,8 +62,6 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{Value, json};
 
 use snelstart_mock::{AdministrationConfig, MockConfig, MockServer};
-use snelstart_sync::client::Client;
-use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::engine::store::{AdminKey, MemoryStore};
 use snelstart_sync::engine::{
     Clock, EngineOptions, MemorySink, MemorySource, SinkEvent, SyncEngine,
@@ -2056,14 +2057,7 @@ async fn start(config: MappingConfig, sink: MemorySink) -> (MockServer, Engine) 
     );
     mock.administrations = vec![admin];
     let server = MockServer::start(mock).await.unwrap();
-    let client = Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(BudgetConfig::unlimited())
-        .build()
-        .unwrap();
+    let client = simulator::client(&server);
     let mut options = EngineOptions::default();
     options.concurrency = Some(4);
     options.status_limit = 10_000;

@@ -4,6 +4,9 @@
 //! The parent test runs the simulator; the sync runs in a child process (this test binary
 //! again, running the ignored `crash_child_worker` test), with its state in a SQLite file.
 
+#[path = "support/simulator.rs"]
+mod simulator;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -126,14 +129,7 @@ async fn killed_mid_sync_and_restarted_completes_exactly() {
     assert!(status.success(), "restarted sync failed: {status}");
 
     // Exactly the expected SnelStart state.
-    let client = Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(BudgetConfig::unlimited())
-        .build()
-        .unwrap();
+    let client = simulator::client(&server);
     let relaties = client
         .list_all(ops::relaties::list(Query::new()))
         .await
@@ -322,14 +318,7 @@ async fn killed_during_read_back_every_payment_reaches_the_crm() {
     };
     use snelstart_sync::engine::store::IdLink;
     let server = MockServer::start(MockConfig::new()).await.unwrap();
-    let client = Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(BudgetConfig::unlimited())
-        .build()
-        .unwrap();
+    let client = simulator::client(&server);
     let revenue = client
         .list_all(ops::grootboeken::list(Query::new()))
         .await
