@@ -308,10 +308,14 @@ pub const MAX_KEPT_DECODE_PROBLEMS: usize = 1_000;
 #[derive(Default)]
 struct ProblemSink {
     kept: std::sync::Mutex<(Vec<ItemDecodeProblem>, u64)>,
+    /// Every problem ever recorded (never reset), so a reader can tell whether its own list
+    /// read skipped an item.
+    total: std::sync::atomic::AtomicU64,
 }
 
 impl ProblemSink {
     fn record(&self, problem: ItemDecodeProblem) {
+        self.total.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         tracing::warn!(
             route = problem.route,
             index = problem.index,
@@ -396,6 +400,16 @@ impl Client {
         kept.unwrap_or_else(std::sync::PoisonError::into_inner)
             .0
             .clone()
+    }
+
+    /// How many list items did not decode since the client was built (never reset, shared by
+    /// clones). Read it before and after a list read: a difference means the read skipped
+    /// items (or a concurrent read of this client did), so the list is not the whole truth.
+    pub fn decode_problem_total(&self) -> u64 {
+        self.inner
+            .problems
+            .total
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Takes the recorded item decode problems, and how many more were dropped past

@@ -18,6 +18,13 @@ pub enum FaultKind {
         /// Seconds in the `Retry-After` header.
         retry_after_secs: u64,
     },
+    /// Process the request and, when the answer is a JSON array (a list page), make the item
+    /// at `index` malformed (its `uri` becomes a number, a type no model accepts; its `id`
+    /// stays readable): what a client sees when SnelStart sends one record it cannot decode.
+    MalformedListItem {
+        /// The position on the page (0-based); past the end nothing changes.
+        index: usize,
+    },
 }
 
 /// A fault to inject on the `nth` request (1-based, counted from when it was scripted) that

@@ -594,7 +594,30 @@ fn fault_response(kind: &FaultKind) -> Response {
         }
         FaultKind::RateLimited { retry_after_secs } => rate_limited(*retry_after_secs),
         FaultKind::ConnectionReset | FaultKind::ProcessedButResponseLost => dropped(),
+        // Handled in `api_layer` (it needs the handler's answer).
+        FaultKind::MalformedListItem { .. } => {
+            (StatusCode::INTERNAL_SERVER_ERROR, "unhandled fault").into_response()
+        }
     }
+}
+
+/// The handler's answer with item `index` of its JSON array made undecodable (`uri` a number).
+/// Anything that is not a JSON array of objects passes unchanged.
+async fn malform_list_item(response: Response, index: usize) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return dropped();
+    };
+    let mut value: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
+    if let Some(item) = value.get_mut(index).and_then(Value::as_object_mut) {
+        item.insert("uri".into(), json!(12345));
+    }
+    let body = serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec());
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(body))
 }
 
 /// Gateway behaviour for every API and token route, in APIM order: availability, subscription
@@ -622,6 +645,9 @@ async fn api_layer(
                     // Commit first, then lose the answer: the hardest failure for a client.
                     let _ = next.run(req).await;
                     dropped()
+                }
+                Some(FaultKind::MalformedListItem { index }) => {
+                    malform_list_item(next.run(req).await, index).await
                 }
                 Some(kind) => fault_response(&kind),
                 None => next.run(req).await,

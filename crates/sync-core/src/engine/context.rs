@@ -20,6 +20,9 @@ use tokio::sync::OnceCell;
 pub(crate) struct RelationSnapshot {
     pub(crate) records: Vec<MatchRecord>,
     pub(crate) by_code: HashMap<i32, RelatieId>,
+    /// Items of the relation list that did not decode (their ids, when readable): relations
+    /// the matcher did not see, so "no match" does not mean "not in SnelStart".
+    pub(crate) skipped: Vec<Option<String>>,
 }
 
 #[derive(Debug, Default)]
@@ -69,10 +72,13 @@ impl RunContext {
         self.relations
             .get_or_try_init(|| async {
                 let mut snapshot = RelationSnapshot::default();
+                let before = client.decode_problem_total();
                 let mut stream = std::pin::pin!(client.list(ops::relaties::list(Query::new())));
                 while let Some(relatie) = stream.try_next().await? {
                     add_to_snapshot(&mut snapshot, &relatie);
                 }
+                snapshot.skipped =
+                    skipped_since(client, before, ops::relaties::list(Query::new()).route());
                 Ok(Mutex::new(snapshot))
             })
             .await
@@ -177,6 +183,30 @@ impl RunContext {
             self.forget_chart();
         }
     }
+}
+
+/// The ids (when readable) of the items of list `route` that did not decode since the problem
+/// total was `before`. When more problems were recorded than are still kept, or another read
+/// of this client recorded them meanwhile, the list errs on the safe side: a skipped item of
+/// unknown id.
+pub(crate) fn skipped_since(client: &Client, before: u64, route: &str) -> Vec<Option<String>> {
+    let new = client.decode_problem_total().saturating_sub(before);
+    if new == 0 {
+        return Vec::new();
+    }
+    let kept = client.decode_problems();
+    let new = usize::try_from(new).unwrap_or(usize::MAX);
+    let recent: Vec<_> = kept.iter().rev().take(new).collect();
+    let mut ids: Vec<Option<String>> = recent
+        .iter()
+        .filter(|p| p.route == route)
+        .map(|p| p.id.clone())
+        .collect();
+    if recent.len() < new {
+        // Some were taken by status() or dropped meanwhile: incomplete in an unknown way.
+        ids.push(None);
+    }
+    ids
 }
 
 fn add_to_snapshot(snapshot: &mut RelationSnapshot, relatie: &Relatie) {

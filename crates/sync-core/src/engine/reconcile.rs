@@ -906,6 +906,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let mut counted: u64 = 0;
         let mut listed: HashSet<Uuid> = HashSet::new();
         let query = Query::new();
+        let problems_before = self.inner.client.decode_problem_total();
         let mut stream = std::pin::pin!(self.inner.client.list(ops::relaties::list(query)));
         while let Some(relatie) = stream.try_next().await? {
             let uuid: Uuid = relatie.id.into();
@@ -967,6 +968,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
         }
         // CRM relations (or their second SnelStart relation) that SnelStart did not list.
+        let skipped =
+            super::context::skipped_since(&self.inner.client, problems_before, "relaties");
+        // A linked relation not listed was possibly skipped: by its id, or any when an id was
+        // unreadable.
+        let unread = |uuid: &Uuid| {
+            skipped.iter().any(|s| match s {
+                None => true,
+                Some(id) => id.parse::<Uuid>().is_ok_and(|s| s == *uuid),
+            })
+        };
         for (index, relation) in crm_relations.iter().enumerate() {
             if !selector.selects(relation.id.as_str()) {
                 continue;
@@ -981,7 +992,21 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             };
             for w in 0..expected {
                 let id = link_id(relation.id.as_str(), w);
-                if !seen.contains(&id) {
+                let linked = links.by_crm.get(&id).copied();
+                if !seen.contains(&id)
+                    && let Some(uuid) = linked.filter(|u| unread(u))
+                {
+                    // Its SnelStart relation may be the item that did not decode: not missing.
+                    differences.push(Difference::RelationNotComparable {
+                        crm_id: id,
+                        snelstart_id: uuid,
+                        problems: vec![
+                            "SnelStart listed relations the client could not decode; this \
+                             relation may be one of them (see status().skipped_items)"
+                                .to_owned(),
+                        ],
+                    });
+                } else if !seen.contains(&id) {
                     differences.push(Difference::RelationOnlyInCrm {
                         snelstart_id: links.by_crm.get(&id).copied(),
                         crm_id: id,

@@ -388,8 +388,34 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
             }
         }
     }
+    // A relation SnelStart listed but the client could not decode is one the matcher did not
+    // see: it may be this one. Creating now could make a twin, so an administrator decides
+    // (resolving "new" creates; fixing the record in SnelStart and replaying links).
+    let skipped = context
+        .relations(&engine.inner.client)
+        .await?
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .skipped
+        .clone();
+    if !skipped.is_empty() {
+        let candidates: Vec<String> = skipped.iter().flatten().cloned().collect();
+        return Ok(ItemResult::Review {
+            reasons: vec![SKIPPED_RELATIONS_REASON.into()],
+            detail: serde_json::json!({
+                "reasons": [SKIPPED_RELATIONS_REASON],
+                "skipped_items": skipped.len(),
+                "skipped_ids": candidates,
+            }),
+            candidates,
+        });
+    }
     create(engine, context, link_id, write, &hash).await
 }
+
+/// The review reason when no match was found but SnelStart's relation list had items the
+/// client could not decode (see `Client::decode_problems`).
+pub(crate) const SKIPPED_RELATIONS_REASON: &str = "snelstart_relations_not_readable";
 
 fn review(reasons: Vec<String>, candidates: Vec<String>, decision: &MatchResult) -> ItemResult {
     ItemResult::Review {

@@ -680,3 +680,42 @@ async fn reconcile_figures() {
         );
     }
 }
+
+/// Issue 11: a SnelStart relation the client could not decode (one malformed item on the
+/// page) is not reported as missing: reconcile says it could not compare it.
+#[tokio::test]
+async fn a_relation_that_did_not_decode_is_not_reported_missing() {
+    let relations: Vec<Relation> = (1..=3)
+        .map(|i| relation(i, RelationKind::Customer))
+        .collect();
+    let s = setup(relations.clone()).await;
+    let r2 = relatie_of(&s, "crm-2").await;
+    let listed: Vec<Relatie> = s
+        .client
+        .list_all(ops::relaties::list(Query::new()))
+        .await
+        .unwrap();
+    let pos = listed.iter().position(|r| r.id == r2).unwrap();
+    assert!(pos < 500, "on the first page");
+    s.server.script_faults([snelstart_mock::ScriptedFault::new(
+        snelstart_mock::FaultKind::MalformedListItem { index: pos },
+    )
+    .on("GET", "/v2/relaties")]);
+    let report = s
+        .engine
+        .reconcile(
+            &CrmInventory::new().with_relations(relations),
+            &ReconcileOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        report.of_type("relation_only_in_crm").count(),
+        0,
+        "{report}"
+    );
+    let not_compared: Vec<_> = report.of_type("relation_not_comparable").collect();
+    assert_eq!(not_compared.len(), 1, "{report}");
+    assert_eq!(not_compared[0].record(), "relation crm-2");
+    assert_eq!(report.differences.len(), 1, "{report}");
+}

@@ -1070,3 +1070,60 @@ async fn a_spent_budget_is_a_visible_wait_with_its_end() {
     assert_eq!(ours(&all_relaties(&server).await).len(), 4);
     assert_eq!(engine.waiting(), None, "nothing waits once idle");
 }
+
+/// Issue 11: when the relation the CRM record matches is the list item that did not decode,
+/// the engine does not create a twin: the record waits for review, naming the skipped id.
+#[tokio::test]
+async fn a_match_that_did_not_decode_is_reviewed_not_recreated() {
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), vec![]).await;
+    let c = client(&s.server);
+    let mut existing = RelatieWrite::default();
+    existing.relatiesoort = Some(vec![Relatiesoort::Klant]);
+    existing.relatiecode = Some(777);
+    existing.naam = Some(company_name(7));
+    existing.kvk_nummer = Some("30000007".into());
+    let existing = c
+        .execute(ops::relaties::create(&existing).unwrap())
+        .await
+        .unwrap();
+    let pos = all_relaties(&s.server)
+        .await
+        .iter()
+        .position(|r| r.id == existing.id)
+        .unwrap();
+    assert!(pos < 500, "on the first page");
+    s.server.script_faults([
+        ScriptedFault::new(FaultKind::MalformedListItem { index: pos }).on("GET", "/v2/relaties"),
+    ]);
+    s.source.push(CrmChange::relation(customer(7)));
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        0,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Review),
+        1,
+        "{report}"
+    );
+    let status = s.engine.status().await.unwrap();
+    assert_eq!(status.review[0].crm_id, "crm-7");
+    assert!(
+        status
+            .skipped_items
+            .iter()
+            .any(|i| i.contains(&existing.id.to_string())),
+        "{:?}",
+        status.skipped_items
+    );
+    assert_eq!(
+        all_relaties(&s.server)
+            .await
+            .iter()
+            .filter(|r| r.kvk_nummer.as_deref() == Some("30000007"))
+            .count(),
+        1,
+        "customer 7 not duplicated"
+    );
+}
