@@ -257,6 +257,60 @@ impl RateBudget {
         }
     }
 
+    /// How long ago each call still counted by a window was granted, oldest first: the
+    /// calls SnelStart is still counting. A host persists these (as wall-clock times) so a
+    /// restarted process can [`seed`](Self::seed) its budget with them instead of starting
+    /// with a full budget SnelStart has partly spent.
+    pub fn spent(&self) -> Vec<Duration> {
+        let mut guard = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let w = &mut *guard;
+        let now = Instant::now();
+        // The longer window holds every grant the shorter one does.
+        let longest = match (w.hour.as_mut(), w.minute.as_mut()) {
+            (Some(hour), _) => Some(hour),
+            (None, minute) => minute,
+        };
+        let Some(win) = longest else {
+            return Vec::new();
+        };
+        win.prune(now);
+        win.grants
+            .iter()
+            .map(|at| now.duration_since(*at))
+            .collect()
+    }
+
+    /// Counts calls made before this budget existed (by an earlier process, or another worker
+    /// on the same koppelsleutel): each `age` is how long ago one call was made. Calls older
+    /// than a window do not count in it; a window keeps at most its limit of calls (the most
+    /// recent). Seeded calls do not add to [`BudgetUsage::total`], which counts this budget's
+    /// own grants.
+    pub fn seed(&self, ages: impl IntoIterator<Item = Duration>) {
+        let mut guard = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let w = &mut *guard;
+        let now = Instant::now();
+        let times: Vec<Instant> = ages
+            .into_iter()
+            .filter_map(|age| now.checked_sub(age))
+            .collect();
+        for win in [w.minute.as_mut(), w.hour.as_mut()].into_iter().flatten() {
+            let mut merged: Vec<Instant> = win
+                .grants
+                .iter()
+                .copied()
+                .chain(
+                    times
+                        .iter()
+                        .copied()
+                        .filter(|t| now.duration_since(*t) < win.length),
+                )
+                .collect();
+            merged.sort_unstable();
+            let excess = merged.len().saturating_sub(win.limit);
+            win.grants = merged.into_iter().skip(excess).collect();
+        }
+    }
+
     /// Current use, for status reports.
     pub fn usage(&self) -> BudgetUsage {
         let mut w = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
@@ -354,6 +408,40 @@ impl std::str::FromStr for BudgetConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 12: a restarted process starts with the calls SnelStart still counts.
+    #[tokio::test(start_paused = true)]
+    async fn seeded_calls_count_until_their_window_passes() {
+        let config = BudgetConfig::custom(3, 5, 0);
+        let first = RateBudget::new(config.clone());
+        for _ in 0..2 {
+            drop(first.acquire().await);
+        }
+        tokio::time::advance(Duration::from_secs(10)).await;
+        let spent = first.spent();
+        assert_eq!(spent, vec![Duration::from_secs(10); 2]);
+
+        let second = RateBudget::new(config.clone());
+        second.seed(spent.iter().copied().chain([Duration::from_secs(7_200)]));
+        let usage = second.usage();
+        assert_eq!(
+            usage.last_minute, 2,
+            "two calls 10 s ago count in the minute"
+        );
+        assert_eq!(usage.last_hour, 2, "a call two hours ago counts nowhere");
+        assert_eq!(usage.total, 0, "seeded calls are not this budget's grants");
+        // One call left this minute; the next waits until the seeded ones are a minute old.
+        let start = Instant::now();
+        drop(second.acquire().await);
+        assert_eq!(Instant::now(), start);
+        drop(second.acquire().await);
+        assert!(Instant::now() - start >= Duration::from_secs(50));
+        // Seeding more than a window's limit keeps the most recent.
+        let third = RateBudget::new(config);
+        third.seed((1..=10).map(Duration::from_secs));
+        assert_eq!(third.usage().last_minute, 3);
+        assert_eq!(third.spent().len(), 5);
+    }
 
     /// Counts grants in every sliding window of `len` over the recorded grant times.
     fn max_in_any_window(times: &[Instant], len: Duration) -> usize {

@@ -169,6 +169,11 @@ pub(crate) struct Inner<S, Src, Snk> {
     /// Set once this engine has checked that its koppelsleutel opens the administration its
     /// [`AdminKey`] was bound to (see [`SyncEngine::ensure_bound`]).
     pub(crate) bound: tokio::sync::OnceCell<()>,
+    /// Set once this engine has counted the calls an earlier process made (see
+    /// `SyncEngine::seed_budget`).
+    pub(crate) budget_seeded: tokio::sync::OnceCell<()>,
+    /// How many of this engine's own calls (`BudgetUsage::total`) are already in the store.
+    pub(crate) budget_recorded: Mutex<u64>,
     /// When this engine last pruned finished work (see [`EngineOptions::retention`]).
     pub(crate) last_prune: Mutex<Option<DateTime<Utc>>>,
     /// What [`SyncEngine::run_until_idle`] sleeps for, while it does.
@@ -261,6 +266,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 landen: tokio::sync::OnceCell::new(),
                 readback_lock: tokio::sync::Mutex::new(()),
                 bound: tokio::sync::OnceCell::new(),
+                budget_seeded: tokio::sync::OnceCell::new(),
+                budget_recorded: Mutex::new(0),
                 last_prune: Mutex::new(None),
                 waiting: Mutex::new(None),
             }),

@@ -5,6 +5,108 @@
 use super::*;
 
 impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
+    /// Counts the calls an earlier process (or another worker on this administration) made
+    /// and SnelStart still counts, once per engine: without this a process started right
+    /// after another begins with a full budget and meets 429s. Store failures are logged:
+    /// the budget then starts empty, as it did before.
+    async fn seed_budget(&self) {
+        let _ = self
+            .inner
+            .budget_seeded
+            .get_or_init(|| async {
+                match self
+                    .inner
+                    .store
+                    .state(&self.inner.admin, &StateKey::BudgetSpent)
+                    .await
+                {
+                    Ok(Some(text)) => {
+                        let now = self.now();
+                        let ages = budget_times(&text)
+                            .into_iter()
+                            .filter_map(|at| (now - at).to_std().ok());
+                        self.inner.client.budget().seed(ages);
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, "could not read the spent budget"),
+                }
+            })
+            .await;
+    }
+
+    /// Adds this engine's calls since the last record to the ones the store keeps (which
+    /// other processes add to as well; compare-and-swap, retried a few times), for
+    /// [`SyncEngine::seed_budget`]. Only new calls are added, so none is counted twice, and
+    /// times are kept with repeats (calls in the same millisecond are several calls).
+    async fn record_budget(&self) {
+        let now = self.now();
+        let budget = self.inner.client.budget();
+        let total = budget.usage().total;
+        let new_calls = {
+            let recorded = *self
+                .inner
+                .budget_recorded
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            usize::try_from(total.saturating_sub(recorded)).unwrap_or(usize::MAX)
+        };
+        // This engine's new grants are the most recent ones: seeded calls are older than the
+        // first grant of this engine.
+        let spent = budget.spent();
+        let mine: Vec<DateTime<Utc>> = spent[spent.len().saturating_sub(new_calls)..]
+            .iter()
+            .filter_map(|age| chrono::TimeDelta::from_std(*age).ok())
+            .filter_map(|age| now.checked_sub_signed(age))
+            .collect();
+        let store = &self.inner.store;
+        let admin = &self.inner.admin;
+        let horizon = now - chrono::TimeDelta::hours(1);
+        for _ in 0..3 {
+            let current = match store.state(admin, &StateKey::BudgetSpent).await {
+                Ok(current) => current,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the spent budget");
+                    return;
+                }
+            };
+            let mut times: Vec<i64> = current
+                .as_deref()
+                .map(budget_times)
+                .unwrap_or_default()
+                .into_iter()
+                .chain(mine.iter().copied())
+                .filter(|at| *at > horizon)
+                .map(|at| at.timestamp_millis())
+                .collect();
+            times.sort_unstable();
+            let text = serde_json::to_string(&times).unwrap_or_else(|_| "[]".to_owned());
+            match store
+                .put_state(
+                    admin,
+                    &StateKey::BudgetSpent,
+                    current.as_deref(),
+                    &text,
+                    now,
+                )
+                .await
+            {
+                Ok(()) => {
+                    *self
+                        .inner
+                        .budget_recorded
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner) = total;
+                    return;
+                }
+                Err(e) if e.is_conflict() => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not record the spent budget");
+                    return;
+                }
+            }
+        }
+    }
+
     /// Ingests and processes until no work is eligible now.
     ///
     /// # Errors
@@ -83,6 +185,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         deadline: Option<tokio::time::Instant>,
     ) -> Result<RunReport, EngineError> {
         let started = tokio::time::Instant::now();
+        self.seed_budget().await;
         let calls_before = self.inner.client.budget_usage().total;
         // Bound before the first write of this engine (nothing to check while nothing waits).
         if self.inner.bound.get().is_none()
@@ -168,6 +271,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     )
                     .await;
             }
+        }
+        if self.inner.client.budget_usage().total > calls_before {
+            self.record_budget().await;
         }
         let mut report = Arc::try_unwrap(report)
             .map(|m| m.into_inner().unwrap_or_else(PoisonError::into_inner))
@@ -482,4 +588,14 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             tracing::debug!(error = %e, "could not park the item's payload hash");
         }
     }
+}
+
+/// The instants of [`StateKey::BudgetSpent`]'s value (Unix milliseconds); unreadable text
+/// reads as none (the budget then starts empty, as it did before it was kept).
+fn budget_times(text: &str) -> Vec<DateTime<Utc>> {
+    serde_json::from_str::<Vec<i64>>(text)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(DateTime::from_timestamp_millis)
+        .collect()
 }

@@ -35,11 +35,13 @@ pub enum StateArea {
     IntakeEvent,
     /// Values a host keeps per administration (a pause switch, the last reconcile result).
     Host,
+    /// The calls SnelStart still counts against the administration's rate budget.
+    Budget,
 }
 
 impl StateArea {
     /// Every area, in declaration order.
-    pub const ALL: [StateArea; 8] = [
+    pub const ALL: [StateArea; 9] = [
         StateArea::SourceCursor,
         StateArea::AdministrationBinding,
         StateArea::LastSuccess,
@@ -48,6 +50,7 @@ impl StateArea {
         StateArea::ReadBack,
         StateArea::IntakeEvent,
         StateArea::Host,
+        StateArea::Budget,
     ];
 
     /// The stable storage spelling.
@@ -61,6 +64,7 @@ impl StateArea {
             StateArea::ReadBack => "readback",
             StateArea::IntakeEvent => "intake_event",
             StateArea::Host => "host",
+            StateArea::Budget => "budget",
         }
     }
 
@@ -120,6 +124,9 @@ pub enum StateKey {
     },
     /// A value a host keeps for the administration, by name.
     Host(Cow<'static, str>),
+    /// When the calls SnelStart still counts against the rate budget were made (a JSON array
+    /// of Unix milliseconds), so a restarted process, or another worker, starts with them.
+    BudgetSpent,
 }
 
 /// The columns a store persists for a [`StateKey`]: together they are the key (with the
@@ -187,6 +194,7 @@ impl StateKey {
             StateKey::ReadBack { .. } => StateArea::ReadBack,
             StateKey::IntakeEvent { .. } => StateArea::IntakeEvent,
             StateKey::Host(_) => StateArea::Host,
+            StateKey::BudgetSpent => StateArea::Budget,
         }
     }
 
@@ -194,7 +202,9 @@ impl StateKey {
     pub fn parts(&self) -> StateParts<'_> {
         let area = self.area();
         let (kind, scope, subject): (&str, &str, &str) = match self {
-            StateKey::SourceCursor | StateKey::AdministrationBinding => ("", "", ""),
+            StateKey::SourceCursor | StateKey::AdministrationBinding | StateKey::BudgetSpent => {
+                ("", "", "")
+            }
             StateKey::LastSuccess(kind) => (kind.as_str(), "", ""),
             StateKey::Parked {
                 kind,

@@ -1069,6 +1069,67 @@ async fn a_spent_budget_is_a_visible_wait_with_its_end() {
     running.await.unwrap().unwrap();
     assert_eq!(ours(&all_relaties(&server).await).len(), 4);
     assert_eq!(engine.waiting(), None, "nothing waits once idle");
+
+/// Issue 12: the calls SnelStart still counts survive a restart. A second process (a new
+/// client with a fresh budget) on the same store starts with the first one's calls counted,
+/// instead of a full budget that would meet 429 answers.
+#[tokio::test]
+async fn spent_budget_survives_a_restart() {
+    let server = MockServer::start(MockConfig::new()).await.unwrap();
+    let budgeted = || {
+        snelstart_client::Client::builder()
+            .base_url(server.base_url())
+            .auth_url(server.auth_url())
+            .subscription_key(server.subscription_key())
+            .koppelsleutel(server.client_key())
+            .rate_budget(snelstart_client::budget::BudgetConfig::custom(
+                500, 1_000, 0,
+            ))
+            .build()
+            .unwrap()
+    };
+    let store = MemoryStore::new();
+    let engine = |client| -> Engine {
+        SyncEngine::with_options(
+            client,
+            store.clone(),
+            MemorySource::default(),
+            MemorySink::new(),
+            AdminKey::new("test"),
+            config_from_crm_numbers(),
+            options(),
+            sync_core::Clock::system(),
+        )
+    };
+    let first_client = budgeted();
+    let first = engine(first_client.clone());
+    for i in 0..4 {
+        first
+            .submit(CrmChange::relation(customer(i)))
+            .await
+            .unwrap();
+    }
+    let report = first.process().await.unwrap();
+    assert_eq!(report.total(Action::Created), 4);
+    let spent = first_client.budget_usage().last_minute;
+    assert!(spent >= 4, "at least one call per relation: {spent}");
+
+    // "Restart": a new client and engine on the same store.
+    let second_client = budgeted();
+    assert_eq!(
+        second_client.budget_usage().last_minute,
+        0,
+        "a fresh budget"
+    );
+    let second = engine(second_client.clone());
+    second.process().await.unwrap();
+    let usage = second_client.budget_usage();
+    assert_eq!(
+        usage.last_minute, spent,
+        "the first process's calls count in the second's minute window"
+    );
+    assert_eq!(usage.last_hour, spent);
+    assert_eq!(usage.total, 0, "the second process made no call of its own");
 }
 
 /// Issue 11: when the relation the CRM record matches is the list item that did not decode,
