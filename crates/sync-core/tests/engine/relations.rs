@@ -1069,6 +1069,7 @@ async fn a_spent_budget_is_a_visible_wait_with_its_end() {
     running.await.unwrap().unwrap();
     assert_eq!(ours(&all_relaties(&server).await).len(), 4);
     assert_eq!(engine.waiting(), None, "nothing waits once idle");
+}
 
 /// Issue 12: the calls SnelStart still counts survive a restart. A second process (a new
 /// client with a fresh budget) on the same store starts with the first one's calls counted,
