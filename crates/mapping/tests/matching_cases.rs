@@ -145,6 +145,78 @@ fn franchisees_sharing_a_name_are_told_apart_by_address() {
 }
 
 #[test]
+fn a_chains_shared_mail_domain_is_not_a_companys_own() {
+    // A chain with three branches: one legal name, one mail domain, three addresses. The
+    // domain is the chain's, so a name and that domain do not make two records one company.
+    let branch = |id: &str, mailbox: &str, postcode: &str, street: &str| {
+        MatchRecord::new(id)
+            .with_legal_name("Primera B.V.")
+            .with_email(format!("{mailbox}@primera.nl"))
+            .with_street_address(postcode, street)
+    };
+    let snelstart = [
+        branch("ss-utrecht", "utrecht", "3511 AA", "Steenweg 3"),
+        branch("ss-zwolle", "zwolle", "8011 AB", "Diezerstraat 40"),
+        branch("ss-ede", "ede", "6711 AA", "Grotestraat 9"),
+    ];
+    let crm = [
+        MatchRecord::new("c-zwolle")
+            .with_legal_name("Primera BV")
+            .with_email("inkoop@primera.nl")
+            .with_address("8011AB", "40"),
+        MatchRecord::new("c-unknown")
+            .with_legal_name("Primera")
+            .with_email("winkel@primera.nl"),
+    ];
+    let outcome = Matcher::default()
+        .run(&crm, &snelstart)
+        .expect("valid input");
+    assert_eq!(outcome.results[0].decision, Decision::Match);
+    assert_eq!(outcome.results[1].decision, Decision::Review);
+    let own = Reason::Evidence(Evidence::OwnDomainAndName);
+    assert!(
+        !outcome.results[1].reasons.contains(&own),
+        "{:?}",
+        outcome.results[1]
+    );
+    // Neither are the branch with an address and the one without a CRM duplicate.
+    assert!(
+        outcome.crm_duplicates.is_empty(),
+        "{:?}",
+        outcome.crm_duplicates
+    );
+
+    // The same three branches in the CRM alone (SnelStart holds none): still the chain's
+    // domain, so no duplicate pair between a branch and the record without an address.
+    let mut crm_only: Vec<MatchRecord> = snelstart
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.id = r.id.replace("ss-", "c-");
+            r
+        })
+        .collect();
+    crm_only.push(crm[1].clone());
+    let outcome = Matcher::default().run(&crm_only, &[]).expect("valid input");
+    assert!(
+        outcome.crm_duplicates.is_empty(),
+        "{:?}",
+        outcome.crm_duplicates
+    );
+
+    // One company's own domain still counts: a single branch, the record without an address.
+    let outcome = Matcher::default()
+        .run(&crm[1..], &snelstart[..1])
+        .expect("valid input");
+    assert!(
+        outcome.results[0].reasons.contains(&own),
+        "{:?}",
+        outcome.results[0]
+    );
+    assert_eq!(outcome.results[0].decision, Decision::Match);
+}
+
+#[test]
 fn shared_freemail_domain_is_no_evidence() {
     let snelstart = [MatchRecord::new("ss-1")
         .with_legal_name("Schildersbedrijf P. de Vries")

@@ -7,7 +7,9 @@ use std::num::NonZeroUsize;
 use serde::{Serialize, Serializer};
 
 use super::index::{BlockingIndex, KeyTable};
-use super::record::{MatchKind, MatchRecord, Prepared, fingerprint};
+use super::record::{
+    MatchKind, MatchRecord, Prepared, fingerprint, mark_shared_domains, shared_domains,
+};
 use super::score::{Evidence, PairScore, score_pair};
 
 /// Tuning of the matcher. The defaults are what the labelled test set was validated with.
@@ -494,12 +496,28 @@ impl Matcher {
     ) -> Result<MatchOutcome, MatchError> {
         validate(Side::Crm, crm)?;
         validate(Side::Snelstart, snelstart)?;
-        let crm_side = self.prepare(crm);
-        let ss_side = self.prepare(snelstart);
+        let mut crm_side = self.prepare(crm);
+        let mut ss_side = self.prepare(snelstart);
+        // A mail or website domain either side holds for different companies is a chain's,
+        // not a company's own (`Evidence::OwnDomainAndName` never rests on it).
+        let crm_shared = shared_domains(&crm_side.prepared, |_| None);
+        let shared = merge_sorted(&crm_shared, &shared_domains(&ss_side.prepared, |_| None));
+        mark_shared_domains(&mut crm_side.prepared, &shared);
+        mark_shared_domains(&mut ss_side.prepared, &shared);
         let ss_index = BlockingIndex::build(&ss_side.keys, self.config.max_bucket);
         // Duplicates inside SnelStart first: a CRM relation is linked to a group's original.
         let ss_pairs = self.pairs_within(&ss_side, &ss_index);
         let groups = Groups::build(&ss_side, &ss_pairs);
+        // The members of one duplicate group are one company: a domain only they hold at
+        // different addresses (a company entered again after a move) is its own after all.
+        if !ss_pairs.is_empty() {
+            let ss_shared = shared_domains(&ss_side.prepared, |i| groups.group_of(i));
+            let regrouped = merge_sorted(&crm_shared, &ss_shared);
+            if regrouped != shared {
+                mark_shared_domains(&mut crm_side.prepared, &regrouped);
+                mark_shared_domains(&mut ss_side.prepared, &regrouped);
+            }
+        }
 
         let mut results = self.par_map(crm.len(), |i| {
             self.decide(i, &crm_side, &ss_side, &ss_index, &groups)
@@ -1014,6 +1032,16 @@ impl Groups {
         out.sort_by(|a, b| a.original.cmp(&b.original));
         out
     }
+}
+
+/// The union of two sorted, deduplicated lists.
+fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    out.extend_from_slice(a);
+    out.extend_from_slice(b);
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn validate(side: Side, records: &[MatchRecord]) -> Result<(), MatchError> {

@@ -374,8 +374,13 @@ pub(crate) struct Prepared {
     pub(crate) vat: Option<u64>,
     pub(crate) iban: Option<u64>,
     pub(crate) emails: Fingerprints,
-    /// Domains of `emails` that are not freemail.
+    /// Domains of `emails` and `websites` that are not freemail.
     pub(crate) company_domains: Fingerprints,
+    /// The subset of `company_domains` that is the company's *own* domain, as a bit mask over
+    /// their positions (bit `i` for the `i`-th domain; domains past the eighth never count as
+    /// own). A domain held by two or more different companies (a chain's shared domain, see
+    /// [`mark_shared_domains`]) is cleared here; one byte per record instead of a second set.
+    pub(crate) own_domains: u8,
     /// Phone numbers as the number of their international digits.
     pub(crate) phones: Fingerprints,
     pub(crate) addresses: [AddressPrint; 2],
@@ -495,6 +500,7 @@ impl Prepared {
                 .map(|v| fingerprint(&[v.as_bytes()])),
             emails,
             company_domains,
+            own_domains: u8::MAX,
             phones,
             addresses,
             address_count,
@@ -507,6 +513,107 @@ impl Prepared {
         self.addresses[..usize::from(self.address_count)]
             .iter()
             .chain(&self.more_addresses)
+    }
+
+    /// The company domains that are its own (not a chain's shared domain).
+    pub(crate) fn own_domains(&self) -> impl Iterator<Item = u64> + '_ {
+        self.company_domains
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < 8 && self.own_domains & (1 << i) != 0)
+            .map(|(_, d)| d)
+    }
+
+    /// `true` when both hold one domain that is the company's own on both sides.
+    pub(crate) fn shares_own_domain(&self, other: &Self) -> bool {
+        self.own_domains != 0
+            && other.own_domains != 0
+            && self
+                .own_domains()
+                .any(|d| other.own_domains().any(|e| e == d))
+    }
+
+    /// `true` when the two records are certainly different companies: different KvK numbers,
+    /// or (without a KvK number on both) addresses on both sides without a common building.
+    fn different_company(&self, other: &Self) -> bool {
+        // One KvK number is one company, whatever its branches' addresses.
+        if let (Some(x), Some(y)) = (self.kvk, other.kvk) {
+            return x != y;
+        }
+        self.address_count > 0
+            && other.address_count > 0
+            && !self
+                .addresses()
+                .any(|x| other.addresses().any(|y| x.building == y.building))
+    }
+}
+
+/// The company domains that `prepared` holds for two or more *different* companies (other KvK
+/// numbers, or addresses in no common building): a chain's or franchise's shared domain, not
+/// a company's own. Records of one duplicate group (`group_of` gives the same `Some`) are one
+/// company. Sorted, for [`mark_shared_domains`].
+///
+/// One sort of (domain, record) pairs: O(n log n) on fingerprints, a few milliseconds for
+/// 100,000 records. Per domain, the first record with a KvK number and the first with an
+/// address stand for the company; any record that differs from one of them makes the domain
+/// shared.
+pub(crate) fn shared_domains(
+    prepared: &[Prepared],
+    group_of: impl Fn(usize) -> Option<u32>,
+) -> Vec<u64> {
+    let mut held: Vec<(u64, u32)> = prepared
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kvk.is_some() || p.address_count > 0)
+        .flat_map(|(i, p)| p.company_domains.iter().map(move |d| (d, i as u32)))
+        .collect();
+    held.sort_unstable();
+    let mut shared = Vec::new();
+    for run in held.chunk_by(|x, y| x.0 == y.0) {
+        if run.len() < 2 {
+            continue;
+        }
+        let mut by_kvk: Option<usize> = None;
+        let mut by_address: Option<usize> = None;
+        let differs = run.iter().any(|&(_, i)| {
+            let i = i as usize;
+            let me = &prepared[i];
+            let group = group_of(i);
+            let differs_from = |rep: &mut Option<usize>, has: bool| {
+                if !has {
+                    return false;
+                }
+                match *rep {
+                    None => {
+                        *rep = Some(i);
+                        false
+                    }
+                    Some(r) => {
+                        (group.is_none() || group_of(r) != group)
+                            && me.different_company(&prepared[r])
+                    }
+                }
+            };
+            differs_from(&mut by_kvk, me.kvk.is_some())
+                || differs_from(&mut by_address, me.address_count > 0)
+        });
+        if differs {
+            shared.push(run[0].0);
+        }
+    }
+    shared
+}
+
+/// Clear the own-domain bit of every domain in `shared` (sorted), and set it for the others.
+pub(crate) fn mark_shared_domains(prepared: &mut [Prepared], shared: &[u64]) {
+    for p in prepared {
+        let mut own = 0u8;
+        for (i, d) in p.company_domains.iter().enumerate().take(8) {
+            if shared.binary_search(&d).is_err() {
+                own |= 1 << i;
+            }
+        }
+        p.own_domains = own;
     }
 }
 

@@ -76,7 +76,10 @@ pub enum Evidence {
     /// names are registered under the company's KvK number).
     KvkConfirmed,
     /// The company's own mail domain (never freemail) and the same name, with nothing
-    /// contradicting (no other address, legal form, KvK or VAT id).
+    /// contradicting (no other address, legal form, KvK or VAT id). A domain that one side holds
+    /// for two or more different companies (a chain's or franchise's shared domain: other KvK
+    /// numbers, or addresses in no common building, and not one duplicate group) is not a
+    /// company's own: there it is only [`EmailDomainEqual`](Self::EmailDomainEqual).
     OwnDomainAndName,
     /// One is customer-only, the other supplier-only (SnelStart `relatiesoort`): a link could
     /// never be used, since one relation cannot be Klant and Leverancier (REL-0065). Veto.
@@ -418,6 +421,7 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
         if evidence.iter().any(|e| *e == Evidence::KvkEqual) && (address || channels > 0) {
             evidence.push(Evidence::KvkConfirmed);
         } else if evidence.iter().any(|e| *e == Evidence::EmailDomainEqual)
+            && a.shares_own_domain(b)
             && evidence
                 .iter()
                 .any(|e| matches!(e, Evidence::NameEqual | Evidence::NameTruncated))
