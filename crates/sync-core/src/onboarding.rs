@@ -17,6 +17,19 @@
 //! second time (replay protection, kept in memory and bounded by the window; a replay that
 //! reaches another process is harmless: Create of a registered administration is a conflict,
 //! Regenerate with the same key changes nothing).
+//!
+//! # The service
+//!
+//! [`OnboardingService`] carries a verified event out against the registry (Create registers,
+//! Regenerate rotates, Delete stops and destroys); see [its module](service) for the rules.
+//! Mounted over HTTP by `snelsync-http` (`HttpConfigBuilder::coupling_webhook`).
+
+pub mod service;
+
+pub use service::{
+    ClientTemplate, CouplingHandler, CouplingHooks, CouplingOutcome, IdentifyAdministration,
+    IdentifyError, MappingLookup, NoHooks, OnboardingError, OnboardingService,
+};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
