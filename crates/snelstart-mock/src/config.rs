@@ -53,6 +53,9 @@ pub struct MockConfig {
     /// [`shutdown`](crate::MockServer::shutdown): an embedded simulator that is the same
     /// server from one run of a program to the next.
     pub state_file: Option<std::path::PathBuf>,
+    /// Where the customer's activate, regenerate and delete clicks (`POST /_mock/couplings`)
+    /// deliver the coupling webhook; `None`: not configured (the clicks are refused).
+    pub coupling: Option<CouplingConfig>,
 }
 
 impl std::fmt::Debug for MockConfig {
@@ -70,6 +73,7 @@ impl std::fmt::Debug for MockConfig {
             .field("start_time", &self.start_time)
             .field("seed", &self.seed)
             .field("state_file", &self.state_file)
+            .field("coupling", &self.coupling)
             .finish()
     }
 }
@@ -88,6 +92,7 @@ impl Default for MockConfig {
             start_time: None,
             seed: 42,
             state_file: None,
+            coupling: None,
         }
     }
 }
@@ -189,6 +194,20 @@ impl MockConfig {
         self
     }
 
+    /// Deliver the coupling webhook to `url` (loopback only), signed with `secret` (see
+    /// [`CouplingConfig`]).
+    pub fn with_coupling_webhook(
+        mut self,
+        url: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Self {
+        self.coupling = Some(CouplingConfig {
+            webhook_url: url.into(),
+            webhook_secret: secret.into(),
+        });
+        self
+    }
+
     /// Parse a TOML configuration (the format of `--config FILE`).
     ///
     /// # Errors
@@ -207,6 +226,44 @@ impl MockConfig {
 
 fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Where the simulated coupling flow delivers its webhook (API.md §1.1, "oAuth" coupling).
+///
+/// SnelStart POSTs `{KoppelSleutel, ActionType, ReferenceKey}` to the partner's webhook URL
+/// without a signature; the simulator signs what it sends the way `sync_core::onboarding`
+/// verifies it: header `X-Snelsync-Timestamp` (Unix seconds) and `X-Snelsync-Signature`
+/// (`sha256=` + hex of HMAC-SHA256 over `timestamp + "." + body` with `webhook_secret`), as the
+/// partner's gateway in front of the webhook would. The URL must be `http(s)` on a loopback
+/// host (`127.0.0.0/8`, `::1`, `localhost`): the simulator never sends a koppelsleutel
+/// elsewhere. `Debug` hides the secret.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct CouplingConfig {
+    /// The webhook URL.
+    pub webhook_url: String,
+    /// The shared HMAC secret.
+    pub webhook_secret: String,
+}
+
+impl CouplingConfig {
+    /// A webhook at `url` signed with `secret`.
+    pub fn new(url: impl Into<String>, secret: impl Into<String>) -> Self {
+        CouplingConfig {
+            webhook_url: url.into(),
+            webhook_secret: secret.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for CouplingConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CouplingConfig")
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// One administration (one SnelStart bookkeeping file) behind one koppelsleutel.

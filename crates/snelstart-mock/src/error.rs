@@ -34,6 +34,10 @@ pub enum MockError {
     /// The administration named by a koppelsleutel does not exist.
     #[error("unknown administration (no administration has the given koppelsleutel)")]
     UnknownAdministration,
+    /// A coupling click was refused (no webhook configured, not coupled, already coupled,
+    /// unknown administration, a reference key over 500 characters).
+    #[error("coupling: {0}")]
+    Coupling(String),
     /// A payment could not be registered; the vector holds the API errors it would have produced.
     #[error("payment rejected: {}", .0.iter().map(|e| format!("{}: {}", e.code, e.message)).collect::<Vec<_>>().join("; "))]
     PaymentRejected(Vec<ApiErrorItem>),

@@ -56,6 +56,14 @@
 //!   JSON: `{"method":"POST","route":"/v2/relaties","nth":1,"kind":{"Status":503}}`),
 //!   `POST /_mock/payments` (`{"factuurnummer"|"verkoopboekingId", "bedrag", "datum"}`) and
 //!   `POST /_mock/availability` (`{"up": false}`). The same through [`MockServer`].
+//! * **The coupling flow** (API.md §1.1): `POST /_mock/couplings`
+//!   (`{"actionType": "Create" | "Regenerate" | "Delete", "referenceKey": "...",
+//!   "administration": N}`, or [`MockServer::couple`]) plays the customer's activate click
+//!   (and the regenerate and delete buttons): a fresh koppelsleutel opens administration `N`
+//!   (after Regenerate or Delete the old one gets `invalid_grant` and its tokens a 401), and
+//!   the webhook `{KoppelSleutel, ActionType, ReferenceKey}` is POSTed, signed, to the
+//!   loopback URL of [`CouplingConfig`] ([`MockConfig::with_coupling_webhook`]). Coupling keys
+//!   live in memory only (not in the state file; a reset forgets them).
 //!
 //! ## Choices where the sources are silent
 //!
@@ -136,6 +144,7 @@
 
 mod clock;
 mod config;
+mod coupling;
 mod error;
 mod faults;
 mod handlers;
@@ -151,8 +160,11 @@ mod table;
 mod validate;
 
 pub use config::{
-    AdministrationConfig, DEFAULT_CLIENT_KEY, DEFAULT_SUBSCRIPTION_KEY, FaultConfig, MockConfig,
-    RateLimitConfig, TopPolicy, ValidationConfig,
+    AdministrationConfig, CouplingConfig, DEFAULT_CLIENT_KEY, DEFAULT_SUBSCRIPTION_KEY,
+    FaultConfig, MockConfig, RateLimitConfig, TopPolicy, ValidationConfig,
+};
+pub use coupling::{
+    CouplingAction, CouplingClick, CouplingDelivery, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
 pub use error::{ApiErrorItem, MockError};
 pub use faults::{FaultKind, ScriptedFault};

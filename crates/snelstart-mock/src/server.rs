@@ -1,7 +1,8 @@
 //! The HTTP server: router, authentication, limits, faults, statistics and the handle.
 
 use crate::clock::Clock;
-use crate::config::MockConfig;
+use crate::config::{CouplingConfig, MockConfig};
+use crate::coupling::{CouplingClick, CouplingDelivery};
 use crate::error::{ApiError, MockError};
 use crate::faults::{FaultKind, Script, ScriptedFault};
 use crate::limits::AdminLimiter;
@@ -38,6 +39,8 @@ struct Dropped;
 struct Token {
     admin: usize,
     expires: Instant,
+    /// Issued for the key of the coupling flow (revoked on Regenerate and Delete).
+    coupled: bool,
 }
 
 /// Everything the handlers share.
@@ -52,6 +55,8 @@ pub(crate) struct Shared {
     script: Mutex<Script>,
     fault_rng: Mutex<StdRng>,
     available: AtomicBool,
+    coupling: Mutex<Option<CouplingConfig>>,
+    webhook: std::sync::OnceLock<reqwest::Client>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,6 +67,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         lock(&self.world)
+    }
+
+    pub(crate) fn coupling_config(&self) -> Option<CouplingConfig> {
+        lock(&self.coupling).clone()
+    }
+
+    pub(crate) fn webhook_client(&self) -> &reqwest::Client {
+        self.webhook
+            .get_or_init(crate::coupling::new_webhook_client)
+    }
+
+    /// Tokens issued for administration `admin`'s coupling key stop working.
+    pub(crate) fn revoke_coupling_tokens(&self, admin: usize) {
+        lock(&self.tokens).retain(|_, t| !(t.admin == admin && t.coupled));
     }
 
     fn count(&self, route: String, method: String, status: u16) {
@@ -127,6 +146,7 @@ impl MockServer {
         {
             clock.continue_after(stamp);
         }
+        let coupling = config.coupling.clone();
         let shared = Arc::new(Shared {
             limiters: config
                 .administrations
@@ -141,6 +161,8 @@ impl MockServer {
             stats: Mutex::new(BTreeMap::new()),
             script: Mutex::new(Script::default()),
             available: AtomicBool::new(true),
+            coupling: Mutex::new(coupling),
+            webhook: std::sync::OnceLock::new(),
         });
         let app = router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
@@ -256,6 +278,31 @@ impl MockServer {
         date: chrono::NaiveDate,
     ) -> Result<uuid::Uuid, MockError> {
         crate::handlers::bank::register_payment(&self.shared, admin, invoice.into(), amount, date)
+    }
+
+    /// Plays the customer's click in SnelStart Web: activate the coupling (Create), regenerate
+    /// its key or delete it, then POST the signed webhook to the configured URL (see
+    /// [`crate::CouplingConfig`]). The same as `POST /_mock/couplings`.
+    ///
+    /// # Errors
+    /// [`MockError::Coupling`] when no webhook is configured, the administration does not
+    /// exist, the click does not fit (Create of a coupled administration, Regenerate or Delete
+    /// of an uncoupled one) or Create has no reference key. A webhook that does not answer 2xx
+    /// is not an error: [`CouplingDelivery::delivered`] says so.
+    pub async fn couple(&self, click: CouplingClick) -> Result<CouplingDelivery, MockError> {
+        crate::coupling::click(&self.shared, click)
+            .await
+            .map_err(crate::coupling::click_error)
+    }
+
+    /// Deliver the coupling webhook to another URL (loopback only) from now on.
+    ///
+    /// # Errors
+    /// [`MockError::Config`] when the URL is not http(s) on a loopback host.
+    pub fn set_coupling_webhook(&self, config: CouplingConfig) -> Result<(), MockError> {
+        crate::coupling::check_webhook_url(&config.webhook_url)?;
+        *lock(&self.shared.coupling) = Some(config);
+        Ok(())
     }
 
     /// Stop the server and wait (at most two seconds) for it to finish.
@@ -381,6 +428,9 @@ fn validate_config(c: &MockConfig) -> Result<(), MockError> {
              subscription key and every koppelsleutel (--subscription-key, --client-key or the \
              configuration file), or bind 127.0.0.1"
         )));
+    }
+    if let Some(coupling) = &c.coupling {
+        crate::coupling::check_webhook_url(&coupling.webhook_url)?;
     }
     if c.subscription_key.is_empty() {
         return Err(MockError::Config(
@@ -528,6 +578,7 @@ fn router(sh: Arc<Shared>) -> Router {
         .route("/_mock/faults", post(inspect_faults))
         .route("/_mock/payments", post(inspect_payment))
         .route("/_mock/availability", post(inspect_availability))
+        .route("/_mock/couplings", post(crate::coupling::inspect_couplings))
         .route_layer(middleware::from_fn_with_state(sh.clone(), inspect_layer));
     // axum refuses bodies above 2 MB by default. SnelStart takes a document of up to 10 MB as
     // base64 inside JSON and answers BLG-0006 for a larger file, not a gateway 413, so the limit
@@ -778,8 +829,16 @@ async fn token(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
         Some(_) => return err("unsupported_grant_type"),
         None => return err("invalid_request"),
     };
-    let Some(admin) = sh.world().admin_index(&key) else {
-        return err("invalid_grant");
+    let (admin, coupled) = {
+        let world = sh.world();
+        let Some(admin) = world.admin_index(&key) else {
+            return err("invalid_grant");
+        };
+        let coupled = world.admins[admin]
+            .coupling
+            .as_ref()
+            .is_some_and(|(k, _)| *k == key);
+        (admin, coupled)
     };
     let access_token = {
         let mut rng = rand::rng();
@@ -796,6 +855,7 @@ async fn token(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
             Token {
                 admin,
                 expires: now + lifetime,
+                coupled,
             },
         );
     }

@@ -15,6 +15,9 @@ use uuid::Uuid;
 pub(crate) struct Admin {
     pub(crate) id: Uuid,
     pub(crate) client_key: String,
+    /// The koppelsleutel of the coupling made by the customer's activate click
+    /// (`POST /_mock/couplings`), with its reference key; accepted beside `client_key`.
+    pub(crate) coupling: Option<(String, String)>,
     pub(crate) company: Value,
     pub(crate) relaties: Table,
     pub(crate) kostenplaatsen: Table,
@@ -69,6 +72,7 @@ impl Admin {
             factuurnummers: HashMap::new(),
             id,
             client_key: cfg.client_key.clone(),
+            coupling: None,
             company,
             relaties,
             kostenplaatsen: seed::kostenplaatsen(&mut rng),
@@ -168,6 +172,8 @@ impl World {
     }
 
     pub(crate) fn admin_index(&self, client_key: &str) -> Option<usize> {
-        self.admins.iter().position(|a| a.client_key == client_key)
+        self.admins.iter().position(|a| {
+            a.client_key == client_key || a.coupling.as_ref().is_some_and(|(k, _)| k == client_key)
+        })
     }
 }

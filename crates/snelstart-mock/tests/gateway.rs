@@ -427,3 +427,239 @@ async fn a_deep_filter_is_alg_0104_and_the_server_lives_on() {
     }
     assert_eq!(api.get("/landen").await.0, StatusCode::OK);
 }
+
+/// Every webhook delivery received: headers and body.
+type Deliveries = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
+/// A webhook receiver on loopback that keeps every delivery and answers `status`.
+async fn webhook_receiver(status: u16) -> (String, Deliveries) {
+    let seen = Deliveries::default();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post({
+            let seen = seen.clone();
+            move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push((headers, body.to_vec()));
+                    axum::http::StatusCode::from_u16(status).unwrap()
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+async fn token_status(server: &snelstart_mock::MockServer, key: &str) -> (StatusCode, Value) {
+    let r = reqwest::Client::new()
+        .post(server.auth_url())
+        .form(&[("grant_type", "clientkey"), ("clientkey", key)])
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// The activate click POSTs a signed webhook with a fresh key that opens the administration;
+/// Regenerate replaces it (old key `invalid_grant`, its tokens 401); Delete revokes it.
+#[tokio::test]
+async fn the_coupling_clicks_post_signed_webhooks_and_switch_keys() {
+    use hmac::Mac;
+    use snelstart_mock::{AdministrationConfig, CouplingAction, CouplingClick};
+    const SECRET: &str = "webhook-geheim";
+    let (url, seen) = webhook_receiver(200).await;
+    let cfg = MockConfig::new()
+        .with_administration(AdministrationConfig::new("tweede").with_name("Tweede B.V."))
+        .with_coupling_webhook(url, SECRET);
+    let api = Api::start(cfg).await;
+    let server = &api.server;
+
+    let delivery = server
+        .couple(CouplingClick::new(CouplingAction::Create, 1).reference_key("klant-42"))
+        .await
+        .unwrap();
+    assert!(delivery.delivered, "{delivery:?}");
+    assert_eq!(delivery.webhook_status, Some(200));
+    let state = server.state_json();
+    assert_eq!(
+        delivery.administratie_identifier.to_string(),
+        state[1]["administratieIdentifier"].as_str().unwrap()
+    );
+    let (headers, body) = seen.lock().unwrap()[0].clone();
+    let event: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(event["ActionType"], "Create");
+    assert_eq!(event["ReferenceKey"], "klant-42");
+    let first_key = event["KoppelSleutel"].as_str().unwrap().to_owned();
+    // The signature: sha256= hex HMAC-SHA256 over "{timestamp}.{body}".
+    let ts = headers["x-snelsync-timestamp"].to_str().unwrap();
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{ts}.").as_bytes());
+    mac.update(&body);
+    assert_eq!(
+        headers["x-snelsync-signature"].to_str().unwrap(),
+        format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    );
+    assert!(
+        !format!("{delivery:?}").contains(&first_key),
+        "the answer never carries the key"
+    );
+
+    // The new key opens the second administration.
+    let old_token = common::token_for(server, &api.http, &first_key).await;
+    let company = |token: String| {
+        let http = api.http.clone();
+        let url = format!("{}/companyInfo", server.base_url());
+        let sub = server.subscription_key().to_owned();
+        async move {
+            let r = http
+                .get(url)
+                .header("Ocp-Apim-Subscription-Key", sub)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, info) = company(old_token.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        info["administratieIdentifier"],
+        state[1]["administratieIdentifier"]
+    );
+
+    // A second Create is refused: the administration is coupled.
+    let again = server
+        .couple(CouplingClick::new(CouplingAction::Create, 1).reference_key("klant-42"))
+        .await;
+    assert!(again.is_err());
+
+    // Regenerate: a new key in the webhook; the old one and its tokens stop working.
+    let delivery = server
+        .couple(CouplingClick::new(CouplingAction::Regenerate, 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        delivery.reference_key, "klant-42",
+        "the coupling's own reference"
+    );
+    let event: Value = serde_json::from_slice(&seen.lock().unwrap()[1].1).unwrap();
+    assert_eq!(event["ActionType"], "Regenerate");
+    let new_key = event["KoppelSleutel"].as_str().unwrap().to_owned();
+    assert_ne!(new_key, first_key);
+    let (status, body) = token_status(server, &first_key).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(company(old_token).await.0, StatusCode::UNAUTHORIZED);
+    let new_token = common::token_for(server, &api.http, &new_key).await;
+    assert_eq!(company(new_token.clone()).await.0, StatusCode::OK);
+    // The configured key of the administration is untouched.
+    assert_eq!(token_status(server, "tweede").await.0, StatusCode::OK);
+
+    // Delete: the webhook carries the deleted key, which is refused from now on.
+    server
+        .couple(CouplingClick::new(CouplingAction::Delete, 1))
+        .await
+        .unwrap();
+    let event: Value = serde_json::from_slice(&seen.lock().unwrap()[2].1).unwrap();
+    assert_eq!(event["ActionType"], "Delete");
+    assert_eq!(event["KoppelSleutel"], new_key.as_str());
+    assert_eq!(
+        token_status(server, &new_key).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(company(new_token).await.0, StatusCode::UNAUTHORIZED);
+    assert!(
+        server
+            .couple(CouplingClick::new(CouplingAction::Regenerate, 1))
+            .await
+            .is_err(),
+        "not coupled any more"
+    );
+}
+
+/// Over HTTP: `POST /_mock/couplings` needs the subscription key; a webhook answering 500 is
+/// reported undelivered (and the key changed anyway, as at SnelStart); the webhook URL must be
+/// loopback; Create needs a reference key.
+#[tokio::test]
+async fn coupling_clicks_over_http_and_their_refusals() {
+    let (url, seen) = webhook_receiver(500).await;
+    let api = Api::start(MockConfig::new().with_coupling_webhook(url, "s")).await;
+    let server = &api.server;
+    let endpoint = format!("{}/_mock/couplings", server.root_url());
+    let click = json!({"actionType": "Create", "referenceKey": "klant-1"});
+    let r = api.http.post(&endpoint).json(&click).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::UNAUTHORIZED,
+        "subscription key needed"
+    );
+    let post = |body: Value| {
+        api.http
+            .post(&endpoint)
+            .header("Ocp-Apim-Subscription-Key", server.subscription_key())
+            .json(&body)
+            .send()
+    };
+    let r = post(click.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["delivered"], false);
+    assert_eq!(v["webhookStatus"], 500);
+    assert!(v.get("koppelSleutel").is_none() && !v.to_string().contains("KoppelSleutel"));
+    let body: Value = serde_json::from_slice(&seen.lock().unwrap()[0].1).unwrap();
+    let key = body["KoppelSleutel"].as_str().unwrap();
+    assert_eq!(token_status(server, key).await.0, StatusCode::OK);
+
+    assert_eq!(post(click).await.unwrap().status(), StatusCode::CONFLICT);
+    assert_eq!(
+        post(json!({"actionType": "Create", "administration": 0}))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::CONFLICT,
+        "still coupled"
+    );
+    assert_eq!(
+        post(json!({"actionType": "Delete", "administration": 7}))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        post(json!({"actionType": "Pause"})).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // Not configured: refused. Not loopback: refused at start and at run time.
+    let plain = Api::default().await;
+    assert!(
+        plain
+            .server
+            .couple(snelstart_mock::CouplingClick::new(
+                snelstart_mock::CouplingAction::Create,
+                0
+            ))
+            .await
+            .is_err()
+    );
+    let err = snelstart_mock::MockServer::start(
+        MockConfig::new().with_coupling_webhook("https://crm.example.com/hook", "s"),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("loopback"), "{err}");
+    assert!(
+        plain
+            .server
+            .set_coupling_webhook(snelstart_mock::CouplingConfig::new(
+                "http://192.0.2.1/hook",
+                "s"
+            ))
+            .is_err()
+    );
+}
