@@ -168,6 +168,135 @@ const BLOCKED_COUNT: &str = "
     )
     SELECT count(*) FROM work_items WHERE admin = $1 AND id IN (SELECT id FROM blocked)";
 
+/// Takes the enqueue locks of every record of a batch (see [`enqueue_in`]), in the order of
+/// their lock keys: two batches that share records then wait for each other instead of
+/// deadlocking.
+async fn lock_records(tx: &impl GenericClient, items: &[NewWorkItem]) -> StoreResult<()> {
+    let admins: Vec<&str> = items.iter().map(|i| i.admin.as_str()).collect();
+    let kinds: Vec<&str> = items.iter().map(|i| i.kind.as_str()).collect();
+    let crm_ids: Vec<&str> = items.iter().map(|i| i.crm_id.as_str()).collect();
+    let keys: Vec<i64> = tx
+        .query(
+            "SELECT DISTINCT hashtextextended(a || chr(31) || k || chr(31) || c, 14) AS h
+               FROM unnest($1::text[], $2::text[], $3::text[]) AS t(a, k, c)
+              ORDER BY h",
+            &[&admins, &kinds, &crm_ids],
+        )
+        .await
+        .store()?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let stmt = tx
+        .prepare_cached("SELECT pg_advisory_xact_lock($1)")
+        .await
+        .store()?;
+    for key in keys {
+        tx.execute(&stmt, &[&key]).await.store()?;
+    }
+    Ok(())
+}
+
+/// Enqueues (or coalesces) one item inside the caller's transaction, which must hold the
+/// record's enqueue lock: a transaction-scoped advisory lock on (admin, kind, CRM id), so two
+/// processes enqueueing the same record serialise and coalesce into one Pending item instead
+/// of both inserting one.
+async fn enqueue_in(
+    tx: &impl GenericClient,
+    item: NewWorkItem,
+    now: i64,
+) -> StoreResult<WorkItemId> {
+    let not_before = time_to_sql(item.not_before)?;
+    let payload = json_to_sql(&item.payload)?;
+    let mut deps: Vec<i64> = item.depends_on.iter().map(|d| d.get()).collect();
+    deps.sort_unstable();
+    deps.dedup();
+    let (admin, kind) = (item.admin.as_str(), item.kind.as_str());
+    if !deps.is_empty() {
+        // FOR KEY SHARE: a dependency cannot be pruned while this item is being added.
+        let found: Vec<i64> = tx
+            .query(
+                "SELECT id FROM work_items WHERE id = ANY($1) AND admin = $2
+                  ORDER BY id FOR KEY SHARE",
+                &[&deps, &admin],
+            )
+            .await
+            .store()?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if let Some(missing) = deps.iter().find(|d| !found.contains(d)) {
+            return Err(StoreError::not_found(format!(
+                "work item {}, a dependency of {} {:?} for CRM id {:?}",
+                WorkItemId::new(*missing),
+                item.kind,
+                item.operation,
+                item.crm_id
+            )));
+        }
+    }
+    let candidate: Option<i64> = tx
+        .query_opt(
+            "SELECT id FROM work_items
+              WHERE admin = $1 AND kind = $2 AND crm_id = $3 AND operation = $4
+                AND state = 'pending'
+              ORDER BY id DESC LIMIT 1
+              FOR UPDATE",
+            &[&admin, &kind, &item.crm_id, &item.operation],
+        )
+        .await
+        .store()?
+        .map(|row| row.get(0));
+    // Coalescing must not give an item a dependency newer than itself (see the contract).
+    let newest_dep = deps.last().copied();
+    let coalesce_into = candidate.filter(|id| newest_dep.is_none_or(|dep| dep < *id));
+    let id: i64 = match coalesce_into {
+        Some(id) => {
+            tx.execute(
+                "UPDATE work_items
+                    SET payload = $2::text::jsonb,
+                        next_attempt_at = greatest(next_attempt_at, $3),
+                        updated_at = $4
+                  WHERE id = $1",
+                &[&id, &payload, &not_before, &now],
+            )
+            .await
+            .store()?;
+            id
+        }
+        None => tx
+            .query_one(
+                "INSERT INTO work_items
+                    (admin, kind, crm_id, operation, payload, state, attempts,
+                     next_attempt_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, 'pending', 0, $6, $7, $7)
+                 RETURNING id",
+                &[
+                    &admin,
+                    &kind,
+                    &item.crm_id,
+                    &item.operation,
+                    &payload,
+                    &not_before,
+                    &now,
+                ],
+            )
+            .await
+            .store()?
+            .get(0),
+    };
+    if !deps.is_empty() {
+        tx.execute(
+            "INSERT INTO work_deps (item_id, depends_on)
+             SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
+            &[&id, &deps],
+        )
+        .await
+        .store()?;
+    }
+    Ok(WorkItemId::new(id))
+}
+
 impl PostgresStore {
     /// Applies `set` (an SQL `SET` list; `$1` = id, `$2` = attempt, then `extra`) to an item
     /// only while `token` still holds its lease; otherwise explains why not.
@@ -206,108 +335,74 @@ impl PostgresStore {
 
 impl QueueStore for PostgresStore {
     async fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>) -> StoreResult<WorkItemId> {
-        let now = time_to_sql(now)?;
-        let not_before = time_to_sql(item.not_before)?;
-        let payload = json_to_sql(&item.payload)?;
-        let mut deps: Vec<i64> = item.depends_on.iter().map(|d| d.get()).collect();
-        deps.sort_unstable();
-        deps.dedup();
-        let (admin, kind) = (item.admin.as_str(), item.kind.as_str());
+        Ok(self.enqueue_batch(vec![item], now).await?[0])
+    }
 
+    async fn enqueue_batch(
+        &self,
+        items: Vec<NewWorkItem>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<WorkItemId>> {
+        let now = time_to_sql(now)?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut client = self.client().await?;
         let tx = client.transaction().await.store()?;
-        // Serialise enqueues of one record across processes (coalescing needs to see the
-        // other's Pending item); the lock ends with the transaction.
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2 || chr(31) || $3, 14))",
-            &[&admin, &kind, &item.crm_id],
-        )
-        .await
-        .store()?;
-        if !deps.is_empty() {
-            // FOR KEY SHARE: a dependency cannot be pruned while this item is being added.
-            let found: Vec<i64> = tx
-                .query(
-                    "SELECT id FROM work_items WHERE id = ANY($1) AND admin = $2
-                      ORDER BY id FOR KEY SHARE",
-                    &[&deps, &admin],
-                )
-                .await
-                .store()?
-                .iter()
-                .map(|row| row.get(0))
-                .collect();
-            if let Some(missing) = deps.iter().find(|d| !found.contains(d)) {
-                return Err(StoreError::not_found(format!(
-                    "work item {}, a dependency of {} {:?} for CRM id {:?}",
-                    WorkItemId::new(*missing),
-                    item.kind,
-                    item.operation,
-                    item.crm_id
-                )));
-            }
+        lock_records(&tx, &items).await?;
+        let mut ids = Vec::with_capacity(items.len());
+        for item in items {
+            // An error drops `tx`, which rolls the whole batch back.
+            ids.push(enqueue_in(&tx, item, now).await?);
         }
-        let candidate: Option<i64> = tx
-            .query_opt(
-                "SELECT id FROM work_items
-                  WHERE admin = $1 AND kind = $2 AND crm_id = $3 AND operation = $4
-                    AND state = 'pending'
-                  ORDER BY id DESC LIMIT 1
-                  FOR UPDATE",
-                &[&admin, &kind, &item.crm_id, &item.operation],
+        tx.commit().await.store()?;
+        Ok(ids)
+    }
+
+    async fn complete_batch(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(twice) = tokens.iter().find(|t| !seen.insert(t.id)) {
+            return Err(StoreError::conflict(format!(
+                "work item {} is completed twice in one batch",
+                twice.id
+            )));
+        }
+        let ids: Vec<i64> = tokens.iter().map(|t| t.id.get()).collect();
+        let attempts: Vec<i64> = tokens.iter().map(|t| i64::from(t.attempt)).collect();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.store()?;
+        let done: std::collections::HashSet<i64> = tx
+            .query(
+                "UPDATE work_items w
+                    SET state = 'done', lease_until = NULL, updated_at = $3
+                   FROM unnest($1::bigint[], $2::bigint[]) AS t(id, attempt)
+                  WHERE w.id = t.id AND w.attempts = t.attempt AND w.state = 'in_flight'
+                 RETURNING w.id",
+                &[&ids, &attempts, &now],
             )
             .await
             .store()?
-            .map(|row| row.get(0));
-        // Coalescing must not give an item a dependency newer than itself (see the contract).
-        let newest_dep = deps.last().copied();
-        let coalesce_into = candidate.filter(|id| newest_dep.is_none_or(|dep| dep < *id));
-        let id: i64 = match coalesce_into {
-            Some(id) => {
-                tx.execute(
-                    "UPDATE work_items
-                        SET payload = $2::text::jsonb,
-                            next_attempt_at = greatest(next_attempt_at, $3),
-                            updated_at = $4
-                      WHERE id = $1",
-                    &[&id, &payload, &not_before, &now],
-                )
-                .await
-                .store()?;
-                id
-            }
-            None => tx
-                .query_one(
-                    "INSERT INTO work_items
-                        (admin, kind, crm_id, operation, payload, state, attempts,
-                         next_attempt_at, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5::text::jsonb, 'pending', 0, $6, $7, $7)
-                     RETURNING id",
-                    &[
-                        &admin,
-                        &kind,
-                        &item.crm_id,
-                        &item.operation,
-                        &payload,
-                        &not_before,
-                        &now,
-                    ],
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if let Some(lost) = tokens.iter().find(|t| !done.contains(&t.id.get())) {
+            let current = tx
+                .query_opt(
+                    "SELECT state, attempts FROM work_items WHERE id = $1",
+                    &[&lost.id.get()],
                 )
                 .await
                 .store()?
-                .get(0),
-        };
-        if !deps.is_empty() {
-            tx.execute(
-                "INSERT INTO work_deps (item_id, depends_on)
-                 SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
-                &[&id, &deps],
-            )
-            .await
-            .store()?;
+                .map(|row| (row.get(0), row.get(1)));
+            // Dropping `tx` rolls back the items already marked.
+            return Err(lease_lost_error(*lost, current));
         }
         tx.commit().await.store()?;
-        Ok(WorkItemId::new(id))
+        Ok(())
     }
 
     async fn claim(

@@ -188,11 +188,37 @@ fn lease_lost(conn: &Connection, token: LeaseToken) -> StoreResult<()> {
 }
 
 fn enqueue_tx(conn: &mut Connection, item: NewWorkItem, now: i64) -> StoreResult<WorkItemId> {
-    let not_before = time_to_sql(item.not_before)?;
-    let payload = json_to_sql(&item.payload)?;
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .store()?;
+    let id = enqueue_in(&tx, item, now)?;
+    tx.commit().store()?;
+    Ok(id)
+}
+
+/// Every item of a batch in one `BEGIN IMMEDIATE` transaction: one commit (one WAL append
+/// and, with `synchronous = FULL`, one fsync) for the whole batch instead of one per item.
+/// An error drops the transaction, which rolls the whole batch back.
+fn enqueue_batch_tx(
+    conn: &mut Connection,
+    items: Vec<NewWorkItem>,
+    now: i64,
+) -> StoreResult<Vec<WorkItemId>> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .store()?;
+    let ids = items
+        .into_iter()
+        .map(|item| enqueue_in(&tx, item, now))
+        .collect::<StoreResult<Vec<_>>>()?;
+    tx.commit().store()?;
+    Ok(ids)
+}
+
+/// Enqueues (or coalesces) one item inside the caller's write transaction.
+fn enqueue_in(tx: &Connection, item: NewWorkItem, now: i64) -> StoreResult<WorkItemId> {
+    let not_before = time_to_sql(item.not_before)?;
+    let payload = json_to_sql(&item.payload)?;
     for dep in &item.depends_on {
         let exists: Option<i64> = tx
             .prepare_cached("SELECT 1 FROM work_items WHERE id = ?1 AND admin = ?2")
@@ -225,44 +251,68 @@ fn enqueue_tx(conn: &mut Connection, item: NewWorkItem, now: i64) -> StoreResult
     let coalesce_into = candidate.filter(|id| newest_dep.is_none_or(|dep| dep < *id));
     let id = match coalesce_into {
         Some(id) => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE work_items
                     SET payload = ?2, next_attempt_at = max(next_attempt_at, ?3), updated_at = ?4
                   WHERE id = ?1",
-                params![id, payload, not_before, now],
             )
+            .store()?
+            .execute(params![id, payload, not_before, now])
             .store()?;
             id
         }
         None => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO work_items
                     (admin, kind, crm_id, operation, payload, state, attempts, next_attempt_at,
                      created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?7)",
-                params![
-                    item.admin.as_str(),
-                    item.kind.as_str(),
-                    item.crm_id,
-                    item.operation,
-                    payload,
-                    not_before,
-                    now
-                ],
             )
+            .store()?
+            .execute(params![
+                item.admin.as_str(),
+                item.kind.as_str(),
+                item.crm_id,
+                item.operation,
+                payload,
+                not_before,
+                now
+            ])
             .store()?;
             tx.last_insert_rowid()
         }
     };
     for dep in &item.depends_on {
-        tx.execute(
-            "INSERT OR IGNORE INTO work_deps (item_id, depends_on) VALUES (?1, ?2)",
-            [id, dep.get()],
-        )
+        tx.prepare_cached("INSERT OR IGNORE INTO work_deps (item_id, depends_on) VALUES (?1, ?2)")
+            .store()?
+            .execute([id, dep.get()])
+            .store()?;
+    }
+    Ok(WorkItemId::new(id))
+}
+
+/// Marks every token's item Done in one write transaction, or none of them.
+fn complete_batch_tx(conn: &mut Connection, tokens: &[LeaseToken], now: i64) -> StoreResult<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
         .store()?;
+    for token in tokens {
+        let changed = tx
+            .prepare_cached(
+                "UPDATE work_items SET state = 'done', updated_at = ?3, lease_until = NULL
+                  WHERE id = ?1 AND attempts = ?2 AND state = 'in_flight'",
+            )
+            .store()?
+            .execute(params![token.id.get(), token.attempt, now])
+            .store()?;
+        if changed != 1 {
+            // Explains the refusal (the same token twice reads as "done, not in flight");
+            // dropping `tx` rolls back the items already marked.
+            return lease_lost(&tx, *token);
+        }
     }
     tx.commit().store()?;
-    Ok(WorkItemId::new(id))
+    Ok(())
 }
 
 /// Selects claimable items; see the contract in `sync_core::store`.
@@ -342,6 +392,31 @@ impl QueueStore for SqliteStore {
     async fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>) -> StoreResult<WorkItemId> {
         let now = time_to_sql(now)?;
         self.pool.run(move |conn| enqueue_tx(conn, item, now)).await
+    }
+
+    async fn enqueue_batch(
+        &self,
+        items: Vec<NewWorkItem>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<WorkItemId>> {
+        let now = time_to_sql(now)?;
+        if items.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.pool
+            .run(move |conn| enqueue_batch_tx(conn, items, now))
+            .await
+    }
+
+    async fn complete_batch(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let tokens = tokens.to_vec();
+        self.pool
+            .run(move |conn| complete_batch_tx(conn, &tokens, now))
+            .await
     }
 
     async fn claim(

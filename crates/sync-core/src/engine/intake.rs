@@ -65,7 +65,29 @@ pub(crate) struct Batch {
     purchase_numbers: HashMap<(String, String), String>,
     /// The kind of each relation of the batch.
     relation_kinds: HashMap<String, RelationKind>,
+    /// Changes admitted but not written yet: enqueued together, in order, in one store
+    /// transaction when the buffer is full, when a change depends on one of them, or at the
+    /// end of the intake call.
+    buffer: Vec<Buffered>,
+    /// The dependency keys of the buffered changes that are not in `queued` yet.
+    buffered_keys: HashSet<(EntityKind, String)>,
+    /// Records (kind, CRM id) with a Failed or NeedsReview item when the intake started:
+    /// only their changes need the parked check and the replay of `submit_after`. `None`
+    /// until first needed.
+    stuck: Option<HashSet<(EntityKind, String)>>,
 }
+
+/// A change waiting in [`Batch::buffer`].
+struct Buffered {
+    item: NewWorkItem,
+    key: Option<(EntityKind, String)>,
+    /// Told to the sink once the item is written.
+    events: Vec<crate::crm::SinkEvent>,
+}
+
+/// Changes per store transaction at intake: large enough that the commit is a small share
+/// of the cost, small enough to bound the memory of one write (payloads included).
+const INTAKE_CHUNK: usize = 500;
 
 impl Batch {
     fn new(snapshot: bool) -> Self {
@@ -77,6 +99,9 @@ impl Batch {
             sales_numbers: HashMap::new(),
             purchase_numbers: HashMap::new(),
             relation_kinds: HashMap::new(),
+            buffer: Vec::new(),
+            buffered_keys: HashSet::new(),
+            stuck: None,
         }
     }
 
@@ -321,18 +346,20 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let mut report = IntakeReport::default();
         for (change, notices) in changes {
             let (kind, crm_id) = (change.kind(), change.crm_id().to_owned());
-            self.submit_in(change, &mut batch, &mut report).await?;
-            for notice in notices {
-                self.deliver(crate::crm::SinkEvent::Notice {
+            let events = notices
+                .into_iter()
+                .map(|notice| crate::crm::SinkEvent::Notice {
                     kind,
                     crm_id: crm_id.clone(),
                     path: notice.path,
                     policy: "read.unknown_field".to_owned(),
                     message: notice.message,
                 })
-                .await;
-            }
+                .collect();
+            self.submit_in(change, events, &mut batch, &mut report)
+                .await?;
         }
+        self.flush(&mut batch).await?;
         Ok(report)
     }
 
@@ -424,18 +451,32 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let mut batch = Batch::snapshot();
         let mut report = IntakeReport::default();
         for change in changes {
-            self.submit_in(change, &mut batch, &mut report).await?;
+            self.submit_in(change, Vec::new(), &mut batch, &mut report)
+                .await?;
         }
+        self.flush(&mut batch).await?;
         Ok(report)
     }
 
+    /// Admits one change of an intake call and queues it: buffered for the next batch write
+    /// when its record has no failed or held item (nothing to un-park or replay), otherwise
+    /// through `submit_after` right away (after writing the buffer, to keep the order).
     async fn submit_in(
         &self,
         change: CrmChange,
+        events: Vec<crate::crm::SinkEvent>,
         batch: &mut Batch,
         report: &mut IntakeReport,
-    ) -> Result<WorkItemId, EngineError> {
+    ) -> Result<(), EngineError> {
         let change = batch.admit(change);
+        // A dependency on a change still in the buffer needs that change's id: write first.
+        if change
+            .dependencies()
+            .iter()
+            .any(|key| !batch.queued.contains_key(key) && batch.buffered_keys.contains(key))
+        {
+            self.flush(batch).await?;
+        }
         let deps: Vec<WorkItemId> = change
             .dependencies()
             .iter()
@@ -447,11 +488,93 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         } else {
             report.queued += 1;
         }
-        let id = self.submit_after(change, &deps).await?;
-        if let Some(key) = key {
-            batch.queued.entry(key).or_insert(id);
+        let record = (change.kind(), change.crm_id().to_owned());
+        if self.stuck_records(batch).await?.contains(&record) {
+            self.flush(batch).await?;
+            let id = self.submit_after(change, &deps).await?;
+            if let Some(key) = key {
+                batch.queued.entry(key).or_insert(id);
+            }
+            for event in events {
+                self.deliver(event).await;
+            }
+            return Ok(());
         }
-        Ok(id)
+        let payload = serde_json::to_value(&change).unwrap_or_default();
+        let item = NewWorkItem::new(
+            self.inner.admin.clone(),
+            change.kind(),
+            change.crm_id(),
+            change.operation(),
+            payload,
+            self.now(),
+        )
+        .depending_on(deps);
+        if let Some(key) = &key
+            && !batch.queued.contains_key(key)
+        {
+            batch.buffered_keys.insert(key.clone());
+        }
+        batch.buffer.push(Buffered { item, key, events });
+        if batch.buffer.len() >= INTAKE_CHUNK {
+            self.flush(batch).await?;
+        }
+        Ok(())
+    }
+
+    /// The records of this administration with a Failed or NeedsReview item, read once per
+    /// intake call (a keyset walk of those two states, without payloads).
+    async fn stuck_records<'b>(
+        &self,
+        batch: &'b mut Batch,
+    ) -> Result<&'b HashSet<(EntityKind, String)>, EngineError> {
+        if batch.stuck.is_none() {
+            let mut stuck = HashSet::new();
+            for state in [WorkState::Failed, WorkState::NeedsReview] {
+                let mut after = None;
+                loop {
+                    let page = self
+                        .inner
+                        .store
+                        .list_summaries(&self.inner.admin, Some(state), after, 1_000)
+                        .await?;
+                    let Some(last) = page.last() else { break };
+                    after = Some(last.id);
+                    let full = page.len() == 1_000;
+                    stuck.extend(page.into_iter().map(|w| (w.kind, w.crm_id)));
+                    if !full {
+                        break;
+                    }
+                }
+            }
+            batch.stuck = Some(stuck);
+        }
+        Ok(batch.stuck.get_or_insert_with(HashSet::new))
+    }
+
+    /// Writes the buffered changes in one store batch and tells the sink their events.
+    async fn flush(&self, batch: &mut Batch) -> Result<(), EngineError> {
+        if batch.buffer.is_empty() {
+            return Ok(());
+        }
+        let buffered = std::mem::take(&mut batch.buffer);
+        batch.buffered_keys.clear();
+        let mut items = Vec::with_capacity(buffered.len());
+        let mut rest = Vec::with_capacity(buffered.len());
+        for Buffered { item, key, events } in buffered {
+            items.push(item);
+            rest.push((key, events));
+        }
+        let ids = self.inner.store.enqueue_batch(items, self.now()).await?;
+        for (id, (key, events)) in ids.into_iter().zip(rest) {
+            if let Some(key) = key {
+                batch.queued.entry(key).or_insert(id);
+            }
+            for event in events {
+                self.deliver(event).await;
+            }
+        }
+        Ok(())
     }
 
     /// Reads every change the [`CrmSource`] has after the stored cursor, queues them, and moves
@@ -477,10 +600,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 .changes(cursor.as_deref(), self.inner.options.ingest_page)
                 .await?;
             for change in &page.changes {
-                self.submit_in(change.clone(), &mut batch, &mut report)
+                self.submit_in(change.clone(), Vec::new(), &mut batch, &mut report)
                     .await?;
                 queued += 1;
             }
+            // The page's changes are stored before the cursor moves past them.
+            self.flush(&mut batch).await?;
             if let Some(next) = &page.next_cursor
                 && cursor.as_deref() != Some(next.as_str())
             {

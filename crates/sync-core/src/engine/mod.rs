@@ -66,8 +66,8 @@ use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind};
 use crate::report::{Action, FailureEntry, PlanEntry, ReviewEntry, RunReport, StatusReport};
 use crate::store::{
-    AdminKey, EntityKind, ReplayFilter, StateArea, StateKey, Store, StoredError, WorkItem,
-    WorkState, WorkSummary,
+    AdminKey, EntityKind, LeaseToken, ReplayFilter, StateArea, StateKey, Store, StoredError,
+    WorkItem, WorkState, WorkSummary,
 };
 
 pub(crate) use context::RunContext;

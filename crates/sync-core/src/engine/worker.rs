@@ -4,6 +4,9 @@
 
 use super::*;
 
+/// Done items per completion batch (see `process_inner`).
+const COMPLETE_CHUNK: usize = 256;
+
 impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     /// Counts the calls an earlier process (or another worker on this administration) made
     /// and SnelStart still counts, once per engine: without this a process started right
@@ -237,17 +240,37 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             // Refuses the batch (putting it back) when the configuration does not fit the
             // chart of accounts.
             bookings::prepare_batch(self, &context, &items).await?;
-            let results: Vec<Result<(), EngineError>> = futures::stream::iter(items)
+            // Done items are completed together (one store transaction per chunk instead of
+            // one per item), at the latest when half the lease has passed since the claim, so
+            // a finished item is never held past its lease. A crash before the completion
+            // only means the item runs again and finds its link (nothing is written twice).
+            let claimed_at = tokio::time::Instant::now();
+            let half_lease = self.inner.options.lease / 2;
+            let mut done: Vec<LeaseToken> = Vec::new();
+            let mut first_error: Option<EngineError> = None;
+            let mut results = futures::stream::iter(items)
                 .map(|item| {
                     let context = Arc::clone(&context);
                     let report = Arc::clone(&report);
                     async move { self.run_item(item, &context, &report).await }
                 })
-                .buffer_unordered(concurrency)
-                .collect()
-                .await;
-            for r in results {
-                r?;
+                .buffer_unordered(concurrency);
+            while let Some(result) = results.next().await {
+                match result {
+                    Ok(Some(token)) => done.push(token),
+                    Ok(None) => {}
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+                if done.len() >= COMPLETE_CHUNK || claimed_at.elapsed() >= half_lease {
+                    self.complete_all(&mut done).await?;
+                }
+            }
+            drop(results);
+            self.complete_all(&mut done).await?;
+            if let Some(e) = first_error {
+                return Err(e);
             }
             metrics::gauge!("sync_queue_pending", "admin" => self.inner.admin.to_string())
                 .set(self.inner.store.counts(&self.inner.admin).await?.pending as f64);
@@ -408,13 +431,47 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .open_until(now)
     }
 
-    /// Handles one claimed item and records its outcome.
+    /// Marks the items of `tokens` Done in one store batch and empties it. When the batch is
+    /// refused (a lease was lost to another worker meanwhile), each item is completed on its
+    /// own, so the others still finish and the lost one is reported as before.
+    async fn complete_all(&self, tokens: &mut Vec<LeaseToken>) -> Result<(), EngineError> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let store = &self.inner.store;
+        let now = self.now();
+        match store.complete_batch(tokens, now).await {
+            Ok(()) => {}
+            Err(e) if e.is_conflict() || e.is_not_found() => {
+                tracing::warn!(error = %e, "completing a batch refused; completing one by one");
+                let mut first_error = None;
+                for token in tokens.iter() {
+                    if let Err(e) = store.complete(*token, now).await {
+                        first_error.get_or_insert(e);
+                    }
+                }
+                if let Some(e) = first_error {
+                    tokens.clear();
+                    return Err(e.into());
+                }
+            }
+            Err(e) => {
+                tokens.clear();
+                return Err(e.into());
+            }
+        }
+        tokens.clear();
+        Ok(())
+    }
+
+    /// Handles one claimed item and records its outcome; a Done item's lease comes back for
+    /// the caller to complete in a batch.
     async fn run_item(
         &self,
         item: WorkItem,
         context: &RunContext,
         report: &Mutex<RunReport>,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Option<LeaseToken>, EngineError> {
         let span = tracing::info_span!(
             "sync.item",
             kind = item.kind.as_str(),
@@ -451,9 +508,10 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let store = &self.inner.store;
         let token = item.lease();
         let now = self.now();
+        let mut to_complete = None;
         let action = match result {
             ItemResult::Done(action) => {
-                store.complete(token, now).await?;
+                to_complete = Some(token);
                 action
             }
             ItemResult::Review {
@@ -497,7 +555,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .add(item.kind, action);
-        Ok(())
+        Ok(to_complete)
     }
 
     async fn handle(&self, item: &WorkItem, context: &RunContext) -> ItemResult {

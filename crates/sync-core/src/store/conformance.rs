@@ -91,6 +91,9 @@ where
     queue_dependencies(make().await).await;
     queue_per_record_fifo(make().await).await;
     queue_claim_exclusive_under_concurrency(make().await).await;
+    queue_enqueue_batch_atomic(make().await).await;
+    queue_complete_batch_atomic_and_fenced(make().await).await;
+    queue_batch_claims_never_overlap(make().await).await;
     queue_lease_expiry_recovery(make().await).await;
     queue_lease_fencing(make().await).await;
     queue_reschedule_backoff(make().await).await;
@@ -840,6 +843,242 @@ pub async fn queue_claim_exclusive_under_concurrency<S: Store>(store: S) {
                     store.complete(work.lease(), at(2)).await.expect("complete");
                     mine.push(work.id);
                 }
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("claimer task"));
+    }
+    let distinct: HashSet<WorkItemId> = all.iter().copied().collect();
+    assert_eq!(distinct.len(), all.len(), "an item was handed out twice");
+    assert_eq!(all.len(), ITEMS, "every item was claimed");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 0, ITEMS as u64, 0, 0)
+    );
+}
+
+/// `enqueue_batch` queues in order with the single-item rules (a later item of the batch
+/// coalesces into an earlier one) and is atomic: one refused item leaves nothing behind.
+pub async fn queue_enqueue_batch_atomic<S: Store>(store: S) {
+    assert!(
+        store
+            .enqueue_batch(Vec::new(), t0())
+            .await
+            .unwrap()
+            .is_empty(),
+        "an empty batch"
+    );
+    let before = store
+        .enqueue(item("r0", "upsert", json!(0)), t0())
+        .await
+        .unwrap();
+    let ids = store
+        .enqueue_batch(
+            vec![
+                item("r1", "upsert", json!(1)),
+                item("r2", "upsert", json!(2)).depending_on([before]),
+                item("r1", "upsert", json!("1b")),
+                item("r3", "archive", json!(3)),
+            ],
+            at(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 4, "one id per item");
+    assert!(
+        ids[0] > before && ids[1] > ids[0] && ids[3] > ids[1],
+        "ids in order: {ids:?}"
+    );
+    assert_eq!(
+        ids[2], ids[0],
+        "a later item of the batch coalesces into an earlier one"
+    );
+    let r1 = store.work_item(&admin(), ids[0]).await.unwrap().unwrap();
+    assert_eq!(r1.payload, json!("1b"), "the later payload wins");
+    assert_eq!(r1.created_at, at(1));
+    let r2 = store.work_item(&admin(), ids[1]).await.unwrap().unwrap();
+    assert_eq!(r2.depends_on, vec![before]);
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(4, 0, 0, 0, 0, 0)
+    );
+
+    // The last item names a dependency that does not exist: nothing of the batch is written,
+    // not even the coalescing into r3 or the new r4 before it.
+    let unknown = WorkItemId::new(ids[3].get() + 1000);
+    let err = store
+        .enqueue_batch(
+            vec![
+                item("r3", "archive", json!("3b")),
+                item("r4", "upsert", json!(4)),
+                item("r5", "upsert", json!(5)).depending_on([unknown]),
+            ],
+            at(2),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "unknown dependency in a batch: {err}");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(4, 0, 0, 0, 0, 0),
+        "a refused batch adds nothing"
+    );
+    let r3 = store.work_item(&admin(), ids[3]).await.unwrap().unwrap();
+    assert_eq!(r3.payload, json!(3), "a refused batch coalesces nothing");
+    assert_eq!(r3.updated_at, at(1));
+    // A dependency in another administration is as good as unknown, in a batch too.
+    let theirs = store
+        .enqueue(
+            NewWorkItem::new(
+                other_admin(),
+                EntityKind::Relation,
+                "x",
+                "upsert",
+                json!(0),
+                t0(),
+            ),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let err = store
+        .enqueue_batch(
+            vec![
+                item("r6", "upsert", json!(6)),
+                item("r7", "upsert", json!(7)).depending_on([theirs]),
+            ],
+            at(3),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "cross-administration dependency: {err}");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(4, 0, 0, 0, 0, 0)
+    );
+    // Ids stay increasing after a refused batch.
+    let next = store
+        .enqueue_batch(vec![item("r8", "upsert", json!(8))], at(4))
+        .await
+        .unwrap();
+    assert!(next[0] > ids[3], "ids keep increasing");
+}
+
+/// `complete_batch` completes every claim or none: a lost lease, an unknown id or the same
+/// token twice refuses the whole batch, and the fresh holder of a re-claimed item keeps it.
+pub async fn queue_complete_batch_atomic_and_fenced<S: Store>(store: S) {
+    store
+        .complete_batch(&[], t0())
+        .await
+        .expect("an empty batch");
+    let ids = store
+        .enqueue_batch(
+            (0..4)
+                .map(|n| item(&format!("r{n}"), "upsert", json!(n)))
+                .collect(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let claimed = store.claim(&admin(), at(1), 4, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 4);
+    let tokens: Vec<_> = claimed.iter().map(|w| w.lease()).collect();
+    assert_eq!(tokens.iter().map(|t| t.id).collect::<Vec<_>>(), ids);
+
+    // The leases expire and another worker re-claims the items: the first tokens are stale.
+    let fresh = store.claim(&admin(), at(100), 4, LEASE).await.unwrap();
+    assert_eq!(fresh.len(), 4, "every lease expired at 61");
+    let fresh_tokens: Vec<_> = fresh.iter().map(|w| w.lease()).collect();
+    let err = store
+        .complete_batch(&[fresh_tokens[0], fresh_tokens[1], tokens[2]], at(101))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "a stale token in a batch: {err}");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 4, 0, 0, 0),
+        "a refused batch completes nothing"
+    );
+    let err = store
+        .complete_batch(&[fresh_tokens[0], fresh_tokens[0]], at(101))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "the same token twice: {err}");
+    let missing = super::LeaseToken {
+        id: WorkItemId::new(ids[3].get() + 1000),
+        attempt: 1,
+    };
+    let err = store
+        .complete_batch(&[fresh_tokens[0], missing], at(101))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "an unknown item in a batch: {err}");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 4, 0, 0, 0)
+    );
+
+    store
+        .complete_batch(&fresh_tokens[..3], at(102))
+        .await
+        .expect("fresh leases");
+    for id in &ids[..3] {
+        let done = store.work_item(&admin(), *id).await.unwrap().unwrap();
+        assert_eq!(done.state, WorkState::Done);
+        assert_eq!(done.lease_until, None);
+        assert_eq!(done.updated_at, at(102));
+    }
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 1, 3, 0, 0)
+    );
+    let err = store
+        .complete_batch(&fresh_tokens[..1], at(103))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "completing twice: {err}");
+    // The remaining claim is still held and can finish on its own.
+    store.complete(fresh_tokens[3], at(104)).await.unwrap();
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 0, 4, 0, 0)
+    );
+}
+
+/// Workers that claim and complete in batches, concurrently, never receive the same item
+/// for one lease, and every item ends Done once.
+pub async fn queue_batch_claims_never_overlap<S: Store>(store: S) {
+    const ITEMS: usize = 150;
+    const CLAIMERS: usize = 6;
+    let ids = store
+        .enqueue_batch(
+            (0..ITEMS)
+                .map(|n| item(&format!("r{n}"), "upsert", json!(n)))
+                .collect(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), ITEMS);
+    let mut tasks = Vec::new();
+    for _ in 0..CLAIMERS {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..ITEMS {
+                let batch = store.claim(&admin(), at(1), 7, LEASE).await.expect("claim");
+                if batch.is_empty() {
+                    break;
+                }
+                let tokens: Vec<_> = batch.iter().map(|w| w.lease()).collect();
+                store
+                    .complete_batch(&tokens, at(2))
+                    .await
+                    .expect("complete the batch");
+                mine.extend(batch.iter().map(|w| w.id));
             }
             mine
         }));

@@ -83,6 +83,56 @@ impl State {
         Some(old)
     }
 
+    /// `NotFound` when a dependency of `item` is unknown or in another administration.
+    fn check_dependencies(&self, item: &NewWorkItem) -> StoreResult<()> {
+        if let Some(missing) = item
+            .depends_on
+            .iter()
+            .find(|d| self.items.get(d).is_none_or(|dep| dep.admin != item.admin))
+        {
+            return Err(StoreError::not_found(format!(
+                "work item {missing}, a dependency of {} {:?} for CRM id {:?}",
+                item.kind, item.operation, item.crm_id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Enqueues (or coalesces) an item whose dependencies were checked.
+    fn enqueue_checked(&mut self, item: NewWorkItem, now: DateTime<Utc>) -> WorkItemId {
+        let newest_dep = item.depends_on.iter().max().copied();
+        let record = (item.admin.clone(), item.kind, item.crm_id.clone());
+        let coalesce_into = self
+            .items_by_record
+            .get(&record)
+            .into_iter()
+            .flat_map(|ids| ids.iter().rev())
+            .filter_map(|id| self.items.get(id))
+            .find(|w| w.state == WorkState::Pending && w.operation == item.operation)
+            .map(|w| w.id)
+            .filter(|id| newest_dep.is_none_or(|dep| dep < *id));
+        if let Some(id) = coalesce_into
+            && let Some(existing) = self.items.get_mut(&id)
+        {
+            existing.payload = item.payload;
+            let deps: BTreeSet<WorkItemId> = existing
+                .depends_on
+                .iter()
+                .chain(&item.depends_on)
+                .copied()
+                .collect();
+            existing.depends_on = deps.into_iter().collect();
+            existing.next_attempt_at = existing.next_attempt_at.max(item.not_before);
+            existing.updated_at = now;
+            return id;
+        }
+        self.last_id += 1;
+        let id = WorkItemId::new(self.last_id);
+        self.items.insert(id, WorkItem::enqueued(id, item, now));
+        self.items_by_record.entry(record).or_default().insert(id);
+        id
+    }
+
     fn item_for_lease(&mut self, token: LeaseToken) -> StoreResult<&mut WorkItem> {
         let item = self
             .items
@@ -328,47 +378,49 @@ impl StateStore for MemoryStore {
 impl QueueStore for MemoryStore {
     async fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>) -> StoreResult<WorkItemId> {
         self.with(|s| {
-            if let Some(missing) = item
-                .depends_on
-                .iter()
-                .find(|d| s.items.get(d).is_none_or(|dep| dep.admin != item.admin))
-            {
-                return Err(StoreError::not_found(format!(
-                    "work item {missing}, a dependency of {} {:?} for CRM id {:?}",
-                    item.kind, item.operation, item.crm_id
-                )));
+            s.check_dependencies(&item)?;
+            Ok(s.enqueue_checked(item, now))
+        })
+    }
+
+    async fn enqueue_batch(
+        &self,
+        items: Vec<NewWorkItem>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<WorkItemId>> {
+        self.with(|s| {
+            // Every check before the first change: the batch is atomic. Dependencies must
+            // exist before the call, so checking them all up front is the same as checking
+            // each before its item.
+            for item in &items {
+                s.check_dependencies(item)?;
             }
-            let newest_dep = item.depends_on.iter().max().copied();
-            let record = (item.admin.clone(), item.kind, item.crm_id.clone());
-            let coalesce_into = s
-                .items_by_record
-                .get(&record)
+            Ok(items
                 .into_iter()
-                .flat_map(|ids| ids.iter().rev())
-                .filter_map(|id| s.items.get(id))
-                .find(|w| w.state == WorkState::Pending && w.operation == item.operation)
-                .map(|w| w.id)
-                .filter(|id| newest_dep.is_none_or(|dep| dep < *id));
-            if let Some(id) = coalesce_into
-                && let Some(existing) = s.items.get_mut(&id)
-            {
-                existing.payload = item.payload;
-                let deps: BTreeSet<WorkItemId> = existing
-                    .depends_on
-                    .iter()
-                    .chain(&item.depends_on)
-                    .copied()
-                    .collect();
-                existing.depends_on = deps.into_iter().collect();
-                existing.next_attempt_at = existing.next_attempt_at.max(item.not_before);
-                existing.updated_at = now;
-                return Ok(id);
+                .map(|item| s.enqueue_checked(item, now))
+                .collect())
+        })
+    }
+
+    async fn complete_batch(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
+        self.with(|s| {
+            let mut seen = HashSet::new();
+            for token in tokens {
+                s.item_for_lease(*token)?;
+                if !seen.insert(token.id) {
+                    return Err(StoreError::conflict(format!(
+                        "work item {} is completed twice in one batch",
+                        token.id
+                    )));
+                }
             }
-            s.last_id += 1;
-            let id = WorkItemId::new(s.last_id);
-            s.items.insert(id, WorkItem::enqueued(id, item, now));
-            s.items_by_record.entry(record).or_default().insert(id);
-            Ok(id)
+            for token in tokens {
+                let item = s.item_for_lease(*token)?;
+                item.state = WorkState::Done;
+                item.lease_until = None;
+                item.updated_at = now;
+            }
+            Ok(())
         })
     }
 

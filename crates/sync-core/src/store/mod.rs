@@ -68,6 +68,14 @@
 //!   state are never touched: behind an InFlight item a new Pending item is added. (One
 //!   exception keeps the "dependencies are older" rule: if a new dependency is newer than the
 //!   Pending item, a new item is added instead of coalescing.)
+//! * **Batches.** [`QueueStore::enqueue_batch`] enqueues items in order, each by the rules
+//!   above (a later item of the batch coalesces into an earlier one like a later call would),
+//!   and [`QueueStore::complete_batch`] completes several claims; each is **one atomic
+//!   step**: when one item is refused (an unknown dependency, a lost lease, the same token
+//!   twice) the call returns that error and nothing of the batch is written. The default
+//!   implementations loop over the single-item methods, which is correct but neither atomic
+//!   nor faster; the stores of this workspace override them with one transaction each, and
+//!   the conformance suite checks atomicity.
 //! * **Claim eligibility.** [`QueueStore::claim`] hands out, oldest id first and at most
 //!   `limit`, the items of one administration that are either
 //!   * Pending, with `next_attempt_at <= now`, all dependencies Done or Failed, and no older Pending or
@@ -264,6 +272,30 @@ pub trait QueueStore {
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<WorkItemId>> + Send;
 
+    /// Enqueues `items` in order, as [`QueueStore::enqueue`] would one by one, in one atomic
+    /// step (see the [module contract](self)); returns each item's id, in order. An empty
+    /// batch writes nothing.
+    ///
+    /// The default implementation loops over [`QueueStore::enqueue`]: it is neither atomic
+    /// nor faster. Stores override it with one transaction, which is what makes queueing a
+    /// large export cheap (one commit per batch instead of one per item).
+    fn enqueue_batch(
+        &self,
+        items: Vec<NewWorkItem>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<Vec<WorkItemId>>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            let mut ids = Vec::with_capacity(items.len());
+            for item in items {
+                ids.push(self.enqueue(item, now).await?);
+            }
+            Ok(ids)
+        }
+    }
+
     /// Atomically claims up to `limit` eligible items of `admin`, oldest first, leasing each
     /// until `now + lease`.
     fn claim(
@@ -288,6 +320,28 @@ pub trait QueueStore {
         token: LeaseToken,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Marks several claimed items Done in one atomic step: every token must hold its lease
+    /// (as for [`QueueStore::complete`]), and the same token may not occur twice; otherwise
+    /// the first refused token's `Conflict` or `NotFound` is returned and no item changes.
+    ///
+    /// The default implementation loops over [`QueueStore::complete`]: it is neither atomic
+    /// nor faster. Stores override it with one transaction.
+    fn complete_batch(
+        &self,
+        tokens: &[LeaseToken],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            for token in tokens {
+                self.complete(*token, now).await?;
+            }
+            Ok(())
+        }
+    }
 
     /// Returns a claimed item to Pending, not claimable before `at`, recording `error`.
     fn reschedule(
