@@ -82,6 +82,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// The largest number of records one intake request may carry.
     pub max_records: usize,
+    /// The SnelStart coupling webhook (onboarding); `None`: not mounted.
+    pub coupling: Option<crate::coupling::CouplingWebhook>,
 }
 
 impl HttpConfig {
@@ -95,6 +97,7 @@ impl HttpConfig {
                 timestamp_tolerance: Duration::from_secs(300),
                 max_body_bytes: 2 * 1024 * 1024,
                 max_records: 1000,
+                coupling: None,
             },
         }
     }
@@ -138,6 +141,12 @@ impl HttpConfigBuilder {
     /// The most records per intake request (default 1,000).
     pub fn max_records(mut self, records: usize) -> Self {
         self.config.max_records = records;
+        self
+    }
+
+    /// Mounts the SnelStart coupling webhook (onboarding; see [`crate::coupling`]).
+    pub fn coupling_webhook(mut self, webhook: crate::coupling::CouplingWebhook) -> Self {
+        self.config.coupling = Some(webhook);
         self
     }
 

@@ -14,6 +14,9 @@
 //! - **The status page** (`/`, `/admins/{admin}`, after logging in at `/login` with the same
 //!   token): server-rendered HTML with an embedded stylesheet, usable with the keyboard alone.
 //! - `/metrics` (Prometheus text), `/healthz`, `/readyz`.
+//! - **The SnelStart coupling webhook** (onboarding, [`coupling`]) when configured with
+//!   [`HttpConfigBuilder::coupling_webhook`]: a signed `POST` that registers, rotates or
+//!   removes an administration through an `OnboardingService`.
 //!
 //! Nothing is open by default: without [`HttpConfigBuilder::token`] no status or action is
 //! served, and an intake request needs a configured CRM and its secret. The binary binds to
@@ -42,6 +45,7 @@
 pub mod api;
 mod auth;
 pub mod config;
+pub mod coupling;
 pub mod intake;
 mod page;
 pub mod service;
@@ -55,6 +59,7 @@ use sync_core::store::Store;
 use sync_core::{CrmSink, CrmSource};
 
 pub use config::{CrmEndpoint, HttpConfig, HttpConfigBuilder, Secret};
+pub use coupling::{CouplingWebhook, CouplingWebhookError};
 pub use service::{ProcessingOptions, ReconcileSummary, Service, last_reconcile, record_reconcile};
 pub use signature::{SignatureError, sign};
 pub use status::{AdminStatus, Health};
@@ -67,7 +72,8 @@ where
     Snk: CrmSink + 'static,
 {
     let limit = service.inner.config.max_body_bytes;
-    Router::new()
+    let coupling = service.inner.config.coupling.clone();
+    let router = Router::new()
         .route(
             "/crm/{crm}/changes",
             post(intake::post_changes::<S, Src, Snk>).layer(DefaultBodyLimit::max(limit)),
@@ -90,6 +96,18 @@ where
         .route("/healthz", get(api::healthz))
         .route("/readyz", get(api::readyz::<S, Src, Snk>))
         .route("/metrics", get(api::metrics::<S, Src, Snk>))
-        .merge(page::routes::<S, Src, Snk>())
-        .with_state(service)
+        .merge(page::routes::<S, Src, Snk>());
+    let router = match coupling {
+        Some(hook) => {
+            let path = hook.mount_path().to_owned();
+            router.route(
+                &path,
+                post(coupling::receive)
+                    .with_state(hook)
+                    .layer(DefaultBodyLimit::max(coupling::MAX_WEBHOOK_BYTES)),
+            )
+        }
+        None => router,
+    };
+    router.with_state(service)
 }
