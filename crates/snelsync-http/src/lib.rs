@@ -60,7 +60,9 @@ use sync_core::{CrmSink, CrmSource};
 
 pub use config::{CrmEndpoint, HttpConfig, HttpConfigBuilder, Secret};
 pub use coupling::{CouplingWebhook, CouplingWebhookError};
-pub use service::{ProcessingOptions, ReconcileSummary, Service, last_reconcile, record_reconcile};
+pub use service::{
+    ProcessingOptions, ReconcileSummary, Service, last_reconcile, put_state, record_reconcile,
+};
 pub use signature::{SignatureError, sign};
 pub use status::{AdminStatus, Health};
 

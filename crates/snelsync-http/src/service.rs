@@ -178,6 +178,21 @@ pub async fn last_reconcile<S: Store, Src: CrmSource, Snk: CrmSink>(
     Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
 }
 
+/// Sets a host value of the administration's state whatever it held (for example when a
+/// scheduled job last ran). Compare-and-swap against the value just read, retried when
+/// another writer came between.
+///
+/// # Errors
+///
+/// [`EngineError::Store`] when the store fails or other writers keep winning.
+pub async fn put_state<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    name: &StateKey,
+    value: &str,
+) -> Result<(), EngineError> {
+    put_cursor(engine, name, value).await
+}
+
 /// Sets a cursor whatever it held (compare-and-swap against the value just read, retried when
 /// another writer came between).
 pub(crate) async fn put_cursor<S: Store, Src: CrmSource, Snk: CrmSink>(

@@ -8,7 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use sync_core::store::{QueueStore, ReplayFilter, WorkState};
 use sync_core::{
-    CrmDataset, CrmInventory, EngineBackup, MemorySource, ReconcileOptions, ReviewResolution,
+    CrmDataset, CrmInventory, EngineBackup, MemorySource, ReconcileOptions, ReconcileReport,
+    ReviewResolution,
 };
 
 use crate::config::{Engine, Loaded, template};
@@ -42,7 +43,7 @@ impl Context {
     }
 }
 
-fn read_export_file(path: &Path) -> Result<crm_model::read::Export, CliError> {
+pub(crate) fn read_export_file(path: &Path) -> Result<crm_model::read::Export, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
     read_export(&text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
@@ -412,24 +413,38 @@ pub async fn review_resolve(
 
 pub async fn reconcile(ctx: &Context, from: &Path) -> Result<Outcome, CliError> {
     let export = read_export_file(from)?;
-    let inventory = CrmInventory::from(&CrmDataset::from_export(&export));
     let engines = ctx.engines(&MemorySource::default())?;
+    let reports = reconcile_engines(&engines.iter().collect::<Vec<_>>(), &export).await?;
     let mut all = Vec::new();
     let mut text = String::new();
     let mut outcome = Outcome::Clean;
-    for engine in &engines {
-        let report = engine
-            .reconcile(&inventory, &ReconcileOptions::default())
-            .await?;
-        snelsync_http::record_reconcile(engine, &report).await?;
+    for report in &reports {
         if !report.is_clean() {
             outcome = Outcome::Attention;
         }
         text.push_str(&format!("{report}\n"));
-        all.push(serde_json::to_value(&report).unwrap_or_default());
+        all.push(serde_json::to_value(report).unwrap_or_default());
     }
     ctx.print(&json!({ "administrations": all }), &text);
     Ok(outcome)
+}
+
+/// Reconciles each administration against the CRM export and records the summary the status
+/// page and the digest show (used by `reconcile` and by the monthly job of `serve`).
+pub(crate) async fn reconcile_engines(
+    engines: &[&Engine],
+    export: &crm_model::read::Export,
+) -> Result<Vec<ReconcileReport>, CliError> {
+    let inventory = CrmInventory::from(&CrmDataset::from_export(export));
+    let mut reports = Vec::with_capacity(engines.len());
+    for engine in engines {
+        let report = engine
+            .reconcile(&inventory, &ReconcileOptions::default())
+            .await?;
+        snelsync_http::record_reconcile(engine, &report).await?;
+        reports.push(report);
+    }
+    Ok(reports)
 }
 
 pub async fn backup_export(ctx: &Context, out: Option<&Path>) -> Result<Outcome, CliError> {
@@ -482,7 +497,7 @@ pub async fn backup_import(ctx: &Context, file: &Path) -> Result<Outcome, CliErr
 
 /// The weekly status digest as Markdown: per administration the queue, failures with their
 /// fields, reviews, budget, last read-back and reconcile.
-pub async fn digest_text(engines: &[Engine]) -> Result<(String, Outcome), CliError> {
+pub async fn digest_text(engines: &[&Engine]) -> Result<(String, Outcome), CliError> {
     let mut out = format!(
         "# snelsync weekly digest\n\n{}\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
@@ -540,7 +555,7 @@ pub async fn digest_text(engines: &[Engine]) -> Result<(String, Outcome), CliErr
 
 pub async fn digest(ctx: &Context, out: Option<&Path>) -> Result<Outcome, CliError> {
     let engines = ctx.engines(&MemorySource::default())?;
-    let (text, outcome) = digest_text(&engines).await?;
+    let (text, outcome) = digest_text(&engines.iter().collect::<Vec<_>>()).await?;
     match out {
         Some(path) => {
             std::fs::write(path, &text)

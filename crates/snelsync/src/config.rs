@@ -123,14 +123,43 @@ fn default_budget() -> String {
 pub struct ScheduleSection {
     #[serde(default = "default_read_back")]
     pub read_back_minutes: u64,
+    /// The time zone the appointments below are read in (IANA name).
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// The weekly digest's appointment (`"mon 08:00"`); absent or empty: no digest.
+    #[serde(default)]
+    pub digest: Option<String>,
+    /// Where digests are written (relative to this file), one Markdown file per run.
+    #[serde(default)]
+    pub digest_dir: Option<PathBuf>,
+    /// The environment variable holding the URL the digest is POSTed to as JSON.
+    #[serde(default)]
+    pub digest_webhook_env: Option<String>,
+    /// The monthly reconcile's appointment (`"1 06:00"`); absent or empty: none.
+    #[serde(default)]
+    pub reconcile: Option<String>,
+    /// The CRM's full export the monthly reconcile compares against (the file the CRM
+    /// writes; relative to this file).
+    #[serde(default)]
+    pub reconcile_from: Option<PathBuf>,
 }
 
 impl Default for ScheduleSection {
     fn default() -> Self {
         ScheduleSection {
             read_back_minutes: default_read_back(),
+            timezone: default_timezone(),
+            digest: None,
+            digest_dir: None,
+            digest_webhook_env: None,
+            reconcile: None,
+            reconcile_from: None,
         }
     }
+}
+
+fn default_timezone() -> String {
+    "Europe/Amsterdam".to_owned()
 }
 
 fn default_read_back() -> u64 {
@@ -208,6 +237,67 @@ impl Loaded {
         } else {
             self.dir.join(p)
         }
+    }
+
+    /// The calendar jobs of `serve`, checked: appointments, time zone, files.
+    pub fn jobs(&self) -> Result<crate::schedule::Jobs, CliError> {
+        use crate::schedule::{Cadence, DigestJob, Jobs, ReconcileJob};
+        let s = &self.file.schedule;
+        let cadence = |what: &str, text: &Option<String>| -> Result<Option<Cadence>, CliError> {
+            match text.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(t) => t
+                    .parse()
+                    .map(Some)
+                    .map_err(|e| CliError::Config(format!("[schedule] {what}: {e}"))),
+            }
+        };
+        let tz: chrono_tz::Tz = s.timezone.parse().map_err(|_| {
+            CliError::Config(format!(
+                "[schedule] timezone {:?}: not a time zone name such as Europe/Amsterdam",
+                s.timezone
+            ))
+        })?;
+        let digest = match cadence("digest", &s.digest)? {
+            None => None,
+            Some(cadence) => {
+                let webhook = match &s.digest_webhook_env {
+                    None => None,
+                    Some(var) => match std::env::var(var) {
+                        Ok(v) if !v.trim().is_empty() => Some(
+                            crate::schedule::Webhook::parse(var, v.trim())
+                                .map_err(CliError::Config)?,
+                        ),
+                        _ => None,
+                    },
+                };
+                Some(DigestJob {
+                    cadence,
+                    dir: s.digest_dir.as_deref().map(|d| self.resolve(d)),
+                    webhook,
+                })
+            }
+        };
+        let reconcile = match cadence("reconcile", &s.reconcile)? {
+            None => None,
+            Some(cadence) => {
+                let Some(from) = &s.reconcile_from else {
+                    return Err(CliError::Config(
+                        "[schedule] reconcile needs reconcile_from: the CRM export to compare against"
+                            .to_owned(),
+                    ));
+                };
+                Some(ReconcileJob {
+                    cadence,
+                    from: self.resolve(from),
+                })
+            }
+        };
+        Ok(Jobs {
+            tz,
+            digest,
+            reconcile,
+        })
     }
 
     pub fn open_store(&self) -> Result<SqliteStore, CliError> {
@@ -349,6 +439,18 @@ budget = "{budget}"
 [schedule]
 # Read payment status back from SnelStart this often.
 read_back_minutes = 15
+# The appointments below are local times in this zone.
+timezone = "Europe/Amsterdam"
+# The weekly status digest (failures with record and field, reviews, budget, read-back,
+# reconcile): written to digest_dir and, when the environment variable named by
+# digest_webhook_env holds a URL (https, or http on this machine), POSTed there as JSON
+# {{"text": "<markdown>", ...}}. The first digest comes when the service first starts.
+digest = "mon 08:00"
+digest_dir = "digests"
+digest_webhook_env = "SNELSYNC_DIGEST_WEBHOOK"
+# The monthly reconcile against the CRM's full export (a file the CRM writes there).
+# reconcile = "1 06:00"
+# reconcile_from = "crm-export.json"
 
 [[administration]]
 key = "{admin}"

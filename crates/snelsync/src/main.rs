@@ -28,6 +28,7 @@
 
 mod commands;
 mod config;
+mod schedule;
 mod serve;
 
 use std::path::PathBuf;

@@ -1,4 +1,5 @@
-//! `snelsync serve`: the router and the processing loop, until SIGTERM or Ctrl-C.
+//! `snelsync serve`: the router, the processing loop and the calendar jobs (weekly digest,
+//! monthly reconcile; see [`crate::schedule`]), until SIGTERM or Ctrl-C.
 //!
 //! On the signal the listener stops taking connections, requests in progress are answered,
 //! and each administration's loop finishes the batch in hand (its items complete, or are
@@ -14,30 +15,46 @@ use sync_core::MemorySource;
 use crate::commands::Context;
 use crate::{CliError, Outcome};
 
-async fn terminated() {
+/// The stop signal, registered before anything starts: a SIGTERM that arrives while the
+/// service is still starting (a deploy that changes its mind) stops it gracefully too,
+/// instead of killing it with the default action.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignal {
+    fn register() -> StopSignal {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignal {
+                term: signal(SignalKind::terminate()).ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            StopSignal {}
+        }
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn received(self) {
+        #[cfg(unix)]
+        if let Some(mut term) = self.term {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }
 
 pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
+    let stop_signal = StopSignal::register();
     let loaded = crate::config::Loaded::read(&ctx.config)?;
+    let jobs = loaded.jobs()?;
     let store = loaded.open_store()?;
     let engines = loaded.engines(&store, ctx.admin.as_deref(), &MemorySource::default())?;
     for engine in &engines {
@@ -69,15 +86,26 @@ pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let processing = tokio::spawn({
         let service = service.clone();
+        let stopped = stopped.clone();
         async move { service.run_processing(stopped).await }
     });
+    // The weekly digest and the monthly reconcile, beside the processing loop.
+    let scheduled = if jobs.is_empty() {
+        None
+    } else {
+        tracing::info!(jobs = %jobs.describe(), "schedule");
+        Some(tokio::spawn(jobs.run(service.clone(), stopped)))
+    };
     axum::serve(listener, router(service))
-        .with_graceful_shutdown(terminated())
+        .with_graceful_shutdown(stop_signal.received())
         .await
         .map_err(|e| CliError::Failed(format!("server: {e}")))?;
     tracing::info!("stopping: finishing the work in hand");
     let _ = stop.send(true);
     let _ = processing.await;
+    if let Some(scheduled) = scheduled {
+        let _ = scheduled.await;
+    }
     let _ = writeln!(std::io::stdout(), "snelsync: stopped");
     Ok(Outcome::Clean)
 }
