@@ -330,6 +330,31 @@ where
             format!("stop {admin}")
         ]
     );
+
+    // A captured Create replayed after its coupling was deleted registers nothing.
+    let ts = chrono::Utc::now().timestamp();
+    let (status, body) = post_webhook(&http, &webhook_url, &create_default, ts, SECRET).await;
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("registered"))
+    );
+    let first_admin = AdminKey::new(body["administration"].as_str().unwrap());
+    let delete_default = json!({
+        "koppelSleutel": mock.client_key(), "actionType": "Delete", "referenceKey": "klant-1"
+    })
+    .to_string();
+    let (status, body) = post_webhook(&http, &webhook_url, &delete_default, ts, SECRET).await;
+    assert_eq!((status, body["outcome"].as_str()), (200, Some("removed")));
+    let (status, _) = post_webhook(&http, &webhook_url, &create_default, ts, SECRET).await;
+    assert_eq!(status, 401, "replay");
+    assert!(
+        registry
+            .administration(&first_admin)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(probe.rows().await, 0, "nothing registered by the replay");
     mock.shutdown().await;
 }
 
