@@ -13,9 +13,10 @@ use tracing::Instrument;
 
 use crate::auth::{Grant, TokenSource};
 use crate::budget::{BudgetConfig, BudgetUsage, RateBudget};
+use crate::decoding::{decode, decode_page};
 use crate::error::{
-    ApiError, DecodeError, Error, ItemDecodeProblem, NotSentError, RedirectError, TooLargeError,
-    TransportError, TransportStage,
+    ApiError, Error, ItemDecodeProblem, NotSentError, RedirectError, TooLargeError, TransportError,
+    TransportStage,
 };
 use crate::odata::MAX_TOP;
 use crate::request::{ListRequest, Method, Request};
@@ -429,6 +430,11 @@ impl Client {
     /// Executes one request: token, subscription key, rate budget, retries, error decoding,
     /// tracing and metrics all happen here.
     ///
+    /// A record is decoded strictly (a value that does not fit is an [`Error::Decode`] naming
+    /// its JSON path); a plain list built with [`Request::item_by_item`] (every list of
+    /// [`ops`](crate::ops)) is decoded item by item like an OData page, its bad items recorded
+    /// as [`ItemDecodeProblem`]s.
+    ///
     /// # Errors
     ///
     /// Any [`Error`]; use its predicates ([`Error::outcome_uncertain`] above all for creates)
@@ -442,7 +448,17 @@ impl Client {
             attempts = tracing::field::Empty,
         );
         let (method, route) = (request.method(), request.route());
+        let item_decoder = request.item_decoder();
         let (status, body) = self.execute_inner(request).instrument(span).await?;
+        if let Some(decode_items) = item_decoder {
+            // A plain list (`GET /kostenplaatsen`, ...): like an OData page, a bad item is
+            // skipped and recorded, never the whole list.
+            let (items, problems, _count) = decode_items(method, route, status, &body, 0)?;
+            for p in problems {
+                self.inner.problems.record(p);
+            }
+            return Ok(items);
+        }
         decode(method, route, status, &body)
     }
 
@@ -902,69 +918,4 @@ fn record_call(method: Method, route: &'static str, status: u16, seconds: f64) {
         "route" => route
     )
     .record(seconds);
-}
-
-/// Decodes a list page item by item: the good items, a problem per bad item, and the number of
-/// items on the page. A body that is not a JSON array is a [`DecodeError`].
-pub(crate) fn decode_page<T: DeserializeOwned>(
-    method: Method,
-    route: &'static str,
-    status: u16,
-    body: &[u8],
-    first_index: u32,
-) -> Result<(Vec<T>, Vec<ItemDecodeProblem>, usize), Error> {
-    let raw: Vec<Box<serde_json::value::RawValue>> = decode(method, route, status, body)?;
-    let mut items = Vec::with_capacity(raw.len());
-    let mut problems = Vec::new();
-    for (i, item) in raw.iter().enumerate() {
-        let mut de = serde_json::Deserializer::from_str(item.get());
-        match serde_path_to_error::deserialize::<_, T>(&mut de) {
-            Ok(v) => items.push(v),
-            Err(e) => {
-                let inner_path = e.path().to_string();
-                let path = if inner_path == "." {
-                    format!("[{i}]")
-                } else {
-                    format!("[{i}].{inner_path}")
-                };
-                let id = serde_json::from_str::<serde_json::Value>(item.get())
-                    .ok()
-                    .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
-                problems.push(ItemDecodeProblem {
-                    method,
-                    route,
-                    index: first_index.saturating_add(u32::try_from(i).unwrap_or(u32::MAX)),
-                    path,
-                    message: e.inner().to_string(),
-                    id,
-                });
-            }
-        }
-    }
-    Ok((items, problems, raw.len()))
-}
-
-/// Decodes a success body, naming the JSON path of a value that does not fit. An empty body
-/// (204, or a DELETE answered with nothing) decodes as JSON `null`.
-fn decode<T: DeserializeOwned>(
-    method: Method,
-    route: &'static str,
-    status: u16,
-    body: &[u8],
-) -> Result<T, Error> {
-    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
-        b"null"
-    } else {
-        body
-    };
-    let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        Error::from(DecodeError {
-            method,
-            route,
-            status,
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
-        })
-    })
 }

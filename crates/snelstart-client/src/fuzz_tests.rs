@@ -7,7 +7,8 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use crate::client::{decode_page, join_path};
+use crate::client::join_path;
+use crate::decoding::decode_page;
 use crate::error::decode_error_items;
 use crate::models::{Grootboekmutatie, Relatie, Verkoopfactuur};
 use crate::request::Method;

@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, NotSentError};
+use crate::error::{Error, ItemDecodeProblem, NotSentError};
 use crate::odata::Query;
 
 /// The HTTP methods the SnelStart API uses.
@@ -78,8 +78,15 @@ pub struct Request<T> {
     query: Vec<(String, String)>,
     body: Option<serde_json::Value>,
     route: &'static str,
+    /// For a list answer: decodes it item by item (see [`Request::item_by_item`]).
+    items: Option<ItemDecoder<T>>,
     _output: PhantomData<fn() -> T>,
 }
+
+/// Decodes a list body item by item: the good items, a problem per bad item, and how many
+/// items the body had.
+pub(crate) type ItemDecoder<T> =
+    fn(Method, &'static str, u16, &[u8], u32) -> Result<(T, Vec<ItemDecodeProblem>, usize), Error>;
 
 impl<T> Clone for Request<T> {
     fn clone(&self) -> Self {
@@ -89,6 +96,7 @@ impl<T> Clone for Request<T> {
             query: self.query.clone(),
             body: self.body.clone(),
             route: self.route,
+            items: self.items,
             _output: PhantomData,
         }
     }
@@ -103,6 +111,7 @@ impl<T> fmt::Debug for Request<T> {
             .field("path", &self.path)
             .field("query", &self.query)
             .field("has_body", &self.body.is_some())
+            .field("item_by_item", &self.items.is_some())
             .finish()
     }
 }
@@ -119,6 +128,7 @@ impl<T: DeserializeOwned> Request<T> {
             query: Vec::new(),
             body: None,
             route,
+            items: None,
             _output: PhantomData,
         }
     }
@@ -160,6 +170,25 @@ impl<T: DeserializeOwned> Request<T> {
     }
 }
 
+impl<I: DeserializeOwned> Request<Vec<I>> {
+    /// Decodes the answer item by item, as [`Client::list`](crate::Client::list) does with an
+    /// OData page: an item that does not fit the model is skipped and recorded as an
+    /// [`ItemDecodeProblem`] (read them with
+    /// [`Client::decode_problems`](crate::Client::decode_problems)), the good items are
+    /// returned. An answer that is not a JSON array still fails. Every plain list operation of
+    /// [`ops`](crate::ops) is built this way (not the `$apply` aggregate of
+    /// `grootboekmutaties`: a total with a row left out would be a wrong total).
+    pub fn item_by_item(mut self) -> Self {
+        self.items = Some(crate::decoding::decode_page::<I>);
+        self
+    }
+
+    /// Whether the answer is decoded item by item.
+    pub fn is_item_by_item(&self) -> bool {
+        self.items.is_some()
+    }
+}
+
 impl Request<serde_json::Value> {
     /// The escape hatch: any method and path, JSON in and out.
     ///
@@ -194,6 +223,12 @@ impl<T> Request<T> {
     /// The JSON body, if any.
     pub fn body(&self) -> Option<&serde_json::Value> {
         self.body.as_ref()
+    }
+
+    /// The item-by-item decoder of a list answer, if set.
+    #[cfg_attr(not(feature = "http"), allow(dead_code))]
+    pub(crate) fn item_decoder(&self) -> Option<ItemDecoder<T>> {
+        self.items
     }
 }
 
@@ -263,11 +298,15 @@ impl<T: DeserializeOwned> ListRequest<T> {
         let top = top.clamp(1, self.query.max_top());
         let mut query = self.query.clone().skip(skip);
         query = query.clone().top(top).unwrap_or(query);
-        Request::new(Method::Get, self.route, self.path.clone()).odata(&query)
+        Request::new(Method::Get, self.route, self.path.clone())
+            .odata(&query)
+            .item_by_item()
     }
 
     /// The request exactly as the query says (its own `$top`/`$skip`, or SnelStart's defaults).
     pub fn single(&self) -> Request<Vec<T>> {
-        Request::new(Method::Get, self.route, self.path.clone()).odata(&self.query)
+        Request::new(Method::Get, self.route, self.path.clone())
+            .odata(&self.query)
+            .item_by_item()
     }
 }

@@ -237,6 +237,31 @@ impl Visitor<'_> for DecimalVisitor {
     }
 }
 
+/// The `f64` that serde_json writes as exactly `value`, if there is one.
+///
+/// The test is on the text serde_json will write (its shortest form, which may differ from
+/// `f64`'s `Display`, e.g. `-159594025928527.12` for the float nearest to `…527.13`), and only
+/// text `Decimal` can hold without rounding counts: `Decimal::from_str` rounds past 28
+/// fraction digits, which once let `1e-28` out as `1.0000000000000001e-28`.
+fn exact_f64(value: &Decimal) -> Option<f64> {
+    let f = value.to_f64()?;
+    if !f.is_finite() {
+        return None;
+    }
+    let text = serde_json::to_string(&f).ok()?;
+    if text.contains(['e', 'E']) {
+        return None;
+    }
+    let fraction_digits = text
+        .split_once('.')
+        .map_or(0, |(_, fraction)| fraction.len());
+    let digits = text.bytes().filter(u8::is_ascii_digit).count();
+    if fraction_digits > 28 || digits > 28 {
+        return None;
+    }
+    (Decimal::from_str(&text).ok()? == *value).then_some(f)
+}
+
 /// Serde helpers for a required money/decimal value.
 pub mod decimal {
     use super::*;
@@ -247,13 +272,11 @@ pub mod decimal {
     ///
     /// When the value cannot be represented as a JSON number (never for money amounts).
     pub fn serialize<S: Serializer>(value: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-        match value.to_f64() {
+        match exact_f64(value) {
             // Exact as a float: the ordinary JSON number (what SnelStart's amounts always are).
-            Some(f) if Decimal::from_str(&f.to_string()).is_ok_and(|d| d == *value) => {
-                s.serialize_f64(f)
-            }
+            Some(f) => s.serialize_f64(f),
             // More digits than a float holds: the exact text, as a raw JSON number.
-            _ => match serde_json::value::RawValue::from_string(value.normalize().to_string()) {
+            None => match serde_json::value::RawValue::from_string(value.normalize().to_string()) {
                 Ok(raw) => raw.serialize(s),
                 Err(_) => Err(serde::ser::Error::custom(format!(
                     "{value} cannot be written as a JSON number"
@@ -584,6 +607,24 @@ mod tests {
         // From an already parsed Value the ordinary path still works.
         let v: Amount = serde_json::from_value(serde_json::json!({"bedrag": 12.5})).unwrap();
         assert_eq!(v.bedrag.to_string(), "12.5");
+    }
+
+    #[test]
+    fn money_is_written_as_the_exact_decimal_even_where_a_float_is_close() {
+        for text in [
+            "0.0000000000000000000000000001",
+            "-0.0000000000000000000000000001",
+            "-159594025928527.13",
+            "79228162514264337593543950335",
+            "0.30000000000000004",
+            "1234.5",
+        ] {
+            let a: Amount = serde_json::from_str(&format!("{{\"bedrag\": {text}}}")).unwrap();
+            let out = serde_json::to_string(&a).unwrap();
+            let back: Amount = serde_json::from_str(&out).unwrap();
+            assert_eq!(back.bedrag, a.bedrag, "{text} was written as {out}");
+            assert_eq!(back.bedrag.to_string(), text, "{out}");
+        }
     }
 
     #[test]

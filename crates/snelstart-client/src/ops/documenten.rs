@@ -42,6 +42,7 @@ pub fn list(
             parent.into()
         ),
     )
+    .item_by_item()
 }
 
 /// `GET /documenten/{id}`: one attachment with its content.

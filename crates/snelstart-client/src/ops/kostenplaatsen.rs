@@ -8,7 +8,7 @@ use crate::request::{Empty, Method, Request};
 /// `GET /kostenplaatsen`: every cost centre (not OData, one array; no `modifiedOn`, so re-read
 /// the whole list to see changes).
 pub fn list() -> Request<Vec<Kostenplaats>> {
-    Request::new(Method::Get, "kostenplaatsen", "kostenplaatsen")
+    Request::new(Method::Get, "kostenplaatsen", "kostenplaatsen").item_by_item()
 }
 
 /// `GET /kostenplaatsen/{id}`.

@@ -6,7 +6,7 @@ use crate::request::{Method, Request};
 
 /// `GET /landen`: every country (not OData, one array).
 pub fn list() -> Request<Vec<Land>> {
-    Request::new(Method::Get, "landen", "landen")
+    Request::new(Method::Get, "landen", "landen").item_by_item()
 }
 
 /// `GET /landen/{id}`.

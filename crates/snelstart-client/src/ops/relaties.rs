@@ -67,6 +67,7 @@ pub fn verkoopboekingen(id: RelatieId) -> Request<Vec<Verkoopboeking>> {
         "relaties/{id}/verkoopboekingen",
         format!("relaties/{id}/verkoopboekingen"),
     )
+    .item_by_item()
 }
 
 /// `GET /relaties/{id}/inkoopboekingen`: all purchase bookings of a supplier (not OData, one
@@ -77,6 +78,7 @@ pub fn inkoopboekingen(id: RelatieId) -> Request<Vec<Inkoopboeking>> {
         "relaties/{id}/inkoopboekingen",
         format!("relaties/{id}/inkoopboekingen"),
     )
+    .item_by_item()
 }
 
 /// `GET /relaties/{id}/doorlopendeincassomachtigingen`: the customer's recurring direct-debit
@@ -89,6 +91,7 @@ pub fn doorlopende_incasso_machtigingen(
         "relaties/{id}/doorlopendeincassomachtigingen",
         format!("relaties/{id}/doorlopendeincassomachtigingen"),
     )
+    .item_by_item()
 }
 
 /// `GET /relaties/{id}/customFields`: the relation's custom fields with their definitions.

@@ -1,0 +1,71 @@
+//! Decoding of success bodies: a record strictly, a list item by item.
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{DecodeError, Error, ItemDecodeProblem};
+use crate::request::Method;
+
+/// Decodes a list page item by item: the good items, a problem per bad item, and the number of
+/// items on the page. A body that is not a JSON array is a [`DecodeError`].
+pub(crate) fn decode_page<T: DeserializeOwned>(
+    method: Method,
+    route: &'static str,
+    status: u16,
+    body: &[u8],
+    first_index: u32,
+) -> Result<(Vec<T>, Vec<ItemDecodeProblem>, usize), Error> {
+    let raw: Vec<Box<serde_json::value::RawValue>> = decode(method, route, status, body)?;
+    let mut items = Vec::with_capacity(raw.len());
+    let mut problems = Vec::new();
+    for (i, item) in raw.iter().enumerate() {
+        let mut de = serde_json::Deserializer::from_str(item.get());
+        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+            Ok(v) => items.push(v),
+            Err(e) => {
+                let inner_path = e.path().to_string();
+                let path = if inner_path == "." {
+                    format!("[{i}]")
+                } else {
+                    format!("[{i}].{inner_path}")
+                };
+                let id = serde_json::from_str::<serde_json::Value>(item.get())
+                    .ok()
+                    .and_then(|v| v.get("id")?.as_str().map(str::to_owned));
+                problems.push(ItemDecodeProblem {
+                    method,
+                    route,
+                    index: first_index.saturating_add(u32::try_from(i).unwrap_or(u32::MAX)),
+                    path,
+                    message: e.inner().to_string(),
+                    id,
+                });
+            }
+        }
+    }
+    Ok((items, problems, raw.len()))
+}
+
+/// Decodes a success body, naming the JSON path of a value that does not fit. An empty body
+/// (204, or a DELETE answered with nothing) decodes as JSON `null`.
+pub(crate) fn decode<T: DeserializeOwned>(
+    method: Method,
+    route: &'static str,
+    status: u16,
+    body: &[u8],
+) -> Result<T, Error> {
+    let body: &[u8] = if body.iter().all(u8::is_ascii_whitespace) {
+        b"null"
+    } else {
+        body
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        Error::from(DecodeError {
+            method,
+            route,
+            status,
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+        })
+    })
+}
