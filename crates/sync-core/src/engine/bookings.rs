@@ -58,6 +58,7 @@ use super::handler::HandlerCtx;
 use super::relations::{HandlerError, HandlerResult, link_id, preflight_failure};
 use super::{ItemResult, RunContext, SyncEngine};
 use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
+use crate::engine::context::read_complete;
 use crate::error::{EngineError, FailureKind, stored_from_client};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
@@ -1303,10 +1304,12 @@ impl CreateOnce for AttachmentCreate<'_> {
         &self,
         cx: &HandlerCtx<'_, S, Snk>,
     ) -> Result<Option<Uuid>, snelstart_client::Error> {
-        let docs = cx
-            .client
-            .execute(ops::documenten::list(&self.doc_type, self.work.booking))
-            .await?;
+        // A document left out would be uploaded a second time.
+        let docs = read_complete(
+            cx.client,
+            ops::documenten::list(&self.doc_type, self.work.booking),
+        )
+        .await?;
         let name = self.work.attachment.file_name.as_str();
         Ok(docs
             .into_iter()

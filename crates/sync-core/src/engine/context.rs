@@ -185,6 +185,40 @@ impl RunContext {
     }
 }
 
+/// Reads a plain list (`GET /dagboeken`, `GET /documenten/...`) whose every item matters:
+/// the client skips and records an item that does not decode, but where a missing item would
+/// lose data for good (a journal whose payments are never read, a document uploaded twice)
+/// the read fails instead, naming how many items (and which ids) did not decode. The problem
+/// stays recorded for `status()`.
+pub(crate) async fn read_complete<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    request: snelstart_client::Request<Vec<T>>,
+) -> Result<Vec<T>, snelstart_client::Error> {
+    let route = request.route();
+    let before = client.decode_problem_total();
+    let items = client.execute(request).await?;
+    let skipped = skipped_since(client, before, route);
+    if skipped.is_empty() {
+        return Ok(items);
+    }
+    let ids: Vec<&str> = skipped
+        .iter()
+        .map(|id| id.as_deref().unwrap_or("?"))
+        .collect();
+    Err(snelstart_client::error::DecodeError {
+        method: snelstart_client::Method::Get,
+        route,
+        status: 200,
+        path: "[]".to_owned(),
+        message: format!(
+            "{} item(s) did not decode (ids: {}); the list is incomplete, so it is not used",
+            skipped.len(),
+            ids.join(", ")
+        ),
+    }
+    .into())
+}
+
 /// The ids (when readable) of the items of list `route` that did not decode since the problem
 /// total was `before`. When more problems were recorded than are still kept, or another read
 /// of this client recorded them meanwhile, the list errs on the safe side: a skipped item of

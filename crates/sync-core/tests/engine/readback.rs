@@ -1536,3 +1536,62 @@ async fn a_purchase_invoice_paid_by_bank_and_cash() {
     );
     assert!(payment_events(&restart_and_read(&server, &store).await).is_empty());
 }
+
+/// A journal item that does not decode is skipped and reported by the client; the memoriaal
+/// feed must not run without it (its payments would be lost for good once the cursor moves
+/// on), so the read-back fails naming it, and the next run delivers the payment.
+#[tokio::test]
+async fn a_journal_that_does_not_decode_stops_the_memoriaal_feed_instead_of_losing_its_payments() {
+    let server = start_mock().await;
+    let c = client(&server);
+    let store = MemoryStore::new();
+    let revenue = ledger(&c, 8000).await;
+    let bank_ledger = ledger(&c, 1100).await;
+    let klant = relation(&c, 603, Relatiesoort::Klant).await;
+    let f = sale(&c, revenue, klant, "M-2", "2025-02-01", 30, 10_000).await;
+    link_invoice(&store, EntityKind::SalesInvoice, "inv-m2", f, "M-2").await;
+    let memoriaal = journal(&c, DagboekSoort::Memoriaal).await;
+    let mut m = Memoriaalboeking::new(at("2025-02-15T00:00:00"), memoriaal);
+    m.memoriaal_boekings_regels = Some(vec![MemoriaalboekingRegel::debet(
+        "Bank",
+        bank_ledger,
+        dec(6_050),
+    )]);
+    m.verkoopboeking_boekings_regels = Some(vec![VerkoopboekingVerantwoordingsRegel::new(
+        f.into(),
+        "Betaling",
+        dec(6_050),
+    )]);
+    c.execute(ops::memoriaalboekingen::create(&m).unwrap())
+        .await
+        .unwrap();
+    let journals = c.execute(ops::dagboeken::list()).await.unwrap();
+    let pos = journals.iter().position(|d| d.id == memoriaal).unwrap();
+    server.script_faults([snelstart_mock::ScriptedFault::new(
+        snelstart_mock::FaultKind::MalformedListItem { index: pos },
+    )
+    .on("GET", "/v2/dagboeken")]);
+
+    let sink = MemorySink::new();
+    let e = engine(&server, &store, sink.clone(), "2025-03-01");
+    let err = e.read_back().await.unwrap_err().to_string();
+    assert!(
+        err.contains("dagboeken") && err.contains("did not decode"),
+        "{err}"
+    );
+    assert!(
+        !payment_events(&sink.events())
+            .iter()
+            .any(|p| p.4 == PaymentBookingKind::Memoriaal),
+        "{:#?}",
+        sink.events()
+    );
+
+    e.read_back().await.unwrap();
+    let paid = payment_events(&sink.events());
+    let memo = paid
+        .iter()
+        .find(|p| p.4 == PaymentBookingKind::Memoriaal)
+        .expect("the memoriaal payment, on the next run");
+    assert_eq!((memo.2, memo.3), (day("2025-02-15"), money(6_050)));
+}

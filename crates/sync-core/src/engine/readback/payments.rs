@@ -64,6 +64,7 @@ use super::{
 };
 use crate::crm::{CrmSink, CrmSource, InvoicePayment, PaymentBookingKind, SinkEvent};
 use crate::engine::SyncEngine;
+use crate::engine::context::read_complete;
 use crate::error::EngineError;
 use crate::store::{EntityKind, StateKey, Store, StoreError};
 
@@ -295,10 +296,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     async fn memoriaal_feed(&self, pay: &mut PaymentRun) -> Result<(), EngineError> {
         let store = &self.inner.store;
         let admin = &self.inner.admin;
-        let journals: Vec<Uuid> = self
-            .inner
-            .client
-            .execute(ops::dagboeken::list())
+        // A journal left out would lose its payments for good (the feed cursor moves on).
+        let journals: Vec<Uuid> = read_complete(&self.inner.client, ops::dagboeken::list())
             .await?
             .into_iter()
             .filter(|d| d.soort == Some(DagboekSoort::Memoriaal))

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::property;
 use crate::SyncEngine;
 use crate::crm::{CrmSink, CrmSource, SinkEvent};
+use crate::engine::context::read_complete;
 use crate::error::EngineError;
 use crate::store::{EntityKind, StateKey, Store, StoreError, stream_links};
 
@@ -68,8 +69,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         &self,
     ) -> Result<HashMap<Uuid, Decimal>, snelstart_client::Error> {
         let client = &self.inner.client;
-        let journals: Vec<Uuid> = client
-            .execute(ops::dagboeken::list())
+        // A journal left out would make the totals wrong.
+        let journals: Vec<Uuid> = read_complete(client, ops::dagboeken::list())
             .await?
             .into_iter()
             .filter(|d| d.soort == Some(DagboekSoort::Inkoop))
