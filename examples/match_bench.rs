@@ -19,8 +19,12 @@
 use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
-use snelstart_sync::mapping::matching::synthetic::{SyntheticConfig, evaluate, generate};
-use snelstart_sync::mapping::matching::{Decision, MatchConfig, Matcher};
+use std::collections::BTreeMap;
+
+use snelstart_sync::mapping::matching::synthetic::{
+    LabelledSet, SyntheticConfig, evaluate, generate,
+};
+use snelstart_sync::mapping::matching::{Decision, MatchConfig, MatchOutcome, Matcher, Reason};
 
 fn arg<T: std::str::FromStr>(position: usize, default: T) -> T {
     std::env::args()
@@ -45,6 +49,60 @@ fn peak_memory() -> Option<String> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(format!("{:.0} MiB", kib as f64 / 1024.0))
+}
+
+/// Why relations went to review: the most common combinations of generated case, whether
+/// SnelStart truly holds the relation, the kind of doubt and the best candidate's evidence
+/// (similarity figures left out), most frequent first.
+fn print_review_histogram(outcome: &MatchOutcome, set: &LabelledSet) {
+    let mut histogram: BTreeMap<String, usize> = BTreeMap::new();
+    for ((result, truth), kind) in outcome.results.iter().zip(&set.truth).zip(&set.kinds) {
+        if result.decision != Decision::Review {
+            continue;
+        }
+        let doubt = if result
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::SharedCandidate { .. }))
+        {
+            "two_crm_relations"
+        } else if result
+            .reasons
+            .iter()
+            .any(|r| matches!(r, Reason::Ambiguous { .. }))
+        {
+            "ambiguous"
+        } else {
+            "insufficient"
+        };
+        let evidence: Vec<String> = result
+            .candidates
+            .first()
+            .map(|c| {
+                c.evidence
+                    .iter()
+                    .map(|e| {
+                        let text = e.to_string();
+                        text.split(':').next().unwrap_or_default().to_owned()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let key = format!(
+            "{kind:?} {} {doubt}: {}",
+            if truth.is_some() { "exists" } else { "absent" },
+            evidence.join("+")
+        );
+        *histogram.entry(key).or_default() += 1;
+    }
+    let mut rows: Vec<(String, usize)> = histogram.into_iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    println!(
+        "  review reasons (case, truth, doubt: best candidate's evidence), most common first:"
+    );
+    for (key, count) in rows.iter().take(25) {
+        println!("    {count:6}  {key}");
+    }
 }
 
 fn median(times: &mut [Duration]) -> Duration {
@@ -116,6 +174,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             for (kind, relations, wrong, missed) in &quality.by_kind {
                 println!("    {kind:?}: {relations} relations, {wrong} wrong, {missed} missed");
             }
+            print_review_histogram(&outcome, &set);
         } else {
             println!(
                 "  flagged {} CRM and {} SnelStart duplicate pairs",

@@ -23,7 +23,8 @@
 //! best candidate (`kvk_equal`, `vat_equal`, `iban_equal`, `email_equal`,
 //! `email_domain_equal`, `phone_equal`, `address_equal`, `email_and_address_equal`, `own_domain_phone_address_equal`, `kvk_confirmed_by_contact`, `own_domain_and_name_equal`,
 //! `same_building`, `name_equal`, `name_truncated`, `name_similar:0.934`, `name_contained`,
-//! `name_different:0.412`, `legal_form_differs`, `vat_conflict`) and why it is or is not a
+//! `name_different:0.412`, `legal_form_differs`, `address_differs`, `contacts_differ`,
+//! `vat_conflict`) and why it is or is not a
 //! match (`ambiguous_with:ID:SCORE`, `also_matched_by_crm:ID`, `vetoed:ID:kvk_conflict`,
 //! `vetoed:ID:holding_vs_operating`, `kind_conflict:ID:relatiecode_N:snelstart_is_leverancier:SCORE`,
 //! `snelstart_holds_company_N_times:CODES;original:CODE`, `insufficient_evidence`,

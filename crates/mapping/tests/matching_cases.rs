@@ -217,6 +217,32 @@ fn a_chains_shared_mail_domain_is_not_a_companys_own() {
 }
 
 #[test]
+fn namesakes_with_other_phones_and_mailboxes_are_new_not_review() {
+    let snelstart = [MatchRecord::new("ss-jacobs")
+        .with_legal_name("E. Jacobs")
+        .with_email("ejacobs7108@outlook.com")
+        .with_phone("06-09770586")];
+    // Only the name agrees; phone and mailbox both differ: another E. Jacobs.
+    let other = MatchRecord::new("c-other")
+        .with_legal_name("E. Jacobs")
+        .with_email("ejacobs20055@ziggo.nl")
+        .with_phone("06-11916949")
+        .with_address("2014CZ", "224");
+    // Only the name agrees and only the phone differs (a contact's mobile): a person decides.
+    let maybe = MatchRecord::new("c-maybe")
+        .with_legal_name("E. Jacobs")
+        .with_phone("06-11916949");
+    let results = run(&[other, maybe], &snelstart);
+    assert_eq!(results[0].decision, Decision::New, "{:?}", results[0]);
+    assert_eq!(results[1].decision, Decision::Review, "{:?}", results[1]);
+    assert!(
+        !results[1]
+            .reasons
+            .contains(&Reason::Evidence(Evidence::ContactsDiffer))
+    );
+}
+
+#[test]
 fn shared_freemail_domain_is_no_evidence() {
     let snelstart = [MatchRecord::new("ss-1")
         .with_legal_name("Schildersbedrijf P. de Vries")

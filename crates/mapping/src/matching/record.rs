@@ -343,6 +343,10 @@ impl Fingerprints {
         self.iter().any(|v| v == value)
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     pub(crate) fn intersects(&self, other: &Self) -> bool {
         self.len > 0 && other.len > 0 && self.iter().any(|v| other.contains(v))
     }

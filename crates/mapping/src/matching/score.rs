@@ -81,6 +81,12 @@ pub enum Evidence {
     /// numbers, or addresses in no common building, and not one duplicate group) is not a
     /// company's own: there it is only [`EmailDomainEqual`](Self::EmailDomainEqual).
     OwnDomainAndName,
+    /// Names (and nothing else) hold the pair together, while the contact data both sides hold
+    /// disagree on at least two channels: phone numbers (none in common), e-mail (no address
+    /// and no company domain in common) or IBAN. Namesakes reached by other numbers and
+    /// mailboxes, like namesakes at other addresses ([`AddressDiffers`](Self::AddressDiffers)):
+    /// sole traders with a common name are the usual case.
+    ContactsDiffer,
     /// One is customer-only, the other supplier-only (SnelStart `relatiesoort`): a link could
     /// never be used, since one relation cannot be Klant and Leverancier (REL-0065). Veto.
     KindConflict,
@@ -105,7 +111,7 @@ impl Evidence {
             Self::AddressEqual => 20,
             Self::EmailDomainEqual => 8,
             Self::SameBuilding => 5,
-            Self::AddressDiffers => -20,
+            Self::AddressDiffers | Self::ContactsDiffer => -20,
             Self::NameEqual | Self::NameTruncated => 40,
             Self::NameSimilar { permille } if f64::from(permille) >= NAME_STRONG * 1000.0 => 30,
             Self::NameSimilar { permille } if f64::from(permille) >= NAME_SUPPORT * 1000.0 => 18,
@@ -187,6 +193,7 @@ impl fmt::Display for Evidence {
             Self::KvkConfirmed => f.write_str("kvk_confirmed_by_contact"),
             Self::OwnDomainAndName => f.write_str("own_domain_and_name_equal"),
             Self::KindConflict => f.write_str("kind_conflict"),
+            Self::ContactsDiffer => f.write_str("contacts_differ"),
         }
     }
 }
@@ -385,6 +392,21 @@ pub(crate) fn score_pair(a: &Prepared, b: &Prepared) -> PairScore {
     });
     if address_differs && !held_by_contact && !evidence.as_slice().is_empty() {
         evidence.push(Evidence::AddressDiffers);
+    }
+    // Likewise namesakes reached by other numbers and mailboxes: only for a pair that names
+    // alone hold together (no identifier, contact or address in common).
+    if !held_by_contact && !building && !evidence.as_slice().is_empty() {
+        let held_by_domain = evidence.iter().any(|e| *e == Evidence::EmailDomainEqual);
+        let phones_differ = !a.phones.is_empty() && !b.phones.is_empty();
+        let emails_differ = !held_by_domain && !a.emails.is_empty() && !b.emails.is_empty();
+        let ibans_differ = a.iban.is_some() && b.iban.is_some();
+        let differing = [phones_differ, emails_differ, ibans_differ]
+            .into_iter()
+            .filter(|d| *d)
+            .count();
+        if differing >= 2 {
+            evidence.push(Evidence::ContactsDiffer);
+        }
     }
     let contradicted = evidence.iter().any(|e| {
         matches!(
