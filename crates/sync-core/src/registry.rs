@@ -20,6 +20,9 @@
 
 #[cfg(feature = "test-util")]
 pub mod conformance;
+pub mod leases;
+
+pub use leases::{AdministrationLease, AdministrationLeases};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -203,6 +206,15 @@ where
 #[derive(Clone, Debug, Default)]
 pub struct MemoryRegistry {
     records: Arc<Mutex<BTreeMap<String, AdministrationRecord>>>,
+    /// Per administration: the holder (`None` once released), the fence and the expiry.
+    leases: Arc<Mutex<BTreeMap<String, MemoryLease>>>,
+}
+
+#[derive(Clone, Debug)]
+struct MemoryLease {
+    holder: Option<String>,
+    fence: u64,
+    expires_at: DateTime<Utc>,
 }
 
 impl MemoryRegistry {
@@ -314,7 +326,13 @@ impl AdministrationRegistry for MemoryRegistry {
     }
 
     async fn remove_administration(&self, admin: &AdminKey) -> StoreResult<bool> {
-        self.with(|records| Ok(records.remove(admin.as_str()).is_some()))
+        self.with(|records| {
+            self.with_leases(|leases| {
+                leases.remove(admin.as_str());
+                Ok(())
+            })?;
+            Ok(records.remove(admin.as_str()).is_some())
+        })
     }
 
     async fn sealed_under_other_keys(
@@ -333,6 +351,142 @@ impl AdministrationRegistry for MemoryRegistry {
     }
 }
 
+impl MemoryRegistry {
+    fn with_leases<T>(
+        &self,
+        f: impl FnOnce(&mut BTreeMap<String, MemoryLease>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut leases = self
+            .leases
+            .lock()
+            .map_err(|_| StoreError::backend("memory registry lock poisoned"))?;
+        f(&mut leases)
+    }
+}
+
+impl AdministrationLeases for MemoryRegistry {
+    async fn acquire_lease(
+        &self,
+        admin: &AdminKey,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<AdministrationLease>> {
+        // Lock order: records, then leases (as everywhere in this type).
+        self.with(|records| {
+            if records.get(admin.as_str()).is_none_or(|r| r.paused) {
+                return Ok(None);
+            }
+            self.with_leases(|leases| {
+                let expires_at = leases::lease_expiry(now, ttl);
+                let entry = leases.entry(admin.as_str().to_owned());
+                let fence = match entry {
+                    std::collections::btree_map::Entry::Vacant(v) => {
+                        v.insert(MemoryLease {
+                            holder: Some(holder.to_owned()),
+                            fence: 1,
+                            expires_at,
+                        });
+                        1
+                    }
+                    std::collections::btree_map::Entry::Occupied(mut o) => {
+                        let lease = o.get_mut();
+                        if lease.holder.is_some() && lease.expires_at > now {
+                            return Ok(None);
+                        }
+                        lease.holder = Some(holder.to_owned());
+                        lease.fence += 1;
+                        lease.expires_at = expires_at;
+                        lease.fence
+                    }
+                };
+                Ok(Some(AdministrationLease::new(
+                    admin.clone(),
+                    holder,
+                    fence,
+                    expires_at,
+                )))
+            })
+        })
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &AdministrationLease,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<AdministrationLease>> {
+        self.with(|records| {
+            if records.get(lease.admin.as_str()).is_none_or(|r| r.paused) {
+                return Ok(None);
+            }
+            self.with_leases(|leases| {
+                let Some(current) = leases.get_mut(lease.admin.as_str()) else {
+                    return Ok(None);
+                };
+                if current.holder.as_deref() != Some(lease.holder.as_str())
+                    || current.fence != lease.fence
+                {
+                    return Ok(None);
+                }
+                current.expires_at = leases::lease_expiry(now, ttl);
+                let mut renewed = lease.clone();
+                renewed.expires_at = current.expires_at;
+                Ok(Some(renewed))
+            })
+        })
+    }
+
+    async fn release_lease(&self, lease: &AdministrationLease) -> StoreResult<bool> {
+        self.with_leases(|leases| {
+            let Some(current) = leases.get_mut(lease.admin.as_str()) else {
+                return Ok(false);
+            };
+            if current.holder.as_deref() != Some(lease.holder.as_str())
+                || current.fence != lease.fence
+            {
+                return Ok(false);
+            }
+            current.holder = None;
+            Ok(true)
+        })
+    }
+
+    async fn lease_of(&self, admin: &AdminKey) -> StoreResult<Option<AdministrationLease>> {
+        self.with_leases(|leases| {
+            Ok(leases.get(admin.as_str()).and_then(|l| {
+                l.holder.as_ref().map(|holder| {
+                    AdministrationLease::new(admin.clone(), holder.clone(), l.fence, l.expires_at)
+                })
+            }))
+        })
+    }
+
+    async fn leasable_administrations(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<&AdminKey>,
+        limit: usize,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        self.with(|records| {
+            self.with_leases(|leases| {
+                Ok(records
+                    .iter()
+                    .filter(|(k, r)| {
+                        after.is_none_or(|a| k.as_str() > a.as_str())
+                            && !r.paused
+                            && leases
+                                .get(k.as_str())
+                                .is_none_or(|l| l.holder.is_none() || l.expires_at <= now)
+                    })
+                    .take(limit)
+                    .map(|(_, r)| r.clone())
+                    .collect())
+            })
+        })
+    }
+}
+
 #[cfg(all(test, feature = "test-util"))]
 mod tests {
     use super::*;
@@ -340,5 +494,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn memory_registry_passes_conformance() {
         conformance::run_all(|| async { MemoryRegistry::new() }).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memory_registry_passes_lease_conformance() {
+        conformance::run_leases(|| async { MemoryRegistry::new() }).await;
     }
 }

@@ -10,7 +10,10 @@
 
 use chrono::{DateTime, Utc};
 use sync_core::keys::{KeyId, SealedSecret};
-use sync_core::registry::{AdministrationRecord, AdministrationRegistry};
+use sync_core::registry::leases::lease_expiry;
+use sync_core::registry::{
+    AdministrationLease, AdministrationLeases, AdministrationRecord, AdministrationRegistry,
+};
 use sync_core::store::{AdminKey, StoreError, StoreResult};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -31,7 +34,13 @@ const TABLE: &str = "
     );
     CREATE INDEX IF NOT EXISTS administrations_by_reference
         ON administrations (reference_key, admin);
-    CREATE INDEX IF NOT EXISTS administrations_by_key_id ON administrations (key_id, admin);";
+    CREATE INDEX IF NOT EXISTS administrations_by_key_id ON administrations (key_id, admin);
+    CREATE TABLE IF NOT EXISTS administration_leases (
+        admin      text COLLATE \"C\" PRIMARY KEY,
+        holder     text,
+        fence      bigint NOT NULL,
+        expires_at bigint NOT NULL
+    );";
 
 const COLUMNS: &str =
     "admin, sealed_key, reference_key, mapping_config, paused, created_at, updated_at";
@@ -237,14 +246,22 @@ impl AdministrationRegistry for PostgresRegistry {
     }
 
     async fn remove_administration(&self, admin: &AdminKey) -> StoreResult<bool> {
-        let client = self.store.client().await?;
-        let n = client
+        let mut client = self.store.client().await?;
+        let tx = client.transaction().await.store()?;
+        let n = tx
             .execute(
                 "DELETE FROM administrations WHERE admin = $1",
                 &[&admin.as_str()],
             )
             .await
             .store()?;
+        tx.execute(
+            "DELETE FROM administration_leases WHERE admin = $1",
+            &[&admin.as_str()],
+        )
+        .await
+        .store()?;
+        tx.commit().await.store()?;
         Ok(n > 0)
     }
 
@@ -255,5 +272,134 @@ impl AdministrationRegistry for PostgresRegistry {
     ) -> StoreResult<Vec<AdministrationRecord>> {
         self.select("key_id <> $1", &[&current.as_str(), &count_to_sql(limit)])
             .await
+    }
+}
+
+fn lease_from_row(admin: &str, holder: String, fence: i64, expires_at: i64) -> AdministrationLease {
+    AdministrationLease::new(
+        AdminKey::new(admin),
+        holder,
+        u64::try_from(fence).unwrap_or(0),
+        time_from_sql(expires_at),
+    )
+}
+
+impl AdministrationLeases for PostgresRegistry {
+    async fn acquire_lease(
+        &self,
+        admin: &AdminKey,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<AdministrationLease>> {
+        let expires = time_to_sql(lease_expiry(now, ttl))?;
+        let now = time_to_sql(now)?;
+        let client = self.store.client().await?;
+        // One statement: the administration must be registered and unpaused, and the lease
+        // row absent, released or expired (ON CONFLICT DO UPDATE locks the row and checks the
+        // condition on its latest version, so two racing workers cannot both win); the fence
+        // grows on every take.
+        let stmt = client
+            .prepare_cached(
+                "INSERT INTO administration_leases AS l (admin, holder, fence, expires_at)
+                 SELECT admin, $2, 1, $4 FROM administrations WHERE admin = $1 AND NOT paused
+                 ON CONFLICT (admin) DO UPDATE
+                    SET holder = excluded.holder, fence = l.fence + 1,
+                        expires_at = excluded.expires_at
+                  WHERE l.holder IS NULL OR l.expires_at <= $3
+                 RETURNING fence",
+            )
+            .await
+            .store()?;
+        let row = client
+            .query_opt(&stmt, &[&admin.as_str(), &holder, &now, &expires])
+            .await
+            .store()?;
+        Ok(row.map(|row| lease_from_row(admin.as_str(), holder.to_owned(), row.get(0), expires)))
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &AdministrationLease,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<AdministrationLease>> {
+        let expires = time_to_sql(lease_expiry(now, ttl))?;
+        let fence = i64::try_from(lease.fence).unwrap_or(i64::MAX);
+        let client = self.store.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "UPDATE administration_leases SET expires_at = $4
+                  WHERE admin = $1 AND holder = $2 AND fence = $3
+                    AND EXISTS (SELECT 1 FROM administrations a
+                                 WHERE a.admin = $1 AND NOT a.paused)",
+            )
+            .await
+            .store()?;
+        let n = client
+            .execute(
+                &stmt,
+                &[&lease.admin.as_str(), &lease.holder, &fence, &expires],
+            )
+            .await
+            .store()?;
+        Ok((n == 1)
+            .then(|| lease_from_row(lease.admin.as_str(), lease.holder.clone(), fence, expires)))
+    }
+
+    async fn release_lease(&self, lease: &AdministrationLease) -> StoreResult<bool> {
+        let fence = i64::try_from(lease.fence).unwrap_or(i64::MAX);
+        let client = self.store.client().await?;
+        let n = client
+            .execute(
+                "UPDATE administration_leases SET holder = NULL
+                  WHERE admin = $1 AND holder = $2 AND fence = $3",
+                &[&lease.admin.as_str(), &lease.holder, &fence],
+            )
+            .await
+            .store()?;
+        Ok(n == 1)
+    }
+
+    async fn lease_of(&self, admin: &AdminKey) -> StoreResult<Option<AdministrationLease>> {
+        let client = self.store.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT holder, fence, expires_at FROM administration_leases
+                  WHERE admin = $1 AND holder IS NOT NULL",
+                &[&admin.as_str()],
+            )
+            .await
+            .store()?;
+        Ok(row.map(|row| lease_from_row(admin.as_str(), row.get(0), row.get(1), row.get(2))))
+    }
+
+    async fn leasable_administrations(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<&AdminKey>,
+        limit: usize,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        let now = time_to_sql(now)?;
+        let after = after.map(|a| a.as_str().to_owned());
+        let limit = count_to_sql(limit);
+        let columns = COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let client = self.store.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {columns} FROM administrations a
+                   LEFT JOIN administration_leases l ON l.admin = a.admin
+                  WHERE NOT a.paused AND ($2::text IS NULL OR a.admin > $2)
+                    AND (l.admin IS NULL OR l.holder IS NULL OR l.expires_at <= $1)
+                  ORDER BY a.admin LIMIT $3"
+            ))
+            .await
+            .store()?;
+        let rows = client.query(&stmt, &[&now, &after, &limit]).await.store()?;
+        rows.iter().map(decode).collect()
     }
 }

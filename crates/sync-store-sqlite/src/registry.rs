@@ -11,7 +11,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 use sync_core::keys::{KeyId, SealedSecret};
-use sync_core::registry::{AdministrationRecord, AdministrationRegistry};
+use sync_core::registry::leases::lease_expiry;
+use sync_core::registry::{
+    AdministrationLease, AdministrationLeases, AdministrationRecord, AdministrationRegistry,
+};
 use sync_core::store::{AdminKey, StoreError, StoreResult};
 
 use crate::SqliteStore;
@@ -30,7 +33,13 @@ const TABLE: &str = "
         updated_at     INTEGER NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS administrations_by_reference ON administrations (reference_key, admin);
-    CREATE INDEX IF NOT EXISTS administrations_by_key_id ON administrations (key_id, admin);";
+    CREATE INDEX IF NOT EXISTS administrations_by_key_id ON administrations (key_id, admin);
+    CREATE TABLE IF NOT EXISTS administration_leases (
+        admin      TEXT PRIMARY KEY,
+        holder     TEXT,
+        fence      INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;";
 
 const COLUMNS: &str =
     "admin, sealed_key, reference_key, mapping_config, paused, created_at, updated_at";
@@ -269,9 +278,18 @@ impl AdministrationRegistry for SqliteRegistry {
         let admin = admin.as_str().to_owned();
         self.pool
             .run(move |conn| {
-                let n = conn
-                    .execute("DELETE FROM administrations WHERE admin = ?1", [admin])
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
                     .store()?;
+                let n = tx
+                    .execute("DELETE FROM administrations WHERE admin = ?1", [&admin])
+                    .store()?;
+                tx.execute(
+                    "DELETE FROM administration_leases WHERE admin = ?1",
+                    [&admin],
+                )
+                .store()?;
+                tx.commit().store()?;
                 Ok(n > 0)
             })
             .await
@@ -288,5 +306,144 @@ impl AdministrationRegistry for SqliteRegistry {
             count_to_sql(limit),
         )
         .await
+    }
+}
+
+fn lease_from_row(admin: &str, holder: String, fence: i64, expires_at: i64) -> AdministrationLease {
+    AdministrationLease::new(
+        AdminKey::new(admin),
+        holder,
+        u64::try_from(fence).unwrap_or(0),
+        time_from_sql(expires_at),
+    )
+}
+
+impl AdministrationLeases for SqliteRegistry {
+    async fn acquire_lease(
+        &self,
+        admin: &AdminKey,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<AdministrationLease>> {
+        let expires = time_to_sql(lease_expiry(now, ttl))?;
+        let now = time_to_sql(now)?;
+        let (admin, holder) = (admin.as_str().to_owned(), holder.to_owned());
+        self.pool
+            .run(move |conn| {
+                // One statement: the administration must be registered and unpaused, and the
+                // lease row absent, released or expired; the fence grows on every take.
+                let fence: Option<i64> = conn
+                    .prepare_cached(
+                        "INSERT INTO administration_leases (admin, holder, fence, expires_at)
+                         SELECT admin, ?2, 1, ?4 FROM administrations
+                          WHERE admin = ?1 AND paused = 0
+                         ON CONFLICT (admin) DO UPDATE
+                            SET holder = excluded.holder,
+                                fence = administration_leases.fence + 1,
+                                expires_at = excluded.expires_at
+                          WHERE administration_leases.holder IS NULL
+                             OR administration_leases.expires_at <= ?3
+                         RETURNING fence",
+                    )
+                    .store()?
+                    .query_row(params![admin, holder, now, expires], |row| row.get(0))
+                    .optional()
+                    .store()?;
+                Ok(fence.map(|fence| lease_from_row(&admin, holder, fence, expires)))
+            })
+            .await
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &AdministrationLease,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<AdministrationLease>> {
+        let expires = time_to_sql(lease_expiry(now, ttl))?;
+        let fence = i64::try_from(lease.fence).unwrap_or(i64::MAX);
+        let (admin, holder) = (lease.admin.as_str().to_owned(), lease.holder.clone());
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .prepare_cached(
+                        "UPDATE administration_leases SET expires_at = ?4
+                          WHERE admin = ?1 AND holder = ?2 AND fence = ?3
+                            AND EXISTS (SELECT 1 FROM administrations a
+                                         WHERE a.admin = ?1 AND a.paused = 0)",
+                    )
+                    .store()?
+                    .execute(params![admin, holder, fence, expires])
+                    .store()?;
+                Ok((n == 1).then(|| lease_from_row(&admin, holder, fence, expires)))
+            })
+            .await
+    }
+
+    async fn release_lease(&self, lease: &AdministrationLease) -> StoreResult<bool> {
+        let fence = i64::try_from(lease.fence).unwrap_or(i64::MAX);
+        let (admin, holder) = (lease.admin.as_str().to_owned(), lease.holder.clone());
+        self.pool
+            .run(move |conn| {
+                let n = conn
+                    .execute(
+                        "UPDATE administration_leases SET holder = NULL
+                          WHERE admin = ?1 AND holder = ?2 AND fence = ?3",
+                        params![admin, holder, fence],
+                    )
+                    .store()?;
+                Ok(n == 1)
+            })
+            .await
+    }
+
+    async fn lease_of(&self, admin: &AdminKey) -> StoreResult<Option<AdministrationLease>> {
+        let admin = admin.as_str().to_owned();
+        self.pool
+            .run(move |conn| {
+                let row: Option<(String, i64, i64)> = conn
+                    .query_row(
+                        "SELECT holder, fence, expires_at FROM administration_leases
+                          WHERE admin = ?1 AND holder IS NOT NULL",
+                        [&admin],
+                        |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                    )
+                    .optional()
+                    .store()?;
+                Ok(row
+                    .map(|(holder, fence, expires)| lease_from_row(&admin, holder, fence, expires)))
+            })
+            .await
+    }
+
+    async fn leasable_administrations(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<&AdminKey>,
+        limit: usize,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        let now = time_to_sql(now)?;
+        let after = after.map(|a| a.as_str().to_owned());
+        let limit = count_to_sql(limit);
+        self.pool
+            .run(move |conn| {
+                let columns = COLUMNS
+                    .split(", ")
+                    .map(|c| format!("a.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "SELECT {columns} FROM administrations a
+                       LEFT JOIN administration_leases l ON l.admin = a.admin
+                      WHERE a.paused = 0 AND (?2 IS NULL OR a.admin > ?2)
+                        AND (l.admin IS NULL OR l.holder IS NULL OR l.expires_at <= ?1)
+                      ORDER BY a.admin LIMIT ?3"
+                );
+                let mut stmt = conn.prepare_cached(&sql).store()?;
+                let rows = stmt.query_map(params![now, after, limit], raw).store()?;
+                rows.map(|r| decode(r.store()?)).collect()
+            })
+            .await
     }
 }

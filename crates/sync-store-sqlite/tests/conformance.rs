@@ -38,3 +38,24 @@ async fn sqlite_registry_passes_conformance() {
     })
     .await;
 }
+
+/// Leases on administrations on SQLite pass the lease conformance suite (exclusive, taken
+/// over after expiry, renewal fails after a takeover).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_registry_passes_lease_conformance() {
+    use sync_store_sqlite::SqliteRegistry;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let counter = AtomicUsize::new(0);
+    sync_core::registry::conformance::run_leases(|| {
+        let path = dir.path().join(format!(
+            "leases-{}.sqlite",
+            counter.fetch_add(1, Ordering::Relaxed)
+        ));
+        async move {
+            let store = SqliteStore::open(path).expect("open store");
+            SqliteRegistry::new(&store).await.expect("registry")
+        }
+    })
+    .await;
+}

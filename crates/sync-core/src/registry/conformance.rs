@@ -8,7 +8,7 @@ use std::future::Future;
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{AdministrationRecord, AdministrationRegistry, reseal_all};
+use super::{AdministrationLeases, AdministrationRecord, AdministrationRegistry, reseal_all};
 use crate::keys::{KeyId, KeyProvider, KeyRing, MasterKey, Sealer};
 use crate::store::AdminKey;
 
@@ -259,4 +259,328 @@ pub async fn rotation_sweep<R: AdministrationRegistry + Sync>(registry: R) {
         assert_eq!(opened.expose_secret(), koppelsleutel(7).expose_secret());
     }
     assert_eq!(reseal_all(&registry, &new, at(21), 4).await.unwrap(), 0);
+}
+
+const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Runs every lease check (see [`super::leases`]), each on a fresh registry from `make`.
+pub async fn run_leases<R, F, Fut>(make: F)
+where
+    R: AdministrationRegistry + AdministrationLeases + Clone + Send + Sync + 'static,
+    F: Fn() -> Fut,
+    Fut: Future<Output = R>,
+{
+    lease_is_exclusive(make().await).await;
+    lease_takeover_after_expiry(make().await).await;
+    lease_renew_fails_after_takeover(make().await).await;
+    lease_release_and_pause(make().await).await;
+    lease_listing_and_removal(make().await).await;
+}
+
+/// Two holders never hold one administration at once, also when racing.
+pub async fn lease_is_exclusive<R>(registry: R)
+where
+    R: AdministrationRegistry + AdministrationLeases + Clone + Send + Sync + 'static,
+{
+    let sealer = sealer("old");
+    registry
+        .register(record(&sealer, "adm-1", "r"))
+        .await
+        .unwrap();
+    let admin = AdminKey::new("adm-1");
+    let a = registry
+        .acquire_lease(&admin, "worker-a", at(0), TTL)
+        .await
+        .unwrap()
+        .expect("a free administration is leased");
+    assert_eq!(a.holder, "worker-a");
+    assert_eq!(
+        a.expires_at,
+        at(30),
+        "expiry is now + ttl, to the nanosecond"
+    );
+    assert!(
+        registry
+            .acquire_lease(&admin, "worker-b", at(29), TTL)
+            .await
+            .unwrap()
+            .is_none(),
+        "held and not expired: nobody else gets it"
+    );
+    assert_eq!(registry.lease_of(&admin).await.unwrap(), Some(a.clone()));
+    assert!(
+        registry
+            .acquire_lease(&AdminKey::new("unknown"), "worker-b", at(0), TTL)
+            .await
+            .unwrap()
+            .is_none(),
+        "an unregistered administration cannot be leased"
+    );
+    // Racing workers on a fresh administration: exactly one wins.
+    registry
+        .register(record(&sealer, "adm-race", "r"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..6 {
+        let registry = registry.clone();
+        tasks.push(tokio::spawn(async move {
+            registry
+                .acquire_lease(&AdminKey::new("adm-race"), &format!("w{n}"), at(0), TTL)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = Vec::new();
+    for task in tasks {
+        if let Some(lease) = task.await.expect("task") {
+            winners.push(lease);
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one racing worker wins: {winners:?}"
+    );
+    assert_eq!(
+        registry
+            .lease_of(&AdminKey::new("adm-race"))
+            .await
+            .unwrap()
+            .map(|l| l.holder),
+        Some(winners[0].holder.clone())
+    );
+}
+
+/// An expired lease is taken over with a higher fence.
+pub async fn lease_takeover_after_expiry<R>(registry: R)
+where
+    R: AdministrationRegistry + AdministrationLeases,
+{
+    let sealer = sealer("old");
+    registry
+        .register(record(&sealer, "adm-1", "r"))
+        .await
+        .unwrap();
+    let admin = AdminKey::new("adm-1");
+    let a = registry
+        .acquire_lease(&admin, "worker-a", at(0), TTL)
+        .await
+        .unwrap()
+        .unwrap();
+    let b = registry
+        .acquire_lease(&admin, "worker-b", at(30), TTL)
+        .await
+        .unwrap()
+        .expect("expired exactly at its expiry: taken over");
+    assert_eq!(b.holder, "worker-b");
+    assert!(
+        b.fence > a.fence,
+        "the fence grows: {} > {}",
+        b.fence,
+        a.fence
+    );
+    assert_eq!(b.expires_at, at(60));
+    assert!(
+        registry
+            .acquire_lease(&admin, "worker-a", at(31), TTL)
+            .await
+            .unwrap()
+            .is_none(),
+        "the new holder's lease is exclusive again"
+    );
+}
+
+/// The old holder's renewal fails after a takeover and changes nothing; the holder's own
+/// renewal moves the expiry.
+pub async fn lease_renew_fails_after_takeover<R>(registry: R)
+where
+    R: AdministrationRegistry + AdministrationLeases,
+{
+    let sealer = sealer("old");
+    registry
+        .register(record(&sealer, "adm-1", "r"))
+        .await
+        .unwrap();
+    let admin = AdminKey::new("adm-1");
+    let a = registry
+        .acquire_lease(&admin, "worker-a", at(0), TTL)
+        .await
+        .unwrap()
+        .unwrap();
+    let renewed = registry
+        .renew_lease(&a, at(20), TTL)
+        .await
+        .unwrap()
+        .expect("the holder renews");
+    assert_eq!(renewed.expires_at, at(50));
+    assert_eq!(renewed.fence, a.fence, "renewing keeps the fence");
+    assert!(
+        registry
+            .acquire_lease(&admin, "worker-b", at(40), TTL)
+            .await
+            .unwrap()
+            .is_none(),
+        "renewed: not taken at the old expiry"
+    );
+    let b = registry
+        .acquire_lease(&admin, "worker-b", at(50), TTL)
+        .await
+        .unwrap()
+        .expect("taken over after the renewed expiry");
+    assert!(
+        registry
+            .renew_lease(&renewed, at(51), TTL)
+            .await
+            .unwrap()
+            .is_none(),
+        "renew fails after takeover"
+    );
+    assert!(
+        !registry.release_lease(&renewed).await.unwrap(),
+        "a stale holder cannot release the new holder's lease"
+    );
+    assert_eq!(
+        registry.lease_of(&admin).await.unwrap(),
+        Some(b.clone()),
+        "the stale renewal and release changed nothing"
+    );
+    // The same holder coming back with its old fence is stale too.
+    let mut stale = renewed.clone();
+    stale.holder = b.holder.clone();
+    assert!(
+        registry
+            .renew_lease(&stale, at(52), TTL)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// A released lease is free at once; a paused administration is not leasable and its
+/// holder's renewal fails.
+pub async fn lease_release_and_pause<R>(registry: R)
+where
+    R: AdministrationRegistry + AdministrationLeases,
+{
+    let sealer = sealer("old");
+    registry
+        .register(record(&sealer, "adm-1", "r"))
+        .await
+        .unwrap();
+    let admin = AdminKey::new("adm-1");
+    let a = registry
+        .acquire_lease(&admin, "worker-a", at(0), TTL)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(registry.release_lease(&a).await.unwrap());
+    assert_eq!(registry.lease_of(&admin).await.unwrap(), None);
+    assert!(
+        registry
+            .renew_lease(&a, at(1), TTL)
+            .await
+            .unwrap()
+            .is_none(),
+        "a released lease does not renew"
+    );
+    let b = registry
+        .acquire_lease(&admin, "worker-b", at(1), TTL)
+        .await
+        .unwrap()
+        .expect("released: free before its expiry");
+    assert!(b.fence > a.fence);
+    registry.set_paused(&admin, true, at(2)).await.unwrap();
+    assert!(
+        registry
+            .renew_lease(&b, at(3), TTL)
+            .await
+            .unwrap()
+            .is_none(),
+        "paused: the holder's renewal fails"
+    );
+    assert!(
+        registry
+            .acquire_lease(&admin, "worker-c", at(100), TTL)
+            .await
+            .unwrap()
+            .is_none(),
+        "paused: nobody leases it"
+    );
+    registry.set_paused(&admin, false, at(4)).await.unwrap();
+    let c = registry
+        .acquire_lease(&admin, "worker-c", at(100), TTL)
+        .await
+        .unwrap()
+        .expect("resumed and expired: leasable");
+    assert!(c.fence > b.fence);
+}
+
+/// Leasable administrations: unpaused and without an unexpired lease, by id, paged;
+/// removing an administration removes its lease.
+pub async fn lease_listing_and_removal<R>(registry: R)
+where
+    R: AdministrationRegistry + AdministrationLeases,
+{
+    let sealer = sealer("old");
+    for n in 1..=4 {
+        registry
+            .register(record(&sealer, &format!("adm-{n}"), "r"))
+            .await
+            .unwrap();
+    }
+    let ids = |records: Vec<AdministrationRecord>| -> Vec<String> {
+        records.into_iter().map(|r| r.admin.to_string()).collect()
+    };
+    let held = registry
+        .acquire_lease(&AdminKey::new("adm-2"), "w", at(0), TTL)
+        .await
+        .unwrap()
+        .unwrap();
+    registry
+        .set_paused(&AdminKey::new("adm-3"), true, at(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(registry
+            .leasable_administrations(at(1), None, 10)
+            .await
+            .unwrap()),
+        ["adm-1", "adm-4"]
+    );
+    assert_eq!(
+        ids(registry
+            .leasable_administrations(at(1), Some(&AdminKey::new("adm-1")), 1)
+            .await
+            .unwrap()),
+        ["adm-4"],
+        "keyset paging"
+    );
+    assert_eq!(
+        ids(registry
+            .leasable_administrations(at(30), None, 10)
+            .await
+            .unwrap()),
+        ["adm-1", "adm-2", "adm-4"],
+        "an expired lease is leasable"
+    );
+    assert!(registry.remove_administration(&held.admin).await.unwrap());
+    assert_eq!(registry.lease_of(&held.admin).await.unwrap(), None);
+    assert!(
+        registry
+            .renew_lease(&held, at(2), TTL)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    registry
+        .register(record(&sealer, "adm-2", "r"))
+        .await
+        .unwrap();
+    let again = registry
+        .acquire_lease(&held.admin, "w2", at(2), TTL)
+        .await
+        .unwrap()
+        .expect("registered again: a fresh lease");
+    assert_eq!(again.holder, "w2");
 }

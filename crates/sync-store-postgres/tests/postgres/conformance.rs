@@ -271,3 +271,22 @@ async fn postgres_registry_passes_conformance_and_removal_deletes_the_key() {
         })
         .await;
 }
+
+/// Leases on administrations on PostgreSQL pass the lease conformance suite (exclusive also
+/// when racing, taken over after expiry, renewal fails after a takeover).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_registry_passes_lease_conformance() {
+    use sync_store_postgres::PostgresRegistry;
+
+    let schemas = Schemas::default();
+    schemas
+        .run(async {
+            sync_core::registry::conformance::run_leases(|| async {
+                PostgresRegistry::new(&schemas.store().await)
+                    .await
+                    .expect("registry")
+            })
+            .await;
+        })
+        .await;
+}
