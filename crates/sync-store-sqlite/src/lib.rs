@@ -30,6 +30,47 @@
 //!   ([`schema`]); opening one from a newer version fails with [`schema::SchemaTooNew`]
 //!   rather than guessing.
 //!
+//! # SQLite settings
+//!
+//! Every connection is opened with these (the reasoning is ADR 003's addendum "SQLite
+//! settings"):
+//!
+//! | setting | value | why |
+//! |---|---|---|
+//! | `journal_mode` | `WAL` | readers never wait for the writer; a commit appends to the WAL instead of rewriting pages in place |
+//! | `synchronous` | [`SqliteOptions::synchronous`]: `FULL` (default) or `NORMAL` | see *Durability* below |
+//! | `page_size` | 4096 (SQLite's default, set when the file is created) | the operating system's page; payloads of 1 to 3 KB fit a page without overflow chains |
+//! | `cache_size` | 8 MiB per connection | holds the hot index pages of a 100,000-item queue (default 2 MiB) |
+//! | `mmap_size` | 0 (off, the default) | mapped pages count as the process's resident memory, and the store's reads are small indexed look-ups that gain little |
+//! | `temp_store` | `MEMORY` | sorts and `UNION`s of the claim query never touch a temporary file |
+//! | `journal_size_limit` | 64 MiB | the WAL file shrinks back after a burst |
+//! | `foreign_keys` | `ON` | dependencies go with their item |
+//! | prepared statements | 128 cached per connection | every statement of the store stays prepared (rusqlite's default of 16 would evict) |
+//!
+//! ## Durability
+//!
+//! With [`Synchronous::Full`] every commit is fsynced before the call returns. With
+//! [`Synchronous::Normal`] commits are written (a killed process loses nothing) but fsynced
+//! only at checkpoints, so after an OS crash or power loss the newest commits may be rolled
+//! back (never corrupted). The store then still syncs the commits whose loss could break the
+//! engine's guarantees, by switching that one commit to `FULL` (which in WAL mode also makes
+//! every earlier commit durable):
+//!
+//! * **claims**: a claim raises the attempt count that tells the next run of an item to look
+//!   its record up in SnelStart before creating it (ADR 004); the create may leave right
+//!   after the claim, so the claim must not be rolled back, or a relation SnelStart numbers
+//!   itself could be created twice;
+//! * **enqueues**: `enqueue`/`enqueue_batch` acknowledge a CRM change to the host, which may
+//!   not send it again.
+//!
+//! What a power loss can roll back under `NORMAL` is then only what a re-run restores:
+//! links, completions and other outcomes (the item is claimed again with a higher attempt
+//! count, finds its record by natural key and links it; nothing is written twice), payload
+//! hashes (the next run compares and writes nothing new), audit entries of the last moments
+//! before the loss, parked-change markers and the source cursor (changes are read again and
+//! coalesce). `NORMAL` costs one fsync per claimed batch and per enqueued batch instead of
+//! one per write.
+//!
 //! # Runtime
 //!
 //! Blocking SQLite calls run on Tokio's blocking thread pool, so the store needs a Tokio
@@ -66,7 +107,9 @@ pub enum Synchronous {
     #[default]
     Full,
     /// Commits survive a killed process; after an OS crash or power loss the last commits may
-    /// be rolled back, never corrupted (`PRAGMA synchronous = NORMAL`). Faster.
+    /// be rolled back, never corrupted (`PRAGMA synchronous = NORMAL`), except claims and
+    /// enqueues, which are always synced (see the crate's *Durability* section for why a
+    /// re-run restores everything else). Faster: one fsync per batch instead of per write.
     Normal,
 }
 

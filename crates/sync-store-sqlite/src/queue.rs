@@ -15,6 +15,7 @@ use crate::codec::{
     SqlResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql, kind_from_sql,
     state_from_sql, time_from_sql, time_to_sql,
 };
+use crate::pool::with_durable_commit;
 
 const COLUMNS: &str = "id, admin, kind, crm_id, operation, payload, state, attempts, \
      next_attempt_at, lease_until, last_error, review, created_at, updated_at";
@@ -391,7 +392,10 @@ const BLOCKED_COUNT: &str = "
 impl QueueStore for SqliteStore {
     async fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>) -> StoreResult<WorkItemId> {
         let now = time_to_sql(now)?;
-        self.pool.run(move |conn| enqueue_tx(conn, item, now)).await
+        let durable = self.pool.normal_sync();
+        self.pool
+            .run(move |conn| with_durable_commit(conn, durable, |conn| enqueue_tx(conn, item, now)))
+            .await
     }
 
     async fn enqueue_batch(
@@ -403,8 +407,11 @@ impl QueueStore for SqliteStore {
         if items.is_empty() {
             return Ok(Vec::new());
         }
+        let durable = self.pool.normal_sync();
         self.pool
-            .run(move |conn| enqueue_batch_tx(conn, items, now))
+            .run(move |conn| {
+                with_durable_commit(conn, durable, |conn| enqueue_batch_tx(conn, items, now))
+            })
             .await
     }
 
@@ -432,8 +439,16 @@ impl QueueStore for SqliteStore {
             return Ok(Vec::new());
         }
         let (admin, limit) = (admin.as_str().to_owned(), count_to_sql(limit));
+        // A claim must survive a power loss: it raises the attempt count that tells the next
+        // run to look a record up before creating it (ADR 004), and the record's create may
+        // leave right after it.
+        let durable = self.pool.normal_sync();
         self.pool
-            .run(move |conn| claim_tx(conn, &admin, now, limit, lease_until))
+            .run(move |conn| {
+                with_durable_commit(conn, durable, |conn| {
+                    claim_tx(conn, &admin, now, limit, lease_until)
+                })
+            })
             .await
     }
 
