@@ -726,7 +726,7 @@ async fn missing_cost_centres<S: Store, Src: CrmSource, Snk: CrmSink>(
         .iter()
         .filter_map(|l| l.project.as_deref())
         .collect();
-    let number_of = |i: &WorkItem| match serde_json::from_value::<CrmChange>(i.payload.clone()) {
+    let number_of = |i: &WorkItem| match CrmChange::deserialize(&i.payload) {
         Ok(CrmChange::Project(p)) => Some(p.number),
         Ok(CrmChange::Refused(r)) if r.reason != crate::crm::RefusalReason::Duplicate => {
             r.natural_key

@@ -6,6 +6,7 @@ use crm_model::Relation;
 use mapping::convert::relation_to_relaties;
 use mapping::matching::{Decision, MatchRecord, MatchResult, Matcher};
 use mapping::preflight::Problems;
+use serde::Deserialize;
 use snelstart_client::error::KnownCode;
 use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
 use snelstart_client::odata::{Filter, Property, Query};
@@ -121,7 +122,7 @@ pub(crate) async fn prepare_batch<S: Store, Src: CrmSource, Snk: CrmSink>(
     let relations: Vec<Relation> = items
         .iter()
         .filter(|i| i.kind == EntityKind::Relation && i.operation == OP_UPSERT)
-        .filter_map(|i| match serde_json::from_value(i.payload.clone()) {
+        .filter_map(|i| match crate::crm::CrmChange::deserialize(&i.payload) {
             Ok(crate::crm::CrmChange::Relation(r)) => Some(*r),
             _ => None,
         })

@@ -3,6 +3,7 @@
 //! it ([`SyncEngine::run_until_idle`]).
 
 use super::*;
+use serde::Deserialize;
 
 /// Done items per completion batch (see `process_inner`).
 const COMPLETE_CHUNK: usize = 256;
@@ -562,7 +563,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         if item.kind == EntityKind::Attachment {
             return self.handle_attachment(item).await;
         }
-        let change: CrmChange = match serde_json::from_value(item.payload.clone()) {
+        let change = match CrmChange::deserialize(&item.payload) {
             Ok(c) => c,
             Err(e) => {
                 return ItemResult::Fail(FailureKind::Permanent.error(format!(
