@@ -62,6 +62,7 @@ mod clock;
 pub mod crm;
 mod engine;
 pub mod error;
+pub mod fleet;
 mod hash;
 pub mod keys;
 pub mod onboarding;
@@ -91,6 +92,7 @@ pub use engine::reconcile::{
 };
 pub use engine::{EngineOptions, ReviewResolution, SyncEngine};
 pub use error::{EngineError, FailureKind};
+pub use fleet::{Fleet, FleetOptions, FleetSetup};
 pub use hash::payload_hash;
 pub use report::{
     Action, FailureEntry, FieldChange, KindQueue, PlanEntry, PlannedAction, ReadBackSummary,

@@ -1,0 +1,421 @@
+//! Fleet scenarios over real HTTP to `snelstart-mock` on 127.0.0.1, generic over the store,
+//! shared by the SQLite tests and (through `#[path]`) the PostgreSQL tests. Every wait is a
+//! bounded loop of short sleeps that fails naming what it waited for; nothing is timed.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::Duration;
+
+use crm_model::{Address, Relation, RelationKind};
+use mapping::config::{MappingConfig, RelatiecodePolicy};
+use secrecy::SecretString;
+use snelstart_client::budget::BudgetConfig;
+use snelstart_client::retry::RetryPolicy;
+use snelstart_mock::{AdministrationConfig, MockConfig, MockServer};
+use sync_core::fleet::{EngineParts, Fleet, FleetOptions, FleetSetup};
+use sync_core::keys::{KeyId, KeyRing, MasterKey, Sealer};
+use sync_core::onboarding::ClientTemplate;
+use sync_core::registry::{AdministrationLeases, AdministrationRecord, AdministrationRegistry};
+use sync_core::store::{AdminKey, Store};
+use sync_core::{CrmChange, EngineOptions, MemorySource, NoSink, SyncEngine};
+
+/// Polls of 20 ms before a wait gives up (a minute: far beyond what the work needs).
+const POLLS: usize = 3000;
+
+/// The host's setup: every administration syncs with the simulator's configuration, small
+/// batches (so a slice is short and fair share shows) and short item leases (so a crashed
+/// fleet's items come back quickly).
+pub struct Setup;
+
+impl FleetSetup for Setup {
+    type Source = MemorySource;
+    type Sink = NoSink;
+
+    fn engine_parts(
+        &self,
+        record: &AdministrationRecord,
+    ) -> Result<EngineParts<MemorySource, NoSink>, String> {
+        if record.mapping_config != "standaard" {
+            return Err(format!(
+                "no mapping configuration {:?}",
+                record.mapping_config
+            ));
+        }
+        let mut config = MappingConfig::default_for_mock();
+        config.relatiecode = RelatiecodePolicy::FromCrmNumber {
+            fallback_to_snelstart: true,
+        };
+        let mut options = EngineOptions::default();
+        options.batch_size = 3;
+        options.lease = Duration::from_secs(2);
+        options.base_backoff = Duration::from_millis(20);
+        options.max_backoff = Duration::from_millis(200);
+        Ok(EngineParts::new(config, MemorySource::default(), NoSink).options(options))
+    }
+}
+
+/// A simulator with `n` administrations besides its default one; administration `i` (0-based)
+/// is the simulator's `i + 1` with koppelsleutel `fleet-key-i`.
+pub async fn simulator(n: usize) -> MockServer {
+    let mut config = MockConfig::new();
+    for i in 0..n {
+        config = config.with_administration(
+            AdministrationConfig::new(key_text(i)).with_name(format!("Vlootklant {i} B.V.")),
+        );
+    }
+    MockServer::start(config).await.expect("simulator")
+}
+
+pub fn key_text(i: usize) -> String {
+    format!("fleet-key-{i}")
+}
+
+pub fn admin(i: usize) -> AdminKey {
+    AdminKey::new(format!("adm-{i:02}"))
+}
+
+pub fn sealer() -> Sealer<KeyRing> {
+    Sealer::new(
+        KeyRing::new(
+            MasterKey::from_bytes(KeyId::new("k1").unwrap(), [7; 32]),
+            [],
+        )
+        .unwrap(),
+    )
+}
+
+pub fn template(server: &MockServer) -> ClientTemplate {
+    ClientTemplate::new(SecretString::from(server.subscription_key().to_owned()))
+        .urls(server.base_url(), server.auth_url())
+        .budget(BudgetConfig::unlimited())
+        .retry_policy(
+            RetryPolicy::default()
+                .with_backoff(Duration::from_millis(5), Duration::from_millis(50))
+                .with_max_attempts(2),
+        )
+}
+
+pub fn options(worker: &str) -> FleetOptions {
+    FleetOptions::new(worker)
+        .workers(2)
+        .lease(Duration::from_millis(900))
+        .idle_poll(Duration::from_millis(20))
+        .failure_backoff(Duration::from_millis(50), Duration::from_millis(400))
+}
+
+pub type TestFleet<S, R> = Fleet<S, R, KeyRing, Setup>;
+
+pub fn fleet<S, R>(
+    server: &MockServer,
+    store: S,
+    registry: R,
+    options: FleetOptions,
+) -> TestFleet<S, R>
+where
+    S: Store,
+    R: AdministrationRegistry + AdministrationLeases + Send + Sync + 'static,
+{
+    Fleet::new(store, registry, sealer(), template(server), Setup, options)
+}
+
+/// Relation `j` of administration `i`: a unique name and number (the natural key).
+pub fn relation(i: usize, j: usize) -> Relation {
+    // Distinct channels too, so the matcher never takes one for another.
+    let n = i * 100 + j;
+    let mut r = Relation::new(
+        format!("crm-{i}-{j}"),
+        RelationKind::Customer,
+        format!("Installatiebedrijf Van der Vloot {i}-{j} B.V."),
+    );
+    r.number = Some(format!("{}", 50_000 + n));
+    r.visit_address = Some(Address::dutch(
+        "Havenstraat",
+        format!("{}", n % 90 + 1),
+        format!("{:04} KL", 3500 + n % 400),
+        "Utrecht",
+    ));
+    r.phone = Some(format!("030-{:07}", 3_000_000 + n));
+    r.email = Some(format!("administratie@vloot{n}.nl").parse().unwrap());
+    r.kvk_number = Some(format!("{:08}", 42_000_000 + n).parse().unwrap());
+    r
+}
+
+/// Registers administration `i` with koppelsleutel `key` and queues its `relations`.
+pub async fn register_with_work<S, R>(
+    server: &MockServer,
+    store: &S,
+    registry: &R,
+    i: usize,
+    key: &str,
+    relations: usize,
+) where
+    S: Store,
+    R: AdministrationRegistry,
+{
+    let admin = admin(i);
+    let sealed = sealer().seal(&admin, &SecretString::from(key.to_owned()));
+    registry
+        .register(AdministrationRecord::new(
+            admin.clone(),
+            sealed,
+            format!("klant-{i}"),
+            "standaard",
+            chrono::Utc::now(),
+        ))
+        .await
+        .unwrap();
+    queue_work(server, store, i, key, relations).await;
+}
+
+/// Queues relations of administration `i` (no SnelStart call is made).
+pub async fn queue_work<S: Store>(server: &MockServer, store: &S, i: usize, key: &str, n: usize) {
+    let client = template(server)
+        .client(&SecretString::from(key.to_owned()))
+        .unwrap();
+    let engine = SyncEngine::builder(client, admin(i))
+        .store(store.clone())
+        .build();
+    let report = engine
+        .submit_batch((0..n).map(|j| CrmChange::relation(relation(i, j))))
+        .await
+        .unwrap();
+    assert_eq!(report.queued, n as u64, "{report:?}");
+}
+
+/// The relation names administration `i` holds in the simulator.
+pub fn names_in(server: &MockServer, i: usize) -> Vec<String> {
+    server.state_json()[i + 1]["relaties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["naam"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Exactly the expected relations of administration `i`, each once.
+pub fn assert_exact(server: &MockServer, i: usize, n: usize) {
+    let mut names = names_in(server, i);
+    names.sort();
+    let mut expected: Vec<String> = (0..n).map(|j| relation(i, j).legal_name).collect();
+    expected.sort();
+    assert_eq!(
+        names, expected,
+        "administration {i}: every relation exactly once (no duplicates, none missing)"
+    );
+}
+
+/// Whether every item of administration `i` is finished.
+pub async fn finished<S: Store>(store: &S, i: usize, n: usize) -> bool {
+    let c = store.counts(&admin(i)).await.unwrap();
+    c.pending == 0 && c.in_flight == 0 && c.done + c.failed + c.needs_review >= n as u64
+}
+
+/// Polls `check` every 20 ms until it holds; panics naming `what` after [`POLLS`] polls.
+pub async fn wait_for<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..POLLS {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("gave up waiting for {what}");
+}
+
+/// A stop signal for [`Fleet::run`].
+pub fn stop_signal() -> (
+    tokio::sync::watch::Sender<bool>,
+    impl Fn() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let make = move || {
+        let mut rx = rx.clone();
+        Box::pin(async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+    };
+    (tx, make)
+}
+
+/// Two fleets (two store handles on one database, as two processes) split `n`
+/// administrations without overlap, and every relation is written exactly once.
+pub async fn two_fleets_split<S, R>(first: (S, R), second: (S, R))
+where
+    S: Store,
+    R: AdministrationRegistry + AdministrationLeases + Clone + Send + Sync + 'static,
+{
+    const N: usize = 6;
+    const PER: usize = 10;
+    let server = simulator(N).await;
+    let (store_a, registry_a) = first;
+    let (store_b, registry_b) = second;
+    for i in 0..N {
+        register_with_work(&server, &store_a, &registry_a, i, &key_text(i), PER).await;
+    }
+    let a = fleet(
+        &server,
+        store_a.clone(),
+        registry_a.clone(),
+        options("worker-a").max_administrations(N / 2),
+    );
+    let b = fleet(
+        &server,
+        store_b,
+        registry_b,
+        options("worker-b").max_administrations(N / 2),
+    );
+    let (stop, stopped) = stop_signal();
+    let (run_a, run_b) = (a.clone(), b.clone());
+    let (sa, sb) = (stopped(), stopped());
+    let task_a = tokio::spawn(async move { run_a.run(sa).await });
+    let task_b = tokio::spawn(async move { run_b.run(sb).await });
+    wait_for(
+        "every administration finished (in the store and in the statuses)",
+        || async {
+            for i in 0..N {
+                if !finished(&store_a, i, PER).await {
+                    return false;
+                }
+            }
+            let items: u64 = a.status().iter().chain(&b.status()).map(|s| s.items).sum();
+            items == (N * PER) as u64
+        },
+    )
+    .await;
+    let (held_a, held_b): (BTreeSet<AdminKey>, BTreeSet<AdminKey>) = (
+        a.held().into_iter().collect(),
+        b.held().into_iter().collect(),
+    );
+    assert_eq!(held_a.len(), N / 2, "worker a: {held_a:?}");
+    assert_eq!(held_b.len(), N / 2, "worker b: {held_b:?}");
+    assert!(
+        held_a.is_disjoint(&held_b),
+        "no overlap: {held_a:?} / {held_b:?}"
+    );
+    for i in 0..N {
+        let lease = registry_a
+            .lease_of(&admin(i))
+            .await
+            .unwrap()
+            .expect("leased");
+        let holder = if held_a.contains(&admin(i)) {
+            "worker-a"
+        } else {
+            "worker-b"
+        };
+        assert_eq!(
+            lease.holder, holder,
+            "the lease row names the fleet that serves it"
+        );
+        let status = if held_a.contains(&admin(i)) {
+            a.status_of(&admin(i))
+        } else {
+            b.status_of(&admin(i))
+        }
+        .expect("status of a held administration");
+        assert_eq!(status.items, PER as u64, "{status:?}");
+        assert!(
+            status.slices >= (PER / 3) as u64,
+            "one batch of 3 per slice: {status:?}"
+        );
+        assert_eq!(status.last_error, None);
+    }
+    stop.send(true).unwrap();
+    task_a.await.unwrap();
+    task_b.await.unwrap();
+    for i in 0..N {
+        assert_exact(&server, i, PER);
+        assert_eq!(
+            registry_a.lease_of(&admin(i)).await.unwrap(),
+            None,
+            "an orderly stop releases every lease"
+        );
+    }
+}
+
+/// A fleet that dies (its task aborted mid-work: no release, no renewal) has its
+/// administrations taken over by another after the leases expire; the end state is exact.
+pub async fn crashed_fleet_is_taken_over<S, R>(first: (S, R), second: (S, R))
+where
+    S: Store,
+    R: AdministrationRegistry + AdministrationLeases + Clone + Send + Sync + 'static,
+{
+    const N: usize = 4;
+    const PER: usize = 12;
+    let server = simulator(N).await;
+    let (store_a, registry_a) = first;
+    let (store_b, registry_b) = second;
+    for i in 0..N {
+        register_with_work(&server, &store_a, &registry_a, i, &key_text(i), PER).await;
+    }
+    let a = fleet(
+        &server,
+        store_a.clone(),
+        registry_a.clone(),
+        options("worker-a"),
+    );
+    let run_a = a.clone();
+    let task_a = tokio::spawn(async move { run_a.run(std::future::pending()).await });
+    wait_for("worker a to have written some relations", || async {
+        (0..N).map(|i| names_in(&server, i).len()).sum::<usize>() >= 6
+    })
+    .await;
+    let fences_a: Vec<u64> = a.status().iter().map(|s| s.fence).collect();
+    assert_eq!(fences_a.len(), N, "worker a held every administration");
+    task_a.abort();
+    let _ = task_a.await;
+    let written_at_crash: usize = (0..N).map(|i| names_in(&server, i).len()).sum();
+    assert!(
+        written_at_crash < N * PER,
+        "the crash came mid-work ({written_at_crash} written)"
+    );
+    for i in 0..N {
+        let lease = registry_a
+            .lease_of(&admin(i))
+            .await
+            .unwrap()
+            .expect("still held");
+        assert_eq!(
+            lease.holder, "worker-a",
+            "a dead worker's leases stay until they expire"
+        );
+    }
+
+    let b = fleet(&server, store_b, registry_b, options("worker-b"));
+    let (stop, stopped) = stop_signal();
+    let run_b = b.clone();
+    let sb = stopped();
+    let task_b = tokio::spawn(async move { run_b.run(sb).await });
+    wait_for("worker b to finish every administration", || async {
+        for i in 0..N {
+            if !finished(&store_a, i, PER).await {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    assert_eq!(b.held().len(), N, "worker b took every administration over");
+    for status in b.status() {
+        assert!(
+            fences_a.iter().all(|f| status.fence > *f),
+            "a takeover carries a higher fence: {status:?} after {fences_a:?}"
+        );
+    }
+    stop.send(true).unwrap();
+    task_b.await.unwrap();
+    for i in 0..N {
+        assert_exact(&server, i, PER);
+        let c = store_a.counts(&admin(i)).await.unwrap();
+        assert_eq!(
+            (c.done, c.failed, c.needs_review),
+            (PER as u64, 0, 0),
+            "{c:?}"
+        );
+    }
+}
