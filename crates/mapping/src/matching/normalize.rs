@@ -406,6 +406,14 @@ pub fn normalize_iban(raw: &str) -> Option<String> {
 ///
 /// Returns `None` unless there is exactly one `@` with a local part and a dotted domain.
 pub fn normalize_email(raw: &str) -> Option<String> {
+    let mut out = String::new();
+    normalize_email_into(raw, &mut out).then_some(out)
+}
+
+/// [`normalize_email`] into a reused buffer (cleared first): `false` when `raw` is no e-mail
+/// address. The matcher normalises every address of both sides with one buffer per record.
+pub(crate) fn normalize_email_into(raw: &str, out: &mut String) -> bool {
+    out.clear();
     let mut value = raw.trim();
     // "Jan Jansen <jan@x.nl>" -> "jan@x.nl"
     if let (Some(start), Some(end)) = (value.find('<'), value.rfind('>'))
@@ -418,18 +426,23 @@ pub fn normalize_email(raw: &str) -> Option<String> {
         .strip_prefix("mailto:")
         .or_else(|| value.strip_prefix("MAILTO:"))
         .unwrap_or(value);
-    let lower = value.to_ascii_lowercase();
-    let (local, domain) = lower.split_once('@')?;
+    let Some(at) = value.find('@') else {
+        return false;
+    };
+    let (local, domain) = (&value[..at], &value[at + 1..]);
     if local.is_empty()
         || domain.contains('@')
         || !domain.contains('.')
         || domain.starts_with('.')
         || domain.ends_with('.')
-        || lower.chars().any(char::is_whitespace)
+        || (value.is_ascii() && value.bytes().any(|b| b.is_ascii_whitespace()))
+        || (!value.is_ascii() && value.chars().any(char::is_whitespace))
     {
-        return None;
+        return false;
     }
-    Some(lower)
+    out.push_str(value);
+    out.make_ascii_lowercase();
+    true
 }
 
 /// Split a field that may hold several e-mail addresses (SnelStart allows `;`, people also use
@@ -475,35 +488,79 @@ pub fn normalize_phone(raw: &str) -> Option<String> {
 /// [`normalize_phone`] for a relation in the country with calling code `country_code`
 /// (`"31"`, `"32"`, `"49"`): a national number (single leading `0`) gets that code.
 pub fn normalize_phone_in(raw: &str, country_code: &str) -> Option<String> {
+    let mut buf = [0u8; PHONE_BUF];
+    let len = international_digits(raw, country_code, &mut buf)?;
+    let mut out = String::with_capacity(len + 1);
+    out.push('+');
+    // The buffer holds ASCII digits only.
+    out.extend(buf[..len].iter().map(|&b| char::from(b)));
+    Some(out)
+}
+
+/// [`normalize_phone_in`] as the number its international digits form, without allocating:
+/// what the matcher compares (it runs for every phone number of both sides).
+pub(crate) fn phone_number_in(raw: &str, country_code: &str) -> Option<u64> {
+    let mut buf = [0u8; PHONE_BUF];
+    let len = international_digits(raw, country_code, &mut buf)?;
+    buf[..len].iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// Room for a calling code (at most 3 digits) and 15 digits.
+const PHONE_BUF: usize = 20;
+
+/// The international digits of a phone number (see [`normalize_phone_in`]) into `out`;
+/// returns their count.
+fn international_digits(raw: &str, country_code: &str, out: &mut [u8; PHONE_BUF]) -> Option<usize> {
     let trimmed = raw.trim();
     let plus = trimmed.starts_with('+');
-    // "(0)" after a country code is a national trunk prefix people add; drop it.
-    let without_trunk: Cow<'_, str> = if trimmed.contains("(0)") {
-        Cow::Owned(trimmed.replace("(0)", ""))
-    } else {
-        Cow::Borrowed(trimmed)
-    };
-    let digits: String = without_trunk.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 8 || digits.len() > 15 {
+    let bytes = trimmed.as_bytes();
+    // Digits only, with "(0)" (a national trunk prefix people add after a country code)
+    // dropped; more than 15 digits is no phone number.
+    let mut digits = [0u8; 16];
+    let mut n = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"(0)") {
+            i += 3;
+            continue;
+        }
+        if bytes[i].is_ascii_digit() {
+            if n == digits.len() {
+                return None;
+            }
+            digits[n] = bytes[i];
+            n += 1;
+        }
+        i += 1;
+    }
+    let digits = &digits[..n];
+    if !(8..=15).contains(&n) {
         return None;
     }
-    let international = if plus {
-        digits
-    } else if let Some(rest) = digits.strip_prefix("00") {
-        rest.to_owned()
-    } else if let Some(rest) = digits.strip_prefix('0') {
-        format!("{country_code}{rest}")
-    } else if digits.len() == 11 && digits.starts_with("31") {
-        digits
-    } else {
+    let code = country_code.as_bytes();
+    let parts: [&[u8]; 2] = if plus {
+        [&[], digits]
+    } else if let Some(rest) = digits.strip_prefix(b"00") {
+        [&[], rest]
+    } else if let Some(rest) = digits.strip_prefix(b"0") {
+        [code, rest]
+    } else if n == 11 && digits.starts_with(b"31") {
+        [&[], digits]
+    } else if n == 9 && country_code == "31" {
         // No prefix at all: a Dutch number whose leading zero got lost (9 digits).
-        if digits.len() == 9 && country_code == "31" {
-            format!("31{digits}")
-        } else {
-            digits
-        }
+        [b"31", digits]
+    } else {
+        [&[], digits]
     };
-    Some(format!("+{international}"))
+    let mut len = 0;
+    for part in parts {
+        let end = len + part.len();
+        out.get_mut(len..end)?.copy_from_slice(part);
+        len = end;
+    }
+    Some(len)
 }
 
 /// The calling code for an ISO country code or country name (Dutch when unknown).
@@ -882,6 +939,37 @@ mod tests {
             Some("dezandloper.nl")
         );
         assert_eq!(website_domain("geen"), None);
+    }
+
+    #[test]
+    fn phone_numbers_as_numbers_agree_with_the_text_form() {
+        for raw in [
+            "020-5550142",
+            "+31 20 555 01 42",
+            "+31 (0)20 5550142",
+            "0031205550142",
+            "205550142",
+            "(020) 5550142",
+            "06-12345678",
+            "+49 30 1234567",
+            "03 123 45 67",
+            "0211/1234567",
+            "112",
+            "1234567890123456",
+            "+1 (0)(0) 555 123 4567",
+            "31205550142",
+            "",
+        ] {
+            for code in ["31", "32", "49", "352"] {
+                let text = normalize_phone_in(raw, code);
+                let number = phone_number_in(raw, code);
+                assert_eq!(
+                    number,
+                    text.as_deref().map(|t| t[1..].parse::<u64>().unwrap()),
+                    "{raw} in {code}"
+                );
+            }
+        }
     }
 
     #[test]

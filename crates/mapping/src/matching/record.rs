@@ -7,10 +7,9 @@
 use serde::Serialize;
 
 use super::normalize::{
-    self, EntityRole, HouseNumber, NameKey, house_number_from_street, normalize_email,
-    normalize_emails, normalize_iban, normalize_kvk, normalize_name, normalize_phone_in,
-    normalize_postcode, normalize_vat, parse_house_number, phone_country_of_postcode,
-    website_domain,
+    self, EntityRole, HouseNumber, NameKey, house_number_from_street, normalize_emails,
+    normalize_iban, normalize_kvk, normalize_name, normalize_postcode, normalize_vat,
+    parse_house_number, phone_country_of_postcode, website_domain,
 };
 
 /// Customer, supplier or both: the CRM's `kind`, SnelStart's `relatiesoort`.
@@ -418,18 +417,20 @@ impl Prepared {
 
         let mut emails = Fingerprints::default();
         let mut company_domains = Fingerprints::default();
-        let mut add_email = |email: String| {
+        let mut add_email = |email: &str| {
             emails.insert(fingerprint(&[email.as_bytes()]));
-            let domain = normalize::email_domain(&email);
+            let domain = normalize::email_domain(email);
             if !normalize::is_freemail(domain, extra_freemail) {
                 company_domains.insert(fingerprint(&[domain.as_bytes()]));
             }
         };
+        // One buffer for every address of the record.
+        let mut scratch = String::new();
         for raw in &record.emails {
             if raw.contains([';', ',']) {
-                normalize_emails(raw).for_each(&mut add_email);
-            } else if let Some(email) = normalize_email(raw) {
-                add_email(email);
+                normalize_emails(raw).for_each(|email| add_email(&email));
+            } else if normalize::normalize_email_into(raw, &mut scratch) {
+                add_email(&scratch);
             }
         }
         // A company's website names its own domain; freemail hosts are ignored as above.
@@ -450,12 +451,9 @@ impl Prepared {
         for phone in record
             .phones
             .iter()
-            .filter_map(|p| normalize_phone_in(p, country_code))
+            .filter_map(|p| normalize::phone_number_in(p, country_code))
         {
-            // "+" and at most 15 digits: the digits fit a u64 exactly.
-            if let Ok(number) = phone[1..].parse::<u64>() {
-                phones.insert(number);
-            }
+            phones.insert(phone);
         }
         let mut addresses = [AddressPrint::default(); 2];
         let mut address_count = 0u8;
