@@ -8,7 +8,6 @@ mod scenarios;
 use std::path::Path;
 
 use scenarios::*;
-use sync_core::fleet::Activity;
 use sync_core::registry::{AdministrationLeases, AdministrationRegistry};
 use sync_core::store::QueueStore;
 use sync_store_sqlite::{SqliteRegistry, SqliteStore};
@@ -33,14 +32,15 @@ async fn a_crashed_fleet_is_taken_over_after_lease_expiry() {
     crashed_fleet_is_taken_over(open(&path).await, open(&path).await).await;
 }
 
-/// The simulator refuses one administration's key: that administration fails and backs off
-/// (its status says why, never the key), the others are synced completely.
+/// The simulator refuses one administration's key, and the host's setup panics for another:
+/// those fail and back off (their status says why, never the key), the others are synced
+/// completely.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_key_does_not_stop_the_others() {
     const PER: usize = 9;
     let dir = tempfile::tempdir().unwrap();
     let (store, registry) = open(&dir.path().join("fleet.sqlite")).await;
-    let server = simulator(3).await;
+    let server = simulator(4).await;
     let refused_key = "ingetrokken-koppelsleutel-0000";
     for i in 0..3 {
         let key = if i == 1 {
@@ -56,12 +56,22 @@ async fn a_refused_key_does_not_stop_the_others() {
         registry.clone(),
         options("worker-a"),
     );
+    queue_work(&server, &store, 3, &key_text(3), PER).await;
+    fleet
+        .add(
+            admin(3),
+            &secrecy::SecretString::from(key_text(3)),
+            "klant-3",
+            "panikeer",
+        )
+        .await
+        .unwrap();
     let (stop, stopped) = stop_signal();
     let run = fleet.clone();
     let s = stopped();
     let task = tokio::spawn(async move { run.run(s).await });
     wait_for(
-        "the good administrations to finish and the bad one to fail twice",
+        "the good administrations to finish and the bad ones to fail twice",
         || async {
             finished(&store, 0, PER).await
                 && finished(&store, 2, PER).await
@@ -70,20 +80,29 @@ async fn a_refused_key_does_not_stop_the_others() {
                         .status_of(&admin(*i))
                         .is_some_and(|s| s.items == PER as u64)
                 })
-                && fleet
-                    .status_of(&admin(1))
-                    .is_some_and(|s| s.consecutive_failures >= 2)
+                && [1, 3].iter().all(|i| {
+                    fleet
+                        .status_of(&admin(*i))
+                        .is_some_and(|s| s.consecutive_failures >= 2)
+                })
         },
     )
     .await;
     let bad = fleet.status_of(&admin(1)).unwrap();
-    assert_eq!(bad.activity, Activity::Failing, "{bad:?}");
+    assert!(bad.consecutive_failures >= 2, "{bad:?}");
     let error = bad.last_error.clone().expect("the failure is recorded");
     assert!(
         !error.contains(refused_key),
         "the status never shows the key: {error}"
     );
     assert_eq!(bad.items, 0, "{bad:?}");
+    let panicked = fleet.status_of(&admin(3)).unwrap();
+    assert!(panicked.consecutive_failures >= 2, "{panicked:?}");
+    let error = panicked.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("panicked") && error.contains("adm-03"),
+        "{error}"
+    );
     for i in [0, 2] {
         let good = fleet.status_of(&admin(i)).unwrap();
         assert_eq!(
@@ -97,6 +116,7 @@ async fn a_refused_key_does_not_stop_the_others() {
     assert_exact(&server, 0, PER);
     assert_exact(&server, 2, PER);
     assert!(names_in(&server, 1).is_empty());
+    assert!(names_in(&server, 3).is_empty());
     assert_eq!(
         store.counts(&admin(1)).await.unwrap().pending,
         PER as u64,
@@ -178,4 +198,87 @@ async fn pause_resume_remove_and_add_at_run_time() {
     for i in [0, 1, 2, 3] {
         assert_exact(&server, i, PER);
     }
+}
+
+/// Records which administration each link was made for, in order (one worker: slices run one
+/// after another, so the order is the fleet's schedule).
+#[derive(Clone, Default)]
+struct Log(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+struct LogSink {
+    admin: String,
+    log: Log,
+}
+
+impl sync_core::CrmSink for LogSink {
+    async fn deliver(&self, event: sync_core::SinkEvent) -> Result<(), sync_core::CrmError> {
+        if matches!(event, sync_core::SinkEvent::Linked { .. }) {
+            self.log.0.lock().unwrap().push(self.admin.clone());
+        }
+        Ok(())
+    }
+}
+
+struct LogSetup(Log);
+
+impl sync_core::fleet::FleetSetup for LogSetup {
+    type Source = sync_core::MemorySource;
+    type Sink = LogSink;
+
+    fn engine_parts(
+        &self,
+        record: &sync_core::registry::AdministrationRecord,
+    ) -> Result<sync_core::fleet::EngineParts<Self::Source, Self::Sink>, String> {
+        let parts = Setup.engine_parts(record)?;
+        Ok(sync_core::fleet::EngineParts::new(
+            parts.config,
+            sync_core::MemorySource::default(),
+            LogSink {
+                admin: record.admin.to_string(),
+                log: self.0.clone(),
+            },
+        )
+        .options(parts.options))
+    }
+}
+
+/// Fair share: with one worker, a busy administration (60 relations) and a small one (6)
+/// take turns batch by batch, so the small one is done after at most three of the busy one's
+/// batches instead of waiting for all twenty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_busy_administration_does_not_starve_a_small_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, registry) = open(&dir.path().join("fleet.sqlite")).await;
+    let server = simulator(2).await;
+    register_with_work(&server, &store, &registry, 0, &key_text(0), 60).await;
+    register_with_work(&server, &store, &registry, 1, &key_text(1), 6).await;
+    let log = Log::default();
+    let fleet = sync_core::Fleet::new(
+        store.clone(),
+        registry.clone(),
+        sealer(),
+        template(&server),
+        LogSetup(log.clone()),
+        options("worker-a").workers(1),
+    );
+    let (stop, stopped) = stop_signal();
+    let run = fleet.clone();
+    let s = stopped();
+    let task = tokio::spawn(async move { run.run(s).await });
+    wait_for("both administrations", || async {
+        finished(&store, 0, 60).await && finished(&store, 1, 6).await
+    })
+    .await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let log = log.0.lock().unwrap().clone();
+    assert_eq!(log.len(), 66, "{log:?}");
+    let small_done = log.iter().rposition(|a| a == "adm-01").unwrap() + 1;
+    let busy_before = log[..small_done].iter().filter(|a| *a == "adm-00").count();
+    assert!(
+        busy_before <= 9,
+        "the small administration finished after {busy_before} of the busy one's links: {log:?}"
+    );
+    assert_exact(&server, 0, 60);
+    assert_exact(&server, 1, 6);
 }

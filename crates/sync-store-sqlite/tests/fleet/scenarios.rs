@@ -37,6 +37,12 @@ impl FleetSetup for Setup {
         &self,
         record: &AdministrationRecord,
     ) -> Result<EngineParts<MemorySource, NoSink>, String> {
+        // A host bug, to show that a panic inside one administration's slice stays there.
+        assert!(
+            record.mapping_config != "panikeer",
+            "the host's setup panicked for {}",
+            record.admin
+        );
         if record.mapping_config != "standaard" {
             return Err(format!(
                 "no mapping configuration {:?}",
