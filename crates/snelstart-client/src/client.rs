@@ -284,6 +284,7 @@ impl ClientBuilder {
                 max_pages: self.max_pages,
                 max_response_bytes: self.max_response_bytes,
                 problems: ProblemSink::default(),
+                drift: crate::drift::DriftLog::default(),
             }),
         })
     }
@@ -300,6 +301,7 @@ struct Inner {
     max_pages: u32,
     max_response_bytes: usize,
     problems: ProblemSink,
+    drift: crate::drift::DriftLog,
 }
 
 /// The most item decode problems a client keeps; later ones are counted, not kept.
@@ -453,13 +455,32 @@ impl Client {
         if let Some(decode_items) = item_decoder {
             // A plain list (`GET /kostenplaatsen`, ...): like an OData page, a bad item is
             // skipped and recorded, never the whole list.
-            let (items, problems, _count) = decode_items(method, route, status, &body, 0)?;
+            let (page, drift) =
+                crate::drift::collecting(|| decode_items(method, route, status, &body, 0));
+            self.inner.drift.record(method.as_str(), route, drift);
+            let (items, problems, _count) = page?;
             for p in problems {
                 self.inner.problems.record(p);
             }
             return Ok(items);
         }
-        decode(method, route, status, &body)
+        let (value, drift) = crate::drift::collecting(|| decode(method, route, status, &body));
+        self.inner.drift.record(method.as_str(), route, drift);
+        value
+    }
+
+    /// What SnelStart sent that this client's models do not know (properties and enum
+    /// values; never property values), per route, since the client was built. Shared by
+    /// clones. `snelsync check` and the status page show it, so a change on SnelStart's side
+    /// is noticed before it matters.
+    pub fn api_drift(&self) -> Vec<crate::drift::ApiDrift> {
+        self.inner.drift.snapshot().0
+    }
+
+    /// How many drift entries were not kept because [`crate::drift::MAX_DRIFT_ENTRIES`]
+    /// distinct ones were already.
+    pub fn api_drift_dropped(&self) -> u64 {
+        self.inner.drift.snapshot().1
     }
 
     /// Executes one list page and decodes it item by item: the good items, and how many items
@@ -478,7 +499,10 @@ impl Client {
         );
         let (method, route) = (request.method(), request.route());
         let (status, body) = self.execute_inner(request).instrument(span).await?;
-        let (items, problems, count) = decode_page(method, route, status, &body, first_index)?;
+        let (page, drift) =
+            crate::drift::collecting(|| decode_page(method, route, status, &body, first_index));
+        self.inner.drift.record(method.as_str(), route, drift);
+        let (items, problems, count) = page?;
         for p in problems {
             self.inner.problems.record(p);
         }

@@ -19,7 +19,10 @@ pub(crate) fn decode_page<T: DeserializeOwned>(
     let mut problems = Vec::new();
     for (i, item) in raw.iter().enumerate() {
         let mut de = serde_json::Deserializer::from_str(item.get());
-        match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        // Unknown properties are noted as API drift (see `crate::drift`).
+        let mut ignored = crate::drift::note_ignored;
+        let de = serde_ignored::Deserializer::new(&mut de, &mut ignored);
+        match serde_path_to_error::deserialize::<_, T>(de) {
             Ok(v) => items.push(v),
             Err(e) => {
                 let inner_path = e.path().to_string();
@@ -59,7 +62,11 @@ pub(crate) fn decode<T: DeserializeOwned>(
         body
     };
     let mut de = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    // Unknown properties are noted as API drift (see `crate::drift`). Not for the raw items
+    // of a page: they are decoded (and noted) one by one in `decode_page`.
+    let mut ignored = crate::drift::note_ignored;
+    let de = serde_ignored::Deserializer::new(&mut de, &mut ignored);
+    serde_path_to_error::deserialize(de).map_err(|e| {
         Error::from(DecodeError {
             method,
             route,

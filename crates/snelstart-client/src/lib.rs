@@ -112,6 +112,7 @@
 //! | `snelstart_client_retries_total` | counter | route |
 //! | `snelstart_client_rate_limited_total` | counter | route |
 //! | `snelstart_client_item_decode_problems_total` | counter | route (list items skipped, see [`Client::decode_problems`]) |
+//! | `snelstart_client_api_drift_total` | counter | route (a new kind of unknown property or enum value, see [`drift`]) |
 //!
 //! ## Features
 //!
@@ -119,6 +120,7 @@
 //!   OData, errors, the retry classifier), with no async runtime and no I/O.
 
 mod decoding;
+pub mod drift;
 pub mod error;
 pub mod ids;
 pub mod models;

@@ -500,14 +500,20 @@ macro_rules! api_enum {
             fn from_wire(s: &str) -> Self {
                 match s {
                     $( $wire => $name::$variant, )*
-                    other => $name::Unknown(other.to_owned()),
+                    other => {
+                        $crate::drift::note_enum_value(stringify!($name), other);
+                        $name::Unknown(other.to_owned())
+                    }
                 }
             }
 
             fn from_number(n: i64) -> Self {
                 match n {
                     $( $num => $name::$variant, )*
-                    other => $name::Unknown(other.to_string()),
+                    other => {
+                        $crate::drift::note_enum_value(stringify!($name), &other.to_string());
+                        $name::Unknown(other.to_string())
+                    }
                 }
             }
         }

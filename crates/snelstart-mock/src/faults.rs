@@ -25,6 +25,13 @@ pub enum FaultKind {
         /// The position on the page (0-based); past the end nothing changes.
         index: usize,
     },
+    /// Process the request and add a property `name` (a string) to the answer object, or to
+    /// every object of a list page: what a client sees after SnelStart adds a field to its API
+    /// (API drift).
+    NewProperty {
+        /// The property's name.
+        name: String,
+    },
 }
 
 /// A fault to inject on the `nth` request (1-based, counted from when it was scripted) that

@@ -645,8 +645,8 @@ fn fault_response(kind: &FaultKind) -> Response {
         }
         FaultKind::RateLimited { retry_after_secs } => rate_limited(*retry_after_secs),
         FaultKind::ConnectionReset | FaultKind::ProcessedButResponseLost => dropped(),
-        // Handled in `api_layer` (it needs the handler's answer).
-        FaultKind::MalformedListItem { .. } => {
+        // Handled in `api_layer` (they need the handler's answer).
+        FaultKind::MalformedListItem { .. } | FaultKind::NewProperty { .. } => {
             (StatusCode::INTERNAL_SERVER_ERROR, "unhandled fault").into_response()
         }
     }
@@ -655,6 +655,32 @@ fn fault_response(kind: &FaultKind) -> Response {
 /// The handler's answer with item `index` of its JSON array made undecodable (`uri` a number).
 /// Anything that is not a JSON array of objects passes unchanged.
 async fn malform_list_item(response: Response, index: usize) -> Response {
+    rewrite_json(response, |value| {
+        if let Some(item) = value.get_mut(index).and_then(Value::as_object_mut) {
+            item.insert("uri".into(), json!(12345));
+        }
+    })
+    .await
+}
+
+/// The handler's answer with property `name` added to its object, or to each object of its
+/// array.
+async fn add_property(response: Response, name: String) -> Response {
+    rewrite_json(response, |value| {
+        let objects: Vec<&mut serde_json::Map<String, Value>> = match value {
+            Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).collect(),
+            Value::Object(o) => vec![o],
+            _ => Vec::new(),
+        };
+        for o in objects {
+            o.insert(name.clone(), json!("added by SnelStart"));
+        }
+    })
+    .await
+}
+
+/// The handler's JSON answer changed by `change`; a body that is not JSON passes unchanged.
+async fn rewrite_json(response: Response, change: impl FnOnce(&mut Value)) -> Response {
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return dropped();
@@ -663,9 +689,7 @@ async fn malform_list_item(response: Response, index: usize) -> Response {
         Ok(v) => v,
         Err(_) => return Response::from_parts(parts, Body::from(bytes)),
     };
-    if let Some(item) = value.get_mut(index).and_then(Value::as_object_mut) {
-        item.insert("uri".into(), json!(12345));
-    }
+    change(&mut value);
     let body = serde_json::to_vec(&value).unwrap_or_else(|_| bytes.to_vec());
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))
@@ -699,6 +723,9 @@ async fn api_layer(
                 }
                 Some(FaultKind::MalformedListItem { index }) => {
                     malform_list_item(next.run(req).await, index).await
+                }
+                Some(FaultKind::NewProperty { name }) => {
+                    add_property(next.run(req).await, name).await
                 }
                 Some(kind) => fault_response(&kind),
                 None => next.run(req).await,

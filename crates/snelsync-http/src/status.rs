@@ -138,8 +138,11 @@ pub struct AdminStatus {
     pub last_read_back: Option<ReadBackSummary>,
     /// The last reconcile.
     pub last_reconcile: Option<ReconcileSummary>,
-    /// SnelStart list items that did not decode (API drift).
+    /// SnelStart list items that did not decode (and were skipped).
     pub skipped_items: Vec<String>,
+    /// Properties and enum values SnelStart sent that the client does not know (API drift),
+    /// per route, since the service started.
+    pub api_drift: Vec<snelstart_client::drift::ApiDrift>,
     /// The mapping-configuration version in use.
     pub config_version: Option<u64>,
 }
@@ -288,6 +291,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
             last_read_back: report.last_read_back,
             last_reconcile: last_reconcile(engine).await?,
             skipped_items: report.skipped_items.clone(),
+            api_drift: engine.client().api_drift(),
             config_version: report.config_version,
         }))
     }

@@ -126,12 +126,13 @@ pub async fn check(ctx: &Context) -> Result<Outcome, CliError> {
             .iter()
             .map(ToString::to_string)
             .collect();
-        let drift: Vec<String> = engine
+        let skipped: Vec<String> = engine
             .client()
             .decode_problems()
             .iter()
             .map(ToString::to_string)
             .collect();
+        let drift = engine.client().api_drift();
         if !problems.is_empty() || !mapping_problems.is_empty() {
             outcome = Outcome::Attention;
         }
@@ -144,6 +145,11 @@ pub async fn check(ctx: &Context) -> Result<Outcome, CliError> {
         for p in problems.iter().chain(&mapping_problems) {
             text.push_str(&format!("  problem: {p}\n"));
         }
+        for d in &skipped {
+            text.push_str(&format!(
+                "  skipped (SnelStart sent a record the client cannot read): {d}\n"
+            ));
+        }
         for d in &drift {
             text.push_str(&format!(
                 "  API drift (SnelStart sent what the client does not know): {d}\n"
@@ -155,6 +161,7 @@ pub async fn check(ctx: &Context) -> Result<Outcome, CliError> {
             "problems": problems,
             "mapping_problems": mapping_problems,
             "cost_centre_required": chart.cost_centre_required,
+            "skipped_items": skipped,
             "api_drift": drift,
             "safe_to_sync": outcome == Outcome::Clean,
         }));

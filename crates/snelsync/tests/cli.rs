@@ -220,3 +220,50 @@ async fn serve_answers_and_stops_on_sigterm() {
     assert!(rest.iter().any(|l| l == "snelsync: stopped"), "{rest:?}");
     s.mock.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_api_drift_by_property_without_values() {
+    let s = Setup::start().await;
+    s.init();
+    // SnelStart adds a field to the chart of accounts after an update (a scripted fault
+    // fires once: scripted again before each run).
+    let added = || {
+        snelstart_mock::ScriptedFault::new(snelstart_mock::FaultKind::NewProperty {
+            name: "rapportageCategorie".to_owned(),
+        })
+        .on("GET", "/v2/grootboeken")
+    };
+    s.mock.script_faults([added()]);
+    let s = tokio::task::spawn_blocking(move || {
+        let check = s.run(&["check", "--json"]);
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "drift alone is no reason to stop"
+        );
+        let check = json_of(&check);
+        let drift = check["administrations"][0]["api_drift"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(drift.len(), 1, "{drift:?}");
+        assert_eq!(drift[0]["route"], "grootboeken");
+        assert_eq!(drift[0]["kind"], "unknown_property");
+        assert_eq!(drift[0]["path"], "rapportageCategorie");
+        assert!(
+            !check.to_string().contains("added by SnelStart"),
+            "no values"
+        );
+        s.mock.script_faults([added()]);
+        let text = s.run(&["check"]);
+        let out = String::from_utf8_lossy(&text.stdout);
+        assert!(
+            out.contains("API drift") && out.contains("rapportageCategorie"),
+            "{out}"
+        );
+        s
+    })
+    .await
+    .unwrap();
+    s.mock.shutdown().await;
+}

@@ -592,6 +592,24 @@ fn read_back_and_reconcile(status: &AdminStatus) -> String {
         }
         out.push_str("</ul>");
     }
+    if !status.api_drift.is_empty() {
+        out.push_str(
+            "<h3>Nieuw in de API van SnelStart</h3><p>SnelStart stuurde velden of waarden die              deze versie van de koppeling niet kent. Er is niets misgegaan, maar test de              koppeling en werk hem bij.</p><table><thead><tr><th>route</th><th>wat</th>\
+             <th>aantal</th><th>sinds</th></tr></thead><tbody>",
+        );
+        for d in &status.api_drift {
+            let _ = write!(
+                out,
+                "<tr><td><code>{} {}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(d.method),
+                esc(d.route),
+                esc(&d.kind.to_string()),
+                d.count,
+                esc(&d.first_seen.format("%Y-%m-%d %H:%M UTC").to_string())
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
     out.push_str("</section>");
     out
 }
