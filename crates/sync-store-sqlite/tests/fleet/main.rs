@@ -282,3 +282,84 @@ async fn a_busy_administration_does_not_starve_a_small_one() {
     assert_exact(&server, 0, 60);
     assert_exact(&server, 1, 6);
 }
+
+/// Onboarding through the fleet's `CouplingHooks`: a Create is served without a restart (the
+/// hook wakes the fleet), a Delete stops the administration's work and releases its lease
+/// before the row and key go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_events_take_effect_in_a_running_fleet() {
+    use sync_core::onboarding::{CouplingEvent, CouplingOutcome, OnboardingService};
+    const PER: usize = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, registry) = open(&dir.path().join("fleet.sqlite")).await;
+    let server = simulator(1).await;
+    let fleet = fleet(
+        &server,
+        store.clone(),
+        registry.clone(),
+        options("worker-a"),
+    );
+    let onboarding = OnboardingService::new(
+        registry.clone(),
+        sealer(),
+        template(&server),
+        |reference: &str| {
+            reference
+                .starts_with("klant-")
+                .then(|| "standaard".to_owned())
+        },
+    )
+    .hooks(fleet.clone());
+    let (stop, stopped) = stop_signal();
+    let run = fleet.clone();
+    let s = stopped();
+    let task = tokio::spawn(async move { run.run(s).await });
+
+    let event = |action: &str| {
+        CouplingEvent::parse(
+            format!(
+                r#"{{"KoppelSleutel":"{}","ActionType":"{action}","ReferenceKey":"klant-0"}}"#,
+                key_text(0)
+            )
+            .as_bytes(),
+        )
+        .unwrap()
+    };
+    let CouplingOutcome::Registered { admin, .. } =
+        onboarding.handle(&event("Create")).await.unwrap()
+    else {
+        panic!("Create registers");
+    };
+    let client = template(&server)
+        .client(&secrecy::SecretString::from(key_text(0)))
+        .unwrap();
+    sync_core::SyncEngine::builder(client, admin.clone())
+        .store(store.clone())
+        .build()
+        .submit_batch((0..PER).map(|j| sync_core::CrmChange::relation(relation(0, j))))
+        .await
+        .unwrap();
+    wait_for("the coupled administration to be synced", || async {
+        let c = store.counts(&admin).await.unwrap();
+        c.pending == 0 && c.done == PER as u64
+    })
+    .await;
+    assert_exact(&server, 0, PER);
+    assert!(fleet.held().contains(&admin));
+
+    let outcome = onboarding.handle(&event("Delete")).await.unwrap();
+    assert_eq!(
+        outcome,
+        CouplingOutcome::Removed {
+            admin: admin.clone()
+        }
+    );
+    assert!(
+        !fleet.held().contains(&admin),
+        "stopped before the key was destroyed"
+    );
+    assert_eq!(registry.lease_of(&admin).await.unwrap(), None);
+    assert_eq!(registry.administration(&admin).await.unwrap(), None);
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
