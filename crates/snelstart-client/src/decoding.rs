@@ -1,4 +1,8 @@
-//! Decoding of success bodies: a record strictly, a list item by item.
+//! Decoding of success bodies, exactly as [`Client`](crate::Client) does it: a record strictly,
+//! a list item by item.
+//!
+//! Public so that a body kept from elsewhere (a log, a fixture, a fuzzer's input) can be decoded
+//! the client's way without a server.
 
 use serde::de::DeserializeOwned;
 
@@ -7,7 +11,11 @@ use crate::request::Method;
 
 /// Decodes a list page item by item: the good items, a problem per bad item, and the number of
 /// items on the page. A body that is not a JSON array is a [`DecodeError`].
-pub(crate) fn decode_page<T: DeserializeOwned>(
+///
+/// # Errors
+///
+/// [`Error::Decode`] when the body is not a JSON array.
+pub fn decode_page<T: DeserializeOwned>(
     method: Method,
     route: &'static str,
     status: u16,
@@ -50,7 +58,11 @@ pub(crate) fn decode_page<T: DeserializeOwned>(
 
 /// Decodes a success body, naming the JSON path of a value that does not fit. An empty body
 /// (204, or a DELETE answered with nothing) decodes as JSON `null`.
-pub(crate) fn decode<T: DeserializeOwned>(
+///
+/// # Errors
+///
+/// [`Error::Decode`] naming the JSON path of the first value that does not fit `T`.
+pub fn decode<T: DeserializeOwned>(
     method: Method,
     route: &'static str,
     status: u16,

@@ -119,7 +119,7 @@
 //! - `http` (default): the client. Without it the crate is only the pure part (models, ids,
 //!   OData, errors, the retry classifier), with no async runtime and no I/O.
 
-mod decoding;
+pub mod decoding;
 pub mod drift;
 pub mod error;
 pub mod ids;
