@@ -2,37 +2,18 @@
 //! decodes (exactly), and the client lists what it met (paths and enum values only) for the
 //! operator, per route, counted.
 
+mod support;
+
 use rust_decimal::Decimal;
-use snelstart_client::budget::BudgetConfig;
 use snelstart_client::drift::DriftKind;
 use snelstart_client::odata::Query;
-use snelstart_client::retry::RetryPolicy;
 use snelstart_client::{Client, RelatieId, ops};
+use support::server;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/b2b/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"access_token": "t", "token_type": "bearer", "expires_in": 3599}),
-        ))
-        .mount(&server)
-        .await;
-    server
-}
-
 fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(format!("{}/v2", server.uri()))
-        .auth_url(format!("{}/b2b/token", server.uri()))
-        .subscription_key("s")
-        .koppelsleutel("k")
-        .rate_budget(BudgetConfig::unlimited())
-        .retry_policy(RetryPolicy::none())
-        .build()
-        .unwrap()
+    support::builder(server).build().unwrap()
 }
 
 const ID: &str = "2b7c1d10-5a3e-4f4b-9d55-0c1e2f3a4b02";

@@ -2,39 +2,19 @@
 //! JSON path) and skipped; every good item of the page is returned; a single-record GET still
 //! fails clearly.
 
+mod support;
+
 use futures::TryStreamExt;
 use rust_decimal::Decimal;
-use snelstart_client::budget::BudgetConfig;
 use snelstart_client::models::Verkoopfactuur;
 use snelstart_client::odata::Query;
-use snelstart_client::retry::RetryPolicy;
 use snelstart_client::{Client, Error, ListRequest, Method, Request, ops};
+use support::server;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-async fn server() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/b2b/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"access_token": "t", "token_type": "bearer", "expires_in": 3599}),
-        ))
-        .mount(&server)
-        .await;
-    server
-}
-
 fn client(server: &MockServer) -> Client {
-    Client::builder()
-        .base_url(format!("{}/v2", server.uri()))
-        .auth_url(format!("{}/b2b/token", server.uri()))
-        .subscription_key("s")
-        .koppelsleutel("k")
-        .rate_budget(BudgetConfig::unlimited())
-        .retry_policy(RetryPolicy::none())
-        .page_size(3)
-        .build()
-        .unwrap()
+    support::builder(server).page_size(3).build().unwrap()
 }
 
 fn factuur(n: u32) -> serde_json::Value {

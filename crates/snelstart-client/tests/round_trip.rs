@@ -27,15 +27,15 @@
 //! `SNELSTART_OPENAPI` names the definition (`.ci/run` sets it); unset, both tests print a
 //! notice and pass, as the contract test does; set but unreadable, they fail.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use snelstart_client::budget::BudgetConfig;
 use snelstart_client::odata::Query;
-use snelstart_client::retry::RetryPolicy;
 use snelstart_client::{Client, ListRequest, Request, ops};
 
 /// Bodies per operation and flavour.
@@ -1210,17 +1210,10 @@ fn break_item(spec: &Spec, schema: &Value, item: &mut J) -> String {
 #[tokio::test]
 async fn a_malformed_item_never_fails_a_list() {
     use wiremock::matchers::{method, path};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
+    use wiremock::{Mock, ResponseTemplate};
 
     let Some(spec) = Spec::load() else { return };
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/b2b/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            serde_json::json!({"access_token": "t", "token_type": "bearer", "expires_in": 3599}),
-        ))
-        .mount(&server)
-        .await;
+    let server = support::server().await;
     let mut generator = Gen::new(&spec);
     let mut problems = Vec::new();
     let mut lists = 0;
@@ -1243,15 +1236,7 @@ async fn a_malformed_item_never_fails_a_list() {
             )
             .mount(&server)
             .await;
-        let client = Client::builder()
-            .base_url(format!("{}/v2", server.uri()))
-            .auth_url(format!("{}/b2b/token", server.uri()))
-            .subscription_key("s")
-            .koppelsleutel("k")
-            .rate_budget(BudgetConfig::unlimited())
-            .retry_policy(RetryPolicy::none())
-            .build()
-            .unwrap();
+        let client = support::builder(&server).build().unwrap();
         let got = match fetch(client.clone()).await {
             Ok(got) => got,
             Err(e) => {

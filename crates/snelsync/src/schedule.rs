@@ -329,49 +329,33 @@ impl Jobs {
                 return;
             }
         };
-        let mut retry_digest: Option<DateTime<Utc>> = None;
-        let mut retry_reconcile: Option<DateTime<Utc>> = None;
+        let mut digest = self
+            .digest
+            .as_ref()
+            .map(|job| Appointment::new("weekly digest", job.cadence, DIGEST_RUN));
+        let mut reconcile = self
+            .reconcile
+            .as_ref()
+            .map(|job| Appointment::new("monthly reconcile", job.cadence, RECONCILE_RUN));
         loop {
             if *shutdown.borrow() {
                 return;
             }
             let now = Utc::now();
             let mut wake = now + Duration::seconds(LONGEST_SLEEP.as_secs() as i64);
-            if let Some(job) = &self.digest {
-                if retry_digest.is_none_or(|t| t <= now)
-                    && job_due(&service, &job.cadence, self.tz, now, DIGEST_RUN).await
-                {
-                    match run_digest(&service, job, &http, now).await {
-                        Ok(()) => {
-                            mark_run(&service, DIGEST_RUN, now).await;
-                            retry_digest = None;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "schedule: the weekly digest failed; trying again in 15 minutes");
-                            retry_digest = Some(now + RETRY);
-                        }
-                    }
-                }
-                wake = wake.min(retry_digest.unwrap_or(DateTime::<Utc>::MAX_UTC));
-                wake = wake.min(job.cadence.next_after(now, self.tz));
+            if let (Some(job), Some(appointment)) = (&self.digest, digest.as_mut()) {
+                let next = appointment
+                    .keep(&service, self.tz, now, || {
+                        run_digest(&service, job, &http, now)
+                    })
+                    .await;
+                wake = wake.min(next);
             }
-            if let Some(job) = &self.reconcile {
-                if retry_reconcile.is_none_or(|t| t <= now)
-                    && job_due(&service, &job.cadence, self.tz, now, RECONCILE_RUN).await
-                {
-                    match run_reconcile(&service, job).await {
-                        Ok(()) => {
-                            mark_run(&service, RECONCILE_RUN, now).await;
-                            retry_reconcile = None;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "schedule: the monthly reconcile failed; trying again in 15 minutes");
-                            retry_reconcile = Some(now + RETRY);
-                        }
-                    }
-                }
-                wake = wake.min(retry_reconcile.unwrap_or(DateTime::<Utc>::MAX_UTC));
-                wake = wake.min(job.cadence.next_after(now, self.tz));
+            if let (Some(job), Some(appointment)) = (&self.reconcile, reconcile.as_mut()) {
+                let next = appointment
+                    .keep(&service, self.tz, now, || run_reconcile(&service, job))
+                    .await;
+                wake = wake.min(next);
             }
             tracing::info!(until = %wake, "schedule: waiting");
             let sleep = (wake - Utc::now())
@@ -383,6 +367,61 @@ impl Jobs {
                 _ = shutdown.changed() => {}
             }
         }
+    }
+}
+
+/// One job's appointments: when it is due, whether a failed run waits for its retry.
+struct Appointment {
+    what: &'static str,
+    cadence: Cadence,
+    last_run: &'static StateKey,
+    retry_at: Option<DateTime<Utc>>,
+}
+
+impl Appointment {
+    fn new(what: &'static str, cadence: Cadence, last_run: &'static StateKey) -> Self {
+        Appointment {
+            what,
+            cadence,
+            last_run,
+            retry_at: None,
+        }
+    }
+
+    /// Runs `job` when an appointment has passed since its last run (and a failed run's retry
+    /// time has come), records a successful run, and says when to look again.
+    async fn keep<F, Fut>(
+        &mut self,
+        service: &Svc,
+        tz: Tz,
+        now: DateTime<Utc>,
+        job: F,
+    ) -> DateTime<Utc>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<(), CliError>>,
+    {
+        if self.retry_at.is_none_or(|t| t <= now)
+            && job_due(service, &self.cadence, tz, now, self.last_run).await
+        {
+            match job().await {
+                Ok(()) => {
+                    mark_run(service, self.last_run, now).await;
+                    self.retry_at = None;
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        error = %e,
+                        "schedule: the {} failed; trying again in 15 minutes",
+                        self.what
+                    );
+                    self.retry_at = Some(now + RETRY);
+                }
+            }
+        }
+        self.retry_at
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            .min(self.cadence.next_after(now, tz))
     }
 }
 
@@ -536,79 +575,74 @@ mod tests {
         }
     }
 
+    /// Checks `(now, expected)` pairs of `next_after` (or of `last_at_or_before` when `last`).
+    fn expect(cadence: &str, last: bool, cases: &[(&str, &str)]) {
+        let c: Cadence = cadence.parse().unwrap();
+        for (now, want) in cases {
+            let got = if last {
+                c.last_at_or_before(utc(now), AMS)
+            } else {
+                c.next_after(utc(now), AMS)
+            };
+            assert_eq!(got, utc(want), "{cadence} from {now}");
+        }
+    }
+
     #[test]
     fn a_weekly_job_keeps_local_time_across_summer_time() {
-        let c: Cadence = "mon 08:00".parse().unwrap();
-        // Winter: 08:00 in Amsterdam is 07:00 UTC; summer: 06:00 UTC.
-        assert_eq!(
-            c.next_after(utc("2026-12-03T12:00:00Z"), AMS),
-            utc("2026-12-07T07:00:00Z")
+        // Winter: 08:00 in Amsterdam is 07:00 UTC; summer: 06:00 UTC. On the day itself,
+        // before and at the hour.
+        expect(
+            "mon 08:00",
+            false,
+            &[
+                ("2026-12-03T12:00:00Z", "2026-12-07T07:00:00Z"),
+                ("2026-07-01T12:00:00Z", "2026-07-06T06:00:00Z"),
+                ("2026-12-07T06:59:59Z", "2026-12-07T07:00:00Z"),
+                ("2026-12-07T07:00:00Z", "2026-12-14T07:00:00Z"),
+            ],
         );
-        assert_eq!(
-            c.next_after(utc("2026-07-01T12:00:00Z"), AMS),
-            utc("2026-07-06T06:00:00Z")
-        );
-        // On the day itself, before and after the hour.
-        assert_eq!(
-            c.next_after(utc("2026-12-07T06:59:59Z"), AMS),
-            utc("2026-12-07T07:00:00Z")
-        );
-        assert_eq!(
-            c.next_after(utc("2026-12-07T07:00:00Z"), AMS),
-            utc("2026-12-14T07:00:00Z")
-        );
-        assert_eq!(
-            c.last_at_or_before(utc("2026-12-07T07:00:00Z"), AMS),
-            utc("2026-12-07T07:00:00Z")
-        );
-        assert_eq!(
-            c.last_at_or_before(utc("2026-12-07T06:59:59Z"), AMS),
-            utc("2026-11-30T07:00:00Z")
+        expect(
+            "mon 08:00",
+            true,
+            &[
+                ("2026-12-07T07:00:00Z", "2026-12-07T07:00:00Z"),
+                ("2026-12-07T06:59:59Z", "2026-11-30T07:00:00Z"),
+            ],
         );
     }
 
     #[test]
     fn times_in_the_summer_time_gap_and_overlap_happen_once() {
         // 2027-03-28 02:30 does not exist in Amsterdam: it moves to 03:30 CEST (01:30 UTC).
-        let c: Cadence = "sun 02:30".parse().unwrap();
-        assert_eq!(
-            c.next_after(utc("2027-03-27T12:00:00Z"), AMS),
-            utc("2027-03-28T01:30:00Z")
-        );
         // 2026-10-25 02:30 happens twice: the first (CEST, 00:30 UTC) counts, once.
-        assert_eq!(
-            c.next_after(utc("2026-10-24T12:00:00Z"), AMS),
-            utc("2026-10-25T00:30:00Z")
-        );
-        assert_eq!(
-            c.next_after(utc("2026-10-25T00:30:00Z"), AMS),
-            utc("2026-11-01T01:30:00Z")
+        expect(
+            "sun 02:30",
+            false,
+            &[
+                ("2027-03-27T12:00:00Z", "2027-03-28T01:30:00Z"),
+                ("2026-10-24T12:00:00Z", "2026-10-25T00:30:00Z"),
+                ("2026-10-25T00:30:00Z", "2026-11-01T01:30:00Z"),
+            ],
         );
     }
 
     #[test]
     fn a_monthly_job_on_the_31st_runs_on_the_last_day_of_short_months() {
-        let c: Cadence = "31 06:00".parse().unwrap();
-        assert_eq!(
-            c.next_after(utc("2027-02-01T00:00:00Z"), AMS),
-            utc("2027-02-28T05:00:00Z")
+        expect(
+            "31 06:00",
+            false,
+            &[
+                ("2027-02-01T00:00:00Z", "2027-02-28T05:00:00Z"),
+                ("2028-02-01T00:00:00Z", "2028-02-29T05:00:00Z"),
+                ("2027-04-01T00:00:00Z", "2027-04-30T04:00:00Z"),
+                ("2026-12-31T05:00:00Z", "2027-01-31T05:00:00Z"),
+            ],
         );
-        assert_eq!(
-            c.next_after(utc("2028-02-01T00:00:00Z"), AMS),
-            utc("2028-02-29T05:00:00Z")
-        );
-        assert_eq!(
-            c.next_after(utc("2027-04-01T00:00:00Z"), AMS),
-            utc("2027-04-30T04:00:00Z")
-        );
-        assert_eq!(
-            c.next_after(utc("2026-12-31T05:00:00Z"), AMS),
-            utc("2027-01-31T05:00:00Z")
-        );
-        let first: Cadence = "1 06:00".parse().unwrap();
-        assert_eq!(
-            first.last_at_or_before(utc("2026-12-03T12:00:00Z"), AMS),
-            utc("2026-12-01T05:00:00Z")
+        expect(
+            "1 06:00",
+            true,
+            &[("2026-12-03T12:00:00Z", "2026-12-01T05:00:00Z")],
         );
     }
 
