@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// The most distinct drift entries a client keeps; later kinds are counted in
-/// [`DriftLog::dropped`], so a misbehaving server cannot grow the log without bound.
+/// `Client::api_drift_dropped`, so a misbehaving server cannot grow the log without bound.
 pub const MAX_DRIFT_ENTRIES: usize = 256;
 
 /// The longest enum value kept (characters); a longer one is cut.
