@@ -455,18 +455,27 @@ impl Client {
         if let Some(decode_items) = item_decoder {
             // A plain list (`GET /kostenplaatsen`, ...): like an OData page, a bad item is
             // skipped and recorded, never the whole list.
-            let (page, drift) =
-                crate::drift::collecting(|| decode_items(method, route, status, &body, 0));
-            self.inner.drift.record(method.as_str(), route, drift);
-            let (items, problems, _count) = page?;
+            let (items, problems, _count) = self.noting_drift(method, route, || {
+                decode_items(method, route, status, &body, 0)
+            })?;
             for p in problems {
                 self.inner.problems.record(p);
             }
             return Ok(items);
         }
-        let (value, drift) = crate::drift::collecting(|| decode(method, route, status, &body));
+        self.noting_drift(method, route, || decode(method, route, status, &body))
+    }
+
+    /// Runs `decode` and records the API drift it met for this route (see [`crate::drift`]).
+    fn noting_drift<R>(
+        &self,
+        method: Method,
+        route: &'static str,
+        decode: impl FnOnce() -> R,
+    ) -> R {
+        let (result, drift) = crate::drift::collecting(decode);
         self.inner.drift.record(method.as_str(), route, drift);
-        value
+        result
     }
 
     /// What SnelStart sent that this client's models do not know (properties and enum
@@ -474,13 +483,13 @@ impl Client {
     /// clones. `snelsync check` and the status page show it, so a change on SnelStart's side
     /// is noticed before it matters.
     pub fn api_drift(&self) -> Vec<crate::drift::ApiDrift> {
-        self.inner.drift.snapshot().0
+        self.inner.drift.snapshot()
     }
 
     /// How many drift entries were not kept because [`crate::drift::MAX_DRIFT_ENTRIES`]
     /// distinct ones were already.
     pub fn api_drift_dropped(&self) -> u64 {
-        self.inner.drift.snapshot().1
+        self.inner.drift.dropped()
     }
 
     /// Executes one list page and decodes it item by item: the good items, and how many items
@@ -499,10 +508,9 @@ impl Client {
         );
         let (method, route) = (request.method(), request.route());
         let (status, body) = self.execute_inner(request).instrument(span).await?;
-        let (page, drift) =
-            crate::drift::collecting(|| decode_page(method, route, status, &body, first_index));
-        self.inner.drift.record(method.as_str(), route, drift);
-        let (items, problems, count) = page?;
+        let (items, problems, count) = self.noting_drift(method, route, || {
+            decode_page(method, route, status, &body, first_index)
+        })?;
         for p in problems {
             self.inner.problems.record(p);
         }

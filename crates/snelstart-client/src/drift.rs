@@ -108,10 +108,7 @@ impl DriftLog {
             return;
         }
         let now = Utc::now();
-        let mut log = self
-            .inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut log = self.entries();
         for kind in notes {
             let key = (method, route, kind);
             if let Some(entry) = log.entries.get_mut(&key) {
@@ -134,12 +131,19 @@ impl DriftLog {
         }
     }
 
-    pub(crate) fn snapshot(&self) -> (Vec<ApiDrift>, u64) {
-        let log = self
-            .inner
+    fn entries(&self) -> std::sync::MutexGuard<'_, DriftEntries> {
+        self.inner
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let list = log
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many entries were not kept because the log was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.entries().dropped
+    }
+
+    pub(crate) fn snapshot(&self) -> Vec<ApiDrift> {
+        self.entries()
             .entries
             .iter()
             .map(|((method, route, kind), (count, first, last))| ApiDrift {
@@ -150,8 +154,7 @@ impl DriftLog {
                 first_seen: *first,
                 last_seen: *last,
             })
-            .collect();
-        (list, log.dropped)
+            .collect()
     }
 }
 
@@ -279,9 +282,9 @@ mod tests {
                 }],
             );
         }
-        let (list, dropped) = log.snapshot();
+        let list = log.snapshot();
         assert_eq!(list.len(), MAX_DRIFT_ENTRIES);
-        assert_eq!(dropped, 11);
+        assert_eq!(log.dropped(), 11);
         assert_eq!(list.iter().find(|d| d.kind == kind).unwrap().count, 2);
     }
 }
