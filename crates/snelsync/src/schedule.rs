@@ -329,31 +329,27 @@ impl Jobs {
                 return;
             }
         };
-        let mut digest = self
-            .digest
-            .as_ref()
-            .map(|job| Appointment::new("weekly digest", job.cadence, DIGEST_RUN));
-        let mut reconcile = self
-            .reconcile
-            .as_ref()
-            .map(|job| Appointment::new("monthly reconcile", job.cadence, RECONCILE_RUN));
+        let mut digest = Appointment::new("weekly digest", DIGEST_RUN);
+        let mut reconcile = Appointment::new("monthly reconcile", RECONCILE_RUN);
         loop {
             if *shutdown.borrow() {
                 return;
             }
             let now = Utc::now();
             let mut wake = now + Duration::seconds(LONGEST_SLEEP.as_secs() as i64);
-            if let (Some(job), Some(appointment)) = (&self.digest, digest.as_mut()) {
-                let next = appointment
-                    .keep(&service, self.tz, now, || {
+            if let Some(job) = &self.digest {
+                let next = digest
+                    .keep(&service, &job.cadence, self.tz, now, || {
                         run_digest(&service, job, &http, now)
                     })
                     .await;
                 wake = wake.min(next);
             }
-            if let (Some(job), Some(appointment)) = (&self.reconcile, reconcile.as_mut()) {
-                let next = appointment
-                    .keep(&service, self.tz, now, || run_reconcile(&service, job))
+            if let Some(job) = &self.reconcile {
+                let next = reconcile
+                    .keep(&service, &job.cadence, self.tz, now, || {
+                        run_reconcile(&service, job)
+                    })
                     .await;
                 wake = wake.min(next);
             }
@@ -370,19 +366,18 @@ impl Jobs {
     }
 }
 
-/// One job's appointments: when it is due, whether a failed run waits for its retry.
+/// One job's bookkeeping: where its last run is recorded, whether a failed run waits for its
+/// retry. The cadence stays with the job's configuration.
 struct Appointment {
     what: &'static str,
-    cadence: Cadence,
     last_run: &'static StateKey,
     retry_at: Option<DateTime<Utc>>,
 }
 
 impl Appointment {
-    fn new(what: &'static str, cadence: Cadence, last_run: &'static StateKey) -> Self {
+    fn new(what: &'static str, last_run: &'static StateKey) -> Self {
         Appointment {
             what,
-            cadence,
             last_run,
             retry_at: None,
         }
@@ -393,6 +388,7 @@ impl Appointment {
     async fn keep<F, Fut>(
         &mut self,
         service: &Svc,
+        cadence: &Cadence,
         tz: Tz,
         now: DateTime<Utc>,
         job: F,
@@ -402,7 +398,7 @@ impl Appointment {
         Fut: std::future::Future<Output = Result<(), CliError>>,
     {
         if self.retry_at.is_none_or(|t| t <= now)
-            && job_due(service, &self.cadence, tz, now, self.last_run).await
+            && job_due(service, cadence, tz, now, self.last_run).await
         {
             match job().await {
                 Ok(()) => {
@@ -421,7 +417,7 @@ impl Appointment {
         }
         self.retry_at
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
-            .min(self.cadence.next_after(now, tz))
+            .min(cadence.next_after(now, tz))
     }
 }
 
