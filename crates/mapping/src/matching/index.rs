@@ -203,52 +203,75 @@ impl Hasher for IdentityHasher {
 
 type KeyMap = HashMap<u64, (u32, u32), BuildHasherDefault<IdentityHasher>>;
 
-/// Posting lists: for each key the records (by position) that carry it.
-pub(crate) struct BlockingIndex {
-    postings: Vec<u32>,
-    ranges: KeyMap,
-    max_bucket: usize,
+/// Which of `partitions` parts a key belongs to. Keys are good hashes, so the high bits
+/// spread them evenly (multiply-shift, no division).
+fn partition_of(key: u64, partitions: usize) -> usize {
+    ((u128::from(key) * partitions as u128) >> 64) as usize
 }
 
-impl BlockingIndex {
-    /// Build the index over the keys of each record (`keys[i]` belongs to record `i`).
-    pub(crate) fn build(keys: &KeyTable, max_bucket: usize) -> Self {
-        let total = keys.keys.len();
-        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(total);
+/// The posting lists of the keys of one partition.
+pub(crate) struct IndexPart {
+    postings: Vec<u32>,
+    ranges: KeyMap,
+}
+
+impl IndexPart {
+    /// The posting lists of the keys in partition `part` of `partitions` (see
+    /// [`BlockingIndex::from_parts`]). Each part is built on its own, so the parts of one
+    /// index can be built on as many threads: sorting the (key, record) pairs and filling the
+    /// key map are most of the cost, and both split cleanly by key.
+    pub(crate) fn build(keys: &KeyTable, part: usize, partitions: usize) -> Self {
+        let partitions = partitions.max(1);
+        let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(keys.keys.len() / partitions + 16);
         for position in 0..keys.len() {
             let record_keys = keys.get(position);
             let position = u32::try_from(position).unwrap_or(u32::MAX);
             let all = record_keys.exact.iter().chain(record_keys.name);
-            pairs.extend(all.map(|&k| (k, position)));
+            pairs.extend(
+                all.filter(|&&k| partitions == 1 || partition_of(k, partitions) == part)
+                    .map(|&k| (k, position)),
+            );
         }
+        // Sorting by (key, position) keeps each posting list in record order.
         pairs.sort_unstable();
-        let mut ranges = KeyMap::with_capacity_and_hasher(total / 2, Default::default());
+        let mut ranges = KeyMap::with_capacity_and_hasher(pairs.len() / 2, Default::default());
         let mut postings = Vec::with_capacity(pairs.len());
-        let mut start = 0;
-        while start < pairs.len() {
-            let key = pairs[start].0;
-            let mut end = start;
-            while end < pairs.len() && pairs[end].0 == key {
-                postings.push(pairs[end].1);
-                end += 1;
-            }
-            let begin = u32::try_from(start).unwrap_or(u32::MAX);
-            let len = u32::try_from(end - start).unwrap_or(u32::MAX);
-            ranges.insert(key, (begin, len));
-            start = end;
+        for run in pairs.chunk_by(|a, b| a.0 == b.0) {
+            let begin = u32::try_from(postings.len()).unwrap_or(u32::MAX);
+            let len = u32::try_from(run.len()).unwrap_or(u32::MAX);
+            postings.extend(run.iter().map(|&(_, position)| position));
+            ranges.insert(run[0].0, (begin, len));
         }
-        Self {
-            postings,
-            ranges,
-            max_bucket,
-        }
+        Self { postings, ranges }
+    }
+}
+
+/// Posting lists: for each key the records (by position) that carry it, split by key into
+/// parts that are built in parallel.
+pub(crate) struct BlockingIndex {
+    parts: Vec<IndexPart>,
+    max_bucket: usize,
+}
+
+impl BlockingIndex {
+    /// Build the index over the keys of each record (`keys[i]` belongs to record `i`) on the
+    /// calling thread.
+    #[cfg(test)]
+    pub(crate) fn build(keys: &KeyTable, max_bucket: usize) -> Self {
+        Self::from_parts(vec![IndexPart::build(keys, 0, 1)], max_bucket)
+    }
+
+    /// The index made of `parts`, where `parts[p]` was built as part `p` of `parts.len()`.
+    pub(crate) fn from_parts(parts: Vec<IndexPart>, max_bucket: usize) -> Self {
+        Self { parts, max_bucket }
     }
 
     /// The posting list of a key, unless it is missing or oversized.
     fn bucket(&self, key: u64) -> Option<&[u32]> {
-        let &(start, len) = self.ranges.get(&key)?;
+        let part = &self.parts[partition_of(key, self.parts.len())];
+        let &(start, len) = part.ranges.get(&key)?;
         let (start, len) = (start as usize, len as usize);
-        (len <= self.max_bucket).then(|| &self.postings[start..start + len])
+        (len <= self.max_bucket).then(|| &part.postings[start..start + len])
     }
 
     /// The records sharing an identifier or contact key with a record that has `keys` (no
@@ -278,15 +301,27 @@ impl BlockingIndex {
         // Name keys must be rarer than contact keys: a word shared by a dozen relations is
         // no reason to compare them.
         let name_cap = (self.max_bucket / 4).max(1);
-        let mut name_buckets: Vec<&[u32]> = keys
+        // The rarest few, rarest first; equal sizes keep key order, which depends only on
+        // the record itself. A small sorted array instead of collecting and sorting every
+        // bucket: this runs for every record.
+        let mut rarest: [&[u32]; NAME_KEYS_USED] = [&[]; NAME_KEYS_USED];
+        let mut kept = 0;
+        for bucket in keys
             .name
             .iter()
             .filter_map(|&key| self.bucket(key))
             .filter(|bucket| bucket.len() <= name_cap)
-            .collect();
-        // Rarest first; equal sizes keep key order, which depends only on the record itself.
-        name_buckets.sort_by_key(|bucket| bucket.len());
-        for bucket in name_buckets.into_iter().take(NAME_KEYS_USED) {
+        {
+            // Insert after every kept bucket of the same size or smaller.
+            let at = rarest[..kept].partition_point(|b| b.len() <= bucket.len());
+            if at == NAME_KEYS_USED {
+                continue;
+            }
+            kept = (kept + 1).min(NAME_KEYS_USED);
+            rarest[at..kept].rotate_right(1);
+            rarest[at] = bucket;
+        }
+        for bucket in &rarest[..kept] {
             out.extend_from_slice(bucket);
         }
         out.sort_unstable();
@@ -354,6 +389,40 @@ mod tests {
         let mut out = Vec::new();
         index.candidates(keys.get(3), &mut out);
         assert_eq!(out, [1, 2, 3], "the most common key (1) is not followed");
+    }
+
+    #[test]
+    fn an_index_in_parts_has_the_buckets_of_an_index_in_one() {
+        // Keys spread over the whole range, so every part gets some; buckets of many sizes.
+        let records: Vec<(Vec<u64>, Vec<u64>)> = (0..300u64)
+            .map(|i| {
+                let exact = vec![mix64(i % 7), mix64(1000 + i % 31)];
+                let name = vec![mix64(2000 + i % 97), mix64(3000 + i)];
+                (exact, name)
+            })
+            .collect();
+        let borrowed: Vec<(&[u64], &[u64])> = records
+            .iter()
+            .map(|(e, n)| (e.as_slice(), n.as_slice()))
+            .collect();
+        let keys = table(&borrowed);
+        let whole = BlockingIndex::build(&keys, 64);
+        for partitions in [2, 3, 4] {
+            let parts = (0..partitions)
+                .map(|p| IndexPart::build(&keys, p, partitions))
+                .collect();
+            let split = BlockingIndex::from_parts(parts, 64);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for i in 0..keys.len() {
+                whole.candidates(keys.get(i), &mut a);
+                split.candidates(keys.get(i), &mut b);
+                assert_eq!(a, b, "record {i}, {partitions} parts");
+                whole.candidates_exact(keys.get(i), &mut a);
+                split.candidates_exact(keys.get(i), &mut b);
+                assert_eq!(a, b, "record {i}, {partitions} parts (exact keys)");
+            }
+            assert!(!a.is_empty());
+        }
     }
 
     #[test]

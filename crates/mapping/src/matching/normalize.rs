@@ -196,7 +196,13 @@ fn canonical_token(token: &str) -> &str {
 /// `en`, legal forms at either end are recorded and removed, and holding markers anywhere are
 /// recorded and removed.
 pub fn normalize_name(raw: &str) -> NameKey {
-    let raw_len = raw.chars().count();
+    // Most names are ASCII, where the byte length is the character count (a SIMD check
+    // instead of decoding every character).
+    let raw_len = if raw.is_ascii() {
+        raw.len()
+    } else {
+        raw.chars().count()
+    };
     let ascii: Cow<'_, str> = deunicode::deunicode_with_tofu_cow(raw, "");
     let mut cleaned = String::with_capacity(ascii.len() + 8);
     for c in ascii.chars() {
