@@ -832,7 +832,7 @@ impl Matcher {
         score: i32,
         mut reasons: Vec<Reason>,
         candidates: Vec<Candidate>,
-        vetoed: &mut Vec<(usize, Evidence, PairScore)>,
+        vetoed: &mut [(usize, Evidence, PairScore)],
         ss: &SideData<'_>,
         snelstart_group: Option<DuplicateGroup>,
     ) -> MatchResult {
