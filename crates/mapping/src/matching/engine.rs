@@ -1170,19 +1170,26 @@ fn validate(side: Side, records: &[MatchRecord]) -> Result<(), MatchError> {
 /// linking both would make them overwrite each other in SnelStart, so both go to review.
 /// Returns the groups (CRM positions, SnelStart id).
 fn demote_shared_matches(results: &mut [MatchResult]) -> Vec<(Vec<usize>, String)> {
-    let mut by_target: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (i, result) in results.iter().enumerate() {
-        if result.decision == Decision::Match
-            && let Some(id) = &result.snelstart_id
-        {
-            by_target.entry(id.as_str()).or_default().push(i);
-        }
-    }
-    let shared: Vec<(Vec<usize>, String)> = by_target
-        .into_iter()
-        .filter(|(_, positions)| positions.len() > 1)
-        .map(|(id, positions)| (positions, id.to_owned()))
+    // Sorting (fingerprint, id, position) instead of a map from id to positions: no
+    // allocation per matched relation, and the fingerprint decides almost every comparison.
+    let mut matched: Vec<(u64, &str, usize)> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, result)| result.decision == Decision::Match)
+        .filter_map(|(i, result)| {
+            let id = result.snelstart_id.as_deref()?;
+            Some((fingerprint(&[id.as_bytes()]), id, i))
+        })
         .collect();
+    matched.sort_unstable();
+    let mut shared: Vec<(Vec<usize>, String)> = matched
+        .chunk_by(|a, b| a.1 == b.1)
+        .filter(|run| run.len() > 1)
+        .map(|run| (run.iter().map(|m| m.2).collect(), run[0].1.to_owned()))
+        .collect();
+    drop(matched);
+    // Reported in id order, whatever the fingerprints.
+    shared.sort_unstable_by(|a, b| a.1.cmp(&b.1));
     for (positions, _) in &shared {
         let mut ids: Vec<String> = positions
             .iter()
