@@ -244,30 +244,32 @@ impl Errors {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// The status and JSON body the API answers this error with.
+    pub(crate) fn status_and_body(&self) -> (StatusCode, Value) {
         match self {
             ApiError::Business(items) => {
                 let body: Vec<Value> = items
                     .iter()
                     .map(|i| json!({"errorCode": i.code, "message": i.message}))
                     .collect();
-                (StatusCode::BAD_REQUEST, axum::Json(Value::Array(body))).into_response()
+                (StatusCode::BAD_REQUEST, Value::Array(body))
             }
             ApiError::ModelState { key, message } => (
                 StatusCode::BAD_REQUEST,
-                axum::Json(
-                    json!({"message": "The request is invalid.", "modelState": {key: [message]}}),
-                ),
-            )
-                .into_response(),
+                json!({"message": "The request is invalid.", "modelState": {key: [message]}}),
+            ),
             ApiError::NotFound => (
                 StatusCode::NOT_FOUND,
-                axum::Json(
-                    json!({"Message": "No HTTP resource was found that matches the request URI."}),
-                ),
-            )
-                .into_response(),
+                json!({"Message": "No HTTP resource was found that matches the request URI."}),
+            ),
         }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        (status, axum::Json(body)).into_response()
     }
 }

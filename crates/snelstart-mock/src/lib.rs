@@ -65,6 +65,10 @@
 //!   loopback URL of [`CouplingConfig`] ([`MockConfig::with_coupling_webhook`]). Coupling keys
 //!   live in memory only (not in the state file; a reset forgets them).
 //!
+//! Without a socket, [`fuzzing::InProcess`] sends requests through the same router, and
+//! [`fuzzing::odata_list`] runs the list endpoints' OData engine on given records (the entry
+//! points of the fuzz targets).
+//!
 //! ## Choices where the sources are silent
 //!
 //! Each is documented at its place and switchable where it matters ([`ValidationConfig`]):
@@ -147,6 +151,7 @@ mod config;
 mod coupling;
 mod error;
 mod faults;
+pub mod fuzzing;
 mod handlers;
 mod json;
 mod limits;

@@ -608,7 +608,7 @@ pub(crate) struct Query {
     skip: usize,
     orderby: Vec<(Vec<String>, bool)>,
     select: Option<Vec<String>>,
-    pub(crate) apply: Option<String>,
+    apply: Option<String>,
 }
 
 /// Parse the query string of an OData list. Unknown `$` options and malformed values are
@@ -687,8 +687,26 @@ fn cmp_vals(a: &Val, b: &Val) -> Ordering {
     }
 }
 
+/// The answer to an OData list request over `records` (in creation order): `$apply` after
+/// `$filter` where the resource has it (`allow_apply`, grootboekmutaties), otherwise filter,
+/// order, skip/top and select. `$apply` elsewhere is `ALG-0104`.
+pub(crate) fn list<'a>(
+    raw: Option<&str>,
+    policy: TopPolicy,
+    records: impl Iterator<Item = &'a Record>,
+    allow_apply: bool,
+) -> Result<Vec<Value>, ApiError> {
+    let mut q = parse_query(raw, policy)?;
+    match q.apply.take() {
+        None => run(&q, records),
+        // Paging applies to the groups of `$apply`, which has none of its own: not paged.
+        Some(spec) if allow_apply => apply(&spec, &run_unpaged(&q, records)?),
+        Some(_) => Err(bad()),
+    }
+}
+
 /// Filter and order only (no paging, no select): the input of `$apply`.
-pub(crate) fn run_unpaged<'a>(
+fn run_unpaged<'a>(
     q: &Query,
     records: impl Iterator<Item = &'a Record>,
 ) -> Result<Vec<Value>, ApiError> {
@@ -705,10 +723,7 @@ pub(crate) fn run_unpaged<'a>(
 }
 
 /// Apply filter, order, skip/top and select to records (already in creation order).
-pub(crate) fn run<'a>(
-    q: &Query,
-    records: impl Iterator<Item = &'a Record>,
-) -> Result<Vec<Value>, ApiError> {
+fn run<'a>(q: &Query, records: impl Iterator<Item = &'a Record>) -> Result<Vec<Value>, ApiError> {
     let top = q.top.unwrap_or(MAX_TOP);
     let needs_sort = !q.orderby.is_empty();
     let mut out: Vec<Value> = Vec::new();
@@ -787,7 +802,7 @@ pub(crate) fn run<'a>(
 /// Response shape (documented choice, the real one is unknown): a bare array with one object per
 /// group; each group property is the camelCase field (a reference stays `{id, uri}`) and the
 /// aggregate is a number under the alias exactly as written. `aggregate` alone yields one object.
-pub(crate) fn apply(spec: &str, rows: &[Value]) -> Result<Vec<Value>, ApiError> {
+fn apply(spec: &str, rows: &[Value]) -> Result<Vec<Value>, ApiError> {
     let spec = spec.trim();
     let (group, agg) = if let Some(inner) = spec
         .strip_prefix("groupby(")

@@ -65,6 +65,37 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    /// The simulator's state for `config`, without a socket: checks the configuration, seeds
+    /// every administration and loads the state file when one is configured.
+    pub(crate) fn new(config: MockConfig) -> Result<Arc<Shared>, MockError> {
+        validate_config(&config)?;
+        let clock = Clock::new(config.start_time);
+        let mut world = World::new(&config, &clock);
+        if let Some(path) = &config.state_file
+            && let Some(stamp) = crate::persist::load(&mut world, path)?
+        {
+            clock.continue_after(stamp);
+        }
+        let coupling = config.coupling.clone();
+        Ok(Arc::new(Shared {
+            limiters: config
+                .administrations
+                .iter()
+                .map(|_| AdminLimiter::default())
+                .collect(),
+            fault_rng: Mutex::new(StdRng::seed_from_u64(config.faults.seed)),
+            config,
+            clock,
+            world: Mutex::new(world),
+            tokens: Mutex::new(HashMap::new()),
+            stats: Mutex::new(BTreeMap::new()),
+            script: Mutex::new(Script::default()),
+            available: AtomicBool::new(true),
+            coupling: Mutex::new(coupling),
+            webhook: std::sync::OnceLock::new(),
+        }))
+    }
+
     pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         lock(&self.world)
     }
@@ -125,10 +156,10 @@ impl MockServer {
     /// koppelsleutel, a fault rate outside 0..=1) and [`MockError::Bind`] when the address cannot
     /// be bound.
     pub async fn start(config: MockConfig) -> Result<MockServer, MockError> {
-        validate_config(&config)?;
         let addr = config
             .addr
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)));
+        let shared = Shared::new(config)?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| MockError::Bind {
@@ -139,31 +170,6 @@ impl MockServer {
             addr: addr.to_string(),
             source,
         })?;
-        let clock = Clock::new(config.start_time);
-        let mut world = World::new(&config, &clock);
-        if let Some(path) = &config.state_file
-            && let Some(stamp) = crate::persist::load(&mut world, path)?
-        {
-            clock.continue_after(stamp);
-        }
-        let coupling = config.coupling.clone();
-        let shared = Arc::new(Shared {
-            limiters: config
-                .administrations
-                .iter()
-                .map(|_| AdminLimiter::default())
-                .collect(),
-            fault_rng: Mutex::new(StdRng::seed_from_u64(config.faults.seed)),
-            config,
-            clock,
-            world: Mutex::new(world),
-            tokens: Mutex::new(HashMap::new()),
-            stats: Mutex::new(BTreeMap::new()),
-            script: Mutex::new(Script::default()),
-            available: AtomicBool::new(true),
-            coupling: Mutex::new(coupling),
-            webhook: std::sync::OnceLock::new(),
-        });
         let app = router(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -462,7 +468,7 @@ pub(crate) fn reset(sh: &Shared) {
     }
 }
 
-fn router(sh: Arc<Shared>) -> Router {
+pub(crate) fn router(sh: Arc<Shared>) -> Router {
     use crate::handlers::*;
     let api = Router::new()
         .route("/v2/echo/{input}", get(reference::echo))

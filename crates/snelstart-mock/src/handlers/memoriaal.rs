@@ -8,7 +8,7 @@
 //! Σ debet + Σ inkoop allocations = Σ credit + Σ verkoop allocations.
 
 use super::boekingen::{Side, allocate, check_line_refs, mutatie, remove_mutaties};
-use super::{Ctx, St, created, deleted, odata_list, ok, ok_rec, path_id};
+use super::{Ctx, St, created, deleted, ok, ok_rec, path_id};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, dt, money, opt_reference, parse_body, parse_decimal, reference};
 use crate::server::Shared;
@@ -379,18 +379,13 @@ pub(crate) async fn list_mutaties(
 ) -> Result<Response, ApiError> {
     let w = sh.world();
     let rows = w.admins[ctx.0.0].grootboekmutaties.iter();
-    let query = crate::odata::parse_query(q.as_deref(), sh.config.validation.top_policy)?;
-    match &query.apply {
-        None => odata_list(&sh, q.as_deref(), rows),
-        Some(spec) => {
-            // $apply runs after $filter (and before paging, which we apply to the groups).
-            let mut plain =
-                crate::odata::parse_query(q.as_deref(), sh.config.validation.top_policy)?;
-            plain.apply = None;
-            let filtered = crate::odata::run_unpaged(&plain, rows)?;
-            Ok(ok(Value::Array(crate::odata::apply(spec, &filtered)?)))
-        }
-    }
+    let policy = sh.config.validation.top_policy;
+    Ok(ok(Value::Array(crate::odata::list(
+        q.as_deref(),
+        policy,
+        rows,
+        true,
+    )?)))
 }
 
 pub(crate) async fn get_mutatie(

@@ -45,15 +45,15 @@ pub(crate) fn deleted() -> Response {
     ok(Value::Object(serde_json::Map::new()))
 }
 
-/// An OData list over records in creation order.
+/// An OData list over records in creation order (`$apply` is `ALG-0104`: only grootboekmutaties
+/// have it, see [`crate::odata::list`]).
 pub(crate) fn odata_list<'a>(
     sh: &Shared,
     raw: Option<&str>,
     records: impl Iterator<Item = &'a Record>,
 ) -> Result<Response, ApiError> {
-    let q = crate::odata::parse_query(raw, sh.config.validation.top_policy)?;
-    if q.apply.is_some() {
-        return Err(ApiError::one(codes::ALG_0104));
-    }
-    Ok(ok(Value::Array(crate::odata::run(&q, records)?)))
+    let policy = sh.config.validation.top_policy;
+    Ok(ok(Value::Array(crate::odata::list(
+        raw, policy, records, false,
+    )?)))
 }
