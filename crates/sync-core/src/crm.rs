@@ -444,7 +444,12 @@ pub trait CrmSource: Send + Sync + 'static {
 }
 
 /// What flows back to the CRM.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// The events of a record's outcome ([`SinkEvent::Linked`], [`SinkEvent::ReviewNeeded`],
+/// [`SinkEvent::Failed`], [`SinkEvent::Notice`]) are stored in the outbox with the outcome
+/// and delivered until the sink accepts them (see [`CrmSink::deliver_keyed`]), so they
+/// (de)serialize as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SinkEvent {
@@ -637,11 +642,33 @@ impl InvoicePayment {
     }
 }
 
-/// Where the engine delivers [`SinkEvent`]s. Delivery failures are logged and do not fail the
-/// sync (the state is in the store and in [`SyncEngine::status`](crate::SyncEngine::status)).
+/// Where the engine delivers [`SinkEvent`]s.
+///
+/// The events of a record's outcome (linked, failed, held for review, notices) come from the
+/// store's outbox: they were stored in the same transaction as the outcome, and a refused
+/// delivery (an `Err`) is tried again, with a growing pause, by every later run of the engine
+/// and after a restart, until the sink accepts it. Delivery is therefore **at least once**:
+/// after a crash between the sink's acceptance and the engine recording it, an event comes
+/// again, with the same idempotency key (see [`CrmSink::deliver_keyed`]). Read-back events
+/// keep their own exactly-once bookkeeping (see [`SyncEngine::read_back`](crate::SyncEngine::read_back))
+/// and intake notices are told once when the change is queued; neither goes through the
+/// outbox.
 pub trait CrmSink: Send + Sync + 'static {
     /// Delivers one event.
     fn deliver(&self, event: SinkEvent) -> impl Future<Output = Result<(), CrmError>> + Send;
+
+    /// Delivers one event from the outbox. `idempotency_key` is the same for every delivery of
+    /// this event (and differs between events): a sink that can see repeats (a CRM with an
+    /// idempotency header, a table of keys seen) uses it to apply the event once. The default
+    /// ignores the key and calls [`CrmSink::deliver`].
+    fn deliver_keyed(
+        &self,
+        idempotency_key: &str,
+        event: SinkEvent,
+    ) -> impl Future<Output = Result<(), CrmError>> + Send {
+        let _ = idempotency_key;
+        self.deliver(event)
+    }
 }
 
 /// A sink that drops every event.
@@ -658,6 +685,7 @@ impl CrmSink for NoSink {
 #[derive(Debug, Clone, Default)]
 pub struct MemorySink {
     events: Arc<Mutex<Vec<SinkEvent>>>,
+    keys: Arc<Mutex<Vec<String>>>,
 }
 
 impl MemorySink {
@@ -673,6 +701,14 @@ impl MemorySink {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// The idempotency keys of the events delivered from the outbox, in delivery order.
+    pub fn idempotency_keys(&self) -> Vec<String> {
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl CrmSink for MemorySink {
@@ -682,6 +718,14 @@ impl CrmSink for MemorySink {
             .unwrap_or_else(PoisonError::into_inner)
             .push(event);
         Ok(())
+    }
+
+    async fn deliver_keyed(&self, idempotency_key: &str, event: SinkEvent) -> Result<(), CrmError> {
+        self.keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(idempotency_key.to_owned());
+        self.deliver(event).await
     }
 }
 

@@ -229,6 +229,9 @@ pub struct StatusReport {
     /// What the engine waits for right now, and until when (`None` while it works or has
     /// nothing to do).
     pub waiting: Option<Waiting>,
+    /// Events for the CRM sink that it has not accepted yet (they are delivered again by
+    /// every run until it does), and when the next is due.
+    pub outbox: crate::store::OutboxBacklog,
 }
 
 /// What a running engine waits for and until when: shown in [`StatusReport::waiting`],
@@ -333,6 +336,17 @@ impl fmt::Display for StatusReport {
         )?;
         if let Some(waiting) = &self.waiting {
             writeln!(f, "waiting: {waiting}")?;
+        }
+        if self.outbox.waiting > 0 {
+            write!(
+                f,
+                "CRM sink: {} event(s) not accepted yet",
+                self.outbox.waiting
+            )?;
+            match self.outbox.next_attempt_at {
+                Some(at) => writeln!(f, ", next delivery {at}")?,
+                None => writeln!(f)?,
+            }
         }
         for (flow, at) in &self.last_success {
             writeln!(f, "last successful run of {flow}: {at}")?;

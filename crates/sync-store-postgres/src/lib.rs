@@ -54,6 +54,7 @@
 
 mod codec;
 mod links;
+mod outbox;
 mod queue;
 mod records;
 mod registry;

@@ -114,7 +114,7 @@ async fn load(client: &impl GenericClient, id: i64) -> StoreResult<Option<WorkIt
     Ok(decode_all(client, &rows).await?.pop())
 }
 
-fn lease_lost_error(token: LeaseToken, current: Option<(String, i32)>) -> StoreError {
+pub(crate) fn lease_lost_error(token: LeaseToken, current: Option<(String, i32)>) -> StoreError {
     match current {
         None => StoreError::not_found(format!("work item {}", token.id)),
         Some((state, attempts)) => StoreError::conflict(format!(

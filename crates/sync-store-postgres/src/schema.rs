@@ -138,6 +138,21 @@ const MIGRATIONS: &[&str] = &[
         WHERE state = 'pending';
     CREATE INDEX work_items_leases ON work_items (admin, lease_until) WHERE state = 'in_flight';
     "#,
+    // 3: the outbox of CRM sink events, written in the transaction that records the outcome
+    // of the item that produced them (ADR 004, "Telling the CRM").
+    r#"
+    CREATE TABLE outbox (
+        id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        admin           text NOT NULL,
+        idempotency_key text NOT NULL,
+        event           jsonb NOT NULL,
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at bigint NOT NULL,
+        last_error      text,
+        created_at      bigint NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (admin, next_attempt_at);
+    "#,
 ];
 
 /// The database was written by a newer build whose schema this one does not know.

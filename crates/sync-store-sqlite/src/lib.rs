@@ -82,6 +82,7 @@
 
 mod codec;
 mod links;
+mod outbox;
 mod pool;
 mod queue;
 mod records;

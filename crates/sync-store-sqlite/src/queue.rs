@@ -146,8 +146,8 @@ fn load_scoped(conn: &Connection, admin: &str, id: i64) -> StoreResult<Option<Wo
 
 /// Applies `set` (an SQL `SET` list using `?1` = id, `?2` = attempt, then `extra`) to an
 /// item only while `token` still holds its lease; otherwise explains why not.
-fn update_leased(
-    conn: &mut Connection,
+pub(crate) fn update_leased(
+    conn: &Connection,
     token: LeaseToken,
     set: &str,
     extra: &[&dyn rusqlite::ToSql],

@@ -125,6 +125,21 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX state_values_by_age ON state_values (admin, area, updated_at);
     "#,
+    // 4: the outbox of CRM sink events, written in the transaction that records the outcome
+    // of the item that produced them (ADR 004, "Telling the CRM").
+    r#"
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        admin           TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (admin, next_attempt_at);
+    "#,
 ];
 
 /// Runs after migration `version`'s SQL, in the same transaction.

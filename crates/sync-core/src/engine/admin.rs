@@ -225,6 +225,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 })
                 .collect(),
             waiting: self.waiting(),
+            outbox: store.outbox_backlog(admin).await?,
         })
     }
 

@@ -56,8 +56,13 @@ impl<S: Store, Snk: CrmSink> HandlerCtx<'_, S, Snk> {
             .record_success(now);
     }
 
-    /// Tells the CRM sink; a refusal is logged (the outcome itself is in the store).
+    /// Tells the CRM sink. While an item runs, the event joins the item's outbox entries and
+    /// is stored with its outcome (see `engine::outbox`); elsewhere it goes to the sink at
+    /// once and a refusal is logged.
     pub(crate) async fn deliver(&self, event: SinkEvent) {
+        let Some(event) = super::outbox::buffer(event) else {
+            return;
+        };
         if let Err(e) = self.sink.deliver(event).await {
             tracing::warn!(error = %e, "the CRM sink refused an event");
         }

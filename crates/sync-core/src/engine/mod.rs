@@ -44,6 +44,7 @@ mod context;
 mod create_once;
 mod handler;
 pub(crate) mod intake;
+mod outbox;
 mod projects;
 pub(crate) mod readback;
 pub(crate) mod reconcile;
@@ -66,8 +67,8 @@ use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind};
 use crate::report::{Action, FailureEntry, PlanEntry, ReviewEntry, RunReport, StatusReport};
 use crate::store::{
-    AdminKey, EntityKind, LeaseToken, ReplayFilter, StateArea, StateKey, Store, StoredError,
-    WorkItem, WorkState, WorkSummary,
+    AdminKey, EntityKind, ReplayFilter, StateArea, StateKey, Store, StoredError, WorkItem,
+    WorkState, WorkSummary,
 };
 
 pub(crate) use context::RunContext;

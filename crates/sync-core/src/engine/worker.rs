@@ -3,6 +3,7 @@
 //! it ([`SyncEngine::run_until_idle`]).
 
 use super::*;
+use crate::store::{FinishedItem, ItemOutcome};
 use serde::Deserialize;
 
 /// Done items per completion batch (see `process_inner`).
@@ -197,6 +198,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         {
             self.ensure_bound().await?;
         }
+        // Events an earlier run (or a process that died) stored but the sink did not accept.
+        self.deliver_outbox().await?;
         let report = Arc::new(Mutex::new(RunReport::default()));
         let context = Arc::new(RunContext::new());
         let concurrency = self.concurrency();
@@ -247,7 +250,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             // only means the item runs again and finds its link (nothing is written twice).
             let claimed_at = tokio::time::Instant::now();
             let half_lease = self.inner.options.lease / 2;
-            let mut done: Vec<LeaseToken> = Vec::new();
+            let mut done: Vec<FinishedItem> = Vec::new();
             let mut first_error: Option<EngineError> = None;
             let mut results = futures::stream::iter(items)
                 .map(|item| {
@@ -258,7 +261,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 .buffer_unordered(concurrency);
             while let Some(result) = results.next().await {
                 match result {
-                    Ok(Some(token)) => done.push(token),
+                    Ok(Some(finished)) => done.push(finished),
                     Ok(None) => {}
                     Err(e) => {
                         first_error.get_or_insert(e);
@@ -273,6 +276,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             if let Some(e) = first_error {
                 return Err(e);
             }
+            // The batch's events are stored with its outcomes; the CRM hears them now.
+            self.deliver_outbox().await?;
             metrics::gauge!("sync_queue_pending", "admin" => self.inner.admin.to_string())
                 .set(self.inner.store.counts(&self.inner.admin).await?.pending as f64);
         }
@@ -432,47 +437,44 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .open_until(now)
     }
 
-    /// Marks the items of `tokens` Done in one store batch and empties it. When the batch is
-    /// refused (a lease was lost to another worker meanwhile), each item is completed on its
-    /// own, so the others still finish and the lost one is reported as before.
-    async fn complete_all(&self, tokens: &mut Vec<LeaseToken>) -> Result<(), EngineError> {
-        if tokens.is_empty() {
+    /// Records the Done items of `finished` (with their outbox events) in one store batch and
+    /// empties it. When the batch is refused (a lease was lost to another worker meanwhile),
+    /// each item is recorded on its own, so the others still finish and the lost one is
+    /// reported as before.
+    async fn complete_all(&self, finished: &mut Vec<FinishedItem>) -> Result<(), EngineError> {
+        if finished.is_empty() {
             return Ok(());
         }
         let store = &self.inner.store;
         let now = self.now();
-        match store.complete_batch(tokens, now).await {
-            Ok(()) => {}
+        let batch = std::mem::take(finished);
+        match store.finish_batch(batch.clone(), now).await {
+            Ok(()) => Ok(()),
             Err(e) if e.is_conflict() || e.is_not_found() => {
                 tracing::warn!(error = %e, "completing a batch refused; completing one by one");
                 let mut first_error = None;
-                for token in tokens.iter() {
-                    if let Err(e) = store.complete(*token, now).await {
+                for one in batch {
+                    if let Err(e) = store.finish_batch(vec![one], now).await {
                         first_error.get_or_insert(e);
                     }
                 }
-                if let Some(e) = first_error {
-                    tokens.clear();
-                    return Err(e.into());
+                match first_error {
+                    Some(e) => Err(e.into()),
+                    None => Ok(()),
                 }
             }
-            Err(e) => {
-                tokens.clear();
-                return Err(e.into());
-            }
+            Err(e) => Err(e.into()),
         }
-        tokens.clear();
-        Ok(())
     }
 
-    /// Handles one claimed item and records its outcome; a Done item's lease comes back for
-    /// the caller to complete in a batch.
+    /// Handles one claimed item and records its outcome with the events it produced; a Done
+    /// item's outcome comes back for the caller to record in a batch.
     async fn run_item(
         &self,
         item: WorkItem,
         context: &RunContext,
         report: &Mutex<RunReport>,
-    ) -> Result<Option<LeaseToken>, EngineError> {
+    ) -> Result<Option<FinishedItem>, EngineError> {
         let span = tracing::info_span!(
             "sync.item",
             kind = item.kind.as_str(),
@@ -483,11 +485,14 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         // A panic while handling one record (a bug, or input nobody foresaw) fails that record
         // with the panic's message and lets the rest of the batch, and every later run, go on;
         // without this the item would be claimed again after its lease and panic again.
-        let result = match std::panic::AssertUnwindSafe(self.handle(&item, context))
-            .catch_unwind()
-            .instrument(span.clone())
-            .await
-        {
+        // The events the handling tells the sink are collected, not delivered: they are
+        // stored with the item's outcome below and delivered from the outbox.
+        let (result, mut events) = outbox::collect(
+            std::panic::AssertUnwindSafe(self.handle(&item, context)).catch_unwind(),
+        )
+        .instrument(span.clone())
+        .await;
+        let result = match result {
             Ok(result) => result,
             Err(panic) => {
                 let what = panic
@@ -506,50 +511,54 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
         };
         let _enter = span.enter();
-        let store = &self.inner.store;
         let token = item.lease();
-        let now = self.now();
-        let mut to_complete = None;
-        let action = match result {
-            ItemResult::Done(action) => {
-                to_complete = Some(token);
-                action
-            }
+        let (outcome, action) = match result {
+            ItemResult::Done(action) => (ItemOutcome::Done, action),
             ItemResult::Review {
                 reasons,
                 candidates,
                 detail,
             } => {
-                store.needs_review(token, detail, now).await?;
-                self.park(&item).await;
-                self.deliver(SinkEvent::ReviewNeeded {
+                events.push(SinkEvent::ReviewNeeded {
                     kind: item.kind,
                     crm_id: item.crm_id.clone(),
                     reasons,
                     candidates,
-                })
-                .await;
-                Action::Review
+                });
+                (ItemOutcome::NeedsReview(detail), Action::Review)
             }
             ItemResult::Fail(error) => {
                 tracing::warn!(reason = %error.message, "item failed");
-                self.deliver(SinkEvent::Failed {
+                events.push(SinkEvent::Failed {
                     kind: item.kind,
                     crm_id: item.crm_id.clone(),
                     reason: error.message.clone(),
                     fields: error.field_paths(),
-                })
-                .await;
-                store.fail(token, error, now).await?;
-                self.park(&item).await;
-                Action::Failed
+                });
+                (ItemOutcome::Failed(error), Action::Failed)
             }
             ItemResult::Retry { at, error } => {
                 tracing::debug!(reason = %error.message, %at, "item deferred");
-                store.reschedule(token, at, error, now).await?;
-                Action::Deferred
+                (ItemOutcome::Retry { at, error }, Action::Deferred)
             }
         };
+        let parks = matches!(
+            outcome,
+            ItemOutcome::Failed(_) | ItemOutcome::NeedsReview(_)
+        );
+        let finished = FinishedItem::new(token, outcome, outbox::entries(&item, events));
+        let mut to_complete = None;
+        if action == Action::Deferred || parks {
+            self.inner
+                .store
+                .finish_batch(vec![finished], self.now())
+                .await?;
+            if parks {
+                self.park(&item).await;
+            }
+        } else {
+            to_complete = Some(finished);
+        }
         metrics::counter!("sync_items_total", "kind" => item.kind.as_str(), "action" => action.as_str())
             .increment(1);
         report

@@ -17,8 +17,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    AdminKey, AuditEntry, AuditOutcome, EntityKind, IdLink, NewWorkItem, QueueCounts, ReplayFilter,
-    StateArea, StateKey, Store, StoredError, WorkItemId, WorkState, WorkSummary, stream_links,
+    AdminKey, AuditEntry, AuditOutcome, EntityKind, FinishedItem, IdLink, ItemOutcome,
+    NewOutboxEvent, NewWorkItem, QueueCounts, ReplayFilter, StateArea, StateKey, Store,
+    StoredError, WorkItemId, WorkState, WorkSummary, stream_links,
 };
 
 const LEASE: Duration = Duration::from_secs(60);
@@ -104,6 +105,8 @@ where
     queue_summaries_without_payloads(make().await).await;
     queue_next_due(make().await).await;
     queue_scoped_lookups_and_dependencies(make().await).await;
+    outbox_stored_with_outcome(make().await).await;
+    outbox_delivery_leases(make().await).await;
     audit_order(make().await).await;
     config_versions_cas(make().await).await;
     admins_are_isolated(make().await).await;
@@ -1980,4 +1983,242 @@ pub async fn queue_scoped_lookups_and_dependencies<S: Store>(store: S) {
             .state,
         WorkState::NeedsReview
     );
+}
+
+fn event(key: &str) -> NewOutboxEvent {
+    NewOutboxEvent::new(key, json!({ "event": "linked", "key": key }))
+}
+
+/// `finish_batch` records all four outcomes with their events in one atomic step: a refused
+/// token (lost lease, twice in one batch, unknown) writes neither outcomes nor events, and
+/// events take their item's administration.
+pub async fn outbox_stored_with_outcome<S: Store>(store: S) {
+    store
+        .finish_batch(Vec::new(), t0())
+        .await
+        .expect("an empty batch");
+    let ids = store
+        .enqueue_batch(
+            (0..4)
+                .map(|n| item(&format!("r{n}"), "upsert", json!(n)))
+                .collect(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let mut other = item("o", "upsert", json!("other"));
+    other.admin = other_admin();
+    store.enqueue(other, t0()).await.unwrap();
+    let claimed = store.claim(&admin(), at(1), 4, LEASE).await.unwrap();
+    let tokens: Vec<_> = claimed.iter().map(|w| w.lease()).collect();
+    let outcomes = || {
+        vec![
+            FinishedItem::new(
+                tokens[0],
+                ItemOutcome::Done,
+                vec![event("k0a"), event("k0b")],
+            ),
+            FinishedItem::new(
+                tokens[1],
+                ItemOutcome::Retry {
+                    at: at(50),
+                    error: StoredError::new("transient", "later"),
+                },
+                vec![event("k1")],
+            ),
+            FinishedItem::new(
+                tokens[2],
+                ItemOutcome::Failed(StoredError::new("permanent", "bad")),
+                vec![event("k2")],
+            ),
+            FinishedItem::new(
+                tokens[3],
+                ItemOutcome::NeedsReview(json!({ "why": "twins" })),
+                Vec::new(),
+            ),
+        ]
+    };
+
+    // Refused batches write nothing, events included.
+    let mut twice = outcomes();
+    twice.push(FinishedItem::new(
+        tokens[0],
+        ItemOutcome::Done,
+        vec![event("x")],
+    ));
+    let err = store.finish_batch(twice, at(2)).await.unwrap_err();
+    assert!(err.is_conflict(), "the same token twice: {err}");
+    let mut stale = outcomes();
+    stale[3].token.attempt += 1;
+    let err = store.finish_batch(stale, at(2)).await.unwrap_err();
+    assert!(err.is_conflict(), "a lost lease: {err}");
+    let mut unknown = outcomes();
+    unknown[3].token.id = WorkItemId::new(ids[3].get() + 1000);
+    let err = store.finish_batch(unknown, at(2)).await.unwrap_err();
+    assert!(err.is_not_found(), "an unknown item: {err}");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 4, 0, 0, 0),
+        "refused batches change no item"
+    );
+    assert_eq!(store.outbox_backlog(&admin()).await.unwrap().waiting, 0);
+    assert!(
+        store
+            .claim_outbox(&admin(), at(2), 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "refused batches store no event"
+    );
+
+    store.finish_batch(outcomes(), at(2)).await.expect("finish");
+    let done = store.work_item(&admin(), ids[0]).await.unwrap().unwrap();
+    assert_eq!((done.state, done.lease_until), (WorkState::Done, None));
+    let retry = store.work_item(&admin(), ids[1]).await.unwrap().unwrap();
+    assert_eq!(retry.state, WorkState::Pending);
+    assert_eq!(retry.next_attempt_at, at(50));
+    assert_eq!(retry.last_error.unwrap().message, "later");
+    let failed = store.work_item(&admin(), ids[2]).await.unwrap().unwrap();
+    assert_eq!(failed.state, WorkState::Failed);
+    assert_eq!(failed.last_error.unwrap().message, "bad");
+    let review = store.work_item(&admin(), ids[3]).await.unwrap().unwrap();
+    assert_eq!(review.state, WorkState::NeedsReview);
+    assert_eq!(review.review, Some(json!({ "why": "twins" })));
+    assert_eq!(review.updated_at, at(2));
+
+    let backlog = store.outbox_backlog(&admin()).await.unwrap();
+    assert_eq!((backlog.waiting, backlog.next_attempt_at), (4, Some(at(2))));
+    assert_eq!(
+        store.outbox_backlog(&other_admin()).await.unwrap().waiting,
+        0
+    );
+    let events = store
+        .claim_outbox(&admin(), at(3), 10, LEASE)
+        .await
+        .unwrap();
+    let keys: Vec<&str> = events.iter().map(|e| e.idempotency_key.as_str()).collect();
+    assert_eq!(keys, ["k0a", "k0b", "k1", "k2"], "in the order stored");
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+    for e in &events {
+        assert_eq!(e.admin, admin());
+        assert_eq!(e.attempts, 1);
+        assert_eq!(e.created_at, at(2));
+        assert_eq!(e.next_attempt_at, at(3) + TimeDelta::seconds(60));
+        assert_eq!(e.event["key"], json!(e.idempotency_key));
+    }
+    // A second outcome for a finished item is refused and stores nothing.
+    let err = store
+        .finish_batch(
+            vec![FinishedItem::new(
+                tokens[0],
+                ItemOutcome::Done,
+                vec![event("late")],
+            )],
+            at(4),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "finishing twice: {err}");
+    assert_eq!(store.outbox_backlog(&admin()).await.unwrap().waiting, 4);
+}
+
+/// Delivery leases: a claimed event is not handed out again until its lease ends or it is
+/// handed back; ack deletes it once; retry makes it due at the given time; another
+/// administration can neither see, ack nor retry it.
+pub async fn outbox_delivery_leases<S: Store>(store: S) {
+    store
+        .enqueue_batch(
+            (0..3)
+                .map(|n| item(&format!("r{n}"), "upsert", json!(n)))
+                .collect(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    let claimed = store.claim(&admin(), at(1), 3, LEASE).await.unwrap();
+    let finished = claimed
+        .iter()
+        .enumerate()
+        .map(|(n, w)| {
+            FinishedItem::new(w.lease(), ItemOutcome::Done, vec![event(&format!("e{n}"))])
+        })
+        .collect();
+    store.finish_batch(finished, at(2)).await.unwrap();
+
+    let first = store
+        .claim_outbox(&admin(), at(10), 2, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2, "limit");
+    assert!(
+        store
+            .claim_outbox(&other_admin(), at(10), 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty(),
+        "scoped by administration"
+    );
+    let rest = store
+        .claim_outbox(&admin(), at(10), 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(rest.len(), 1, "leased events are not handed out twice");
+    assert_eq!(rest[0].idempotency_key, "e2");
+    assert!(
+        store
+            .claim_outbox(&admin(), at(11), 10, LEASE)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Another administration cannot touch them.
+    assert!(!store.ack_outbox(&other_admin(), first[0].id).await.unwrap());
+    let err = store
+        .retry_outbox(&other_admin(), first[0].id, at(12), None)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+
+    assert!(store.ack_outbox(&admin(), first[0].id).await.unwrap());
+    assert!(
+        !store.ack_outbox(&admin(), first[0].id).await.unwrap(),
+        "acked once"
+    );
+    store
+        .retry_outbox(&admin(), first[1].id, at(30), Some("sink down"))
+        .await
+        .unwrap();
+    store
+        .retry_outbox(&admin(), rest[0].id, at(12), None)
+        .await
+        .unwrap();
+    let backlog = store.outbox_backlog(&admin()).await.unwrap();
+    assert_eq!(
+        (backlog.waiting, backlog.next_attempt_at),
+        (2, Some(at(12)))
+    );
+    let again = store
+        .claim_outbox(&admin(), at(12), 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "not before its retry time");
+    assert_eq!(
+        (again[0].idempotency_key.as_str(), again[0].attempts),
+        ("e2", 2)
+    );
+    let later = store
+        .claim_outbox(&admin(), at(30), 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].idempotency_key, "e1");
+    assert_eq!(later[0].last_error.as_deref(), Some("sink down"));
+    // A deliverer that died: the lease ends and the event is due again.
+    let expired = store
+        .claim_outbox(&admin(), at(30) + TimeDelta::seconds(60), 10, LEASE)
+        .await
+        .unwrap();
+    assert_eq!(expired.len(), 2, "both leases ended");
+    assert_eq!(expired[0].attempts, 3);
 }

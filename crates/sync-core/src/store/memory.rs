@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::link::describe_link;
 use super::{
-    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, IdLink, LeaseToken,
-    LinkStore, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore,
+    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, FinishedItem, IdLink,
+    ItemOutcome, LeaseToken, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId,
+    OutboxStore, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore,
     StoreError, StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
     lease_expiry,
 };
@@ -43,6 +44,8 @@ struct State {
     /// record's few items instead of scanning the queue. Only enqueue and prune change it.
     items_by_record: HashMap<LinkKey, BTreeSet<WorkItemId>>,
     last_id: i64,
+    outbox: BTreeMap<OutboxId, OutboxEvent>,
+    last_outbox_id: i64,
     audit: Vec<AuditEntry>,
     configs: HashMap<AdminKey, Vec<ConfigVersion>>,
 }
@@ -145,6 +148,35 @@ impl State {
             )));
         }
         Ok(item)
+    }
+
+    /// Moves a leased item to `outcome` (the lease was checked by the caller).
+    fn apply_outcome(
+        &mut self,
+        token: LeaseToken,
+        outcome: ItemOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let item = self.item_for_lease(token)?;
+        item.lease_until = None;
+        item.updated_at = now;
+        match outcome {
+            ItemOutcome::Done => item.state = WorkState::Done,
+            ItemOutcome::Retry { at, error } => {
+                item.state = WorkState::Pending;
+                item.next_attempt_at = at;
+                item.last_error = Some(error);
+            }
+            ItemOutcome::Failed(error) => {
+                item.state = WorkState::Failed;
+                item.last_error = Some(error);
+            }
+            ItemOutcome::NeedsReview(reasons) => {
+                item.state = WorkState::NeedsReview;
+                item.review = Some(reasons);
+            }
+        }
+        Ok(())
     }
 
     /// Ids of Pending items that cannot run until a NeedsReview item is resolved.
@@ -371,6 +403,116 @@ impl StateStore for MemoryStore {
                 !(a == admin && key.area() == area && *updated_at < before)
             });
             Ok((len - s.states.len()) as u64)
+        })
+    }
+}
+
+impl OutboxStore for MemoryStore {
+    async fn finish_batch(&self, items: Vec<FinishedItem>, now: DateTime<Utc>) -> StoreResult<()> {
+        self.with(|s| {
+            // Every check before the first change: the batch is atomic.
+            let mut seen = HashSet::new();
+            for finished in &items {
+                s.item_for_lease(finished.token)?;
+                if !seen.insert(finished.token.id) {
+                    return Err(StoreError::conflict(format!(
+                        "work item {} is finished twice in one batch",
+                        finished.token.id
+                    )));
+                }
+            }
+            for finished in items {
+                let admin = s.item_for_lease(finished.token)?.admin.clone();
+                s.apply_outcome(finished.token, finished.outcome, now)?;
+                for event in finished.events {
+                    s.last_outbox_id += 1;
+                    let id = OutboxId::new(s.last_outbox_id);
+                    s.outbox.insert(
+                        id,
+                        OutboxEvent {
+                            id,
+                            admin: admin.clone(),
+                            idempotency_key: event.idempotency_key,
+                            event: event.event,
+                            attempts: 0,
+                            next_attempt_at: now,
+                            last_error: None,
+                            created_at: now,
+                        },
+                    );
+                }
+            }
+            Ok(())
+        })
+    }
+
+    async fn claim_outbox(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> StoreResult<Vec<OutboxEvent>> {
+        let until = lease_expiry(now, lease)?;
+        self.with(|s| {
+            Ok(s.outbox
+                .values_mut()
+                .filter(|e| e.admin == *admin && e.next_attempt_at <= now)
+                .take(limit)
+                .map(|e| {
+                    e.attempts = e.attempts.saturating_add(1);
+                    e.next_attempt_at = until;
+                    e.clone()
+                })
+                .collect())
+        })
+    }
+
+    async fn ack_outbox(&self, admin: &AdminKey, id: OutboxId) -> StoreResult<bool> {
+        self.with(|s| {
+            if s.outbox.get(&id).is_some_and(|e| e.admin == *admin) {
+                s.outbox.remove(&id);
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    }
+
+    async fn retry_outbox(
+        &self,
+        admin: &AdminKey,
+        id: OutboxId,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        self.with(|s| {
+            let event = s
+                .outbox
+                .get_mut(&id)
+                .filter(|e| e.admin == *admin)
+                .ok_or_else(|| {
+                    StoreError::not_found(format!("{id} of administration {admin:?}"))
+                })?;
+            event.next_attempt_at = at;
+            if let Some(error) = error {
+                event.last_error = Some(error.to_owned());
+            }
+            Ok(())
+        })
+    }
+
+    async fn outbox_backlog(&self, admin: &AdminKey) -> StoreResult<OutboxBacklog> {
+        self.with(|s| {
+            let mut backlog = OutboxBacklog::default();
+            for event in s.outbox.values().filter(|e| e.admin == *admin) {
+                backlog.waiting += 1;
+                backlog.next_attempt_at = Some(
+                    backlog
+                        .next_attempt_at
+                        .map_or(event.next_attempt_at, |t| t.min(event.next_attempt_at)),
+                );
+            }
+            Ok(backlog)
         })
     }
 }

@@ -1,6 +1,6 @@
 //! Storage: the durable state the sync engine keeps between runs.
 //!
-//! The engine is generic over a [`Store`]: the five capability traits below, each a small
+//! The engine is generic over a [`Store`]: the six capability traits below, each a small
 //! async interface a backend implements. This crate ships [`MemoryStore`] (for tests and
 //! short-lived tools); the embedded default is the `sync-store-sqlite` crate. Every backend
 //! runs the same conformance suite (module `store::conformance`, feature `test-util`),
@@ -112,6 +112,24 @@
 //! * **Lookups by id** ([`QueueStore::work_item`]) are scoped too: the id of another
 //!   administration's item reads as unknown.
 //!
+//! ## Outbox ([`OutboxStore`])
+//!
+//! * [`OutboxStore::finish_batch`] records the outcomes of claimed items (Done, Retry,
+//!   Failed, NeedsReview, with the same fencing as `complete`, `reschedule`, `fail` and
+//!   `needs_review`) **and** stores the events each produced, in one atomic step: an event
+//!   exists exactly when its outcome does. One refused token (a lost lease, the same token
+//!   twice) refuses the whole call and nothing is written. Events take the administration of
+//!   their item.
+//! * [`OutboxStore::claim_outbox`] hands out, lowest id first and at most `limit`, the events
+//!   of one administration with `next_attempt_at <= now`, each leased until `now + lease`
+//!   (`next_attempt_at` moves there, `attempts + 1`): concurrent deliverers never hold the
+//!   same event at once, and an event whose deliverer died is due again after the lease.
+//! * [`OutboxStore::ack_outbox`] deletes a delivered event (`false` when it was already
+//!   gone: another deliverer got there after a lease expired; at-least-once allows that).
+//!   [`OutboxStore::retry_outbox`] makes it due at `at`, recording why (`NotFound` when
+//!   gone).
+//! * Every call is scoped by administration: an id of another administration is unknown.
+//!
 //! ## Audit log ([`AuditStore`])
 //!
 //! * Entries are append-only; [`AuditStore::recent_audit`] returns the newest first, in append order
@@ -135,6 +153,7 @@ mod config;
 mod error;
 mod link;
 mod memory;
+mod outbox;
 mod queue;
 mod state;
 mod types;
@@ -154,6 +173,7 @@ pub use config::ConfigVersion;
 pub use error::StoreError;
 pub use link::IdLink;
 pub use memory::MemoryStore;
+pub use outbox::{FinishedItem, ItemOutcome, NewOutboxEvent, OutboxBacklog, OutboxEvent, OutboxId};
 pub use queue::{
     LeaseToken, NewWorkItem, QueueCounts, ReplayFilter, StoredError, WorkItem, WorkItemId,
     WorkState, WorkSummary,
@@ -454,6 +474,49 @@ pub trait AuditStore {
     ) -> impl Future<Output = StoreResult<u64>> + Send;
 }
 
+/// Events for the CRM sink, stored with the outcome that produced them and delivered until
+/// the sink accepts them. See the [module contract](self).
+pub trait OutboxStore {
+    /// Records each item's outcome and stores its events, all in one atomic step.
+    fn finish_batch(
+        &self,
+        items: Vec<FinishedItem>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Leases up to `limit` due events of `admin` for delivery, lowest id first.
+    fn claim_outbox(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> impl Future<Output = StoreResult<Vec<OutboxEvent>>> + Send;
+
+    /// Deletes a delivered event; `true` when it existed.
+    fn ack_outbox(
+        &self,
+        admin: &AdminKey,
+        id: OutboxId,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Makes an event due again at `at`, recording why it was not delivered (`None`: it was
+    /// not tried, only handed back).
+    fn retry_outbox(
+        &self,
+        admin: &AdminKey,
+        id: OutboxId,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// How many events of `admin` wait, and when the next is due.
+    fn outbox_backlog(
+        &self,
+        admin: &AdminKey,
+    ) -> impl Future<Output = StoreResult<OutboxBacklog>> + Send;
+}
+
 /// Versioned mapping configurations. See the [module contract](self).
 pub trait ConfigStore {
     /// Saves `document` as the next version when the latest version equals
@@ -487,9 +550,18 @@ pub trait ConfigStore {
 }
 
 /// Everything the engine needs from storage. Implemented automatically for every type that
-/// implements the five capability traits and is cheap to clone and shareable across tasks.
+/// implements the six capability traits and is cheap to clone and shareable across tasks.
 pub trait Store:
-    LinkStore + StateStore + QueueStore + AuditStore + ConfigStore + Clone + Send + Sync + 'static
+    LinkStore
+    + StateStore
+    + QueueStore
+    + OutboxStore
+    + AuditStore
+    + ConfigStore
+    + Clone
+    + Send
+    + Sync
+    + 'static
 {
 }
 
@@ -497,6 +569,7 @@ impl<T> Store for T where
     T: LinkStore
         + StateStore
         + QueueStore
+        + OutboxStore
         + AuditStore
         + ConfigStore
         + Clone

@@ -8,7 +8,9 @@ use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
 use snelstart_client::odata::Query;
 use snelstart_client::ops;
 use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
-use sync_core::store::{AdminKey, AuditStore, EntityKind, MemoryStore, QueueStore, ReplayFilter};
+use sync_core::store::{
+    AdminKey, AuditStore, EntityKind, MemoryStore, OutboxStore, QueueStore, ReplayFilter,
+};
 use sync_core::{
     Action, CrmChange, EngineOptions, MemorySink, MemorySource, PlannedAction, SinkEvent,
     SyncEngine,
@@ -1188,4 +1190,142 @@ async fn a_match_that_did_not_decode_is_reviewed_not_recreated() {
         1,
         "customer 7 not duplicated"
     );
+}
+
+/// A CRM sink that refuses every event while it is down (counting the refusals), and
+/// otherwise hands them to a [`MemorySink`].
+#[derive(Clone, Default)]
+struct SwitchedSink {
+    up: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    refused: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    accepted: MemorySink,
+}
+
+impl SwitchedSink {
+    fn check(&self) -> Result<(), sync_core::CrmError> {
+        if self.up.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        self.refused
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(sync_core::CrmError::new("the CRM is down"))
+    }
+}
+
+impl sync_core::CrmSink for SwitchedSink {
+    async fn deliver(&self, event: SinkEvent) -> Result<(), sync_core::CrmError> {
+        self.check()?;
+        self.accepted.deliver(event).await
+    }
+
+    async fn deliver_keyed(
+        &self,
+        idempotency_key: &str,
+        event: SinkEvent,
+    ) -> Result<(), sync_core::CrmError> {
+        self.check()?;
+        self.accepted.deliver_keyed(idempotency_key, event).await
+    }
+}
+
+/// Regression (issue 12): sink events were delivered once and dropped when the sink failed,
+/// so the CRM could never learn a SnelStart id. They are now stored with the item's outcome
+/// and delivered, with a stable idempotency key, until the sink accepts them: by a later run,
+/// after a restart, and again when a deliverer died before recording the delivery.
+#[tokio::test]
+async fn sink_events_wait_in_the_outbox_until_the_crm_accepts_them() {
+    let mut bad = customer(3);
+    bad.legal_name = String::new();
+    bad.trade_name = None;
+    let server = MockServer::start(MockConfig::new()).await.unwrap();
+    let store = MemoryStore::new();
+    let sink = SwitchedSink::default();
+    let engine_at = |clock: sync_core::Clock, sink: SwitchedSink| {
+        SyncEngine::builder(client(&server), AdminKey::new("test"))
+            .store(store.clone())
+            .source(MemorySource::new(vec![
+                CrmChange::relation(customer(1)),
+                CrmChange::relation(bad.clone()),
+                CrmChange::relation(customer(2)),
+            ]))
+            .sink(sink)
+            .config(config_from_crm_numbers())
+            .options(options())
+            .clock(clock)
+            .build()
+    };
+    let start = chrono::Utc::now();
+    let first = engine_at(sync_core::Clock::starting_at(start), sink.clone());
+    let report = first.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        2,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Failed),
+        1,
+        "{report}"
+    );
+    assert_eq!(
+        sink.refused.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one refusal ends the delivery pass: a CRM that is down is not asked per event"
+    );
+    assert!(sink.accepted.events().is_empty());
+    let status = first.status().await.unwrap();
+    assert_eq!(status.outbox.waiting, 3, "two links and one failure wait");
+    assert!(
+        status
+            .to_string()
+            .contains("CRM sink: 3 event(s) not accepted yet")
+    );
+    drop(first);
+
+    // A process an hour later takes the events for delivery and dies before recording it.
+    let later = start + chrono::TimeDelta::hours(1);
+    let dead = store
+        .claim_outbox(&AdminKey::new("test"), later, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let dead_keys: Vec<String> = dead.iter().map(|e| e.idempotency_key.clone()).collect();
+    assert_eq!(dead_keys.len(), 3);
+
+    // The next process, after that lease, delivers them: the same keys, in order.
+    sink.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    let writes = server.stats().writes();
+    let restarted = engine_at(
+        sync_core::Clock::starting_at(later + chrono::TimeDelta::minutes(2)),
+        sink.clone(),
+    );
+    restarted.process().await.unwrap();
+    assert_eq!(sink.accepted.idempotency_keys(), dead_keys);
+    let events = sink.accepted.events();
+    let linked: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            SinkEvent::Linked {
+                crm_id,
+                created: true,
+                ..
+            } => Some(crm_id.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(linked, ["crm-1", "crm-2"]);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SinkEvent::Failed { crm_id, .. } if crm_id == "crm-3"))
+    );
+    assert_eq!(
+        server.stats().writes(),
+        writes,
+        "delivering writes nothing to SnelStart"
+    );
+    assert_eq!(restarted.status().await.unwrap().outbox.waiting, 0);
+
+    // Delivered means delivered: another run sends nothing again.
+    restarted.process().await.unwrap();
+    assert_eq!(sink.accepted.events().len(), 3);
 }
