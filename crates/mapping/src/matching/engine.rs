@@ -1,5 +1,6 @@
 //! The matcher: prepare both sides, block, score, decide.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -11,6 +12,7 @@ use super::record::{
     MatchKind, MatchRecord, Prepared, fingerprint, mark_shared_domains, shared_domains,
 };
 use super::score::{Evidence, PairScore, score_pair};
+use super::snelstart_index::SnelstartIndex;
 
 /// Tuning of the matcher. The defaults are what the labelled test set was validated with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -463,10 +465,11 @@ pub struct Matcher {
 }
 
 /// One prepared side.
-struct SideData<'a> {
-    records: &'a [MatchRecord],
-    prepared: Vec<Prepared>,
-    keys: KeyTable,
+pub(super) struct SideData<'a> {
+    /// Borrowed for one run, owned by a [`SnelstartIndex`] that records are added to.
+    pub(super) records: Cow<'a, [MatchRecord]>,
+    pub(super) prepared: Vec<Prepared>,
+    pub(super) keys: KeyTable,
 }
 
 impl Matcher {
@@ -501,65 +504,121 @@ impl Matcher {
         crm_valid?;
         ss_valid?;
         let mut crm_side = self.prepare(crm);
-        let mut ss_side = self.prepare(snelstart);
+        let ss_side = self.prepare(snelstart);
         // A mail or website domain either side holds for different companies is a chain's,
         // not a company's own (`Evidence::OwnDomainAndName` never rests on it).
         let (crm_shared, ss_shared) = self.join(
             || shared_domains(&crm_side.prepared, |_| None),
             || shared_domains(&ss_side.prepared, |_| None),
         );
-        let shared = merge_sorted(&crm_shared, &ss_shared);
-        self.join(
-            || mark_shared_domains(&mut crm_side.prepared, &shared),
-            || mark_shared_domains(&mut ss_side.prepared, &shared),
-        );
-        let ss_index = self.build_index(&ss_side.keys);
+        let snelstart = self.index_side(ss_side, &crm_shared, ss_shared);
+        let outcome = self.match_side(&mut crm_side, &snelstart, Some(&crm_shared));
+        // Freeing 200,000 prepared records (their names) is measurable: both sides at once.
+        self.join(|| drop(crm_side), || drop(snelstart));
+        Ok(outcome)
+    }
+
+    /// SnelStart's relations prepared once for many runs: see [`SnelstartIndex`].
+    ///
+    /// # Errors
+    ///
+    /// [`MatchError`] when an id is empty or occurs twice.
+    pub fn index_snelstart<'a>(
+        &self,
+        snelstart: impl Into<Cow<'a, [MatchRecord]>>,
+    ) -> Result<SnelstartIndex<'a>, MatchError> {
+        let records = snelstart.into();
+        validate(Side::Snelstart, &records)?;
+        let side = self.prepare(records);
+        let shared = shared_domains(&side.prepared, |_| None);
+        Ok(self.index_side(side, &[], shared))
+    }
+
+    /// The SnelStart side made ready for matching: chain domains marked (`ss_shared`, its
+    /// own, and `crm_shared` when the CRM side is known), the blocking index built, and the
+    /// duplicate groups inside SnelStart found.
+    fn index_side<'a>(
+        &self,
+        mut side: SideData<'a>,
+        crm_shared: &[u64],
+        ss_shared: Vec<u64>,
+    ) -> SnelstartIndex<'a> {
+        let mut shared = merge_sorted(crm_shared, &ss_shared);
+        mark_shared_domains(&mut side.prepared, &shared);
+        let index = self.build_index(&side.keys);
         // Duplicates inside SnelStart first: a CRM relation is linked to a group's original.
-        let ss_pairs = self.pairs_within(&ss_side, &ss_index);
-        let groups = Groups::build(&ss_side, &ss_pairs);
+        let pairs = self.pairs_within(&side, &index);
+        let groups = Groups::build(&side, &pairs);
         // The members of one duplicate group are one company: a domain only they hold at
         // different addresses (a company entered again after a move) is its own after all.
-        if !ss_pairs.is_empty() {
-            let ss_shared = shared_domains(&ss_side.prepared, |i| groups.group_of(i));
-            let regrouped = merge_sorted(&crm_shared, &ss_shared);
+        if !pairs.is_empty() {
+            let regrouped = merge_sorted(
+                crm_shared,
+                &shared_domains(&side.prepared, |i| groups.group_of(i)),
+            );
             if regrouped != shared {
-                self.join(
-                    || mark_shared_domains(&mut crm_side.prepared, &regrouped),
-                    || mark_shared_domains(&mut ss_side.prepared, &regrouped),
-                );
+                mark_shared_domains(&mut side.prepared, &regrouped);
+                shared = regrouped;
             }
         }
+        SnelstartIndex {
+            matcher: self.clone(),
+            side,
+            index,
+            pairs,
+            groups,
+            shared,
+            positions: None,
+        }
+    }
 
-        let mut results = self.par_map_with(crm.len(), |scratch: &mut Scratch, i| {
-            self.decide(i, &crm_side, &ss_side, &ss_index, &groups, scratch)
+    /// Match a prepared CRM side against an indexed SnelStart side.
+    pub(super) fn match_side(
+        &self,
+        crm_side: &mut SideData<'_>,
+        ss: &SnelstartIndex<'_>,
+        crm_shared: Option<&[u64]>,
+    ) -> MatchOutcome {
+        // A domain is its own for a company on both sides only if neither side holds it for
+        // different companies. An index built without this CRM side is marked with
+        // SnelStart's chain domains only; marking the CRM side with both sides' decides every
+        // CRM-SnelStart pair as marking both sides with both would.
+        let crm_shared = match crm_shared {
+            Some(known) => Cow::Borrowed(known),
+            None => Cow::Owned(shared_domains(&crm_side.prepared, |_| None)),
+        };
+        let shared = merge_sorted(&crm_shared, &ss.shared);
+        mark_shared_domains(&mut crm_side.prepared, &shared);
+        let crm_side = &*crm_side;
+        let ss_side = &ss.side;
+
+        let mut results = self.par_map_with(crm_side.records.len(), |scratch: &mut Scratch, i| {
+            self.decide(i, crm_side, ss_side, &ss.index, &ss.groups, scratch)
         });
         let shared = demote_shared_matches(&mut results);
 
         let (crm_duplicates, snelstart_duplicates) = if self.config.find_duplicates {
             let crm_index = self.build_index(&crm_side.keys);
-            let crm_pairs = self.pairs_within(&crm_side, &crm_index);
-            let mut crm_duplicates = duplicate_pairs(Side::Crm, &crm_side, &crm_pairs);
-            add_shared_pairs(&mut crm_duplicates, &shared, &crm_side);
+            let crm_pairs = self.pairs_within(crm_side, &crm_index);
+            let mut crm_duplicates = duplicate_pairs(Side::Crm, crm_side, &crm_pairs);
+            add_shared_pairs(&mut crm_duplicates, &shared, crm_side);
             (
                 crm_duplicates,
-                duplicate_pairs(Side::Snelstart, &ss_side, &ss_pairs),
+                duplicate_pairs(Side::Snelstart, ss_side, &ss.pairs),
             )
         } else {
             (Vec::new(), Vec::new())
         };
-        let snelstart_groups = groups.all(&ss_side);
-        // Freeing 200,000 prepared records (their names) is measurable: both sides at once.
-        self.join(|| drop(crm_side), || drop((ss_side, ss_index)));
-
-        Ok(MatchOutcome {
+        MatchOutcome {
             results,
             crm_duplicates,
             snelstart_duplicates,
-            snelstart_groups,
-        })
+            snelstart_groups: ss.groups.all(ss_side),
+        }
     }
 
-    fn prepare<'a>(&self, records: &'a [MatchRecord]) -> SideData<'a> {
+    pub(super) fn prepare<'a>(&self, records: impl Into<Cow<'a, [MatchRecord]>>) -> SideData<'a> {
+        let records = records.into();
         let prepared = self.par_map(records.len(), |i| {
             Prepared::new(&records[i], &self.config.extra_freemail)
         });
@@ -574,7 +633,7 @@ impl Matcher {
     }
 
     /// The blocking index over `keys`, its parts built on the configured threads.
-    fn build_index(&self, keys: &KeyTable) -> BlockingIndex {
+    pub(super) fn build_index(&self, keys: &KeyTable) -> BlockingIndex {
         let parts = if keys.len() < 1024 {
             1
         } else {
@@ -1014,7 +1073,7 @@ fn duplicate_pairs(
 }
 
 /// Duplicate groups inside SnelStart: connected components of the duplicate pairs.
-struct Groups {
+pub(super) struct Groups {
     /// Per record: its group, or `u32::MAX` when it has no duplicate.
     group: Vec<u32>,
     /// Per group: its members in original order (active first, then relatiecode, then id).
@@ -1076,6 +1135,11 @@ impl Groups {
         Self { group, members }
     }
 
+    /// Number of groups.
+    pub(super) fn len(&self) -> usize {
+        self.members.len()
+    }
+
     fn group_of(&self, position: usize) -> Option<u32> {
         self.group.get(position).copied().filter(|&g| g != u32::MAX)
     }
@@ -1111,7 +1175,7 @@ impl Groups {
         DuplicateGroup { original, members }
     }
 
-    fn all(&self, data: &SideData<'_>) -> Vec<DuplicateGroup> {
+    pub(super) fn all(&self, data: &SideData<'_>) -> Vec<DuplicateGroup> {
         let mut out: Vec<DuplicateGroup> = (0..self.members.len() as u32)
             .map(|g| self.describe(g, data))
             .collect();
@@ -1130,7 +1194,7 @@ fn merge_sorted(a: &[u64], b: &[u64]) -> Vec<u64> {
     out
 }
 
-fn validate(side: Side, records: &[MatchRecord]) -> Result<(), MatchError> {
+pub(super) fn validate(side: Side, records: &[MatchRecord]) -> Result<(), MatchError> {
     if u32::try_from(records.len()).is_err() {
         return Err(MatchError::TooManyRecords {
             side,

@@ -69,14 +69,27 @@ impl KeyTable {
             bounds: Vec::with_capacity(prepared.len()),
         };
         for p in prepared {
-            let start = table.keys.len();
-            let name_start = push_blocking_keys(p, &mut table.keys);
-            let end = table.keys.len();
-            table
-                .bounds
-                .push([start, name_start, end].map(|v| u32::try_from(v).unwrap_or(u32::MAX)));
+            table.push(p);
         }
         table
+    }
+
+    /// Append the keys of one more record.
+    pub(crate) fn push(&mut self, p: &Prepared) {
+        let bounds = self.append(p);
+        self.bounds.push(bounds);
+    }
+
+    /// Give record `i` the keys of `p` (its old keys stay in the buffer, unused).
+    pub(crate) fn replace(&mut self, i: usize, p: &Prepared) {
+        self.bounds[i] = self.append(p);
+    }
+
+    fn append(&mut self, p: &Prepared) -> [u32; 3] {
+        let start = self.keys.len();
+        let name_start = push_blocking_keys(p, &mut self.keys);
+        let end = self.keys.len();
+        [start, name_start, end].map(|v| u32::try_from(v).unwrap_or(u32::MAX))
     }
 
     /// Concatenate tables built for consecutive chunks of records.
@@ -247,10 +260,34 @@ impl IndexPart {
 }
 
 /// Posting lists: for each key the records (by position) that carry it, split by key into
-/// parts that are built in parallel.
+/// parts that are built in parallel, plus the records added one by one since.
 pub(crate) struct BlockingIndex {
     parts: Vec<IndexPart>,
+    /// Posting lists of the records added after the build (their positions follow those of
+    /// the built part). A map that grows a record at a time: rebuilding the sorted parts for
+    /// every relation a sync creates would make a long run quadratic.
+    added: HashMap<u64, Vec<u32>, BuildHasherDefault<IdentityHasher>>,
+    /// Number of records added.
+    added_records: usize,
     max_bucket: usize,
+}
+
+/// The posting list of one key: the built part, then the records added since.
+#[derive(Clone, Copy)]
+struct Bucket<'a> {
+    built: &'a [u32],
+    added: &'a [u32],
+}
+
+impl Bucket<'_> {
+    fn len(&self) -> usize {
+        self.built.len() + self.added.len()
+    }
+
+    fn extend_into(&self, out: &mut Vec<u32>) {
+        out.extend_from_slice(self.built);
+        out.extend_from_slice(self.added);
+    }
 }
 
 impl BlockingIndex {
@@ -263,15 +300,36 @@ impl BlockingIndex {
 
     /// The index made of `parts`, where `parts[p]` was built as part `p` of `parts.len()`.
     pub(crate) fn from_parts(parts: Vec<IndexPart>, max_bucket: usize) -> Self {
-        Self { parts, max_bucket }
+        Self {
+            parts,
+            added: HashMap::default(),
+            added_records: 0,
+            max_bucket,
+        }
+    }
+
+    /// Add the record at `position` (after every record already in the index) with `keys`.
+    pub(crate) fn add(&mut self, position: u32, keys: Keys<'_>) {
+        for &key in keys.exact.iter().chain(keys.name) {
+            self.added.entry(key).or_default().push(position);
+        }
+        self.added_records += 1;
+    }
+
+    /// Number of records added since the index was built.
+    pub(crate) fn added_records(&self) -> usize {
+        self.added_records
     }
 
     /// The posting list of a key, unless it is missing or oversized.
-    fn bucket(&self, key: u64) -> Option<&[u32]> {
+    fn bucket(&self, key: u64) -> Option<Bucket<'_>> {
         let part = &self.parts[partition_of(key, self.parts.len())];
-        let &(start, len) = part.ranges.get(&key)?;
-        let (start, len) = (start as usize, len as usize);
-        (len <= self.max_bucket).then(|| &part.postings[start..start + len])
+        let built = part.ranges.get(&key).map_or(&[][..], |&(start, len)| {
+            &part.postings[start as usize..(start + len) as usize]
+        });
+        let added = self.added.get(&key).map_or(&[][..], Vec::as_slice);
+        let bucket = Bucket { built, added };
+        (bucket.len() > 0 && bucket.len() <= self.max_bucket).then_some(bucket)
     }
 
     /// The records sharing an identifier or contact key with a record that has `keys` (no
@@ -281,7 +339,7 @@ impl BlockingIndex {
         out.clear();
         for &key in keys.exact {
             if let Some(bucket) = self.bucket(key) {
-                out.extend_from_slice(bucket);
+                bucket.extend_into(out);
             }
         }
         out.sort_unstable();
@@ -295,7 +353,7 @@ impl BlockingIndex {
         out.clear();
         for &key in keys.exact {
             if let Some(bucket) = self.bucket(key) {
-                out.extend_from_slice(bucket);
+                bucket.extend_into(out);
             }
         }
         // Name keys must be rarer than contact keys: a word shared by a dozen relations is
@@ -304,7 +362,11 @@ impl BlockingIndex {
         // The rarest few, rarest first; equal sizes keep key order, which depends only on
         // the record itself. A small sorted array instead of collecting and sorting every
         // bucket: this runs for every record.
-        let mut rarest: [&[u32]; NAME_KEYS_USED] = [&[]; NAME_KEYS_USED];
+        let empty = Bucket {
+            built: &[],
+            added: &[],
+        };
+        let mut rarest = [empty; NAME_KEYS_USED];
         let mut kept = 0;
         for bucket in keys
             .name
@@ -322,7 +384,7 @@ impl BlockingIndex {
             rarest[at] = bucket;
         }
         for bucket in &rarest[..kept] {
-            out.extend_from_slice(bucket);
+            bucket.extend_into(out);
         }
         out.sort_unstable();
         out.dedup();

@@ -90,6 +90,7 @@ mod index;
 pub mod normalize;
 mod record;
 mod score;
+mod snelstart_index;
 pub mod synthetic;
 
 pub use engine::{
@@ -98,3 +99,4 @@ pub use engine::{
 };
 pub use record::{MatchAddress, MatchKind, MatchRecord};
 pub use score::Evidence;
+pub use snelstart_index::SnelstartIndex;

@@ -1,0 +1,158 @@
+//! SnelStart's relations indexed once and matched batch by batch (`SnelstartIndex`), as the
+//! sync does: the same decisions as one run over everything, relations added one at a time
+//! are found by later batches, and a changed relation replaces its old self.
+
+use mapping::matching::synthetic::{SyntheticConfig, generate};
+use mapping::matching::{Decision, MatchError, MatchOutcome, MatchRecord, Matcher};
+
+/// Share of CRM relations with the same decision and the same SnelStart id in both outcomes.
+fn agreement(a: &MatchOutcome, b: &MatchOutcome) -> f64 {
+    assert_eq!(a.results.len(), b.results.len());
+    let same = a
+        .results
+        .iter()
+        .zip(&b.results)
+        .filter(|(x, y)| {
+            assert_eq!(x.crm_id, y.crm_id, "results keep the CRM order");
+            x.decision == y.decision && x.snelstart_id == y.snelstart_id
+        })
+        .count();
+    same as f64 / a.results.len().max(1) as f64
+}
+
+#[test]
+fn an_index_decides_as_one_run_over_the_same_relations() {
+    let set = generate(SyntheticConfig::new(3_000).with_seed(11));
+    let matcher = Matcher::default();
+    let whole = matcher.run(&set.crm, &set.snelstart).expect("valid");
+    let index = matcher
+        .index_snelstart(set.snelstart.as_slice())
+        .expect("valid");
+    assert_eq!(index.len(), set.snelstart.len());
+    let indexed = index.run(&set.crm).expect("valid");
+    // Only the chain domains the CRM side holds are unknown to an index built before the
+    // CRM side was: they may add a duplicate group inside SnelStart, nothing else.
+    let share = agreement(&whole, &indexed);
+    println!("agreement with one run: {share:.4}");
+    assert!(share >= 0.995, "agreement {share}");
+    assert!(whole.count(Decision::Match) > 1_000, "the set links many");
+}
+
+#[test]
+fn relations_added_one_by_one_are_found_like_relations_indexed_at_once() {
+    // More than the added map holds before a rebuild (4,096), so both paths are used.
+    let set = generate(SyntheticConfig::new(9_000).with_seed(5));
+    let matcher = Matcher::default();
+    let all = matcher
+        .index_snelstart(set.snelstart.as_slice())
+        .expect("valid");
+    let cut = set.snelstart.len() / 3;
+    let mut growing = matcher
+        .index_snelstart(set.snelstart[..cut].to_vec())
+        .expect("valid");
+    for record in &set.snelstart[cut..] {
+        growing.add(record.clone()).expect("valid id");
+    }
+    assert_eq!(growing.len(), set.snelstart.len());
+    assert_eq!(growing.records(), set.snelstart.as_slice());
+
+    let expected = all.run(&set.crm).expect("valid");
+    let got = growing.run(&set.crm).expect("valid");
+    // Added relations belong to no duplicate group (groups are found when the index is
+    // built), so a company SnelStart holds twice across the cut may be decided differently;
+    // every other decision is the same.
+    let share = agreement(&expected, &got);
+    let differing_outside_groups = expected
+        .results
+        .iter()
+        .zip(&got.results)
+        .filter(|(want, have)| {
+            let grouped = want.snelstart_group.is_some()
+                || want.candidates.iter().any(|c| !c.duplicates.is_empty());
+            !grouped && (want.decision, &want.snelstart_id) != (have.decision, &have.snelstart_id)
+        })
+        .count();
+    println!(
+        "agreement after adding {}: {share:.4}; {differing_outside_groups} differ outside duplicate groups",
+        set.snelstart.len() - cut
+    );
+    assert!(share >= 0.97, "agreement {share}");
+    assert!(
+        differing_outside_groups <= expected.results.len() / 200,
+        "{differing_outside_groups} decisions differ outside duplicate groups"
+    );
+    // Every CRM relation whose SnelStart twin was added and that one run links to it is
+    // linked to it by the grown index as well.
+    let added: std::collections::HashSet<&str> = set.snelstart[cut..]
+        .iter()
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut checked = 0;
+    for (want, have) in expected.results.iter().zip(&got.results) {
+        let Some(id) = want.snelstart_id.as_deref() else {
+            continue;
+        };
+        if want.decision == Decision::Match
+            && added.contains(id)
+            && want.snelstart_group.is_none()
+        {
+            checked += 1;
+            assert_eq!(have.snelstart_id.as_deref(), Some(id), "{}", want.crm_id);
+            assert_eq!(have.decision, Decision::Match, "{}", want.crm_id);
+        }
+    }
+    assert!(checked > 500, "only {checked} links to added relations checked");
+}
+
+#[test]
+fn a_changed_relation_replaces_its_old_self() {
+    let matcher = Matcher::default();
+    let mut index = matcher
+        .index_snelstart(vec![
+            MatchRecord::new("ss-1")
+                .with_legal_name("Van Dijk Transport B.V.")
+                .with_kvk("11111111"),
+        ])
+        .expect("valid");
+    let crm = [MatchRecord::new("crm-1")
+        .with_legal_name("Van Dijk Transport")
+        .with_kvk("22222222")];
+    let before = index.run(&crm).expect("valid");
+    assert_eq!(before.results[0].decision, Decision::New, "another KvK is a veto");
+
+    // The sync corrected the KvK number of ss-1 in SnelStart.
+    index
+        .add(
+            MatchRecord::new("ss-1")
+                .with_legal_name("Van Dijk Transport B.V.")
+                .with_kvk("22222222"),
+        )
+        .expect("valid");
+    assert_eq!(index.len(), 1, "replaced, not added");
+    let after = index.run(&crm).expect("valid");
+    assert_eq!(after.results[0].decision, Decision::Match);
+    assert_eq!(after.results[0].snelstart_id.as_deref(), Some("ss-1"));
+}
+
+#[test]
+fn an_index_refuses_what_a_run_refuses() {
+    let matcher = Matcher::default();
+    let twice = vec![MatchRecord::new("ss-1"), MatchRecord::new("ss-1")];
+    assert!(matches!(
+        matcher.index_snelstart(twice),
+        Err(MatchError::DuplicateId { .. })
+    ));
+    let mut index = matcher
+        .index_snelstart(Vec::<MatchRecord>::new())
+        .expect("empty is fine");
+    assert!(index.is_empty());
+    assert!(matches!(
+        index.add(MatchRecord::new("  ")),
+        Err(MatchError::EmptyId { position: 0, .. })
+    ));
+    let crm_twice = [MatchRecord::new("c"), MatchRecord::new("c")];
+    assert!(matches!(
+        index.run(&crm_twice),
+        Err(MatchError::DuplicateId { .. })
+    ));
+}
