@@ -83,25 +83,24 @@ fn relations_added_one_by_one_are_found_like_relations_indexed_at_once() {
     );
     // Every CRM relation whose SnelStart twin was added and that one run links to it is
     // linked to it by the grown index as well.
-    let added: std::collections::HashSet<&str> = set.snelstart[cut..]
-        .iter()
-        .map(|r| r.id.as_str())
-        .collect();
+    let added: std::collections::HashSet<&str> =
+        set.snelstart[cut..].iter().map(|r| r.id.as_str()).collect();
     let mut checked = 0;
     for (want, have) in expected.results.iter().zip(&got.results) {
         let Some(id) = want.snelstart_id.as_deref() else {
             continue;
         };
-        if want.decision == Decision::Match
-            && added.contains(id)
-            && want.snelstart_group.is_none()
+        if want.decision == Decision::Match && added.contains(id) && want.snelstart_group.is_none()
         {
             checked += 1;
             assert_eq!(have.snelstart_id.as_deref(), Some(id), "{}", want.crm_id);
             assert_eq!(have.decision, Decision::Match, "{}", want.crm_id);
         }
     }
-    assert!(checked > 500, "only {checked} links to added relations checked");
+    assert!(
+        checked > 500,
+        "only {checked} links to added relations checked"
+    );
 }
 
 #[test]
@@ -118,7 +117,11 @@ fn a_changed_relation_replaces_its_old_self() {
         .with_legal_name("Van Dijk Transport")
         .with_kvk("22222222")];
     let before = index.run(&crm).expect("valid");
-    assert_eq!(before.results[0].decision, Decision::New, "another KvK is a veto");
+    assert_eq!(
+        before.results[0].decision,
+        Decision::New,
+        "another KvK is a veto"
+    );
 
     // The sync corrected the KvK number of ss-1 in SnelStart.
     index

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::TryStreamExt;
 use mapping::config::ChartOfAccounts;
-use mapping::matching::{MatchRecord, MatchResult};
+use mapping::matching::{MatchError, MatchRecord, MatchResult, Matcher, SnelstartIndex};
 use snelstart_client::models::{Grootboek, Kostenplaats, Relatie};
 use snelstart_client::odata::Query;
 use snelstart_client::{Client, RelatieId, ops};
@@ -18,7 +18,15 @@ use tokio::sync::OnceCell;
 /// The relations SnelStart holds, in the compact form matching needs.
 #[derive(Debug, Default)]
 pub(crate) struct RelationSnapshot {
-    pub(crate) records: Vec<MatchRecord>,
+    /// The relations as read, until the first match moves them into `index`.
+    records: Vec<MatchRecord>,
+    /// The relations prepared for matching, built once per run on first use: every batch
+    /// of the run is matched against it, and relations the run creates are added to it, so
+    /// a run's matching cost grows with its size, not with its size squared.
+    index: Option<SnelstartIndex<'static>>,
+    /// Why the relations could not be indexed (two with one id): every batch is refused
+    /// for it, rather than matched against nothing.
+    refused: Option<MatchError>,
     pub(crate) by_code: HashMap<i32, RelatieId>,
     /// Items of the relation list that did not decode (their ids, when readable): relations
     /// the matcher did not see, so "no match" does not mean "not in SnelStart".
@@ -247,7 +255,38 @@ fn add_to_snapshot(snapshot: &mut RelationSnapshot, relatie: &Relatie) {
     if let Some(code) = relatie.relatiecode {
         snapshot.by_code.insert(code, relatie.id);
     }
-    snapshot.records.push(MatchRecord::from_snelstart(relatie));
+    let record = MatchRecord::from_snelstart(relatie);
+    match &mut snapshot.index {
+        Some(index) => {
+            if let Err(e) = index.add(record) {
+                tracing::warn!(error = %e, "a relation could not be added to the matching index");
+            }
+        }
+        None => snapshot.records.push(record),
+    }
+}
+
+impl RelationSnapshot {
+    /// The relations indexed for matching with `matcher`'s configuration, built on first use.
+    pub(crate) fn matching_index(
+        &mut self,
+        matcher: &Matcher,
+    ) -> Result<&SnelstartIndex<'static>, MatchError> {
+        if let Some(refused) = &self.refused {
+            return Err(refused.clone());
+        }
+        let index = match self.index.take() {
+            Some(index) => index,
+            None => match matcher.index_snelstart(std::mem::take(&mut self.records)) {
+                Ok(index) => index,
+                Err(e) => {
+                    self.refused = Some(e.clone());
+                    return Err(e);
+                }
+            },
+        };
+        Ok(self.index.insert(index))
+    }
 }
 
 impl RunContext {

@@ -158,10 +158,11 @@ pub(crate) async fn prepare_decisions<S: Store, Src: CrmSource, Snk: CrmSink>(
     }
     let snapshot = context.relations(&inner.client).await?;
     let matcher = Matcher::new(inner.config.match_config());
-    let outcome = {
-        let snapshot = snapshot.lock().unwrap_or_else(PoisonError::into_inner);
-        matcher.run(&todo, &snapshot.records)
-    };
+    let outcome = snapshot
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .matching_index(&matcher)
+        .and_then(|index| index.run(&todo));
     match outcome {
         Ok(outcome) => context.set_decisions(outcome.results),
         Err(e) => tracing::warn!(error = %e, "matching refused the batch"),
