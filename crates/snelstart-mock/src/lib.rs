@@ -55,7 +55,9 @@
 //!   `POST /_mock/reset`, `POST /_mock/faults` (a [`ScriptedFault`] or an array of them, as
 //!   JSON: `{"method":"POST","route":"/v2/relaties","nth":1,"kind":{"Status":503}}`),
 //!   `POST /_mock/payments` (`{"factuurnummer"|"verkoopboekingId", "bedrag", "datum"}`) and
-//!   `POST /_mock/availability` (`{"up": false}`). The same through [`MockServer`].
+//!   `POST /_mock/availability` (`{"up": false}`), `GET /_mock/writers` (which key wrote each
+//!   record, as [`AdministrationWriters`]: tenant isolation checked from the server's side).
+//!   The same through [`MockServer`].
 //! * **The coupling flow** (API.md §1.1): `POST /_mock/couplings`
 //!   (`{"actionType": "Create" | "Regenerate" | "Delete", "referenceKey": "...",
 //!   "administration": N}`, or [`MockServer::couple`]) plays the customer's activate click
@@ -163,6 +165,7 @@ mod state;
 mod stats;
 mod table;
 mod validate;
+mod writers;
 
 pub use config::{
     AdministrationConfig, CouplingConfig, DEFAULT_CLIENT_KEY, DEFAULT_SUBSCRIPTION_KEY,
@@ -175,3 +178,4 @@ pub use error::{ApiErrorItem, MockError};
 pub use faults::{FaultKind, ScriptedFault};
 pub use server::{MockServer, PaymentTarget};
 pub use stats::{StatEntry, Stats};
+pub use writers::{AdministrationWriters, RecordWriters};

@@ -41,6 +41,16 @@ struct Token {
     expires: Instant,
     /// Issued for the key of the coupling flow (revoked on Regenerate and Delete).
     coupled: bool,
+    /// The fingerprint of the key it was issued for (recorded as the writer of its writes).
+    key: Arc<str>,
+}
+
+/// Who makes an admitted API call: the administration and the fingerprint of the key its
+/// token was issued for.
+#[derive(Debug, Clone)]
+struct Caller {
+    admin: usize,
+    key: Arc<str>,
 }
 
 /// Everything the handlers share.
@@ -57,6 +67,7 @@ pub(crate) struct Shared {
     available: AtomicBool,
     coupling: Mutex<Option<CouplingConfig>>,
     webhook: std::sync::OnceLock<reqwest::Client>,
+    fingerprints: crate::writers::Fingerprints,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -93,6 +104,7 @@ impl Shared {
             available: AtomicBool::new(true),
             coupling: Mutex::new(coupling),
             webhook: std::sync::OnceLock::new(),
+            fingerprints: crate::writers::Fingerprints::new(),
         }))
     }
 
@@ -232,6 +244,19 @@ impl MockServer {
     /// All data of all administrations as JSON (keyed by koppelsleutel index order).
     pub fn state_json(&self) -> Value {
         state_json(&self.shared)
+    }
+
+    /// Which key wrote each record of every administration (created or changed through the
+    /// API since the start or the last reset), with the fingerprints of the keys that open
+    /// each administration now. The same as `GET /_mock/writers`.
+    pub fn writers(&self) -> Vec<crate::writers::AdministrationWriters> {
+        writers(&self.shared)
+    }
+
+    /// The fingerprint this server records for writes made with `koppelsleutel` (salted per
+    /// server start, never the key itself), to compare with [`MockServer::writers`].
+    pub fn key_fingerprint(&self, koppelsleutel: &str) -> String {
+        self.shared.fingerprints.of(koppelsleutel)
     }
 
     /// Restore the seed data of every administration and clear statistics, scripted faults and
@@ -457,6 +482,23 @@ pub(crate) fn state_json(sh: &Shared) -> Value {
     Value::Array(w.admins.iter().map(crate::state::Admin::dump).collect())
 }
 
+fn writers(sh: &Shared) -> Vec<crate::writers::AdministrationWriters> {
+    let w = sh.world();
+    w.admins
+        .iter()
+        .enumerate()
+        .map(|(i, a)| crate::writers::AdministrationWriters {
+            administration: i,
+            administratie_identifier: a.id,
+            keys: std::iter::once(&a.client_key)
+                .chain(a.coupling.as_ref().map(|(key, _)| key))
+                .map(|key| sh.fingerprints.of(key))
+                .collect(),
+            records: a.writers.records().to_vec(),
+        })
+        .collect()
+}
+
 pub(crate) fn reset(sh: &Shared) {
     sh.clock.reset();
     let fresh = World::new(&sh.config, &sh.clock);
@@ -580,6 +622,7 @@ pub(crate) fn router(sh: Arc<Shared>) -> Router {
     let inspect = Router::new()
         .route("/_mock/stats", get(inspect_stats))
         .route("/_mock/state", get(inspect_state))
+        .route("/_mock/writers", get(inspect_writers))
         .route("/_mock/reset", post(inspect_reset))
         .route("/_mock/faults", post(inspect_faults))
         .route("/_mock/payments", post(inspect_payment))
@@ -716,7 +759,10 @@ async fn api_layer(
     let resp = gateway(&sh, &method, &route, &mut req).await;
     let resp = match resp {
         Err(r) => r,
-        Ok((permit, fault)) => {
+        Ok((permit, fault, caller)) => {
+            let write = matches!(method.as_str(), "POST" | "PUT")
+                .then_some(caller)
+                .flatten();
             // Latency is part of the call: it holds its concurrency slot meanwhile.
             if sh.config.latency_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(sh.config.latency_ms)).await;
@@ -724,7 +770,10 @@ async fn api_layer(
             let r = match fault {
                 Some(FaultKind::ProcessedButResponseLost) => {
                     // Commit first, then lose the answer: the hardest failure for a client.
-                    let _ = next.run(req).await;
+                    let answer = next.run(req).await;
+                    if let Some(caller) = &write {
+                        note_writer(&sh, &route, &method, caller, answer).await;
+                    }
                     dropped()
                 }
                 Some(FaultKind::MalformedListItem { index }) => {
@@ -737,7 +786,12 @@ async fn api_layer(
                 None => next.run(req).await,
             };
             drop(permit);
-            r
+            match &write {
+                Some(caller) if r.status().is_success() => {
+                    note_writer(&sh, &route, &method, caller, r).await
+                }
+                _ => r,
+            }
         }
     };
     let status = if resp.extensions().get::<Dropped>().is_some() {
@@ -749,7 +803,38 @@ async fn api_layer(
     resp
 }
 
-type Admitted = (Option<crate::limits::Permit>, Option<FaultKind>);
+/// Records the caller as the writer of the record a successful write answered with (its
+/// `id`), and gives the answer back unchanged.
+async fn note_writer(
+    sh: &Shared,
+    route: &str,
+    method: &str,
+    caller: &Caller,
+    answer: Response,
+) -> Response {
+    if !answer.status().is_success() {
+        return answer;
+    }
+    let (parts, body) = answer.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return dropped();
+    };
+    if let Some(id) = crate::writers::answered_id(&bytes) {
+        let resource = crate::writers::resource_of(route);
+        if let Some(admin) = sh.world().admins.get_mut(caller.admin) {
+            admin
+                .writers
+                .note(resource, id, &caller.key, method == "POST");
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+type Admitted = (
+    Option<crate::limits::Permit>,
+    Option<FaultKind>,
+    Option<Caller>,
+);
 
 async fn gateway(
     sh: &Shared,
@@ -764,7 +849,7 @@ async fn gateway(
         ));
     }
     if route == "/b2b/token" {
-        return Ok((None, None));
+        return Ok((None, None, None));
     }
     // 1. Subscription key (header, or the `subscription-key` query parameter).
     let header_key = req
@@ -801,7 +886,7 @@ async fn gateway(
     }
     // Echo needs no scope, hence no token.
     if route.starts_with("/v2/echo") {
-        return Ok((None, None));
+        return Ok((None, None, None));
     }
     // 2. Bearer token.
     let token = req
@@ -811,13 +896,17 @@ async fn gateway(
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| t.trim().to_owned());
-    let admin = {
+    let caller = {
         let tokens = lock(&sh.tokens);
         match token.as_deref().and_then(|t| tokens.get(t)) {
-            Some(t) if t.expires > Instant::now() => t.admin,
+            Some(t) if t.expires > Instant::now() => Caller {
+                admin: t.admin,
+                key: t.key.clone(),
+            },
             _ => return Err(denied()),
         }
     };
+    let admin = caller.admin;
     req.extensions_mut().insert(AdminCtx(admin));
     // 3. Rate limits of this administration.
     let permit = match sh.limiters[admin].admit(&sh.config.rate_limits, Instant::now()) {
@@ -837,7 +926,7 @@ async fn gateway(
             });
         }
     }
-    Ok((permit, fault))
+    Ok((permit, fault, Some(caller)))
 }
 
 /// `POST /b2b/token` with the `clientkey` or `password` grant.
@@ -889,6 +978,7 @@ async fn token(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
                 admin,
                 expires: now + lifetime,
                 coupled,
+                key: sh.fingerprints.of(&key).into(),
             },
         );
     }
@@ -926,6 +1016,12 @@ async fn inspect_stats(State(sh): State<Arc<Shared>>) -> Json<Stats> {
 
 async fn inspect_state(State(sh): State<Arc<Shared>>) -> Json<Value> {
     Json(state_json(&sh))
+}
+
+async fn inspect_writers(
+    State(sh): State<Arc<Shared>>,
+) -> Json<Vec<crate::writers::AdministrationWriters>> {
+    Json(writers(&sh))
 }
 
 async fn inspect_reset(State(sh): State<Arc<Shared>>) -> StatusCode {

@@ -47,6 +47,8 @@ pub(crate) struct Admin {
     /// (side, scope, factuurnummer) → booking (keeps BOE-0021 O(1)); see `boekingen::factuur_key`.
     pub(crate) factuurnummers: HashMap<(u8, Uuid, String), Uuid>,
     pub(crate) current_year: i32,
+    /// Which key wrote each record created or changed through the API (see `writers`).
+    pub(crate) writers: crate::writers::WriterLog,
 }
 
 impl Admin {
@@ -94,6 +96,7 @@ impl Admin {
             paid: HashMap::new(),
             next_relatiecode: 10_001 + cfg.seed_relations as i64,
             current_year,
+            writers: crate::writers::WriterLog::default(),
         }
     }
 

@@ -663,3 +663,103 @@ async fn coupling_clicks_over_http_and_their_refusals() {
             .is_err()
     );
 }
+
+/// The simulator records which key wrote each record (create and update), as a salted
+/// fingerprint: per administration, over HTTP and on the handle alike, including a write whose
+/// answer was lost; a refused write is not recorded, and no key appears in the report.
+#[tokio::test]
+async fn writers_name_the_key_of_every_write_per_administration() {
+    let other_key = "koppelsleutel-van-de-buren";
+    let api = Api::start(
+        MockConfig::new().with_administration(snelstart_mock::AdministrationConfig::new(other_key)),
+    )
+    .await;
+    let own = api.server.key_fingerprint(api.server.client_key());
+    let theirs = api.server.key_fingerprint(other_key);
+    assert_ne!(own, theirs);
+
+    let id = api.relatie("Klant", "Eigen klant").await;
+    let body = json!({"relatiesoort": ["Klant"], "naam": "Eigen klant, gewijzigd"});
+    assert_eq!(
+        api.put(&format!("/relaties/{id}"), body).await.0,
+        StatusCode::OK
+    );
+    let (s, _) = api
+        .post("/relaties", json!({"relatiesoort": ["Klant"]}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "refused: no name");
+    api.server.script_faults([
+        ScriptedFault::new(FaultKind::ProcessedButResponseLost).on("POST", "/v2/relaties")
+    ]);
+    let lost = outcome(
+        &api,
+        Method::POST,
+        "/relaties",
+        Some(json!({"relatiesoort": ["Klant"], "naam": "Antwoord kwijt"})),
+    )
+    .await;
+    assert!(lost.is_err(), "{lost:?}");
+
+    // The neighbour's token on this server: its write lands in its own administration.
+    let neighbour = common::token_for(&api.server, &api.http, other_key).await;
+    let r = api
+        .http
+        .post(format!("{}/relaties", api.server.base_url()))
+        .header("Ocp-Apim-Subscription-Key", api.server.subscription_key())
+        .bearer_auth(&neighbour)
+        .json(&json!({"relatiesoort": ["Leverancier"], "naam": "Buurman"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+
+    let writers = api.server.writers();
+    assert_eq!(writers.len(), 2);
+    let mine = &writers[0];
+    assert_eq!(
+        (mine.administration, mine.keys.clone()),
+        (0, vec![own.clone()])
+    );
+    assert_eq!(mine.records.len(), 2, "{mine:?}");
+    assert_eq!(mine.records[0].id.to_string(), id);
+    assert_eq!(mine.records[0].resource, "relaties");
+    assert_eq!(mine.records[0].created_by.as_deref(), Some(own.as_str()));
+    assert!(
+        mine.records[0].updated_by.is_empty(),
+        "updated with the same key"
+    );
+    assert!(mine.records.iter().all(|r| r.all().all(|k| k == own)));
+    let names = api.server.state_json()[0]["relaties"].clone();
+    assert_eq!(names.as_array().unwrap().len(), 2);
+    assert_eq!(writers[1].keys, vec![theirs.clone()]);
+    assert_eq!(writers[1].records.len(), 1);
+    assert_eq!(
+        writers[1].records[0].created_by.as_deref(),
+        Some(theirs.as_str())
+    );
+
+    let over_http: Value = api
+        .http
+        .get(format!("{}/_mock/writers", api.server.root_url()))
+        .header("Ocp-Apim-Subscription-Key", api.server.subscription_key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(over_http, serde_json::to_value(&writers).unwrap());
+    assert_eq!(over_http[1]["records"][0]["createdBy"], json!(theirs));
+    let text = over_http.to_string();
+    assert!(!text.contains(other_key) && !text.contains(api.server.client_key()));
+    let unauthorised = api
+        .http
+        .get(format!("{}/_mock/writers", api.server.root_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthorised.status(), StatusCode::UNAUTHORIZED);
+
+    api.server.reset();
+    assert!(api.server.writers().iter().all(|a| a.records.is_empty()));
+}

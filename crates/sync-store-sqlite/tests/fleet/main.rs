@@ -1,7 +1,8 @@
 //! The fleet runner on SQLite over real HTTP to `snelstart-mock` on 127.0.0.1: two fleets on
 //! one database file split the administrations; a crashed fleet's administrations are taken
 //! over after lease expiry with an exact end state; an administration whose key the
-//! simulator refuses does not stop the others; pause, resume, remove and add at run time.
+//! simulator refuses does not stop the others; pause, resume, remove and add at run time;
+//! every record in every administration written with that administration's own key.
 
 mod scenarios;
 
@@ -30,6 +31,23 @@ async fn a_crashed_fleet_is_taken_over_after_lease_expiry() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fleet.sqlite");
     crashed_fleet_is_taken_over(open(&path).await, open(&path).await).await;
+}
+
+/// Tenant isolation, proved on what the simulator reports: every record in every
+/// administration was written with that administration's key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_is_written_with_its_administrations_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.sqlite");
+    tenants_stay_isolated(open(&path).await, open(&path).await).await;
+}
+
+/// The isolation check is not a formality: swapped keys in the registry are reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_isolation_check_catches_swapped_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.sqlite");
+    a_key_mix_up_is_caught(open(&path).await, open(&path).await).await;
 }
 
 /// The simulator refuses one administration's key, and the host's setup panics for another:

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
-use crm_model::{Address, Relation, RelationKind};
+use crm_model::{
+    Address, Attachment, InvoiceLine, Money, Relation, RelationKind, SalesInvoice, VatCategory,
+};
 use mapping::config::{MappingConfig, RelatiecodePolicy};
 use secrecy::SecretString;
 use snelstart_client::budget::BudgetConfig;
@@ -65,7 +67,11 @@ impl FleetSetup for Setup {
 /// A simulator with `n` administrations besides its default one; administration `i` (0-based)
 /// is the simulator's `i + 1` with koppelsleutel `fleet-key-i`.
 pub async fn simulator(n: usize) -> MockServer {
-    let mut config = MockConfig::new();
+    simulator_on(MockConfig::new(), n).await
+}
+
+/// [`simulator`] from a base configuration (latency, limits).
+pub async fn simulator_on(mut config: MockConfig, n: usize) -> MockServer {
     for i in 0..n {
         config = config.with_administration(
             AdministrationConfig::new(key_text(i)).with_name(format!("Vlootklant {i} B.V.")),
@@ -93,8 +99,17 @@ pub fn sealer() -> Sealer<KeyRing> {
 }
 
 pub fn template(server: &MockServer) -> ClientTemplate {
-    ClientTemplate::new(SecretString::from(server.subscription_key().to_owned()))
-        .urls(server.base_url(), server.auth_url())
+    template_at(
+        &server.base_url(),
+        &server.auth_url(),
+        server.subscription_key(),
+    )
+}
+
+/// [`template`] for a simulator known by its URLs (from another process).
+pub fn template_at(base_url: &str, auth_url: &str, subscription_key: &str) -> ClientTemplate {
+    ClientTemplate::new(SecretString::from(subscription_key.to_owned()))
+        .urls(base_url, auth_url)
         .budget(BudgetConfig::unlimited())
         .retry_policy(
             RetryPolicy::default()
@@ -146,6 +161,161 @@ pub fn relation(i: usize, j: usize) -> Relation {
     r.email = Some(format!("administratie@vloot{n}.nl").parse().unwrap());
     r.kvk_number = Some(format!("{:08}", 42_000_000 + n).parse().unwrap());
     r
+}
+
+/// Sales invoice `j` of administration `i` for its relation `j`, with a small PDF: a unique
+/// number (the natural key) and file name.
+pub fn invoice(i: usize, j: usize) -> SalesInvoice {
+    let number = invoice_number(i, j);
+    let date = chrono::NaiveDate::from_ymd_opt(2025, 3, 1 + (j % 28) as u32).expect("a date");
+    let mut invoice = SalesInvoice::new(
+        format!("inv-{i}-{j}"),
+        number.clone(),
+        date,
+        format!("crm-{i}-{j}"),
+        vec![InvoiceLine::net(
+            "Onderhoud installatie",
+            Money::from_cents(10_000 + (i * 100 + j) as i64),
+            VatCategory::Hoog,
+        )],
+    );
+    let mut pdf = format!("%PDF-1.4\n% factuur {number}\n").into_bytes();
+    pdf.extend_from_slice(b"1 0 obj << /Type /Catalog >> endobj\n%%EOF\n");
+    invoice.attachments = vec![Attachment::new(format!("{number}.pdf"), pdf)];
+    invoice
+}
+
+/// The invoice number of [`invoice`] `(i, j)`.
+pub fn invoice_number(i: usize, j: usize) -> String {
+    format!("V{i:02}-{j:04}")
+}
+
+/// Queues sales invoices `0..n` of administration `i` (each for relation `j`, which must be
+/// queued or synced too).
+pub async fn queue_invoices<S: Store>(
+    server: &MockServer,
+    store: &S,
+    i: usize,
+    key: &str,
+    n: usize,
+) {
+    let client = template(server)
+        .client(&SecretString::from(key.to_owned()))
+        .unwrap();
+    let engine = SyncEngine::builder(client, admin(i))
+        .store(store.clone())
+        .build();
+    let report = engine
+        .submit_batch((0..n).map(|j| CrmChange::sales_invoice(invoice(i, j))))
+        .await
+        .unwrap();
+    assert_eq!(report.queued, n as u64, "{report:?}");
+}
+
+/// Tenant isolation checked on what the simulator reports, not on the engine's own claims:
+/// for each tenant `i` (the simulator's administration `i + 1`, meant to be reached with
+/// `keys[i]`), every record there was written with `keys[i]` (the simulator's fingerprint of
+/// the writer) and is one of tenant `i`'s by natural key (relation name, invoice number, PDF
+/// file name); and every one of its `relations` relations and `invoices` invoices (with their
+/// PDF) is there exactly once. The default administration 0 holds nothing. Returns every
+/// violation found (empty: isolated and complete).
+pub fn tenant_violations(
+    server: &MockServer,
+    keys: &[String],
+    relations: usize,
+    invoices: usize,
+) -> Vec<String> {
+    let state = server.state_json();
+    let writers = server.writers();
+    let mut violations = Vec::new();
+    let texts = |admin: usize, table: &str, field: &str| -> Vec<String> {
+        state[admin][table]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| r[field].as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    for (table, field) in [("relaties", "naam"), ("verkoopboekingen", "factuurnummer")] {
+        let stray = texts(0, table, field);
+        if !stray.is_empty() {
+            violations.push(format!(
+                "the default administration holds {table} {stray:?}"
+            ));
+        }
+    }
+    for (i, key) in keys.iter().enumerate() {
+        let sim = i + 1;
+        let fingerprint = server.key_fingerprint(key);
+        for record in &writers[sim].records {
+            for writer in record.all() {
+                if writer != fingerprint {
+                    let owner = keys
+                        .iter()
+                        .position(|k| server.key_fingerprint(k) == writer)
+                        .map_or_else(
+                            || "an unknown key".to_owned(),
+                            |o| format!("tenant {o}'s key"),
+                        );
+                    violations.push(format!(
+                        "tenant {i}: {} {} was written with {owner}",
+                        record.resource, record.id
+                    ));
+                }
+            }
+        }
+        let expected = |make: &dyn Fn(usize) -> String, n: usize| -> Vec<String> {
+            let mut v: Vec<String> = (0..n).map(make).collect();
+            v.sort();
+            v
+        };
+        let checks: [(&str, &str, Vec<String>); 3] = [
+            (
+                "relaties",
+                "naam",
+                expected(&|j| relation(i, j).legal_name, relations),
+            ),
+            (
+                "verkoopboekingen",
+                "factuurnummer",
+                expected(&invoice_number_of(i), invoices),
+            ),
+            (
+                "documenten",
+                "fileName",
+                expected(&|j| format!("{}.pdf", invoice_number(i, j)), invoices),
+            ),
+        ];
+        for (table, field, want) in checks {
+            let mut have = texts(sim, table, field);
+            have.sort();
+            if have != want {
+                let foreign: Vec<&String> = have.iter().filter(|h| !want.contains(h)).collect();
+                let missing: Vec<&String> = want.iter().filter(|w| !have.contains(w)).collect();
+                violations.push(format!(
+                    "tenant {i}: {table} holds {} (want {}); foreign {foreign:?}, missing {missing:?}",
+                    have.len(),
+                    want.len()
+                ));
+            }
+        }
+        let recorded = writers[sim].records.len();
+        let written = texts(sim, "relaties", "naam").len()
+            + texts(sim, "verkoopboekingen", "factuurnummer").len()
+            + texts(sim, "documenten", "fileName").len();
+        if recorded != written {
+            violations.push(format!(
+                "tenant {i}: {written} records but {recorded} with a recorded writer"
+            ));
+        }
+    }
+    violations
+}
+
+fn invoice_number_of(i: usize) -> impl Fn(usize) -> String {
+    move |j| invoice_number(i, j)
 }
 
 /// Registers administration `i` with koppelsleutel `key` and queues its `relations`.
@@ -423,5 +593,108 @@ where
             (PER as u64, 0, 0),
             "{c:?}"
         );
+    }
+}
+
+/// A full fleet run (two fleets on one database, four tenants with their own keys, relations
+/// and invoices with a PDF): the simulator reports every record in every administration
+/// written with that administration's own key, and each tenant's data complete and only there.
+pub async fn tenants_stay_isolated<S, R>(first: (S, R), second: (S, R))
+where
+    S: Store,
+    R: AdministrationRegistry + AdministrationLeases + Clone + Send + Sync + 'static,
+{
+    const N: usize = 4;
+    const RELATIONS: usize = 6;
+    const INVOICES: usize = 3;
+    let keys: Vec<String> = (0..N).map(key_text).collect();
+    let server = simulator(N).await;
+    run_tenants(&server, first, second, &keys, RELATIONS, INVOICES).await;
+    let violations = tenant_violations(&server, &keys, RELATIONS, INVOICES);
+    assert!(violations.is_empty(), "{violations:#?}");
+    let records: usize = server.writers().iter().map(|a| a.records.len()).sum();
+    assert_eq!(
+        records,
+        N * (RELATIONS + 2 * INVOICES),
+        "every record has its writer"
+    );
+}
+
+/// The check catches a mix-up: tenants 0 and 1 registered with each other's koppelsleutel
+/// (a host bug the fleet cannot know about) make the simulator report tenant 0's records in
+/// tenant 1's administration, written with tenant 1's key, and the reverse.
+pub async fn a_key_mix_up_is_caught<S, R>(first: (S, R), second: (S, R))
+where
+    S: Store,
+    R: AdministrationRegistry + AdministrationLeases + Clone + Send + Sync + 'static,
+{
+    const N: usize = 3;
+    let keys: Vec<String> = (0..N).map(key_text).collect();
+    let mut registered = keys.clone();
+    registered.swap(0, 1);
+    let server = simulator(N).await;
+    run_tenants(&server, first, second, &registered, 3, 1).await;
+    let violations = tenant_violations(&server, &keys, 3, 1);
+    let expected = [
+        "tenant 0: relaties holds 3 (want 3); foreign [\"Installatiebedrijf Van der Vloot 1-0 B.V.\"",
+        "tenant 1: relaties holds 3 (want 3); foreign [\"Installatiebedrijf Van der Vloot 0-0 B.V.\"",
+        "tenant 0: verkoopboekingen holds 1 (want 1); foreign [\"V01-0000\"]",
+        "tenant 1: documenten holds 1 (want 1); foreign [\"V00-0000.pdf\"]",
+    ];
+    for e in expected {
+        assert!(
+            violations.iter().any(|v| v.starts_with(e)),
+            "the mix-up is reported ({e}): {violations:#?}"
+        );
+    }
+    assert!(
+        violations.iter().all(|v| !v.starts_with("tenant 2")),
+        "tenant 2 is untouched: {violations:#?}"
+    );
+    // What the fleet itself says is no help here: by its own account every item succeeded.
+}
+
+/// Registers tenant `i` with `registered[i]`, queues its relations and invoices, and runs two
+/// fleets until every item is finished.
+async fn run_tenants<S, R>(
+    server: &MockServer,
+    first: (S, R),
+    second: (S, R),
+    registered: &[String],
+    relations: usize,
+    invoices: usize,
+) where
+    S: Store,
+    R: AdministrationRegistry + AdministrationLeases + Clone + Send + Sync + 'static,
+{
+    let (store_a, registry_a) = first;
+    let (store_b, registry_b) = second;
+    for (i, key) in registered.iter().enumerate() {
+        register_with_work(server, &store_a, &registry_a, i, key, relations).await;
+        queue_invoices(server, &store_a, i, key, invoices).await;
+    }
+    let a = fleet(server, store_a.clone(), registry_a, options("worker-a"));
+    let b = fleet(server, store_b, registry_b, options("worker-b"));
+    let (stop, stopped) = stop_signal();
+    let (run_a, run_b) = (a.clone(), b.clone());
+    let (sa, sb) = (stopped(), stopped());
+    let task_a = tokio::spawn(async move { run_a.run(sa).await });
+    let task_b = tokio::spawn(async move { run_b.run(sb).await });
+    let total = relations + 2 * invoices;
+    wait_for("every tenant's items to be finished", || async {
+        for i in 0..registered.len() {
+            if !finished(&store_a, i, total).await {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    stop.send(true).unwrap();
+    task_a.await.unwrap();
+    task_b.await.unwrap();
+    for i in 0..registered.len() {
+        let c = store_a.counts(&admin(i)).await.unwrap();
+        assert_eq!((c.failed, c.needs_review), (0, 0), "tenant {i}: {c:?}");
     }
 }
