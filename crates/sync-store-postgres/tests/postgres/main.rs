@@ -5,4 +5,5 @@
 mod conformance;
 mod engine;
 mod fleet;
+mod fleet_processes;
 mod support;
