@@ -26,6 +26,11 @@
 //!   power failure; [`Synchronous::Normal`] trades that for faster commits.
 //! * **Several processes** may share one file: claims and compare-and-swaps run in
 //!   `BEGIN IMMEDIATE` transactions, so they are exclusive across processes too.
+//! * **Recovery in seconds.** Each open store holds an exclusive `flock` on its own lock file
+//!   in `{database}.holders/`, and claims record it. The operating system releases that lock
+//!   when the process dies (`kill -9` included), so the next claim by any other store sees the
+//!   holder is dead and takes its items back at once instead of waiting out their leases; a
+//!   live but slow holder keeps its leases.
 //! * **Migrations.** Opening a file created by an older version upgrades its schema
 //!   ([`schema`]); opening one from a newer version fails with [`schema::SchemaTooNew`]
 //!   rather than guessing.
@@ -81,6 +86,7 @@
 //! unknown outcome and the caller must re-read before deciding.
 
 mod codec;
+mod holder;
 mod links;
 mod outbox;
 mod pool;

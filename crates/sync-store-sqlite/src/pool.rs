@@ -15,6 +15,7 @@ use sync_core::store::StoreError;
 use tokio::sync::Semaphore;
 
 use crate::codec::SqlResultExt;
+use crate::holder::Holder;
 use crate::{SqliteOptions, Synchronous};
 
 /// Bytes per database page for new files: the operating system's page, and large enough that
@@ -58,6 +59,9 @@ pub(crate) fn with_durable_commit<T>(
 pub(crate) struct Pool {
     path: PathBuf,
     options: SqliteOptions,
+    /// This store's holder lock (see [`crate::holder`]); `None` when the lock file could not
+    /// be made, and claims then fall back to lease expiry alone.
+    holder: Option<Holder>,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
 }
@@ -65,9 +69,15 @@ pub(crate) struct Pool {
 impl Pool {
     pub(crate) fn new(path: &Path, options: SqliteOptions, first: Connection) -> Self {
         let max = options.max_connections.max(1);
+        let holder = Holder::take(path)
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, path = %path.display(), "no holder lock: claims of a killed process come back only after their lease");
+            })
+            .ok();
         Self {
             path: path.to_owned(),
             options,
+            holder,
             idle: Mutex::new(vec![first]),
             permits: Arc::new(Semaphore::new(max)),
         }
@@ -75,6 +85,11 @@ impl Pool {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// This store's holder lock, if it has one.
+    pub(crate) fn holder(&self) -> Option<&Holder> {
+        self.holder.as_ref()
     }
 
     /// Opens and configures a connection.

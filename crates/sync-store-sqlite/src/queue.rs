@@ -15,6 +15,7 @@ use crate::codec::{
     SqlResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql, kind_from_sql,
     state_from_sql, time_from_sql, time_to_sql,
 };
+use crate::holder::Holder;
 use crate::pool::with_durable_commit;
 
 const COLUMNS: &str = "id, admin, kind, crm_id, operation, payload, state, attempts, \
@@ -341,6 +342,7 @@ const CLAIMABLE: &str = "
 
 fn claim_tx(
     conn: &mut Connection,
+    holder: Option<&Holder>,
     admin: &str,
     now: i64,
     limit: i64,
@@ -349,6 +351,9 @@ fn claim_tx(
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .store()?;
+    if let Some(holder) = holder {
+        release_dead_holders(&tx, holder, admin, now)?;
+    }
     let ids = tx
         .prepare_cached(CLAIMABLE)
         .store()?
@@ -360,11 +365,12 @@ fn claim_tx(
     for id in ids {
         tx.prepare_cached(
             "UPDATE work_items
-                SET state = 'in_flight', lease_until = ?2, attempts = attempts + 1, updated_at = ?3
+                SET state = 'in_flight', lease_until = ?2, attempts = attempts + 1, updated_at = ?3,
+                    holder = ?4
               WHERE id = ?1",
         )
         .store()?
-        .execute(params![id, lease_until, now])
+        .execute(params![id, lease_until, now, holder.map(Holder::id)])
         .store()?;
         let item = load(&tx, id)?
             .ok_or_else(|| StoreError::corrupt(format!("work item #{id} vanished mid-claim")))?;
@@ -372,6 +378,42 @@ fn claim_tx(
     }
     tx.commit().store()?;
     Ok(claimed)
+}
+
+/// Ends the leases of `admin`'s claims whose holder (another store, usually another process)
+/// is dead, so the claim that follows takes them at once (see [`crate::holder`]). Only the
+/// holders of live leases are checked: a handful of lock files, one indexed query.
+fn release_dead_holders(
+    tx: &Connection,
+    holder: &Holder,
+    admin: &str,
+    now: i64,
+) -> StoreResult<()> {
+    let others = tx
+        .prepare_cached(
+            "SELECT DISTINCT holder FROM work_items
+              WHERE admin = ?1 AND state = 'in_flight' AND lease_until > ?2
+                AND holder IS NOT NULL AND holder <> ?3",
+        )
+        .store()?
+        .query_map(params![admin, now, holder.id()], |row| {
+            row.get::<_, String>(0)
+        })
+        .store()?
+        .collect::<rusqlite::Result<Vec<String>>>()
+        .store()?;
+    for dead in others.iter().filter(|other| holder.is_dead(other)) {
+        let n = tx
+            .prepare_cached(
+                "UPDATE work_items SET lease_until = ?2
+                  WHERE admin = ?1 AND state = 'in_flight' AND holder = ?3 AND lease_until > ?2",
+            )
+            .store()?
+            .execute(params![admin, now, dead])
+            .store()?;
+        tracing::info!(items = n, holder = %dead, "took back the claims of a store whose process ended, without waiting out their leases");
+    }
+    Ok(())
 }
 
 /// Pending items blocked (transitively) by a NeedsReview dependency.
@@ -443,10 +485,11 @@ impl QueueStore for SqliteStore {
         // run to look a record up before creating it (ADR 004), and the record's create may
         // leave right after it.
         let durable = self.pool.normal_sync();
+        let pool = std::sync::Arc::clone(&self.pool);
         self.pool
             .run(move |conn| {
                 with_durable_commit(conn, durable, |conn| {
-                    claim_tx(conn, &admin, now, limit, lease_until)
+                    claim_tx(conn, pool.holder(), &admin, now, limit, lease_until)
                 })
             })
             .await

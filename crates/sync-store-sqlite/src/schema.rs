@@ -140,6 +140,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox (admin, next_attempt_at);
     "#,
+    // 5: which store instance (process) holds a claim, so a claim of a dead process is taken
+    // back at once (see `holder`). NULL for claims made before.
+    r#"
+    ALTER TABLE work_items ADD COLUMN holder TEXT;
+    "#,
 ];
 
 /// Runs after migration `version`'s SQL, in the same transaction.

@@ -139,3 +139,45 @@ fn a_new_state_file_is_private_to_its_owner() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{mode:o}");
 }
+
+/// A claim of another store that is alive is honoured until its lease ends; once that store
+/// is gone (its process ended; here: every handle dropped), its claims are taken at once.
+#[tokio::test]
+async fn claims_of_a_live_holder_wait_and_of_a_gone_one_come_back_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("holders.sqlite");
+    let worker = SqliteStore::open(&path).unwrap();
+    let other = SqliteStore::open(&path).unwrap();
+    let item = NewWorkItem::new(
+        admin(),
+        EntityKind::Relation,
+        "r1",
+        "upsert",
+        json!(1),
+        t0(),
+    );
+    worker.enqueue(item, t0()).await.unwrap();
+    let lease = Duration::from_secs(300);
+    let claimed = worker.claim(&admin(), t0(), 10, lease).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let soon = t0() + TimeDelta::seconds(1);
+    assert!(
+        other
+            .claim(&admin(), soon, 10, lease)
+            .await
+            .unwrap()
+            .is_empty(),
+        "the holder is alive: its lease stands"
+    );
+    drop(worker);
+    let taken = other.claim(&admin(), soon, 10, lease).await.unwrap();
+    assert_eq!(
+        taken.len(),
+        1,
+        "the holder is gone: taken back without waiting 300 s"
+    );
+    assert_eq!(
+        taken[0].attempts, 2,
+        "the lost attempt counts (lookup before create)"
+    );
+}

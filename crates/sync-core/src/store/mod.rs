@@ -82,7 +82,9 @@
 //!     InFlight item for the same `(kind, crm_id)` (per-record FIFO: two writes for one
 //!     record never run at the same time or out of order); or
 //!   * InFlight with `lease_until <= now` (the worker holding it died or stalled: crash
-//!     recovery).
+//!     recovery). A store that can tell that the holder of a claim is dead (SQLite: an
+//!     operating-system lock per open store, released when its process dies) may treat the
+//!     claim's lease as ended at once; a live holder's lease is always honoured.
 //! * **Claim effect.** Atomically with selecting them, each item becomes InFlight with
 //!   `lease_until = now + lease`, `attempts + 1`, `updated_at = now`. Concurrent claimers
 //!   (tasks, threads or processes) never receive the same item for the same lease.
@@ -144,7 +146,8 @@
 //! ## Crash behaviour
 //!
 //! A process killed at any point loses no acknowledged write and never duplicates an item:
-//! items it had claimed stay InFlight until their lease expires and are then claimed again
+//! items it had claimed stay InFlight until their lease expires (or, on SQLite, until another
+//! store sees that their holder's lock is gone: at once) and are then claimed again
 //! (with a higher attempt count, which tells the engine the previous attempt's outcome is
 //! unknown and must be resolved by natural key before writing).
 
