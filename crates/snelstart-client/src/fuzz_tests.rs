@@ -1,7 +1,8 @@
 //! Property-based fuzzing of every parser that takes outside input: page decoding, error-body
-//! decoding, `Retry-After`, and request paths. cargo-fuzz needs a nightly toolchain, which the
-//! development machine does not have, so these are proptest runs; for a long run raise the case
-//! count: `PROPTEST_CASES=1000000 cargo test -p snelstart-client --lib fuzz_`. A failing case is
+//! decoding, `Retry-After`, and request paths. They run with the normal tests; the long runs are
+//! the libFuzzer targets in `fuzz/` (`client_page_decoding`, `client_error_body`), and a large
+//! case count makes these a fuzzer too:
+//! `PROPTEST_CASES=1000000 cargo test -p snelstart-client --lib fuzz_`. A failing case is
 //! shrunk and stored in `proptest-regressions/`, and gets a named test in this file.
 
 use proptest::prelude::*;

@@ -1054,9 +1054,9 @@ mod tests {
     }
 }
 
-/// Property-based fuzzing of the OData parser and evaluator (cargo-fuzz needs nightly, which
-/// the development machine lacks). Long run:
-/// `PROPTEST_CASES=1000000 cargo test -p snelstart-mock --lib odata::fuzz`.
+/// Property-based fuzzing of the OData parser and evaluator, run with the normal tests; the long
+/// run is the libFuzzer target `mock_odata` in `fuzz/`. With a large case count these are a
+/// fuzzer too: `PROPTEST_CASES=1000000 cargo test -p snelstart-mock --lib odata::fuzz`.
 #[cfg(test)]
 mod fuzz {
     use super::*;

@@ -1,5 +1,7 @@
 //! Fuzzing of the simulator's request bodies: arbitrary JSON (and bytes) posted and put to every
-//! write endpoint never gives a 5xx and never stops the server. Long run:
+//! write endpoint of a running simulator (real HTTP) never gives a 5xx and never stops the
+//! server. The long run is the libFuzzer target `mock_request_bodies` in `fuzz/` (in process);
+//! a large case count makes this a fuzzer too:
 //! `PROPTEST_CASES=100000 cargo test --release -p snelstart-mock --test fuzz_bodies`.
 
 mod common;
