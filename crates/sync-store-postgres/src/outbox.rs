@@ -162,16 +162,20 @@ impl OutboxStore for PostgresStore {
         Ok(events)
     }
 
-    async fn ack_outbox(&self, admin: &AdminKey, id: OutboxId) -> StoreResult<bool> {
+    async fn ack_outbox(&self, admin: &AdminKey, ids: &[OutboxId]) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
         let client = self.client().await?;
         let n = client
             .execute(
-                "DELETE FROM outbox WHERE id = $1 AND admin = $2",
-                &[&id.get(), &admin.as_str()],
+                "DELETE FROM outbox WHERE id = ANY($1) AND admin = $2",
+                &[&ids, &admin.as_str()],
             )
             .await
             .store()?;
-        Ok(n == 1)
+        Ok(n)
     }
 
     async fn retry_outbox(

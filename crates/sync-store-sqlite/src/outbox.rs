@@ -167,16 +167,28 @@ impl OutboxStore for SqliteStore {
             .await
     }
 
-    async fn ack_outbox(&self, admin: &AdminKey, id: OutboxId) -> StoreResult<bool> {
+    async fn ack_outbox(&self, admin: &AdminKey, ids: &[OutboxId]) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
         let admin = admin.as_str().to_owned();
+        let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
         self.pool
             .run(move |conn| {
-                let n = conn
-                    .prepare_cached("DELETE FROM outbox WHERE id = ?1 AND admin = ?2")
-                    .store()?
-                    .execute(params![id.get(), admin])
+                // One commit for a page of deliveries, not one per event.
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
                     .store()?;
-                Ok(n == 1)
+                let mut n = 0;
+                for id in ids {
+                    n += tx
+                        .prepare_cached("DELETE FROM outbox WHERE id = ?1 AND admin = ?2")
+                        .store()?
+                        .execute(params![id, admin])
+                        .store()?;
+                }
+                tx.commit().store()?;
+                Ok(n as u64)
             })
             .await
     }

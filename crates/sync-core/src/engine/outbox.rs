@@ -92,6 +92,10 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 .claim_outbox(admin, now, DELIVERY_PAGE, DELIVERY_LEASE)
                 .await?;
             let full = page.len() == DELIVERY_PAGE;
+            // Accepted events are deleted together, one store commit per page. A crash before
+            // that delivers them again, under the same keys (at least once).
+            let mut accepted = Vec::new();
+            let mut refused = false;
             let mut page = page.into_iter();
             while let Some(entry) = page.next() {
                 let event = match serde_json::from_value::<SinkEvent>(entry.event.clone()) {
@@ -100,7 +104,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                         // Written by a newer build, or damaged: it can never be delivered, and
                         // keeping it would hold it forever.
                         tracing::error!(error = %e, id = %entry.id, "an outbox event does not read as a sink event; dropped");
-                        store.ack_outbox(admin, entry.id).await?;
+                        accepted.push(entry.id);
                         continue;
                     }
                 };
@@ -111,7 +115,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     .await
                 {
                     Ok(()) => {
-                        store.ack_outbox(admin, entry.id).await?;
+                        accepted.push(entry.id);
                         delivered += 1;
                     }
                     Err(e) => {
@@ -122,12 +126,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                         store
                             .retry_outbox(admin, entry.id, at, Some(&e.to_string()))
                             .await?;
-                        for rest in page {
+                        for rest in page.by_ref() {
                             store.retry_outbox(admin, rest.id, now, None).await?;
                         }
-                        return Ok(delivered);
+                        refused = true;
                     }
                 }
+            }
+            store.ack_outbox(admin, &accepted).await?;
+            if refused {
+                return Ok(delivered);
             }
             if !full {
                 return Ok(delivered);

@@ -2173,16 +2173,24 @@ pub async fn outbox_delivery_leases<S: Store>(store: S) {
     );
 
     // Another administration cannot touch them.
-    assert!(!store.ack_outbox(&other_admin(), first[0].id).await.unwrap());
+    assert_eq!(
+        store
+            .ack_outbox(&other_admin(), &[first[0].id])
+            .await
+            .unwrap(),
+        0
+    );
     let err = store
         .retry_outbox(&other_admin(), first[0].id, at(12), None)
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 
-    assert!(store.ack_outbox(&admin(), first[0].id).await.unwrap());
-    assert!(
-        !store.ack_outbox(&admin(), first[0].id).await.unwrap(),
+    assert_eq!(store.ack_outbox(&admin(), &[]).await.unwrap(), 0);
+    assert_eq!(store.ack_outbox(&admin(), &[first[0].id]).await.unwrap(), 1);
+    assert_eq!(
+        store.ack_outbox(&admin(), &[first[0].id]).await.unwrap(),
+        0,
         "acked once"
     );
     store
@@ -2221,4 +2229,11 @@ pub async fn outbox_delivery_leases<S: Store>(store: S) {
         .unwrap();
     assert_eq!(expired.len(), 2, "both leases ended");
     assert_eq!(expired[0].attempts, 3);
+    let both: Vec<_> = expired.iter().map(|e| e.id).collect();
+    assert_eq!(
+        store.ack_outbox(&admin(), &both).await.unwrap(),
+        2,
+        "one step for a page"
+    );
+    assert_eq!(store.outbox_backlog(&admin()).await.unwrap().waiting, 0);
 }

@@ -468,13 +468,16 @@ impl OutboxStore for MemoryStore {
         })
     }
 
-    async fn ack_outbox(&self, admin: &AdminKey, id: OutboxId) -> StoreResult<bool> {
+    async fn ack_outbox(&self, admin: &AdminKey, ids: &[OutboxId]) -> StoreResult<u64> {
         self.with(|s| {
-            if s.outbox.get(&id).is_some_and(|e| e.admin == *admin) {
-                s.outbox.remove(&id);
-                return Ok(true);
+            let mut n = 0;
+            for id in ids {
+                if s.outbox.get(id).is_some_and(|e| e.admin == *admin) {
+                    s.outbox.remove(id);
+                    n += 1;
+                }
             }
-            Ok(false)
+            Ok(n)
         })
     }
 

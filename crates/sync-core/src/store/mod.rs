@@ -126,8 +126,9 @@
 //!   of one administration with `next_attempt_at <= now`, each leased until `now + lease`
 //!   (`next_attempt_at` moves there, `attempts + 1`): concurrent deliverers never hold the
 //!   same event at once, and an event whose deliverer died is due again after the lease.
-//! * [`OutboxStore::ack_outbox`] deletes a delivered event (`false` when it was already
-//!   gone: another deliverer got there after a lease expired; at-least-once allows that).
+//! * [`OutboxStore::ack_outbox`] deletes delivered events, several in one commit, and counts
+//!   those that existed (one already gone: another deliverer got there after a lease expired;
+//!   at-least-once allows that).
 //!   [`OutboxStore::retry_outbox`] makes it due at `at`, recording why (`NotFound` when
 //!   gone).
 //! * Every call is scoped by administration: an id of another administration is unknown.
@@ -496,12 +497,12 @@ pub trait OutboxStore {
         lease: Duration,
     ) -> impl Future<Output = StoreResult<Vec<OutboxEvent>>> + Send;
 
-    /// Deletes a delivered event; `true` when it existed.
+    /// Deletes delivered events in one step; returns how many existed.
     fn ack_outbox(
         &self,
         admin: &AdminKey,
-        id: OutboxId,
-    ) -> impl Future<Output = StoreResult<bool>> + Send;
+        ids: &[OutboxId],
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 
     /// Makes an event due again at `at`, recording why it was not delivered (`None`: it was
     /// not tried, only handed back).
