@@ -34,6 +34,10 @@
 //! go to standard error. The exit code is 0 whenever a report was written; only a file that
 //! cannot be read or is not JSON at all stops it (naming file, line and column).
 //!
+//! This is a thin wrapper over `snelstart_sync::mapping::matching::report`; `snelsync
+//! match-report` prints the same lines (and reads SnelStart's relations through the client
+//! when no SnelStart file is given).
+//!
 //! # `CRM.json`
 //!
 //! A JSON array of CRM relations in the `crm-model` format, or a whole export document
@@ -65,225 +69,12 @@
 //! `postcode`), `factuurEmailVersturen.email`; other fields are read and ignored. Each item is
 //! read on its own.
 
-use std::collections::HashMap;
 use std::error::Error;
 use std::fs;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter};
 
-use serde_json::Value;
-use snelstart_sync::client::models::Relatie;
-use snelstart_sync::crm::Relation;
-use snelstart_sync::crm::read::read_export;
-use snelstart_sync::mapping::matching::{
-    Candidate, Decision, MatchRecord, MatchResult, Matcher, Reason,
-};
-
-/// One decision line; a struct (not `json!`) so the keys keep this order.
-#[derive(serde::Serialize)]
-struct ReportLine<'a> {
-    crm_id: &'a str,
-    decision: Decision,
-    snelstart_id: Option<&'a str>,
-    score: i32,
-    reasons: &'a [Reason],
-    /// The relatiecode of `snelstart_id`.
-    relatiecode: Option<i64>,
-    /// "SnelStart holds this company 3 times: …; linked to 1042".
-    snelstart_duplicates: Option<String>,
-    /// For review: the competing candidates and their evidence.
-    candidates: &'a [Candidate],
-}
-
-/// A field that could not be read.
-#[derive(serde::Serialize)]
-struct Problem {
-    field: String,
-    message: String,
-}
-
-/// A record that could not be read.
-#[derive(serde::Serialize)]
-struct InvalidLine {
-    side: &'static str,
-    index: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    crm_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    snelstart_id: Option<String>,
-    decision: &'static str,
-    problems: Vec<Problem>,
-}
-
-/// The CRM relations that could be read, and a line for each one that could not.
-fn read_crm(path: &str) -> Result<(Vec<Relation>, Vec<InvalidLine>), Box<dyn Error>> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read CRM file {path}: {e}"))?;
-    // An array of relations is read as the `relations` section of an export document, so
-    // both forms go through the intake's reader. (The prefix shifts columns of line 1 only.)
-    let document = if text.trim_start().starts_with('[') {
-        format!("{{\"relations\":{text}}}")
-    } else {
-        text
-    };
-    let export = read_export(&document).map_err(|e| format!("CRM file {path}: {e}"))?;
-    let mut invalid: Vec<InvalidLine> = export
-        .relations
-        .rejections
-        .iter()
-        .map(|r| InvalidLine {
-            side: "crm",
-            index: r.index,
-            crm_id: r.id.as_ref().map(|id| id.as_str().to_owned()),
-            snelstart_id: None,
-            decision: "invalid",
-            problems: r
-                .problems
-                .iter()
-                .map(|p| Problem {
-                    field: p.path.clone(),
-                    message: p.message.clone(),
-                })
-                .collect(),
-        })
-        .collect();
-    // The same id twice: the first occurrence wins (even when it could not be read), the
-    // later one is refused naming `id`.
-    let mut first: HashMap<String, usize> = HashMap::new();
-    for line in &invalid {
-        if let Some(id) = &line.crm_id {
-            first.entry(id.clone()).or_insert(line.index);
-        }
-    }
-    let mut relations = Vec::with_capacity(export.relations.records.len());
-    for read in export.relations.records {
-        let id = read.record.id.as_str().to_owned();
-        if let Some(&earlier) = first.get(&id).filter(|&&earlier| earlier < read.index) {
-            invalid.push(InvalidLine {
-                side: "crm",
-                index: read.index,
-                crm_id: Some(id),
-                snelstart_id: None,
-                decision: "invalid",
-                problems: vec![Problem {
-                    field: "id".into(),
-                    message: format!("id occurs earlier at index {earlier}; the first wins"),
-                }],
-            });
-            continue;
-        }
-        first.insert(id, read.index);
-        relations.push((read.index, read.record));
-    }
-    relations.sort_by_key(|(index, _)| *index);
-    invalid.sort_by_key(|line| line.index);
-    Ok((relations.into_iter().map(|(_, r)| r).collect(), invalid))
-}
-
-/// Which field of a SnelStart item does not read: each field is tried on its own (with the
-/// id), so the line names it.
-fn failing_fields(item: &Value) -> Vec<String> {
-    let Some(object) = item.as_object() else {
-        return vec![String::new()];
-    };
-    let id = object.get("id").cloned().unwrap_or(Value::Null);
-    let mut fields = Vec::new();
-    if serde_json::from_value::<Relatie>(serde_json::json!({ "id": id })).is_err() {
-        fields.push("id".to_owned());
-        return fields;
-    }
-    for (key, value) in object {
-        if key == "id" {
-            continue;
-        }
-        let probe = serde_json::json!({ "id": id, key.as_str(): value });
-        if serde_json::from_value::<Relatie>(probe).is_err() {
-            fields.push(key.clone());
-        }
-    }
-    fields
-}
-
-/// The SnelStart relations that could be read, and a line for each one that could not.
-fn read_snelstart(path: &str) -> Result<(Vec<Relatie>, Vec<InvalidLine>), Box<dyn Error>> {
-    let text =
-        fs::read_to_string(path).map_err(|e| format!("cannot read SnelStart file {path}: {e}"))?;
-    let items: Vec<Value> = serde_json::from_str(&text)
-        .map_err(|e| format!("SnelStart file {path} is not a JSON array: {e}"))?;
-    let mut relaties = Vec::with_capacity(items.len());
-    let mut invalid = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (index, item) in items.into_iter().enumerate() {
-        let snelstart_id = item.get("id").and_then(Value::as_str).map(str::to_owned);
-        match serde_json::from_value::<Relatie>(item.clone()) {
-            Ok(relatie) => {
-                let id = relatie.id.to_string();
-                if let Some(&earlier) = seen.get(&id) {
-                    invalid.push(InvalidLine {
-                        side: "snelstart",
-                        index,
-                        crm_id: None,
-                        snelstart_id: Some(id),
-                        decision: "invalid",
-                        problems: vec![Problem {
-                            field: "id".into(),
-                            message: format!(
-                                "id occurs earlier at index {earlier}; the first wins"
-                            ),
-                        }],
-                    });
-                    continue;
-                }
-                seen.insert(id, index);
-                relaties.push(relatie);
-            }
-            Err(error) => {
-                let fields = failing_fields(&item);
-                let problems = if fields.is_empty() {
-                    vec![Problem {
-                        field: String::new(),
-                        message: error.to_string(),
-                    }]
-                } else {
-                    fields
-                        .into_iter()
-                        .map(|field| Problem {
-                            message: format!(
-                                "{error}; value {}",
-                                item.get(&field).map_or("?".into(), Value::to_string)
-                            ),
-                            field,
-                        })
-                        .collect()
-                };
-                invalid.push(InvalidLine {
-                    side: "snelstart",
-                    index,
-                    crm_id: None,
-                    snelstart_id,
-                    decision: "invalid",
-                    problems,
-                });
-            }
-        }
-    }
-    Ok((relaties, invalid))
-}
-
-fn report_line(result: &MatchResult, relatiecode: Option<i64>) -> ReportLine<'_> {
-    ReportLine {
-        crm_id: &result.crm_id,
-        decision: result.decision,
-        snelstart_id: result.snelstart_id.as_deref(),
-        score: result.score,
-        reasons: &result.reasons,
-        relatiecode,
-        snelstart_duplicates: result.snelstart_duplicates_note(),
-        candidates: if result.decision == Decision::Review {
-            &result.candidates
-        } else {
-            &[]
-        },
-    }
-}
+use snelstart_sync::mapping::matching::Matcher;
+use snelstart_sync::mapping::matching::report::{CrmRelations, SnelStartRelations, match_report};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
@@ -291,74 +82,19 @@ fn main() -> Result<(), Box<dyn Error>> {
         eprintln!("usage: match_report CRM.json SNELSTART.json");
         std::process::exit(2);
     };
-    let (crm, crm_invalid) = read_crm(&crm_path)?;
-    let (snelstart, ss_invalid) = read_snelstart(&snelstart_path)?;
+    let crm_text = fs::read_to_string(&crm_path)
+        .map_err(|e| format!("cannot read CRM file {crm_path}: {e}"))?;
+    let crm = CrmRelations::from_json(&crm_text).map_err(|e| format!("{crm_path}: {e}"))?;
+    let snelstart_text = fs::read_to_string(&snelstart_path)
+        .map_err(|e| format!("cannot read SnelStart file {snelstart_path}: {e}"))?;
+    let snelstart = SnelStartRelations::from_json(&snelstart_text)
+        .map_err(|e| format!("{snelstart_path}: {e}"))?;
 
-    let crm_records: Vec<MatchRecord> = crm.iter().map(MatchRecord::from_crm).collect();
-    let ss_records: Vec<MatchRecord> = snelstart.iter().map(MatchRecord::from_snelstart).collect();
-    let codes: HashMap<&str, i64> = ss_records
-        .iter()
-        .filter_map(|r| Some((r.id.as_str(), r.relatiecode?)))
-        .collect();
-    // Ids are unique on both sides by now, so the matcher has nothing to refuse.
-    let outcome = Matcher::default().run(&crm_records, &ss_records)?;
-
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    for line in &ss_invalid {
-        writeln!(out, "{}", serde_json::to_string(line)?)?;
-    }
-    // CRM lines in file order: decisions and unreadable records interleaved.
-    let mut invalid = crm_invalid.iter().peekable();
-    let positions: Vec<usize> = {
-        // The file index of each readable record: every index not taken by an invalid line.
-        let taken: std::collections::HashSet<usize> = crm_invalid.iter().map(|l| l.index).collect();
-        (0..crm.len() + crm_invalid.len())
-            .filter(|i| !taken.contains(i))
-            .collect()
-    };
-    for (result, position) in outcome.results.iter().zip(&positions) {
-        while let Some(line) = invalid.next_if(|l| l.index < *position) {
-            writeln!(out, "{}", serde_json::to_string(line)?)?;
-        }
-        let code = result
-            .snelstart_id
-            .as_deref()
-            .and_then(|id| codes.get(id).copied());
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string(&report_line(result, code))?
-        )?;
-    }
-    for line in invalid {
-        writeln!(out, "{}", serde_json::to_string(line)?)?;
-    }
-    out.flush()?;
-
-    eprintln!(
-        "{} CRM relations against {} SnelStart relations: {} match, {} review, {} new; {} CRM and {} SnelStart records could not be read",
-        outcome.results.len() + crm_invalid.len(),
-        ss_records.len() + ss_invalid.len(),
-        outcome.count(Decision::Match),
-        outcome.count(Decision::Review),
-        outcome.count(Decision::New),
-        crm_invalid.len(),
-        ss_invalid.len(),
-    );
-    for group in &outcome.snelstart_groups {
-        eprintln!("duplicate in snelstart: {}", group.summary());
-    }
-    for pair in &outcome.crm_duplicates {
-        let evidence: Vec<String> = pair.evidence.iter().map(ToString::to_string).collect();
-        eprintln!(
-            "possible duplicate in {}: {} and {} (score {}: {})",
-            pair.side,
-            pair.first_id,
-            pair.second_id,
-            pair.score,
-            evidence.join(", ")
-        );
+    let report = match_report(&crm, &snelstart, &Matcher::default())?;
+    report.write_json_lines(BufWriter::new(io::stdout().lock()))?;
+    eprintln!("{}", report.summary());
+    for note in report.duplicate_notes() {
+        eprintln!("{note}");
     }
     Ok(())
 }

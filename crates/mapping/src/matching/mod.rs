@@ -89,6 +89,7 @@ mod engine;
 mod index;
 pub mod normalize;
 mod record;
+pub mod report;
 mod score;
 mod snelstart_index;
 pub mod synthetic;
