@@ -66,6 +66,7 @@ mod backup;
 mod chart;
 mod defaults;
 mod diff;
+pub mod propose;
 mod validate;
 
 use std::collections::BTreeMap;
