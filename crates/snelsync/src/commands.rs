@@ -12,13 +12,20 @@ use sync_core::{
     ReviewResolution,
 };
 
-use crate::config::{Engine, Loaded, template};
+use mapping::config::ChartOfAccounts;
+use mapping::config::propose::{MappingProposal, ProposedRule, propose_mapping};
+use snelstart_client::odata::Query;
+use snelstart_client::ops;
+
+use crate::config::{AdminSection, Engine, Loaded, template};
 use crate::{CliError, Outcome};
 
 /// What every command gets from the command line.
 #[derive(Debug)]
 pub struct Context {
     pub config: PathBuf,
+    /// `--store`: overrides the configuration's store.
+    pub store: Option<crate::store::StoreTarget>,
     pub admin: Option<String>,
     pub json: bool,
 }
@@ -28,13 +35,13 @@ impl Context {
         Loaded::read(&self.config)
     }
 
-    fn engines(&self, source: &MemorySource) -> Result<Vec<Engine>, CliError> {
+    async fn engines(&self, source: &MemorySource) -> Result<Vec<Engine>, CliError> {
         let loaded = self.load()?;
-        let store = loaded.open_store()?;
+        let store = loaded.open_store(self.store.as_ref()).await?;
         loaded.engines(&store, self.admin.as_deref(), source)
     }
 
-    fn print(&self, json: &Value, text: &str) {
+    pub(crate) fn print(&self, json: &Value, text: &str) {
         if self.json {
             println!("{}", serde_json::to_string_pretty(json).unwrap_or_default());
         } else {
@@ -61,9 +68,11 @@ pub struct InitOptions {
     pub force: bool,
 }
 
-pub fn init(ctx: &Context, o: &InitOptions) -> Result<Outcome, CliError> {
-    std::fs::create_dir_all(&o.dir)
-        .map_err(|e| CliError::Failed(format!("{}: {e}", o.dir.display())))?;
+/// Writes `snelsync.toml` and `mapping.toml`. With the credentials in the environment (and
+/// without `--mock-chart`) the mapping's ledgers are proposed from the administration's own
+/// chart of accounts and VAT rates, each rule commented with why; without them it is the
+/// template of SnelStart's standard chart.
+pub async fn init(ctx: &Context, o: &InitOptions) -> Result<Outcome, CliError> {
     let config_path = o.dir.join("snelsync.toml");
     let mapping_path = o.dir.join("mapping.toml");
     for p in [&config_path, &mapping_path] {
@@ -74,44 +83,128 @@ pub fn init(ctx: &Context, o: &InitOptions) -> Result<Outcome, CliError> {
             )));
         }
     }
-    let mapping = if o.mock_chart {
-        mapping::config::MappingConfig::default_for_mock()
+    let config_text = template(
+        o.base_url.as_deref(),
+        o.auth_url.as_deref(),
+        &o.admin_key,
+        &o.budget,
+    );
+    // Read through the configuration just generated, so the proposal uses exactly the
+    // endpoints, budget and secrets the other commands will.
+    let loaded = Loaded::parse(&config_text, &config_path)?;
+    let admin = loaded.administration(None)?;
+    let proposal = if !o.mock_chart && loaded.has_credentials(admin) {
+        Some(propose(&loaded, admin).await?)
     } else {
-        mapping::config::MappingConfig::default()
+        None
     };
-    let mapping_text = mapping
-        .to_toml_string()
-        .map_err(|e| CliError::Failed(format!("mapping template: {e}")))?;
-    let header = "# The ledger mapping: which grootboekrekening each revenue and cost category and VAT\n\
-                  # kind books on, how projects become kostenplaatsen, how relatiecodes are chosen.\n\
-                  # `snelsync check` compares it with the administration's chart of accounts.\n\n";
+    let mapping_text = match &proposal {
+        Some(p) => p.to_toml(),
+        None if o.mock_chart => mapping::config::MappingConfig::default_for_mock().to_toml_string(),
+        None => mapping::config::MappingConfig::default().to_toml_string(),
+    }
+    .map_err(|e| CliError::Failed(format!("mapping template: {e}")))?;
+    let header = match &proposal {
+        Some(_) => format!(
+            "# The ledger mapping: which grootboekrekening each revenue and cost category and VAT\n\
+             # kind books on, how projects become kostenplaatsen, how relatiecodes are chosen.\n\
+             # Proposed by `snelsync init` from the chart of accounts of `{}`: review each\n\
+             # ledger below, then run `snelsync check`.\n\n",
+            admin.key
+        ),
+        None => "# The ledger mapping: which grootboekrekening each revenue and cost category and VAT\n\
+                 # kind books on, how projects become kostenplaatsen, how relatiecodes are chosen.\n\
+                 # `snelsync check` compares it with the administration's chart of accounts.\n\n"
+            .to_owned(),
+    };
+    std::fs::create_dir_all(&o.dir)
+        .map_err(|e| CliError::Failed(format!("{}: {e}", o.dir.display())))?;
     let write = |path: &Path, text: &str| {
         std::fs::write(path, text).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
     };
-    write(
-        &config_path,
-        &template(
-            o.base_url.as_deref(),
-            o.auth_url.as_deref(),
-            &o.admin_key,
-            &o.budget,
-        ),
-    )?;
+    write(&config_path, &config_text)?;
     write(&mapping_path, &format!("{header}{mapping_text}"))?;
-    ctx.print(
-        &json!({"config": config_path, "mapping": mapping_path}),
-        &format!(
-            "wrote {} and {}\nset SNELSTART_SUBSCRIPTION_KEY, SNELSTART_KOPPELSLEUTEL, SNELSYNC_TOKEN and \
-             SNELSYNC_CRM_SECRET, then run `snelsync check`\n",
-            config_path.display(),
-            mapping_path.display()
+    let mut text = format!(
+        "wrote {} and {}\n",
+        config_path.display(),
+        mapping_path.display()
+    );
+    match &proposal {
+        Some(p) => {
+            text.push_str(&format!(
+                "ledgers proposed from the chart of accounts of `{}`: {} revenue and {} purchase rules\n",
+                admin.key,
+                p.revenue.len(),
+                p.cost.len()
+            ));
+            for m in &p.missing {
+                text.push_str(&format!("  not found: {m}\n"));
+            }
+            text.push_str("review mapping.toml, then run `snelsync check`\n");
+        }
+        None => text.push_str(
+            "set SNELSTART_SUBSCRIPTION_KEY, SNELSTART_KOPPELSLEUTEL, SNELSYNC_TOKEN and \
+             SNELSYNC_CRM_SECRET, then run `snelsync check` (with the SnelStart keys set, `init` \
+             proposes the ledgers from the administration's chart of accounts)\n",
         ),
+    }
+    let rules = |rules: &[ProposedRule]| {
+        rules
+            .iter()
+            .map(|r| json!({"category": r.rule.category, "vat": r.rule.vat, "ledger": r.rule.ledger, "why": r.why}))
+            .collect::<Vec<_>>()
+    };
+    let proposal_json = proposal.as_ref().map(|p| {
+        json!({
+            "administration": admin.key,
+            "revenue": rules(&p.revenue),
+            "cost": rules(&p.cost),
+            "debtors": p.debtors.as_ref().map(|l| json!({"ledger": l.nummer, "why": l.why})),
+            "creditors": p.creditors.as_ref().map(|l| json!({"ledger": l.nummer, "why": l.why})),
+            "missing": p.missing,
+        })
+    });
+    ctx.print(
+        &json!({"config": config_path, "mapping": mapping_path, "proposal": proposal_json}),
+        &text,
     );
     Ok(Outcome::Clean)
 }
 
+/// Reads the chart of accounts and the VAT rates of `admin` and proposes its ledgers.
+async fn propose(loaded: &Loaded, admin: &AdminSection) -> Result<MappingProposal, CliError> {
+    let client = loaded.client(admin)?;
+    let failed = |what: &str, e: snelstart_client::Error| {
+        CliError::Failed(format!("reading the {what} of `{}`: {e}", admin.key))
+    };
+    let grootboeken = client
+        .list_all(ops::grootboeken::list(Query::new()))
+        .await
+        .map_err(|e| failed("chart of accounts", e))?;
+    let tarieven = client
+        .execute(ops::btwtarieven::list())
+        .await
+        .map_err(|e| failed("VAT rates", e))?;
+    let proposal = propose_mapping(&grootboeken, &tarieven, chrono::Utc::now().date_naive());
+    // The proposal is built to pass the check `snelsync check` runs; say so if it does not.
+    let chart = ChartOfAccounts::from_snelstart(&grootboeken, &[]);
+    let problems = proposal.config.validate_against(&chart).problems;
+    if !problems.is_empty() {
+        return Err(CliError::Failed(format!(
+            "the proposed mapping does not fit the chart of accounts of `{}`: {}",
+            admin.key,
+            problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+    Ok(proposal)
+}
+
 pub async fn check(ctx: &Context) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let mut all = Vec::new();
     let mut text = String::new();
     let mut outcome = Outcome::Clean;
@@ -174,7 +267,7 @@ pub async fn plan(ctx: &Context, from: &Path) -> Result<Outcome, CliError> {
     let export = read_export_file(from)?;
     // The changes come from a source the engine reads during the plan: nothing is queued.
     let source = MemorySource::new(CrmDataset::from_export(&export).changes());
-    let engines = ctx.engines(&source)?;
+    let engines = ctx.engines(&source).await?;
     let mut all = Vec::new();
     let mut text = String::new();
     for engine in &engines {
@@ -190,7 +283,7 @@ pub async fn plan(ctx: &Context, from: &Path) -> Result<Outcome, CliError> {
 }
 
 pub async fn sync(ctx: &Context, from: &Path, max_wait: u64) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let mut all = Vec::new();
     let mut text = String::new();
     let mut outcome = Outcome::Clean;
@@ -255,7 +348,7 @@ pub async fn sync(ctx: &Context, from: &Path, max_wait: u64) -> Result<Outcome, 
 }
 
 pub async fn status(ctx: &Context) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let mut all = Vec::new();
     let mut text = String::new();
     let mut outcome = Outcome::Clean;
@@ -304,7 +397,7 @@ pub async fn replay(
     kind: Option<&str>,
     id: Option<&str>,
 ) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let mut all = Vec::new();
     let mut text = String::new();
     for engine in &engines {
@@ -330,7 +423,7 @@ pub async fn replay(
 }
 
 pub async fn review_list(ctx: &Context) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let mut all = Vec::new();
     let mut text = String::new();
     let mut outcome = Outcome::Clean;
@@ -393,7 +486,7 @@ pub async fn review_resolve(
     link: Option<uuid::Uuid>,
     create_new: bool,
 ) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let [engine] = engines.as_slice() else {
         return Err(CliError::Config(
             "several administrations are configured: name one with --admin".to_owned(),
@@ -420,7 +513,7 @@ pub async fn review_resolve(
 
 pub async fn reconcile(ctx: &Context, from: &Path) -> Result<Outcome, CliError> {
     let export = read_export_file(from)?;
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let reports = reconcile_engines(&engines.iter().collect::<Vec<_>>(), &export).await?;
     let mut all = Vec::new();
     let mut text = String::new();
@@ -455,7 +548,7 @@ pub(crate) async fn reconcile_engines(
 }
 
 pub async fn backup_export(ctx: &Context, out: Option<&Path>) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let [engine] = engines.as_slice() else {
         return Err(CliError::Config(
             "several administrations are configured: name one with --admin".to_owned(),
@@ -481,7 +574,7 @@ pub async fn backup_export(ctx: &Context, out: Option<&Path>) -> Result<Outcome,
 }
 
 pub async fn backup_import(ctx: &Context, file: &Path) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let [engine] = engines.as_slice() else {
         return Err(CliError::Config(
             "several administrations are configured: name one with --admin".to_owned(),
@@ -561,7 +654,7 @@ pub async fn digest_text(engines: &[&Engine]) -> Result<(String, Outcome), CliEr
 }
 
 pub async fn digest(ctx: &Context, out: Option<&Path>) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default())?;
+    let engines = ctx.engines(&MemorySource::default()).await?;
     let (text, outcome) = digest_text(&engines.iter().collect::<Vec<_>>()).await?;
     match out {
         Some(path) => {

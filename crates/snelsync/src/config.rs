@@ -13,12 +13,12 @@ use snelstart_client::budget::BudgetConfig;
 use snelsync_http::{CrmEndpoint, HttpConfig, Secret};
 use sync_core::store::AdminKey;
 use sync_core::{MemorySource, NoSink, SyncEngine};
-use sync_store_sqlite::SqliteStore;
 
 use crate::CliError;
+use crate::store::{AnyStore, StoreTarget};
 
 /// The engine type the binary runs.
-pub type Engine = SyncEngine<SqliteStore, MemorySource, NoSink>;
+pub type Engine = SyncEngine<AnyStore, MemorySource, NoSink>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,14 +73,23 @@ fn default_tolerance() -> u64 {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
+    /// The SQLite file (relative to the configuration), when no URL names another store.
     #[serde(default = "default_sqlite")]
     pub sqlite: PathBuf,
+    /// A store URL: `postgres://…` (with an optional `?schema=NAME`) for PostgreSQL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The environment variable holding the store URL (for a URL with a password).
+    #[serde(default)]
+    pub url_env: Option<String>,
 }
 
 impl Default for StoreSection {
     fn default() -> Self {
         StoreSection {
             sqlite: default_sqlite(),
+            url: None,
+            url_env: None,
         }
     }
 }
@@ -202,7 +211,13 @@ impl Loaded {
     pub fn read(path: &Path) -> Result<Loaded, CliError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
-        let file: FileConfig = toml::from_str(&text)
+        Self::parse(&text, path)
+    }
+
+    /// A configuration from its text; `path` is where it is (or will be) written: messages
+    /// name it and relative paths are resolved against its folder.
+    pub fn parse(text: &str, path: &Path) -> Result<Loaded, CliError> {
+        let file: FileConfig = toml::from_str(text)
             .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
         if file.administrations.is_empty() {
             return Err(CliError::Config(format!(
@@ -300,10 +315,40 @@ impl Loaded {
         })
     }
 
-    pub fn open_store(&self) -> Result<SqliteStore, CliError> {
-        let path = self.resolve(&self.file.store.sqlite);
-        SqliteStore::open(&path)
-            .map_err(|e| CliError::Failed(format!("store {}: {e}", path.display())))
+    /// Where the store is: `over` (the command line's `--store`), else `[store] url` or
+    /// `url_env`, else the SQLite file.
+    pub fn store_target(&self, over: Option<&StoreTarget>) -> Result<StoreTarget, CliError> {
+        if let Some(target) = over {
+            return Ok(target.clone());
+        }
+        let s = &self.file.store;
+        let url = match (&s.url, &s.url_env) {
+            (Some(_), Some(_)) => {
+                return Err(CliError::Config(
+                    "[store] url and url_env: give one of them".to_owned(),
+                ));
+            }
+            (Some(url), None) => Some(url.clone()),
+            (None, Some(var)) => Some(env_secret(var, "the store URL")?),
+            (None, None) => None,
+        };
+        match url {
+            Some(url) => match StoreTarget::parse(&url)
+                .map_err(|e| CliError::Config(format!("[store] url: {e}")))?
+            {
+                StoreTarget::Sqlite(path) => Ok(StoreTarget::Sqlite(self.resolve(&path))),
+                postgres => Ok(postgres),
+            },
+            None => Ok(StoreTarget::Sqlite(self.resolve(&s.sqlite))),
+        }
+    }
+
+    /// Opens the store (see [`store_target`](Self::store_target)).
+    pub async fn open_store(&self, over: Option<&StoreTarget>) -> Result<AnyStore, CliError> {
+        self.store_target(over)?
+            .open()
+            .await
+            .map_err(CliError::Failed)
     }
 
     fn budget(&self) -> Result<BudgetConfig, CliError> {
@@ -328,7 +373,34 @@ impl Loaded {
             .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))
     }
 
-    fn client(&self, admin: &AdminSection) -> Result<Client, CliError> {
+    /// The one administration a command works on: `only`, or the only one configured.
+    pub fn administration(&self, only: Option<&str>) -> Result<&AdminSection, CliError> {
+        let admins = &self.file.administrations;
+        match only {
+            Some(key) => admins.iter().find(|a| a.key == key).ok_or_else(|| {
+                CliError::Config(format!("no administration `{key}` is configured"))
+            }),
+            None => match admins.as_slice() {
+                [one] => Ok(one),
+                _ => Err(CliError::Config(
+                    "several administrations are configured: name one with --admin".to_owned(),
+                )),
+            },
+        }
+    }
+
+    /// Whether the environment holds both secrets `admin`'s client needs.
+    pub fn has_credentials(&self, admin: &AdminSection) -> bool {
+        [
+            &self.file.snelstart.subscription_key_env,
+            &admin.koppelsleutel_env,
+        ]
+        .iter()
+        .all(|var| std::env::var(var).is_ok_and(|v| !v.trim().is_empty()))
+    }
+
+    /// A SnelStart client for `admin`, with the secrets from the environment.
+    pub fn client(&self, admin: &AdminSection) -> Result<Client, CliError> {
         let s = &self.file.snelstart;
         let mut builder = Client::builder()
             .subscription_key(env_secret(&s.subscription_key_env, "the subscription key")?)
@@ -351,7 +423,7 @@ impl Loaded {
     /// One engine per administration (all on one store), optionally only `only`.
     pub fn engines(
         &self,
-        store: &SqliteStore,
+        store: &AnyStore,
         only: Option<&str>,
         source: &MemorySource,
     ) -> Result<Vec<Engine>, CliError> {
@@ -428,6 +500,11 @@ timestamp_tolerance_seconds = 300
 [store]
 # The SQLite file with the queue, links, cursors and audit log (relative to this file).
 sqlite = "snelsync.sqlite"
+# Or PostgreSQL (several workers, or a database the CRM already runs): a URL, with the
+# schema as a parameter; a URL with a password belongs in an environment variable (url_env).
+# The command line's --store URL overrides both.
+# url = "postgres://snelsync@127.0.0.1:5432/crm?schema=snelsync"
+# url_env = "SNELSYNC_STORE_URL"
 
 [snelstart]
 {}

@@ -11,6 +11,7 @@
 //! snelsync reconcile --from export.json          compare the CRM with SnelStart
 //! snelsync backup export [--out FILE] | import FILE
 //! snelsync digest [--out FILE]                   the weekly status digest (Markdown)
+//! snelsync match-report CRM.json [SNELSTART.json] which CRM relations SnelStart already has
 //! snelsync serve                                 HTTP service + processing (SIGTERM: graceful stop)
 //! ```
 //!
@@ -25,11 +26,16 @@
 //! | 1 | could not do it: configuration, store, SnelStart unreachable or refusing the credentials |
 //! | 2 | usage error (unknown command or option) |
 //! | 3 | done, but something needs a person: `check` found problems (not safe to sync), records failed or wait for review after `sync`/`status`/`digest`, `reconcile` found differences |
+//!
+//! `match-report` exits 0 whenever it wrote a report: its `review` and `invalid` lines are the
+//! report's content, not a failure.
 
 mod commands;
 mod config;
+mod match_report;
 mod schedule;
 mod serve;
+mod store;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +83,10 @@ struct Cli {
         env = "SNELSYNC_CONFIG"
     )]
     config: PathBuf,
+    /// The store instead of the configuration's: a SQLite file or a PostgreSQL URL
+    /// (`postgres://user@host/db?schema=NAME`).
+    #[arg(long, global = true, env = "SNELSYNC_STORE", value_parser = store::StoreTarget::parse)]
+    store: Option<store::StoreTarget>,
     /// Only this administration.
     #[arg(long, global = true)]
     admin: Option<String>,
@@ -89,7 +99,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Write a commented snelsync.toml and a mapping.toml template.
+    /// Write a commented snelsync.toml and a mapping.toml; with SNELSTART_SUBSCRIPTION_KEY and
+    /// SNELSTART_KOPPELSLEUTEL set, the ledgers are proposed from the administration's chart
+    /// of accounts and VAT rates.
     Init {
         /// Where to write them.
         #[arg(long, default_value = ".")]
@@ -107,7 +119,7 @@ enum Command {
         #[arg(long, default_value = "test_key")]
         budget: String,
         /// The ledger numbers of the snelstart-mock simulator's chart of accounts instead of
-        /// SnelStart's standard chart.
+        /// SnelStart's standard chart (nothing is read, even with credentials).
         #[arg(long)]
         mock_chart: bool,
         /// Overwrite existing files.
@@ -161,6 +173,19 @@ enum Command {
     /// The weekly status digest as Markdown (to --out or standard output).
     Digest {
         /// The file to write.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Before a first sync: which CRM relations does SnelStart already have? One JSON line per
+    /// record (match, review, new, invalid); a summary to standard error (exit 0 whenever a
+    /// report was written).
+    MatchReport {
+        /// The CRM relations: a JSON array in the CRM format, or a whole CRM export.
+        crm: PathBuf,
+        /// SnelStart's relations as `GET /relaties` returns them (a JSON array); without it
+        /// they are read through the configured administration's client.
+        snelstart: Option<PathBuf>,
+        /// Write the lines to this file (the summary then goes to standard output).
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -236,6 +261,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<Outcome, CliError> {
     let ctx = commands::Context {
         config: cli.config,
+        store: cli.store,
         admin: cli.admin,
         json: cli.json,
     };
@@ -248,18 +274,21 @@ async fn run(cli: Cli) -> Result<Outcome, CliError> {
             budget,
             mock_chart,
             force,
-        } => commands::init(
-            &ctx,
-            &commands::InitOptions {
-                dir,
-                admin_key,
-                base_url,
-                auth_url,
-                budget,
-                mock_chart,
-                force,
-            },
-        ),
+        } => {
+            commands::init(
+                &ctx,
+                &commands::InitOptions {
+                    dir,
+                    admin_key,
+                    base_url,
+                    auth_url,
+                    budget,
+                    mock_chart,
+                    force,
+                },
+            )
+            .await
+        }
         Command::Check => commands::check(&ctx).await,
         Command::Plan { from } => commands::plan(&ctx, &from).await,
         Command::Sync { from, max_wait } => commands::sync(&ctx, &from, max_wait).await,
@@ -281,6 +310,11 @@ async fn run(cli: Cli) -> Result<Outcome, CliError> {
             BackupCommand::Import { file } => commands::backup_import(&ctx, &file).await,
         },
         Command::Digest { out } => commands::digest(&ctx, out.as_deref()).await,
+        Command::MatchReport {
+            crm,
+            snelstart,
+            out,
+        } => match_report::run(&ctx, &crm, snelstart.as_deref(), out.as_deref()).await,
         Command::Serve => serve::serve(&ctx).await,
     }
 }

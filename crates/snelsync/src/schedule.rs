@@ -18,7 +18,6 @@ use chrono_tz::Tz;
 use snelsync_http::Service;
 use sync_core::store::{StateKey, StateStore};
 use sync_core::{MemorySource, NoSink};
-use sync_store_sqlite::SqliteStore;
 use tokio::sync::watch;
 
 use crate::config::Engine;
@@ -294,7 +293,7 @@ const RETRY: Duration = Duration::minutes(15);
 /// suspended machine cannot make it sleep past an appointment for long.
 const LONGEST_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
-type Svc = Service<SqliteStore, MemorySource, NoSink>;
+type Svc = Service<crate::store::AnyStore, MemorySource, NoSink>;
 
 impl Jobs {
     /// Whether there is anything to run.

@@ -55,7 +55,7 @@ pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
     let stop_signal = StopSignal::register();
     let loaded = crate::config::Loaded::read(&ctx.config)?;
     let jobs = loaded.jobs()?;
-    let store = loaded.open_store()?;
+    let store = loaded.open_store(ctx.store.as_ref()).await?;
     let engines = loaded.engines(&store, ctx.admin.as_deref(), &MemorySource::default())?;
     for engine in &engines {
         engine.record_config().await?;

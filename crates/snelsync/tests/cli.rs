@@ -267,3 +267,75 @@ async fn check_reports_api_drift_by_property_without_values() {
     .unwrap();
     s.mock.shutdown().await;
 }
+
+/// `init` with the SnelStart keys in the environment reads the chart of accounts and the VAT
+/// rates and proposes the ledgers, each commented with why; `check` finds it safe to sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_with_credentials_proposes_the_ledgers() {
+    let s = Setup::start().await;
+    let s = tokio::task::spawn_blocking(move || {
+        let dir = s.dir.path().to_str().unwrap().to_owned();
+        let base = s.mock.base_url();
+        let auth = s.mock.auth_url();
+        let init = s.run(&[
+            "init", "--dir", &dir, "--admin-key", "bakkerij", "--base-url", &base,
+            "--auth-url", &auth, "--budget", "unlimited", "--json",
+        ]);
+        assert_eq!(init.status.code(), Some(0));
+        let init = json_of(&init);
+        let proposal = &init["proposal"];
+        assert_eq!(proposal["administration"], "bakkerij");
+        assert_eq!(proposal["debtors"]["ledger"], 1300);
+        assert_eq!(proposal["creditors"]["ledger"], 1600);
+        assert_eq!(proposal["missing"], serde_json::json!([]));
+
+        let text = std::fs::read_to_string(s.path("mapping.toml")).unwrap();
+        // Each rule says why: number, name, rubriek, function.
+        assert!(
+            text.contains(
+                "# omzet with VAT hoog → 8000 Omzet hoog (rubriek Netto-omzet, function VerkopenOmzetHoog, allows btw Hoog)"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("# Debiteuren"), "{text}");
+        assert!(text.contains("1300 Debiteuren"), "{text}");
+        assert!(text.contains("hoog 21 % since 2012-10-01"), "{text}");
+        let config = mapping::config::MappingConfig::from_toml_str(&text).unwrap();
+        use crm_model::VatCategory as V;
+        let revenue = |v| config.revenue_ledger(None, v);
+        assert_eq!(
+            [V::Hoog, V::Laag, V::Verlegd, V::Export, V::IntraEu, V::Nul, V::Vrijgesteld]
+                .map(revenue),
+            [8000, 8010, 8020, 8030, 8040, 8050, 8050].map(Some),
+            "not 8100: it needs a kostenplaats on every line"
+        );
+        // One purchase ledger for every rate: the cost of sales, not the first cost ledger.
+        assert_eq!(config.ledgers.cost.len(), 1);
+        assert_eq!(config.ledgers.cost[0].ledger, 7000);
+        assert!(text.contains("#   4300 Kantoorkosten"), "{text}");
+        assert!(text.contains("#   8100 Omzet projecten hoog"), "{text}");
+
+        let path = s.path("snelsync.toml");
+        let conf = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, conf.replace("127.0.0.1:7878", "127.0.0.1:0")).unwrap();
+        let check = s.run(&["check", "--json"]);
+        assert_eq!(check.status.code(), Some(0), "the proposal is safe to sync");
+        assert_eq!(json_of(&check)["administrations"][0]["safe_to_sync"], true);
+
+        // Wrong credentials: nothing is written, exit 1.
+        let other = tempfile::tempdir().unwrap();
+        let bad = Command::new(env!("CARGO_BIN_EXE_snelsync"))
+            .args(["init", "--dir", other.path().to_str().unwrap(), "--base-url", &base, "--auth-url", &auth])
+            .envs(s.env())
+            .env("SNELSTART_KOPPELSLEUTEL", "not-the-key")
+            .output()
+            .unwrap();
+        assert_eq!(bad.status.code(), Some(1));
+        assert!(!other.path().join("snelsync.toml").exists());
+        assert!(!String::from_utf8_lossy(&bad.stderr).contains("not-the-key"));
+        s
+    })
+    .await
+    .unwrap();
+    s.mock.shutdown().await;
+}

@@ -25,31 +25,23 @@ pub struct Setup {
 impl Setup {
     pub async fn start() -> Setup {
         let mock = MockServer::start(MockConfig::new()).await.unwrap();
-        let client = Client::builder()
-            .base_url(mock.base_url())
-            .auth_url(mock.auth_url())
-            .subscription_key(mock.subscription_key())
-            .koppelsleutel(mock.client_key())
-            .build()
-            .unwrap();
         // A customer the bookkeeper typed into SnelStart before the coupling existed: same
         // address and e-mail domain as a CRM relation with another name (a namesake to review).
-        let existing: RelatieWrite = serde_json::from_value(json!({
-            "relatiesoort": ["Klant"],
-            "relatiecode": 500,
-            "naam": "Bakkerij De Korst B.V.",
-            "vestigingsAdres": {"straat": "Kerkstraat 2", "postcode": "3820 BA", "plaats": "Amersfoort"},
-            "email": "info@dekorst.nl"
-        }))
-        .unwrap();
-        let created = client
-            .execute(snelstart_client::ops::relaties::create(&existing).unwrap())
-            .await
-            .unwrap();
+        let existing = create_in(
+            &mock,
+            json!({
+                "relatiesoort": ["Klant"],
+                "relatiecode": 500,
+                "naam": "Bakkerij De Korst B.V.",
+                "vestigingsAdres": {"straat": "Kerkstraat 2", "postcode": "3820 BA", "plaats": "Amersfoort"},
+                "email": "info@dekorst.nl"
+            }),
+        )
+        .await;
         Setup {
             mock,
             dir: tempfile::tempdir().unwrap(),
-            existing_id: created.id.to_string(),
+            existing_id: existing,
         }
     }
 
@@ -144,6 +136,27 @@ pub fn export() -> Value {
              "lines": [{"description": "Onderhoud", "quantity": "1", "unit_price": "100.00", "vat_category": "hoog"}]}
         ]
     })
+}
+
+/// Types a relation into the simulator's SnelStart; its id.
+pub async fn create_relation(s: &Setup, relatie: Value) -> String {
+    create_in(&s.mock, relatie).await
+}
+
+async fn create_in(mock: &MockServer, relatie: Value) -> String {
+    let client = Client::builder()
+        .base_url(mock.base_url())
+        .auth_url(mock.auth_url())
+        .subscription_key(mock.subscription_key())
+        .koppelsleutel(mock.client_key())
+        .build()
+        .unwrap();
+    let write: RelatieWrite = serde_json::from_value(relatie).unwrap();
+    let created = client
+        .execute(snelstart_client::ops::relaties::create(&write).unwrap())
+        .await
+        .unwrap();
+    created.id.to_string()
 }
 
 pub fn json_of(out: &Output) -> Value {
