@@ -11,9 +11,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sync_core::store::{
-    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, IdLink, LeaseToken,
-    LinkStore, NewWorkItem, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore,
-    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
+    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, FinishedItem, IdLink,
+    LeaseToken, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId, OutboxStore,
+    QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore, StoreResult,
+    StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
 };
 use sync_store_postgres::{PostgresOptions, PostgresStore};
 use sync_store_sqlite::SqliteStore;
@@ -335,6 +336,40 @@ impl QueueStore for AnyStore {
 
     async fn prune_done(&self, admin: &AdminKey, before: DateTime<Utc>) -> StoreResult<u64> {
         delegate!(self.prune_done(admin, before))
+    }
+}
+
+impl OutboxStore for AnyStore {
+    async fn finish_batch(&self, items: Vec<FinishedItem>, now: DateTime<Utc>) -> StoreResult<()> {
+        delegate!(self.finish_batch(items, now))
+    }
+
+    async fn claim_outbox(
+        &self,
+        admin: &AdminKey,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: Duration,
+    ) -> StoreResult<Vec<OutboxEvent>> {
+        delegate!(self.claim_outbox(admin, now, limit, lease))
+    }
+
+    async fn ack_outbox(&self, admin: &AdminKey, id: OutboxId) -> StoreResult<bool> {
+        delegate!(self.ack_outbox(admin, id))
+    }
+
+    async fn retry_outbox(
+        &self,
+        admin: &AdminKey,
+        id: OutboxId,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
+        delegate!(self.retry_outbox(admin, id, at, error))
+    }
+
+    async fn outbox_backlog(&self, admin: &AdminKey) -> StoreResult<OutboxBacklog> {
+        delegate!(self.outbox_backlog(admin))
     }
 }
 
