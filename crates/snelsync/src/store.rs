@@ -354,8 +354,8 @@ impl OutboxStore for AnyStore {
         delegate!(self.claim_outbox(admin, now, limit, lease))
     }
 
-    async fn ack_outbox(&self, admin: &AdminKey, id: OutboxId) -> StoreResult<bool> {
-        delegate!(self.ack_outbox(admin, id))
+    async fn ack_outbox(&self, admin: &AdminKey, ids: &[OutboxId]) -> StoreResult<u64> {
+        delegate!(self.ack_outbox(admin, ids))
     }
 
     async fn retry_outbox(
