@@ -11,6 +11,10 @@
 //! (target: one write per new entity plus one read per 500 existing, no per-record look-ups)
 //! and peak memory of the process (simulator included).
 //!
+//! **Simulator in its own process** (`--simulator-process target/release/snelstart-mock`):
+//! the engine's peak memory is then this process's alone, and the simulator's is printed
+//! apart (build it first: `cargo build --release -p snelstart-mock`).
+//!
 //! **Limited** (`--limited`): the simulator enforces the test key's budget scaled 60 times in
 //! speed (100 calls per *second*, 5 at once) and the client is configured with the same
 //! budget. Prints the call rate the engine sustains as a share of the limit (target: at least
@@ -19,7 +23,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use snelstart_mock::{MockConfig, MockServer};
+use snelstart_mock::{MockConfig, MockServer, Stats};
 use snelstart_sync::client::Client;
 use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::crm::{Address, Contact, Project, Relation, RelationKind};
@@ -39,6 +43,141 @@ struct Args {
     /// Run against a rate-limited simulator (100 calls per second, 5 concurrent).
     #[arg(long)]
     limited: bool,
+    /// Run the simulator as this `snelstart-mock` binary in its own process, so the peak
+    /// memory printed for this process is the engine's alone.
+    #[arg(long)]
+    simulator_process: Option<std::path::PathBuf>,
+}
+
+/// The simulator: in this process, or a `snelstart-mock` process of its own.
+enum Simulator {
+    InProcess(MockServer),
+    Process {
+        child: std::process::Child,
+        base_url: String,
+        auth_url: String,
+        subscription_key: String,
+        client_key: String,
+    },
+}
+
+impl Simulator {
+    async fn start(
+        config: MockConfig,
+        binary: Option<&std::path::Path>,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
+        let Some(binary) = binary else {
+            return Ok(Self::InProcess(MockServer::start(config).await?));
+        };
+        use std::io::BufRead;
+        // Keys of this run only: the simulator refuses nothing on loopback, but public
+        // default keys are not needed here.
+        let subscription_key = format!("bench-sub-{}", std::process::id());
+        let client_key = format!("bench-key-{}", std::process::id());
+        let limits = config.rate_limits;
+        let mut child = std::process::Command::new(binary)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(["--rate-limit-per-minute", &limits.per_minute.to_string()])
+            .args(["--rate-limit-per-hour", &limits.per_hour.to_string()])
+            .args(["--max-concurrent", &limits.concurrent.to_string()])
+            .env("SNELSTART_MOCK_SUBSCRIPTION_KEY", &subscription_key)
+            .env("SNELSTART_MOCK_CLIENT_KEY", &client_key)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout of the simulator")?;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let (mut base_url, mut auth_url) = (None, None);
+        for line in lines.by_ref().take(10) {
+            let line = line?;
+            if let Some(url) = line.strip_prefix("snelstart-mock API base URL:") {
+                base_url = Some(url.trim().to_owned());
+            } else if let Some(url) = line.strip_prefix("snelstart-mock token URL:") {
+                auth_url = Some(url.trim().to_owned());
+            }
+            if base_url.is_some() && auth_url.is_some() {
+                break;
+            }
+        }
+        let (Some(base_url), Some(auth_url)) = (base_url, auth_url) else {
+            let _ = child.kill();
+            return Err("the simulator process printed no URLs".into());
+        };
+        // Keep reading what it prints: a closed pipe would fail its next line.
+        std::thread::spawn(move || lines.for_each(drop));
+        Ok(Self::Process {
+            child,
+            base_url,
+            auth_url,
+            subscription_key,
+            client_key,
+        })
+    }
+
+    fn client(&self, budget: BudgetConfig) -> Result<Client, Box<dyn std::error::Error>> {
+        let builder = Client::builder().rate_budget(budget);
+        let builder = match self {
+            Self::InProcess(server) => builder
+                .base_url(server.base_url())
+                .auth_url(server.auth_url())
+                .subscription_key(server.subscription_key())
+                .koppelsleutel(server.client_key()),
+            Self::Process {
+                base_url,
+                auth_url,
+                subscription_key,
+                client_key,
+                ..
+            } => builder
+                .base_url(base_url.as_str())
+                .auth_url(auth_url.as_str())
+                .subscription_key(subscription_key.as_str())
+                .koppelsleutel(client_key.as_str()),
+        };
+        Ok(builder.build()?)
+    }
+
+    /// The simulator's request counters (over HTTP for a process of its own).
+    async fn stats(&self) -> Result<Stats, Box<dyn std::error::Error>> {
+        match self {
+            Self::InProcess(server) => Ok(server.stats()),
+            Self::Process {
+                base_url,
+                subscription_key,
+                ..
+            } => {
+                let root = base_url.trim_end_matches('/').trim_end_matches("/v2");
+                Ok(reqwest::Client::new()
+                    .get(format!("{root}/_mock/stats"))
+                    .header("Ocp-Apim-Subscription-Key", subscription_key.as_str())
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?)
+            }
+        }
+    }
+
+    /// Peak memory of the simulator's own process, when it has one.
+    fn own_peak_mib(&self) -> Option<f64> {
+        match self {
+            Self::InProcess(_) => None,
+            Self::Process { child, .. } => {
+                peak_memory_mib_of(&format!("/proc/{}/status", child.id()))
+            }
+        }
+    }
+
+    async fn shutdown(self) {
+        match self {
+            Self::InProcess(server) => server.shutdown().await,
+            Self::Process { mut child, .. } => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
 }
 
 fn dataset(relations: u32, projects: u32) -> CrmDataset {
@@ -110,7 +249,12 @@ fn load_average() -> Option<String> {
 }
 
 fn peak_memory_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    peak_memory_mib_of("/proc/self/status")
+}
+
+/// `VmHWM` of a process's `status` file, in MiB.
+fn peak_memory_mib_of(status_file: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(status_file).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
@@ -130,14 +274,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         (MockConfig::new(), BudgetConfig::unlimited())
     };
-    let server = MockServer::start(mock_config).await?;
-    let client = Client::builder()
-        .base_url(server.base_url())
-        .auth_url(server.auth_url())
-        .subscription_key(server.subscription_key())
-        .koppelsleutel(server.client_key())
-        .rate_budget(budget)
-        .build()?;
+    if args.limited && args.simulator_process.is_some() {
+        // The binary has no flag for the shortened windows the limited mode needs.
+        return Err(
+            "--limited runs the simulator in this process; drop --simulator-process".into(),
+        );
+    }
+    let server = Simulator::start(mock_config, args.simulator_process.as_deref()).await?;
+    let client = server.client(budget)?;
     let dir = std::env::temp_dir().join(format!("snelsync-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let store = SqliteStore::open_with(
@@ -175,7 +319,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cpu_after = cpu_seconds();
     let (bytes_after, wchar_after) = (proc_io("write_bytes:"), proc_io("wchar:"));
 
-    let stats = server.stats();
+    let stats = server.stats().await?;
     let reads = stats.total() - stats.writes();
     let created = report.total(Action::Created);
     println!("{report}");
@@ -226,9 +370,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     if let (Some(before), Some(queued_cpu), Some(after)) = (cpu_before, cpu_queued, cpu_after) {
         println!(
-            "CPU time (this process, simulator included): {:.2} s queueing + {:.2} s processing \
-             = {:.2} s for {:.2} s wall; load average before {} / after {} (2 cores, other \
-             helpers' builds included)",
+            "CPU time (this process{}): {:.2} s queueing + {:.2} s processing = {:.2} s for \
+             {:.2} s wall; load average before {} / after {} (2 cores, other work included)",
+            if args.simulator_process.is_some() {
+                ", the engine alone"
+            } else {
+                ", simulator included"
+            },
             queued_cpu - before,
             after - queued_cpu,
             after - before,
@@ -250,18 +398,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     // A rerun of the same data: nothing changed, so nothing may be written to SnelStart.
-    let writes_before_rerun = server.stats().writes();
+    let writes_before_rerun = server.stats().await?.writes();
     let rerun_started = Instant::now();
     engine.submit_batch(data.changes()).await?;
     engine.run_until_idle(Duration::from_secs(3_600)).await?;
     println!(
         "rerun of the same {} entities: {} SnelStart writes, {:.2} s",
         entities,
-        server.stats().writes() - writes_before_rerun,
+        server.stats().await?.writes() - writes_before_rerun,
         rerun_started.elapsed().as_secs_f64()
     );
-    if let Some(mib) = peak_memory_mib() {
-        println!("peak memory (VmHWM, simulator included): {mib:.1} MiB");
+    match (peak_memory_mib(), server.own_peak_mib()) {
+        (Some(engine), Some(simulator)) => println!(
+            "peak memory (VmHWM): engine process {engine:.1} MiB; simulator process {simulator:.1} MiB"
+        ),
+        (Some(both), None) => println!("peak memory (VmHWM, simulator included): {both:.1} MiB"),
+        _ => {}
     }
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);

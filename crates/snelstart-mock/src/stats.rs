@@ -1,10 +1,10 @@
 //! Request counts per method, route template and status.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One counter of [`Stats`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct StatEntry {
     /// HTTP method, e.g. `POST`.
@@ -17,8 +17,9 @@ pub struct StatEntry {
     pub count: u64,
 }
 
-/// A snapshot of the request counters (`GET /_mock/stats` returns the same as JSON).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// A snapshot of the request counters (`GET /_mock/stats` returns the same as JSON, which
+/// deserializes into this type again: a simulator in another process is read the same way).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Stats {
     /// All counters, ordered by route, method and status.
