@@ -10,7 +10,7 @@ use mapping::config::MappingConfig;
 use serde::Deserialize;
 use snelstart_client::Client;
 use snelstart_client::budget::BudgetConfig;
-use snelsync_http::{CrmEndpoint, HttpConfig, Secret};
+use snelsync_http::{CrmEndpoint, HttpConfig, HttpConfigBuilder, Secret};
 use sync_core::store::AdminKey;
 use sync_core::{MemorySource, NoSink, SyncEngine};
 
@@ -35,6 +35,9 @@ pub struct FileConfig {
     pub administrations: Vec<AdminSection>,
     #[serde(default, rename = "crm")]
     pub crms: Vec<CrmSection>,
+    /// The SnelStart coupling webhook; absent: not mounted.
+    #[serde(default)]
+    pub onboarding: Option<OnboardingSection>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +194,37 @@ pub struct CrmSection {
     pub administration: String,
 }
 
+/// `[onboarding]`: SnelStart's coupling webhook (the customer's activate, regenerate and
+/// delete clicks register, rekey and remove administrations in the store's registry).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnboardingSection {
+    /// Where the webhook is mounted.
+    #[serde(default = "default_coupling_path")]
+    pub path: String,
+    /// The environment variable holding the secret the webhook's requests are signed with.
+    pub secret_env: String,
+    /// The environment variable holding the master keys koppelsleutels are sealed with
+    /// (`id=base64[,id=base64...]`, the first one current; see `sync_core::keys::KeyRing`).
+    #[serde(default = "default_master_keys_env")]
+    pub master_keys_env: String,
+    /// The mapping configuration (a mapping file, relative to this file) of a coupling whose
+    /// ReferenceKey is not listed in `mappings`; absent: such couplings are refused.
+    #[serde(default)]
+    pub default_mapping: Option<PathBuf>,
+    /// The mapping configuration per ReferenceKey.
+    #[serde(default)]
+    pub mappings: std::collections::BTreeMap<String, PathBuf>,
+}
+
+fn default_coupling_path() -> String {
+    snelsync_http::coupling::DEFAULT_PATH.to_owned()
+}
+
+fn default_master_keys_env() -> String {
+    sync_core::keys::MASTER_KEYS_VAR.to_owned()
+}
+
 /// A configuration read from a file, with paths resolved against the file's folder.
 #[derive(Debug)]
 pub struct Loaded {
@@ -198,7 +232,7 @@ pub struct Loaded {
     pub dir: PathBuf,
 }
 
-fn env_secret(var: &str, what: &str) -> Result<String, CliError> {
+pub(crate) fn env_secret(var: &str, what: &str) -> Result<String, CliError> {
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => Ok(v),
         _ => Err(CliError::Config(format!(
@@ -246,7 +280,7 @@ impl Loaded {
         Ok(Loaded { file, dir })
     }
 
-    fn resolve(&self, p: &Path) -> PathBuf {
+    pub(crate) fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {
             p.to_path_buf()
         } else {
@@ -351,7 +385,7 @@ impl Loaded {
             .map_err(CliError::Failed)
     }
 
-    fn budget(&self) -> Result<BudgetConfig, CliError> {
+    pub(crate) fn budget(&self) -> Result<BudgetConfig, CliError> {
         match self.file.snelstart.budget.as_str() {
             "test_key" => Ok(BudgetConfig::test_key()),
             "production" => Ok(BudgetConfig::production()),
@@ -366,6 +400,11 @@ impl Loaded {
         let Some(path) = &admin.mapping else {
             return Ok(MappingConfig::default());
         };
+        self.mapping_file(path)
+    }
+
+    /// The mapping file at `path` (relative to the configuration), read and checked.
+    pub fn mapping_file(&self, path: &Path) -> Result<MappingConfig, CliError> {
         let path = self.resolve(path);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
@@ -450,7 +489,8 @@ impl Loaded {
         Ok(out)
     }
 
-    pub fn http(&self) -> Result<HttpConfig, CliError> {
+    /// The router's configuration before it is built (`serve` adds the coupling webhook).
+    pub fn http_builder(&self) -> Result<HttpConfigBuilder, CliError> {
         let h = &self.file.http;
         let mut builder = HttpConfig::builder()
             .max_body_bytes(h.max_body_bytes)
@@ -468,7 +508,7 @@ impl Loaded {
                 AdminKey::new(&crm.administration),
             ));
         }
-        Ok(builder.build())
+        Ok(builder)
     }
 }
 

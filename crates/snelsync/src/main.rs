@@ -33,6 +33,7 @@
 mod commands;
 mod config;
 mod match_report;
+mod onboarding;
 mod schedule;
 mod serve;
 mod store;

@@ -60,7 +60,12 @@ pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
     for engine in &engines {
         engine.record_config().await?;
     }
-    let http = loaded.http()?;
+    let mut http = loaded.http_builder()?;
+    if let Some(webhook) = crate::onboarding::coupling_webhook(&loaded, &store).await? {
+        tracing::info!(path = webhook.mount_path(), "coupling webhook mounted");
+        http = http.coupling_webhook(webhook);
+    }
+    let http = http.build();
     if http.token.is_none() {
         tracing::warn!("no [http] token_env configured: the status page and API refuse everyone");
     }

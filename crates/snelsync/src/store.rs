@@ -16,8 +16,10 @@ use sync_core::store::{
     QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore, StoreResult,
     StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
 };
-use sync_store_postgres::{PostgresOptions, PostgresStore};
-use sync_store_sqlite::SqliteStore;
+use sync_core::keys::{KeyId, SealedSecret};
+use sync_core::registry::{AdministrationRecord, AdministrationRegistry};
+use sync_store_postgres::{PostgresOptions, PostgresRegistry, PostgresStore};
+use sync_store_sqlite::{SqliteRegistry, SqliteStore};
 use uuid::Uuid;
 
 /// Where the engine's state lives, as `--store` or `[store]` names it.
@@ -107,14 +109,88 @@ pub enum AnyStore {
     Postgres(PostgresStore),
 }
 
-/// Hands one call to the store inside.
+/// Hands one call to the store (or, with `AnyRegistry:` in front, the registry) inside.
 macro_rules! delegate {
     ($self:ident . $method:ident ( $($arg:expr),* )) => {
+        delegate!(AnyStore: $self.$method($($arg),*))
+    };
+    ($any:ident : $self:ident . $method:ident ( $($arg:expr),* )) => {
         match $self {
-            AnyStore::Sqlite(s) => s.$method($($arg),*).await,
-            AnyStore::Postgres(s) => s.$method($($arg),*).await,
+            $any::Sqlite(s) => s.$method($($arg),*).await,
+            $any::Postgres(s) => s.$method($($arg),*).await,
         }
     };
+}
+
+/// The administrations registry (onboarding) in the same database as the [`AnyStore`].
+#[derive(Debug, Clone)]
+pub enum AnyRegistry {
+    /// In the SQLite file.
+    Sqlite(SqliteRegistry),
+    /// In the PostgreSQL schema.
+    Postgres(PostgresRegistry),
+}
+
+impl AnyStore {
+    /// The administrations registry beside this store (its table is created when missing).
+    pub async fn registry(&self) -> Result<AnyRegistry, String> {
+        match self {
+            AnyStore::Sqlite(s) => SqliteRegistry::new(s).await.map(AnyRegistry::Sqlite),
+            AnyStore::Postgres(s) => PostgresRegistry::new(s).await.map(AnyRegistry::Postgres),
+        }
+        .map_err(|e| format!("administrations registry: {e}"))
+    }
+}
+
+impl AdministrationRegistry for AnyRegistry {
+    async fn register(&self, record: AdministrationRecord) -> StoreResult<()> {
+        delegate!(AnyRegistry: self.register(record))
+    }
+
+    async fn administration(&self, admin: &AdminKey) -> StoreResult<Option<AdministrationRecord>> {
+        delegate!(AnyRegistry: self.administration(admin))
+    }
+
+    async fn administrations_by_reference(
+        &self,
+        reference_key: &str,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        delegate!(AnyRegistry: self.administrations_by_reference(reference_key))
+    }
+
+    async fn list_administrations(
+        &self,
+        after: Option<&AdminKey>,
+        limit: usize,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        delegate!(AnyRegistry: self.list_administrations(after, limit))
+    }
+
+    async fn replace_key(
+        &self,
+        admin: &AdminKey,
+        expected: &SealedSecret,
+        new: SealedSecret,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        delegate!(AnyRegistry: self.replace_key(admin, expected, new, now))
+    }
+
+    async fn set_paused(&self, admin: &AdminKey, paused: bool, now: DateTime<Utc>) -> StoreResult<()> {
+        delegate!(AnyRegistry: self.set_paused(admin, paused, now))
+    }
+
+    async fn remove_administration(&self, admin: &AdminKey) -> StoreResult<bool> {
+        delegate!(AnyRegistry: self.remove_administration(admin))
+    }
+
+    async fn sealed_under_other_keys(
+        &self,
+        current: &KeyId,
+        limit: usize,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        delegate!(AnyRegistry: self.sealed_under_other_keys(current, limit))
+    }
 }
 
 impl LinkStore for AnyStore {

@@ -8,28 +8,17 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
-use support::Setup;
+use support::{Killed, Setup};
 use sync_core::store::{AdminKey, EntityKind, LinkStore};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// Kills a child process when dropped (a failed assertion must not leave a browser running).
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A WebDriver session, spoken to over HTTP on loopback.
 struct Browser {
@@ -229,25 +218,7 @@ async fn the_status_page_shows_failures_and_reviews_and_links_a_review() {
     })
     .await
     .unwrap();
-    let mut serve = Killed(
-        Command::new(env!("CARGO_BIN_EXE_snelsync"))
-            .arg("serve")
-            .current_dir(s.dir.path())
-            .envs(s.env())
-            .env("SNELSYNC_CONFIG", s.path("snelsync.toml"))
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let first = BufReader::new(serve.0.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
-    let base = first
-        .strip_prefix("snelsync: listening on ")
-        .unwrap_or_else(|| panic!("{first}"))
-        .to_owned();
+    let (mut serve, base) = s.serve(&[]);
     let shots = artefacts();
 
     let b = Browser::start().await;

@@ -4,8 +4,9 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::{Value, json};
 use snelstart_client::Client;
@@ -14,6 +15,16 @@ use snelstart_mock::{MockConfig, MockServer};
 
 pub const TOKEN: &str = "token-for-the-status-page";
 pub const CRM_SECRET: &str = "crm-secret-for-tests";
+
+/// Kills a child process when dropped (a failed assertion must not leave it running).
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 pub struct Setup {
     pub mock: MockServer,
@@ -66,6 +77,32 @@ impl Setup {
             String::from_utf8_lossy(&out.stderr)
         );
         out
+    }
+
+    /// Starts `snelsync serve` with the secrets (and `extra`) in the environment; the process
+    /// and the base URL it listens on, read from its first line.
+    pub fn serve(&self, extra: &[(&str, String)]) -> (Killed, String) {
+        let mut serve = Killed(
+            Command::new(env!("CARGO_BIN_EXE_snelsync"))
+                .arg("serve")
+                .current_dir(self.dir.path())
+                .envs(self.env())
+                .envs(extra.iter().map(|(k, v)| (k, v)))
+                .env("SNELSYNC_CONFIG", self.path("snelsync.toml"))
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let first = BufReader::new(serve.0.stdout.take().unwrap())
+            .lines()
+            .next()
+            .unwrap()
+            .unwrap();
+        let base = first
+            .strip_prefix("snelsync: listening on ")
+            .unwrap_or_else(|| panic!("{first}"))
+            .to_owned();
+        (serve, base)
     }
 
     pub fn env(&self) -> Vec<(&'static str, String)> {
