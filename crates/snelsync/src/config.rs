@@ -580,8 +580,55 @@ mapping = "mapping.toml"
 name = "crm"
 secret_env = "SNELSYNC_CRM_SECRET"
 administration = "{admin}"
+
+# SnelStart's coupling webhook (onboarding): a customer's activate, regenerate and delete
+# clicks register, rekey and remove administrations in the store's registry. Absent: the
+# route does not exist. The requests must be signed with the secret in secret_env (your
+# gateway signs what SnelStart sends); koppelsleutels are sealed with the master keys in
+# master_keys_env ("id=base64,..." with 32-byte keys, the first one current; e.g.
+# k1=$(openssl rand -base64 32)).
+# [onboarding]
+# path = "/snelstart/coupling"
+# secret_env = "SNELSYNC_COUPLING_SECRET"
+# master_keys_env = "SNELSYNC_MASTER_KEYS"
+# The mapping file per ReferenceKey (the activate URL's referenceKey), and the one for the
+# others; without default_mapping an unlisted reference key is refused.
+# default_mapping = "mapping.toml"
+# mappings = {{ "klant-42" = "mapping-klant-42.toml" }}
 "#,
         url("base_url", base_url, snelstart_client::DEFAULT_BASE_URL),
         url("auth_url", auth_url, snelstart_client::DEFAULT_AUTH_URL),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The template's commented `[onboarding]` section, switched on, is what the parser reads.
+    #[test]
+    fn the_templates_onboarding_section_parses() {
+        let text = template(None, None, "bakkerij", "test_key");
+        let plain = Loaded::parse(&text, Path::new("snelsync.toml")).unwrap();
+        assert!(plain.file.onboarding.is_none(), "off by default");
+        let start = text.find("# [onboarding]").unwrap();
+        let on: String = text[start..]
+            .lines()
+            .map(|l| l.strip_prefix("# ").unwrap_or(l))
+            .filter(|l| l.starts_with('[') || l.contains(" = "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let loaded =
+            Loaded::parse(&format!("{}\n{on}\n", &text[..start]), Path::new("snelsync.toml"))
+                .unwrap();
+        let section = loaded.file.onboarding.expect("switched on");
+        assert_eq!(section.path, snelsync_http::coupling::DEFAULT_PATH);
+        assert_eq!(section.secret_env, "SNELSYNC_COUPLING_SECRET");
+        assert_eq!(section.master_keys_env, sync_core::keys::MASTER_KEYS_VAR);
+        assert_eq!(section.default_mapping, Some(PathBuf::from("mapping.toml")));
+        assert_eq!(
+            section.mappings.get("klant-42"),
+            Some(&PathBuf::from("mapping-klant-42.toml"))
+        );
+    }
 }
