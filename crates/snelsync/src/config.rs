@@ -618,9 +618,11 @@ mod tests {
             .filter(|l| l.starts_with('[') || l.contains(" = "))
             .collect::<Vec<_>>()
             .join("\n");
-        let loaded =
-            Loaded::parse(&format!("{}\n{on}\n", &text[..start]), Path::new("snelsync.toml"))
-                .unwrap();
+        let loaded = Loaded::parse(
+            &format!("{}\n{on}\n", &text[..start]),
+            Path::new("snelsync.toml"),
+        )
+        .unwrap();
         let section = loaded.file.onboarding.expect("switched on");
         assert_eq!(section.path, snelsync_http::coupling::DEFAULT_PATH);
         assert_eq!(section.secret_env, "SNELSYNC_COUPLING_SECRET");

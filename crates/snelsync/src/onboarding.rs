@@ -67,7 +67,11 @@ pub async fn coupling_webhook(
     )?);
     let ring = KeyRing::from_var(&section.master_keys_env)
         .map_err(|e| CliError::Config(format!("[onboarding] master keys: {e}")))?;
-    for path in section.default_mapping.iter().chain(section.mappings.values()) {
+    for path in section
+        .default_mapping
+        .iter()
+        .chain(section.mappings.values())
+    {
         loaded.mapping_file(path)?;
     }
     let s = &loaded.file.snelstart;

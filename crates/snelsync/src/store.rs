@@ -10,14 +10,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use sync_core::keys::{KeyId, SealedSecret};
+use sync_core::registry::{AdministrationRecord, AdministrationRegistry};
 use sync_core::store::{
     AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, FinishedItem, IdLink,
     LeaseToken, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId, OutboxStore,
     QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore, StoreResult,
     StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
 };
-use sync_core::keys::{KeyId, SealedSecret};
-use sync_core::registry::{AdministrationRecord, AdministrationRegistry};
 use sync_store_postgres::{PostgresOptions, PostgresRegistry, PostgresStore};
 use sync_store_sqlite::{SqliteRegistry, SqliteStore};
 use uuid::Uuid;
@@ -176,7 +176,12 @@ impl AdministrationRegistry for AnyRegistry {
         delegate!(AnyRegistry: self.replace_key(admin, expected, new, now))
     }
 
-    async fn set_paused(&self, admin: &AdminKey, paused: bool, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn set_paused(
+        &self,
+        admin: &AdminKey,
+        paused: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
         delegate!(AnyRegistry: self.set_paused(admin, paused, now))
     }
 

@@ -125,7 +125,10 @@ async fn serve_registers_a_coupled_administration() {
         .expect("registered by the webhook");
     assert_eq!(record.reference_key, "klant-42");
     assert_eq!(record.mapping_config, "mapping-groot.toml");
-    assert_eq!(registry.list_administrations(None, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        registry.list_administrations(None, 10).await.unwrap().len(),
+        1
+    );
 
     stop(serve);
     s.mock.shutdown().await;
