@@ -1,6 +1,7 @@
 //! `snelsync serve` with an `[onboarding]` section against snelstart-mock: the simulator's
 //! activate click reaches the mounted coupling webhook and the administration is registered
-//! in the store's registry, with the mapping its ReferenceKey names; a click signed with
+//! in the store's registry (SQLite, and PostgreSQL on 127.0.0.1 as `tests/postgres.rs` finds
+//! it), with the mapping its ReferenceKey names; a click signed with
 //! another secret, and a request without a signature, register nothing. Without the section
 //! the route does not exist.
 
@@ -13,6 +14,7 @@ use snelstart_mock::{CouplingAction, CouplingClick, CouplingConfig};
 use support::Setup;
 use sync_core::registry::AdministrationRegistry;
 use sync_core::store::AdminKey;
+use sync_store_postgres::{PostgresOptions, PostgresRegistry, PostgresStore};
 use sync_store_sqlite::{SqliteRegistry, SqliteStore};
 
 const WEBHOOK_SECRET: &str = "koppel-webhook-geheim";
@@ -46,29 +48,23 @@ fn onboarding_env() -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn registry(s: &Setup) -> SqliteRegistry {
-    let store = SqliteStore::open(s.path("snelsync.sqlite")).unwrap();
-    SqliteRegistry::new(&store).await.unwrap()
-}
-
 fn stop(mut serve: support::Killed) {
     let pid = serve.0.id().to_string();
     let _ = Command::new("kill").args(["-TERM", &pid]).status();
     assert_eq!(serve.0.wait().unwrap().code(), Some(0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_registers_a_coupled_administration() {
-    let s = Setup::start().await;
-    let s = tokio::task::spawn_blocking(move || {
-        configure(&s);
-        s
-    })
-    .await
-    .unwrap();
-    let (serve, base) = s.serve(&onboarding_env());
+/// Starts `serve` (with `store_env` choosing the store) and plays the customer's clicks;
+/// `registry` is the registry in that store.
+async fn activate_through_serve(
+    s: &Setup,
+    store_env: &[(&'static str, String)],
+    registry: &impl AdministrationRegistry,
+) {
+    let mut env = onboarding_env();
+    env.extend_from_slice(store_env);
+    let (serve, base) = s.serve(&env);
     let webhook = format!("{base}{PATH}");
-    let registry = registry(&s).await;
 
     // Signed with another secret: refused, nothing registered.
     s.mock
@@ -131,6 +127,46 @@ async fn serve_registers_a_coupled_administration() {
     );
 
     stop(serve);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_registers_a_coupled_administration_on_sqlite() {
+    let s = Setup::start().await;
+    let s = tokio::task::spawn_blocking(move || {
+        configure(&s);
+        s
+    })
+    .await
+    .unwrap();
+    let store = SqliteStore::open(s.path("snelsync.sqlite")).unwrap();
+    let registry = SqliteRegistry::new(&store).await.unwrap();
+    activate_through_serve(&s, &[], &registry).await;
+    s.mock.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_registers_a_coupled_administration_on_postgres() {
+    let database = std::env::var("SNELSYNC_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let schema = format!("t_onb_{}", uuid::Uuid::new_v4().simple());
+    let s = Setup::start().await;
+    let s = tokio::task::spawn_blocking(move || {
+        configure(&s);
+        s
+    })
+    .await
+    .unwrap();
+    let store = PostgresStore::connect(&database, PostgresOptions::default().schema(&schema))
+        .await
+        .unwrap();
+    let registry = PostgresRegistry::new(&store).await.unwrap();
+    let url = format!("{database}?schema={schema}");
+    activate_through_serve(&s, &[("SNELSYNC_STORE", url)], &registry).await;
+    assert!(
+        !s.path("snelsync.sqlite").exists(),
+        "the registry beside the PostgreSQL store, not in SQLite"
+    );
+    store.drop_schema().await.unwrap();
     s.mock.shutdown().await;
 }
 
