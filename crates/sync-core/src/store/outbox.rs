@@ -125,7 +125,7 @@ pub enum ItemOutcome {
 }
 
 /// One claimed item's outcome with the events it produced, for
-/// [`OutboxStore::finish_batch`].
+/// [`OutboxStore::finish_batch`](super::OutboxStore::finish_batch).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct FinishedItem {
