@@ -398,15 +398,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     // A rerun of the same data: nothing changed, so nothing may be written to SnelStart.
-    let writes_before_rerun = server.stats().await?.writes();
+    let before_rerun = server.stats().await?;
+    let writes_before_rerun = before_rerun.writes();
     let rerun_started = Instant::now();
     engine.submit_batch(data.changes()).await?;
+    let rerun_queued = rerun_started.elapsed();
     engine.run_until_idle(Duration::from_secs(3_600)).await?;
     println!(
-        "rerun of the same {} entities: {} SnelStart writes, {:.2} s",
+        "rerun of the same {} entities: {} SnelStart writes, {} calls in all, {:.2} s ({:.2} s queueing)",
         entities,
         server.stats().await?.writes() - writes_before_rerun,
-        rerun_started.elapsed().as_secs_f64()
+        server.stats().await?.total() - before_rerun.total(),
+        rerun_started.elapsed().as_secs_f64(),
+        rerun_queued.as_secs_f64(),
     );
     match (peak_memory_mib(), server.own_peak_mib()) {
         (Some(engine), Some(simulator)) => println!(
