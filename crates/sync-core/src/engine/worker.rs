@@ -9,6 +9,9 @@ use serde::Deserialize;
 /// Done items per completion batch (see `process_inner`).
 const COMPLETE_CHUNK: usize = 256;
 
+/// How often a run refreshes the `sync_queue_pending` gauge (and once more at its end).
+const QUEUE_GAUGE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     /// Counts the calls an earlier process (or another worker on this administration) made
     /// and SnelStart still counts, once per engine: without this a process started right
@@ -205,6 +208,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let concurrency = self.concurrency();
         let mut outage = false;
         let mut touched: Vec<EntityKind> = Vec::new();
+        let mut gauge_set: Option<std::time::Instant> = None;
         loop {
             let now = self.now();
             if self.breaker_open(now).is_some() {
@@ -278,8 +282,15 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
             // The batch's events are stored with its outcomes; the CRM hears them now.
             self.deliver_outbox().await?;
-            metrics::gauge!("sync_queue_pending", "admin" => self.inner.admin.to_string())
-                .set(self.inner.store.counts(&self.inner.admin).await?.pending as f64);
+            // Counting reads every item of the administration (done ones included): once per
+            // batch made a long run quadratic, once a second is enough for a gauge.
+            if gauge_set.is_none_or(|at| at.elapsed() >= QUEUE_GAUGE_EVERY) {
+                gauge_set = Some(std::time::Instant::now());
+                self.set_queue_gauge().await?;
+            }
+        }
+        if gauge_set.is_some() {
+            self.set_queue_gauge().await?;
         }
         if !outage {
             self.prune_if_due().await;
@@ -401,6 +412,14 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     }
 
     /// When the next pending item or the breaker becomes due.
+    /// Sets the `sync_queue_pending` gauge from the store's counts.
+    async fn set_queue_gauge(&self) -> Result<(), EngineError> {
+        let pending = self.inner.store.counts(&self.inner.admin).await?.pending;
+        metrics::gauge!("sync_queue_pending", "admin" => self.inner.admin.to_string())
+            .set(pending as f64);
+        Ok(())
+    }
+
     async fn next_wake(&self) -> Result<tokio::time::Instant, EngineError> {
         let now = self.now();
         let mut next = now + chrono::TimeDelta::seconds(60);
