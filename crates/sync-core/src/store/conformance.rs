@@ -56,6 +56,19 @@ fn item(crm_id: &str, operation: &str, payload: serde_json::Value) -> NewWorkIte
     )
 }
 
+/// Queues `n` upserts of the records `r0`, `r1`, ... in one batch at `t0`; their ids in order.
+async fn enqueue_records<S: Store>(store: &S, n: usize) -> Vec<WorkItemId> {
+    store
+        .enqueue_batch(
+            (0..n)
+                .map(|i| item(&format!("r{i}"), "upsert", json!(i)))
+                .collect(),
+            t0(),
+        )
+        .await
+        .expect("a batch of new records")
+}
+
 fn counts(
     pending: u64,
     blocked: u64,
@@ -977,15 +990,7 @@ pub async fn queue_complete_batch_atomic_and_fenced<S: Store>(store: S) {
         .complete_batch(&[], t0())
         .await
         .expect("an empty batch");
-    let ids = store
-        .enqueue_batch(
-            (0..4)
-                .map(|n| item(&format!("r{n}"), "upsert", json!(n)))
-                .collect(),
-            t0(),
-        )
-        .await
-        .unwrap();
+    let ids = enqueue_records(&store, 4).await;
     let claimed = store.claim(&admin(), at(1), 4, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 4);
     let tokens: Vec<_> = claimed.iter().map(|w| w.lease()).collect();
@@ -1056,15 +1061,7 @@ pub async fn queue_complete_batch_atomic_and_fenced<S: Store>(store: S) {
 pub async fn queue_batch_claims_never_overlap<S: Store>(store: S) {
     const ITEMS: usize = 150;
     const CLAIMERS: usize = 6;
-    let ids = store
-        .enqueue_batch(
-            (0..ITEMS)
-                .map(|n| item(&format!("r{n}"), "upsert", json!(n)))
-                .collect(),
-            t0(),
-        )
-        .await
-        .unwrap();
+    let ids = enqueue_records(&store, ITEMS).await;
     assert_eq!(ids.len(), ITEMS);
     let mut tasks = Vec::new();
     for _ in 0..CLAIMERS {
@@ -1997,15 +1994,7 @@ pub async fn outbox_stored_with_outcome<S: Store>(store: S) {
         .finish_batch(Vec::new(), t0())
         .await
         .expect("an empty batch");
-    let ids = store
-        .enqueue_batch(
-            (0..4)
-                .map(|n| item(&format!("r{n}"), "upsert", json!(n)))
-                .collect(),
-            t0(),
-        )
-        .await
-        .unwrap();
+    let ids = enqueue_records(&store, 4).await;
     let mut other = item("o", "upsert", json!("other"));
     other.admin = other_admin();
     store.enqueue(other, t0()).await.unwrap();
@@ -2126,15 +2115,7 @@ pub async fn outbox_stored_with_outcome<S: Store>(store: S) {
 /// handed back; ack deletes it once; retry makes it due at the given time; another
 /// administration can neither see, ack nor retry it.
 pub async fn outbox_delivery_leases<S: Store>(store: S) {
-    store
-        .enqueue_batch(
-            (0..3)
-                .map(|n| item(&format!("r{n}"), "upsert", json!(n)))
-                .collect(),
-            t0(),
-        )
-        .await
-        .unwrap();
+    enqueue_records(&store, 3).await;
     let claimed = store.claim(&admin(), at(1), 3, LEASE).await.unwrap();
     let finished = claimed
         .iter()
