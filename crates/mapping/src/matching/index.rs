@@ -308,7 +308,8 @@ impl BlockingIndex {
         }
     }
 
-    /// Add the record at `position` (after every record already in the index) with `keys`.
+    /// Add `keys` for the record at `position`: a new record after every one in the index, or
+    /// a replaced one (its old keys stay; they only add candidates the scorer then judges).
     pub(crate) fn add(&mut self, position: u32, keys: Keys<'_>) {
         for &key in keys.exact.iter().chain(keys.name) {
             self.added.entry(key).or_default().push(position);
