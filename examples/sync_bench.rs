@@ -47,6 +47,10 @@ struct Args {
     /// memory printed for this process is the engine's alone.
     #[arg(long)]
     simulator_process: Option<std::path::PathBuf>,
+    /// Keep the SQLite state file after the run (its path is printed), to look inside
+    /// (`sqlite3`, the `dbstat` table) at where the disk writes went.
+    #[arg(long)]
+    keep_state: bool,
 }
 
 /// The simulator: in this process, or a `snelstart-mock` process of its own.
@@ -248,6 +252,12 @@ fn load_average() -> Option<String> {
     )
 }
 
+/// Restarts this process's peak resident memory (`VmHWM`) at its current size (Linux: `5`
+/// to `/proc/self/clear_refs`); false where that is not possible.
+fn reset_peak_memory() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 fn peak_memory_mib() -> Option<f64> {
     peak_memory_mib_of("/proc/self/status")
 }
@@ -314,8 +324,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     engine.submit_batch(data.changes()).await?;
     let queued = started.elapsed();
     let cpu_queued = cpu_seconds();
+    // The bench's own dataset is not the engine's memory: drop it (the rerun builds it
+    // again) and restart the peak, so the processing peak below is the engine's alone.
+    drop(data);
+    let peak_reset = reset_peak_memory();
     let report = engine.run_until_idle(Duration::from_secs(3_600)).await?;
     let wall = started.elapsed();
+    let processing_peak = peak_reset.then(peak_memory_mib).flatten();
     let cpu_after = cpu_seconds();
     let (bytes_after, wchar_after) = (proc_io("write_bytes:"), proc_io("wchar:"));
 
@@ -400,6 +415,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A rerun of the same data: nothing changed, so nothing may be written to SnelStart.
     let before_rerun = server.stats().await?;
     let writes_before_rerun = before_rerun.writes();
+    let data = dataset(args.relations, args.projects);
     let rerun_started = Instant::now();
     engine.submit_batch(data.changes()).await?;
     let rerun_queued = rerun_started.elapsed();
@@ -412,14 +428,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rerun_started.elapsed().as_secs_f64(),
         rerun_queued.as_secs_f64(),
     );
+    match (processing_peak, server.own_peak_mib()) {
+        (Some(engine), Some(_)) => println!(
+            "peak memory of the engine while processing: {engine:.1} MiB (VmHWM restarted after \
+             queueing, with the bench's own dataset dropped)"
+        ),
+        (Some(both), None) => println!(
+            "peak memory while processing: {both:.1} MiB (simulator included; VmHWM restarted \
+             after queueing, with the bench's own dataset dropped)"
+        ),
+        _ => {}
+    }
     match (peak_memory_mib(), server.own_peak_mib()) {
         (Some(engine), Some(simulator)) => println!(
-            "peak memory (VmHWM): engine process {engine:.1} MiB; simulator process {simulator:.1} MiB"
+            "peak memory (VmHWM since the restart, the rerun and its dataset included): engine \
+             process {engine:.1} MiB; simulator process {simulator:.1} MiB"
         ),
         (Some(both), None) => println!("peak memory (VmHWM, simulator included): {both:.1} MiB"),
         _ => {}
     }
     server.shutdown().await;
-    let _ = std::fs::remove_dir_all(&dir);
+    if args.keep_state {
+        println!("state kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     Ok(())
 }

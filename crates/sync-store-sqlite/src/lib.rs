@@ -49,8 +49,15 @@
 //! | `mmap_size` | 0 (off, the default) | mapped pages count as the process's resident memory, and the store's reads are small indexed look-ups that gain little |
 //! | `temp_store` | `MEMORY` | sorts and `UNION`s of the claim query never touch a temporary file |
 //! | `journal_size_limit` | 64 MiB | the WAL file shrinks back after a burst |
+//! | `wal_autocheckpoint` | 8,192 pages (32 MiB; SQLite's default is 1,000) | a queue item's page is written three times within seconds (enqueue, claim, completion); between two checkpoints it is copied into the database file once |
 //! | `foreign_keys` | `ON` | dependencies go with their item |
-//! | prepared statements | 128 cached per connection | every statement of the store stays prepared (rusqlite's default of 16 would evict) |
+//! | prepared statements | 128 cached per connection | every statement of the store stays prepared (rusqlite's default of 16 would evict); the store never uses rusqlite's uncached `execute`/`query_row`, which compile the SQL on every call |
+//!
+//! **Group commit.** The per-item writes (id links and audit entries) of items the engine
+//! runs at once share one transaction: a write waits up to 1 ms for others to join (64 make
+//! a full group), each runs in a savepoint so a refused write (a link conflict) fails alone,
+//! and every caller hears its result after the commit. The 10,000-relation benchmark writes
+//! 18.5 KB to disk per item with it, 50 KB without (`sync_bench`, README).
 //!
 //! ## Durability
 //!
@@ -86,6 +93,7 @@
 //! unknown outcome and the caller must re-read before deciding.
 
 mod codec;
+mod group;
 mod holder;
 mod links;
 mod outbox;

@@ -1,13 +1,13 @@
 //! [`LinkStore`] on SQLite.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use sync_core::store::{AdminKey, EntityKind, IdLink, LinkStore, StoreError, StoreResult};
 use uuid::Uuid;
 
 use crate::SqliteStore;
 use crate::codec::{
-    SqlResultExt, count_to_sql, kind_from_sql, time_from_sql, time_to_sql, uuid_from_sql,
+    CachedSql, SqlResultExt, count_to_sql, kind_from_sql, time_from_sql, time_to_sql, uuid_from_sql,
 };
 
 const COLUMNS: &str = "admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at";
@@ -129,15 +129,13 @@ impl LinkStore for SqliteStore {
 
     async fn upsert_link(&self, link: IdLink) -> StoreResult<()> {
         let updated_at = time_to_sql(link.updated_at)?;
+        // One of the per-item writes: committed together with those of concurrent items.
         self.pool
-            .run(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .store()?;
+            .write_grouped(move |tx| {
                 let (admin, kind) = (link.admin.as_str(), link.kind.as_str());
                 let snelstart_id = link.snelstart_id.to_string();
                 let holder: Option<String> = tx
-                    .query_row(
+                    .query_row_cached(
                         "SELECT crm_id FROM id_links
                           WHERE admin = ?1 AND kind = ?2 AND snelstart_id = ?3 AND crm_id <> ?4",
                         params![admin, kind, snelstart_id, link.crm_id],
@@ -154,7 +152,7 @@ impl LinkStore for SqliteStore {
                 }
                 if let Some(natural) = &link.natural_key {
                     let holder: Option<String> = tx
-                        .query_row(
+                        .query_row_cached(
                             "SELECT crm_id FROM id_links
                               WHERE admin = ?1 AND kind = ?2 AND natural_key = ?3 AND crm_id <> ?4",
                             params![admin, kind, natural, link.crm_id],
@@ -169,7 +167,7 @@ impl LinkStore for SqliteStore {
                         )));
                     }
                 }
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO id_links (admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT (admin, kind, crm_id) DO UPDATE SET
@@ -188,7 +186,7 @@ impl LinkStore for SqliteStore {
                     ],
                 )
                 .store()?;
-                tx.commit().store()
+                Ok(())
             })
             .await
     }
@@ -220,7 +218,7 @@ impl LinkStore for SqliteStore {
                     return Ok(());
                 }
                 let current: Option<Option<String>> = conn
-                    .query_row(
+                    .query_row_cached(
                         "SELECT payload_hash FROM id_links WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3",
                         params![admin, kind.as_str(), crm_id],
                         |row| row.get(0),
@@ -273,7 +271,7 @@ impl LinkStore for SqliteStore {
         self.pool
             .run(move |conn| {
                 let n = conn
-                    .execute(
+                    .execute_cached(
                         "DELETE FROM id_links WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3",
                         params![admin, kind.as_str(), crm_id],
                     )

@@ -15,6 +15,7 @@ use sync_core::store::StoreError;
 use tokio::sync::Semaphore;
 
 use crate::codec::SqlResultExt;
+use crate::group::GroupCommit;
 use crate::holder::Holder;
 use crate::{SqliteOptions, Synchronous};
 
@@ -29,6 +30,12 @@ const CACHE_SIZE_KIB: i64 = -8_192;
 /// After a checkpoint the WAL file is truncated to at most this many bytes, so one burst of
 /// writes does not leave a large file behind.
 const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// WAL pages after which a commit copies the WAL back into the database file (SQLite's
+/// default is 1,000 pages, 4 MB). A page written several times between two checkpoints is
+/// copied once, and a queue item's page is written three times within seconds (enqueue,
+/// claim, completion): a longer interval copies it once instead of up to three times.
+const WAL_AUTOCHECKPOINT: i64 = 8_192;
 
 /// Prepared statements kept per connection. The store prepares about 35 distinct statements
 /// (more with the filter variants of `replay`); rusqlite's default of 16 would evict and
@@ -64,6 +71,8 @@ pub(crate) struct Pool {
     holder: Option<Holder>,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
+    /// Small writes of concurrent callers committed together (see [`crate::group`]).
+    group: GroupCommit,
 }
 
 impl Pool {
@@ -80,11 +89,17 @@ impl Pool {
             holder,
             idle: Mutex::new(vec![first]),
             permits: Arc::new(Semaphore::new(max)),
+            group: GroupCommit::default(),
         }
     }
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The queue of writes waiting for a group commit.
+    pub(crate) fn group(&self) -> &GroupCommit {
+        &self.group
     }
 
     /// This store's holder lock, if it has one.
@@ -120,6 +135,8 @@ impl Pool {
             .store()?;
         conn.pragma_update(None, "mmap_size", 0).store()?;
         conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+            .store()?;
+        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)
             .store()?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
@@ -221,6 +238,7 @@ mod tests {
         assert_eq!(value("temp_store"), 2, "MEMORY");
         assert_eq!(value("journal_size_limit"), JOURNAL_SIZE_LIMIT);
         assert_eq!(value("mmap_size"), 0);
+        assert_eq!(value("wal_autocheckpoint"), WAL_AUTOCHECKPOINT);
         assert_eq!(value("foreign_keys"), 1);
         let mode: String = conn
             .pragma_query_value(None, "journal_mode", |row| row.get(0))

@@ -12,8 +12,8 @@ use sync_core::store::{
 
 use crate::SqliteStore;
 use crate::codec::{
-    SqlResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql, kind_from_sql,
-    state_from_sql, time_from_sql, time_to_sql,
+    CachedSql, SqlResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql,
+    kind_from_sql, state_from_sql, time_from_sql, time_to_sql,
 };
 use crate::holder::Holder;
 use crate::pool::with_durable_commit;
@@ -173,7 +173,7 @@ pub(crate) fn update_leased(
 
 fn lease_lost(conn: &Connection, token: LeaseToken) -> StoreResult<()> {
     let current: Option<(String, i64)> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT state, attempts FROM work_items WHERE id = ?1",
             [token.id.get()],
             |row| Ok((row.get(0)?, row.get(1)?)),
@@ -511,7 +511,7 @@ impl QueueStore for SqliteStore {
         self.pool
             .run(move |conn| {
                 let changed = conn
-                    .execute(
+                    .execute_cached(
                         "UPDATE work_items SET lease_until = ?3, updated_at = ?4
                           WHERE id = ?1 AND attempts = ?2 AND state = 'in_flight'",
                         params![token.id.get(), token.attempt, lease_until, now],
@@ -829,7 +829,7 @@ impl QueueStore for SqliteStore {
         self.pool
             .run(move |conn| {
                 let n = conn
-                    .execute(
+                    .execute_cached(
                         "DELETE FROM work_items
                           WHERE admin = ?2 AND state = 'done' AND updated_at < ?1
                             AND NOT EXISTS (

@@ -9,8 +9,8 @@ use sync_core::store::{
 
 use crate::SqliteStore;
 use crate::codec::{
-    SqlResultExt, count_to_sql, json_from_sql, json_to_sql, kind_from_sql, time_from_sql,
-    time_to_sql, uuid_from_sql,
+    CachedSql, SqlResultExt, count_to_sql, json_from_sql, json_to_sql, kind_from_sql,
+    time_from_sql, time_to_sql, uuid_from_sql,
 };
 
 /// Owned columns of a [`StateKey`], to move into a blocking task.
@@ -238,8 +238,9 @@ impl AuditStore for SqliteStore {
                 )));
             }
         };
+        // One of the per-item writes: committed together with those of concurrent items.
         self.pool
-            .run(move |conn| {
+            .write_grouped(move |conn| {
                 conn.prepare_cached(
                     "INSERT INTO audit_log
                         (at, admin, kind, crm_id, snelstart_id, action, request_summary, outcome, message)
@@ -286,7 +287,7 @@ impl AuditStore for SqliteStore {
         self.pool
             .run(move |conn| {
                 let n = conn
-                    .execute(
+                    .execute_cached(
                         "DELETE FROM audit_log WHERE admin = ?2 AND at < ?1",
                         params![before, admin],
                     )
@@ -327,7 +328,7 @@ impl ConfigStore for SqliteStore {
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .store()?;
                 let latest: Option<i64> = tx
-                    .query_row(
+                    .query_row_cached(
                         "SELECT max(version) FROM config_versions WHERE admin = ?1",
                         [&admin],
                         |row| row.get(0),
@@ -340,7 +341,7 @@ impl ConfigStore for SqliteStore {
                     )));
                 }
                 let version = latest.unwrap_or(0) + 1;
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO config_versions (admin, version, document, saved_at)
                      VALUES (?1, ?2, ?3, ?4)",
                     params![admin, version_to_sql(version)?, document, now],
@@ -360,7 +361,7 @@ impl ConfigStore for SqliteStore {
         self.pool
             .run(move |conn| {
                 let row: Option<(String, i64)> = conn
-                    .query_row(
+                    .query_row_cached(
                         "SELECT document, saved_at FROM config_versions WHERE admin = ?1 AND version = ?2",
                         params![admin, sql_version],
                         |row| Ok((row.get(0)?, row.get(1)?)),
@@ -383,7 +384,7 @@ impl ConfigStore for SqliteStore {
         self.pool
             .run(move |conn| {
                 let row: Option<(i64, String, i64)> = conn
-                    .query_row(
+                    .query_row_cached(
                         "SELECT version, document, saved_at FROM config_versions
                           WHERE admin = ?1 ORDER BY version DESC LIMIT 1",
                         [&admin],

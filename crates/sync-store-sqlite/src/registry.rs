@@ -18,7 +18,7 @@ use sync_core::registry::{
 use sync_core::store::{AdminKey, StoreError, StoreResult};
 
 use crate::SqliteStore;
-use crate::codec::{SqlResultExt, count_to_sql, time_from_sql, time_to_sql};
+use crate::codec::{CachedSql, SqlResultExt, count_to_sql, time_from_sql, time_to_sql};
 use crate::pool::Pool;
 
 const TABLE: &str = "
@@ -136,7 +136,7 @@ impl AdministrationRegistry for SqliteRegistry {
         self.pool
             .run(move |conn| {
                 let n = conn
-                    .execute(
+                    .execute_cached(
                         "INSERT INTO administrations
                             (admin, key_id, sealed_key, reference_key, mapping_config, paused,
                              created_at, updated_at)
@@ -222,7 +222,7 @@ impl AdministrationRegistry for SqliteRegistry {
         self.pool
             .run(move |conn| {
                 let n = conn
-                    .execute(
+                    .execute_cached(
                         "UPDATE administrations SET key_id = ?3, sealed_key = ?4, updated_at = ?5
                           WHERE admin = ?1 AND sealed_key = ?2",
                         params![admin, expected, new.key_id().as_str(), new.encode(), now],
@@ -232,7 +232,7 @@ impl AdministrationRegistry for SqliteRegistry {
                     return Ok(());
                 }
                 let current: Option<String> = conn
-                    .query_row(
+                    .query_row_cached(
                         "SELECT key_id FROM administrations WHERE admin = ?1",
                         [&admin],
                         |row| row.get(0),
@@ -260,7 +260,7 @@ impl AdministrationRegistry for SqliteRegistry {
         self.pool
             .run(move |conn| {
                 let n = conn
-                    .execute(
+                    .execute_cached(
                         "UPDATE administrations SET paused = ?2, updated_at = ?3 WHERE admin = ?1",
                         params![admin, paused, now],
                     )
@@ -282,9 +282,9 @@ impl AdministrationRegistry for SqliteRegistry {
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .store()?;
                 let n = tx
-                    .execute("DELETE FROM administrations WHERE admin = ?1", [&admin])
+                    .execute_cached("DELETE FROM administrations WHERE admin = ?1", [&admin])
                     .store()?;
-                tx.execute(
+                tx.execute_cached(
                     "DELETE FROM administration_leases WHERE admin = ?1",
                     [&admin],
                 )
@@ -387,7 +387,7 @@ impl AdministrationLeases for SqliteRegistry {
         self.pool
             .run(move |conn| {
                 let n = conn
-                    .execute(
+                    .execute_cached(
                         "UPDATE administration_leases SET holder = NULL
                           WHERE admin = ?1 AND holder = ?2 AND fence = ?3",
                         params![admin, holder, fence],
@@ -403,7 +403,7 @@ impl AdministrationLeases for SqliteRegistry {
         self.pool
             .run(move |conn| {
                 let row: Option<(String, i64, i64)> = conn
-                    .query_row(
+                    .query_row_cached(
                         "SELECT holder, fence, expires_at FROM administration_leases
                           WHERE admin = ?1 AND holder IS NOT NULL",
                         [&admin],

@@ -79,7 +79,7 @@ pub(crate) use context::RunContext;
 pub struct EngineOptions {
     /// Items claimed per batch.
     pub batch_size: usize,
-    /// Items processed at once; `None` follows the client's concurrency budget (or 8 when the
+    /// Items processed at once; `None` follows the client's concurrency budget (or 32 when the
     /// budget is unlimited).
     pub concurrency: Option<usize>,
     /// How long a claim lasts before another worker may take the item over (crash recovery).

@@ -9,6 +9,12 @@ use serde::Deserialize;
 /// Done items per completion batch (see `process_inner`).
 const COMPLETE_CHUNK: usize = 256;
 
+/// Items run at once when the call budget sets no limit (a simulator, a maatwerk key
+/// without one). Enough to keep both the engine and SnelStart busy while some items wait
+/// for a store commit; their writes then share transactions (the SQLite store's group
+/// commit).
+const UNLIMITED_CONCURRENCY: usize = 32;
+
 /// How often a run refreshes the `sync_queue_pending` gauge (and once more at its end).
 const QUEUE_GAUGE_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -442,7 +448,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .options
             .concurrency
             .unwrap_or_else(|| match self.inner.client.budget().config().concurrent {
-                0 => 8,
+                0 => UNLIMITED_CONCURRENCY,
                 n => n as usize,
             })
             .max(1)
