@@ -257,6 +257,8 @@ struct SlotState<E> {
     status: AdministrationStatus,
     next_due: Instant,
     busy: bool,
+    /// Woken while a slice ran: the work may have come after the slice looked.
+    woken: bool,
     stopping: bool,
 }
 
@@ -281,7 +283,10 @@ struct Inner<S, R, P, H: FleetSetup> {
     setup: H,
     options: FleetOptions,
     slots: Mutex<BTreeMap<String, SlotRef<S, H>>>,
+    /// A maintenance round is wanted (an administration was added or resumed).
     wake: tokio::sync::Notify,
+    /// An administration became due earlier than planned ([`Fleet::wake`]).
+    due: tokio::sync::Notify,
 }
 
 /// Serves many administrations from the registry with one worker pool; see the
@@ -335,6 +340,7 @@ where
                 options,
                 slots: Mutex::new(BTreeMap::new()),
                 wake: tokio::sync::Notify::new(),
+                due: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -365,6 +371,32 @@ where
     /// The administrations this fleet holds, by id.
     pub fn held(&self) -> Vec<AdminKey> {
         self.slots().into_iter().map(|s| s.admin.clone()).collect()
+    }
+
+    /// Work was queued for `admin` outside its source (for example a CRM change taken into the
+    /// store by a web intake with another engine): when this fleet holds it and it is idle, it
+    /// is due now instead of after [`FleetOptions::idle_poll`]. One that backs off after a
+    /// failure or an outage keeps its backoff; one this fleet does not hold is left to the
+    /// fleet that does (it finds the work at its next poll).
+    pub fn wake(&self, admin: &AdminKey) {
+        let Some(slot) = self.slot(admin) else {
+            return;
+        };
+        {
+            let mut state = slot.state();
+            if state.stopping
+                || matches!(state.status.activity, Activity::Failing | Activity::Outage)
+            {
+                return;
+            }
+            let now = Instant::now();
+            if state.busy {
+                state.woken = true;
+            } else if state.next_due > now {
+                state.next_due = now;
+            }
+        }
+        self.inner.due.notify_one();
     }
 
     /// Registers a new administration with its koppelsleutel (sealed here) and wakes the
@@ -475,6 +507,7 @@ where
                 () = self.inner.wake.notified() => {
                     next_maintenance = Instant::now();
                 }
+                () = self.inner.due.notified() => {}
             }
         }
         while tasks.join_next().await.is_some() {}
@@ -601,6 +634,7 @@ where
                 status,
                 next_due: Instant::now(),
                 busy: false,
+                woken: false,
                 stopping: false,
             }),
         });
@@ -690,7 +724,11 @@ where
     if slot.state().stopping {
         return;
     }
-    slot.state().status.activity = Activity::Working;
+    {
+        let mut state = slot.state();
+        state.status.activity = Activity::Working;
+        state.woken = false;
+    }
     let outcome = AssertUnwindSafe(async {
         let engine = engine_for(&inner, &slot).await?;
         let ingested = engine.ingest().await.map_err(|e| e.to_string())?;
@@ -738,6 +776,10 @@ where
             } else if worked {
                 // Back of the queue: everyone else due now goes first.
                 state.status.activity = Activity::Working;
+                state.next_due = now;
+            } else if std::mem::take(&mut state.woken) {
+                // Work was queued while this slice ran: look again at once.
+                state.status.activity = Activity::Idle;
                 state.next_due = now;
             } else {
                 state.status.activity = Activity::Idle;
