@@ -266,7 +266,8 @@ pub(crate) async fn readyz<S: Store, Src: CrmSource, Snk: CrmSink>(
 ) -> Response {
     let mut ready = true;
     let mut checks = serde_json::Map::new();
-    for (key, a) in &service.inner.admins {
+    for a in service.inner.all() {
+        let key = a.engine.admin().as_str().to_owned();
         let store = match a.engine.store().counts(a.engine.admin()).await {
             Ok(_) => "ok".to_owned(),
             Err(e) => {
@@ -282,10 +283,7 @@ pub(crate) async fn readyz<S: Store, Src: CrmSource, Snk: CrmSink>(
             Reachability::Reachable { .. } => "reachable".to_owned(),
             _ => "not contacted yet".to_owned(),
         };
-        checks.insert(
-            key.clone(),
-            json!({ "store": store, "snelstart": snelstart }),
-        );
+        checks.insert(key, json!({ "store": store, "snelstart": snelstart }));
     }
     let status = if ready {
         StatusCode::OK
@@ -399,8 +397,8 @@ pub(crate) async fn metrics<S: Store, Src: CrmSource, Snk: CrmSink>(
         "gauge",
         "1 when an operator paused the administration.",
     );
-    for (key, a) in &service.inner.admins {
-        let admin = format!("admin=\"{}\"", label(key));
+    for a in service.inner.all() {
+        let admin = format!("admin=\"{}\"", label(a.engine.admin().as_str()));
         if let Ok(q) = a.engine.store().counts(a.engine.admin()).await {
             for (state, n) in [
                 ("pending", q.pending),

@@ -50,8 +50,10 @@ pub struct CrmEndpoint {
     pub name: String,
     /// The shared HMAC-SHA256 key.
     pub secret: Secret,
-    /// The administration its changes are queued for.
-    pub admin: AdminKey,
+    /// The administration its changes are queued for; `None`: it feeds the administrations
+    /// attached to the service (coupled through onboarding), naming one per request in
+    /// `POST /crm/{name}/admins/{admin}/changes`.
+    pub admin: Option<AdminKey>,
 }
 
 impl CrmEndpoint {
@@ -60,7 +62,20 @@ impl CrmEndpoint {
         CrmEndpoint {
             name: name.into(),
             secret,
-            admin,
+            admin: Some(admin),
+        }
+    }
+
+    /// A CRM named `name` that signs with `secret` and feeds the attached administrations
+    /// (see [`crate::Service::attach`]): a multi-tenant CRM posting each customer's changes
+    /// to `POST /crm/{name}/admins/{admin}/changes`, where `{admin}` is the administration's
+    /// key or its coupling's ReferenceKey (the CRM's own customer reference). It cannot post
+    /// to the administrations given to [`crate::Service::open`].
+    pub fn onboarded(name: impl Into<String>, secret: Secret) -> Self {
+        CrmEndpoint {
+            name: name.into(),
+            secret,
+            admin: None,
         }
     }
 }

@@ -7,10 +7,19 @@
 //! (queued durably before the answer) or refused with the record's id, the JSON path of each
 //! problem in the body and a message. Processing of the administration is woken at once.
 //!
+//! A CRM configured for one administration ([`CrmEndpoint::new`](crate::CrmEndpoint::new))
+//! posts to `POST /crm/{crm}/changes`. A CRM that feeds the administrations attached to the
+//! service (coupled through onboarding, [`CrmEndpoint::onboarded`](crate::CrmEndpoint::onboarded))
+//! posts to `POST /crm/{crm}/admins/{admin}/changes`, `{admin}` being the administration's key
+//! or its coupling's ReferenceKey; the changes are queued with the service's engine for that
+//! administration and its runner (the fleet) is woken to send them.
+//!
 //! Answers: `200` with the per-record list; `400` body not JSON (line and column); `401`
-//! signature problems; `404` unknown CRM; `409` event id already received (or being
-//! received); `413` body or record count over the limit; `503` the store failed (retry with the
-//! same event id).
+//! signature problems; `404` unknown CRM, an administration not (or no longer) served, or the
+//! other route than the CRM's (`wrong_route`, `administration_required`); `409` event id
+//! already received (or being received), or a ReferenceKey naming several administrations
+//! (`ambiguous_reference`); `413` body or record count over the limit; `503` the store failed
+//! (retry with the same event id).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -236,6 +245,28 @@ pub(crate) async fn post_changes<S: Store, Src: CrmSource, Snk: CrmSink>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    receive(&service, &crm, None, &headers, &body).await
+}
+
+/// `POST /crm/{crm}/admins/{admin}/changes`: a CRM that feeds the attached (onboarded)
+/// administrations names one by its key or its coupling's ReferenceKey.
+pub(crate) async fn post_admin_changes<S: Store, Src: CrmSource, Snk: CrmSink>(
+    State(service): State<Service<S, Src, Snk>>,
+    Path((crm, admin)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    receive(&service, &crm, Some(&admin), &headers, &body).await
+}
+
+/// The intake of both routes; `named` is the administration the path names, if any.
+async fn receive<S: Store, Src: CrmSource, Snk: CrmSink>(
+    service: &Service<S, Src, Snk>,
+    crm: &str,
+    named: Option<&str>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let inner = &service.inner;
     let reject = |status, code: &str, message: String| {
         inner
@@ -245,7 +276,7 @@ pub(crate) async fn post_changes<S: Store, Src: CrmSource, Snk: CrmSink>(
         tracing::info!(crm = %crm, code, %message, "intake refused");
         error(status, code, message)
     };
-    let Some(endpoint) = inner.config.crm(&crm) else {
+    let Some(endpoint) = inner.config.crm(crm) else {
         return reject(
             StatusCode::NOT_FOUND,
             "unknown_crm",
@@ -255,25 +286,72 @@ pub(crate) async fn post_changes<S: Store, Src: CrmSource, Snk: CrmSink>(
     let now = Utc::now();
     let signed = match verify(
         &endpoint.secret,
-        &headers,
-        &body,
+        headers,
+        body,
         now.timestamp(),
         inner.config.timestamp_tolerance,
     ) {
         Ok(s) => s,
         Err(e) => return reject(StatusCode::UNAUTHORIZED, "signature", e.to_string()),
     };
-    let Some(admin) = inner.admins.get(endpoint.admin.as_str()) else {
-        return reject(
-            StatusCode::NOT_FOUND,
-            "unknown_administration",
-            format!(
-                "CRM `{crm}` feeds administration `{}`, which this service does not run",
-                endpoint.admin
-            ),
-        );
+    let admin = match (&endpoint.admin, named) {
+        (Some(key), None) => match inner.admin(key.as_str()) {
+            Some(admin) => admin,
+            None => {
+                return reject(
+                    StatusCode::NOT_FOUND,
+                    "unknown_administration",
+                    format!(
+                        "CRM `{crm}` feeds administration `{key}`, which this service does not run"
+                    ),
+                );
+            }
+        },
+        (Some(key), Some(_)) => {
+            return reject(
+                StatusCode::NOT_FOUND,
+                "wrong_route",
+                format!(
+                    "CRM `{crm}` feeds administration `{key}` only: post to /crm/{crm}/changes"
+                ),
+            );
+        }
+        (None, None) => {
+            return reject(
+                StatusCode::NOT_FOUND,
+                "administration_required",
+                format!(
+                    "CRM `{crm}` feeds the onboarded administrations: post to \
+                     /crm/{crm}/admins/{{administration or ReferenceKey}}/changes"
+                ),
+            );
+        }
+        (None, Some(name)) => match inner.attached_by_name(name) {
+            Ok(Some(admin)) => admin,
+            Ok(None) => {
+                return reject(
+                    StatusCode::NOT_FOUND,
+                    "unknown_administration",
+                    format!(
+                        "no onboarded administration has the key or ReferenceKey `{name}` \
+                         (not coupled, or its coupling was deleted)"
+                    ),
+                );
+            }
+            Err(several) => {
+                return reject(
+                    StatusCode::CONFLICT,
+                    "ambiguous_reference",
+                    format!(
+                        "ReferenceKey `{name}` names {} administrations ({}): name one by its key",
+                        several.len(),
+                        several.join(", ")
+                    ),
+                );
+            }
+        },
     };
-    let Ok(text) = std::str::from_utf8(&body) else {
+    let Ok(text) = std::str::from_utf8(body) else {
         return reject(
             StatusCode::BAD_REQUEST,
             "not_utf8",
@@ -296,7 +374,7 @@ pub(crate) async fn post_changes<S: Store, Src: CrmSource, Snk: CrmSink>(
         );
     }
     let engine = &admin.engine;
-    let cursor = event_cursor(&crm, &signed.event_id);
+    let cursor = event_cursor(crm, &signed.event_id);
     match claim_event(engine.store(), engine.admin(), &cursor, now).await {
         Ok(true) => {}
         Ok(false) => {
@@ -344,7 +422,7 @@ pub(crate) async fn post_changes<S: Store, Src: CrmSource, Snk: CrmSink>(
     {
         tracing::warn!(error = %e, "could not mark an intake event as done; its claim expires");
     }
-    admin.wake.notify_one();
+    admin.wake();
     let accepted = answers.iter().filter(|a| a.status == "accepted").count();
     let refused = answers.len() - accepted;
     inner

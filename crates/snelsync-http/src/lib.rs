@@ -7,7 +7,9 @@
 //! - **CRM change intake**: `POST /crm/{crm}/changes` with one change or a batch in the CRM
 //!   export format, signed with HMAC-SHA256 ([`signature`]), answered per record
 //!   ([`intake`]). Accepted changes are in the store before the answer and processing wakes at
-//!   once.
+//!   once. A CRM that feeds the administrations coupled through onboarding
+//!   ([`CrmEndpoint::onboarded`]) names one in the path: `POST /crm/{crm}/admins/{admin}/changes`
+//!   (its key or its coupling's ReferenceKey).
 //! - **Status and actions** as JSON behind a bearer token ([`api`]): queue, failures with the
 //!   field named, the review queue with SnelStart candidates, budget use, reachability, last
 //!   read-back and reconcile; replay, link/create a review, pause/resume.
@@ -61,10 +63,11 @@ use sync_core::{CrmSink, CrmSource};
 pub use config::{CrmEndpoint, HttpConfig, HttpConfigBuilder, Secret};
 pub use coupling::{CouplingWebhook, CouplingWebhookError};
 pub use service::{
-    ProcessingOptions, ReconcileSummary, Service, last_reconcile, put_state, record_reconcile,
+    AdminRunner, ProcessingOptions, ReconcileSummary, Service, last_reconcile, put_state,
+    record_reconcile,
 };
 pub use signature::{SignatureError, sign};
-pub use status::{AdminStatus, Health};
+pub use status::{AdminStatus, Health, RunnerView};
 
 /// The router: intake, JSON API, pages, metrics and health (see the [crate docs](crate)).
 pub fn router<S, Src, Snk>(service: Service<S, Src, Snk>) -> Router
@@ -79,6 +82,10 @@ where
         .route(
             "/crm/{crm}/changes",
             post(intake::post_changes::<S, Src, Snk>).layer(DefaultBodyLimit::max(limit)),
+        )
+        .route(
+            "/crm/{crm}/admins/{admin}/changes",
+            post(intake::post_admin_changes::<S, Src, Snk>).layer(DefaultBodyLimit::max(limit)),
         )
         .route("/api/admins", get(api::list::<S, Src, Snk>))
         .route("/api/admins/{admin}", get(api::one::<S, Src, Snk>))

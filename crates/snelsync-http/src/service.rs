@@ -1,14 +1,24 @@
 //! The state the router serves: one [`SyncEngine`] per administration, the processing loop
 //! that wakes the moment a change is queued, pause/resume, and the figures behind the status
 //! page (budget per minute, intake counters).
+//!
+//! Two kinds of administration: those given to [`Service::open`], which the service's own
+//! processing loop runs ([`Service::run_processing`]), and those [attached](Service::attach)
+//! while it runs, which an [`AdminRunner`] outside the service processes (the `snelsync`
+//! binary attaches the administrations coupled through onboarding and runs them with
+//! `sync_core`'s fleet runner). The service takes changes for both, shows their status and
+//! carries out their actions; for an attached one it hands waking and pausing to the runner.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sync_core::store::{AdminKey, StateKey, Store};
+use sync_core::fleet::AdministrationStatus;
+use sync_core::store::{AdminKey, StateKey, Store, StoreError};
 use sync_core::{CrmSink, CrmSource, EngineError, ReconcileReport, SyncEngine};
 use tokio::sync::{Notify, watch};
 
@@ -52,7 +62,35 @@ impl ProcessingOptions {
     }
 }
 
-/// One administration the service runs.
+/// Runs administrations the service does not process itself (see the [module docs](self)).
+///
+/// The service still takes their CRM changes into the store through its own engine, shows
+/// their status and replays and resolves their records; waking, pausing and resuming go to
+/// the runner, which keeps the paused state where it keeps its administrations.
+pub trait AdminRunner: Send + Sync + 'static {
+    /// Work was queued for `admin`: start on it now rather than at the next poll.
+    fn wake(&self, admin: &AdminKey);
+
+    /// Pauses (`true`) or resumes an administration; returns once a running piece of its work
+    /// has finished.
+    fn set_paused<'a>(
+        &'a self,
+        admin: &'a AdminKey,
+        paused: bool,
+    ) -> Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send + 'a>>;
+
+    /// What the runner is doing with `admin` (`None`: this process does not hold it now).
+    fn status(&self, admin: &AdminKey) -> Option<AdministrationStatus>;
+}
+
+/// An administration run by an [`AdminRunner`].
+pub(crate) struct Attached {
+    pub runner: Arc<dyn AdminRunner>,
+    /// The coupling's ReferenceKey (a CRM may name the administration by it).
+    pub reference_key: String,
+}
+
+/// One administration the service serves.
 pub(crate) struct Administration<S, Src, Snk> {
     pub engine: SyncEngine<S, Src, Snk>,
     pub wake: Notify,
@@ -60,7 +98,34 @@ pub(crate) struct Administration<S, Src, Snk> {
     pub budget: Mutex<BudgetHistory>,
     /// SnelStart relations shown as review candidates, cached so a page view costs no call.
     pub candidates: Mutex<HashMap<uuid::Uuid, (Instant, serde_json::Value)>>,
+    /// `None`: the service's own processing loop runs it.
+    pub attached: Option<Attached>,
 }
+
+impl<S, Src, Snk> Administration<S, Src, Snk> {
+    fn new(engine: SyncEngine<S, Src, Snk>, paused: bool, attached: Option<Attached>) -> Self {
+        Administration {
+            engine,
+            wake: Notify::new(),
+            paused: AtomicBool::new(paused),
+            budget: Mutex::new(BudgetHistory::default()),
+            candidates: Mutex::new(HashMap::new()),
+            attached,
+        }
+    }
+}
+
+impl<S: Store, Src: CrmSource, Snk: CrmSink> Administration<S, Src, Snk> {
+    /// Work was queued: the service's loop or the runner starts on it.
+    pub(crate) fn wake(&self) {
+        match &self.attached {
+            Some(a) => a.runner.wake(self.engine.admin()),
+            None => self.wake.notify_one(),
+        }
+    }
+}
+
+type AdminRef<S, Src, Snk> = Arc<Administration<S, Src, Snk>>;
 
 /// SnelStart calls per minute over the last hour, sampled from the client's budget counter.
 #[derive(Debug, Default)]
@@ -242,7 +307,8 @@ impl<S, Src, Snk> Clone for Service<S, Src, Snk> {
 }
 
 pub(crate) struct Inner<S, Src, Snk> {
-    pub admins: BTreeMap<String, Administration<S, Src, Snk>>,
+    /// By key; attached administrations come and go while the service runs.
+    pub admins: RwLock<BTreeMap<String, AdminRef<S, Src, Snk>>>,
     pub config: HttpConfig,
     pub counters: Counters,
     /// Logged-in browser sessions (random ids; the cookie holds one).
@@ -253,9 +319,65 @@ pub(crate) struct Inner<S, Src, Snk> {
 impl<S, Src, Snk> std::fmt::Debug for Service<S, Src, Snk> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Service")
-            .field("admins", &self.inner.admins.keys().collect::<Vec<_>>())
+            .field("admins", &self.inner.keys())
             .field("config", &self.inner.config)
             .finish()
+    }
+}
+
+impl<S, Src, Snk> Inner<S, Src, Snk> {
+    /// One administration (a handle: the lock is not held while it is used).
+    pub(crate) fn admin(&self, key: &str) -> Option<AdminRef<S, Src, Snk>> {
+        self.admins
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    /// Every administration, by key.
+    pub(crate) fn all(&self) -> Vec<AdminRef<S, Src, Snk>> {
+        self.admins
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn keys(&self) -> Vec<String> {
+        self.admins
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+}
+
+impl<S: Store, Src: CrmSource, Snk: CrmSink> Inner<S, Src, Snk> {
+    /// The attached administration a CRM names by its key or, failing that, by its coupling's
+    /// ReferenceKey. `Err` lists the administrations when the ReferenceKey names several.
+    pub(crate) fn attached_by_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<AdminRef<S, Src, Snk>>, Vec<String>> {
+        let admins = self.admins.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(a) = admins.get(name).filter(|a| a.attached.is_some()) {
+            return Ok(Some(Arc::clone(a)));
+        }
+        let mut found: Vec<&AdminRef<S, Src, Snk>> = admins
+            .values()
+            .filter(|a| a.attached.as_ref().is_some_and(|t| t.reference_key == name))
+            .collect();
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(found.pop().cloned()),
+            _ => Err(found
+                .iter()
+                .map(|a| a.engine.admin().as_str().to_owned())
+                .collect()),
+        }
     }
 }
 
@@ -282,18 +404,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
                 == Some("paused");
             admins.insert(
                 engine.admin().as_str().to_owned(),
-                Administration {
-                    engine,
-                    wake: Notify::new(),
-                    paused: AtomicBool::new(paused),
-                    budget: Mutex::new(BudgetHistory::default()),
-                    candidates: Mutex::new(HashMap::new()),
-                },
+                Arc::new(Administration::new(engine, paused, None)),
             );
         }
         Ok(Service {
             inner: Arc::new(Inner {
-                admins,
+                admins: RwLock::new(admins),
                 config,
                 counters: Counters::default(),
                 sessions: Mutex::new(HashSet::new()),
@@ -303,33 +419,100 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
     }
 
     /// The engine of an administration.
-    pub fn engine(&self, admin: &str) -> Option<&SyncEngine<S, Src, Snk>> {
-        self.inner.admins.get(admin).map(|a| &a.engine)
+    pub fn engine(&self, admin: &str) -> Option<SyncEngine<S, Src, Snk>> {
+        self.inner.admin(admin).map(|a| a.engine.clone())
     }
 
     /// The administrations, by key.
-    pub fn admins(&self) -> impl Iterator<Item = &AdminKey> {
-        self.inner.admins.values().map(|a| a.engine.admin())
+    pub fn admins(&self) -> Vec<AdminKey> {
+        self.inner
+            .all()
+            .into_iter()
+            .map(|a| a.engine.admin().clone())
+            .collect()
+    }
+
+    /// Whether an administration is run by an [`AdminRunner`] (attached) rather than by the
+    /// service's own loop.
+    pub fn is_attached(&self, admin: &str) -> bool {
+        self.inner
+            .admin(admin)
+            .is_some_and(|a| a.attached.is_some())
+    }
+
+    /// Adds (or replaces: a new key makes a new engine) an administration that `runner`
+    /// processes. `engine` is the service's own for it: it takes the administration's CRM
+    /// changes into the store and serves its status and actions. `reference_key` is the
+    /// coupling's ReferenceKey, by which a CRM may name it
+    /// (`POST /crm/{crm}/admins/{reference_key}/changes`). `false` (nothing changed) when an
+    /// administration given to [`Service::open`] has the same key.
+    pub fn attach(
+        &self,
+        engine: SyncEngine<S, Src, Snk>,
+        runner: Arc<dyn AdminRunner>,
+        reference_key: impl Into<String>,
+        paused: bool,
+    ) -> bool {
+        let key = engine.admin().as_str().to_owned();
+        let attached = Attached {
+            runner,
+            reference_key: reference_key.into(),
+        };
+        let mut admins = self
+            .inner
+            .admins
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if admins.get(&key).is_some_and(|a| a.attached.is_none()) {
+            return false;
+        }
+        let admin = Arc::new(Administration::new(engine, paused, Some(attached)));
+        admins.insert(key, admin);
+        true
+    }
+
+    /// Removes an attached administration (its coupling was deleted): its changes are refused
+    /// and its status is gone from then on. `false` when it was not attached (an
+    /// administration given to [`Service::open`] is never removed).
+    pub fn detach(&self, admin: &str) -> bool {
+        let mut admins = self
+            .inner
+            .admins
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if admins.get(admin).is_some_and(|a| a.attached.is_some()) {
+            admins.remove(admin);
+            return true;
+        }
+        false
     }
 
     /// Whether an administration is paused (its changes are queued but not sent).
     pub fn is_paused(&self, admin: &str) -> bool {
         self.inner
-            .admins
-            .get(admin)
+            .admin(admin)
             .is_some_and(|a| a.paused.load(Ordering::SeqCst))
     }
 
-    /// Pauses or resumes an administration; kept in its store, so a restart keeps it.
-    /// Resuming wakes the processing loop.
+    /// Pauses or resumes an administration; kept in its store (an attached one: by its
+    /// runner), so a restart keeps it. Resuming wakes the processing loop.
     ///
     /// # Errors
     ///
     /// [`EngineError::Store`]; an unknown administration does nothing.
     pub async fn set_paused(&self, admin: &str, paused: bool) -> Result<(), EngineError> {
-        let Some(a) = self.inner.admins.get(admin) else {
+        let Some(a) = self.inner.admin(admin) else {
             return Ok(());
         };
+        if let Some(attached) = &a.attached {
+            attached
+                .runner
+                .set_paused(a.engine.admin(), paused)
+                .await
+                .map_err(EngineError::from)?;
+            a.paused.store(paused, Ordering::SeqCst);
+            return Ok(());
+        }
         put_cursor(
             &a.engine,
             PAUSED_CURSOR,
@@ -343,10 +526,10 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
         Ok(())
     }
 
-    /// Wakes an administration's processing loop (work was queued).
+    /// Wakes an administration's processing loop, or its runner (work was queued).
     pub fn wake(&self, admin: &str) {
-        if let Some(a) = self.inner.admins.get(admin) {
-            a.wake.notify_one();
+        if let Some(a) = self.inner.admin(admin) {
+            a.wake();
         }
     }
 
@@ -359,16 +542,20 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
             .record(Utc::now(), total);
     }
 
-    /// Runs every administration's processing until `shutdown` turns true: each loop
+    /// Runs the processing of every administration given to [`Service::open`] (attached ones
+    /// are their runner's) until `shutdown` turns true: each loop
     /// processes what is due, then sleeps until a change is queued ([`Service::wake`], which
     /// the intake calls), [`ProcessingOptions::idle_poll`] passes (backoffs ending), or the
     /// read-back is due. On shutdown a loop finishes the batch in hand (its items complete or
     /// are rescheduled by the engine) and returns; nothing is abandoned mid-write.
     pub async fn run_processing(&self, shutdown: watch::Receiver<bool>) {
         let mut loops = tokio::task::JoinSet::new();
-        for key in self.inner.admins.keys() {
+        for admin in self.inner.all() {
+            if admin.attached.is_some() {
+                continue;
+            }
             let service = self.clone();
-            let key = key.clone();
+            let key = admin.engine.admin().as_str().to_owned();
             let shutdown = shutdown.clone();
             loops.spawn(async move { service.process_loop(&key, shutdown).await });
         }
@@ -376,9 +563,10 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
     }
 
     async fn process_loop(&self, key: &str, mut shutdown: watch::Receiver<bool>) {
-        let Some(admin) = self.inner.admins.get(key) else {
+        let Some(admin) = self.inner.admin(key) else {
             return;
         };
+        let admin = &*admin;
         let mut last_read_back = Instant::now();
         loop {
             if *shutdown.borrow() {

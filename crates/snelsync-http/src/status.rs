@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sync_core::fleet::{Activity, AdministrationStatus};
 use sync_core::store::{QueueCounts, Store, WorkState};
 use sync_core::{CrmSink, CrmSource, EngineError, KindQueue, Reachability, ReadBackSummary};
 
@@ -110,6 +111,71 @@ pub struct BudgetView {
     pub per_minute: Vec<u64>,
 }
 
+/// An administration coupled through onboarding, as its runner (the fleet) reports it.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct RunnerView {
+    /// The coupling's ReferenceKey.
+    pub reference_key: String,
+    /// Whether this process holds the administration now (its lease); `false`: another
+    /// process does, or it is paused, or not taken yet.
+    pub held: bool,
+    /// `starting`, `working`, `idle`, `outage` or `failing` (while held).
+    pub activity: Option<String>,
+    /// Slices (one ingest and one batch each) run since this process took it.
+    pub slices: u64,
+    /// Items handled since this process took it.
+    pub items: u64,
+    /// SnelStart calls the runner made for it since this process took it.
+    pub api_calls: u64,
+    /// Consecutive failed slices.
+    pub consecutive_failures: u32,
+    /// The last failure (SnelStart refusing the key, a missing mapping, ...).
+    pub last_error: Option<String>,
+    /// When the last slice ended.
+    pub last_slice_at: Option<DateTime<Utc>>,
+    /// When this process's lease on it expires unless renewed.
+    pub lease_expires_at: Option<DateTime<Utc>>,
+}
+
+impl RunnerView {
+    fn of(reference_key: &str, status: Option<AdministrationStatus>) -> Self {
+        let mut view = RunnerView {
+            reference_key: reference_key.to_owned(),
+            held: status.is_some(),
+            activity: None,
+            slices: 0,
+            items: 0,
+            api_calls: 0,
+            consecutive_failures: 0,
+            last_error: None,
+            last_slice_at: None,
+            lease_expires_at: None,
+        };
+        if let Some(s) = status {
+            view.activity = Some(
+                match s.activity {
+                    Activity::Starting => "starting",
+                    Activity::Working => "working",
+                    Activity::Idle => "idle",
+                    Activity::Outage => "outage",
+                    Activity::Failing => "failing",
+                    _ => "unknown",
+                }
+                .to_owned(),
+            );
+            view.slices = s.slices;
+            view.items = s.items;
+            view.api_calls = s.api_calls;
+            view.consecutive_failures = s.consecutive_failures;
+            view.last_error = s.last_error;
+            view.last_slice_at = s.last_slice_at;
+            view.lease_expires_at = Some(s.lease_expires_at);
+        }
+        view
+    }
+}
+
 /// The status of one administration.
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
@@ -145,6 +211,11 @@ pub struct AdminStatus {
     pub api_drift: Vec<snelstart_client::drift::ApiDrift>,
     /// The mapping-configuration version in use.
     pub config_version: Option<u64>,
+    /// For an administration coupled through onboarding: its ReferenceKey and what the fleet
+    /// runner does with it (`None`: one of the configured administrations). Its `budget`
+    /// above counts the service's own calls for it (status, candidates); the runner's calls
+    /// are `api_calls` here.
+    pub onboarded: Option<RunnerView>,
 }
 
 fn text_list(value: Option<&serde_json::Value>) -> Vec<String> {
@@ -180,9 +251,10 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
     ///
     /// [`EngineError::Store`].
     pub async fn admin_status(&self, admin: &str) -> Result<Option<AdminStatus>, EngineError> {
-        let Some(a) = self.inner.admins.get(admin) else {
+        let Some(a) = self.inner.admin(admin) else {
             return Ok(None);
         };
+        let a = &*a;
         self.sample_budget(a);
         let engine = &a.engine;
         let report = engine.status().await?;
@@ -252,9 +324,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
                 candidates,
             });
         }
-        let health = if matches!(report.reachability, Reachability::Unreachable { .. }) {
+        let onboarded = a
+            .attached
+            .as_ref()
+            .map(|t| RunnerView::of(&t.reference_key, t.runner.status(engine.admin())));
+        let runner_activity = onboarded.as_ref().and_then(|r| r.activity.as_deref());
+        let health = if matches!(report.reachability, Reachability::Unreachable { .. })
+            || runner_activity == Some("outage")
+        {
             Health::Unreachable
-        } else if !failures.is_empty() {
+        } else if !failures.is_empty() || runner_activity == Some("failing") {
             Health::Failing
         } else if !review.is_empty() {
             Health::WaitingForReview
@@ -293,6 +372,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
             skipped_items: report.skipped_items.clone(),
             api_drift: engine.client().api_drift(),
             config_version: report.config_version,
+            onboarded,
         }))
     }
 
@@ -303,8 +383,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
     /// [`EngineError::Store`].
     pub async fn all_status(&self) -> Result<Vec<AdminStatus>, EngineError> {
         let mut out = Vec::new();
-        for key in self.inner.admins.keys() {
-            if let Some(s) = self.admin_status(key).await? {
+        for a in self.inner.all() {
+            if let Some(s) = self.admin_status(a.engine.admin().as_str()).await? {
                 out.push(s);
             }
         }

@@ -203,8 +203,13 @@ async fn propose(loaded: &Loaded, admin: &AdminSection) -> Result<MappingProposa
     Ok(proposal)
 }
 
+/// `check`: every configured administration (credentials, chart of accounts, VAT kinds,
+/// mapping, API drift) and `[onboarding]` (see [`crate::onboarding::check`]). Exit 3 when
+/// anything makes syncing unsafe.
 pub async fn check(ctx: &Context) -> Result<Outcome, CliError> {
-    let engines = ctx.engines(&MemorySource::default()).await?;
+    let loaded = ctx.load()?;
+    let store = loaded.open_store(ctx.store.as_ref()).await?;
+    let engines = loaded.engines(&store, ctx.admin.as_deref(), &MemorySource::default())?;
     let mut all = Vec::new();
     let mut text = String::new();
     let mut outcome = Outcome::Clean;
@@ -259,7 +264,41 @@ pub async fn check(ctx: &Context) -> Result<Outcome, CliError> {
             "safe_to_sync": outcome == Outcome::Clean,
         }));
     }
-    ctx.print(&json!({ "administrations": all }), &text);
+    let onboarding = match &loaded.file.onboarding {
+        Some(section) => {
+            let report = crate::onboarding::check(&loaded, section, &store).await;
+            text.push_str(&format!(
+                "[onboarding]: {} administrations coupled\n",
+                report.registered
+            ));
+            for c in &report.checked {
+                text.push_str(&format!("  ok: {c}\n"));
+            }
+            for p in &report.problems {
+                text.push_str(&format!("  problem: {p}\n"));
+            }
+            if report.problems.is_empty() {
+                text.push_str("  onboarding is safe to run\n");
+            } else {
+                outcome = Outcome::Attention;
+            }
+            Some(json!({
+                "registered": report.registered,
+                "checked": report.checked,
+                "problems": report.problems,
+                "safe": report.problems.is_empty(),
+            }))
+        }
+        None => None,
+    };
+    ctx.print(
+        &json!({
+            "administrations": all,
+            "onboarding": onboarding,
+            "safe_to_sync": outcome == Outcome::Clean,
+        }),
+        &text,
+    );
     Ok(outcome)
 }
 

@@ -186,12 +186,18 @@ pub struct AdminSection {
     pub mapping: Option<PathBuf>,
 }
 
+/// `[[crm]]`: a CRM that may post changes. It feeds one configured `administration`, or with
+/// `onboarded = true` the administrations coupled through `[onboarding]`, naming one per
+/// request (`POST /crm/{name}/admins/{administration or ReferenceKey}/changes`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CrmSection {
     pub name: String,
     pub secret_env: String,
-    pub administration: String,
+    #[serde(default)]
+    pub administration: Option<String>,
+    #[serde(default)]
+    pub onboarded: bool,
 }
 
 /// `[onboarding]`: SnelStart's coupling webhook (the customer's activate, regenerate and
@@ -215,6 +221,21 @@ pub struct OnboardingSection {
     /// The mapping configuration per ReferenceKey.
     #[serde(default)]
     pub mappings: std::collections::BTreeMap<String, PathBuf>,
+    /// How many coupled administrations the fleet runner works on at once.
+    #[serde(default = "default_fleet_workers")]
+    pub workers: usize,
+    /// How long this process's lease on a coupled administration lasts without renewal
+    /// (another `serve` on the same database takes it over after that when this one dies).
+    #[serde(default = "default_lease_seconds")]
+    pub lease_seconds: u64,
+}
+
+fn default_fleet_workers() -> usize {
+    4
+}
+
+fn default_lease_seconds() -> u64 {
+    30
 }
 
 fn default_coupling_path() -> String {
@@ -260,17 +281,42 @@ impl Loaded {
             )));
         }
         for crm in &file.crms {
-            if !file
-                .administrations
-                .iter()
-                .any(|a| a.key == crm.administration)
-            {
-                return Err(CliError::Config(format!(
-                    "{}: CRM `{}` feeds administration `{}`, which is not configured",
-                    path.display(),
-                    crm.name,
-                    crm.administration
-                )));
+            match (&crm.administration, crm.onboarded) {
+                (Some(admin), false) => {
+                    if !file.administrations.iter().any(|a| &a.key == admin) {
+                        return Err(CliError::Config(format!(
+                            "{}: CRM `{}` feeds administration `{admin}`, which is not configured",
+                            path.display(),
+                            crm.name,
+                        )));
+                    }
+                }
+                (None, true) => {
+                    if file.onboarding.is_none() {
+                        return Err(CliError::Config(format!(
+                            "{}: CRM `{}` feeds the onboarded administrations, but there is no \
+                             [onboarding] section",
+                            path.display(),
+                            crm.name,
+                        )));
+                    }
+                }
+                (Some(_), true) => {
+                    return Err(CliError::Config(format!(
+                        "{}: CRM `{}` has both `administration` and `onboarded = true`: it feeds \
+                         one configured administration or the onboarded ones, not both",
+                        path.display(),
+                        crm.name,
+                    )));
+                }
+                (None, false) => {
+                    return Err(CliError::Config(format!(
+                        "{}: CRM `{}` names no `administration` (or set `onboarded = true` for \
+                         the administrations coupled through [onboarding])",
+                        path.display(),
+                        crm.name,
+                    )));
+                }
             }
         }
         let dir = path
@@ -499,14 +545,14 @@ impl Loaded {
             builder = builder.token(Secret::new(env_secret(var, "the access token")?));
         }
         for crm in &self.file.crms {
-            builder = builder.crm(CrmEndpoint::new(
-                &crm.name,
-                Secret::new(env_secret(
-                    &crm.secret_env,
-                    &format!("the secret of CRM `{}`", crm.name),
-                )?),
-                AdminKey::new(&crm.administration),
-            ));
+            let secret = Secret::new(env_secret(
+                &crm.secret_env,
+                &format!("the secret of CRM `{}`", crm.name),
+            )?);
+            builder = builder.crm(match &crm.administration {
+                Some(admin) => CrmEndpoint::new(&crm.name, secret, AdminKey::new(admin)),
+                None => CrmEndpoint::onboarded(&crm.name, secret),
+            });
         }
         Ok(builder)
     }
@@ -595,6 +641,16 @@ administration = "{admin}"
 # others; without default_mapping an unlisted reference key is refused.
 # default_mapping = "mapping.toml"
 # mappings = {{ "klant-42" = "mapping-klant-42.toml" }}
+# `serve` syncs the coupled administrations with the fleet runner: this many at once, each
+# leased for lease_seconds (several serve processes on one PostgreSQL database share them).
+# workers = 4
+# lease_seconds = 30
+# The CRM that posts the coupled administrations' changes, each to
+# POST /crm/{{name}}/admins/{{administration or ReferenceKey}}/changes, signed with its secret.
+# [[crm]]
+# name = "crm-klanten"
+# secret_env = "SNELSYNC_ONBOARDED_CRM_SECRET"
+# onboarded = true
 "#,
         url("base_url", base_url, snelstart_client::DEFAULT_BASE_URL),
         url("auth_url", auth_url, snelstart_client::DEFAULT_AUTH_URL),
@@ -631,6 +687,17 @@ mod tests {
         assert_eq!(
             section.mappings.get("klant-42"),
             Some(&PathBuf::from("mapping-klant-42.toml"))
+        );
+        assert_eq!((section.workers, section.lease_seconds), (4, 30));
+        let onboarded = loaded
+            .file
+            .crms
+            .iter()
+            .find(|c| c.onboarded)
+            .expect("onboarded CRM");
+        assert_eq!(
+            (onboarded.name.as_str(), onboarded.administration.as_deref()),
+            ("crm-klanten", None)
         );
     }
 }

@@ -7,16 +7,19 @@ use std::path::Path;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
+use mapping::config::MappingConfig;
 use mapping::matching::report::{
     CrmRelations, FieldProblem, InvalidLine, MatchReport, SnelStartRelations, match_report,
 };
 use mapping::matching::{MatchConfig, Matcher};
 use serde_json::json;
+use snelstart_client::Client;
 use snelstart_client::odata::Query;
 use snelstart_client::ops;
 
 use crate::commands::Context;
 use crate::config::Loaded;
+use crate::store::AnyStore;
 use crate::{CliError, Outcome};
 
 /// Where the SnelStart side of the report came from.
@@ -47,31 +50,32 @@ pub async fn run(
         Some(_) if !ctx.config.exists() => None,
         _ => Some(Loaded::read(&ctx.config)?),
     };
-    let config = match &loaded {
-        Some(loaded) => {
-            let admin = loaded.administration(ctx.admin.as_deref())?;
-            Some((admin.key.clone(), loaded.mapping(admin)?.match_config()))
-        }
+    let chosen = match &loaded {
+        Some(loaded) => Some(choose(ctx, loaded).await?),
         None => None,
     };
-    let (snelstart, source) = match (snelstart_path, &loaded) {
+    let config = chosen
+        .as_ref()
+        .map(|c| (c.key.clone(), c.mapping.match_config()));
+    let (snelstart, source) = match (snelstart_path, chosen) {
         (Some(path), _) => {
             let text = read(path)?;
             let relations = SnelStartRelations::from_json(&text)
                 .map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))?;
             (relations, Source::File(path))
         }
-        (None, Some(loaded)) => {
-            let admin = loaded.administration(ctx.admin.as_deref())?;
-            let relations = read_through_client(loaded, admin, ctx.json).await?;
-            (relations, Source::Client(admin.key.clone()))
+        (None, Some(chosen)) => {
+            let client = match chosen.client {
+                Some(client) => client,
+                None => match &loaded {
+                    Some(loaded) => loaded.client(loaded.administration(Some(&chosen.key))?)?,
+                    None => no_configuration()?,
+                },
+            };
+            let relations = read_through_client(&client, &chosen.key, ctx.json).await?;
+            (relations, Source::Client(chosen.key))
         }
-        (None, None) => {
-            return Err(CliError::Config(
-                "without a SnelStart file the relations are read through the configuration"
-                    .to_owned(),
-            ));
-        }
+        (None, None) => no_configuration()?,
     };
 
     let matcher = Matcher::new(
@@ -122,6 +126,100 @@ pub async fn run(
     Ok(Outcome::Clean)
 }
 
+fn no_configuration<T>() -> Result<T, CliError> {
+    Err(CliError::Config(
+        "without a SnelStart file the relations are read through the configuration".to_owned(),
+    ))
+}
+
+/// The administration a report is for: whose mapping's thresholds apply and, without a
+/// SnelStart file, whose client reads the relations.
+struct Chosen {
+    key: String,
+    mapping: MappingConfig,
+    /// Already made for an onboarded administration (from its sealed key); a configured one's
+    /// is made from the environment when needed.
+    client: Option<Client>,
+}
+
+/// `--admin`, or the only administration there is. The candidates are the configured
+/// administrations and, with `[onboarding]`, the ones coupled through it (in the store's
+/// registry; `--admin` takes an onboarded one's key or ReferenceKey). With more than one and
+/// no `--admin` the choice is the operator's: the error lists them.
+async fn choose(ctx: &Context, loaded: &Loaded) -> Result<Chosen, CliError> {
+    let configured = &loaded.file.administrations;
+    let store = match &loaded.file.onboarding {
+        Some(_) => Some(loaded.open_store(ctx.store.as_ref()).await?),
+        None => None,
+    };
+    if let Some(name) = ctx.admin.as_deref() {
+        if let Some(admin) = configured.iter().find(|a| a.key == name) {
+            return Ok(Chosen {
+                key: admin.key.clone(),
+                mapping: loaded.mapping(admin)?,
+                client: None,
+            });
+        }
+        if let Some(store) = &store
+            && let Some((key, client, mapping)) =
+                crate::onboarding::registered_client(loaded, store, name).await?
+        {
+            return Ok(Chosen {
+                key: key.as_str().to_owned(),
+                mapping,
+                client: Some(client),
+            });
+        }
+        return Err(CliError::Config(format!(
+            "--admin {name}: no such administration; {}",
+            choices(loaded, store.as_ref()).await?
+        )));
+    }
+    let registered = match &store {
+        Some(store) => crate::onboarding::registered(loaded, store).await?,
+        None => Vec::new(),
+    };
+    match (configured.as_slice(), registered.is_empty()) {
+        ([admin], true) => Ok(Chosen {
+            key: admin.key.clone(),
+            mapping: loaded.mapping(admin)?,
+            client: None,
+        }),
+        _ => Err(CliError::Config(format!(
+            "match-report works on one administration and {} are known: name one with --admin; {}",
+            configured.len() + registered.len(),
+            choices(loaded, store.as_ref()).await?
+        ))),
+    }
+}
+
+/// "configured: a, b; onboarded: <key> (ReferenceKey klant-42)".
+async fn choices(loaded: &Loaded, store: Option<&AnyStore>) -> Result<String, CliError> {
+    let configured: Vec<&str> = loaded
+        .file
+        .administrations
+        .iter()
+        .map(|a| a.key.as_str())
+        .collect();
+    let mut text = format!("configured: {}", configured.join(", "));
+    if let Some(store) = store {
+        let registered = crate::onboarding::registered(loaded, store).await?;
+        let listed: Vec<String> = registered
+            .iter()
+            .map(|(key, reference)| format!("{key} (ReferenceKey {reference})"))
+            .collect();
+        text.push_str(&format!(
+            "; onboarded: {}",
+            if listed.is_empty() {
+                "none".to_owned()
+            } else {
+                listed.join(", ")
+            }
+        ));
+    }
+    Ok(text)
+}
+
 fn read(path: &Path) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(|e| CliError::Failed(format!("{}: {e}", path.display())))
 }
@@ -129,11 +227,10 @@ fn read(path: &Path) -> Result<String, CliError> {
 /// All of `GET /relaties` through the administration's client. The client skips items that do
 /// not decode and records them (position, JSON path, id): each becomes an invalid line.
 async fn read_through_client(
-    loaded: &Loaded,
-    admin: &crate::config::AdminSection,
+    client: &Client,
+    admin: &str,
     json: bool,
 ) -> Result<SnelStartRelations, CliError> {
-    let client = loaded.client(admin)?;
     let request = ops::relaties::list(Query::new());
     let route = request.route();
     let spinner = (!json).then(|| {
@@ -141,10 +238,7 @@ async fn read_through_client(
         if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
             bar.set_style(style);
         }
-        bar.set_message(format!(
-            "reading the relations of `{}` from SnelStart",
-            admin.key
-        ));
+        bar.set_message(format!("reading the relations of `{admin}` from SnelStart"));
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     });
@@ -154,7 +248,7 @@ async fn read_through_client(
         bar.finish_and_clear();
     }
     let relaties = relaties
-        .map_err(|e| CliError::Failed(format!("reading the relations of `{}`: {e}", admin.key)))?;
+        .map_err(|e| CliError::Failed(format!("reading the relations of `{admin}`: {e}")))?;
     let invalid: Vec<InvalidLine> = client
         .decode_problems()
         .into_iter()

@@ -429,10 +429,8 @@ async fn job_due(
     now: DateTime<Utc>,
     key: &StateKey,
 ) -> bool {
-    for admin in service.admins() {
-        let Some(engine) = service.engine(admin.as_str()) else {
-            continue;
-        };
+    for engine in configured(service) {
+        let admin = engine.admin();
         let last = match engine.store().state(admin, key).await {
             Ok(v) => v
                 .and_then(|t: String| DateTime::parse_from_rfc3339(&t).ok())
@@ -451,18 +449,30 @@ async fn job_due(
 }
 
 async fn mark_run(service: &Svc, key: &StateKey, at: DateTime<Utc>) {
-    for admin in service.admins() {
-        if let Some(engine) = service.engine(admin.as_str())
-            && let Err(e) = snelsync_http::put_state(engine, key, &at.to_rfc3339()).await
-        {
-            tracing::warn!(admin = %admin, error = %e, "schedule: could not record the run");
+    for engine in configured(service) {
+        if let Err(e) = snelsync_http::put_state(&engine, key, &at.to_rfc3339()).await {
+            tracing::warn!(admin = %engine.admin(), error = %e, "schedule: could not record the run");
         }
     }
 }
 
-fn engines(service: &Svc) -> Vec<&Engine> {
+/// The configured administrations (`[[administration]]`): they keep the calendar, and the
+/// monthly reconcile compares them with the CRM export of `reconcile_from`. The onboarded
+/// ones are in the digest, but that export is not theirs.
+fn configured(service: &Svc) -> Vec<Engine> {
     service
         .admins()
+        .iter()
+        .filter(|a| !service.is_attached(a.as_str()))
+        .filter_map(|a| service.engine(a.as_str()))
+        .collect()
+}
+
+/// Every administration the service serves, onboarded ones included.
+fn all_engines(service: &Svc) -> Vec<Engine> {
+    service
+        .admins()
+        .iter()
         .filter_map(|a| service.engine(a.as_str()))
         .collect()
 }
@@ -473,7 +483,8 @@ async fn run_digest(
     http: &reqwest::Client,
     now: DateTime<Utc>,
 ) -> Result<(), CliError> {
-    let (text, outcome) = crate::commands::digest_text(&engines(service)).await?;
+    let engines = all_engines(service);
+    let (text, outcome) = crate::commands::digest_text(&engines.iter().collect::<Vec<_>>()).await?;
     if let Some(dir) = &job.dir {
         std::fs::create_dir_all(dir)
             .map_err(|e| CliError::Failed(format!("{}: {e}", dir.display())))?;
@@ -515,7 +526,9 @@ async fn run_digest(
 
 async fn run_reconcile(service: &Svc, job: &ReconcileJob) -> Result<(), CliError> {
     let export = crate::commands::read_export_file(&job.from)?;
-    let reports = crate::commands::reconcile_engines(&engines(service), &export).await?;
+    let engines = configured(service);
+    let reports =
+        crate::commands::reconcile_engines(&engines.iter().collect::<Vec<_>>(), &export).await?;
     for report in &reports {
         tracing::info!(
             clean = report.is_clean(),

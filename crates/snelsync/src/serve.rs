@@ -1,10 +1,15 @@
 //! `snelsync serve`: the router, the processing loop and the calendar jobs (weekly digest,
 //! monthly reconcile; see [`crate::schedule`]), until SIGTERM or Ctrl-C.
 //!
+//! The configured administrations (`[[administration]]`) are run by the service's own loop;
+//! those coupled through `[onboarding]` by `sync_core`'s fleet runner (see
+//! [`crate::onboarding`]).
+//!
 //! On the signal the listener stops taking connections, requests in progress are answered,
-//! and each administration's loop finishes the batch in hand (its items complete, or are
-//! rescheduled by the engine) before the process exits. Work still queued stays in the store
-//! for the next start.
+//! each configured administration's loop finishes the batch in hand (its items complete, or
+//! are rescheduled by the engine), and the fleet waits for its running slices and releases its
+//! leases (another `serve` on the same database may take the administrations at once), before
+//! the process exits. Work still queued stays in the store for the next start.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -61,7 +66,9 @@ pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
         engine.record_config().await?;
     }
     let mut http = loaded.http_builder()?;
-    if let Some(webhook) = crate::onboarding::coupling_webhook(&loaded, &store).await? {
+    let onboarding = crate::onboarding::onboarding(&loaded, &store).await?;
+    if let Some(onboarding) = &onboarding {
+        let webhook = onboarding.webhook.clone();
         tracing::info!(path = webhook.mount_path(), "coupling webhook mounted");
         http = http.coupling_webhook(webhook);
     }
@@ -74,6 +81,13 @@ pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
         (minutes > 0).then(|| Duration::from_secs(minutes.saturating_mul(60))),
     );
     let service = Service::open(engines, http, options).await?;
+    if let Some(onboarding) = &onboarding {
+        let attached = onboarding.attach_to(&service).await?;
+        tracing::info!(
+            attached,
+            "onboarded administrations served by the fleet runner"
+        );
+    }
     let listen = loaded.file.http.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -94,6 +108,18 @@ pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
         let stopped = stopped.clone();
         async move { service.run_processing(stopped).await }
     });
+    // The administrations coupled through onboarding, leased from the registry.
+    let fleet = onboarding.as_ref().map(|onboarding| {
+        let fleet = onboarding.fleet.clone();
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            fleet
+                .run(async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                })
+                .await;
+        })
+    });
     // The weekly digest and the monthly reconcile, beside the processing loop.
     let scheduled = if jobs.is_empty() {
         None
@@ -108,6 +134,10 @@ pub async fn serve(ctx: &Context) -> Result<Outcome, CliError> {
     tracing::info!("stopping: finishing the work in hand");
     let _ = stop.send(true);
     let _ = processing.await;
+    if let Some(fleet) = fleet {
+        // Returns after the running slices ended and every lease was released.
+        let _ = fleet.await;
+    }
     if let Some(scheduled) = scheduled {
         let _ = scheduled.await;
     }

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sync_core::keys::{KeyId, SealedSecret};
-use sync_core::registry::{AdministrationRecord, AdministrationRegistry};
+use sync_core::registry::{
+    AdministrationLease, AdministrationLeases, AdministrationRecord, AdministrationRegistry,
+};
 use sync_core::store::{
     AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, FinishedItem, IdLink,
     LeaseToken, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId, OutboxStore,
@@ -139,6 +141,44 @@ impl AnyStore {
             AnyStore::Postgres(s) => PostgresRegistry::new(s).await.map(AnyRegistry::Postgres),
         }
         .map_err(|e| format!("administrations registry: {e}"))
+    }
+}
+
+impl AdministrationLeases for AnyRegistry {
+    async fn acquire_lease(
+        &self,
+        admin: &AdminKey,
+        holder: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<Option<AdministrationLease>> {
+        delegate!(AnyRegistry: self.acquire_lease(admin, holder, now, ttl))
+    }
+
+    async fn renew_lease(
+        &self,
+        lease: &AdministrationLease,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<Option<AdministrationLease>> {
+        delegate!(AnyRegistry: self.renew_lease(lease, now, ttl))
+    }
+
+    async fn release_lease(&self, lease: &AdministrationLease) -> StoreResult<bool> {
+        delegate!(AnyRegistry: self.release_lease(lease))
+    }
+
+    async fn lease_of(&self, admin: &AdminKey) -> StoreResult<Option<AdministrationLease>> {
+        delegate!(AnyRegistry: self.lease_of(admin))
+    }
+
+    async fn leasable_administrations(
+        &self,
+        now: DateTime<Utc>,
+        after: Option<&AdminKey>,
+        limit: usize,
+    ) -> StoreResult<Vec<AdministrationRecord>> {
+        delegate!(AnyRegistry: self.leasable_administrations(now, after, limit))
     }
 }
 

@@ -60,7 +60,7 @@ async fn activate_through_serve(
     s: &Setup,
     store_env: &[(&'static str, String)],
     registry: &impl AdministrationRegistry,
-) {
+) -> AdminKey {
     let mut env = onboarding_env();
     env.extend_from_slice(store_env);
     let (serve, base) = s.serve(&env);
@@ -127,6 +127,7 @@ async fn activate_through_serve(
     );
 
     stop(serve);
+    admin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,8 +141,112 @@ async fn serve_registers_a_coupled_administration_on_sqlite() {
     .unwrap();
     let store = SqliteStore::open(s.path("snelsync.sqlite")).unwrap();
     let registry = SqliteRegistry::new(&store).await.unwrap();
-    activate_through_serve(&s, &[], &registry).await;
+    let admin = activate_through_serve(&s, &[], &registry).await;
+    let s = tokio::task::spawn_blocking(move || {
+        match_report_names_the_administration(&s, &admin);
+        check_validates_onboarding(&s, &admin);
+        s
+    })
+    .await
+    .unwrap();
     s.mock.shutdown().await;
+}
+
+/// With a coupled administration beside the configured one, `match-report` through the
+/// client needs `--admin`, and the error lists both; the coupled one is named by its
+/// ReferenceKey (or key) and read with its own sealed koppelsleutel.
+fn match_report_names_the_administration(s: &Setup, admin: &AdminKey) {
+    let crm = s.path("crm.json");
+    std::fs::write(&crm, support::export()["relations"].to_string()).unwrap();
+    let crm = crm.to_str().unwrap();
+    let env = onboarding_env();
+    let out = s.run_with(&["match-report", crm], &env);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("name one with --admin")
+            && err.contains("configured: bakkerij")
+            && err.contains(&format!("onboarded: {admin} (ReferenceKey klant-42)")),
+        "{err}"
+    );
+    let out = s.run_with(&["match-report", crm, "--admin", "klant-42"], &env);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("read from administration `{admin}`")),
+        "{err}"
+    );
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(lines, 4, "a line per CRM relation");
+    let out = s.run_with(&["match-report", crm, "--admin", "bakkerij"], &env);
+    assert_eq!(out.status.code(), Some(0));
+    let out = s.run_with(&["match-report", crm, "--admin", "klant-1"], &env);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--admin klant-1: no such administration"),
+    );
+}
+
+/// `check` validates `[onboarding]`: safe with everything in place; each missing or wrong
+/// part is a problem naming it, and the exit code says not safe (3).
+fn check_validates_onboarding(s: &Setup, admin: &AdminKey) {
+    let check = |env: &[(&str, String)]| {
+        let out = s.run_with(&["check", "--json"], env);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), json)
+    };
+    let (code, json) = check(&onboarding_env());
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["onboarding"]["safe"], true, "{json}");
+    assert_eq!(json["onboarding"]["registered"], 1);
+
+    // No secret, no master keys.
+    let (code, json) = check(&[]);
+    assert_eq!(code, Some(3), "{json}");
+    let problems = json["onboarding"]["problems"].to_string();
+    assert!(
+        problems.contains("SNELSYNC_COUPLING_SECRET") && problems.contains("SNELSYNC_MASTER_KEYS"),
+        "{problems}"
+    );
+    assert_eq!(json["safe_to_sync"], false);
+
+    // Other master keys: the registered administration's key no longer opens.
+    let other = base64::engine::general_purpose::STANDARD.encode([8u8; 32]);
+    let mut env = onboarding_env();
+    env[1].1 = format!("k2={other}");
+    let (code, json) = check(&env);
+    assert_eq!(code, Some(3), "{json}");
+    let problems = json["onboarding"]["problems"].to_string();
+    assert!(
+        problems.contains(&format!("onboarded administration {admin}"))
+            && problems.contains("does not open"),
+        "{problems}"
+    );
+
+    // A ReferenceKey whose mapping file is missing, and the registered administration's
+    // mapping no longer named.
+    let path = s.path("snelsync.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            r#"mappings = { "klant-42" = "mapping-groot.toml" }"#,
+            r#"mappings = { "klant-9" = "ontbreekt.toml" }"#,
+        ),
+    )
+    .unwrap();
+    let (code, json) = check(&onboarding_env());
+    assert_eq!(code, Some(3), "{json}");
+    let problems = json["onboarding"]["problems"].to_string();
+    assert!(
+        problems.contains("ReferenceKey `klant-9`") && problems.contains("ontbreekt.toml"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("records mapping `mapping-groot.toml`"),
+        "{problems}"
+    );
+    std::fs::write(&path, text).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -614,6 +614,34 @@ fn read_back_and_reconcile(status: &AdminStatus) -> String {
     out
 }
 
+/// An administration coupled through onboarding: its ReferenceKey and what the fleet does.
+fn onboarded(runner: &crate::status::RunnerView) -> String {
+    let activity = match runner.activity.as_deref() {
+        _ if !runner.held => {
+            "niet in behandeling bij dit proces (gepauzeerd, of bij een ander proces)"
+        }
+        Some("starting") => "wordt gestart",
+        Some("working") => "bezig",
+        Some("idle") => "bij",
+        Some("outage") => "SnelStart onbereikbaar, wacht",
+        Some("failing") => "mislukt, probeert het later opnieuw",
+        _ => "onbekend",
+    };
+    let mut out = format!(
+        "<section class=\"card\"><h2>Gekoppeld via SnelStart</h2><p>ReferenceKey <code>{}</code> \
+         · verwerking: {activity} · {} batches, {} records, {} aanroepen naar SnelStart</p>",
+        esc(&runner.reference_key),
+        runner.slices,
+        runner.items,
+        runner.api_calls,
+    );
+    if let Some(error) = &runner.last_error {
+        let _ = write!(out, "<p>Laatste fout: {}</p>", esc(error));
+    }
+    out.push_str("</section>");
+    out
+}
+
 pub(crate) fn admin(status: &AdminStatus, csrf: &str, done: Option<&str>) -> String {
     let mut body = String::new();
     let (action, label) = if status.paused {
@@ -646,6 +674,9 @@ pub(crate) fn admin(status: &AdminStatus, csrf: &str, done: Option<&str>) -> Str
     };
     if let Some(n) = notice {
         let _ = write!(body, "<p class=\"notice\" role=\"status\">{n}</p>");
+    }
+    if let Some(runner) = &status.onboarded {
+        body.push_str(&onboarded(runner));
     }
     let _ = write!(
         body,

@@ -35,7 +35,12 @@ pub struct Setup {
 
 impl Setup {
     pub async fn start() -> Setup {
-        let mock = MockServer::start(MockConfig::new()).await.unwrap();
+        Self::start_with(MockConfig::new()).await
+    }
+
+    /// [`Setup::start`] with a simulator configured by `config` (more administrations).
+    pub async fn start_with(config: MockConfig) -> Setup {
+        let mock = MockServer::start(config).await.unwrap();
         // A customer the bookkeeper typed into SnelStart before the coupling existed: same
         // address and e-mail domain as a CRM relation with another name (a namesake to review).
         let existing = create_in(
@@ -62,10 +67,16 @@ impl Setup {
 
     /// Runs `snelsync ARGS` with the secrets in the environment.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    /// [`Setup::run`] with `extra` in the environment too.
+    pub fn run_with(&self, args: &[&str], extra: &[(&str, String)]) -> Output {
         let out = Command::new(env!("CARGO_BIN_EXE_snelsync"))
             .args(args)
             .current_dir(self.dir.path())
             .envs(self.env())
+            .envs(extra.iter().map(|(k, v)| (k, v)))
             .env("SNELSYNC_CONFIG", self.path("snelsync.toml"))
             .output()
             .unwrap();
