@@ -381,3 +381,41 @@ async fn onboarding_events_take_effect_in_a_running_fleet() {
     stop.send(true).unwrap();
     task.await.unwrap();
 }
+
+/// Work queued by another engine on the same store (as a web intake does) is picked up at
+/// once after `Fleet::wake`, not after the idle poll (an hour here, so only the wake can
+/// explain it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_makes_an_idle_administration_due_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, registry) = open(&dir.path().join("fleet.sqlite")).await;
+    let server = simulator(1).await;
+    register_with_work(&server, &store, &registry, 0, &key_text(0), 2).await;
+    let fleet = fleet(
+        &server,
+        store.clone(),
+        registry.clone(),
+        options("worker-a").idle_poll(std::time::Duration::from_secs(3600)),
+    );
+    let (stop, stopped) = stop_signal();
+    let run = fleet.clone();
+    let s = stopped();
+    let task = tokio::spawn(async move { run.run(s).await });
+    wait_for("the first relations, then idle", || async {
+        finished(&store, 0, 2).await
+            && fleet
+                .status_of(&admin(0))
+                .is_some_and(|s| s.activity == sync_core::fleet::Activity::Idle)
+    })
+    .await;
+    queue_work(&server, &store, 0, &key_text(0), 4).await;
+    fleet.wake(&admin(0));
+    wait_for("the relations queued after the wake", || async {
+        names_in(&server, 0).len() == 4
+    })
+    .await;
+    assert_exact(&server, 0, 4);
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    assert_eq!(registry.lease_of(&admin(0)).await.unwrap(), None);
+}
