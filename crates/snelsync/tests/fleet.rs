@@ -6,7 +6,8 @@
 //! koppelsleutel (the simulator's writer fingerprints say so, not the engine's own account).
 //! Its status shows the fleet's view; pause releases it and keeps changes queued, resume sends
 //! them; SIGTERM releases the lease and a restart serves the administration from the
-//! registry; Delete stops its work and its intake.
+//! registry; after Regenerate the next change is written with the new key; Delete stops its
+//! work and its intake.
 
 mod support;
 
@@ -146,6 +147,18 @@ fn relation_names(s: &Setup, index: usize) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The id of the relation named `name` in the simulator's administration `index`.
+fn relation_id(s: &Setup, index: usize, name: &str) -> String {
+    s.mock.state_json()[index]["relaties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["naam"] == name)
+        .and_then(|r| r["id"].as_str())
+        .unwrap()
+        .to_owned()
 }
 
 /// Polls (bounded: 20 s in steps of 50 ms) until `done`.
@@ -343,6 +356,43 @@ async fn the_onboarded_administration_is_synced(
     .await;
     let lease = registry.lease_of(&admin).await.unwrap().expect("leased");
     assert!(lease.fence >= 2, "a new lease after the release: {lease:?}");
+
+    // Regenerate: the old key is refused from now on; the next change is written with the
+    // new one (the fleet rebuilt its client).
+    let old_key = coupled[0].to_owned();
+    let delivery = s
+        .mock
+        .couple(CouplingClick::new(CouplingAction::Regenerate, 1))
+        .await
+        .unwrap();
+    assert!(delivery.delivered, "{delivery:?}");
+    let fifth = json!({"relations": [relation("k7-6", "Na Vernieuwen B.V.", "customer")]});
+    let (status, answer) = post(&base, REFERENCE, "k7-ev-5", &fifth).await;
+    assert_eq!(status, 200, "{answer}");
+    eventually("written after Regenerate", async || {
+        relation_names(s, 1)
+            .iter()
+            .any(|n| n == "Na Vernieuwen B.V.")
+    })
+    .await;
+    let id = relation_id(s, 1, "Na Vernieuwen B.V.");
+    let w = writers(s, 1).await;
+    let record = w["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    let new_key = record["createdBy"].as_str().unwrap();
+    assert!(
+        new_key != old_key && new_key != configured && new_key != first_admin,
+        "written with the regenerated key: {record}"
+    );
+    assert!(
+        w["keys"].as_array().unwrap().iter().any(|k| k == new_key),
+        "{w}"
+    );
 
     // Delete: the work stops, the intake refuses, the status is gone, the row is deleted.
     let delivery = s
