@@ -193,7 +193,7 @@ async fn choose(ctx: &Context, loaded: &Loaded) -> Result<Chosen, CliError> {
     }
 }
 
-/// "configured: a, b; onboarded: <key> (ReferenceKey klant-42)".
+/// `configured: a, b; onboarded: KEY (ReferenceKey klant-42)`.
 async fn choices(loaded: &Loaded, store: Option<&AnyStore>) -> Result<String, CliError> {
     let configured: Vec<&str> = loaded
         .file
