@@ -16,7 +16,7 @@ use snelstart_sync::client::budget::BudgetConfig;
 use snelstart_sync::client::odata::Query;
 use snelstart_sync::client::{Client, ops};
 use snelstart_sync::crm::{Address, Project, Relation, RelationKind};
-use snelstart_sync::engine::store::{AdminKey, EntityKind, LinkStore, QueueStore};
+use snelstart_sync::engine::store::{AdminKey, EntityKind, LinkPart, LinkStore, QueueStore};
 use snelstart_sync::engine::{CrmDataset, EngineOptions, MemorySink, MemorySource, SyncEngine};
 use snelstart_sync::mapping::config::{MappingConfig, RelatiecodePolicy};
 use snelstart_sync::sqlite::SqliteStore;
@@ -173,7 +173,12 @@ async fn killed_mid_sync_and_restarted_completes_exactly() {
     );
     for i in [0, RELATIONS / 2, RELATIONS - 1] {
         let link = store
-            .link_by_crm_id(&admin, EntityKind::Relation, &format!("crm-{i}"))
+            .link_by_crm_id(
+                &admin,
+                EntityKind::Relation,
+                &format!("crm-{i}"),
+                &LinkPart::Whole,
+            )
             .await
             .unwrap()
             .unwrap();

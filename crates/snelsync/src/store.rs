@@ -16,9 +16,9 @@ use sync_core::registry::{
 };
 use sync_core::store::{
     AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, FinishedItem, IdLink,
-    LeaseToken, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId, OutboxStore,
-    QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore, StoreResult,
-    StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
+    LeaseToken, LinkPart, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId,
+    OutboxStore, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore,
+    StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
 };
 use sync_store_postgres::{PostgresOptions, PostgresRegistry, PostgresStore};
 use sync_store_sqlite::{SqliteRegistry, SqliteStore};
@@ -244,8 +244,9 @@ impl LinkStore for AnyStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> StoreResult<Option<IdLink>> {
-        delegate!(self.link_by_crm_id(admin, kind, crm_id))
+        delegate!(self.link_by_crm_id(admin, kind, crm_id, part))
     }
 
     async fn link_by_snelstart_id(
@@ -275,18 +276,19 @@ impl LinkStore for AnyStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
         expected: Option<&str>,
         new: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
-        delegate!(self.set_payload_hash(admin, kind, crm_id, expected, new, now))
+        delegate!(self.set_payload_hash(admin, kind, crm_id, part, expected, new, now))
     }
 
     async fn list_links(
         &self,
         admin: &AdminKey,
         kind: EntityKind,
-        after: Option<&str>,
+        after: Option<(&str, &LinkPart)>,
         limit: usize,
     ) -> StoreResult<Vec<IdLink>> {
         delegate!(self.list_links(admin, kind, after, limit))
@@ -297,8 +299,9 @@ impl LinkStore for AnyStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> StoreResult<bool> {
-        delegate!(self.delete_link(admin, kind, crm_id))
+        delegate!(self.delete_link(admin, kind, crm_id, part))
     }
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::{Value, json};
 use support::{Killed, Setup};
-use sync_core::store::{AdminKey, EntityKind, LinkStore};
+use sync_core::store::{AdminKey, EntityKind, LinkPart, LinkStore};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -304,7 +304,7 @@ async fn the_status_page_shows_failures_and_reviews_and_links_a_review() {
     let mut link = None;
     for _ in 0..100 {
         link = store
-            .link_by_crm_id(&admin, EntityKind::Relation, "crm-3")
+            .link_by_crm_id(&admin, EntityKind::Relation, "crm-3", &LinkPart::Whole)
             .await
             .unwrap();
         if link.is_some() {

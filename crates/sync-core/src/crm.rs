@@ -11,7 +11,7 @@ use crm_model::{CrmId, PaymentStatus, Project, PurchaseInvoice, Relation, SalesI
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::store::EntityKind;
+use crate::store::{EntityKind, LinkPart};
 
 /// One change in the CRM that SnelStart should follow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -457,9 +457,14 @@ pub enum SinkEvent {
     Linked {
         /// Entity kind.
         kind: EntityKind,
-        /// The CRM record (for a relation that became two SnelStart relations, the second
-        /// carries the suffix `#2`).
+        /// The CRM record (for an attachment: its invoice).
         crm_id: String,
+        /// Which part of the CRM record was linked: the whole record (left out of the JSON),
+        /// the supplier half of a relation that became two SnelStart relations
+        /// (`"part":"supplier_half"`; earlier versions announced it as CRM id `{crm_id}#2`),
+        /// or an attachment by file name.
+        #[serde(default, skip_serializing_if = "LinkPart::is_whole")]
+        part: LinkPart,
         /// The SnelStart id.
         snelstart_id: Uuid,
         /// The relatiecode or kostenplaats nummer, when known.

@@ -1,7 +1,9 @@
 //! [`LinkStore`] on PostgreSQL.
 
 use chrono::{DateTime, Utc};
-use sync_core::store::{AdminKey, EntityKind, IdLink, LinkStore, StoreError, StoreResult};
+use sync_core::store::{
+    AdminKey, EntityKind, IdLink, LinkPart, LinkStore, StoreError, StoreResult, describe_link,
+};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -9,29 +11,36 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::codec::{PgResultExt, count_to_sql, kind_from_sql, time_from_sql, time_to_sql};
 
-const COLUMNS: &str = "admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at";
+const COLUMNS: &str =
+    "admin, kind, crm_id, part, part_name, snelstart_id, natural_key, payload_hash, updated_at";
 
 fn decode(row: &Row) -> StoreResult<IdLink> {
     let admin: String = row.get(0);
     let crm_id: String = row.get(2);
-    let kind = kind_from_sql(row.get(1), || {
-        format!("id_links row for CRM id {crm_id:?} in administration {admin:?}, field kind")
+    let what = || format!("id_links row for CRM id {crm_id:?} in administration {admin:?}");
+    let kind = kind_from_sql(row.get(1), || format!("{}, field kind", what()))?;
+    let (part, part_name): (&str, &str) = (row.get(3), row.get(4));
+    let part = LinkPart::from_parts(part, part_name).ok_or_else(|| {
+        StoreError::corrupt(format!(
+            "{}: unknown part {part:?} named {part_name:?}",
+            what()
+        ))
     })?;
     let mut link = IdLink::new(
         AdminKey::new(admin),
         kind,
         crm_id,
-        row.get::<_, Uuid>(3),
-        time_from_sql(row.get(6)),
-    );
-    link.natural_key = row.get(4);
-    link.payload_hash = row.get(5);
+        row.get::<_, Uuid>(5),
+        time_from_sql(row.get(8)),
+    )
+    .with_part(part);
+    link.natural_key = row.get(6);
+    link.payload_hash = row.get(7);
     Ok(link)
 }
 
-fn describe(admin: &AdminKey, kind: EntityKind, crm_id: &str) -> String {
-    format!("{kind} link for CRM id {crm_id:?} in administration {admin:?}")
-}
+/// The filter of one link's key, `$1` to `$5`.
+const KEY: &str = "admin = $1 AND kind = $2 AND crm_id = $3 AND part = $4 AND part_name = $5";
 
 impl PostgresStore {
     async fn find_link(
@@ -60,10 +69,17 @@ impl LinkStore for PostgresStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> StoreResult<Option<IdLink>> {
         self.find_link(
-            "admin = $1 AND kind = $2 AND crm_id = $3",
-            &[&admin.as_str(), &kind.as_str(), &crm_id],
+            KEY,
+            &[
+                &admin.as_str(),
+                &kind.as_str(),
+                &crm_id,
+                &part.as_str(),
+                &part.name(),
+            ],
         )
         .await
     }
@@ -101,44 +117,58 @@ impl LinkStore for PostgresStore {
         let tx = client.transaction().await.store()?;
         // The unique indexes are the guarantee (a racing writer gets a unique violation,
         // mapped to Conflict); these look-ups only name the record holding the key.
+        let (part, part_name) = (link.part.as_str(), link.part.name());
+        let not_this_key = "NOT (crm_id = $4 AND part = $5 AND part_name = $6)";
         let holder = tx
             .query_opt(
-                "SELECT crm_id FROM id_links
-                  WHERE admin = $1 AND kind = $2 AND snelstart_id = $3 AND crm_id <> $4",
-                &[&admin, &kind, &link.snelstart_id, &link.crm_id],
+                &format!(
+                    "SELECT {COLUMNS} FROM id_links
+                      WHERE admin = $1 AND kind = $2 AND snelstart_id = $3 AND {not_this_key}"
+                ),
+                &[
+                    &admin,
+                    &kind,
+                    &link.snelstart_id,
+                    &link.crm_id,
+                    &part,
+                    &part_name,
+                ],
             )
             .await
             .store()?;
         if let Some(holder) = holder {
             return Err(StoreError::conflict(format!(
-                "{}: SnelStart id {} is already linked to CRM id {:?}",
+                "{}: SnelStart id {} is already held by the {}",
                 link.describe(),
                 link.snelstart_id,
-                holder.get::<_, String>(0)
+                decode(&holder)?.describe()
             )));
         }
         if let Some(natural) = &link.natural_key {
             let holder = tx
                 .query_opt(
-                    "SELECT crm_id FROM id_links
-                      WHERE admin = $1 AND kind = $2 AND natural_key = $3 AND crm_id <> $4",
-                    &[&admin, &kind, natural, &link.crm_id],
+                    &format!(
+                        "SELECT {COLUMNS} FROM id_links
+                          WHERE admin = $1 AND kind = $2 AND natural_key = $3 AND {not_this_key}"
+                    ),
+                    &[&admin, &kind, natural, &link.crm_id, &part, &part_name],
                 )
                 .await
                 .store()?;
             if let Some(holder) = holder {
                 return Err(StoreError::conflict(format!(
-                    "{}: natural key {natural:?} is already linked to CRM id {:?}",
+                    "{}: natural key {natural:?} is already held by the {}",
                     link.describe(),
-                    holder.get::<_, String>(0)
+                    decode(&holder)?.describe()
                 )));
             }
         }
         let stmt = tx
             .prepare_cached(
-                "INSERT INTO id_links (admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (admin, kind, crm_id) DO UPDATE SET
+                "INSERT INTO id_links (admin, kind, crm_id, part, part_name, snelstart_id,
+                                       natural_key, payload_hash, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (admin, kind, crm_id, part, part_name) DO UPDATE SET
                     snelstart_id = excluded.snelstart_id,
                     natural_key = excluded.natural_key,
                     payload_hash = excluded.payload_hash,
@@ -152,6 +182,8 @@ impl LinkStore for PostgresStore {
                 &admin,
                 &kind,
                 &link.crm_id,
+                &part,
+                &part_name,
                 &link.snelstart_id,
                 &link.natural_key,
                 &link.payload_hash,
@@ -173,50 +205,48 @@ impl LinkStore for PostgresStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
         expected: Option<&str>,
         new: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let now = time_to_sql(now)?;
         let client = self.client().await?;
+        let key: [&(dyn ToSql + Sync); 5] = [
+            &admin.as_str(),
+            &kind.as_str(),
+            &crm_id,
+            &part.as_str(),
+            &part.name(),
+        ];
         // One conditional UPDATE is the compare-and-swap; IS NOT DISTINCT FROM compares NULLs.
         let stmt = client
-            .prepare_cached(
-                "UPDATE id_links SET payload_hash = $5, updated_at = $6
-                  WHERE admin = $1 AND kind = $2 AND crm_id = $3
-                    AND payload_hash IS NOT DISTINCT FROM $4",
-            )
+            .prepare_cached(&format!(
+                "UPDATE id_links SET payload_hash = $7, updated_at = $8
+                  WHERE {KEY} AND payload_hash IS NOT DISTINCT FROM $6"
+            ))
             .await
             .store()?;
-        let changed = client
-            .execute(
-                &stmt,
-                &[
-                    &admin.as_str(),
-                    &kind.as_str(),
-                    &crm_id,
-                    &expected,
-                    &new,
-                    &now,
-                ],
-            )
-            .await
-            .store()?;
+        let mut params = key.to_vec();
+        params.extend([&expected as &(dyn ToSql + Sync), &new, &now]);
+        let changed = client.execute(&stmt, &params).await.store()?;
         if changed == 1 {
             return Ok(());
         }
         let current = client
             .query_opt(
-                "SELECT payload_hash FROM id_links WHERE admin = $1 AND kind = $2 AND crm_id = $3",
-                &[&admin.as_str(), &kind.as_str(), &crm_id],
+                &format!("SELECT payload_hash FROM id_links WHERE {KEY}"),
+                &key,
             )
             .await
             .store()?;
         match current {
-            None => Err(StoreError::not_found(describe(admin, kind, crm_id))),
+            None => Err(StoreError::not_found(describe_link(
+                admin, kind, crm_id, part,
+            ))),
             Some(row) => Err(StoreError::conflict(format!(
                 "{}: payload hash is {:?}, expected {expected:?}",
-                describe(admin, kind, crm_id),
+                describe_link(admin, kind, crm_id, part),
                 row.get::<_, Option<String>>(0)
             ))),
         }
@@ -226,20 +256,20 @@ impl LinkStore for PostgresStore {
         &self,
         admin: &AdminKey,
         kind: EntityKind,
-        after: Option<&str>,
+        after: Option<(&str, &LinkPart)>,
         limit: usize,
     ) -> StoreResult<Vec<IdLink>> {
         let limit = count_to_sql(limit);
         let client = self.client().await?;
-        // Two statements rather than `$3 IS NULL OR crm_id > $3`, so both walk the primary
-        // key in order. `COLLATE "C"`: the contract pages in byte order of the CRM id,
-        // whatever the database's collation.
+        // Two statements rather than `$3 IS NULL OR …`, so both walk the primary key in
+        // order (a row comparison in the key's column order). `COLLATE "C"` on the key
+        // columns: the contract pages in byte order, whatever the database's collation.
         let rows = match after {
             None => {
                 let stmt = client
                     .prepare_cached(&format!(
                         "SELECT {COLUMNS} FROM id_links WHERE admin = $1 AND kind = $2
-                          ORDER BY crm_id LIMIT $3"
+                          ORDER BY crm_id, part, part_name LIMIT $3"
                     ))
                     .await
                     .store()?;
@@ -247,17 +277,28 @@ impl LinkStore for PostgresStore {
                     .query(&stmt, &[&admin.as_str(), &kind.as_str(), &limit])
                     .await
             }
-            Some(after) => {
+            Some((crm_id, part)) => {
                 let stmt = client
                     .prepare_cached(&format!(
                         "SELECT {COLUMNS} FROM id_links
-                          WHERE admin = $1 AND kind = $2 AND crm_id > $3
-                          ORDER BY crm_id LIMIT $4"
+                          WHERE admin = $1 AND kind = $2
+                            AND (crm_id, part, part_name) > ($3, $4, $5)
+                          ORDER BY crm_id, part, part_name LIMIT $6"
                     ))
                     .await
                     .store()?;
                 client
-                    .query(&stmt, &[&admin.as_str(), &kind.as_str(), &after, &limit])
+                    .query(
+                        &stmt,
+                        &[
+                            &admin.as_str(),
+                            &kind.as_str(),
+                            &crm_id,
+                            &part.as_str(),
+                            &part.name(),
+                            &limit,
+                        ],
+                    )
                     .await
             }
         }
@@ -270,12 +311,19 @@ impl LinkStore for PostgresStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> StoreResult<bool> {
         let client = self.client().await?;
         let n = client
             .execute(
-                "DELETE FROM id_links WHERE admin = $1 AND kind = $2 AND crm_id = $3",
-                &[&admin.as_str(), &kind.as_str(), &crm_id],
+                &format!("DELETE FROM id_links WHERE {KEY}"),
+                &[
+                    &admin.as_str(),
+                    &kind.as_str(),
+                    &crm_id,
+                    &part.as_str(),
+                    &part.name(),
+                ],
             )
             .await
             .store()?;

@@ -8,7 +8,9 @@
 //! DDL is transactional, so a crash mid-migration leaves the previous version intact.
 //! Migrations are append-only: a released migration is never edited, a change is a new one.
 
-use sync_core::store::StoreError;
+use std::collections::HashSet;
+
+use sync_core::store::{EntityKind, LinkPart, StoreError, legacy_link_key};
 
 use crate::codec::PgResultExt;
 
@@ -153,7 +155,108 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox (admin, next_attempt_at);
     "#,
+    // 4: structured link keys (issue 12). The part of a CRM record a link is for (the whole
+    // record, the supplier half of a relation, an attachment by file name) is two columns of
+    // the key instead of a suffix of `crm_id` (`A#2`, `invoice/file`), so no CRM id can spell
+    // another record's part. The old rows are carried over by `carry_over_links` (Rust: the
+    // old keys are read with `legacy_link_key`, the one rule the SQLite store and backups of
+    // format 1 use too).
+    r#"
+    ALTER TABLE id_links RENAME TO id_links_v3;
+    ALTER TABLE id_links_v3 RENAME CONSTRAINT id_links_pkey TO id_links_v3_pkey;
+    DROP INDEX id_links_by_snelstart;
+    DROP INDEX id_links_by_natural_key;
+    CREATE TABLE id_links (
+        admin        text NOT NULL,
+        kind         text NOT NULL,
+        -- Byte order: list_links pages by (crm_id, part, part_name) in byte order, whatever
+        -- the database's collation.
+        crm_id       text COLLATE "C" NOT NULL,
+        part         text COLLATE "C" NOT NULL,
+        part_name    text COLLATE "C" NOT NULL,
+        snelstart_id uuid NOT NULL,
+        natural_key  text,
+        payload_hash text,
+        updated_at   bigint NOT NULL,
+        PRIMARY KEY (admin, kind, crm_id, part, part_name)
+    );
+    CREATE UNIQUE INDEX id_links_by_snelstart ON id_links (admin, kind, snelstart_id);
+    CREATE UNIQUE INDEX id_links_by_natural_key ON id_links (admin, kind, natural_key)
+        WHERE natural_key IS NOT NULL;
+    "#,
 ];
+
+/// Runs after migration `version`'s SQL, in the same transaction.
+async fn after_migration(
+    tx: &deadpool_postgres::Transaction<'_>,
+    version: u32,
+) -> Result<(), StoreError> {
+    match version {
+        4 => carry_over_links(tx).await,
+        _ => Ok(()),
+    }
+}
+
+/// Moves the links of versions 1-3, whose parts were spelled into the CRM id, into the
+/// structured `id_links` of version 4 (see [`legacy_link_key`] for how an old key is read:
+/// `X#2` is the supplier half of relation `X` only when `X` is linked too, an attachment key
+/// is split after the longest booked invoice id), then drops the old table.
+async fn carry_over_links(tx: &deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
+    let rows = tx
+        .query(
+            "SELECT admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at
+               FROM id_links_v3",
+            &[],
+        )
+        .await
+        .store()?;
+    let existing: HashSet<(&str, &str, &str)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    let insert = tx
+        .prepare(
+            "INSERT INTO id_links (admin, kind, crm_id, part, part_name, snelstart_id,
+                                   natural_key, payload_hash, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .await
+        .store()?;
+    for row in &rows {
+        let (admin, kind_text, crm_id): (&str, &str, &str) = (row.get(0), row.get(1), row.get(2));
+        // A kind this build does not know keeps its key as it was (a whole record).
+        let (crm_id, part) = match kind_text.parse::<EntityKind>() {
+            Ok(kind) => legacy_link_key(kind, crm_id, |kind, id| {
+                existing.contains(&(admin, kind.as_str(), id))
+            }),
+            Err(_) => (crm_id.to_owned(), LinkPart::Whole),
+        };
+        let (snelstart_id, natural_key, payload_hash, updated_at): (
+            uuid::Uuid,
+            Option<&str>,
+            Option<&str>,
+            i64,
+        ) = (row.get(3), row.get(4), row.get(5), row.get(6));
+        tx.execute(
+            &insert,
+            &[
+                &admin,
+                &kind_text,
+                &crm_id,
+                &part.as_str(),
+                &part.name(),
+                &snelstart_id,
+                &natural_key,
+                &payload_hash,
+                &updated_at,
+            ],
+        )
+        .await
+        .store()?;
+    }
+    tx.batch_execute("DROP TABLE id_links_v3").await.store()?;
+    Ok(())
+}
 
 /// The database was written by a newer build whose schema this one does not know.
 #[derive(Debug, thiserror::Error)]
@@ -264,6 +367,7 @@ pub(crate) async fn migrate(
     {
         let version = i32::try_from(index + 1).unwrap_or(i32::MAX);
         tx.batch_execute(sql).await.store()?;
+        after_migration(&tx, index as u32 + 1).await?;
         tx.execute(
             "INSERT INTO schema_migrations (version) VALUES ($1)",
             &[&version],

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use sync_core::store::{AdminKey, EntityKind, IdLink, LinkStore, StoreError, StoreResult};
+use sync_core::store::{
+    AdminKey, EntityKind, IdLink, LinkPart, LinkStore, StoreError, StoreResult, describe_link,
+};
 use uuid::Uuid;
 
 use crate::SqliteStore;
@@ -10,46 +12,66 @@ use crate::codec::{
     CachedSql, SqlResultExt, count_to_sql, kind_from_sql, time_from_sql, time_to_sql, uuid_from_sql,
 };
 
-const COLUMNS: &str = "admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at";
+const COLUMNS: &str =
+    "admin, kind, crm_id, part, part_name, snelstart_id, natural_key, payload_hash, updated_at";
 
 /// The raw columns of one `id_links` row, decoded outside the driver callback so decode
 /// failures become typed `Corrupt` errors.
-type RawLink = (
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    i64,
-);
+struct RawLink {
+    admin: String,
+    kind: String,
+    crm_id: String,
+    part: String,
+    part_name: String,
+    snelstart_id: String,
+    natural_key: Option<String>,
+    payload_hash: Option<String>,
+    updated_at: i64,
+}
 
 fn raw_link(row: &Row<'_>) -> rusqlite::Result<RawLink> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-    ))
+    Ok(RawLink {
+        admin: row.get(0)?,
+        kind: row.get(1)?,
+        crm_id: row.get(2)?,
+        part: row.get(3)?,
+        part_name: row.get(4)?,
+        snelstart_id: row.get(5)?,
+        natural_key: row.get(6)?,
+        payload_hash: row.get(7)?,
+        updated_at: row.get(8)?,
+    })
 }
 
 fn decode(raw: RawLink) -> StoreResult<IdLink> {
-    let (admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at) = raw;
-    let what = || format!("id_links row for CRM id {crm_id:?} in administration {admin:?}");
-    let kind = kind_from_sql(&kind, || format!("{}, field kind", what()))?;
-    let snelstart_id = uuid_from_sql(&snelstart_id, || format!("{}, field snelstart_id", what()))?;
+    let what = || {
+        format!(
+            "id_links row for CRM id {:?} in administration {:?}",
+            raw.crm_id, raw.admin
+        )
+    };
+    let kind = kind_from_sql(&raw.kind, || format!("{}, field kind", what()))?;
+    let snelstart_id = uuid_from_sql(&raw.snelstart_id, || {
+        format!("{}, field snelstart_id", what())
+    })?;
+    let part = LinkPart::from_parts(&raw.part, &raw.part_name).ok_or_else(|| {
+        StoreError::corrupt(format!(
+            "{}: unknown part {:?} named {:?}",
+            what(),
+            raw.part,
+            raw.part_name
+        ))
+    })?;
     let mut link = IdLink::new(
-        AdminKey::new(admin),
+        AdminKey::new(raw.admin),
         kind,
-        crm_id,
+        raw.crm_id,
         snelstart_id,
-        time_from_sql(updated_at),
-    );
-    link.natural_key = natural_key;
-    link.payload_hash = payload_hash;
+        time_from_sql(raw.updated_at),
+    )
+    .with_part(part);
+    link.natural_key = raw.natural_key;
+    link.payload_hash = raw.payload_hash;
     Ok(link)
 }
 
@@ -68,8 +90,28 @@ fn find_one(
         .transpose()
 }
 
-fn describe(admin: &str, kind: EntityKind, crm_id: &str) -> String {
-    format!("{kind} link for CRM id {crm_id:?} in administration {admin:?}")
+/// The link holding a secondary key (`column = value`) under another key than `link`'s.
+fn other_holder(
+    conn: &Connection,
+    link: &IdLink,
+    column: &str,
+    value: &str,
+) -> StoreResult<Option<IdLink>> {
+    find_one(
+        conn,
+        &format!(
+            "admin = ?1 AND kind = ?2 AND {column} = ?3
+             AND NOT (crm_id = ?4 AND part = ?5 AND part_name = ?6)"
+        ),
+        params![
+            link.admin.as_str(),
+            link.kind.as_str(),
+            value,
+            link.crm_id,
+            link.part.as_str(),
+            link.part.name()
+        ],
+    )
 }
 
 impl LinkStore for SqliteStore {
@@ -78,14 +120,15 @@ impl LinkStore for SqliteStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> StoreResult<Option<IdLink>> {
-        let (admin, crm_id) = (admin.as_str().to_owned(), crm_id.to_owned());
+        let (admin, crm_id, part) = (admin.as_str().to_owned(), crm_id.to_owned(), part.clone());
         self.pool
             .run(move |conn| {
                 find_one(
                     conn,
-                    "admin = ?1 AND kind = ?2 AND crm_id = ?3",
-                    params![admin, kind.as_str(), crm_id],
+                    "admin = ?1 AND kind = ?2 AND crm_id = ?3 AND part = ?4 AND part_name = ?5",
+                    params![admin, kind.as_str(), crm_id, part.as_str(), part.name()],
                 )
             })
             .await
@@ -132,53 +175,39 @@ impl LinkStore for SqliteStore {
         // One of the per-item writes: committed together with those of concurrent items.
         self.pool
             .write_grouped(move |tx| {
-                let (admin, kind) = (link.admin.as_str(), link.kind.as_str());
                 let snelstart_id = link.snelstart_id.to_string();
-                let holder: Option<String> = tx
-                    .query_row_cached(
-                        "SELECT crm_id FROM id_links
-                          WHERE admin = ?1 AND kind = ?2 AND snelstart_id = ?3 AND crm_id <> ?4",
-                        params![admin, kind, snelstart_id, link.crm_id],
-                        |row| row.get(0),
-                    )
-                    .optional()
-                    .store()?;
-                if let Some(holder) = holder {
+                if let Some(holder) = other_holder(tx, &link, "snelstart_id", &snelstart_id)? {
                     return Err(StoreError::conflict(format!(
-                        "{}: SnelStart id {} is already linked to CRM id {holder:?}",
+                        "{}: SnelStart id {} is already held by the {}",
                         link.describe(),
-                        link.snelstart_id
+                        link.snelstart_id,
+                        holder.describe()
                     )));
                 }
-                if let Some(natural) = &link.natural_key {
-                    let holder: Option<String> = tx
-                        .query_row_cached(
-                            "SELECT crm_id FROM id_links
-                              WHERE admin = ?1 AND kind = ?2 AND natural_key = ?3 AND crm_id <> ?4",
-                            params![admin, kind, natural, link.crm_id],
-                            |row| row.get(0),
-                        )
-                        .optional()
-                        .store()?;
-                    if let Some(holder) = holder {
-                        return Err(StoreError::conflict(format!(
-                            "{}: natural key {natural:?} is already linked to CRM id {holder:?}",
-                            link.describe()
-                        )));
-                    }
+                if let Some(natural) = &link.natural_key
+                    && let Some(holder) = other_holder(tx, &link, "natural_key", natural)?
+                {
+                    return Err(StoreError::conflict(format!(
+                        "{}: natural key {natural:?} is already held by the {}",
+                        link.describe(),
+                        holder.describe()
+                    )));
                 }
                 tx.execute_cached(
-                    "INSERT INTO id_links (admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                     ON CONFLICT (admin, kind, crm_id) DO UPDATE SET
+                    "INSERT INTO id_links (admin, kind, crm_id, part, part_name, snelstart_id,
+                                           natural_key, payload_hash, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT (admin, kind, crm_id, part, part_name) DO UPDATE SET
                         snelstart_id = excluded.snelstart_id,
                         natural_key = excluded.natural_key,
                         payload_hash = excluded.payload_hash,
                         updated_at = excluded.updated_at",
                     params![
-                        admin,
-                        kind,
+                        link.admin.as_str(),
+                        link.kind.as_str(),
                         link.crm_id,
+                        link.part.as_str(),
+                        link.part.name(),
                         snelstart_id,
                         link.natural_key,
                         link.payload_hash,
@@ -196,40 +225,61 @@ impl LinkStore for SqliteStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
         expected: Option<&str>,
         new: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         let now = time_to_sql(now)?;
-        let (admin, crm_id) = (admin.as_str().to_owned(), crm_id.to_owned());
+        let (admin, crm_id, part) = (admin.clone(), crm_id.to_owned(), part.clone());
         let (expected, new) = (expected.map(str::to_owned), new.map(str::to_owned));
         self.pool
             .run(move |conn| {
+                let key = params![
+                    admin.as_str(),
+                    kind.as_str(),
+                    crm_id,
+                    part.as_str(),
+                    part.name()
+                ];
                 // One conditional UPDATE is the compare-and-swap; `IS` compares NULLs too.
                 let changed = conn
                     .prepare_cached(
-                        "UPDATE id_links SET payload_hash = ?5, updated_at = ?6
-                          WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3 AND payload_hash IS ?4",
+                        "UPDATE id_links SET payload_hash = ?7, updated_at = ?8
+                          WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3 AND part = ?4
+                            AND part_name = ?5 AND payload_hash IS ?6",
                     )
                     .store()?
-                    .execute(params![admin, kind.as_str(), crm_id, expected, new, now])
+                    .execute(params![
+                        admin.as_str(),
+                        kind.as_str(),
+                        crm_id,
+                        part.as_str(),
+                        part.name(),
+                        expected,
+                        new,
+                        now
+                    ])
                     .store()?;
                 if changed == 1 {
                     return Ok(());
                 }
                 let current: Option<Option<String>> = conn
                     .query_row_cached(
-                        "SELECT payload_hash FROM id_links WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3",
-                        params![admin, kind.as_str(), crm_id],
+                        "SELECT payload_hash FROM id_links
+                          WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3 AND part = ?4
+                            AND part_name = ?5",
+                        key,
                         |row| row.get(0),
                     )
                     .optional()
                     .store()?;
+                let describe = || describe_link(&admin, kind, &crm_id, &part);
                 match current {
-                    None => Err(StoreError::not_found(describe(&admin, kind, &crm_id))),
+                    None => Err(StoreError::not_found(describe())),
                     Some(current) => Err(StoreError::conflict(format!(
                         "{}: payload hash is {current:?}, expected {expected:?}",
-                        describe(&admin, kind, &crm_id)
+                        describe()
                     ))),
                 }
             })
@@ -240,23 +290,49 @@ impl LinkStore for SqliteStore {
         &self,
         admin: &AdminKey,
         kind: EntityKind,
-        after: Option<&str>,
+        after: Option<(&str, &LinkPart)>,
         limit: usize,
     ) -> StoreResult<Vec<IdLink>> {
-        let (admin, after) = (admin.as_str().to_owned(), after.map(str::to_owned));
+        let admin = admin.as_str().to_owned();
+        // Keyset paging on the primary key: a row value comparison in the key's column order
+        // (BINARY collation: byte order, as the contract says).
+        let after = after.map(|(crm_id, part)| {
+            (
+                crm_id.to_owned(),
+                part.as_str().to_owned(),
+                part.name().to_owned(),
+            )
+        });
         let limit = count_to_sql(limit);
         self.pool
             .run(move |conn| {
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM id_links
-                      WHERE admin = ?1 AND kind = ?2 AND (?3 IS NULL OR crm_id > ?3)
-                      ORDER BY crm_id LIMIT ?4"
-                );
-                let mut stmt = conn.prepare_cached(&sql).store()?;
-                let rows = stmt
-                    .query_map(params![admin, kind.as_str(), after, limit], raw_link)
-                    .store()?;
-                rows.map(|raw| decode(raw.store()?)).collect()
+                let order = "ORDER BY crm_id, part, part_name LIMIT ?3";
+                let rows = match after {
+                    None => {
+                        let sql = format!(
+                            "SELECT {COLUMNS} FROM id_links WHERE admin = ?1 AND kind = ?2 {order}"
+                        );
+                        let mut stmt = conn.prepare_cached(&sql).store()?;
+                        stmt.query_map(params![admin, kind.as_str(), limit], raw_link)
+                            .store()?
+                            .collect::<rusqlite::Result<Vec<_>>>()
+                    }
+                    Some((crm_id, part, name)) => {
+                        let sql = format!(
+                            "SELECT {COLUMNS} FROM id_links
+                              WHERE admin = ?1 AND kind = ?2 AND (crm_id, part, part_name) > (?4, ?5, ?6)
+                              {order}"
+                        );
+                        let mut stmt = conn.prepare_cached(&sql).store()?;
+                        stmt.query_map(
+                            params![admin, kind.as_str(), limit, crm_id, part, name],
+                            raw_link,
+                        )
+                        .store()?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                    }
+                };
+                rows.store()?.into_iter().map(decode).collect()
             })
             .await
     }
@@ -266,14 +342,16 @@ impl LinkStore for SqliteStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> StoreResult<bool> {
-        let (admin, crm_id) = (admin.as_str().to_owned(), crm_id.to_owned());
+        let (admin, crm_id, part) = (admin.as_str().to_owned(), crm_id.to_owned(), part.clone());
         self.pool
             .run(move |conn| {
                 let n = conn
                     .execute_cached(
-                        "DELETE FROM id_links WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3",
-                        params![admin, kind.as_str(), crm_id],
+                        "DELETE FROM id_links WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3
+                            AND part = ?4 AND part_name = ?5",
+                        params![admin, kind.as_str(), crm_id, part.as_str(), part.name()],
                     )
                     .store()?;
                 Ok(n > 0)

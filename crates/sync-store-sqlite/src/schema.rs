@@ -6,10 +6,11 @@
 //! at once cannot both migrate, and a crash mid-migration leaves the old version intact.
 //! Migrations are append-only: a released migration is never edited, a change is a new one.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
-use sync_core::store::{StateKey, StoreError};
+use sync_core::store::{EntityKind, LinkPart, StateKey, StoreError, legacy_link_key};
 
 use crate::codec::SqlResultExt;
 
@@ -145,13 +146,111 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE work_items ADD COLUMN holder TEXT;
     "#,
+    // 6: structured link keys (issue 12). The part of a CRM record a link is for (the whole
+    // record, the supplier half of a relation, an attachment by file name) is two columns of
+    // the key instead of a suffix of `crm_id` (`A#2`, `invoice/file`), so no CRM id can spell
+    // another record's part. The old rows are carried over by `carry_over_links` (Rust: the
+    // old keys are read with `legacy_link_key`, the one rule backups of format 1 use too).
+    r#"
+    DROP INDEX id_links_by_snelstart;
+    DROP INDEX id_links_by_natural_key;
+    ALTER TABLE id_links RENAME TO id_links_v5;
+    CREATE TABLE id_links (
+        admin        TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        crm_id       TEXT NOT NULL,
+        part         TEXT NOT NULL,
+        part_name    TEXT NOT NULL,
+        snelstart_id TEXT NOT NULL,
+        natural_key  TEXT,
+        payload_hash TEXT,
+        updated_at   INTEGER NOT NULL,
+        PRIMARY KEY (admin, kind, crm_id, part, part_name)
+    ) WITHOUT ROWID;
+    CREATE UNIQUE INDEX id_links_by_snelstart ON id_links (admin, kind, snelstart_id);
+    CREATE UNIQUE INDEX id_links_by_natural_key ON id_links (admin, kind, natural_key)
+        WHERE natural_key IS NOT NULL;
+    "#,
 ];
 
 /// Runs after migration `version`'s SQL, in the same transaction.
 fn after_migration(tx: &Connection, version: u32) -> Result<(), StoreError> {
-    if version == 3 {
-        carry_over_cursors(tx)?;
+    match version {
+        3 => carry_over_cursors(tx),
+        6 => carry_over_links(tx),
+        _ => Ok(()),
     }
+}
+
+/// Moves the links of schema 1-5, whose parts were spelled into the CRM id, into the
+/// structured `id_links` of schema 6 (see [`legacy_link_key`] for how an old key is read:
+/// `X#2` is the supplier half of relation `X` only when `X` is linked too, an attachment key
+/// is split after the longest booked invoice id), then drops the old table.
+fn carry_over_links(tx: &Connection) -> Result<(), StoreError> {
+    type OldLink = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+    );
+    let rows: Vec<OldLink> = tx
+        .prepare(
+            "SELECT admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at
+               FROM id_links_v5",
+        )
+        .store()?
+        .query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+            ))
+        })
+        .store()?
+        .collect::<rusqlite::Result<_>>()
+        .store()?;
+    let existing: HashSet<(&str, &str, &str)> = rows
+        .iter()
+        .map(|(admin, kind, crm_id, ..)| (admin.as_str(), kind.as_str(), crm_id.as_str()))
+        .collect();
+    let mut insert = tx
+        .prepare(
+            "INSERT INTO id_links (admin, kind, crm_id, part, part_name, snelstart_id,
+                                   natural_key, payload_hash, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .store()?;
+    for (admin, kind_text, crm_id, snelstart_id, natural_key, payload_hash, updated_at) in &rows {
+        // A kind this build does not know keeps its key as it was (a whole record).
+        let (crm_id, part) = match kind_text.parse::<EntityKind>() {
+            Ok(kind) => legacy_link_key(kind, crm_id, |kind, id| {
+                existing.contains(&(admin.as_str(), kind.as_str(), id))
+            }),
+            Err(_) => (crm_id.clone(), LinkPart::Whole),
+        };
+        insert
+            .execute(rusqlite::params![
+                admin,
+                kind_text,
+                crm_id,
+                part.as_str(),
+                part.name(),
+                snelstart_id,
+                natural_key,
+                payload_hash,
+                updated_at
+            ])
+            .store()?;
+    }
+    drop(insert);
+    tx.execute_batch("DROP TABLE id_links_v5").store()?;
     Ok(())
 }
 

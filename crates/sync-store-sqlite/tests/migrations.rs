@@ -4,8 +4,8 @@
 use chrono::DateTime;
 use serde_json::json;
 use sync_core::store::{
-    AdminKey, AuditStore, ConfigStore, EntityKind, IdLink, LinkStore, NewWorkItem, QueueStore,
-    StateKey, StateStore, WorkState,
+    AdminKey, AuditStore, ConfigStore, EntityKind, IdLink, LinkPart, LinkStore, NewWorkItem,
+    QueueStore, StateKey, StateStore, WorkState,
 };
 use sync_store_sqlite::schema::{self, SCHEMA_VERSION, SchemaTooNew};
 use sync_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
@@ -127,7 +127,7 @@ async fn older_schema_is_migrated_keeping_data() {
     let store = SqliteStore::open(&path).expect("open migrates");
     assert_eq!(schema::schema_version(&path).unwrap(), SCHEMA_VERSION);
     let link = store
-        .link_by_crm_id(&admin(), EntityKind::Relation, "c1")
+        .link_by_crm_id(&admin(), EntityKind::Relation, "c1", &LinkPart::Whole)
         .await
         .unwrap()
         .expect("old link kept");
@@ -276,4 +276,137 @@ async fn cursors_become_typed_state_keys() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(left, vec!["host:private".to_owned()]);
+}
+
+/// Schema 6 moves the part of a record out of the CRM id (issue 12): a relation link `X#2` is
+/// the supplier half of `X` only when `X` is linked too (otherwise `X#2` is a CRM id), and an
+/// attachment key is split after the longest invoice id that has a booking link.
+#[tokio::test]
+async fn link_keys_become_structured() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.sqlite");
+    assert_eq!(schema::migrate_to(&path, 5).unwrap(), 5);
+    let rows: [(&str, &str, &str, u128, Option<&str>); 11] = [
+        ("admin", "relation", "A", 1, Some("1001")),
+        ("admin", "relation", "A#2", 2, Some("1002")),
+        // No `B`: `B#2` is a CRM id.
+        ("admin", "relation", "B#2", 3, Some("1003")),
+        // `C` exists in another administration only.
+        ("other", "relation", "C", 4, None),
+        ("admin", "relation", "C#2", 5, None),
+        // Only relations have halves.
+        ("admin", "cost_centre", "P", 6, None),
+        ("admin", "cost_centre", "P#2", 7, None),
+        ("admin", "sales_invoice", "x", 8, Some("V-1")),
+        ("admin", "purchase_invoice", "x/y", 9, Some("I-1")),
+        ("admin", "attachment", "x/y/z.pdf", 10, None),
+        ("admin", "attachment", "x/z.pdf", 11, None),
+    ];
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (admin, kind, crm_id, id, natural) in rows {
+            conn.execute(
+                "INSERT INTO id_links (admin, kind, crm_id, snelstart_id, natural_key, payload_hash, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'h', 7)",
+                rusqlite::params![admin, kind, crm_id, Uuid::from_u128(id).to_string(), natural],
+            )
+            .unwrap();
+        }
+    }
+    let store = SqliteStore::open(&path).expect("open migrates");
+    assert_eq!(schema::schema_version(&path).unwrap(), SCHEMA_VERSION);
+    let expect: [(&str, EntityKind, &str, LinkPart, u128); 11] = [
+        ("admin", EntityKind::Relation, "A", LinkPart::Whole, 1),
+        (
+            "admin",
+            EntityKind::Relation,
+            "A",
+            LinkPart::SupplierHalf,
+            2,
+        ),
+        ("admin", EntityKind::Relation, "B#2", LinkPart::Whole, 3),
+        ("other", EntityKind::Relation, "C", LinkPart::Whole, 4),
+        ("admin", EntityKind::Relation, "C#2", LinkPart::Whole, 5),
+        ("admin", EntityKind::CostCentre, "P", LinkPart::Whole, 6),
+        ("admin", EntityKind::CostCentre, "P#2", LinkPart::Whole, 7),
+        ("admin", EntityKind::SalesInvoice, "x", LinkPart::Whole, 8),
+        (
+            "admin",
+            EntityKind::PurchaseInvoice,
+            "x/y",
+            LinkPart::Whole,
+            9,
+        ),
+        (
+            "admin",
+            EntityKind::Attachment,
+            "x/y",
+            LinkPart::attachment("z.pdf"),
+            10,
+        ),
+        (
+            "admin",
+            EntityKind::Attachment,
+            "x",
+            LinkPart::attachment("z.pdf"),
+            11,
+        ),
+    ];
+    for (admin, kind, crm_id, part, id) in expect {
+        let admin = AdminKey::new(admin);
+        let link = store
+            .link_by_crm_id(&admin, kind, crm_id, &part)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{kind} {crm_id:?} ({part}) carried over"));
+        assert_eq!(link.snelstart_id, Uuid::from_u128(id), "{kind} {crm_id:?}");
+        assert_eq!(link.payload_hash.as_deref(), Some("h"));
+        assert_eq!(link.updated_at, DateTime::from_timestamp_nanos(7));
+        // The natural key and SnelStart id still find it, with its part.
+        assert_eq!(
+            store
+                .link_by_snelstart_id(&admin, kind, Uuid::from_u128(id))
+                .await
+                .unwrap()
+                .map(|l| (l.crm_id, l.part)),
+            Some((crm_id.to_owned(), part))
+        );
+    }
+    assert_eq!(
+        store
+            .link_by_crm_id(&admin(), EntityKind::Relation, "A#2", &LinkPart::Whole)
+            .await
+            .unwrap(),
+        None,
+        "A#2 was A's supplier half"
+    );
+    assert_eq!(
+        store
+            .link_by_natural_key(&admin(), EntityKind::Relation, "1002")
+            .await
+            .unwrap()
+            .map(|l| l.part),
+        Some(LinkPart::SupplierHalf)
+    );
+    // The unique indexes hold on the new table.
+    let err = store
+        .upsert_link(IdLink::new(
+            admin(),
+            EntityKind::Relation,
+            "D",
+            Uuid::from_u128(2),
+            t0(),
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let old: Option<String> = conn
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE name = 'id_links_v5'",
+            [],
+            |row| row.get(0),
+        )
+        .ok();
+    assert_eq!(old, None, "the old table is gone");
 }

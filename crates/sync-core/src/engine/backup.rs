@@ -32,12 +32,17 @@ use uuid::Uuid;
 use super::SyncEngine;
 use crate::crm::{CrmSink, CrmSource};
 use crate::error::EngineError;
-use crate::store::{AdminKey, ConfigVersion, EntityKind, IdLink, Store, StoreError, stream_links};
+use crate::store::{
+    AdminKey, ConfigVersion, EntityKind, IdLink, LinkPart, Store, StoreError, legacy_link_key,
+    stream_links,
+};
 
 /// The `format` marker of an engine backup document.
 pub const ENGINE_BACKUP_FORMAT: &str = "snelstart-sync/engine-backup";
-/// The document format version this release writes and reads.
-pub const ENGINE_BACKUP_VERSION: u32 = 1;
+/// The document format version this release writes. It also reads format 1, whose links
+/// spelled the part of a record into the CRM id (`A#2`, `invoice/file`; see
+/// [`legacy_link_key`]); format 2 has a `part` per link.
+pub const ENGINE_BACKUP_VERSION: u32 = 2;
 
 /// Links are read from the store in pages of this size.
 const LINK_PAGE: usize = 500;
@@ -91,10 +96,11 @@ impl EngineBackup {
                 )));
             }
         }
-        match value
+        let format_version = value
             .get("format_version")
-            .and_then(serde_json::Value::as_u64)
-        {
+            .and_then(serde_json::Value::as_u64);
+        match format_version {
+            Some(1) => {}
             Some(v) if v == u64::from(ENGINE_BACKUP_VERSION) => {}
             Some(v) if v > u64::from(ENGINE_BACKUP_VERSION) => {
                 return Err(BackupError::NewerFormat {
@@ -104,14 +110,36 @@ impl EngineBackup {
             }
             other => {
                 return Err(BackupError::NotABackup(format!(
-                    "format_version is {other:?}, this release reads {ENGINE_BACKUP_VERSION}"
+                    "format_version is {other:?}, this release reads 1 to {ENGINE_BACKUP_VERSION}"
                 )));
             }
         }
-        let backup: EngineBackup =
+        let mut backup: EngineBackup =
             serde_json::from_value(value).map_err(|e| BackupError::Malformed(e.to_string()))?;
+        if format_version == Some(1) {
+            backup.upgrade_legacy_links();
+        }
         backup.validate()?;
         Ok(backup)
+    }
+
+    /// Reads the links of a format-1 backup, whose keys spelled the part into the CRM id,
+    /// with [`legacy_link_key`] (the rule the stores' migrations use) against the backup's own
+    /// links, and marks the document as format 2.
+    fn upgrade_legacy_links(&mut self) {
+        let existing: HashSet<(EntityKind, String)> = self
+            .links
+            .iter()
+            .map(|l| (l.kind, l.crm_id.clone()))
+            .collect();
+        for link in &mut self.links {
+            let (crm_id, part) = legacy_link_key(link.kind, &link.crm_id, |kind, id| {
+                existing.contains(&(kind, id.to_owned()))
+            });
+            link.crm_id = crm_id;
+            link.part = part;
+        }
+        self.format_version = ENGINE_BACKUP_VERSION;
     }
 
     /// Checks the content for consistency (see [`EngineBackup::from_json_str`]).
@@ -143,8 +171,8 @@ impl EngineBackup {
                     self.admin.as_str()
                 )));
             }
-            let duplicate = if !crm_ids.insert((link.kind, link.crm_id.as_str())) {
-                Some("CRM id")
+            let duplicate = if !crm_ids.insert((link.kind, link.crm_id.as_str(), &link.part)) {
+                Some("CRM id and part")
             } else if !snelstart_ids.insert((link.kind, link.snelstart_id)) {
                 Some("SnelStart id")
             } else if link
@@ -180,6 +208,8 @@ pub struct LinkConflict {
     pub kind: EntityKind,
     /// The CRM id of the link in the backup.
     pub crm_id: String,
+    /// The part of the CRM record.
+    pub part: LinkPart,
     /// The SnelStart id the backup links it to.
     pub snelstart_id: Uuid,
     /// What the store holds instead.
@@ -190,8 +220,15 @@ impl fmt::Display for LinkConflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} {} -> {}: {}",
-            self.kind, self.crm_id, self.snelstart_id, self.reason
+            "{} {}{} -> {}: {}",
+            self.kind,
+            self.crm_id,
+            match &self.part {
+                LinkPart::Whole => String::new(),
+                part => format!(" ({part})"),
+            },
+            self.snelstart_id,
+            self.reason
         )
     }
 }
@@ -366,10 +403,14 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             let conflict = |reason: String| LinkConflict {
                 kind: link.kind,
                 crm_id: link.crm_id.clone(),
+                part: link.part.clone(),
                 snelstart_id: link.snelstart_id,
                 reason,
             };
-            if let Some(held) = store.link_by_crm_id(admin, link.kind, &link.crm_id).await? {
+            if let Some(held) = store
+                .link_by_crm_id(admin, link.kind, &link.crm_id, &link.part)
+                .await?
+            {
                 if held.snelstart_id == link.snelstart_id && held.natural_key == link.natural_key {
                     summary.links_present += 1;
                 } else {
@@ -385,8 +426,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 .await?
             {
                 conflicts.push(conflict(format!(
-                    "the store links this SnelStart record to CRM record {}",
-                    other.crm_id
+                    "the store links this SnelStart record to the {}",
+                    other.describe()
                 )));
                 continue;
             }
@@ -394,8 +435,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 && let Some(other) = store.link_by_natural_key(admin, link.kind, key).await?
             {
                 conflicts.push(conflict(format!(
-                    "natural key {key} is held by CRM record {}",
-                    other.crm_id
+                    "natural key {key} is held by the {}",
+                    other.describe()
                 )));
                 continue;
             }

@@ -15,8 +15,9 @@
 //!    queued): the item waits a few rounds before pre-flight fails it.
 //! 3. **Dependencies.** The invoice's relation must be linked. Under the mapping's
 //!    two-relations policy a CRM relation that is both customer and supplier has the customer
-//!    under its own id and the supplier under `{id}#2`: sales book on the first, purchases on
-//!    `#2` when it exists. An unlinked relation defers the item (or fails it, naming the
+//!    as its whole-record link and the supplier as its supplier-half link
+//!    ([`LinkPart::SupplierHalf`], a field of the link key, not a suffix of the CRM id): sales
+//!    book on the first, purchases on the supplier half when it exists. An unlinked relation defers the item (or fails it, naming the
 //!    relation's own failure, when that relation failed or waits for review). A booking is
 //!    never written against a missing relation.
 //! 4. **Exactly once.** The natural key is the factuurnummer (per supplier for purchases). An
@@ -32,9 +33,10 @@
 //!    a credit note that reverses the booked invoice plus a new invoice with a new number.
 //!    Never a silent edit.
 //! 6. **Attachments** become work items of their own (kind `attachment`, CRM id
-//!    `{invoice id}/{file name}`, operation `upload`), queued when the booking is written, so
+//!    [`attachment_crm_id`], operation `upload`), queued when the booking is written, so
 //!    a failing attachment neither undoes nor repeats the booking. Each is uploaded once: a
-//!    link per attachment, and after an uncertain upload the booking's documents are listed by
+//!    link per attachment (the invoice's CRM id with [`LinkPart::Attachment`] by file name),
+//!    and after an uncertain upload the booking's documents are listed by
 //!    file name before uploading again. The item's payload carries the file (base64), so a
 //!    queued attachment costs about 4/3 of its size in the store until it is pruned.
 
@@ -55,7 +57,7 @@ use uuid::Uuid;
 
 use super::create_once::{self, CreateOnce, Outcome};
 use super::handler::HandlerCtx;
-use super::relations::{HandlerError, HandlerResult, link_id, preflight_failure};
+use super::relations::{HandlerError, HandlerResult, preflight_failure};
 use super::{ItemResult, RunContext, SyncEngine};
 use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
 use crate::engine::context::read_complete;
@@ -63,8 +65,8 @@ use crate::error::{EngineError, FailureKind, stored_from_client};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
 use crate::store::{
-    EntityKind, IdLink, NewWorkItem, ReplayFilter, Store, StoredError, WorkItem, WorkItemId,
-    WorkState, WorkSummary,
+    EntityKind, IdLink, LinkPart, NewWorkItem, ReplayFilter, Store, StoredError, WorkItem,
+    WorkItemId, WorkState, WorkSummary,
 };
 
 /// The queue operation of an attachment item.
@@ -109,12 +111,13 @@ impl Side {
         }
     }
 
-    /// The link ids the relation may be linked under, in order of preference.
-    fn relation_links(self, relation: &CrmId) -> Vec<String> {
+    /// The parts of its CRM relation a booking may go to, in order of preference: the
+    /// supplier half for purchases when the relation has one, else the whole relation.
+    fn relation_parts(self) -> &'static [LinkPart] {
         match self {
-            // Customer first under the two-relations policy.
-            Side::Sales => vec![link_id(relation.as_str(), 0)],
-            Side::Purchase => vec![link_id(relation.as_str(), 1), link_id(relation.as_str(), 0)],
+            // The customer is the whole record under the two-relations policy.
+            Side::Sales => &[LinkPart::Whole],
+            Side::Purchase => &[LinkPart::SupplierHalf, LinkPart::Whole],
         }
     }
 }
@@ -545,10 +548,15 @@ async fn linked_relation<S: Store, Src: CrmSource, Snk: CrmSink>(
     invoice: &Invoice<'_>,
 ) -> Result<Option<RelatieId>, HandlerError> {
     let inner = &engine.inner;
-    for id in invoice.side.relation_links(invoice.relation) {
+    for part in invoice.side.relation_parts() {
         if let Some(link) = inner
             .store
-            .link_by_crm_id(&inner.admin, EntityKind::Relation, &id)
+            .link_by_crm_id(
+                &inner.admin,
+                EntityKind::Relation,
+                invoice.relation.as_str(),
+                part,
+            )
             .await?
         {
             return Ok(Some(RelatieId::from_uuid(link.snelstart_id)));
@@ -783,7 +791,7 @@ async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
 
     if let Some(link) = inner
         .store
-        .link_by_crm_id(&inner.admin, side.kind(), crm_id)
+        .link_by_crm_id(&inner.admin, side.kind(), crm_id, &LinkPart::Whole)
         .await?
     {
         if link.payload_hash.as_deref() == Some(hash.as_str()) {
@@ -873,7 +881,12 @@ async fn queue_attachments<S: Store, Src: CrmSource, Snk: CrmSink>(
         let hash = payload_hash(attachment);
         if let Some(link) = inner
             .store
-            .link_by_crm_id(&inner.admin, EntityKind::Attachment, &crm_id)
+            .link_by_crm_id(
+                &inner.admin,
+                EntityKind::Attachment,
+                invoice.id.as_str(),
+                &LinkPart::attachment(&attachment.file_name),
+            )
             .await?
             && link.payload_hash.as_deref() == Some(hash.as_str())
         {
@@ -953,6 +966,7 @@ async fn link_booking<S: Store, Src: CrmSource, Snk: CrmSink>(
         .deliver(SinkEvent::Linked {
             kind,
             crm_id: crm_id.to_owned(),
+            part: LinkPart::Whole,
             snelstart_id: booking,
             natural_key: Some(body.number().to_owned()),
             created,
@@ -1105,9 +1119,24 @@ async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
 // ---------------------------------------------------------------------------------------
 // Attachments
 
-/// The CRM id of an attachment work item and link.
+/// The CRM id of an attachment's work item: `{invoice id}/{file name}`, with `%` and `/` in
+/// the file name percent-encoded (`%25`, `%2F`), so the last `/` always ends the invoice id
+/// and two attachments never share a work item (attachment `z` of invoice `x/y` is
+/// `x/y/z`, attachment `y/z` of invoice `x` is `x/y%2Fz`). The queue keys work by this
+/// string; the attachment's link is keyed by the invoice id and the file name as such
+/// ([`LinkPart::Attachment`]), read from the item's payload.
 pub(crate) fn attachment_crm_id(invoice: &str, file_name: &str) -> String {
-    format!("{invoice}/{file_name}")
+    let mut id = String::with_capacity(invoice.len() + file_name.len() + 1);
+    id.push_str(invoice);
+    id.push('/');
+    for c in file_name.chars() {
+        match c {
+            '%' => id.push_str("%25"),
+            '/' => id.push_str("%2F"),
+            c => id.push(c),
+        }
+    }
+    id
 }
 
 /// The payload of an attachment work item.
@@ -1117,6 +1146,13 @@ struct AttachmentWork {
     invoice: String,
     booking: Uuid,
     attachment: Attachment,
+}
+
+impl AttachmentWork {
+    /// The part of the invoice's attachment link.
+    fn part(&self) -> LinkPart {
+        LinkPart::attachment(&self.attachment.file_name)
+    }
 }
 
 /// Why SnelStart would refuse this file, checked before sending it.
@@ -1193,7 +1229,12 @@ pub(crate) async fn upload_attachment<S: Store, Src: CrmSource, Snk: CrmSink>(
     let doc_type = work.side.document_type();
     if let Some(link) = inner
         .store
-        .link_by_crm_id(&inner.admin, EntityKind::Attachment, &item.crm_id)
+        .link_by_crm_id(
+            &inner.admin,
+            EntityKind::Attachment,
+            &work.invoice,
+            &work.part(),
+        )
         .await?
     {
         if link.payload_hash.as_deref() == Some(hash.as_str()) {
@@ -1241,9 +1282,9 @@ pub(crate) async fn upload_attachment<S: Store, Src: CrmSource, Snk: CrmSink>(
         }
     };
     match outcome {
-        Outcome::Created(id) => store_attachment_link(engine, item, &work, id, &hash, true).await,
+        Outcome::Created(id) => store_attachment_link(engine, &work, id, &hash, true).await,
         Outcome::Found { record, created } => {
-            store_attachment_link(engine, item, &work, record, &hash, created).await
+            store_attachment_link(engine, &work, record, &hash, created).await
         }
         Outcome::Finished(result) => Ok(result),
     }
@@ -1336,7 +1377,6 @@ impl CreateOnce for AttachmentCreate<'_> {
 
 async fn store_attachment_link<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
-    item: &WorkItem,
     work: &AttachmentWork,
     document: Uuid,
     hash: &str,
@@ -1346,16 +1386,18 @@ async fn store_attachment_link<S: Store, Src: CrmSource, Snk: CrmSink>(
     let link = IdLink::new(
         inner.admin.clone(),
         EntityKind::Attachment,
-        &item.crm_id,
+        &work.invoice,
         document,
         engine.now(),
     )
+    .with_part(work.part())
     .with_payload_hash(hash);
     inner.store.upsert_link(link).await?;
     engine
         .deliver(SinkEvent::Linked {
             kind: EntityKind::Attachment,
-            crm_id: item.crm_id.clone(),
+            crm_id: work.invoice.clone(),
+            part: work.part(),
             snelstart_id: document,
             natural_key: Some(work.attachment.file_name.clone()),
             created,
@@ -1493,7 +1535,12 @@ async fn plan_invoice<S: Store, Src: CrmSource, Snk: CrmSink>(
     let relatie = linked_relation(engine, invoice).await?;
     let link = inner
         .store
-        .link_by_crm_id(&inner.admin, side.kind(), invoice.id.as_str())
+        .link_by_crm_id(
+            &inner.admin,
+            side.kind(),
+            invoice.id.as_str(),
+            &LinkPart::Whole,
+        )
         .await?;
     let action = match (relatie, link) {
         // The relation is linked first (it is queued or will be): then a create.
@@ -1548,7 +1595,12 @@ async fn plan_invoice<S: Store, Src: CrmSource, Snk: CrmSink>(
         } else {
             match inner
                 .store
-                .link_by_crm_id(&inner.admin, EntityKind::Attachment, &crm_id)
+                .link_by_crm_id(
+                    &inner.admin,
+                    EntityKind::Attachment,
+                    invoice.id.as_str(),
+                    &LinkPart::attachment(&a.file_name),
+                )
                 .await?
             {
                 Some(l) if l.payload_hash.as_deref() == Some(payload_hash(a).as_str()) => {
@@ -1617,12 +1669,19 @@ mod tests {
 
     #[test]
     fn purchases_prefer_the_supplier_relation() {
-        let id = CrmId::from("c-1");
-        assert_eq!(Side::Sales.relation_links(&id), vec!["c-1".to_owned()]);
+        assert_eq!(Side::Sales.relation_parts(), [LinkPart::Whole]);
         assert_eq!(
-            Side::Purchase.relation_links(&id),
-            vec!["c-1#2".to_owned(), "c-1".to_owned()]
+            Side::Purchase.relation_parts(),
+            [LinkPart::SupplierHalf, LinkPart::Whole]
         );
+    }
+
+    #[test]
+    fn attachment_work_ids_never_collide() {
+        assert_eq!(attachment_crm_id("x/y", "z"), "x/y/z");
+        assert_eq!(attachment_crm_id("x", "y/z"), "x/y%2Fz");
+        assert_eq!(attachment_crm_id("x", "y%2Fz"), "x/y%252Fz");
+        assert_eq!(attachment_crm_id("inv-1", "F 1.pdf"), "inv-1/F 1.pdf");
     }
 
     #[test]

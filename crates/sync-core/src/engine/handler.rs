@@ -163,6 +163,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 &self.inner.admin,
                 link.kind,
                 &link.crm_id,
+                &link.part,
                 link.payload_hash.as_deref(),
                 Some(hash),
                 self.now(),

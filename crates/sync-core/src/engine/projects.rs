@@ -14,7 +14,7 @@ use crate::crm::{CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
-use crate::store::{EntityKind, IdLink, Store, StoredError, WorkItem};
+use crate::store::{EntityKind, IdLink, LinkPart, Store, StoredError, WorkItem};
 
 /// Creates, updates or deactivates the kostenplaats of a project.
 pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
@@ -37,7 +37,12 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
     let hash = payload_hash(&wanted);
     if let Some(link) = inner
         .store
-        .link_by_crm_id(&inner.admin, EntityKind::CostCentre, crm_id)
+        .link_by_crm_id(
+            &inner.admin,
+            EntityKind::CostCentre,
+            crm_id,
+            &LinkPart::Whole,
+        )
         .await?
     {
         if link.payload_hash.as_deref() == Some(hash.as_str()) {
@@ -99,7 +104,12 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
         context.remember_kostenplaats(deactivated).await;
         if let Some(link) = inner
             .store
-            .link_by_crm_id(&inner.admin, EntityKind::CostCentre, crm_id)
+            .link_by_crm_id(
+                &inner.admin,
+                EntityKind::CostCentre,
+                crm_id,
+                &LinkPart::Whole,
+            )
             .await?
         {
             engine.record_sent_hash(&link, &hash).await?;
@@ -310,6 +320,7 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
         .deliver(SinkEvent::Linked {
             kind: EntityKind::CostCentre,
             crm_id: crm_id.to_owned(),
+            part: LinkPart::Whole,
             snelstart_id: id.as_uuid(),
             natural_key: Some(shown(k)),
             created,
@@ -366,7 +377,12 @@ pub(crate) async fn plan<S: Store, Src: CrmSource, Snk: CrmSink>(
             let hash = payload_hash(&wanted);
             let link = inner
                 .store
-                .link_by_crm_id(&inner.admin, EntityKind::CostCentre, &crm_id)
+                .link_by_crm_id(
+                    &inner.admin,
+                    EntityKind::CostCentre,
+                    &crm_id,
+                    &LinkPart::Whole,
+                )
                 .await?;
             match link {
                 Some(l) if l.payload_hash.as_deref() == Some(hash.as_str()) => {

@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::SyncEngine;
 use crate::crm::{CrmSink, CrmSource, SinkEvent};
 use crate::error::EngineError;
-use crate::store::{EntityKind, IdLink, StateKey, Store, StoreError};
+use crate::store::{EntityKind, IdLink, LinkPart, StateKey, Store, StoreError};
 
 /// The default of [`EngineOptions::readback_overlap`](crate::EngineOptions::readback_overlap):
 /// how far before the stored cursor each read-back re-reads, because SnelStart's `modifiedOn`
@@ -650,7 +650,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let admin = &self.inner.admin;
         let link_id = side.status_link_id(item.id);
         let existing = store
-            .link_by_crm_id(admin, EntityKind::PaymentStatus, &link_id)
+            .link_by_crm_id(admin, EntityKind::PaymentStatus, &link_id, &LinkPart::Whole)
             .await?;
         let previous = existing.as_ref().and_then(|l| l.payload_hash.clone());
         // The fingerprint does not depend on the CRM id, so an unchanged invoice (the common
@@ -707,6 +707,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                         admin,
                         EntityKind::PaymentStatus,
                         &link_id,
+                        &LinkPart::Whole,
                         previous.as_deref(),
                         Some(&fingerprint),
                         now,

@@ -45,11 +45,11 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::SyncEngine;
-use super::relations::{as_write, field_changes, link_id, merged, writes_for};
+use super::relations::{RELATION_PARTS, RelationKey, as_write, field_changes, merged, writes_for};
 use crate::crm::{CrmDataset, CrmSink, CrmSource};
 use crate::error::EngineError;
 use crate::report::FieldChange;
-use crate::store::{EntityKind, Store, stream_links};
+use crate::store::{EntityKind, LinkPart, Store, stream_links};
 
 /// Links are read from the store in pages of this size.
 const LINK_PAGE: usize = 500;
@@ -228,8 +228,8 @@ pub enum Difference {
     /// A CRM relation with no SnelStart counterpart: never synced, or linked to a SnelStart
     /// relation that no longer exists (`snelstart_id` is then the lost link).
     RelationOnlyInCrm {
-        /// The CRM id (with `#2` for the second SnelStart relation of a relation that is both
-        /// customer and supplier).
+        /// The CRM id (followed by ` (supplier half)` for the second SnelStart relation of a
+        /// relation that is both customer and supplier).
         crm_id: String,
         /// The CRM's name for it.
         name: String,
@@ -681,18 +681,35 @@ struct SnelStartInvoice {
     open: Option<Decimal>,
 }
 
+/// A relation link's key: the CRM id and the part.
+type RelationLinkKey = (String, LinkPart);
+
+/// How reports name a relation link ([`RelationKey::label`]).
+fn label(key: &RelationLinkKey) -> String {
+    RelationKey {
+        crm_id: &key.0,
+        part: &key.1,
+    }
+    .label()
+}
+
 /// The relation links of the administration, both ways.
 #[derive(Default)]
 struct RelationLinks {
-    by_snelstart: HashMap<Uuid, String>,
-    by_crm: HashMap<String, Uuid>,
+    by_snelstart: HashMap<Uuid, RelationLinkKey>,
+    by_crm: HashMap<RelationLinkKey, Uuid>,
 }
 
 impl RelationLinks {
     /// The SnelStart relations of a CRM relation (one, or two for customer-and-supplier).
     fn snelstart_ids(&self, crm_id: &str) -> Vec<Uuid> {
-        (0..2)
-            .filter_map(|i| self.by_crm.get(&link_id(crm_id, i)).copied())
+        RELATION_PARTS
+            .iter()
+            .filter_map(|part| {
+                self.by_crm
+                    .get(&(crm_id.to_owned(), (*part).clone()))
+                    .copied()
+            })
             .collect()
     }
 }
@@ -878,10 +895,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             LINK_PAGE,
         ));
         while let Some(link) = stream.try_next().await? {
-            links
-                .by_snelstart
-                .insert(link.snelstart_id, link.crm_id.clone());
-            links.by_crm.insert(link.crm_id, link.snelstart_id);
+            let key = (link.crm_id, link.part);
+            links.by_snelstart.insert(link.snelstart_id, key.clone());
+            links.by_crm.insert(key, link.snelstart_id);
         }
         Ok(links)
     }
@@ -894,14 +910,14 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         selector: Selector,
         differences: &mut Vec<Difference>,
     ) -> Result<u64, EngineError> {
-        // Link id ("crm-1", "crm-1#2") → (index of the CRM relation, index of its write).
-        let mut by_link: HashMap<String, (usize, usize)> = HashMap::new();
+        // Link key (CRM id, part) → (index of the CRM relation, index of its write).
+        let mut by_link: HashMap<RelationLinkKey, (usize, usize)> = HashMap::new();
         for (i, r) in crm_relations.iter().enumerate() {
-            for w in 0..2 {
-                by_link.insert(link_id(r.id.as_str(), w), (i, w));
+            for (w, part) in RELATION_PARTS.iter().enumerate() {
+                by_link.insert((r.id.as_str().to_owned(), (*part).clone()), (i, w));
             }
         }
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: HashSet<RelationLinkKey> = HashSet::new();
         let mut refused: HashSet<usize> = HashSet::new();
         let mut counted: u64 = 0;
         let mut listed: HashSet<Uuid> = HashSet::new();
@@ -918,14 +934,14 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             let paired = link.and_then(|l| by_link.get(l).map(|pos| (l, *pos)));
             let Some((link, (index, write_index))) = paired else {
                 // Unlinked, or linked to a CRM record the inventory does not have.
-                let key = link.cloned().unwrap_or_else(|| uuid.to_string());
+                let key = link.map_or_else(|| uuid.to_string(), |l| l.0.clone());
                 if selector.selects(&key) {
                     counted += 1;
                     differences.push(Difference::RelationOnlyInSnelStart {
                         snelstart_id: uuid,
                         relatiecode: relatie.relatiecode,
                         name: relatie.naam.clone(),
-                        crm_id: link.cloned(),
+                        crm_id: link.map(label),
                     });
                 }
                 continue;
@@ -939,7 +955,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 Err(problems) => {
                     if refused.insert(index) {
                         differences.push(Difference::RelationNotComparable {
-                            crm_id: link.clone(),
+                            crm_id: label(link),
                             snelstart_id: uuid,
                             problems: problems.iter().map(ToString::to_string).collect(),
                         });
@@ -951,13 +967,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                         snelstart_id: uuid,
                         relatiecode: relatie.relatiecode,
                         name: relatie.naam.clone(),
-                        crm_id: Some(link.clone()),
+                        crm_id: Some(label(link)),
                     }),
                     Some(write) => {
                         let changes = field_changes(&as_write(&relatie), &merged(&relatie, write));
                         if !changes.is_empty() {
                             differences.push(Difference::RelationFieldsDiffer {
-                                crm_id: link.clone(),
+                                crm_id: label(link),
                                 snelstart_id: uuid,
                                 relatiecode: relatie.relatiecode,
                                 changes,
@@ -990,15 +1006,15 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 Ok(writes) => (writes.len(), Vec::new()),
                 Err(problems) => (1, problems.iter().map(ToString::to_string).collect()),
             };
-            for w in 0..expected {
-                let id = link_id(relation.id.as_str(), w);
+            for part in RELATION_PARTS.iter().take(expected) {
+                let id = (relation.id.as_str().to_owned(), (*part).clone());
                 let linked = links.by_crm.get(&id).copied();
                 if !seen.contains(&id)
                     && let Some(uuid) = linked.filter(|u| unread(u))
                 {
                     // Its SnelStart relation may be the item that did not decode: not missing.
                     differences.push(Difference::RelationNotComparable {
-                        crm_id: id,
+                        crm_id: label(&id),
                         snelstart_id: uuid,
                         problems: vec![
                             "SnelStart listed relations the client could not decode; this \
@@ -1009,7 +1025,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 } else if !seen.contains(&id) {
                     differences.push(Difference::RelationOnlyInCrm {
                         snelstart_id: links.by_crm.get(&id).copied(),
-                        crm_id: id,
+                        crm_id: label(&id),
                         name: relation.legal_name.clone(),
                         problems: problems.clone(),
                     });

@@ -19,7 +19,7 @@ use crate::crm::{CrmSink, CrmSource, OP_UPSERT, SinkEvent};
 use crate::error::{EngineError, FailureKind};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
-use crate::store::{EntityKind, IdLink, Store, StoreError, StoredError, WorkItem};
+use crate::store::{EntityKind, IdLink, LinkPart, Store, StoreError, StoredError, WorkItem};
 
 /// What can go wrong while handling one relation.
 #[derive(Debug)]
@@ -87,20 +87,81 @@ const READ_ONLY: &[&str] = &[
     "extraVeldenKlant",
 ];
 
-/// The link id of the `index`-th SnelStart relation of a CRM relation (two when a relation
-/// that is both customer and supplier becomes two SnelStart relations).
-pub(crate) fn link_id(crm_id: &str, index: usize) -> String {
-    if index == 0 {
-        crm_id.to_owned()
-    } else {
-        format!("{crm_id}#{}", index + 1)
-    }
+/// Which SnelStart relation of a CRM relation is meant: the CRM id and the [`LinkPart`] (the
+/// whole relation, or the supplier half of one that is both customer and supplier and
+/// became two SnelStart relations under the two-relations policy).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RelationKey<'a> {
+    pub(crate) crm_id: &'a str,
+    pub(crate) part: &'a LinkPart,
 }
 
-/// The external reference written into `memo` when SnelStart assigns the relatiecode, so the
-/// engine can find its own creates after a lost response.
-pub(crate) fn marker(link_id: &str) -> String {
-    format!("[crm:{link_id}]")
+/// The parts of the SnelStart relations of one CRM relation, in the order the mapping writes
+/// them (`relation_to_relaties`: the customer, or the only relation, first).
+pub(crate) const RELATION_PARTS: [&LinkPart; 2] = [&LinkPart::Whole, &LinkPart::SupplierHalf];
+
+impl<'a> RelationKey<'a> {
+    /// The key of the `index`-th SnelStart relation of a CRM relation (at most two).
+    pub(crate) fn nth(crm_id: &'a str, index: usize) -> Self {
+        RelationKey {
+            crm_id,
+            part: RELATION_PARTS[index.min(1)],
+        }
+    }
+
+    /// How reports, audit entries and logs name it: the CRM id, and for the supplier half
+    /// `CRM id (supplier half)` (a label for people, never parsed).
+    pub(crate) fn label(&self) -> String {
+        match self.part {
+            LinkPart::Whole => self.crm_id.to_owned(),
+            part => format!("{} ({part})", self.crm_id),
+        }
+    }
+
+    /// The external reference written into `memo` when SnelStart assigns the relatiecode, so
+    /// the engine can find its own creates after a lost response: `[crm:ID]` for the whole
+    /// relation, `[crm:ID#2]` for the supplier half.
+    ///
+    /// The CRM id is written with `%`, `#`, `[` and `]` percent-encoded (`%25`, `%23`, `%5B`,
+    /// `%5D`), so a marker is found only by its own key: the `#2` of the supplier half cannot
+    /// be spelled by a CRM id (`A#2` is `[crm:A%232]`), and no marker is a substring of
+    /// another (the encoded id holds no bracket). An id without those characters has the
+    /// marker earlier versions wrote; for the others see [`RelationKey::legacy_marker`].
+    pub(crate) fn marker(&self) -> String {
+        let mut id = String::with_capacity(self.crm_id.len());
+        for c in self.crm_id.chars() {
+            match c {
+                '%' => id.push_str("%25"),
+                '#' => id.push_str("%23"),
+                '[' => id.push_str("%5B"),
+                ']' => id.push_str("%5D"),
+                c => id.push(c),
+            }
+        }
+        match self.part {
+            LinkPart::SupplierHalf => format!("[crm:{id}#2]"),
+            _ => format!("[crm:{id}]"),
+        }
+    }
+
+    /// The marker earlier versions wrote (the raw CRM id, `#2` appended for the supplier
+    /// half), when it differs from [`RelationKey::marker`] and still names this key as those
+    /// versions read it: `[crm:X#2]` is the supplier half of `X`, as before, so a whole
+    /// relation whose id ends in `#2` has no readable old marker. Looking for it as well lets
+    /// an item that lost its create's answer under an earlier version find its relation.
+    pub(crate) fn legacy_marker(&self) -> Option<String> {
+        let old = match self.part {
+            LinkPart::SupplierHalf => format!("[crm:{}#2]", self.crm_id),
+            _ if self.crm_id.ends_with("#2") => return None,
+            _ => format!("[crm:{}]", self.crm_id),
+        };
+        (old != self.marker()).then_some(old)
+    }
+
+    /// Whether a memo carries this key's marker (or its legacy marker).
+    fn in_memo(&self, memo: &str) -> bool {
+        memo.contains(&self.marker()) || self.legacy_marker().is_some_and(|old| memo.contains(&old))
+    }
 }
 
 pub(crate) fn preflight_failure(problems: &Problems) -> ItemResult {
@@ -147,7 +208,12 @@ pub(crate) async fn prepare_decisions<S: Store, Src: CrmSource, Snk: CrmSink>(
         }
         let linked = inner
             .store
-            .link_by_crm_id(&inner.admin, EntityKind::Relation, r.id.as_str())
+            .link_by_crm_id(
+                &inner.admin,
+                EntityKind::Relation,
+                r.id.as_str(),
+                &LinkPart::Whole,
+            )
             .await?;
         if linked.is_none() {
             todo.push(MatchRecord::from_crm(r));
@@ -217,7 +283,7 @@ pub(crate) async fn writes_for<S: Store, Src: CrmSource, Snk: CrmSink>(
             .enumerate()
             .map(|(i, mut w)| {
                 if w.relatiecode.is_none() {
-                    let m = marker(&link_id(relation.id.as_str(), i));
+                    let m = RelationKey::nth(relation.id.as_str(), i).marker();
                     w.memo = Some(match w.memo.take() {
                         Some(memo) if !memo.trim().is_empty() => format!("{memo}\n{m}"),
                         _ => m,
@@ -242,8 +308,8 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
     };
     let mut actions = Vec::new();
     for (index, write) in writes.into_iter().enumerate() {
-        let id = link_id(relation.id.as_str(), index);
-        match upsert_one(engine, item, context, relation, &id, index, write).await? {
+        let key = RelationKey::nth(relation.id.as_str(), index);
+        match upsert_one(engine, item, context, relation, key, index, write).await? {
             ItemResult::Done(action) => actions.push(action),
             other => return Ok(other),
         }
@@ -260,11 +326,11 @@ fn relatie_key(relatie: &Relatie) -> String {
         .unwrap_or_default()
 }
 
-fn natural_key(write: &RelatieWrite, link_id: &str) -> String {
+fn natural_key(write: &RelatieWrite, key: RelationKey<'_>) -> String {
     write
         .relatiecode
         .map(|c| c.to_string())
-        .unwrap_or_else(|| marker(link_id))
+        .unwrap_or_else(|| key.marker())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -273,7 +339,7 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
     item: &WorkItem,
     context: &RunContext,
     relation: &Relation,
-    link_id: &str,
+    key: RelationKey<'_>,
     index: usize,
     write: RelatieWrite,
 ) -> HandlerResult {
@@ -281,29 +347,32 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
     let hash = payload_hash(&write);
     if let Some(link) = inner
         .store
-        .link_by_crm_id(&inner.admin, EntityKind::Relation, link_id)
+        .link_by_crm_id(&inner.admin, EntityKind::Relation, key.crm_id, key.part)
         .await?
     {
         if link.payload_hash.as_deref() == Some(hash.as_str()) {
             return Ok(ItemResult::Done(Action::Unchanged));
         }
-        return update_linked(engine, link_id, &link, write, &hash).await;
+        return update_linked(engine, key, &link, write, &hash).await;
     }
 
     // A previous attempt may have created it and lost the answer (or the process died after
     // the POST): look for it by natural key before anything else.
     if item.attempts > 1 {
         let cx = engine.handler_ctx();
-        let recovered = create_once::recover(&cx, &RelationCreate::new(link_id, &write)).await?;
+        let recovered = create_once::recover(&cx, &RelationCreate::new(key, &write)).await?;
         if let Some(outcome) = recovered {
-            return finish(engine, context, link_id, outcome, write, &hash).await;
+            return finish(engine, context, key, outcome, write, &hash).await;
         }
     }
 
     if index == 0 {
         let resolution = inner
             .store
-            .state(&inner.admin, &review_cursor(EntityKind::Relation, link_id))
+            .state(
+                &inner.admin,
+                &review_cursor(EntityKind::Relation, key.crm_id),
+            )
             .await?;
         match resolution.as_deref() {
             Some(r) if r.starts_with("link:") => {
@@ -317,10 +386,9 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
                 };
                 let existing = inner.client.execute(ops::relaties::get(id)).await?;
                 engine.record_success();
-                return link_existing(engine, context, link_id, existing, write, &hash, false)
-                    .await;
+                return link_existing(engine, context, key, existing, write, &hash, false).await;
             }
-            Some("new") => return create(engine, context, link_id, write, &hash).await,
+            Some("new") => return create(engine, context, key, write, &hash).await,
             _ => {}
         }
         let decision = decision_for(engine, context, relation).await?;
@@ -332,7 +400,7 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
                         .as_deref()
                         .and_then(|s| s.parse::<RelatieId>().ok())
                     else {
-                        return create(engine, context, link_id, write, &hash).await;
+                        return create(engine, context, key, write, &hash).await;
                     };
                     if let Some(other) = inner
                         .store
@@ -358,15 +426,14 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
                         ));
                     }
                     let linked =
-                        link_existing(engine, context, link_id, existing, write, &hash, false)
-                            .await?;
+                        link_existing(engine, context, key, existing, write, &hash, false).await?;
                     // The administrator hears that SnelStart holds the company more than once
                     // (the original was linked; the copies are findings, not link targets).
                     if let Some(note) = decision.snelstart_duplicates_note() {
                         engine
                             .deliver(crate::crm::SinkEvent::Notice {
                                 kind: EntityKind::Relation,
-                                crm_id: link_id.to_owned(),
+                                crm_id: key.crm_id.to_owned(),
                                 path: "id".to_owned(),
                                 policy: "matching.snelstart_duplicates".to_owned(),
                                 message: note,
@@ -412,7 +479,7 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
             candidates,
         });
     }
-    create(engine, context, link_id, write, &hash).await
+    create(engine, context, key, write, &hash).await
 }
 
 /// The review reason when no match was found but SnelStart's relation list had items the
@@ -448,13 +515,19 @@ fn kinds_text(kinds: &[Relatiesoort]) -> String {
 /// A relation's part of the exactly-once create (see [`create_once`]): the natural key is the
 /// relatiecode, or the `[crm:…]` marker in memo when SnelStart assigns the code.
 struct RelationCreate<'w> {
-    link_id: &'w str,
+    key: RelationKey<'w>,
+    /// How audit entries name the record ([`RelationKey::label`]).
+    label: String,
     write: &'w RelatieWrite,
 }
 
 impl<'w> RelationCreate<'w> {
-    fn new(link_id: &'w str, write: &'w RelatieWrite) -> Self {
-        RelationCreate { link_id, write }
+    fn new(key: RelationKey<'w>, write: &'w RelatieWrite) -> Self {
+        RelationCreate {
+            key,
+            label: key.label(),
+            write,
+        }
     }
 }
 
@@ -466,11 +539,11 @@ impl CreateOnce for RelationCreate<'_> {
     }
 
     fn crm_id(&self) -> &str {
-        self.link_id
+        &self.label
     }
 
     fn summary(&self) -> String {
-        format!("POST /relaties {}", natural_key(self.write, self.link_id))
+        format!("POST /relaties {}", natural_key(self.write, self.key))
     }
 
     fn duplicate_code(&self) -> Option<KnownCode> {
@@ -497,7 +570,13 @@ impl CreateOnce for RelationCreate<'_> {
     ) -> Result<Option<Relatie>, snelstart_client::Error> {
         let filter = match self.write.relatiecode {
             Some(code) => Filter::eq(property("Relatiecode"), code),
-            None => Filter::contains(property("Memo"), marker(self.link_id)),
+            None => {
+                let marker = Filter::contains(property("Memo"), self.key.marker());
+                match self.key.legacy_marker() {
+                    Some(old) => marker.or(Filter::contains(property("Memo"), old)),
+                    None => marker,
+                }
+            }
         };
         let query = Query::new().filter(filter).top(2).unwrap_or_default();
         let found = cx
@@ -512,7 +591,7 @@ impl CreateOnce for RelationCreate<'_> {
         _cx: &HandlerCtx<'_, S, Snk>,
         found: &Relatie,
     ) -> Result<Result<(), StoredError>, HandlerError> {
-        if is_ours(found, self.write, self.link_id) {
+        if is_ours(found, self.write, self.key) {
             return Ok(Ok(()));
         }
         Ok(Err(FailureKind::Permanent
@@ -534,12 +613,8 @@ fn property(name: &'static str) -> Property {
 }
 
 /// Whether an existing relation found by natural key is the one we tried to create.
-fn is_ours(existing: &Relatie, write: &RelatieWrite, link_id: &str) -> bool {
-    if existing
-        .memo
-        .as_deref()
-        .is_some_and(|m| m.contains(&marker(link_id)))
-    {
+fn is_ours(existing: &Relatie, write: &RelatieWrite, key: RelationKey<'_>) -> bool {
+    if existing.memo.as_deref().is_some_and(|m| key.in_memo(m)) {
         return true;
     }
     let norm = |s: Option<&str>| s.map(|s| s.trim().to_lowercase());
@@ -552,22 +627,22 @@ fn is_ours(existing: &Relatie, write: &RelatieWrite, link_id: &str) -> bool {
 async fn create<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
     context: &RunContext,
-    link_id: &str,
+    key: RelationKey<'_>,
     write: RelatieWrite,
     hash: &str,
 ) -> HandlerResult {
     let outcome = {
         let cx = engine.handler_ctx();
-        create_once::create(&cx, &RelationCreate::new(link_id, &write)).await?
+        create_once::create(&cx, &RelationCreate::new(key, &write)).await?
     };
-    finish(engine, context, link_id, outcome, write, hash).await
+    finish(engine, context, key, outcome, write, hash).await
 }
 
 /// Links what the create protocol created or found.
 async fn finish<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
     context: &RunContext,
-    link_id: &str,
+    key: RelationKey<'_>,
     outcome: Outcome<Relatie>,
     write: RelatieWrite,
     hash: &str,
@@ -579,22 +654,26 @@ async fn finish<S: Store, Src: CrmSource, Snk: CrmSink>(
                 engine
                     .deliver(crate::crm::SinkEvent::Notice {
                         kind: EntityKind::Relation,
-                        crm_id: link_id.to_owned(),
+                        crm_id: key.crm_id.to_owned(),
                         path: "memo".to_owned(),
                         policy: "relatiecode".to_owned(),
                         message: format!(
-                            "SnelStart numbers this relation, so its memo ends with {}: the \
+                            "SnelStart numbers this relation{}, so its memo ends with {}: the \
                              engine finds its own relation by it after a lost answer",
-                            marker(link_id)
+                            match key.part {
+                                LinkPart::Whole => String::new(),
+                                part => format!(" ({part})"),
+                            },
+                            key.marker()
                         ),
                     })
                     .await;
             }
             context.remember_relation(&created);
-            store_link(engine, link_id, &created, hash, true).await
+            store_link(engine, key, &created, hash, true).await
         }
         Outcome::Found { record, created } => {
-            link_existing(engine, context, link_id, record, write, hash, created).await
+            link_existing(engine, context, key, record, write, hash, created).await
         }
         Outcome::Finished(result) => Ok(result),
     }
@@ -602,7 +681,7 @@ async fn finish<S: Store, Src: CrmSource, Snk: CrmSink>(
 
 async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
-    link_id: &str,
+    key: RelationKey<'_>,
     relatie: &Relatie,
     hash: &str,
     created: bool,
@@ -611,10 +690,11 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
     let link = IdLink::new(
         inner.admin.clone(),
         EntityKind::Relation,
-        link_id,
+        key.crm_id,
         relatie.id.as_uuid(),
         engine.now(),
     )
+    .with_part(key.part.clone())
     .with_natural_key(relatie_key(relatie))
     .with_payload_hash(hash);
     match inner.store.upsert_link(link).await {
@@ -632,7 +712,8 @@ async fn store_link<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine
         .deliver(SinkEvent::Linked {
             kind: EntityKind::Relation,
-            crm_id: link_id.to_owned(),
+            crm_id: key.crm_id.to_owned(),
+            part: key.part.clone(),
             snelstart_id: relatie.id.as_uuid(),
             natural_key: Some(relatie_key(relatie)),
             created,
@@ -737,7 +818,7 @@ fn same_value(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 async fn link_existing<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
     context: &RunContext,
-    link_id: &str,
+    key: RelationKey<'_>,
     existing: Relatie,
     write: RelatieWrite,
     hash: &str,
@@ -748,14 +829,14 @@ async fn link_existing<S: Store, Src: CrmSource, Snk: CrmSink>(
     let relatie = if field_changes(&as_write(&existing), &target).is_empty() {
         existing
     } else {
-        put(engine, link_id, existing.id, &target).await?
+        put(engine, key, existing.id, &target).await?
     };
-    store_link(engine, link_id, &relatie, hash, created).await
+    store_link(engine, key, &relatie, hash, created).await
 }
 
 async fn put<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
-    link_id: &str,
+    key: RelationKey<'_>,
     id: RelatieId,
     body: &serde_json::Value,
 ) -> Result<Relatie, HandlerError> {
@@ -770,7 +851,7 @@ async fn put<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine
         .audit(
             EntityKind::Relation,
-            link_id,
+            &key.label(),
             Some(id.as_uuid()),
             "update",
             summary,
@@ -784,7 +865,7 @@ async fn put<S: Store, Src: CrmSource, Snk: CrmSink>(
 
 async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
-    link_id: &str,
+    key: RelationKey<'_>,
     link: &IdLink,
     write: RelatieWrite,
     hash: &str,
@@ -807,7 +888,7 @@ async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
     let action = if field_changes(&as_write(&existing), &target).is_empty() {
         Action::Unchanged
     } else {
-        put(engine, link_id, id, &target).await?;
+        put(engine, key, id, &target).await?;
         Action::Updated
     };
     engine.record_sent_hash(link, hash).await?;
@@ -822,11 +903,11 @@ pub(crate) async fn archive<S: Store, Src: CrmSource, Snk: CrmSink>(
 ) -> HandlerResult {
     let inner = &engine.inner;
     let mut archived = false;
-    for index in 0..2 {
-        let id = link_id(crm_id, index);
+    for part in RELATION_PARTS {
+        let key = RelationKey { crm_id, part };
         let Some(link) = inner
             .store
-            .link_by_crm_id(&inner.admin, EntityKind::Relation, &id)
+            .link_by_crm_id(&inner.admin, EntityKind::Relation, crm_id, part)
             .await?
         else {
             continue;
@@ -845,14 +926,15 @@ pub(crate) async fn archive<S: Store, Src: CrmSource, Snk: CrmSink>(
         if let Some(map) = body.as_object_mut() {
             map.insert("nonactief".into(), serde_json::Value::Bool(true));
         }
-        put(engine, &id, rid, &body).await?;
+        put(engine, key, rid, &body).await?;
         // The next upsert of this relation must write again (it may re-activate it).
         let _ = inner
             .store
             .set_payload_hash(
                 &inner.admin,
                 EntityKind::Relation,
-                &id,
+                crm_id,
+                part,
                 link.payload_hash.as_deref(),
                 None,
                 engine.now(),
@@ -892,11 +974,11 @@ pub(crate) async fn plan<S: Store, Src: CrmSource, Snk: CrmSink>(
     };
     let mut entries = Vec::new();
     for (index, write) in writes.into_iter().enumerate() {
-        let id = link_id(relation.id.as_str(), index);
+        let key = RelationKey::nth(relation.id.as_str(), index);
         let hash = payload_hash(&write);
         let link = inner
             .store
-            .link_by_crm_id(&inner.admin, EntityKind::Relation, &id)
+            .link_by_crm_id(&inner.admin, EntityKind::Relation, key.crm_id, key.part)
             .await?;
         let action = match link {
             Some(link) if link.payload_hash.as_deref() == Some(hash.as_str()) => {
@@ -930,7 +1012,7 @@ pub(crate) async fn plan<S: Store, Src: CrmSource, Snk: CrmSink>(
                 _ => PlannedAction::Create,
             },
         };
-        entries.push(entry(id, action));
+        entries.push(entry(key.label(), action));
     }
     Ok(entries)
 }
@@ -942,16 +1024,15 @@ pub(crate) async fn plan_archive<S: Store, Src: CrmSource, Snk: CrmSink>(
 ) -> Result<Vec<PlanEntry>, EngineError> {
     let inner = &engine.inner;
     let mut entries = Vec::new();
-    for index in 0..2 {
-        let id = link_id(crm_id, index);
+    for part in RELATION_PARTS {
         if let Some(link) = inner
             .store
-            .link_by_crm_id(&inner.admin, EntityKind::Relation, &id)
+            .link_by_crm_id(&inner.admin, EntityKind::Relation, crm_id, part)
             .await?
         {
             entries.push(PlanEntry {
                 kind: EntityKind::Relation,
-                crm_id: id,
+                crm_id: RelationKey { crm_id, part }.label(),
                 action: PlannedAction::Archive {
                     snelstart_id: link.snelstart_id.to_string(),
                 },
@@ -1000,9 +1081,43 @@ mod tests {
     }
 
     #[test]
-    fn link_ids_and_markers() {
-        assert_eq!(link_id("c-1", 0), "c-1");
-        assert_eq!(link_id("c-1", 1), "c-1#2");
-        assert_eq!(marker("c-1#2"), "[crm:c-1#2]");
+    fn relation_keys_and_markers() {
+        let whole = RelationKey::nth("c-1", 0);
+        let half = RelationKey::nth("c-1", 1);
+        assert_eq!(whole.part, &LinkPart::Whole);
+        assert_eq!(half.part, &LinkPart::SupplierHalf);
+        // Ids without `%#[]` keep the markers earlier versions wrote.
+        assert_eq!(whole.marker(), "[crm:c-1]");
+        assert_eq!(half.marker(), "[crm:c-1#2]");
+        assert_eq!(whole.legacy_marker(), None);
+        assert_eq!(half.legacy_marker(), None);
+        // A CRM id `c-1#2` cannot spell the supplier half of `c-1`.
+        let hashed = RelationKey::nth("c-1#2", 0);
+        assert_eq!(hashed.marker(), "[crm:c-1%232]");
+        assert_eq!(
+            hashed.legacy_marker(),
+            None,
+            "`[crm:c-1#2]` is c-1's supplier half"
+        );
+        assert!(!hashed.in_memo("[crm:c-1#2]"));
+        assert!(!half.in_memo("[crm:c-1%232]"));
+        assert!(half.in_memo("memo\n[crm:c-1#2]"));
+        // No marker is a substring of another's.
+        let inner = RelationKey::nth("a", 0);
+        let outer = RelationKey::nth("q[crm:a]", 0);
+        assert_eq!(outer.marker(), "[crm:q%5Bcrm:a%5D]");
+        assert!(!outer.marker().contains(&inner.marker()));
+        assert_eq!(RelationKey::nth("50%", 0).marker(), "[crm:50%25]");
+        // Old markers of ids the encoding changes are still read, as before.
+        assert_eq!(
+            RelationKey::nth("50%", 0).legacy_marker().as_deref(),
+            Some("[crm:50%]")
+        );
+        assert_eq!(
+            RelationKey::nth("x#y", 1).legacy_marker().as_deref(),
+            Some("[crm:x#y#2]")
+        );
+        assert!(RelationKey::nth("x#y", 1).in_memo("[crm:x#y#2]"));
+        assert_eq!(RelationKey::nth("c-1", 1).label(), "c-1 (supplier half)");
     }
 }

@@ -17,10 +17,13 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    AdminKey, AuditEntry, AuditOutcome, EntityKind, FinishedItem, IdLink, ItemOutcome,
+    AdminKey, AuditEntry, AuditOutcome, EntityKind, FinishedItem, IdLink, ItemOutcome, LinkPart,
     NewOutboxEvent, NewWorkItem, QueueCounts, ReplayFilter, StateArea, StateKey, Store,
     StoredError, WorkItemId, WorkState, WorkSummary, stream_links,
 };
+
+/// The part of most links: the whole CRM record.
+const WHOLE: &LinkPart = &LinkPart::Whole;
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -98,6 +101,7 @@ where
     links_keys_are_unique(make().await).await;
     links_payload_hash_cas(make().await).await;
     links_paging_and_stream(make().await).await;
+    links_parts_are_fields_of_the_key(make().await).await;
     state_cas(make().await).await;
     state_keys_delete_and_prune(make().await).await;
     queue_enqueue_and_get(make().await).await;
@@ -132,7 +136,7 @@ pub async fn links_lookup_by_all_keys<S: Store>(store: S) {
         .with_payload_hash("h1");
     store.upsert_link(link.clone()).await.expect("upsert");
     let by_crm = store
-        .link_by_crm_id(&admin(), EntityKind::Relation, "crm-1")
+        .link_by_crm_id(&admin(), EntityKind::Relation, "crm-1", WHOLE)
         .await
         .expect("by crm id");
     assert_eq!(by_crm.as_ref(), Some(&link), "lookup by CRM id");
@@ -148,7 +152,7 @@ pub async fn links_lookup_by_all_keys<S: Store>(store: S) {
     assert_eq!(by_nat.as_ref(), Some(&link), "lookup by natural key");
     // Other kind: not found.
     let other_kind = store
-        .link_by_crm_id(&admin(), EntityKind::CostCentre, "crm-1")
+        .link_by_crm_id(&admin(), EntityKind::CostCentre, "crm-1", WHOLE)
         .await
         .expect("other kind");
     assert_eq!(other_kind, None, "links are scoped by kind");
@@ -185,13 +189,13 @@ pub async fn links_lookup_by_all_keys<S: Store>(store: S) {
 
     assert!(
         store
-            .delete_link(&admin(), EntityKind::Relation, "crm-1")
+            .delete_link(&admin(), EntityKind::Relation, "crm-1", WHOLE)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .delete_link(&admin(), EntityKind::Relation, "crm-1")
+            .delete_link(&admin(), EntityKind::Relation, "crm-1", WHOLE)
             .await
             .unwrap(),
         "second delete reports absence"
@@ -226,7 +230,7 @@ pub async fn links_keys_are_unique<S: Store>(store: S) {
 
     assert_eq!(
         store
-            .link_by_crm_id(&admin(), EntityKind::Relation, "crm-2")
+            .link_by_crm_id(&admin(), EntityKind::Relation, "crm-2", WHOLE)
             .await
             .unwrap(),
         None,
@@ -234,7 +238,7 @@ pub async fn links_keys_are_unique<S: Store>(store: S) {
     );
     assert_eq!(
         store
-            .link_by_crm_id(&admin(), EntityKind::Relation, "crm-1")
+            .link_by_crm_id(&admin(), EntityKind::Relation, "crm-1", WHOLE)
             .await
             .unwrap(),
         Some(first)
@@ -282,7 +286,7 @@ pub async fn links_keys_are_unique<S: Store>(store: S) {
 pub async fn links_payload_hash_cas<S: Store>(store: S) {
     let kind = EntityKind::Relation;
     let err = store
-        .set_payload_hash(&admin(), kind, "crm-1", None, Some("h1"), t0())
+        .set_payload_hash(&admin(), kind, "crm-1", WHOLE, None, Some("h1"), t0())
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "hash of a missing link: {err}");
@@ -292,36 +296,52 @@ pub async fn links_payload_hash_cas<S: Store>(store: S) {
         .await
         .unwrap();
     store
-        .set_payload_hash(&admin(), kind, "crm-1", None, Some("h1"), at(1))
+        .set_payload_hash(&admin(), kind, "crm-1", WHOLE, None, Some("h1"), at(1))
         .await
         .expect("first hash");
     let err = store
-        .set_payload_hash(&admin(), kind, "crm-1", None, Some("h2"), at(2))
+        .set_payload_hash(&admin(), kind, "crm-1", WHOLE, None, Some("h2"), at(2))
         .await
         .unwrap_err();
     assert!(err.is_conflict(), "stale expected None: {err}");
     let err = store
-        .set_payload_hash(&admin(), kind, "crm-1", Some("hX"), Some("h2"), at(2))
+        .set_payload_hash(
+            &admin(),
+            kind,
+            "crm-1",
+            WHOLE,
+            Some("hX"),
+            Some("h2"),
+            at(2),
+        )
         .await
         .unwrap_err();
     assert!(err.is_conflict(), "wrong expected hash: {err}");
     store
-        .set_payload_hash(&admin(), kind, "crm-1", Some("h1"), Some("h2"), at(3))
+        .set_payload_hash(
+            &admin(),
+            kind,
+            "crm-1",
+            WHOLE,
+            Some("h1"),
+            Some("h2"),
+            at(3),
+        )
         .await
         .expect("matching hash");
     let link = store
-        .link_by_crm_id(&admin(), kind, "crm-1")
+        .link_by_crm_id(&admin(), kind, "crm-1", WHOLE)
         .await
         .unwrap()
         .expect("link");
     assert_eq!(link.payload_hash.as_deref(), Some("h2"));
     assert_eq!(link.updated_at, at(3), "CAS sets updated_at");
     store
-        .set_payload_hash(&admin(), kind, "crm-1", Some("h2"), None, at(4))
+        .set_payload_hash(&admin(), kind, "crm-1", WHOLE, Some("h2"), None, at(4))
         .await
         .expect("clear hash");
     let link = store
-        .link_by_crm_id(&admin(), kind, "crm-1")
+        .link_by_crm_id(&admin(), kind, "crm-1", WHOLE)
         .await
         .unwrap()
         .expect("link");
@@ -364,17 +384,17 @@ pub async fn links_paging_and_stream<S: Store>(store: S) {
     let expected: Vec<String> = (0..10).map(|n| format!("p{n:03}")).collect();
     assert_eq!(ids, expected, "first page, ascending");
     let second = store
-        .list_links(&admin(), kind, Some("p009"), 10)
+        .list_links(&admin(), kind, Some(("p009", WHOLE)), 10)
         .await
         .unwrap();
     assert_eq!(second.first().map(|l| l.crm_id.as_str()), Some("p010"));
     let tail = store
-        .list_links(&admin(), kind, Some("p019"), 10)
+        .list_links(&admin(), kind, Some(("p019", WHOLE)), 10)
         .await
         .unwrap();
     assert_eq!(tail.len(), 5, "last page is short");
     let none = store
-        .list_links(&admin(), kind, Some("p024"), 10)
+        .list_links(&admin(), kind, Some(("p024", WHOLE)), 10)
         .await
         .unwrap();
     assert!(none.is_empty());
@@ -392,6 +412,166 @@ pub async fn links_paging_and_stream<S: Store>(store: S) {
         .await
         .unwrap();
     assert_eq!(exact.len(), 25);
+}
+
+/// The part of a link is a field of its key, not a suffix of the CRM id: the supplier half of
+/// relation `A` and a CRM relation called `A#2` are two links, and so are attachment `z` of
+/// invoice `x/y` and attachment `y/z` of invoice `x` (issue 12).
+pub async fn links_parts_are_fields_of_the_key<S: Store>(store: S) {
+    let rel = EntityKind::Relation;
+    let supplier = &LinkPart::SupplierHalf;
+    let customer_a = IdLink::new(admin(), rel, "A", uuid(1), t0()).with_natural_key("1001");
+    let supplier_a = IdLink::new(admin(), rel, "A", uuid(2), t0())
+        .with_part(LinkPart::SupplierHalf)
+        .with_natural_key("1002")
+        .with_payload_hash("iban-of-a");
+    let other = IdLink::new(admin(), rel, "A#2", uuid(3), t0()).with_natural_key("1003");
+    for link in [&customer_a, &supplier_a, &other] {
+        store.upsert_link(link.clone()).await.expect("three keys");
+    }
+    let get = |crm_id: &'static str, part: &'static LinkPart| {
+        let store = &store;
+        async move {
+            store
+                .link_by_crm_id(&admin(), rel, crm_id, part)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(get("A", WHOLE).await.as_ref(), Some(&customer_a));
+    assert_eq!(get("A", supplier).await.as_ref(), Some(&supplier_a));
+    assert_eq!(
+        get("A#2", WHOLE).await.as_ref(),
+        Some(&other),
+        "A#2 is a CRM id"
+    );
+    assert_eq!(get("A#2", supplier).await, None, "A#2 has no supplier half");
+    assert_eq!(
+        store
+            .link_by_snelstart_id(&admin(), rel, uuid(2))
+            .await
+            .unwrap(),
+        Some(supplier_a.clone()),
+        "lookups by SnelStart id return the part"
+    );
+    assert_eq!(
+        store
+            .link_by_natural_key(&admin(), rel, "1003")
+            .await
+            .unwrap(),
+        Some(other.clone())
+    );
+
+    // Re-upserting `A#2` leaves `A`'s supplier half (and its hash) alone.
+    let moved = IdLink::new(admin(), rel, "A#2", uuid(4), at(1)).with_payload_hash("other");
+    store.upsert_link(moved.clone()).await.unwrap();
+    assert_eq!(get("A", supplier).await.as_ref(), Some(&supplier_a));
+    // A part is a key of its own for uniqueness too.
+    let err = store
+        .upsert_link(
+            IdLink::new(admin(), rel, "A", uuid(1), t0()).with_part(LinkPart::SupplierHalf),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_conflict(),
+        "the customer's SnelStart id is taken: {err}"
+    );
+    assert_eq!(get("A", supplier).await.as_ref(), Some(&supplier_a));
+
+    // The payload-hash compare-and-swap and delete address one part.
+    store
+        .set_payload_hash(&admin(), rel, "A#2", WHOLE, Some("other"), None, at(2))
+        .await
+        .unwrap();
+    let err = store
+        .set_payload_hash(&admin(), rel, "A", supplier, Some("other"), None, at(2))
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_conflict(),
+        "the supplier half's hash is its own: {err}"
+    );
+    assert!(
+        store
+            .delete_link(&admin(), rel, "A#2", WHOLE)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_link(&admin(), rel, "A#2", supplier)
+            .await
+            .unwrap()
+    );
+    assert_eq!(get("A", supplier).await.as_ref(), Some(&supplier_a));
+    assert_eq!(get("A", WHOLE).await.as_ref(), Some(&customer_a));
+    store.upsert_link(other.clone()).await.unwrap();
+
+    // Paging walks the parts of one CRM id in (part spelling, name) byte order.
+    let listed: Vec<(String, LinkPart)> = stream_links(&store, admin(), rel, 1)
+        .map_ok(|l| (l.crm_id, l.part))
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            ("A".to_owned(), LinkPart::SupplierHalf),
+            ("A".to_owned(), LinkPart::Whole),
+            ("A#2".to_owned(), LinkPart::Whole),
+        ],
+        "every part once, in key order, also one per page"
+    );
+    let after_half = store
+        .list_links(&admin(), rel, Some(("A", supplier)), 10)
+        .await
+        .unwrap();
+    assert_eq!(after_half, vec![customer_a.clone(), other.clone()]);
+
+    // Attachments: by invoice and file name.
+    let att = EntityKind::Attachment;
+    let z_of_xy = IdLink::new(admin(), att, "x/y", uuid(10), t0())
+        .with_part(LinkPart::attachment("z"))
+        .with_payload_hash("z");
+    let yz_of_x = IdLink::new(admin(), att, "x", uuid(11), t0())
+        .with_part(LinkPart::attachment("y/z"))
+        .with_payload_hash("y/z");
+    store.upsert_link(z_of_xy.clone()).await.unwrap();
+    store.upsert_link(yz_of_x.clone()).await.unwrap();
+    assert_eq!(
+        store
+            .link_by_crm_id(&admin(), att, "x/y", &LinkPart::attachment("z"))
+            .await
+            .unwrap(),
+        Some(z_of_xy.clone())
+    );
+    assert_eq!(
+        store
+            .link_by_crm_id(&admin(), att, "x", &LinkPart::attachment("y/z"))
+            .await
+            .unwrap(),
+        Some(yz_of_x.clone())
+    );
+    for (crm_id, part) in [
+        ("x/y/z", LinkPart::Whole),
+        ("x", LinkPart::attachment("y")),
+        ("x/y", LinkPart::attachment("y/z")),
+    ] {
+        assert_eq!(
+            store
+                .link_by_crm_id(&admin(), att, crm_id, &part)
+                .await
+                .unwrap(),
+            None,
+            "{crm_id:?} {part}"
+        );
+    }
+    let all: Vec<IdLink> = stream_links(&store, admin(), att, 10)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(all, vec![yz_of_x, z_of_xy]);
 }
 
 /// State values: compare-and-swap on the current value.

@@ -8,13 +8,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::link::describe_link;
 use super::{
     AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, FinishedItem, IdLink,
-    ItemOutcome, LeaseToken, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId,
-    OutboxStore, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore,
+    ItemOutcome, LeaseToken, LinkPart, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent,
+    OutboxId, OutboxStore, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore,
     StoreError, StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
-    lease_expiry,
+    describe_link, lease_expiry,
 };
 
 /// A store that keeps everything in memory, behind one mutex.
@@ -30,13 +29,28 @@ pub struct MemoryStore {
 
 type LinkKey = (AdminKey, EntityKind, String);
 
+/// A link's key `(admin, kind, crm_id, part spelling, part name)`: the tuple's order is the
+/// byte order `list_links` promises.
+type IdLinkKey = (AdminKey, EntityKind, String, &'static str, String);
+
+fn id_link_key(admin: &AdminKey, kind: EntityKind, crm_id: &str, part: &LinkPart) -> IdLinkKey {
+    let (spelling, name) = part.sort_key();
+    (
+        admin.clone(),
+        kind,
+        crm_id.to_owned(),
+        spelling,
+        name.to_owned(),
+    )
+}
+
 #[derive(Debug, Default)]
 struct State {
-    links: BTreeMap<LinkKey, IdLink>,
-    /// `(admin, kind, snelstart id)` -> CRM id.
-    links_by_snelstart: HashMap<(AdminKey, EntityKind, Uuid), String>,
-    /// `(admin, kind, natural key)` -> CRM id.
-    links_by_natural: HashMap<LinkKey, String>,
+    links: BTreeMap<IdLinkKey, IdLink>,
+    /// `(admin, kind, snelstart id)` -> link key.
+    links_by_snelstart: HashMap<(AdminKey, EntityKind, Uuid), IdLinkKey>,
+    /// `(admin, kind, natural key)` -> link key.
+    links_by_natural: HashMap<LinkKey, IdLinkKey>,
     /// Value and `updated_at` per key.
     states: HashMap<(AdminKey, StateKey), (String, DateTime<Utc>)>,
     items: BTreeMap<WorkItemId, WorkItem>,
@@ -66,16 +80,16 @@ impl MemoryStore {
 }
 
 impl State {
-    fn link_crm_id_by_snelstart(
+    fn link_key_by_snelstart(
         &self,
         admin: &AdminKey,
         kind: EntityKind,
         id: Uuid,
-    ) -> Option<&String> {
+    ) -> Option<&IdLinkKey> {
         self.links_by_snelstart.get(&(admin.clone(), kind, id))
     }
 
-    fn remove_link(&mut self, key: &LinkKey) -> Option<IdLink> {
+    fn remove_link(&mut self, key: &IdLinkKey) -> Option<IdLink> {
         let old = self.links.remove(key)?;
         self.links_by_snelstart
             .remove(&(old.admin.clone(), old.kind, old.snelstart_id));
@@ -209,10 +223,11 @@ impl LinkStore for MemoryStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> StoreResult<Option<IdLink>> {
         self.with(|s| {
             Ok(s.links
-                .get(&(admin.clone(), kind, crm_id.to_owned()))
+                .get(&id_link_key(admin, kind, crm_id, part))
                 .cloned())
         })
     }
@@ -224,8 +239,8 @@ impl LinkStore for MemoryStore {
         snelstart_id: Uuid,
     ) -> StoreResult<Option<IdLink>> {
         self.with(|s| {
-            Ok(s.link_crm_id_by_snelstart(admin, kind, snelstart_id)
-                .and_then(|crm| s.links.get(&(admin.clone(), kind, crm.clone())))
+            Ok(s.link_key_by_snelstart(admin, kind, snelstart_id)
+                .and_then(|key| s.links.get(key))
                 .cloned())
         })
     }
@@ -239,7 +254,7 @@ impl LinkStore for MemoryStore {
         self.with(|s| {
             Ok(s.links_by_natural
                 .get(&(admin.clone(), kind, natural_key.to_owned()))
-                .and_then(|crm| s.links.get(&(admin.clone(), kind, crm.clone())))
+                .and_then(|key| s.links.get(key))
                 .cloned())
         })
     }
@@ -247,35 +262,41 @@ impl LinkStore for MemoryStore {
     async fn upsert_link(&self, link: IdLink) -> StoreResult<()> {
         self.with(|s| {
             let (admin, kind) = (link.admin.clone(), link.kind);
-            if let Some(holder) = s.link_crm_id_by_snelstart(&admin, kind, link.snelstart_id)
-                && *holder != link.crm_id
+            let key = id_link_key(&admin, kind, &link.crm_id, &link.part);
+            let holder_of = |s: &State, holder: &IdLinkKey| {
+                s.links
+                    .get(holder)
+                    .map(IdLink::describe)
+                    .unwrap_or_default()
+            };
+            if let Some(holder) = s.link_key_by_snelstart(&admin, kind, link.snelstart_id)
+                && *holder != key
             {
                 return Err(StoreError::conflict(format!(
-                    "{}: SnelStart id {} is already linked to CRM id {holder:?}",
+                    "{}: SnelStart id {} is already held by the {}",
                     link.describe(),
-                    link.snelstart_id
+                    link.snelstart_id,
+                    holder_of(s, holder)
                 )));
             }
             if let Some(natural) = &link.natural_key
                 && let Some(holder) =
                     s.links_by_natural
                         .get(&(admin.clone(), kind, natural.clone()))
-                && *holder != link.crm_id
+                && *holder != key
             {
                 return Err(StoreError::conflict(format!(
-                    "{}: natural key {natural:?} is already linked to CRM id {holder:?}",
-                    link.describe()
+                    "{}: natural key {natural:?} is already held by the {}",
+                    link.describe(),
+                    holder_of(s, holder)
                 )));
             }
-            let key = (admin.clone(), kind, link.crm_id.clone());
             s.remove_link(&key);
-            s.links_by_snelstart.insert(
-                (admin.clone(), kind, link.snelstart_id),
-                link.crm_id.clone(),
-            );
+            s.links_by_snelstart
+                .insert((admin.clone(), kind, link.snelstart_id), key.clone());
             if let Some(natural) = &link.natural_key {
                 s.links_by_natural
-                    .insert((admin, kind, natural.clone()), link.crm_id.clone());
+                    .insert((admin, kind, natural.clone()), key.clone());
             }
             s.links.insert(key, link);
             Ok(())
@@ -287,6 +308,7 @@ impl LinkStore for MemoryStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
         expected: Option<&str>,
         new: Option<&str>,
         now: DateTime<Utc>,
@@ -294,12 +316,12 @@ impl LinkStore for MemoryStore {
         self.with(|s| {
             let link = s
                 .links
-                .get_mut(&(admin.clone(), kind, crm_id.to_owned()))
-                .ok_or_else(|| StoreError::not_found(describe_link(admin, kind, crm_id)))?;
+                .get_mut(&id_link_key(admin, kind, crm_id, part))
+                .ok_or_else(|| StoreError::not_found(describe_link(admin, kind, crm_id, part)))?;
             if link.payload_hash.as_deref() != expected {
                 return Err(StoreError::conflict(format!(
                     "{}: payload hash is {:?}, expected {expected:?}",
-                    describe_link(admin, kind, crm_id),
+                    describe_link(admin, kind, crm_id, part),
                     link.payload_hash
                 )));
             }
@@ -313,15 +335,17 @@ impl LinkStore for MemoryStore {
         &self,
         admin: &AdminKey,
         kind: EntityKind,
-        after: Option<&str>,
+        after: Option<(&str, &LinkPart)>,
         limit: usize,
     ) -> StoreResult<Vec<IdLink>> {
         self.with(|s| {
-            let lower = (admin.clone(), kind, after.unwrap_or_default().to_owned());
+            let lower = match after {
+                Some((crm_id, part)) => Bound::Excluded(id_link_key(admin, kind, crm_id, part)),
+                None => Bound::Included((admin.clone(), kind, String::new(), "", String::new())),
+            };
             Ok(s.links
-                .range(lower..)
-                .take_while(|((a, k, _), _)| a == admin && *k == kind)
-                .filter(|((_, _, crm), _)| after.is_none_or(|after| crm.as_str() > after))
+                .range((lower, Bound::Unbounded))
+                .take_while(|((a, k, ..), _)| a == admin && *k == kind)
                 .take(limit)
                 .map(|(_, link)| link.clone())
                 .collect())
@@ -333,9 +357,10 @@ impl LinkStore for MemoryStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> StoreResult<bool> {
         self.with(|s| {
-            Ok(s.remove_link(&(admin.clone(), kind, crm_id.to_owned()))
+            Ok(s.remove_link(&id_link_key(admin, kind, crm_id, part))
                 .is_some())
         })
     }

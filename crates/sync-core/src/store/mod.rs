@@ -28,16 +28,19 @@
 //!
 //! ## Id links ([`LinkStore`])
 //!
-//! * A link is identified by `(admin, kind, crm_id)`. Within `(admin, kind)` the SnelStart id
-//!   is unique, and so is the natural key when present: [`LinkStore::upsert_link`] returns
-//!   [`StoreError::Conflict`] (and changes nothing) when another CRM record already holds
-//!   either. Re-upserting the same link is not a conflict.
+//! * A link is identified by `(admin, kind, crm_id, part)`: the [`LinkPart`] (the whole
+//!   record, the supplier half of a relation, an attachment by file name) is a field of the
+//!   key, stored apart from the CRM id, so no CRM id can spell another record's part. Within
+//!   `(admin, kind)` the SnelStart id is unique, and so is the natural key when present:
+//!   [`LinkStore::upsert_link`] returns [`StoreError::Conflict`] (and changes nothing) when
+//!   another key already holds either. Re-upserting the same link is not a conflict.
 //! * Lookups by any of the three keys return the same link.
 //! * [`LinkStore::set_payload_hash`] is a compare-and-swap: it writes only when the stored
 //!   hash equals `expected` (`None` meaning "no hash yet"), otherwise `Conflict`; `NotFound`
 //!   when the link does not exist.
-//! * [`LinkStore::list_links`] pages in ascending byte order of `crm_id`, starting strictly
-//!   after the given CRM id (keyset paging: stable under concurrent inserts, no offsets).
+//! * [`LinkStore::list_links`] pages in ascending byte order of `(crm_id, part spelling,
+//!   part name)` ([`LinkPart::sort_key`]), starting strictly after the given key (keyset
+//!   paging: stable under concurrent inserts, no offsets).
 //!
 //! ## State values ([`StateStore`])
 //!
@@ -175,7 +178,7 @@ use uuid::Uuid;
 pub use audit::{AuditEntry, AuditOutcome};
 pub use config::ConfigVersion;
 pub use error::StoreError;
-pub use link::IdLink;
+pub use link::{IdLink, LinkPart, describe_link, legacy_link_key};
 pub use memory::MemoryStore;
 pub use outbox::{FinishedItem, ItemOutcome, NewOutboxEvent, OutboxBacklog, OutboxEvent, OutboxId};
 pub use queue::{
@@ -190,12 +193,13 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// Id links between CRM records and SnelStart records. See the [module contract](self).
 pub trait LinkStore {
-    /// The link of a CRM record.
+    /// The link of a CRM record's `part`.
     fn link_by_crm_id(
         &self,
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> impl Future<Output = StoreResult<Option<IdLink>>> + Send;
 
     /// The link of a SnelStart record.
@@ -214,28 +218,31 @@ pub trait LinkStore {
         natural_key: &str,
     ) -> impl Future<Output = StoreResult<Option<IdLink>>> + Send;
 
-    /// Inserts or replaces the link of `link.crm_id`. `Conflict` when another CRM record
+    /// Inserts or replaces the link of `(link.crm_id, link.part)`. `Conflict` when another key
     /// holds the same SnelStart id or natural key.
     fn upsert_link(&self, link: IdLink) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Compare-and-swap of the payload hash: writes `new` (and `updated_at = now`) only when
     /// the stored hash equals `expected`.
+    #[allow(clippy::too_many_arguments)]
     fn set_payload_hash(
         &self,
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
         expected: Option<&str>,
         new: Option<&str>,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Up to `limit` links of `(admin, kind)` with a CRM id greater than `after`, ascending.
+    /// Up to `limit` links of `(admin, kind)` with a key `(crm_id, part)` greater than
+    /// `after`, ascending (see the [module contract](self) for the order).
     fn list_links(
         &self,
         admin: &AdminKey,
         kind: EntityKind,
-        after: Option<&str>,
+        after: Option<(&str, &LinkPart)>,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<IdLink>>> + Send;
 
@@ -245,6 +252,7 @@ pub trait LinkStore {
         admin: &AdminKey,
         kind: EntityKind,
         crm_id: &str,
+        part: &LinkPart,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 }
 
@@ -593,7 +601,7 @@ pub fn lease_expiry(now: DateTime<Utc>, lease: Duration) -> StoreResult<DateTime
         .ok_or_else(|| StoreError::invalid(format!("lease of {lease:?} from {now} overflows")))
 }
 
-/// Streams every link of `(admin, kind)` in CRM-id order, fetching `page_size` at a time, so
+/// Streams every link of `(admin, kind)` in key order, fetching `page_size` at a time, so
 /// callers can walk all links with bounded memory.
 pub fn stream_links<S: LinkStore + Sync>(
     store: &S,
@@ -603,19 +611,25 @@ pub fn stream_links<S: LinkStore + Sync>(
 ) -> impl Stream<Item = StoreResult<IdLink>> + Send + '_ {
     let page_size = page_size.max(1);
     let pages = futures::stream::try_unfold(
-        (Some(None::<String>), admin),
+        (Some(None::<(String, LinkPart)>), admin),
         move |(after, admin)| async move {
             // `None` in the outer option: the previous page was the last.
             let Some(after) = after else {
                 return Ok(None);
             };
             let page = store
-                .list_links(&admin, kind, after.as_deref(), page_size)
+                .list_links(
+                    &admin,
+                    kind,
+                    after.as_ref().map(|(crm_id, part)| (crm_id.as_str(), part)),
+                    page_size,
+                )
                 .await?;
             if page.is_empty() {
                 return Ok(None);
             }
-            let next = (page.len() == page_size).then(|| page.last().map(|l| l.crm_id.clone()));
+            let next = (page.len() == page_size)
+                .then(|| page.last().map(|l| (l.crm_id.clone(), l.part.clone())));
             let page_stream = futures::stream::iter(page.into_iter().map(Ok));
             Ok(Some((page_stream, (next, admin))))
         },

@@ -5,7 +5,9 @@ use chrono::{TimeZone, Utc};
 use crm_model::{Project, Relation, RelationKind};
 use mapping::config::{ConfigProblemKind, LedgerRule, MappingConfig, RelatiecodePolicy};
 use snelstart_mock::{MockConfig, MockServer};
-use sync_core::store::{AdminKey, ConfigStore, EntityKind, IdLink, LinkStore, MemoryStore};
+use sync_core::store::{
+    AdminKey, ConfigStore, EntityKind, IdLink, LinkPart, LinkStore, MemoryStore,
+};
 use sync_core::{
     BackupError, CrmChange, ENGINE_BACKUP_VERSION, EngineBackup, MemorySink, MemorySource,
     SyncEngine,
@@ -279,10 +281,10 @@ async fn corrupt_foreign_and_newer_documents_are_refused() {
     ));
 
     let mut newer = good.clone();
-    newer["format_version"] = 2.into();
+    newer["format_version"] = 3.into();
     match EngineBackup::from_json_str(&newer.to_string()) {
         Err(BackupError::NewerFormat { found, supported }) => {
-            assert_eq!((found, supported), (2, 1));
+            assert_eq!((found, supported), (3, 2));
         }
         other => panic!("unexpected {other:?}"),
     }
@@ -334,4 +336,56 @@ async fn check_config_reports_an_unknown_ledger() {
     assert!(report.problems[0].path.starts_with("ledgers.revenue["));
     // A candidate can be checked before it is rolled back to.
     assert!(broken.check_mapping(&config()).await.unwrap().is_ok());
+}
+
+/// Backups of format 1 spelled the part of a record into the CRM id (`A#2`, `invoice/file`);
+/// they are still read, by the rule the store migrations use (issue 12).
+#[tokio::test]
+async fn a_format_1_backup_reads_its_link_keys_as_structured() {
+    let server = MockServer::start(MockConfig::new()).await.unwrap();
+    let (e, _) = populated(&server).await;
+    let mut old: serde_json::Value =
+        serde_json::from_str(&e.export_backup().await.unwrap().to_json_string()).unwrap();
+    let at = Utc.with_ymd_and_hms(2026, 11, 2, 9, 30, 0).unwrap();
+    let admin = AdminKey::new("admin-a");
+    let legacy = |kind, crm_id: &str, n: u128| {
+        let mut link = serde_json::to_value(IdLink::new(
+            admin.clone(),
+            kind,
+            crm_id,
+            Uuid::from_u128(n),
+            at,
+        ))
+        .unwrap();
+        link.as_object_mut().unwrap().remove("part");
+        link
+    };
+    old["format_version"] = 1.into();
+    old["links"] = serde_json::json!([
+        legacy(EntityKind::Relation, "A", 1),
+        legacy(EntityKind::Relation, "A#2", 2),
+        legacy(EntityKind::Relation, "B#2", 3),
+        legacy(EntityKind::SalesInvoice, "x/y", 4),
+        legacy(EntityKind::Attachment, "x/y/z.pdf", 5),
+    ]);
+    let backup = EngineBackup::from_json_str(&old.to_string()).unwrap();
+    assert_eq!(backup.format_version, ENGINE_BACKUP_VERSION);
+    let keys: Vec<(EntityKind, &str, LinkPart)> = backup
+        .links
+        .iter()
+        .map(|l| (l.kind, l.crm_id.as_str(), l.part.clone()))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            (EntityKind::Relation, "A", LinkPart::Whole),
+            (EntityKind::Relation, "A", LinkPart::SupplierHalf),
+            (EntityKind::Relation, "B#2", LinkPart::Whole),
+            (EntityKind::SalesInvoice, "x/y", LinkPart::Whole),
+            (EntityKind::Attachment, "x/y", LinkPart::attachment("z.pdf")),
+        ]
+    );
+    // Written again, it is format 2 and reads back the same.
+    let again = EngineBackup::from_json_str(&backup.to_json_string()).unwrap();
+    assert_eq!(again, backup);
 }

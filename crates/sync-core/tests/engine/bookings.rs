@@ -17,7 +17,8 @@ use snelstart_client::odata::Query;
 use snelstart_client::ops;
 use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
 use sync_core::store::{
-    AdminKey, AuditOutcome, AuditStore, EntityKind, LinkStore, MemoryStore, QueueStore, WorkState,
+    AdminKey, AuditOutcome, AuditStore, EntityKind, LinkPart, LinkStore, MemoryStore, QueueStore,
+    WorkState,
 };
 use sync_core::{
     Action, CrmChange, EngineError, EngineOptions, MemorySink, MemorySource, PlannedAction,
@@ -497,7 +498,12 @@ async fn lost_responses_on_booking_creates_book_each_invoice_once() {
         );
         let link = s
             .store
-            .link_by_crm_id(&AdminKey::new("test"), EntityKind::SalesInvoice, &crm_id)
+            .link_by_crm_id(
+                &AdminKey::new("test"),
+                EntityKind::SalesInvoice,
+                &crm_id,
+                &LinkPart::Whole,
+            )
             .await
             .unwrap()
             .unwrap();
@@ -1044,20 +1050,20 @@ async fn a_relation_that_is_both_books_sales_on_the_customer_and_purchases_on_th
         "{report}"
     );
     let admin = AdminKey::new("test");
-    let link = |id: &'static str| {
+    let link = |part: LinkPart| {
         let store = s.store.clone();
         let admin = admin.clone();
         async move {
             store
-                .link_by_crm_id(&admin, EntityKind::Relation, id)
+                .link_by_crm_id(&admin, EntityKind::Relation, "both-1", &part)
                 .await
                 .unwrap()
                 .unwrap()
                 .snelstart_id
         }
     };
-    let klant = link("both-1").await;
-    let leverancier = link("both-1#2").await;
+    let klant = link(LinkPart::Whole).await;
+    let leverancier = link(LinkPart::SupplierHalf).await;
     assert_ne!(klant, leverancier);
     let verkoop = verkoopfacturen(&s.server).await;
     assert_eq!(
@@ -1071,6 +1077,208 @@ async fn a_relation_that_is_both_books_sales_on_the_customer_and_purchases_on_th
     );
 }
 
+/// Issue 12: the supplier half of a customer-and-supplier relation is a part of its link key,
+/// not the CRM id `{id}#2`. A CRM relation called `A#2` is a record of its own: it gets its own
+/// SnelStart relation and never takes over (or writes its data over) `A`'s supplier, whichever
+/// is synced first, also when every relation create loses its answer and each is found again
+/// by its memo marker (`[crm:A#2]` is `A`'s supplier half, `[crm:A%232]` the record `A#2`).
+/// Attachments are linked by invoice and file name: `z.pdf` of invoice `x` and of invoice
+/// `x/y` are two documents on two bookings.
+#[tokio::test]
+async fn a_crm_relation_called_like_a_supplier_half_is_a_record_of_its_own() {
+    let iban = "NL91ABNA0417164300";
+    for a_first in [true, false] {
+        let mut config = MappingConfig::default_for_mock();
+        config.both_kinds = mapping::config::BothKindsPolicy::TwoRelations {
+            supplier_relatiecode_offset: 0,
+        };
+        let mut a = relation("A", RelationKind::Both, "Klant en Leverancier B.V.");
+        a.iban = Some(iban.parse().unwrap());
+        let other = relation("A#2", RelationKind::Customer, "Andere Klant B.V.");
+        let relations = if a_first { [a, other] } else { [other, a] };
+        let mut changes: Vec<CrmChange> = relations.into_iter().map(CrmChange::relation).collect();
+        let mut to_a = sales("x", "V-001", "A", vec![line(1_000, VatCategory::Hoog)]);
+        to_a.attachments = vec![Attachment::new("z.pdf", pdf("x"))];
+        let mut to_other = sales("x/y", "V-002", "A#2", vec![line(3_000, VatCategory::Hoog)]);
+        to_other.attachments = vec![Attachment::new("z.pdf", pdf("x/y"))];
+        changes.extend([
+            CrmChange::sales_invoice(to_a),
+            CrmChange::sales_invoice(to_other),
+            CrmChange::purchase_invoice(PurchaseInvoice::new(
+                "pinv-1",
+                "IN-001",
+                day(7),
+                "A",
+                vec![line(2_000, VatCategory::Hoog)],
+            )),
+        ]);
+        let s = setup(config, changes.clone()).await;
+        s.server.script_faults((1..=3).map(|n| {
+            ScriptedFault::new(FaultKind::ProcessedButResponseLost)
+                .on("POST", "/relaties")
+                .nth(n)
+        }));
+        s.engine.ingest().await.unwrap();
+        let report = s
+            .engine
+            .run_until_idle(Duration::from_secs(20))
+            .await
+            .unwrap();
+        let status = s.engine.status().await.unwrap();
+        assert_eq!(status.queue.failed, 0, "{status}");
+        assert_eq!(status.queue.needs_review, 0, "{status}");
+
+        let admin = AdminKey::new("test");
+        let link = |kind: EntityKind, crm_id: &'static str, part: LinkPart| {
+            let store = s.store.clone();
+            let admin = admin.clone();
+            async move {
+                store
+                    .link_by_crm_id(&admin, kind, crm_id, &part)
+                    .await
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("{kind} {crm_id} {part} is linked"))
+                    .snelstart_id
+            }
+        };
+        let customer_a = link(EntityKind::Relation, "A", LinkPart::Whole).await;
+        let supplier_a = link(EntityKind::Relation, "A", LinkPart::SupplierHalf).await;
+        let record_a2 = link(EntityKind::Relation, "A#2", LinkPart::Whole).await;
+        let ids = [customer_a, supplier_a, record_a2];
+        assert_eq!(
+            ids.iter().collect::<std::collections::HashSet<_>>().len(),
+            3,
+            "three SnelStart relations (A first: {a_first}): {report}"
+        );
+        let relaties = client(&s.server)
+            .list_all(ops::relaties::list(Query::new()))
+            .await
+            .unwrap();
+        let by_id = |id: uuid::Uuid| {
+            let found: Vec<_> = relaties.iter().filter(|r| r.id.as_uuid() == id).collect();
+            assert_eq!(found.len(), 1, "{id} exists once");
+            found[0]
+        };
+        for name in ["Klant en Leverancier B.V.", "Andere Klant B.V."] {
+            let n = if name.starts_with("Klant") { 2 } else { 1 };
+            assert_eq!(
+                relaties
+                    .iter()
+                    .filter(|r| r.naam.as_deref() == Some(name))
+                    .count(),
+                n,
+                "no duplicate of {name} after the lost answers"
+            );
+        }
+        let supplier = by_id(supplier_a);
+        assert_eq!(supplier.naam.as_deref(), Some("Klant en Leverancier B.V."));
+        assert_eq!(
+            supplier.iban.as_deref(),
+            Some(iban),
+            "A's supplier keeps its IBAN"
+        );
+        assert!(
+            supplier
+                .memo
+                .as_deref()
+                .is_some_and(|m| m.contains("[crm:A#2]")),
+            "{:?}",
+            supplier.memo
+        );
+        let a2 = by_id(record_a2);
+        assert_eq!(a2.naam.as_deref(), Some("Andere Klant B.V."));
+        assert_eq!(a2.iban, None);
+        let memo = a2.memo.as_deref().unwrap_or_default();
+        assert!(
+            memo.contains("[crm:A%232]") && !memo.contains("[crm:A#2]"),
+            "{memo}"
+        );
+        assert_eq!(
+            by_id(customer_a).naam.as_deref(),
+            Some("Klant en Leverancier B.V.")
+        );
+
+        // Purchases on A's supplier, sales on A's customer and on A#2.
+        let inkoop = inkoopfacturen(&s.server).await;
+        assert_eq!(
+            inkoop[0].relatie.as_ref().map(|r| r.id.as_uuid()),
+            Some(supplier_a)
+        );
+        let verkoop = verkoopfacturen(&s.server).await;
+        let booked_on = |number: &str| {
+            let f = verkoop.iter().find(|f| f.factuurnummer == number).unwrap();
+            (
+                f.relatie.as_ref().map(|r| r.id.as_uuid()),
+                f.verkoop_boeking.as_ref().unwrap().id,
+            )
+        };
+        let (x_relation, x_booking) = booked_on("V-001");
+        let (xy_relation, xy_booking) = booked_on("V-002");
+        assert_eq!(x_relation, Some(customer_a));
+        assert_eq!(xy_relation, Some(record_a2));
+
+        // One document per invoice, each linked under its invoice and file name.
+        let c = client(&s.server);
+        for (invoice, booking, tag) in [("x", x_booking, "x"), ("x/y", xy_booking, "x/y")] {
+            let docs = c
+                .execute(ops::documenten::list(
+                    &DocumentType::Verkoopboekingen,
+                    booking,
+                ))
+                .await
+                .unwrap();
+            assert_eq!(docs.len(), 1, "{invoice}: {docs:?}");
+            assert_eq!(
+                link(
+                    EntityKind::Attachment,
+                    invoice,
+                    LinkPart::attachment("z.pdf")
+                )
+                .await,
+                docs[0].id.as_uuid()
+            );
+            let content = c.execute(ops::documenten::get(docs[0].id)).await.unwrap();
+            assert_eq!(content.decode_content().unwrap(), pdf(tag));
+        }
+
+        // The CRM hears the supplier half as a part of `A`, not as CRM id `A#2`.
+        let linked: Vec<(String, LinkPart, uuid::Uuid)> = s
+            .sink
+            .events()
+            .into_iter()
+            .filter_map(|e| match e {
+                sync_core::SinkEvent::Linked {
+                    kind: EntityKind::Relation,
+                    crm_id,
+                    part,
+                    snelstart_id,
+                    ..
+                } => Some((crm_id, part, snelstart_id)),
+                _ => None,
+            })
+            .collect();
+        for expected in [
+            ("A".to_owned(), LinkPart::Whole, customer_a),
+            ("A".to_owned(), LinkPart::SupplierHalf, supplier_a),
+            ("A#2".to_owned(), LinkPart::Whole, record_a2),
+        ] {
+            assert!(linked.contains(&expected), "{expected:?} in {linked:?}");
+        }
+
+        // Nothing changed: the same export again writes nothing.
+        let writes = s.server.stats().writes();
+        for change in changes {
+            s.source.push(change);
+        }
+        s.engine.ingest().await.unwrap();
+        s.engine
+            .run_until_idle(Duration::from_secs(5))
+            .await
+            .unwrap();
+        assert_eq!(s.server.stats().writes(), writes);
+    }
+}
+
 #[tokio::test]
 async fn an_existing_booking_with_the_number_is_linked_when_ours_and_refused_otherwise() {
     let s = setup(
@@ -1081,7 +1289,12 @@ async fn an_existing_booking_with_the_number_is_linked_when_ours_and_refused_oth
     s.engine.sync().await.unwrap();
     let klant = s
         .store
-        .link_by_crm_id(&AdminKey::new("test"), EntityKind::Relation, "cust-1")
+        .link_by_crm_id(
+            &AdminKey::new("test"),
+            EntityKind::Relation,
+            "cust-1",
+            &LinkPart::Whole,
+        )
         .await
         .unwrap()
         .unwrap()
@@ -1151,7 +1364,12 @@ async fn an_existing_booking_with_the_number_is_linked_when_ours_and_refused_oth
         .unwrap();
     let link = s
         .store
-        .link_by_crm_id(&AdminKey::new("test"), EntityKind::SalesInvoice, "inv-1")
+        .link_by_crm_id(
+            &AdminKey::new("test"),
+            EntityKind::SalesInvoice,
+            "inv-1",
+            &LinkPart::Whole,
+        )
         .await
         .unwrap()
         .unwrap();

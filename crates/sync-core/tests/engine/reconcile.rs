@@ -15,7 +15,7 @@ use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
 use snelstart_client::odata::Query;
 use snelstart_client::{Client, RelatieId, ops};
 use snelstart_mock::{MockConfig, MockServer};
-use sync_core::store::{AdminKey, EntityKind, MemoryStore};
+use sync_core::store::{AdminKey, EntityKind, LinkPart, MemoryStore};
 use sync_core::{
     CrmChange, CrmInventory, Difference, InvoiceSide, MemorySink, MemorySource, ReconcileOptions,
     Sampling, SyncEngine,
@@ -133,7 +133,12 @@ async fn relatie_of(s: &Setup, crm_id: &str) -> RelatieId {
     use sync_core::store::LinkStore;
     let link = s
         .store
-        .link_by_crm_id(&AdminKey::new("test"), EntityKind::Relation, crm_id)
+        .link_by_crm_id(
+            &AdminKey::new("test"),
+            EntityKind::Relation,
+            crm_id,
+            &LinkPart::Whole,
+        )
         .await
         .unwrap()
         .unwrap();

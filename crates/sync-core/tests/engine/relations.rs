@@ -9,7 +9,7 @@ use snelstart_client::odata::Query;
 use snelstart_client::ops;
 use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
 use sync_core::store::{
-    AdminKey, AuditStore, EntityKind, MemoryStore, OutboxStore, QueueStore, ReplayFilter,
+    AdminKey, AuditStore, EntityKind, LinkPart, MemoryStore, OutboxStore, QueueStore, ReplayFilter,
 };
 use sync_core::{
     Action, CrmChange, EngineOptions, MemorySink, MemorySource, PlannedAction, SinkEvent,
@@ -338,7 +338,12 @@ async fn existing_relations_are_linked_not_duplicated_and_ambiguous_ones_wait() 
     );
     let link = s
         .store
-        .link_by_crm_id(&AdminKey::new("test"), EntityKind::Relation, "crm-7")
+        .link_by_crm_id(
+            &AdminKey::new("test"),
+            EntityKind::Relation,
+            "crm-7",
+            &LinkPart::Whole,
+        )
         .await
         .unwrap()
         .unwrap();

@@ -6,4 +6,5 @@ mod conformance;
 mod engine;
 mod fleet;
 mod fleet_processes;
+mod migrations;
 mod support;
