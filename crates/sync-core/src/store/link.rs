@@ -170,14 +170,6 @@ impl IdLink {
         self
     }
 
-    /// Whether `other` has the same key `(admin, kind, crm_id, part)`.
-    pub fn same_key(&self, other: &IdLink) -> bool {
-        self.admin == other.admin
-            && self.kind == other.kind
-            && self.crm_id == other.crm_id
-            && self.part == other.part
-    }
-
     /// A short description naming the record, for error messages.
     pub fn describe(&self) -> String {
         describe_link(&self.admin, self.kind, &self.crm_id, &self.part)
