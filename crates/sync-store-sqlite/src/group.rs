@@ -20,7 +20,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use sync_core::store::StoreError;
 use tokio::sync::oneshot;
 
-use crate::codec::SqlResultExt;
+use crate::codec::{CachedSql, SqlResultExt};
 use crate::pool::Pool;
 
 /// One write of a group: it runs inside the group's transaction (in its own savepoint).
@@ -186,19 +186,13 @@ fn commit_group(
         .store()?;
     let mut results = Vec::with_capacity(writes.len());
     for write in writes {
-        // Cached statements: `Savepoint` would compile these three for every write.
-        tx.prepare_cached("SAVEPOINT grouped_write")
-            .and_then(|mut s| s.execute([]))
-            .store()?;
+        // Cached statements: rusqlite's `Savepoint` would compile these three for every write.
+        tx.execute_cached("SAVEPOINT grouped_write", []).store()?;
         let result = write(&tx);
         if result.is_err() {
-            tx.prepare_cached("ROLLBACK TO grouped_write")
-                .and_then(|mut s| s.execute([]))
-                .store()?;
+            tx.execute_cached("ROLLBACK TO grouped_write", []).store()?;
         }
-        tx.prepare_cached("RELEASE grouped_write")
-            .and_then(|mut s| s.execute([]))
-            .store()?;
+        tx.execute_cached("RELEASE grouped_write", []).store()?;
         results.push(result);
     }
     tx.commit().store()?;
