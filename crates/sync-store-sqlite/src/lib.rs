@@ -52,6 +52,7 @@
 //! | `wal_autocheckpoint` | 8,192 pages (32 MiB; SQLite's default is 1,000) | a queue item's page is written three times within seconds (enqueue, claim, completion); between two checkpoints it is copied into the database file once |
 //! | `foreign_keys` | `ON` | dependencies go with their item |
 //! | prepared statements | 128 cached per connection | every statement of the store stays prepared (rusqlite's default of 16 would evict); the store never uses rusqlite's uncached `execute`/`query_row`, which compile the SQL on every call |
+//! | query planner stability guarantee | on (`SQLITE_DBCONFIG_ENABLE_QPSG`) | one plan per statement: otherwise SQLite plans some statements again whenever a bound value changes, and rusqlite's statement cache clears the bindings of every statement it takes back, so those were compiled on every use |
 //!
 //! **Group commit.** The per-item writes (id links and audit entries) of items the engine
 //! runs at once share one transaction: a write waits up to 1 ms for others to join (64 make

@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 use sync_core::store::StoreError;
 use tokio::sync::Semaphore;
@@ -139,6 +140,16 @@ impl Pool {
         conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)
             .store()?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // One plan per statement, whatever values are bound (the query planner stability
+        // guarantee). Without it SQLite marks statements whose plan could depend on a bound
+        // value (an `ORDER BY ... LIMIT`, a comparison with a partial index's condition) to
+        // be planned again when that value changes, and rusqlite's statement cache clears
+        // the bindings of every statement it takes back, which counts as a change: such
+        // statements were parsed and planned anew on every use (a tenth of the engine's CPU
+        // in sync_bench's profile). The store's queries are chosen for their indexes, not
+        // for the values (ADR 003, "SQLite settings").
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .store()?;
         Ok(conn)
     }
 
@@ -244,5 +255,42 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |row| row.get(0))
             .expect("journal_mode");
         assert_eq!(mode, "wal");
+        assert!(
+            conn.db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG)
+                .expect("QPSG")
+        );
+    }
+
+    /// A cached statement is planned once, however often it runs with other values: the
+    /// store's statements of the kind SQLite would plan again per binding (an `ORDER BY ...
+    /// LIMIT` over an index, a lookup by several keys) are not parsed again on every use.
+    #[test]
+    fn cached_statements_are_not_planned_again_for_new_values() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s.sqlite");
+        drop(crate::SqliteStore::open(&path).expect("store with its schema"));
+        let conn = Pool::connect(&path, &SqliteOptions::default()).expect("open");
+        for sql in [
+            "SELECT id FROM work_items
+              WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3 AND operation = ?4
+                AND state = 'pending'
+              ORDER BY id DESC LIMIT 1",
+            "SELECT depends_on FROM work_deps WHERE item_id = ?1 ORDER BY depends_on",
+        ] {
+            let mut replanned = 0;
+            for round in 0..20_i64 {
+                let mut statement = conn.prepare_cached(sql).expect("prepare");
+                let values: Vec<rusqlite::types::Value> = (0..statement.parameter_count())
+                    .map(|i| rusqlite::types::Value::Integer(round * 10 + i as i64))
+                    .collect();
+                let mut rows = statement
+                    .query(rusqlite::params_from_iter(values))
+                    .expect("query");
+                while rows.next().expect("step").is_some() {}
+                drop(rows);
+                replanned = statement.get_status(rusqlite::StatementStatus::RePrepare);
+            }
+            assert_eq!(replanned, 0, "planned again for new values: {sql}");
+        }
     }
 }
