@@ -6,6 +6,8 @@
 //! ([`reseal_all`]), and the row (and with it the key) is deleted on `Delete`. Backends:
 //! [`MemoryRegistry`] here, `SqliteRegistry` in `sync-store-sqlite`, `PostgresRegistry` in
 //! `sync-store-postgres`; each passes `registry::conformance` (feature `test-util`).
+//! [`DynRegistry`] holds any of them behind one type, for a host that picks the backend at
+//! run time (as [`DynStore`](crate::store::DynStore) does for stores).
 //!
 //! # Contract
 //!
@@ -20,8 +22,10 @@
 
 #[cfg(feature = "test-util")]
 pub mod conformance;
+mod dynamic;
 pub mod leases;
 
+pub use dynamic::DynRegistry;
 pub use leases::{AdministrationLease, AdministrationLeases};
 
 use std::collections::BTreeMap;
@@ -499,5 +503,11 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn memory_registry_passes_lease_conformance() {
         conformance::run_leases(|| async { MemoryRegistry::new() }).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dyn_registry_over_memory_passes_conformance() {
+        conformance::run_all(|| async { DynRegistry::new(MemoryRegistry::new()) }).await;
+        conformance::run_leases(|| async { DynRegistry::new(MemoryRegistry::new()) }).await;
     }
 }

@@ -6,6 +6,12 @@
 //! runs the same conformance suite (module `store::conformance`, feature `test-util`),
 //! which checks the contract below point by point.
 //!
+//! The traits return `impl Future + Send` (no allocation per call), so they are not
+//! dyn-compatible: there is no `dyn Store`. A host that chooses the backend at run time (a
+//! SQLite file or a `postgres://` URL from its configuration) wraps it in a [`DynStore`],
+//! which is itself a [`Store`] and hands every call, batch methods included, to the store
+//! inside, for one boxed future per call.
+//!
 //! # Contract
 //!
 //! General rules, for every method of every trait:
@@ -157,6 +163,7 @@
 
 mod audit;
 mod config;
+mod dynamic;
 mod error;
 mod link;
 mod memory;
@@ -177,6 +184,7 @@ use uuid::Uuid;
 
 pub use audit::{AuditEntry, AuditOutcome};
 pub use config::ConfigVersion;
+pub use dynamic::DynStore;
 pub use error::StoreError;
 pub use link::{IdLink, LinkPart, describe_link, legacy_link_key};
 pub use memory::MemoryStore;
