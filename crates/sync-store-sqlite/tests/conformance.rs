@@ -2,8 +2,9 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sync_core::store::conformance;
-use sync_store_sqlite::SqliteStore;
+use sync_core::registry::DynRegistry;
+use sync_core::store::{DynStore, conformance};
+use sync_store_sqlite::{SqliteRegistry, SqliteStore};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store_passes_conformance() {
@@ -22,8 +23,6 @@ async fn sqlite_store_passes_conformance() {
 /// The administrations registry on SQLite passes the registry conformance suite.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_registry_passes_conformance() {
-    use sync_store_sqlite::SqliteRegistry;
-
     let dir = tempfile::tempdir().expect("temp dir");
     let counter = AtomicUsize::new(0);
     sync_core::registry::conformance::run_all(|| {
@@ -43,8 +42,6 @@ async fn sqlite_registry_passes_conformance() {
 /// over after expiry, renewal fails after a takeover).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_registry_passes_lease_conformance() {
-    use sync_store_sqlite::SqliteRegistry;
-
     let dir = tempfile::tempdir().expect("temp dir");
     let counter = AtomicUsize::new(0);
     sync_core::registry::conformance::run_leases(|| {
@@ -58,4 +55,30 @@ async fn sqlite_registry_passes_lease_conformance() {
         }
     })
     .await;
+}
+
+/// The run-time adapters over SQLite pass both suites: every call, the one-transaction
+/// batches included (the suite checks their atomicity), reaches the SQLite store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dyn_store_and_registry_over_sqlite_pass_conformance() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let counter = AtomicUsize::new(0);
+    let open = || {
+        let path = dir.path().join(format!(
+            "dyn-{}.sqlite",
+            counter.fetch_add(1, Ordering::Relaxed)
+        ));
+        SqliteStore::open(path).expect("open store")
+    };
+    conformance::run_all(|| {
+        let store = open();
+        async move { DynStore::new(store) }
+    })
+    .await;
+    let registry = || {
+        let store = open();
+        async move { DynRegistry::new(SqliteRegistry::new(&store).await.expect("registry")) }
+    };
+    sync_core::registry::conformance::run_all(registry).await;
+    sync_core::registry::conformance::run_leases(registry).await;
 }

@@ -290,3 +290,28 @@ async fn postgres_registry_passes_lease_conformance() {
         })
         .await;
 }
+
+/// The run-time adapters over PostgreSQL pass both suites: every call, the one-transaction
+/// batches included (the suite checks their atomicity), reaches the PostgreSQL store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dyn_store_and_registry_over_postgres_pass_conformance() {
+    use sync_core::registry::DynRegistry;
+    use sync_core::store::DynStore;
+    use sync_store_postgres::PostgresRegistry;
+
+    let schemas = Schemas::default();
+    schemas
+        .run(async {
+            conformance::run_all(|| async { DynStore::new(schemas.store().await) }).await;
+            let registry = || async {
+                DynRegistry::new(
+                    PostgresRegistry::new(&schemas.store().await)
+                        .await
+                        .expect("registry"),
+                )
+            };
+            sync_core::registry::conformance::run_all(registry).await;
+            sync_core::registry::conformance::run_leases(registry).await;
+        })
+        .await;
+}
