@@ -11,14 +11,14 @@ use serde::Deserialize;
 use snelstart_client::Client;
 use snelstart_client::budget::BudgetConfig;
 use snelsync_http::{CrmEndpoint, HttpConfig, HttpConfigBuilder, Secret};
-use sync_core::store::AdminKey;
+use sync_core::store::{AdminKey, DynStore};
 use sync_core::{MemorySource, NoSink, SyncEngine};
 
 use crate::CliError;
-use crate::store::{AnyStore, StoreTarget};
+use crate::store::StoreTarget;
 
 /// The engine type the binary runs.
-pub type Engine = SyncEngine<AnyStore, MemorySource, NoSink>;
+pub type Engine = SyncEngine<DynStore, MemorySource, NoSink>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -424,7 +424,7 @@ impl Loaded {
     }
 
     /// Opens the store (see [`store_target`](Self::store_target)).
-    pub async fn open_store(&self, over: Option<&StoreTarget>) -> Result<AnyStore, CliError> {
+    pub async fn open_store(&self, over: Option<&StoreTarget>) -> Result<DynStore, CliError> {
         self.store_target(over)?
             .open()
             .await
@@ -508,7 +508,7 @@ impl Loaded {
     /// One engine per administration (all on one store), optionally only `only`.
     pub fn engines(
         &self,
-        store: &AnyStore,
+        store: &DynStore,
         only: Option<&str>,
         source: &MemorySource,
     ) -> Result<Vec<Engine>, CliError> {

@@ -16,10 +16,10 @@ use serde_json::json;
 use snelstart_client::Client;
 use snelstart_client::odata::Query;
 use snelstart_client::ops;
+use sync_core::store::DynStore;
 
 use crate::commands::Context;
 use crate::config::Loaded;
-use crate::store::AnyStore;
 use crate::{CliError, Outcome};
 
 /// Where the SnelStart side of the report came from.
@@ -194,7 +194,7 @@ async fn choose(ctx: &Context, loaded: &Loaded) -> Result<Chosen, CliError> {
 }
 
 /// `configured: a, b; onboarded: KEY (ReferenceKey klant-42)`.
-async fn choices(loaded: &Loaded, store: Option<&AnyStore>) -> Result<String, CliError> {
+async fn choices(loaded: &Loaded, store: Option<&DynStore>) -> Result<String, CliError> {
     let configured: Vec<&str> = loaded
         .file
         .administrations

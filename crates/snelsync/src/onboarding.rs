@@ -29,19 +29,18 @@ use snelsync_http::{AdminRunner, CouplingWebhook, Secret, Service};
 use sync_core::fleet::{AdministrationStatus, EngineParts, Fleet, FleetOptions, FleetSetup};
 use sync_core::keys::{KeyRing, Sealer};
 use sync_core::onboarding::{ClientTemplate, CouplingHooks, OnboardingService};
-use sync_core::registry::{AdministrationRecord, AdministrationRegistry};
-use sync_core::store::{AdminKey, StoreError};
+use sync_core::registry::{AdministrationRecord, AdministrationRegistry, DynRegistry};
+use sync_core::store::{AdminKey, DynStore, StoreError};
 use sync_core::{MemorySource, NoSink, SyncEngine};
 
 use crate::CliError;
 use crate::config::{Loaded, OnboardingSection, env_secret};
-use crate::store::{AnyRegistry, AnyStore};
 
 /// The router's service as `serve` runs it.
-pub type Svc = Service<AnyStore, MemorySource, NoSink>;
+pub type Svc = Service<DynStore, MemorySource, NoSink>;
 
 /// The fleet runner over the registry's administrations.
-pub type ServeFleet = Fleet<AnyStore, AnyRegistry, KeyRing, Mappings>;
+pub type ServeFleet = Fleet<DynStore, DynRegistry, KeyRing, Mappings>;
 
 /// Registry rows read per page when `serve` starts.
 const LIST_PAGE: usize = 200;
@@ -166,8 +165,8 @@ fn worker_id() -> String {
 
 /// Builds the service's engine of a registered administration and attaches it.
 struct Attacher {
-    store: AnyStore,
-    registry: AnyRegistry,
+    store: DynStore,
+    registry: DynRegistry,
     sealer: Sealer<KeyRing>,
     template: ClientTemplate,
     mappings: Mappings,
@@ -211,7 +210,7 @@ impl Attacher {
     fn engine(
         &self,
         record: &AdministrationRecord,
-    ) -> Result<SyncEngine<AnyStore, MemorySource, NoSink>, String> {
+    ) -> Result<SyncEngine<DynStore, MemorySource, NoSink>, String> {
         let key = self
             .sealer
             .open(&record.admin, &record.sealed_key)
@@ -351,7 +350,7 @@ impl Onboarding {
 /// # Errors
 /// A secret or the master keys missing from the environment, a mapping file that does not
 /// read, or a path the router cannot mount: all found at start, not at the first click.
-pub async fn onboarding(loaded: &Loaded, store: &AnyStore) -> Result<Option<Onboarding>, CliError> {
+pub async fn onboarding(loaded: &Loaded, store: &DynStore) -> Result<Option<Onboarding>, CliError> {
     let Some(section) = &loaded.file.onboarding else {
         return Ok(None);
     };
@@ -364,7 +363,7 @@ pub async fn onboarding(loaded: &Loaded, store: &AnyStore) -> Result<Option<Onbo
     let sealer = Sealer::new(ring);
     let mappings = Mappings::read(loaded, section)?;
     let template = client_template(loaded)?;
-    let registry = store.registry().await.map_err(CliError::Failed)?;
+    let registry = crate::store::registry(store).await.map_err(CliError::Failed)?;
     let options = FleetOptions::new(worker_id())
         .workers(section.workers)
         .lease(Duration::from_secs(section.lease_seconds.max(1)));
@@ -419,7 +418,7 @@ pub struct CheckReport {
 /// keys parse and seal and open a probe through the key provider (and every registered
 /// administration's sealed key opens with them), every mapping file reads and passes its own
 /// validation, and every registered administration records a mapping the section names.
-pub async fn check(loaded: &Loaded, section: &OnboardingSection, store: &AnyStore) -> CheckReport {
+pub async fn check(loaded: &Loaded, section: &OnboardingSection, store: &DynStore) -> CheckReport {
     let mut report = CheckReport::default();
     match env_secret(&section.secret_env, "[onboarding] the webhook secret") {
         Ok(_) => report
@@ -506,7 +505,7 @@ pub async fn check(loaded: &Loaded, section: &OnboardingSection, store: &AnyStor
         }
     }
     // The administrations already coupled: each key must open, each mapping be named.
-    let registry = match store.registry().await {
+    let registry = match crate::store::registry(store).await {
         Ok(r) => r,
         Err(e) => {
             report.problems.push(e);
@@ -574,13 +573,13 @@ pub async fn check(loaded: &Loaded, section: &OnboardingSection, store: &AnyStor
 /// not open, or a mapping not named in `[onboarding]`.
 pub async fn registered_client(
     loaded: &Loaded,
-    store: &AnyStore,
+    store: &DynStore,
     name: &str,
 ) -> Result<Option<(AdminKey, snelstart_client::Client, MappingConfig)>, CliError> {
     let Some(section) = &loaded.file.onboarding else {
         return Ok(None);
     };
-    let registry = store.registry().await.map_err(CliError::Failed)?;
+    let registry = crate::store::registry(store).await.map_err(CliError::Failed)?;
     let failed = |e: StoreError| CliError::Failed(format!("administrations registry: {e}"));
     let record = match registry
         .administration(&AdminKey::new(name))
@@ -633,12 +632,12 @@ pub async fn registered_client(
 /// The registry cannot be read.
 pub async fn registered(
     loaded: &Loaded,
-    store: &AnyStore,
+    store: &DynStore,
 ) -> Result<Vec<(AdminKey, String)>, CliError> {
     if loaded.file.onboarding.is_none() {
         return Ok(Vec::new());
     }
-    let registry = store.registry().await.map_err(CliError::Failed)?;
+    let registry = crate::store::registry(store).await.map_err(CliError::Failed)?;
     let mut out = Vec::new();
     let mut after: Option<AdminKey> = None;
     loop {

@@ -293,7 +293,7 @@ const RETRY: Duration = Duration::minutes(15);
 /// suspended machine cannot make it sleep past an appointment for long.
 const LONGEST_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
-type Svc = Service<crate::store::AnyStore, MemorySource, NoSink>;
+type Svc = Service<sync_core::store::DynStore, MemorySource, NoSink>;
 
 impl Jobs {
     /// Whether there is anything to run.
