@@ -363,7 +363,9 @@ pub async fn onboarding(loaded: &Loaded, store: &DynStore) -> Result<Option<Onbo
     let sealer = Sealer::new(ring);
     let mappings = Mappings::read(loaded, section)?;
     let template = client_template(loaded)?;
-    let registry = crate::store::registry(store).await.map_err(CliError::Failed)?;
+    let registry = crate::store::registry(store)
+        .await
+        .map_err(CliError::Failed)?;
     let options = FleetOptions::new(worker_id())
         .workers(section.workers)
         .lease(Duration::from_secs(section.lease_seconds.max(1)));
@@ -579,7 +581,9 @@ pub async fn registered_client(
     let Some(section) = &loaded.file.onboarding else {
         return Ok(None);
     };
-    let registry = crate::store::registry(store).await.map_err(CliError::Failed)?;
+    let registry = crate::store::registry(store)
+        .await
+        .map_err(CliError::Failed)?;
     let failed = |e: StoreError| CliError::Failed(format!("administrations registry: {e}"));
     let record = match registry
         .administration(&AdminKey::new(name))
@@ -637,7 +641,9 @@ pub async fn registered(
     if loaded.file.onboarding.is_none() {
         return Ok(Vec::new());
     }
-    let registry = crate::store::registry(store).await.map_err(CliError::Failed)?;
+    let registry = crate::store::registry(store)
+        .await
+        .map_err(CliError::Failed)?;
     let mut out = Vec::new();
     let mut after: Option<AdminKey> = None;
     loop {

@@ -12,9 +12,9 @@
 //! - The way back: [`SyncEngine::read_back`] delivers payment status per invoice, customer and
 //!   supplier balances and purchases per project to the [`CrmSink`], each change exactly once
 //!   ([`ReadBackReport`]).
-//! - [`store`]: the storage contract the engine is built on, an in-memory store, and (feature
-//!   `test-util`) the conformance suite every store runs. The embedded default is the
-//!   `sync-store-sqlite` crate.
+//! - [`store`]: the storage contract the engine is built on, an in-memory store, an adapter
+//!   for a store chosen at run time ([`store::DynStore`]), and (feature `test-util`) the
+//!   conformance suite every store runs. The embedded default is the `sync-store-sqlite` crate.
 //! - [`crm`]: the CRM side through traits ([`CrmSource`], [`CrmSink`]), with in-memory
 //!   implementations for tests and examples.
 //!

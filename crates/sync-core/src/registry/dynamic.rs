@@ -366,9 +366,7 @@ impl AdministrationLeases for DynRegistry {
         after: Option<&AdminKey>,
         limit: usize,
     ) -> StoreResult<Vec<AdministrationRecord>> {
-        self.inner
-            .leasable_administrations(now, after, limit)
-            .await
+        self.inner.leasable_administrations(now, after, limit).await
     }
 }
 

@@ -22,8 +22,8 @@ use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use super::{
-    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, FinishedItem,
-    IdLink, LeaseToken, LinkPart, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId,
+    AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, FinishedItem, IdLink,
+    LeaseToken, LinkPart, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId,
     OutboxStore, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore, Store,
     StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
 };
@@ -202,8 +202,11 @@ trait ObjectStore: Send + Sync + 'static {
     ) -> BoxFuture<'a, StoreResult<u64>>;
 
     // QueueStore
-    fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>)
-    -> BoxFuture<'_, StoreResult<WorkItemId>>;
+    fn enqueue(
+        &self,
+        item: NewWorkItem,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'_, StoreResult<WorkItemId>>;
     fn enqueue_batch(
         &self,
         items: Vec<NewWorkItem>,
@@ -314,8 +317,10 @@ trait ObjectStore: Send + Sync + 'static {
         at: DateTime<Utc>,
         error: Option<&'a str>,
     ) -> BoxFuture<'a, StoreResult<()>>;
-    fn outbox_backlog<'a>(&'a self, admin: &'a AdminKey)
-    -> BoxFuture<'a, StoreResult<OutboxBacklog>>;
+    fn outbox_backlog<'a>(
+        &'a self,
+        admin: &'a AdminKey,
+    ) -> BoxFuture<'a, StoreResult<OutboxBacklog>>;
 
     // AuditStore
     fn append_audit(&self, entry: AuditEntry) -> BoxFuture<'_, StoreResult<()>>;
@@ -454,7 +459,9 @@ impl<S: Store> ObjectStore for S {
         value: &'a str,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<()>> {
-        Box::pin(StateStore::put_state(self, admin, key, expected, value, now))
+        Box::pin(StateStore::put_state(
+            self, admin, key, expected, value, now,
+        ))
     }
 
     fn delete_state<'a>(
@@ -736,7 +743,9 @@ impl LinkStore for DynStore {
         kind: EntityKind,
         snelstart_id: Uuid,
     ) -> StoreResult<Option<IdLink>> {
-        self.inner.link_by_snelstart_id(admin, kind, snelstart_id).await
+        self.inner
+            .link_by_snelstart_id(admin, kind, snelstart_id)
+            .await
     }
 
     async fn link_by_natural_key(
@@ -745,7 +754,9 @@ impl LinkStore for DynStore {
         kind: EntityKind,
         natural_key: &str,
     ) -> StoreResult<Option<IdLink>> {
-        self.inner.link_by_natural_key(admin, kind, natural_key).await
+        self.inner
+            .link_by_natural_key(admin, kind, natural_key)
+            .await
     }
 
     async fn upsert_link(&self, link: IdLink) -> StoreResult<()> {
@@ -763,7 +774,8 @@ impl LinkStore for DynStore {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.inner
-            .set_payload_hash(admin, kind, crm_id, part, expected, new, now).await
+            .set_payload_hash(admin, kind, crm_id, part, expected, new, now)
+            .await
     }
 
     async fn list_links(
@@ -788,11 +800,7 @@ impl LinkStore for DynStore {
 }
 
 impl StateStore for DynStore {
-    async fn state(
-        &self,
-        admin: &AdminKey,
-        key: &StateKey,
-    ) -> StoreResult<Option<String>> {
+    async fn state(&self, admin: &AdminKey, key: &StateKey) -> StoreResult<Option<String>> {
         self.inner.state(admin, key).await
     }
 
@@ -827,11 +835,7 @@ impl StateStore for DynStore {
 }
 
 impl QueueStore for DynStore {
-    async fn enqueue(
-        &self,
-        item: NewWorkItem,
-        now: DateTime<Utc>,
-    ) -> StoreResult<WorkItemId> {
+    async fn enqueue(&self, item: NewWorkItem, now: DateTime<Utc>) -> StoreResult<WorkItemId> {
         self.inner.enqueue(item, now).await
     }
 
@@ -864,19 +868,11 @@ impl QueueStore for DynStore {
         self.inner.renew_lease(token, now, lease).await
     }
 
-    async fn complete(
-        &self,
-        token: LeaseToken,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn complete(&self, token: LeaseToken, now: DateTime<Utc>) -> StoreResult<()> {
         self.inner.complete(token, now).await
     }
 
-    async fn complete_batch(
-        &self,
-        tokens: &[LeaseToken],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn complete_batch(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
         self.inner.complete_batch(tokens, now).await
     }
 
@@ -908,11 +904,7 @@ impl QueueStore for DynStore {
         self.inner.needs_review(token, reasons, now).await
     }
 
-    async fn replay(
-        &self,
-        filter: &ReplayFilter,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    async fn replay(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
         self.inner.replay(filter, now).await
     }
 
@@ -957,29 +949,17 @@ impl QueueStore for DynStore {
         self.inner.next_due(admin, now).await
     }
 
-    async fn work_item(
-        &self,
-        admin: &AdminKey,
-        id: WorkItemId,
-    ) -> StoreResult<Option<WorkItem>> {
+    async fn work_item(&self, admin: &AdminKey, id: WorkItemId) -> StoreResult<Option<WorkItem>> {
         self.inner.work_item(admin, id).await
     }
 
-    async fn prune_done(
-        &self,
-        admin: &AdminKey,
-        before: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    async fn prune_done(&self, admin: &AdminKey, before: DateTime<Utc>) -> StoreResult<u64> {
         self.inner.prune_done(admin, before).await
     }
 }
 
 impl OutboxStore for DynStore {
-    async fn finish_batch(
-        &self,
-        items: Vec<FinishedItem>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn finish_batch(&self, items: Vec<FinishedItem>, now: DateTime<Utc>) -> StoreResult<()> {
         self.inner.finish_batch(items, now).await
     }
 
@@ -993,11 +973,7 @@ impl OutboxStore for DynStore {
         self.inner.claim_outbox(admin, now, limit, lease).await
     }
 
-    async fn ack_outbox(
-        &self,
-        admin: &AdminKey,
-        ids: &[OutboxId],
-    ) -> StoreResult<u64> {
+    async fn ack_outbox(&self, admin: &AdminKey, ids: &[OutboxId]) -> StoreResult<u64> {
         self.inner.ack_outbox(admin, ids).await
     }
 
@@ -1011,10 +987,7 @@ impl OutboxStore for DynStore {
         self.inner.retry_outbox(admin, id, at, error).await
     }
 
-    async fn outbox_backlog(
-        &self,
-        admin: &AdminKey,
-    ) -> StoreResult<OutboxBacklog> {
+    async fn outbox_backlog(&self, admin: &AdminKey) -> StoreResult<OutboxBacklog> {
         self.inner.outbox_backlog(admin).await
     }
 }
@@ -1024,19 +997,11 @@ impl AuditStore for DynStore {
         self.inner.append_audit(entry).await
     }
 
-    async fn recent_audit(
-        &self,
-        admin: &AdminKey,
-        limit: usize,
-    ) -> StoreResult<Vec<AuditEntry>> {
+    async fn recent_audit(&self, admin: &AdminKey, limit: usize) -> StoreResult<Vec<AuditEntry>> {
         self.inner.recent_audit(admin, limit).await
     }
 
-    async fn prune_audit(
-        &self,
-        admin: &AdminKey,
-        before: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    async fn prune_audit(&self, admin: &AdminKey, before: DateTime<Utc>) -> StoreResult<u64> {
         self.inner.prune_audit(admin, before).await
     }
 }
@@ -1050,28 +1015,19 @@ impl ConfigStore for DynStore {
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
         self.inner
-            .save_config(admin, document, expected_version, now).await
+            .save_config(admin, document, expected_version, now)
+            .await
     }
 
-    async fn config(
-        &self,
-        admin: &AdminKey,
-        version: u64,
-    ) -> StoreResult<Option<ConfigVersion>> {
+    async fn config(&self, admin: &AdminKey, version: u64) -> StoreResult<Option<ConfigVersion>> {
         self.inner.config(admin, version).await
     }
 
-    async fn latest_config(
-        &self,
-        admin: &AdminKey,
-    ) -> StoreResult<Option<ConfigVersion>> {
+    async fn latest_config(&self, admin: &AdminKey) -> StoreResult<Option<ConfigVersion>> {
         self.inner.latest_config(admin).await
     }
 
-    async fn config_versions(
-        &self,
-        admin: &AdminKey,
-    ) -> StoreResult<Vec<u64>> {
+    async fn config_versions(&self, admin: &AdminKey) -> StoreResult<Vec<u64>> {
         self.inner.config_versions(admin).await
     }
 }
