@@ -208,17 +208,16 @@ async fn the_status_page_shows_failures_and_reviews_and_links_a_review() {
         );
         return;
     }
-    let s = Setup::start().await;
-    let s = tokio::task::spawn_blocking(move || {
-        s.init();
-        let export = s.export();
-        let out = s.run(&["sync", "--from", export.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(3), "a failure and a review to show");
-        s
-    })
-    .await
-    .unwrap();
-    let (mut serve, base) = s.serve(&[]);
+    let s = Setup::start()
+        .await
+        .blocking(|s| {
+            s.init();
+            let export = s.export();
+            let out = s.run(&["sync", "--from", export.to_str().unwrap()]);
+            assert_eq!(out.status.code(), Some(3), "a failure and a review to show");
+        })
+        .await;
+    let (serve, base) = s.serve(&[]);
     let shots = artefacts();
 
     let b = Browser::start().await;
@@ -329,9 +328,6 @@ async fn the_status_page_shows_failures_and_reviews_and_links_a_review() {
     b.screenshot(&shots.join("after-link.png")).await;
     b.close().await;
 
-    let pid = serve.0.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let status = serve.0.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
+    serve.stop().await;
     s.mock.shutdown().await;
 }

@@ -11,22 +11,18 @@
 
 mod support;
 
-use std::process::Command;
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 use snelstart_mock::{
     AdministrationConfig, CouplingAction, CouplingClick, CouplingConfig, MockConfig,
 };
-use support::Setup;
+use support::{HOOK_PATH, Setup, WEBHOOK_SECRET};
 use sync_core::registry::{AdministrationLeases, AdministrationRegistry};
 use sync_core::store::AdminKey;
-use sync_store_postgres::{PostgresOptions, PostgresRegistry, PostgresStore};
+use sync_store_postgres::PostgresRegistry;
 use sync_store_sqlite::{SqliteRegistry, SqliteStore};
 
-const WEBHOOK_SECRET: &str = "koppel-webhook-geheim";
-const HOOK_PATH: &str = "/hooks/snelstart";
 /// The secret of the CRM that feeds the onboarded administrations.
 const KLANTEN_SECRET: &str = "klanten-crm-geheim";
 /// The configured key of the simulator's second administration (the one coupled here).
@@ -37,48 +33,23 @@ const REFERENCE: &str = "klant-7";
 /// CRM for the onboarded administrations.
 fn configure(s: &Setup) {
     s.init();
-    let path = s.path("snelsync.toml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str(&format!(
-        r#"
-[onboarding]
-path = "{HOOK_PATH}"
-secret_env = "SNELSYNC_COUPLING_SECRET"
-master_keys_env = "SNELSYNC_MASTER_KEYS"
-default_mapping = "mapping.toml"
-workers = 2
+    s.append_config(&support::onboarding_section(
+        r#"workers = 2
 lease_seconds = 6
 
 [[crm]]
 name = "klanten"
 secret_env = "SNELSYNC_KLANTEN_SECRET"
 onboarded = true
-"#
+"#,
     ));
-    std::fs::write(&path, text).unwrap();
 }
 
 fn env(store_env: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
-    let key = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
-    let mut env = vec![
-        ("SNELSYNC_COUPLING_SECRET", WEBHOOK_SECRET.to_owned()),
-        ("SNELSYNC_MASTER_KEYS", format!("k1={key}")),
-        ("SNELSYNC_KLANTEN_SECRET", KLANTEN_SECRET.to_owned()),
-        ("RUST_LOG", "warn".to_owned()),
-    ];
+    let mut env = support::onboarding_env();
+    env.push(("SNELSYNC_KLANTEN_SECRET", KLANTEN_SECRET.to_owned()));
     env.extend_from_slice(store_env);
     env
-}
-
-/// SIGTERM; the process must exit 0 (a graceful stop).
-async fn stop(serve: support::Killed) {
-    let mut serve = serve;
-    let pid = serve.0.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    let code = tokio::task::spawn_blocking(move || serve.0.wait().unwrap().code())
-        .await
-        .unwrap();
-    assert_eq!(code, Some(0), "a graceful stop exits 0");
 }
 
 /// Posts a signed change for the onboarded administration named `admin` (key or ReferenceKey).
@@ -332,7 +303,7 @@ async fn the_onboarded_administration_is_synced(
     .await;
 
     // SIGTERM releases the fleet's lease.
-    stop(serve).await;
+    serve.stop().await;
     assert_eq!(
         registry.lease_of(&admin).await.unwrap(),
         None,
@@ -414,7 +385,7 @@ async fn the_onboarded_administration_is_synced(
     );
     let (_, all) = api(&base, reqwest::Method::GET, "/api/admins").await;
     assert_eq!(all["administrations"].as_array().unwrap().len(), 1);
-    stop(serve).await;
+    serve.stop().await;
     assert!(
         !relation_names(s, 1)
             .iter()
@@ -426,13 +397,7 @@ async fn setup() -> Setup {
     let config = MockConfig::new().with_administration(
         AdministrationConfig::new(SECOND_KEY).with_name("Schildersbedrijf Tweede"),
     );
-    let s = Setup::start_with(config).await;
-    tokio::task::spawn_blocking(move || {
-        configure(&s);
-        s
-    })
-    .await
-    .unwrap()
+    Setup::start_with(config).await.blocking(configure).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -446,15 +411,9 @@ async fn serve_syncs_a_coupled_administration_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_syncs_a_coupled_administration_on_postgres() {
-    let database = std::env::var("SNELSYNC_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("t_fleet_{}", uuid::Uuid::new_v4().simple());
     let s = setup().await;
-    let store = PostgresStore::connect(&database, PostgresOptions::default().schema(&schema))
-        .await
-        .unwrap();
+    let (store, url) = support::postgres_schema("t_fleet").await;
     let registry = PostgresRegistry::new(&store).await.unwrap();
-    let url = format!("{database}?schema={schema}");
     the_onboarded_administration_is_synced(&s, &[("SNELSYNC_STORE", url)], &registry).await;
     store.drop_schema().await.unwrap();
     s.mock.shutdown().await;

@@ -7,51 +7,22 @@
 
 mod support;
 
-use std::process::Command;
-
 use base64::Engine as _;
 use snelstart_mock::{CouplingAction, CouplingClick, CouplingConfig};
-use support::Setup;
+use support::{HOOK_PATH, Setup, WEBHOOK_SECRET, onboarding_env};
 use sync_core::registry::AdministrationRegistry;
 use sync_core::store::AdminKey;
-use sync_store_postgres::{PostgresOptions, PostgresRegistry, PostgresStore};
+use sync_store_postgres::PostgresRegistry;
 use sync_store_sqlite::{SqliteRegistry, SqliteStore};
-
-const WEBHOOK_SECRET: &str = "koppel-webhook-geheim";
-const PATH: &str = "/hooks/snelstart";
 
 /// `snelsync init`, then the `[onboarding]` section appended: klant-42 gets its own mapping
 /// file, every other reference key the default one.
 fn configure(s: &Setup) {
     s.init();
     std::fs::copy(s.path("mapping.toml"), s.path("mapping-groot.toml")).unwrap();
-    let path = s.path("snelsync.toml");
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    text.push_str(&format!(
-        r#"
-[onboarding]
-path = "{PATH}"
-secret_env = "SNELSYNC_COUPLING_SECRET"
-master_keys_env = "SNELSYNC_MASTER_KEYS"
-default_mapping = "mapping.toml"
-mappings = {{ "klant-42" = "mapping-groot.toml" }}
-"#
+    s.append_config(&support::onboarding_section(
+        "mappings = { \"klant-42\" = \"mapping-groot.toml\" }\n",
     ));
-    std::fs::write(&path, text).unwrap();
-}
-
-fn onboarding_env() -> Vec<(&'static str, String)> {
-    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
-    vec![
-        ("SNELSYNC_COUPLING_SECRET", WEBHOOK_SECRET.to_owned()),
-        ("SNELSYNC_MASTER_KEYS", format!("k1={key}")),
-    ]
-}
-
-fn stop(mut serve: support::Killed) {
-    let pid = serve.0.id().to_string();
-    let _ = Command::new("kill").args(["-TERM", &pid]).status();
-    assert_eq!(serve.0.wait().unwrap().code(), Some(0));
 }
 
 /// Starts `serve` (with `store_env` choosing the store) and plays the customer's clicks;
@@ -64,7 +35,7 @@ async fn activate_through_serve(
     let mut env = onboarding_env();
     env.extend_from_slice(store_env);
     let (serve, base) = s.serve(&env);
-    let webhook = format!("{base}{PATH}");
+    let webhook = format!("{base}{HOOK_PATH}");
 
     // Signed with another secret: refused, nothing registered.
     s.mock
@@ -126,29 +97,22 @@ async fn activate_through_serve(
         1
     );
 
-    stop(serve);
+    serve.stop().await;
     admin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_registers_a_coupled_administration_on_sqlite() {
-    let s = Setup::start().await;
-    let s = tokio::task::spawn_blocking(move || {
-        configure(&s);
-        s
-    })
-    .await
-    .unwrap();
+    let s = Setup::start().await.blocking(configure).await;
     let store = SqliteStore::open(s.path("snelsync.sqlite")).unwrap();
     let registry = SqliteRegistry::new(&store).await.unwrap();
     let admin = activate_through_serve(&s, &[], &registry).await;
-    let s = tokio::task::spawn_blocking(move || {
-        match_report_names_the_administration(&s, &admin);
-        check_validates_onboarding(&s, &admin);
-        s
-    })
-    .await
-    .unwrap();
+    let s = s
+        .blocking(move |s| {
+            match_report_names_the_administration(s, &admin);
+            check_validates_onboarding(s, &admin);
+        })
+        .await;
     s.mock.shutdown().await;
 }
 
@@ -251,21 +215,9 @@ fn check_validates_onboarding(s: &Setup, admin: &AdminKey) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_registers_a_coupled_administration_on_postgres() {
-    let database = std::env::var("SNELSYNC_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-    let schema = format!("t_onb_{}", uuid::Uuid::new_v4().simple());
-    let s = Setup::start().await;
-    let s = tokio::task::spawn_blocking(move || {
-        configure(&s);
-        s
-    })
-    .await
-    .unwrap();
-    let store = PostgresStore::connect(&database, PostgresOptions::default().schema(&schema))
-        .await
-        .unwrap();
+    let s = Setup::start().await.blocking(configure).await;
+    let (store, url) = support::postgres_schema("t_onb").await;
     let registry = PostgresRegistry::new(&store).await.unwrap();
-    let url = format!("{database}?schema={schema}");
     activate_through_serve(&s, &[("SNELSYNC_STORE", url)], &registry).await;
     assert!(
         !s.path("snelsync.sqlite").exists(),
@@ -278,13 +230,7 @@ async fn serve_registers_a_coupled_administration_on_postgres() {
 /// Without `[onboarding]` the webhook is not mounted: its path answers 404.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_section_there_is_no_webhook() {
-    let s = Setup::start().await;
-    let s = tokio::task::spawn_blocking(move || {
-        s.init();
-        s
-    })
-    .await
-    .unwrap();
+    let s = Setup::start().await.blocking(Setup::init).await;
     let (serve, base) = s.serve(&onboarding_env());
     let r = reqwest::Client::new()
         .post(format!("{base}{}", snelsync_http::coupling::DEFAULT_PATH))
@@ -293,6 +239,6 @@ async fn without_the_section_there_is_no_webhook() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 404);
-    stop(serve);
+    serve.stop().await;
     s.mock.shutdown().await;
 }

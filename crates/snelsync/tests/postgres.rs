@@ -5,14 +5,9 @@
 
 mod support;
 
-use support::{Setup, json_of};
+use support::{Setup, database_url, json_of};
 use sync_core::store::{AdminKey, QueueStore};
 use sync_store_postgres::{PostgresOptions, PostgresStore};
-
-fn database_url() -> String {
-    std::env::var("SNELSYNC_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_status_and_review_on_postgres() {

@@ -26,6 +26,66 @@ impl Drop for Killed {
     }
 }
 
+impl Killed {
+    /// SIGTERM, then waits off the async runtime (the test's server tasks keep running); a
+    /// graceful stop must exit 0.
+    pub async fn stop(mut self) {
+        let pid = self.0.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let code = tokio::task::spawn_blocking(move || self.0.wait().unwrap().code())
+            .await
+            .unwrap();
+        assert_eq!(code, Some(0), "a graceful stop exits 0");
+    }
+}
+
+/// The secret the coupling webhook checks, and where `[onboarding]` mounts it.
+pub const WEBHOOK_SECRET: &str = "koppel-webhook-geheim";
+pub const HOOK_PATH: &str = "/hooks/snelstart";
+
+/// The `[onboarding]` section with its webhook and key settings and `extra` lines
+/// (workers, mappings, ...), for [`Setup::append_config`].
+pub fn onboarding_section(extra: &str) -> String {
+    format!(
+        r#"
+[onboarding]
+path = "{HOOK_PATH}"
+secret_env = "SNELSYNC_COUPLING_SECRET"
+master_keys_env = "SNELSYNC_MASTER_KEYS"
+default_mapping = "mapping.toml"
+{extra}"#
+    )
+}
+
+/// The environment [`onboarding_section`] names: the webhook secret, then one master key
+/// `k1` (in this order: a test may replace the keys at index 1).
+pub fn onboarding_env() -> Vec<(&'static str, String)> {
+    use base64::Engine as _;
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    vec![
+        ("SNELSYNC_COUPLING_SECRET", WEBHOOK_SECRET.to_owned()),
+        ("SNELSYNC_MASTER_KEYS", format!("k1={key}")),
+    ]
+}
+
+/// The test database: `SNELSYNC_TEST_DATABASE_URL`, else PostgreSQL on 127.0.0.1 (user
+/// postgres, database `test`, trust).
+pub fn database_url() -> String {
+    std::env::var("SNELSYNC_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A PostgreSQL store in a fresh schema `{prefix}_{random}` (the caller drops it with
+/// `drop_schema`), and the URL that names it for `snelsync` (`?schema=`).
+pub async fn postgres_schema(prefix: &str) -> (sync_store_postgres::PostgresStore, String) {
+    use sync_store_postgres::{PostgresOptions, PostgresStore};
+    let schema = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let store = PostgresStore::connect(&database_url(), PostgresOptions::default().schema(&schema))
+        .await
+        .unwrap();
+    (store, format!("{}?schema={schema}", database_url()))
+}
+
 pub struct Setup {
     pub mock: MockServer,
     pub dir: tempfile::TempDir,
@@ -63,6 +123,25 @@ impl Setup {
 
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// Runs `f` off the async runtime (it runs the binary, which blocks) and hands the setup
+    /// back.
+    pub async fn blocking(self, f: impl FnOnce(&Setup) + Send + 'static) -> Setup {
+        tokio::task::spawn_blocking(move || {
+            f(&self);
+            self
+        })
+        .await
+        .unwrap()
+    }
+
+    /// Appends `text` to `snelsync.toml`.
+    pub fn append_config(&self, text: &str) {
+        let path = self.path("snelsync.toml");
+        let mut config = std::fs::read_to_string(&path).unwrap();
+        config.push_str(text);
+        std::fs::write(&path, config).unwrap();
     }
 
     /// Runs `snelsync ARGS` with the secrets in the environment.
