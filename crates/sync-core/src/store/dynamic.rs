@@ -97,8 +97,8 @@ impl DynStore {
         }
     }
 
-    /// The store inside, when it is an `S`: for what only the backend offers (a SQLite
-    /// file's backup, a PostgreSQL schema's name).
+    /// The store inside, when it is an `S`: for what only the backend offers (the SQLite
+    /// file's path, the PostgreSQL schema's name, a registry in the same database).
     pub fn downcast_ref<S: Store>(&self) -> Option<&S> {
         self.inner.as_any().downcast_ref::<S>()
     }
