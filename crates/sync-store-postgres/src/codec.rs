@@ -7,8 +7,11 @@
 //! round trip, key order aside).
 
 use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 use sync_core::store::{EntityKind, StoreError, WorkState};
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 
 /// A time as stored, or `Invalid` outside the representable range.
 pub(crate) fn time_to_sql(at: DateTime<Utc>) -> Result<i64, StoreError> {
@@ -96,3 +99,51 @@ impl<T> PgResultExt<T> for Result<T, tokio_postgres::Error> {
         self.map_err(pg_err)
     }
 }
+
+/// Statements through the connection's statement cache: prepared once per pooled connection,
+/// then every call is one round trip (Bind/Execute). A plain `query("...")` prepares an
+/// unnamed statement first, which costs a second round trip and a parse and plan on the
+/// server every time; the fleet's hot paths run thousands of these a second.
+pub(crate) trait CachedSql: GenericClient {
+    /// `query` with the statement cached.
+    async fn query_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let stmt = self.prepare_cached(sql).await?;
+        self.query(&stmt, params).await
+    }
+
+    /// `query_opt` with the statement cached.
+    async fn query_opt_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        let stmt = self.prepare_cached(sql).await?;
+        self.query_opt(&stmt, params).await
+    }
+
+    /// `query_one` with the statement cached.
+    async fn query_one_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, tokio_postgres::Error> {
+        let stmt = self.prepare_cached(sql).await?;
+        self.query_one(&stmt, params).await
+    }
+
+    /// `execute` with the statement cached.
+    async fn execute_cached(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, tokio_postgres::Error> {
+        let stmt = self.prepare_cached(sql).await?;
+        self.execute(&stmt, params).await
+    }
+}
+
+impl<C: GenericClient> CachedSql for C {}

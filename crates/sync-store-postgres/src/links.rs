@@ -9,7 +9,9 @@ use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::PostgresStore;
-use crate::codec::{PgResultExt, count_to_sql, kind_from_sql, time_from_sql, time_to_sql};
+use crate::codec::{
+    CachedSql, PgResultExt, count_to_sql, kind_from_sql, time_from_sql, time_to_sql,
+};
 
 const COLUMNS: &str =
     "admin, kind, crm_id, part, part_name, snelstart_id, natural_key, payload_hash, updated_at";
@@ -113,14 +115,45 @@ impl LinkStore for PostgresStore {
     async fn upsert_link(&self, link: IdLink) -> StoreResult<()> {
         let updated_at = time_to_sql(link.updated_at)?;
         let (admin, kind) = (link.admin.as_str(), link.kind.as_str());
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.store()?;
-        // The unique indexes are the guarantee (a racing writer gets a unique violation,
-        // mapped to Conflict); these look-ups only name the record holding the key.
         let (part, part_name) = (link.part.as_str(), link.part.name());
+        let client = self.client().await?;
+        // One statement, so no transaction: the unique indexes on (admin, kind, snelstart_id)
+        // and (admin, kind, natural_key) are the guarantee. Only when one of them refuses the
+        // row is the record holding the key looked up, to name it in the error; the upsert
+        // is the hot path of every linked item and costs one round trip.
+        let upserted = client
+            .execute_cached(
+                "INSERT INTO id_links (admin, kind, crm_id, part, part_name, snelstart_id,
+                                       natural_key, payload_hash, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (admin, kind, crm_id, part, part_name) DO UPDATE SET
+                    snelstart_id = excluded.snelstart_id,
+                    natural_key = excluded.natural_key,
+                    payload_hash = excluded.payload_hash,
+                    updated_at = excluded.updated_at",
+                &[
+                    &admin,
+                    &kind,
+                    &link.crm_id,
+                    &part,
+                    &part_name,
+                    &link.snelstart_id,
+                    &link.natural_key,
+                    &link.payload_hash,
+                    &updated_at,
+                ],
+            )
+            .await;
+        let error = match upserted {
+            Ok(_) => return Ok(()),
+            Err(e) => crate::codec::pg_err(e),
+        };
+        let StoreError::Conflict { what } = error else {
+            return Err(error);
+        };
         let not_this_key = "NOT (crm_id = $4 AND part = $5 AND part_name = $6)";
-        let holder = tx
-            .query_opt(
+        let holder = client
+            .query_opt_cached(
                 &format!(
                     "SELECT {COLUMNS} FROM id_links
                       WHERE admin = $1 AND kind = $2 AND snelstart_id = $3 AND {not_this_key}"
@@ -145,8 +178,8 @@ impl LinkStore for PostgresStore {
             )));
         }
         if let Some(natural) = &link.natural_key {
-            let holder = tx
-                .query_opt(
+            let holder = client
+                .query_opt_cached(
                     &format!(
                         "SELECT {COLUMNS} FROM id_links
                           WHERE admin = $1 AND kind = $2 AND natural_key = $3 AND {not_this_key}"
@@ -163,41 +196,8 @@ impl LinkStore for PostgresStore {
                 )));
             }
         }
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO id_links (admin, kind, crm_id, part, part_name, snelstart_id,
-                                       natural_key, payload_hash, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (admin, kind, crm_id, part, part_name) DO UPDATE SET
-                    snelstart_id = excluded.snelstart_id,
-                    natural_key = excluded.natural_key,
-                    payload_hash = excluded.payload_hash,
-                    updated_at = excluded.updated_at",
-            )
-            .await
-            .store()?;
-        tx.execute(
-            &stmt,
-            &[
-                &admin,
-                &kind,
-                &link.crm_id,
-                &part,
-                &part_name,
-                &link.snelstart_id,
-                &link.natural_key,
-                &link.payload_hash,
-                &updated_at,
-            ],
-        )
-        .await
-        .map_err(|e| match crate::codec::pg_err(e) {
-            StoreError::Conflict { what } => {
-                StoreError::conflict(format!("{}: {what}", link.describe()))
-            }
-            other => other,
-        })?;
-        tx.commit().await.store()
+        // The holder went away meanwhile (a racing writer): the index's own words.
+        Err(StoreError::conflict(format!("{}: {what}", link.describe())))
     }
 
     async fn set_payload_hash(
@@ -234,7 +234,7 @@ impl LinkStore for PostgresStore {
             return Ok(());
         }
         let current = client
-            .query_opt(
+            .query_opt_cached(
                 &format!("SELECT payload_hash FROM id_links WHERE {KEY}"),
                 &key,
             )
@@ -315,7 +315,7 @@ impl LinkStore for PostgresStore {
     ) -> StoreResult<bool> {
         let client = self.client().await?;
         let n = client
-            .execute(
+            .execute_cached(
                 &format!("DELETE FROM id_links WHERE {KEY}"),
                 &[
                     &admin.as_str(),

@@ -1,96 +1,65 @@
 //! [`OutboxStore`] on PostgreSQL: outcomes and their events in one transaction.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use sync_core::store::{
-    AdminKey, FinishedItem, ItemOutcome, OutboxBacklog, OutboxEvent, OutboxId, OutboxStore,
-    StoreError, StoreResult, lease_expiry,
+    AdminKey, FinishedItem, ItemOutcome, LeaseToken, OutboxBacklog, OutboxEvent, OutboxId,
+    OutboxStore, StoreError, StoreResult, lease_expiry,
 };
-use tokio_postgres::types::ToSql;
 
 use crate::PostgresStore;
 use crate::codec::{
-    PgResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql, time_from_sql,
-    time_to_sql,
+    CachedSql, PgResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql,
+    time_from_sql, time_to_sql,
 };
 use crate::queue::lease_lost_error;
 
-/// Records one outcome (fenced by its token) and stores its events inside `tx`.
-async fn finish_in(tx: &impl GenericClient, finished: FinishedItem, now: i64) -> StoreResult<()> {
-    let token = finished.token;
-    // (state, retry time, review reasons, error): one statement serves every outcome.
-    let (state, at, review, error): (&str, Option<i64>, Option<String>, Option<String>) =
-        match finished.outcome {
-            ItemOutcome::Done => ("done", None, None, None),
-            ItemOutcome::Retry { at, error } => (
-                "pending",
-                Some(time_to_sql(at)?),
-                None,
-                Some(json_to_sql(&error)?),
-            ),
-            ItemOutcome::Failed(error) => ("failed", None, None, Some(json_to_sql(&error)?)),
-            ItemOutcome::NeedsReview(reasons) => {
-                ("needs_review", None, Some(json_to_sql(&reasons)?), None)
-            }
-            other => {
-                return Err(StoreError::invalid(format!(
-                    "outcome {other:?} is unknown to this store"
-                )));
-            }
-        };
-    let stmt = tx
-        .prepare_cached(
-            "UPDATE work_items
-                SET state = $5, lease_until = NULL, updated_at = $3,
-                    next_attempt_at = coalesce($6, next_attempt_at),
-                    review = coalesce($7::text::jsonb, review),
-                    last_error = coalesce($4::text::jsonb, last_error)
-              WHERE id = $1 AND attempts = $2::bigint AND state = 'in_flight'
-             RETURNING admin",
-        )
-        .await
-        .store()?;
-    let (id, attempt) = (token.id.get(), i64::from(token.attempt));
-    let params: [&(dyn ToSql + Sync); 7] = [&id, &attempt, &now, &error, &state, &at, &review];
-    let Some(row) = tx.query_opt(&stmt, &params[..]).await.store()? else {
-        let current = tx
-            .query_opt(
-                "SELECT state, attempts FROM work_items WHERE id = $1",
-                &[&id],
-            )
-            .await
-            .store()?
-            .map(|row| (row.get(0), row.get(1)));
-        return Err(lease_lost_error(token, current));
-    };
-    let admin: String = row.get(0);
-    if finished.events.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<&str> = finished
-        .events
-        .iter()
-        .map(|e| e.idempotency_key.as_str())
-        .collect();
-    let events: Vec<String> = finished
-        .events
-        .iter()
-        .map(|e| json_to_sql(&e.event))
-        .collect::<StoreResult<_>>()?;
-    // WITH ORDINALITY keeps the events' order in their ids.
-    tx.execute(
-        "INSERT INTO outbox (admin, idempotency_key, event, next_attempt_at, created_at)
-         SELECT $1, k, e::jsonb, $4, $4
-           FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(k, e, n)
-          ORDER BY n",
-        &[&admin, &keys, &events, &now],
-    )
-    .await
-    .store()?;
-    Ok(())
+/// One outcome as the columns it sets: (state, retry time, review reasons, error).
+type OutcomeColumns = (&'static str, Option<i64>, Option<String>, Option<String>);
+
+fn outcome_columns(outcome: ItemOutcome) -> StoreResult<OutcomeColumns> {
+    Ok(match outcome {
+        ItemOutcome::Done => ("done", None, None, None),
+        ItemOutcome::Retry { at, error } => (
+            "pending",
+            Some(time_to_sql(at)?),
+            None,
+            Some(json_to_sql(&error)?),
+        ),
+        ItemOutcome::Failed(error) => ("failed", None, None, Some(json_to_sql(&error)?)),
+        ItemOutcome::NeedsReview(reasons) => {
+            ("needs_review", None, Some(json_to_sql(&reasons)?), None)
+        }
+        other => {
+            return Err(StoreError::invalid(format!(
+                "outcome {other:?} is unknown to this store"
+            )));
+        }
+    })
 }
+
+/// Records a batch's outcomes (each fenced by its token) in one statement, from arrays.
+const FINISH: &str = "
+    UPDATE work_items w
+       SET state = t.state, lease_until = NULL, updated_at = $7,
+           next_attempt_at = coalesce(t.at, w.next_attempt_at),
+           review = coalesce(t.review::jsonb, w.review),
+           last_error = coalesce(t.error::jsonb, w.last_error)
+      FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[])
+           AS t(id, attempt, state, at, review, error)
+     WHERE w.id = t.id AND w.attempts = t.attempt AND w.state = 'in_flight'
+    RETURNING w.id, w.admin";
+
+/// Stores a batch's events in their order (WITH ORDINALITY keeps it in their ids); each
+/// takes its item's administration (`$1` the items, `$2` their administrations).
+const STORE_EVENTS: &str = "
+    INSERT INTO outbox (admin, idempotency_key, event, next_attempt_at, created_at)
+    SELECT i.admin, e.k, e.e::jsonb, $6, $6
+      FROM unnest($3::bigint[], $4::text[], $5::text[]) WITH ORDINALITY AS e(item, k, e, n)
+      JOIN unnest($1::bigint[], $2::text[]) AS i(id, admin) ON i.id = e.item
+     ORDER BY e.n";
 
 impl OutboxStore for PostgresStore {
     async fn finish_batch(&self, items: Vec<FinishedItem>, now: DateTime<Utc>) -> StoreResult<()> {
@@ -98,12 +67,70 @@ impl OutboxStore for PostgresStore {
         if items.is_empty() {
             return Ok(());
         }
+        let mut seen = HashSet::with_capacity(items.len());
+        if let Some(twice) = items.iter().find(|f| !seen.insert(f.token.id)) {
+            // The first use takes the item out of flight, so the second has lost its lease.
+            return Err(StoreError::conflict(format!(
+                "work item {} is finished twice in one batch",
+                twice.token.id
+            )));
+        }
+        // The whole batch is two statements (outcomes, then events) in one transaction,
+        // whatever its size: a round trip per item was most of a fleet worker's store time.
+        let n = items.len();
+        let tokens: Vec<LeaseToken> = items.iter().map(|f| f.token).collect();
+        let (mut ids, mut attempts) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut states, mut ats) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut reviews, mut errors) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut event_items, mut keys, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        for finished in items {
+            let (state, at, review, error) = outcome_columns(finished.outcome)?;
+            let id = finished.token.id.get();
+            ids.push(id);
+            attempts.push(i64::from(finished.token.attempt));
+            states.push(state);
+            ats.push(at);
+            reviews.push(review);
+            errors.push(error);
+            for event in finished.events {
+                event_items.push(id);
+                events.push(json_to_sql(&event.event)?);
+                keys.push(event.idempotency_key);
+            }
+        }
         let mut client = self.client().await?;
         let tx = client.transaction().await.store()?;
-        // The same token twice fails in `finish_in`: the first use took the item out of
-        // flight. Any error drops `tx`, which rolls the whole batch back.
-        for finished in items {
-            finish_in(&tx, finished, now).await?;
+        let rows = tx
+            .query_cached(
+                FINISH,
+                &[&ids, &attempts, &states, &ats, &reviews, &errors, &now],
+            )
+            .await
+            .store()?;
+        if rows.len() != tokens.len() {
+            let recorded: HashSet<i64> = rows.iter().map(|row| row.get(0)).collect();
+            if let Some(lost) = tokens.iter().find(|t| !recorded.contains(&t.id.get())) {
+                let current = tx
+                    .query_opt_cached(
+                        "SELECT state, attempts FROM work_items WHERE id = $1",
+                        &[&lost.id.get()],
+                    )
+                    .await
+                    .store()?
+                    .map(|row| (row.get(0), row.get(1)));
+                // Dropping `tx` rolls back the outcomes already recorded.
+                return Err(lease_lost_error(*lost, current));
+            }
+        }
+        if !keys.is_empty() {
+            let recorded: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
+            let admins: Vec<&str> = rows.iter().map(|row| row.get(1)).collect();
+            tx.execute_cached(
+                STORE_EVENTS,
+                &[&recorded, &admins, &event_items, &keys, &events, &now],
+            )
+            .await
+            .store()?;
         }
         tx.commit().await.store()?;
         Ok(())
@@ -125,7 +152,7 @@ impl OutboxStore for PostgresStore {
         let client = self.client().await?;
         // SKIP LOCKED: two deliverers never wait for each other nor take the same event.
         let rows = client
-            .query(
+            .query_cached(
                 "WITH picked AS (
                      SELECT id FROM outbox WHERE admin = $1 AND next_attempt_at <= $2
                       ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
@@ -169,7 +196,7 @@ impl OutboxStore for PostgresStore {
         let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
         let client = self.client().await?;
         let n = client
-            .execute(
+            .execute_cached(
                 "DELETE FROM outbox WHERE id = ANY($1) AND admin = $2",
                 &[&ids, &admin.as_str()],
             )
@@ -188,7 +215,7 @@ impl OutboxStore for PostgresStore {
         let at = time_to_sql(at)?;
         let client = self.client().await?;
         let n = client
-            .execute(
+            .execute_cached(
                 "UPDATE outbox SET next_attempt_at = $3, last_error = coalesce($4, last_error)
                   WHERE id = $1 AND admin = $2",
                 &[&id.get(), &admin.as_str(), &at, &error],
@@ -207,7 +234,7 @@ impl OutboxStore for PostgresStore {
     async fn outbox_backlog(&self, admin: &AdminKey) -> StoreResult<OutboxBacklog> {
         let client = self.client().await?;
         let row = client
-            .query_one(
+            .query_one_cached(
                 "SELECT count(*), min(next_attempt_at) FROM outbox WHERE admin = $1",
                 &[&admin.as_str()],
             )

@@ -28,8 +28,8 @@ use tokio_postgres::types::ToSql;
 
 use crate::PostgresStore;
 use crate::codec::{
-    PgResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql, kind_from_sql,
-    state_from_sql, time_from_sql, time_to_sql,
+    CachedSql, PgResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql,
+    kind_from_sql, state_from_sql, time_from_sql, time_to_sql,
 };
 
 /// The columns every item query selects, in the order [`decode`] reads them.
@@ -85,14 +85,15 @@ async fn decode_all(client: &impl GenericClient, rows: &[Row]) -> StoreResult<Ve
     let ids: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
     let mut deps: BTreeMap<i64, Vec<WorkItemId>> = BTreeMap::new();
     if !ids.is_empty() {
-        let stmt = client
-            .prepare_cached(
+        let rows = client
+            .query_cached(
                 "SELECT item_id, depends_on FROM work_deps WHERE item_id = ANY($1)
                   ORDER BY item_id, depends_on",
+                &[&ids],
             )
             .await
             .store()?;
-        for row in client.query(&stmt, &[&ids]).await.store()? {
+        for row in rows {
             deps.entry(row.get(0))
                 .or_default()
                 .push(WorkItemId::new(row.get(1)));
@@ -153,8 +154,10 @@ const CLAIM: &str = "
      WHERE w.id = picked.id
     RETURNING ";
 
-/// Pending items of `$1` blocked (transitively) by a NeedsReview dependency.
-const BLOCKED_COUNT: &str = "
+/// The items of `$1` per state, and (as state `blocked`) the pending ones blocked
+/// (transitively) by a NeedsReview dependency: one statement, so one snapshot and one round
+/// trip.
+const COUNTS: &str = "
     WITH RECURSIVE blocked(id) AS (
         SELECT d.item_id FROM work_items p
           JOIN work_deps d ON d.depends_on = p.id
@@ -166,7 +169,9 @@ const BLOCKED_COUNT: &str = "
           JOIN work_items c ON c.id = d.item_id
          WHERE c.state = 'pending'
     )
-    SELECT count(*) FROM work_items WHERE admin = $1 AND id IN (SELECT id FROM blocked)";
+    SELECT state, count(*) FROM work_items WHERE admin = $1 GROUP BY state
+    UNION ALL
+    SELECT 'blocked', count(*) FROM work_items WHERE admin = $1 AND id IN (SELECT id FROM blocked)";
 
 /// Takes the enqueue locks of every record of a batch (see [`enqueue_in`]), in the order of
 /// their lock keys: two batches that share records then wait for each other instead of
@@ -176,7 +181,7 @@ async fn lock_records(tx: &impl GenericClient, items: &[NewWorkItem]) -> StoreRe
     let kinds: Vec<&str> = items.iter().map(|i| i.kind.as_str()).collect();
     let crm_ids: Vec<&str> = items.iter().map(|i| i.crm_id.as_str()).collect();
     let keys: Vec<i64> = tx
-        .query(
+        .query_cached(
             "SELECT DISTINCT hashtextextended(a || chr(31) || k || chr(31) || c, 14) AS h
                FROM unnest($1::text[], $2::text[], $3::text[]) AS t(a, k, c)
               ORDER BY h",
@@ -215,7 +220,7 @@ async fn enqueue_in(
     if !deps.is_empty() {
         // FOR KEY SHARE: a dependency cannot be pruned while this item is being added.
         let found: Vec<i64> = tx
-            .query(
+            .query_cached(
                 "SELECT id FROM work_items WHERE id = ANY($1) AND admin = $2
                   ORDER BY id FOR KEY SHARE",
                 &[&deps, &admin],
@@ -236,7 +241,7 @@ async fn enqueue_in(
         }
     }
     let candidate: Option<i64> = tx
-        .query_opt(
+        .query_opt_cached(
             "SELECT id FROM work_items
               WHERE admin = $1 AND kind = $2 AND crm_id = $3 AND operation = $4
                 AND state = 'pending'
@@ -252,7 +257,7 @@ async fn enqueue_in(
     let coalesce_into = candidate.filter(|id| newest_dep.is_none_or(|dep| dep < *id));
     let id: i64 = match coalesce_into {
         Some(id) => {
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE work_items
                     SET payload = $2::text::jsonb,
                         next_attempt_at = greatest(next_attempt_at, $3),
@@ -265,7 +270,7 @@ async fn enqueue_in(
             id
         }
         None => tx
-            .query_one(
+            .query_one_cached(
                 "INSERT INTO work_items
                     (admin, kind, crm_id, operation, payload, state, attempts,
                      next_attempt_at, created_at, updated_at)
@@ -286,7 +291,7 @@ async fn enqueue_in(
             .get(0),
     };
     if !deps.is_empty() {
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO work_deps (item_id, depends_on)
              SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
             &[&id, &deps],
@@ -322,7 +327,7 @@ impl PostgresStore {
             return Ok(());
         }
         let current = client
-            .query_opt(
+            .query_opt_cached(
                 "SELECT state, attempts FROM work_items WHERE id = $1",
                 &[&id],
             )
@@ -376,7 +381,7 @@ impl QueueStore for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.store()?;
         let done: std::collections::HashSet<i64> = tx
-            .query(
+            .query_cached(
                 "UPDATE work_items w
                     SET state = 'done', lease_until = NULL, updated_at = $3
                    FROM unnest($1::bigint[], $2::bigint[]) AS t(id, attempt)
@@ -391,7 +396,7 @@ impl QueueStore for PostgresStore {
             .collect();
         if let Some(lost) = tokens.iter().find(|t| !done.contains(&t.id.get())) {
             let current = tx
-                .query_opt(
+                .query_opt_cached(
                     "SELECT state, attempts FROM work_items WHERE id = $1",
                     &[&lost.id.get()],
                 )
@@ -418,18 +423,19 @@ impl QueueStore for PostgresStore {
             return Ok(Vec::new());
         }
         let limit = count_to_sql(limit);
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.store()?;
-        let stmt = tx
-            .prepare_cached(&format!("{CLAIM}{COLUMNS}"))
+        let client = self.client().await?;
+        // The claim is one statement, atomic on its own: no transaction around it (BEGIN and
+        // COMMIT were two of its four round trips). The dependencies are read after it
+        // commits, as they were read after the claim inside the transaction before: an item's
+        // dependencies only grow while it is pending, never once it is in flight.
+        let rows = client
+            .query_cached(
+                &format!("{CLAIM}{COLUMNS}"),
+                &[&admin.as_str(), &now, &limit, &lease_until],
+            )
             .await
             .store()?;
-        let rows = tx
-            .query(&stmt, &[&admin.as_str(), &now, &limit, &lease_until])
-            .await
-            .store()?;
-        let mut items = decode_all(&tx, &rows).await?;
-        tx.commit().await.store()?;
+        let mut items = decode_all(&client, &rows).await?;
         // RETURNING has no order; the contract hands items out oldest first.
         items.sort_by_key(|item| item.id);
         Ok(items)
@@ -546,25 +552,23 @@ impl QueueStore for PostgresStore {
     }
 
     async fn counts(&self, admin: &AdminKey) -> StoreResult<QueueCounts> {
-        let mut client = self.client().await?;
-        // One snapshot, so the per-state counts and the blocked count agree.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
+        let client = self.client().await?;
+        // One statement sees one snapshot, so the per-state counts and the blocked count
+        // agree without a transaction around them.
+        let rows = client
+            .query_cached(COUNTS, &[&admin.as_str()])
             .await
             .store()?;
         let mut counts = QueueCounts::default();
-        let stmt = tx
-            .prepare_cached(
-                "SELECT state, count(*) FROM work_items WHERE admin = $1 GROUP BY state",
-            )
-            .await
-            .store()?;
-        for row in tx.query(&stmt, &[&admin.as_str()]).await.store()? {
+        let mut blocked = 0;
+        for row in rows {
             let n = count_from_sql(row.get(1));
-            match state_from_sql(row.get(0), || {
+            let state: &str = row.get(0);
+            if state == "blocked" {
+                blocked = n;
+                continue;
+            }
+            match state_from_sql(state, || {
                 format!("work_items.state in administration {admin:?}")
             })? {
                 WorkState::Pending => counts.pending = n,
@@ -575,16 +579,8 @@ impl QueueStore for PostgresStore {
                 other => return Err(StoreError::corrupt(format!("unexpected state {other}"))),
             }
         }
-        let stmt = tx.prepare_cached(BLOCKED_COUNT).await.store()?;
-        let blocked = count_from_sql(
-            tx.query_one(&stmt, &[&admin.as_str()])
-                .await
-                .store()?
-                .get(0),
-        );
         counts.blocked = blocked;
         counts.pending = counts.pending.saturating_sub(blocked);
-        tx.commit().await.store()?;
         Ok(counts)
     }
 
@@ -745,7 +741,7 @@ impl QueueStore for PostgresStore {
         let before = time_to_sql(before)?;
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 "DELETE FROM work_items w
                   WHERE w.admin = $2 AND w.state = 'done' AND w.updated_at < $1
                     AND NOT EXISTS (

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::codec::{
-    PgResultExt, count_to_sql, json_from_sql, json_to_sql, kind_from_sql, time_from_sql,
+    CachedSql, PgResultExt, count_to_sql, json_from_sql, json_to_sql, kind_from_sql, time_from_sql,
     time_to_sql,
 };
 
@@ -58,7 +58,7 @@ impl StateStore for PostgresStore {
         let changed = match expected {
             None => {
                 client
-                    .execute(
+                    .execute_cached(
                         "INSERT INTO state_values
                             (admin, area, kind, scope, subject, value, updated_at)
                          VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -77,7 +77,7 @@ impl StateStore for PostgresStore {
             }
             Some(expected) => {
                 client
-                    .execute(
+                    .execute_cached(
                         "UPDATE state_values SET value = $7, updated_at = $8
                           WHERE admin = $1 AND area = $2 AND kind = $3 AND scope = $4
                             AND subject = $5 AND value = $6",
@@ -115,7 +115,7 @@ impl StateStore for PostgresStore {
         let area = p.area.as_str();
         let client = self.client().await?;
         let deleted = client
-            .execute(
+            .execute_cached(
                 "DELETE FROM state_values
                   WHERE admin = $1 AND area = $2 AND kind = $3 AND scope = $4 AND subject = $5
                     AND ($6::text IS NULL OR value = $6)",
@@ -150,7 +150,7 @@ impl StateStore for PostgresStore {
         let before = time_to_sql(before)?;
         let client = self.client().await?;
         client
-            .execute(
+            .execute_cached(
                 "DELETE FROM state_values WHERE admin = $1 AND area = $2 AND updated_at < $3",
                 &[&admin.as_str(), &area.as_str(), &before],
             )
