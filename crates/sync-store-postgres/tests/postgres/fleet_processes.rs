@@ -160,9 +160,10 @@ impl Drop for Workers {
 }
 
 /// Three worker processes share six administrations; the one holding most unfinished work is
-/// killed with SIGKILL. Measured: the time from the kill until every one of its
-/// administrations is leased by a surviving worker and has a new record in the simulator
-/// (bound: lease + 5 s). End state: every relation exactly once, by name, in its own
+/// killed with SIGKILL. Checked: every one of its administrations is leased by a surviving
+/// worker with a higher fencing token, only after the dead lease expired, and has new records
+/// in the simulator; the time that took is printed (a figure: a wall-time bound flakes on a
+/// loaded machine). End state: every relation exactly once, by name, in its own
 /// administration; no item failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_worker_process_is_taken_over_by_the_others() {
@@ -227,6 +228,13 @@ async fn a_killed_worker_process_is_taken_over_by_the_others() {
 
             workers.kill(&victim);
             let killed_at = Instant::now();
+            // The dead worker renews no more: its leases as they stand now are its last. (A
+            // renewal it sent just before dying may still land; that only makes them later.)
+            let mut dead_until = Vec::new();
+            for &i in &victims {
+                let lease = registry.lease_of(&admin(i)).await.unwrap();
+                dead_until.push(lease.filter(|l| l.holder == victim).map(|l| l.expires_at));
+            }
             let written_at_kill: Vec<usize> = victims
                 .iter()
                 .map(|&i| names_in(&server, i).len())
@@ -238,38 +246,56 @@ async fn a_killed_worker_process_is_taken_over_by_the_others() {
                 );
             }
 
-            // Bounded polling; the measured time is what the test reports.
+            // The lease protocol, not wall time (a loaded machine stretches any wall-time
+            // bound): every administration of the dead worker is taken by a survivor with a
+            // higher fencing token, only after the dead lease expired, and its work goes on
+            // there. How long that took is printed, not asserted; fleet_bench measures the
+            // takeover at scale.
             let mut continued: Vec<Option<Duration>> = vec![None; victims.len()];
-            for _ in 0..1_000 {
+            // Bounded polling (a minute and more: a give-up, not a timing goal).
+            for _ in 0..3_000 {
                 for (k, &i) in victims.iter().enumerate() {
                     if continued[k].is_some() {
                         continue;
                     }
-                    let lease = registry.lease_of(&admin(i)).await.unwrap();
-                    let taken = lease
-                        .as_ref()
-                        .is_some_and(|l| l.holder != victim && l.fence > fences[k]);
-                    if taken && names_in(&server, i).len() > written_at_kill[k] {
-                        continued[k] = Some(killed_at.elapsed());
+                    let Some(lease) = registry.lease_of(&admin(i)).await.unwrap() else {
+                        continue;
+                    };
+                    if lease.holder == victim || names_in(&server, i).len() <= written_at_kill[k] {
+                        continue;
                     }
+                    assert!(
+                        lease.fence > fences[k],
+                        "administration {i} taken over by {} with fence {}, not above the \
+                             dead worker's {}",
+                        lease.holder,
+                        lease.fence,
+                        fences[k]
+                    );
+                    // Taken at some time t >= the dead lease's expiry, for LEASE from t
+                    // (renewals only move it later).
+                    if let Some(until) = dead_until[k] {
+                        assert!(
+                            lease.expires_at >= until + chrono::TimeDelta::from_std(LEASE).unwrap(),
+                            "administration {i} was taken over before the dead lease \
+                                 expired: the new lease ends {}, the dead one ended {until}",
+                            lease.expires_at
+                        );
+                    }
+                    continued[k] = Some(killed_at.elapsed());
                 }
                 if continued.iter().all(Option::is_some) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            let slowest = continued
-                .iter()
+            let continued: Vec<Duration> = continued
+                .into_iter()
                 .map(|c| c.expect("every administration of the killed worker continued"))
-                .max()
-                .expect("the victim held administrations");
+                .collect();
             eprintln!(
                 "kill -9 of {victim} (holding administrations {victims:?}, lease {LEASE:?}): \
-                 continued on the others after {continued:?}; slowest {slowest:?}"
-            );
-            assert!(
-                slowest <= LEASE + Duration::from_secs(5),
-                "continued within lease expiry + 5 s: {slowest:?}"
+                 continued on the others after {continued:?} (a figure, not a bound)"
             );
 
             wait_for("every administration to be finished", || async {
