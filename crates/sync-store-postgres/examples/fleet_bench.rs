@@ -41,7 +41,7 @@ use snelstart_mock::MockConfig;
 use sync_core::fleet::{EngineParts, Fleet, FleetOptions, FleetSetup};
 use sync_core::registry::AdministrationRecord;
 use sync_core::{EngineOptions, MemorySource, NoSink};
-use sync_store_postgres::PostgresRegistry;
+use sync_store_postgres::{PostgresOptions, PostgresRegistry, PostgresStore};
 
 /// Runs the fleet benchmark (or, with `--worker`, one worker process of it).
 #[derive(Debug, Parser)]
@@ -188,8 +188,72 @@ fn cpu_time() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// The `application_name` of a run's worker connections, so the coordinator can find their
+/// PostgreSQL server processes and read their CPU time.
+fn application_name(schema: &str) -> String {
+    format!("fleet_bench_{schema}")
+}
+
+/// The database URL with `application_name` set (a URL or a key=value string).
+fn url_with_application_name(url: &str, name: &str) -> String {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}application_name={name}")
+    } else {
+        format!("{url} application_name={name}")
+    }
+}
+
+/// CPU time (user + system) of a process by id, from `/proc/PID/stat` (Linux; `None` when
+/// it is not readable, for example a PostgreSQL server on another machine).
+fn cpu_time_of(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// The CPU the PostgreSQL server processes of this run's workers used so far (they live as
+/// long as the workers' connection pools, which keep their connections).
+async fn server_cpu(client: &tokio_postgres::Client, schema: &str) -> Option<(Duration, usize)> {
+    let rows = client
+        .query(
+            "SELECT pid::text FROM pg_stat_activity WHERE application_name = $1",
+            &[&application_name(schema)],
+        )
+        .await
+        .ok()?;
+    let mut total = Duration::ZERO;
+    for row in &rows {
+        total += cpu_time_of(row.get(0))?;
+    }
+    Some((total, rows.len()))
+}
+
+/// The load average (1, 5, 15 minutes) from `/proc/loadavg`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "n/a".to_owned())
+}
+
 async fn worker(spec: WorkerSpec) {
-    let store = support::open(&spec.schema).await;
+    let url = url_with_application_name(&support::database_url(), &application_name(&spec.schema));
+    let store = PostgresStore::connect(
+        &url,
+        PostgresOptions::default()
+            .schema(&spec.schema)
+            .max_connections(6),
+    )
+    .await
+    .expect("connect a worker's store");
     let registry = PostgresRegistry::new(&store).await.expect("registry");
     let template = template_at(&spec.base_url, &spec.auth_url, &spec.subscription_key)
         .budget(BudgetConfig::test_key().with_windows(spec.minute, spec.hour));
@@ -268,9 +332,30 @@ struct RunFigures {
     unbound: usize,
     fairness: f64,
     worker_cpu: Option<Duration>,
+    /// The PostgreSQL server processes serving the workers, and how many there were.
+    server_cpu: Option<(Duration, usize)>,
     coordinator_cpu: Option<Duration>,
+    load_before: String,
+    load_after: String,
     violations: usize,
     failed: i64,
+}
+
+/// Whether the bench schema has waiting or running work items: one probe of the partial index
+/// of active items, cheap enough to ask ten times a second without taking the server's CPU
+/// from the workers being measured (a full count reads every item).
+async fn any_active(client: &tokio_postgres::Client, schema: &str) -> bool {
+    client
+        .query_one(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM \"{schema}\".work_items \
+                  WHERE state IN ('pending', 'in_flight'))"
+            ),
+            &[],
+        )
+        .await
+        .expect("progress query")
+        .get(0)
 }
 
 /// Counts of the bench schema's work items: (active, done, failed or in review). Read straight
@@ -360,17 +445,22 @@ async fn run(args: &Args, workers: usize) -> RunFigures {
         .collect();
     let total_items = (n as u64 * items_per_admin) as i64;
     let mut last_print = Instant::now();
+    let load_before = load_average();
     let failed = loop {
-        let (active, done, bad) = progress(&db, &schema).await;
-        if active == 0 && done + bad >= total_items {
-            break bad;
-        }
-        if last_print.elapsed() >= Duration::from_secs(10) {
-            println!(
-                "  {:>5.0} s: {done} of {total_items} items done, {active} active",
-                started.elapsed().as_secs_f64()
-            );
-            last_print = Instant::now();
+        let finished = !any_active(&db, &schema).await;
+        let print = last_print.elapsed() >= Duration::from_secs(10);
+        if finished || print {
+            let (active, done, bad) = progress(&db, &schema).await;
+            if active == 0 && done + bad >= total_items {
+                break bad;
+            }
+            if print {
+                println!(
+                    "  {:>5.0} s: {done} of {total_items} items done, {active} active",
+                    started.elapsed().as_secs_f64()
+                );
+                last_print = Instant::now();
+            }
         }
         assert!(
             started.elapsed() < Duration::from_secs(3 * 3_600),
@@ -379,6 +469,9 @@ async fn run(args: &Args, workers: usize) -> RunFigures {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let wall = started.elapsed();
+    let load_after = load_average();
+    // Before the workers stop: their connections (and server processes) end with them.
+    let server_cpu = server_cpu(&db, &schema).await;
     let coordinator_cpu = coordinator_cpu_before
         .zip(cpu_time())
         .map(|(before, after)| after.saturating_sub(before));
@@ -467,7 +560,10 @@ async fn run(args: &Args, workers: usize) -> RunFigures {
         unbound,
         fairness,
         worker_cpu,
+        server_cpu,
         coordinator_cpu,
+        load_before,
+        load_after,
         violations,
         failed,
     }
@@ -516,16 +612,26 @@ async fn main() {
         let r = run(&args, workers.max(1)).await;
         let mut shares = r.shares.clone();
         shares.sort_by(f64::total_cmp);
-        let cpu_per_call = r
-            .worker_cpu
-            .map(|c| format!("{:.0} µs", c.as_secs_f64() * 1e6 / r.calls.max(1) as f64))
-            .unwrap_or_else(|| "n/a".to_owned());
+        let per_call = |cpu: Option<Duration>| {
+            cpu.map(|c| format!("{:.0} µs", c.as_secs_f64() * 1e6 / r.calls.max(1) as f64))
+                .unwrap_or_else(|| "n/a".to_owned())
+        };
+        let cpu_per_call = per_call(r.worker_cpu);
+        let server = match r.server_cpu {
+            Some((cpu, processes)) => format!(
+                "{:.1} s in {processes} server processes ({} per call)",
+                cpu.as_secs_f64(),
+                per_call(Some(cpu))
+            ),
+            None => "n/a".to_owned(),
+        };
         println!(
             "  wall {:.1} s; {} API calls ({:.3} per entity) + {} token calls; {} answers 429; \
              budget share while working: median {:.1} %, 5th percentile {:.1} %, min {:.1} % \
              ({} administrations made at most 100 calls: not bound by the budget); \
              fairness (slowest finish / median) {:.2}; worker CPU {} ({cpu_per_call} per call); \
-             simulator + coordinator CPU {}; {} items failed; isolation violations {}",
+             PostgreSQL CPU for the workers {server}; simulator + coordinator CPU {}; {} items \
+             failed; isolation violations {}; load average {} at the start, {} at the end",
             r.wall.as_secs_f64(),
             r.calls,
             r.calls as f64 / entities.max(1) as f64,
@@ -542,6 +648,8 @@ async fn main() {
                 .map_or("n/a".to_owned(), |c| format!("{:.1} s", c.as_secs_f64())),
             r.failed,
             r.violations,
+            r.load_before,
+            r.load_after,
         );
         results.push(r);
     }
