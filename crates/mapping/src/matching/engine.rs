@@ -561,6 +561,12 @@ impl Matcher {
                 shared = regrouped;
             }
         }
+        // Deciding reads only the prepared form and a few ranking fields from here on; an
+        // index that owns its relations drops their text (a borrowed slice stays the
+        // caller's).
+        if let Cow::Owned(records) = &mut side.records {
+            records.iter_mut().for_each(MatchRecord::ranking_only);
+        }
         SnelstartIndex {
             matcher: self.clone(),
             side,

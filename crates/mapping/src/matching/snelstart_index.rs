@@ -103,6 +103,8 @@ impl SnelstartIndex<'_> {
         }
         let mut prepared = Prepared::new(&record, &self.matcher.config().extra_freemail);
         mark_shared_domains(std::slice::from_mut(&mut prepared), &self.shared);
+        let mut record = record;
+        record.ranking_only();
         let position = match self.position_of(&record.id) {
             Some(existing) => {
                 self.side.records.to_mut()[existing] = record;
@@ -149,9 +151,12 @@ impl SnelstartIndex<'_> {
         self.side.records.is_empty()
     }
 
-    /// The relations, in the order given (added ones last).
-    pub fn records(&self) -> &[MatchRecord] {
-        &self.side.records
+    /// The relations' ids, in the order given (added ones last).
+    ///
+    /// The index keeps a relation's names and contact details only in the form prepared for
+    /// matching, not as given, so it hands out ids rather than records.
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.side.records.iter().map(|r| r.id.as_str())
     }
 
     /// The duplicate groups inside SnelStart found when the index was built.
