@@ -123,16 +123,6 @@ fn decode_with(conn: &Connection, raw: RawItem, with_deps: bool) -> StoreResult<
     Ok(item)
 }
 
-fn load(conn: &Connection, id: i64) -> StoreResult<Option<WorkItem>> {
-    let raw = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM work_items WHERE id = ?1"))
-        .store()?
-        .query_row([id], raw_item)
-        .optional()
-        .store()?;
-    raw.map(|raw| decode(conn, raw)).transpose()
-}
-
 fn load_scoped(conn: &Connection, admin: &str, id: i64) -> StoreResult<Option<WorkItem>> {
     let raw = conn
         .prepare_cached(&format!(
@@ -368,18 +358,25 @@ fn claim_tx(
         .store()?;
     let mut claimed = Vec::with_capacity(ids.len());
     for id in ids {
-        tx.prepare_cached(
-            "UPDATE work_items
-                SET state = 'in_flight', lease_until = ?2, attempts = attempts + 1, updated_at = ?3,
-                    holder = ?4
-              WHERE id = ?1",
-        )
-        .store()?
-        .execute(params![id, lease_until, now, holder.map(Holder::id)])
-        .store()?;
-        let item = load(&tx, id)?
+        // The claimed row comes back from the update itself (one statement per item, not an
+        // update and a read).
+        let raw = tx
+            .prepare_cached(&format!(
+                "UPDATE work_items
+                    SET state = 'in_flight', lease_until = ?2, attempts = attempts + 1,
+                        updated_at = ?3, holder = ?4
+                  WHERE id = ?1
+                RETURNING {COLUMNS}"
+            ))
+            .store()?
+            .query_row(
+                params![id, lease_until, now, holder.map(Holder::id)],
+                raw_item,
+            )
+            .optional()
+            .store()?
             .ok_or_else(|| StoreError::corrupt(format!("work item #{id} vanished mid-claim")))?;
-        claimed.push(item);
+        claimed.push(decode(&tx, raw)?);
     }
     tx.commit().store()?;
     Ok(claimed)
