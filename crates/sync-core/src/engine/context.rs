@@ -4,7 +4,7 @@
 //! Everything is read through paged lists, one call per 500 records, and only when a record
 //! in the run needs it: a run with nothing new to link reads nothing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::TryStreamExt;
@@ -38,6 +38,9 @@ pub(crate) struct RunContext {
     relations: OnceCell<Mutex<RelationSnapshot>>,
     kostenplaatsen: tokio::sync::Mutex<Option<HashMap<i32, Kostenplaats>>>,
     decisions: Mutex<HashMap<String, MatchResult>>,
+    /// CRM relations of claimed items whose link the batch's matching found missing; the
+    /// item's handler takes the note instead of reading the link again.
+    unlinked: Mutex<HashSet<String>>,
     /// The ledgers, read once per run (bookings need them; see [`RunContext::chart`]).
     ledgers: OnceCell<Vec<Grootboek>>,
     /// The chart built from `ledgers` and `kostenplaatsen`; dropped whenever a cost centre
@@ -136,6 +139,39 @@ impl RunContext {
             .unwrap_or_else(PoisonError::into_inner)
             .get(crm_id)
             .cloned()
+    }
+
+    pub(crate) fn note_unlinked(&self, crm_id: &str) {
+        self.unlinked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(crm_id.to_owned());
+    }
+
+    /// Whether the batch's matching found the relation unlinked (and forgets it: the note
+    /// holds for one item).
+    pub(crate) fn take_unlinked(&self, crm_id: &str) -> bool {
+        self.unlinked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(crm_id)
+    }
+
+    pub(crate) fn has_decision(&self, crm_id: &str) -> bool {
+        self.decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(crm_id)
+    }
+
+    /// Takes the decision for `crm_id` out of the run's memory: the item that asked is its
+    /// only user, and a run of 100,000 relations must not keep 100,000 decisions. A later
+    /// item of the record in this run decides anew (against an index that may have grown).
+    pub(crate) fn take_decision(&self, crm_id: &str) -> Option<MatchResult> {
+        self.decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(crm_id)
     }
 
     pub(crate) fn set_decisions(&self, results: impl IntoIterator<Item = MatchResult>) {

@@ -6,7 +6,6 @@ use crm_model::Relation;
 use mapping::convert::relation_to_relaties;
 use mapping::matching::{Decision, MatchRecord, MatchResult, Matcher};
 use mapping::preflight::Problems;
-use serde::Deserialize;
 use snelstart_client::error::KnownCode;
 use snelstart_client::models::{Relatie, RelatieWrite, Relatiesoort};
 use snelstart_client::odata::{Filter, Property, Query};
@@ -15,7 +14,7 @@ use snelstart_client::{RelatieId, ops};
 use super::create_once::{self, CreateOnce, Outcome};
 use super::handler::HandlerCtx;
 use super::{ItemResult, RunContext, SyncEngine, review_cursor};
-use crate::crm::{CrmSink, CrmSource, OP_UPSERT, SinkEvent};
+use crate::crm::{CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
@@ -178,18 +177,9 @@ pub(crate) fn preflight_failure(problems: &Problems) -> ItemResult {
 pub(crate) async fn prepare_batch<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
     context: &RunContext,
-    items: &[WorkItem],
+    relations: &[&Relation],
 ) {
-    let relations: Vec<Relation> = items
-        .iter()
-        .filter(|i| i.kind == EntityKind::Relation && i.operation == OP_UPSERT)
-        .filter_map(|i| match crate::crm::CrmChange::deserialize(&i.payload) {
-            Ok(crate::crm::CrmChange::Relation(r)) => Some(*r),
-            _ => None,
-        })
-        .collect();
-    let refs: Vec<&Relation> = relations.iter().collect();
-    if let Err(e) = prepare_decisions(engine, context, &refs).await {
+    if let Err(e) = prepare_decisions(engine, context, relations).await {
         tracing::debug!(error = %e, "batch matching postponed to the items");
     }
 }
@@ -203,7 +193,7 @@ pub(crate) async fn prepare_decisions<S: Store, Src: CrmSource, Snk: CrmSink>(
     let inner = &engine.inner;
     let mut todo = Vec::new();
     for r in relations {
-        if context.decision(r.id.as_str()).is_some() {
+        if context.has_decision(r.id.as_str()) {
             continue;
         }
         let linked = inner
@@ -216,6 +206,7 @@ pub(crate) async fn prepare_decisions<S: Store, Src: CrmSource, Snk: CrmSink>(
             )
             .await?;
         if linked.is_none() {
+            context.note_unlinked(r.id.as_str());
             todo.push(MatchRecord::from_crm(r));
         }
     }
@@ -241,7 +232,7 @@ async fn decision_for<S: Store, Src: CrmSource, Snk: CrmSink>(
     context: &RunContext,
     relation: &Relation,
 ) -> Result<Option<MatchResult>, HandlerError> {
-    if let Some(d) = context.decision(relation.id.as_str()) {
+    if let Some(d) = context.take_decision(relation.id.as_str()) {
         return Ok(Some(d));
     }
     prepare_decisions(engine, context, &[relation])
@@ -251,7 +242,7 @@ async fn decision_for<S: Store, Src: CrmSource, Snk: CrmSink>(
             EngineError::SnelStart(c) => HandlerError::Client(c),
             other => HandlerError::Store(StoreError::invalid(other.to_string())),
         })?;
-    Ok(context.decision(relation.id.as_str()))
+    Ok(context.take_decision(relation.id.as_str()))
 }
 
 fn strongest(actions: &[Action]) -> Action {
@@ -302,6 +293,20 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
     context: &RunContext,
     relation: &Relation,
 ) -> HandlerResult {
+    let result = upsert_parts(engine, item, context, relation).await;
+    // The batch's matching may have decided for a record that never asked (a pre-flight
+    // refusal, a review resolution): the decision goes with the item either way.
+    let _ = context.take_decision(relation.id.as_str());
+    let _ = context.take_unlinked(relation.id.as_str());
+    result
+}
+
+async fn upsert_parts<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    item: &WorkItem,
+    context: &RunContext,
+    relation: &Relation,
+) -> HandlerResult {
     let writes = match writes_for(engine, relation).await? {
         Ok(w) => w,
         Err(problems) => return Ok(preflight_failure(&problems)),
@@ -345,11 +350,18 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
 ) -> HandlerResult {
     let inner = &engine.inner;
     let hash = payload_hash(&write);
-    if let Some(link) = inner
-        .store
-        .link_by_crm_id(&inner.admin, EntityKind::Relation, key.crm_id, key.part)
-        .await?
-    {
+    // The batch's matching read this record's link just before (and found none); only the
+    // holder of the record's claim, this item, writes it, so it is not read twice.
+    let known_unlinked = *key.part == LinkPart::Whole && context.take_unlinked(key.crm_id);
+    let link = if known_unlinked {
+        None
+    } else {
+        inner
+            .store
+            .link_by_crm_id(&inner.admin, EntityKind::Relation, key.crm_id, key.part)
+            .await?
+    };
+    if let Some(link) = link {
         if link.payload_hash.as_deref() == Some(hash.as_str()) {
             return Ok(ItemResult::Done(Action::Unchanged));
         }

@@ -3,6 +3,7 @@
 //! it ([`SyncEngine::run_until_idle`]).
 
 use super::*;
+use crate::crm::OP_UPSERT;
 use crate::store::{FinishedItem, ItemOutcome};
 use serde::Deserialize;
 
@@ -250,7 +251,20 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     touched.push(item.kind);
                 }
             }
-            relations::prepare_batch(self, &context, &items).await;
+            // Each change is decoded once, here: the batch's matching and the item's handler
+            // read the same value.
+            let changes: Vec<Option<Decoded>> = items.iter().map(decode_change).collect();
+            let relations: Vec<&crm_model::Relation> = items
+                .iter()
+                .zip(&changes)
+                .filter(|(item, _)| item.operation == OP_UPSERT)
+                .filter_map(|(_, change)| match change {
+                    Some(Ok(CrmChange::Relation(relation))) => Some(&**relation),
+                    _ => None,
+                })
+                .collect();
+            relations::prepare_batch(self, &context, &relations).await;
+            drop(relations);
             // Refuses the batch (putting it back) when the configuration does not fit the
             // chart of accounts.
             bookings::prepare_batch(self, &context, &items).await?;
@@ -262,11 +276,11 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             let half_lease = self.inner.options.lease / 2;
             let mut done: Vec<FinishedItem> = Vec::new();
             let mut first_error: Option<EngineError> = None;
-            let mut results = futures::stream::iter(items)
-                .map(|item| {
+            let mut results = futures::stream::iter(items.into_iter().zip(changes))
+                .map(|(item, change)| {
                     let context = Arc::clone(&context);
                     let report = Arc::clone(&report);
-                    async move { self.run_item(item, &context, &report).await }
+                    async move { self.run_item(item, change, &context, &report).await }
                 })
                 .buffer_unordered(concurrency);
             while let Some(result) = results.next().await {
@@ -497,6 +511,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     async fn run_item(
         &self,
         item: WorkItem,
+        change: Option<Decoded>,
         context: &RunContext,
         report: &Mutex<RunReport>,
     ) -> Result<Option<FinishedItem>, EngineError> {
@@ -513,7 +528,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         // The events the handling tells the sink are collected, not delivered: they are
         // stored with the item's outcome below and delivered from the outbox.
         let (result, mut events) = outbox::collect(
-            std::panic::AssertUnwindSafe(self.handle(&item, context)).catch_unwind(),
+            std::panic::AssertUnwindSafe(self.handle(&item, change, context)).catch_unwind(),
         )
         .instrument(span.clone())
         .await;
@@ -593,11 +608,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         Ok(to_complete)
     }
 
-    async fn handle(&self, item: &WorkItem, context: &RunContext) -> ItemResult {
-        if item.kind == EntityKind::Attachment {
+    async fn handle(
+        &self,
+        item: &WorkItem,
+        change: Option<Decoded>,
+        context: &RunContext,
+    ) -> ItemResult {
+        let Some(change) = change else {
             return self.handle_attachment(item).await;
-        }
-        let change = match CrmChange::deserialize(&item.payload) {
+        };
+        let change = match change {
             Ok(c) => c,
             Err(e) => {
                 return ItemResult::Fail(FailureKind::Permanent.error(format!(
@@ -681,6 +701,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             tracing::debug!(error = %e, "could not park the item's payload hash");
         }
     }
+}
+
+/// A claimed item's change as decoded from its payload (the decoder's message when it is
+/// unreadable).
+type Decoded = Result<CrmChange, String>;
+
+/// Decodes an item's change; `None` for an attachment, whose payload is not a change.
+fn decode_change(item: &WorkItem) -> Option<Decoded> {
+    (item.kind != EntityKind::Attachment)
+        .then(|| CrmChange::deserialize(&item.payload).map_err(|e| e.to_string()))
 }
 
 /// The instants of [`StateKey::BudgetSpent`]'s value (Unix milliseconds); unreadable text
