@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::crm::OP_UPSERT;
-use crate::store::{FinishedItem, ItemOutcome};
+use crate::store::{FinishedItem, ItemOutcome, QueueCounts};
 use serde::Deserialize;
 
 /// Done items per completion batch (see `process_inner`).
@@ -144,7 +144,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     /// [`EngineError::Store`] when the store fails.
     pub async fn process(&self) -> Result<RunReport, EngineError> {
         let span = tracing::info_span!("sync.process", admin = %self.inner.admin);
-        self.process_inner(None).instrument(span).await
+        let (report, _) = self.process_inner(None).instrument(span).await?;
+        Ok(report)
     }
 
     /// Drops finished work items older than [`EngineOptions::retention`], at most once an hour
@@ -194,11 +195,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     }
 
     /// `deadline`: after the first batch, stop claiming new batches once it has passed (the
-    /// batch in hand always finishes).
+    /// batch in hand always finishes). Also returns the queue's counts as the run left them,
+    /// when it counted at its end (it did when it ran a batch).
     async fn process_inner(
         &self,
         deadline: Option<tokio::time::Instant>,
-    ) -> Result<RunReport, EngineError> {
+    ) -> Result<(RunReport, Option<QueueCounts>), EngineError> {
         let started = tokio::time::Instant::now();
         self.seed_budget().await;
         let calls_before = self.inner.client.budget_usage().total;
@@ -303,15 +305,21 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             // The batch's events are stored with its outcomes; the CRM hears them now.
             self.deliver_outbox().await?;
             // Counting reads every item of the administration (done ones included): once per
-            // batch made a long run quadratic, once a second is enough for a gauge.
-            if gauge_set.is_none_or(|at| at.elapsed() >= QUEUE_GAUGE_EVERY) {
-                gauge_set = Some(std::time::Instant::now());
-                self.set_queue_gauge().await?;
+            // batch made a long run quadratic, once a second is enough for a gauge. The end of
+            // the run counts anyway, so a run of one batch (a fleet's slice) counts once.
+            match gauge_set {
+                None => gauge_set = Some(std::time::Instant::now()),
+                Some(at) if at.elapsed() >= QUEUE_GAUGE_EVERY => {
+                    gauge_set = Some(std::time::Instant::now());
+                    self.set_queue_gauge().await?;
+                }
+                Some(_) => {}
             }
         }
-        if gauge_set.is_some() {
-            self.set_queue_gauge().await?;
-        }
+        let counts = match gauge_set {
+            Some(_) => Some(self.set_queue_gauge().await?),
+            None => None,
+        };
         if !outage {
             self.prune_if_due().await;
             let now = self.now().to_rfc3339();
@@ -341,7 +349,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         report.api_calls = self.inner.client.budget_usage().total - calls_before;
         report.elapsed = started.elapsed();
         report.interrupted_by_outage = outage;
-        Ok(report)
+        Ok((report, counts))
     }
 
     /// Processes repeatedly, sleeping until the next item is due (an item waiting out a
@@ -356,9 +364,15 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let mut total = RunReport::default();
         loop {
             let span = tracing::info_span!("sync.process", admin = %self.inner.admin);
-            let report = self.process_inner(Some(deadline)).instrument(span).await?;
+            let (report, counted) = self.process_inner(Some(deadline)).instrument(span).await?;
             total.merge(&report);
-            let counts = self.inner.store.counts(&self.inner.admin).await?;
+            // The run's own count at its end, when it made one, instead of a second count of
+            // every item (three per fleet slice before). Changes queued after it wait for the
+            // next call, as they would after a fresh count.
+            let counts = match counted {
+                Some(counts) => counts,
+                None => self.inner.store.counts(&self.inner.admin).await?,
+            };
             let waiting = counts.pending.saturating_sub(counts.blocked) + counts.in_flight;
             if waiting == 0 || tokio::time::Instant::now() >= deadline {
                 total.interrupted_by_outage = report.interrupted_by_outage;
@@ -433,11 +447,11 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
 
     /// When the next pending item or the breaker becomes due.
     /// Sets the `sync_queue_pending` gauge from the store's counts.
-    async fn set_queue_gauge(&self) -> Result<(), EngineError> {
-        let pending = self.inner.store.counts(&self.inner.admin).await?.pending;
+    async fn set_queue_gauge(&self) -> Result<QueueCounts, EngineError> {
+        let counts = self.inner.store.counts(&self.inner.admin).await?;
         metrics::gauge!("sync_queue_pending", "admin" => self.inner.admin.to_string())
-            .set(pending as f64);
-        Ok(())
+            .set(counts.pending as f64);
+        Ok(counts)
     }
 
     async fn next_wake(&self) -> Result<tokio::time::Instant, EngineError> {
