@@ -182,19 +182,9 @@ type RawAudit = (
     Option<String>,
 );
 
+/// One `audit_log` row, column by column (rusqlite reads a tuple in column order).
 fn raw_audit(row: &Row<'_>) -> rusqlite::Result<RawAudit> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-        row.get(7)?,
-        row.get(8)?,
-        row.get(9)?,
-    ))
+    RawAudit::try_from(row)
 }
 
 fn decode_audit(raw: RawAudit) -> StoreResult<AuditEntry> {

@@ -68,16 +68,9 @@ impl SqliteRegistry {
 
 type Raw = (String, String, String, String, i64, i64, i64);
 
+/// One `administrations` row, column by column (rusqlite reads a tuple in column order).
 fn raw(row: &Row<'_>) -> rusqlite::Result<Raw> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-        row.get(5)?,
-        row.get(6)?,
-    ))
+    Raw::try_from(row)
 }
 
 fn decode(raw: Raw) -> StoreResult<AdministrationRecord> {

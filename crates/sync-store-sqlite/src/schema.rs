@@ -202,17 +202,7 @@ fn carry_over_links(tx: &Connection) -> Result<(), StoreError> {
                FROM id_links_v5",
         )
         .store()?
-        .query_map([], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-                row.get(5)?,
-                row.get(6)?,
-            ))
-        })
+        .query_map([], |row| OldLink::try_from(row))
         .store()?
         .collect::<rusqlite::Result<_>>()
         .store()?;
