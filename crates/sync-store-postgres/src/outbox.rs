@@ -14,7 +14,7 @@ use crate::codec::{
     CachedSql, PgResultExt, count_from_sql, count_to_sql, json_from_sql, json_to_sql,
     time_from_sql, time_to_sql,
 };
-use crate::queue::lease_lost_error;
+use crate::queue::first_lost_lease;
 
 /// One outcome as the columns it sets: (state, retry time, review reasons, error).
 type OutcomeColumns = (&'static str, Option<i64>, Option<String>, Option<String>);
@@ -109,18 +109,8 @@ impl OutboxStore for PostgresStore {
             .store()?;
         if rows.len() != tokens.len() {
             let recorded: HashSet<i64> = rows.iter().map(|row| row.get(0)).collect();
-            if let Some(lost) = tokens.iter().find(|t| !recorded.contains(&t.id.get())) {
-                let current = tx
-                    .query_opt_cached(
-                        "SELECT state, attempts FROM work_items WHERE id = $1",
-                        &[&lost.id.get()],
-                    )
-                    .await
-                    .store()?
-                    .map(|row| (row.get(0), row.get(1)));
-                // Dropping `tx` rolls back the outcomes already recorded.
-                return Err(lease_lost_error(*lost, current));
-            }
+            // On a lost lease, dropping `tx` rolls back the outcomes already recorded.
+            first_lost_lease(&tx, &tokens, &recorded).await?;
         }
         if !keys.is_empty() {
             let recorded: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();

@@ -13,7 +13,7 @@
 //!   id): two processes enqueueing the same record serialise, so they coalesce into one
 //!   Pending item instead of both inserting one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -115,13 +115,37 @@ async fn load(client: &impl GenericClient, id: i64) -> StoreResult<Option<WorkIt
     Ok(decode_all(client, &rows).await?.pop())
 }
 
-pub(crate) fn lease_lost_error(token: LeaseToken, current: Option<(String, i32)>) -> StoreError {
+/// Why `token` no longer holds its item, read from the item as it is now: `NotFound` for an
+/// unknown id, `Conflict` naming its state and attempt otherwise (or the read's own error).
+pub(crate) async fn lease_lost(client: &impl GenericClient, token: LeaseToken) -> StoreError {
+    let current = client
+        .query_opt_cached(
+            "SELECT state, attempts FROM work_items WHERE id = $1",
+            &[&token.id.get()],
+        )
+        .await
+        .store()
+        .map(|row| row.map(|row| (row.get::<_, String>(0), row.get::<_, i32>(1))));
     match current {
-        None => StoreError::not_found(format!("work item {}", token.id)),
-        Some((state, attempts)) => StoreError::conflict(format!(
+        Err(e) => e,
+        Ok(None) => StoreError::not_found(format!("work item {}", token.id)),
+        Ok(Some((state, attempts))) => StoreError::conflict(format!(
             "work item {} is {state} at attempt {attempts}, not in flight at attempt {}: the lease was lost",
             token.id, token.attempt
         )),
+    }
+}
+
+/// The lease error of the first of `tokens` whose item a batch statement did not change
+/// (`changed`: the ids it did), if any.
+pub(crate) async fn first_lost_lease(
+    client: &impl GenericClient,
+    tokens: &[LeaseToken],
+    changed: &HashSet<i64>,
+) -> StoreResult<()> {
+    match tokens.iter().find(|t| !changed.contains(&t.id.get())) {
+        Some(lost) => Err(lease_lost(client, *lost).await),
+        None => Ok(()),
     }
 }
 
@@ -326,15 +350,7 @@ impl PostgresStore {
         if changed == 1 {
             return Ok(());
         }
-        let current = client
-            .query_opt_cached(
-                "SELECT state, attempts FROM work_items WHERE id = $1",
-                &[&id],
-            )
-            .await
-            .store()?
-            .map(|row| (row.get(0), row.get(1)));
-        Err(lease_lost_error(token, current))
+        Err(lease_lost(&client, token).await)
     }
 }
 
@@ -369,7 +385,7 @@ impl QueueStore for PostgresStore {
         if tokens.is_empty() {
             return Ok(());
         }
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         if let Some(twice) = tokens.iter().find(|t| !seen.insert(t.id)) {
             return Err(StoreError::conflict(format!(
                 "work item {} is completed twice in one batch",
@@ -380,7 +396,7 @@ impl QueueStore for PostgresStore {
         let attempts: Vec<i64> = tokens.iter().map(|t| i64::from(t.attempt)).collect();
         let mut client = self.client().await?;
         let tx = client.transaction().await.store()?;
-        let done: std::collections::HashSet<i64> = tx
+        let done: HashSet<i64> = tx
             .query_cached(
                 "UPDATE work_items w
                     SET state = 'done', lease_until = NULL, updated_at = $3
@@ -394,18 +410,8 @@ impl QueueStore for PostgresStore {
             .iter()
             .map(|row| row.get(0))
             .collect();
-        if let Some(lost) = tokens.iter().find(|t| !done.contains(&t.id.get())) {
-            let current = tx
-                .query_opt_cached(
-                    "SELECT state, attempts FROM work_items WHERE id = $1",
-                    &[&lost.id.get()],
-                )
-                .await
-                .store()?
-                .map(|row| (row.get(0), row.get(1)));
-            // Dropping `tx` rolls back the items already marked.
-            return Err(lease_lost_error(*lost, current));
-        }
+        // On a lost lease, dropping `tx` rolls back the items already marked.
+        first_lost_lease(&tx, tokens, &done).await?;
         tx.commit().await.store()?;
         Ok(())
     }
