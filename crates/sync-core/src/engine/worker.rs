@@ -266,7 +266,6 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 })
                 .collect();
             relations::prepare_batch(self, &context, &relations).await;
-            drop(relations);
             // Refuses the batch (putting it back) when the configuration does not fit the
             // chart of accounts.
             bookings::prepare_batch(self, &context, &items).await?;
@@ -445,8 +444,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         waiting.filter(|w| w.until > now)
     }
 
-    /// When the next pending item or the breaker becomes due.
-    /// Sets the `sync_queue_pending` gauge from the store's counts.
+    /// Sets the `sync_queue_pending` gauge from the store's counts, and returns them.
     async fn set_queue_gauge(&self) -> Result<QueueCounts, EngineError> {
         let counts = self.inner.store.counts(&self.inner.admin).await?;
         metrics::gauge!("sync_queue_pending", "admin" => self.inner.admin.to_string())
@@ -454,6 +452,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         Ok(counts)
     }
 
+    /// When the next pending item or the breaker becomes due.
     async fn next_wake(&self) -> Result<tokio::time::Instant, EngineError> {
         let now = self.now();
         let mut next = now + chrono::TimeDelta::seconds(60);
