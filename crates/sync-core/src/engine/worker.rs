@@ -7,7 +7,7 @@ use crate::crm::OP_UPSERT;
 use crate::store::{FinishedItem, ItemOutcome, QueueCounts};
 use serde::Deserialize;
 
-/// Done items per completion batch (see `process_inner`).
+/// Done items per completion transaction at most (see `run_batch`).
 const COMPLETE_CHUNK: usize = 256;
 
 /// Items run at once when the call budget sets no limit (a simulator, a maatwerk key
@@ -269,38 +269,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             // Refuses the batch (putting it back) when the configuration does not fit the
             // chart of accounts.
             bookings::prepare_batch(self, &context, &items).await?;
-            // Done items are completed together (one store transaction per chunk instead of
-            // one per item), at the latest when half the lease has passed since the claim, so
-            // a finished item is never held past its lease. A crash before the completion
-            // only means the item runs again and finds its link (nothing is written twice).
-            let claimed_at = tokio::time::Instant::now();
-            let half_lease = self.inner.options.lease / 2;
-            let mut done: Vec<FinishedItem> = Vec::new();
-            let mut first_error: Option<EngineError> = None;
-            let mut results = futures::stream::iter(items.into_iter().zip(changes))
-                .map(|(item, change)| {
-                    let context = Arc::clone(&context);
-                    let report = Arc::clone(&report);
-                    async move { self.run_item(item, change, &context, &report).await }
-                })
-                .buffer_unordered(concurrency);
-            while let Some(result) = results.next().await {
-                match result {
-                    Ok(Some(finished)) => done.push(finished),
-                    Ok(None) => {}
-                    Err(e) => {
-                        first_error.get_or_insert(e);
-                    }
-                }
-                if done.len() >= COMPLETE_CHUNK || claimed_at.elapsed() >= half_lease {
-                    self.complete_all(&mut done).await?;
-                }
-            }
-            drop(results);
-            self.complete_all(&mut done).await?;
-            if let Some(e) = first_error {
-                return Err(e);
-            }
+            self.run_batch(items, changes, &context, &report, concurrency)
+                .await?;
             // The batch's events are stored with its outcomes; the CRM hears them now.
             self.deliver_outbox().await?;
             // Counting reads every item of the administration (done ones included): once per
@@ -487,6 +457,69 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .open_until(now)
+    }
+
+    /// Runs a claimed batch's items, `concurrency` at once, and records the Done ones in
+    /// chunks of [`COMPLETE_CHUNK`] (one store transaction per chunk instead of one per item;
+    /// smaller chunks cost more CPU and disk than they save), the rest when the batch ends,
+    /// and every one at once after half the lease has passed since the claim, so a finished
+    /// item is never held past its lease. A crash before a completion only means the item runs again and finds its link
+    /// (nothing is written twice). The first error of an item is returned once every done
+    /// item is recorded; a completion that fails stops the batch at once.
+    async fn run_batch(
+        &self,
+        items: Vec<WorkItem>,
+        changes: Vec<Option<Decoded>>,
+        context: &Arc<RunContext>,
+        report: &Arc<Mutex<RunReport>>,
+        concurrency: usize,
+    ) -> Result<(), EngineError> {
+        let claimed_at = tokio::time::Instant::now();
+        let half_lease = self.inner.options.lease / 2;
+        let (finished_tx, mut finished_rx) = tokio::sync::mpsc::unbounded_channel();
+        // The items and their completions are two futures polled side by side. Awaiting a
+        // completion between two polls of the item stream (as this loop once did) left the
+        // items inside the stream unpolled, and a store that hands its connections to
+        // waiters in turn (the SQLite pool's semaphore, a PostgreSQL pool) could grant one
+        // to such an item, which then held it while the completion waited for it: the run
+        // hung for good once a batch held more than `COMPLETE_CHUNK` items.
+        let run = async move {
+            let mut results =
+                futures::stream::iter(items.into_iter().zip(changes))
+                    .map(|(item, change)| async move {
+                        self.run_item(item, change, context, report).await
+                    })
+                    .buffer_unordered(concurrency);
+            let mut first_error: Option<EngineError> = None;
+            while let Some(result) = results.next().await {
+                match result {
+                    Ok(Some(finished)) => {
+                        // The receiver lives as long as this future (`try_join` below).
+                        let _ = finished_tx.send(finished);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            Ok::<_, EngineError>(first_error)
+        };
+        let complete = async {
+            let mut chunk: Vec<FinishedItem> = Vec::new();
+            while let Some(finished) = finished_rx.recv().await {
+                chunk.push(finished);
+                if chunk.len() >= COMPLETE_CHUNK || claimed_at.elapsed() >= half_lease {
+                    self.complete_all(&mut chunk).await?;
+                }
+            }
+            self.complete_all(&mut chunk).await
+        };
+        let (first_error, ()) = futures::future::try_join(run, complete).await?;
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Records the Done items of `finished` (with their outbox events) in one store batch and
