@@ -86,6 +86,48 @@ impl LinkStore for PostgresStore {
         .await
     }
 
+    async fn links_by_crm_ids(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_ids: &[&str],
+        part: &LinkPart,
+    ) -> StoreResult<Vec<Option<IdLink>>> {
+        if crm_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM id_links
+                  WHERE admin = $1 AND kind = $2 AND crm_id = ANY($3) AND part = $4
+                    AND part_name = $5"
+            ))
+            .await
+            .store()?;
+        let ids: Vec<&str> = crm_ids.to_vec();
+        let rows = client
+            .query(
+                &stmt,
+                &[
+                    &admin.as_str(),
+                    &kind.as_str(),
+                    &ids,
+                    &part.as_str(),
+                    &part.name(),
+                ],
+            )
+            .await
+            .store()?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let link = decode(row)?;
+            found.insert(link.crm_id.clone(), link);
+        }
+        // One answer per id asked, in order (an id asked twice gets the link twice).
+        Ok(crm_ids.iter().map(|id| found.get(*id).cloned()).collect())
+    }
+
     async fn link_by_snelstart_id(
         &self,
         admin: &AdminKey,

@@ -134,6 +134,34 @@ impl LinkStore for SqliteStore {
             .await
     }
 
+    async fn links_by_crm_ids(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_ids: &[&str],
+        part: &LinkPart,
+    ) -> StoreResult<Vec<Option<IdLink>>> {
+        let admin = admin.as_str().to_owned();
+        let crm_ids: Vec<String> = crm_ids.iter().map(|id| (*id).to_owned()).collect();
+        let part = part.clone();
+        // One turn of one connection for the whole list: the per-record cost was the trip
+        // to the blocking pool, not the indexed look-up.
+        self.pool
+            .run(move |conn| {
+                crm_ids
+                    .iter()
+                    .map(|crm_id| {
+                        find_one(
+                            conn,
+                            "admin = ?1 AND kind = ?2 AND crm_id = ?3 AND part = ?4 AND part_name = ?5",
+                            params![admin, kind.as_str(), crm_id, part.as_str(), part.name()],
+                        )
+                    })
+                    .collect()
+            })
+            .await
+    }
+
     async fn link_by_snelstart_id(
         &self,
         admin: &AdminKey,

@@ -191,20 +191,19 @@ pub(crate) async fn prepare_decisions<S: Store, Src: CrmSource, Snk: CrmSink>(
     relations: &[&Relation],
 ) -> Result<(), EngineError> {
     let inner = &engine.inner;
+    let undecided: Vec<&Relation> = relations
+        .iter()
+        .copied()
+        .filter(|r| !context.has_decision(r.id.as_str()))
+        .collect();
+    // One store look-up for the batch, not one per relation.
+    let ids: Vec<&str> = undecided.iter().map(|r| r.id.as_str()).collect();
+    let links = inner
+        .store
+        .links_by_crm_ids(&inner.admin, EntityKind::Relation, &ids, &LinkPart::Whole)
+        .await?;
     let mut todo = Vec::new();
-    for r in relations {
-        if context.has_decision(r.id.as_str()) {
-            continue;
-        }
-        let linked = inner
-            .store
-            .link_by_crm_id(
-                &inner.admin,
-                EntityKind::Relation,
-                r.id.as_str(),
-                &LinkPart::Whole,
-            )
-            .await?;
+    for (r, linked) in undecided.into_iter().zip(links) {
         if linked.is_none() {
             context.note_unlinked(r.id.as_str());
             todo.push(MatchRecord::from_crm(r));

@@ -98,6 +98,7 @@ where
     Fut: Future<Output = S>,
 {
     links_lookup_by_all_keys(make().await).await;
+    links_batch_lookup_by_crm_ids(make().await).await;
     links_keys_are_unique(make().await).await;
     links_payload_hash_cas(make().await).await;
     links_paging_and_stream(make().await).await;
@@ -208,6 +209,59 @@ pub async fn links_lookup_by_all_keys<S: Store>(store: S) {
         None,
         "delete removes every key"
     );
+}
+
+/// A batch look-up by CRM ids answers each id as a single look-up would, in the order asked,
+/// within the administration, kind and part asked.
+pub async fn links_batch_lookup_by_crm_ids<S: Store>(store: S) {
+    let rel = EntityKind::Relation;
+    let one = IdLink::new(admin(), rel, "crm-1", uuid(1), t0()).with_payload_hash("h1");
+    let two = IdLink::new(admin(), rel, "crm-2", uuid(2), t0()).with_natural_key("1002");
+    let two_supplier =
+        IdLink::new(admin(), rel, "crm-2", uuid(3), t0()).with_part(LinkPart::SupplierHalf);
+    let elsewhere = IdLink::new(other_admin(), rel, "crm-3", uuid(4), t0());
+    let other_kind = IdLink::new(admin(), EntityKind::CostCentre, "crm-4", uuid(5), t0());
+    for link in [&one, &two, &two_supplier, &elsewhere, &other_kind] {
+        store.upsert_link(link.clone()).await.expect("upsert");
+    }
+    let asked = ["crm-2", "missing", "crm-1", "crm-2", "crm-3", "crm-4"];
+    let found = store
+        .links_by_crm_ids(&admin(), rel, &asked, WHOLE)
+        .await
+        .expect("batch look-up");
+    assert_eq!(
+        found,
+        vec![
+            Some(two.clone()),
+            None,
+            Some(one.clone()),
+            Some(two),
+            None,
+            None
+        ],
+        "one answer per id, in order; other administrations and kinds stay out"
+    );
+    for (id, link) in asked.iter().zip(&found) {
+        let single = store
+            .link_by_crm_id(&admin(), rel, id, WHOLE)
+            .await
+            .expect("single look-up");
+        assert_eq!(&single, link, "batch and single look-up agree for {id}");
+    }
+    let suppliers = store
+        .links_by_crm_ids(&admin(), rel, &["crm-1", "crm-2"], &LinkPart::SupplierHalf)
+        .await
+        .expect("batch look-up of a part");
+    assert_eq!(
+        suppliers,
+        vec![None, Some(two_supplier)],
+        "the part is part of the key"
+    );
+    let none: Vec<Option<IdLink>> = store
+        .links_by_crm_ids(&admin(), rel, &[], WHOLE)
+        .await
+        .expect("empty batch");
+    assert!(none.is_empty(), "an empty batch asks nothing");
 }
 
 /// Two CRM records can never share a SnelStart id or a natural key.

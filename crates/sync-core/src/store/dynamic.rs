@@ -135,6 +135,13 @@ trait ObjectStore: Send + Sync + 'static {
         crm_id: &'a str,
         part: &'a LinkPart,
     ) -> BoxFuture<'a, StoreResult<Option<IdLink>>>;
+    fn links_by_crm_ids<'a>(
+        &'a self,
+        admin: &'a AdminKey,
+        kind: EntityKind,
+        crm_ids: &'a [&'a str],
+        part: &'a LinkPart,
+    ) -> BoxFuture<'a, StoreResult<Vec<Option<IdLink>>>>;
     fn link_by_snelstart_id<'a>(
         &'a self,
         admin: &'a AdminKey,
@@ -374,6 +381,18 @@ impl<S: Store> ObjectStore for S {
         part: &'a LinkPart,
     ) -> BoxFuture<'a, StoreResult<Option<IdLink>>> {
         Box::pin(LinkStore::link_by_crm_id(self, admin, kind, crm_id, part))
+    }
+
+    fn links_by_crm_ids<'a>(
+        &'a self,
+        admin: &'a AdminKey,
+        kind: EntityKind,
+        crm_ids: &'a [&'a str],
+        part: &'a LinkPart,
+    ) -> BoxFuture<'a, StoreResult<Vec<Option<IdLink>>>> {
+        Box::pin(LinkStore::links_by_crm_ids(
+            self, admin, kind, crm_ids, part,
+        ))
     }
 
     fn link_by_snelstart_id<'a>(
@@ -735,6 +754,18 @@ impl LinkStore for DynStore {
         part: &LinkPart,
     ) -> StoreResult<Option<IdLink>> {
         self.inner.link_by_crm_id(admin, kind, crm_id, part).await
+    }
+
+    async fn links_by_crm_ids(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_ids: &[&str],
+        part: &LinkPart,
+    ) -> StoreResult<Vec<Option<IdLink>>> {
+        self.inner
+            .links_by_crm_ids(admin, kind, crm_ids, part)
+            .await
     }
 
     async fn link_by_snelstart_id(

@@ -210,6 +210,31 @@ pub trait LinkStore {
         part: &LinkPart,
     ) -> impl Future<Output = StoreResult<Option<IdLink>>> + Send;
 
+    /// The links of several CRM records' `part`, one entry per id of `crm_ids` in the same
+    /// order (`None` where a record has no link), as [`LinkStore::link_by_crm_id`] would
+    /// answer each. The engine asks this once per claimed batch instead of once per record.
+    ///
+    /// The default implementation loops over [`LinkStore::link_by_crm_id`]; stores override
+    /// it with one round trip (one query, or one turn of one connection).
+    fn links_by_crm_ids(
+        &self,
+        admin: &AdminKey,
+        kind: EntityKind,
+        crm_ids: &[&str],
+        part: &LinkPart,
+    ) -> impl Future<Output = StoreResult<Vec<Option<IdLink>>>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            let mut links = Vec::with_capacity(crm_ids.len());
+            for crm_id in crm_ids {
+                links.push(self.link_by_crm_id(admin, kind, crm_id, part).await?);
+            }
+            Ok(links)
+        }
+    }
+
     /// The link of a SnelStart record.
     fn link_by_snelstart_id(
         &self,
