@@ -15,6 +15,7 @@ use crate::codec::{
     time_from_sql, time_to_sql,
 };
 use crate::queue::first_lost_lease;
+use crate::records::AuditRows;
 
 /// One outcome as the columns it sets: (state, retry time, review reasons, error).
 type OutcomeColumns = (&'static str, Option<i64>, Option<String>, Option<String>);
@@ -75,15 +76,20 @@ impl OutboxStore for PostgresStore {
                 twice.token.id
             )));
         }
-        // The whole batch is two statements (outcomes, then events) in one transaction,
-        // whatever its size: a round trip per item was most of a fleet worker's store time.
+        // The whole batch is at most three statements (outcomes, events, audit entries) in
+        // one transaction, whatever its size: a round trip per item was most of a fleet
+        // worker's store time, and an audit entry apart was a commit per write.
         let n = items.len();
         let tokens: Vec<LeaseToken> = items.iter().map(|f| f.token).collect();
         let (mut ids, mut attempts) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut states, mut ats) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut reviews, mut errors) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let (mut event_items, mut keys, mut events) = (Vec::new(), Vec::new(), Vec::new());
+        let mut audit = AuditRows::default();
         for finished in items {
+            for entry in finished.audit {
+                audit.push(entry)?;
+            }
             let (state, at, review, error) = outcome_columns(finished.outcome)?;
             let id = finished.token.id.get();
             ids.push(id);
@@ -122,6 +128,7 @@ impl OutboxStore for PostgresStore {
             .await
             .store()?;
         }
+        audit.insert(&tx).await?;
         tx.commit().await.store()?;
         Ok(())
     }

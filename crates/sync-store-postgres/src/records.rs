@@ -187,45 +187,90 @@ fn decode_audit(row: &Row) -> StoreResult<AuditEntry> {
     Ok(entry)
 }
 
-impl AuditStore for PostgresStore {
-    async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
-        let at = time_to_sql(entry.at)?;
-        let (outcome, message) = match &entry.outcome {
+/// Appends audit entries in order, as arrays: one statement for any number of entries.
+const INSERT_AUDIT: &str = "
+    INSERT INTO audit_log
+        (at, admin, kind, crm_id, snelstart_id, action, request_summary, outcome, message)
+    SELECT at, admin, kind, crm_id, snelstart_id, action, request_summary, outcome, message
+      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::text[],
+                  $7::text[], $8::text[], $9::text[]) WITH ORDINALITY
+           AS a(at, admin, kind, crm_id, snelstart_id, action, request_summary, outcome,
+                message, n)
+     ORDER BY n";
+
+/// Audit entries as the columns of [`INSERT_AUDIT`].
+#[derive(Default)]
+pub(crate) struct AuditRows {
+    at: Vec<i64>,
+    admin: Vec<String>,
+    kind: Vec<&'static str>,
+    crm_id: Vec<Option<String>>,
+    snelstart_id: Vec<Option<Uuid>>,
+    action: Vec<String>,
+    summary: Vec<String>,
+    outcome: Vec<&'static str>,
+    message: Vec<Option<String>>,
+}
+
+impl AuditRows {
+    pub(crate) fn push(&mut self, entry: AuditEntry) -> StoreResult<()> {
+        let (outcome, message) = match entry.outcome {
             AuditOutcome::Ok => ("ok", None),
-            AuditOutcome::Error(message) => ("error", Some(message.as_str())),
+            AuditOutcome::Error(message) => ("error", Some(message)),
             other => {
                 return Err(StoreError::invalid(format!(
                     "audit outcome {other:?} is not supported by this store version"
                 )));
             }
         };
-        let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "INSERT INTO audit_log
-                    (at, admin, kind, crm_id, snelstart_id, action, request_summary, outcome, message)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .await
-            .store()?;
+        self.at.push(time_to_sql(entry.at)?);
+        self.admin.push(entry.admin.as_str().to_owned());
+        self.kind.push(entry.kind.as_str());
+        self.crm_id.push(entry.crm_id);
+        self.snelstart_id.push(entry.snelstart_id);
+        self.action.push(entry.action);
+        self.summary.push(entry.request_summary);
+        self.outcome.push(outcome);
+        self.message.push(message);
+        Ok(())
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.at.is_empty()
+    }
+
+    /// Appends the entries (nothing when there are none).
+    pub(crate) async fn insert(&self, client: &impl CachedSql) -> StoreResult<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
         client
-            .execute(
-                &stmt,
+            .execute_cached(
+                INSERT_AUDIT,
                 &[
-                    &at,
-                    &entry.admin.as_str(),
-                    &entry.kind.as_str(),
-                    &entry.crm_id,
-                    &entry.snelstart_id,
-                    &entry.action,
-                    &entry.request_summary,
-                    &outcome,
-                    &message,
+                    &self.at,
+                    &self.admin,
+                    &self.kind,
+                    &self.crm_id,
+                    &self.snelstart_id,
+                    &self.action,
+                    &self.summary,
+                    &self.outcome,
+                    &self.message,
                 ],
             )
             .await
             .store()?;
         Ok(())
+    }
+}
+
+impl AuditStore for PostgresStore {
+    async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
+        let mut rows = AuditRows::default();
+        rows.push(entry)?;
+        let client = self.client().await?;
+        rows.insert(&client).await
     }
 
     async fn recent_audit(&self, admin: &AdminKey, limit: usize) -> StoreResult<Vec<AuditEntry>> {

@@ -15,8 +15,10 @@ use crate::codec::{
     time_to_sql,
 };
 use crate::queue::update_leased;
+use crate::records::insert_audit;
 
-/// Records every outcome and stores every event, or nothing (dropping `tx` rolls back).
+/// Records every outcome and stores every event and audit entry, or nothing (dropping `tx`
+/// rolls back).
 fn finish_batch_tx(conn: &mut Connection, items: Vec<FinishedItem>, now: i64) -> StoreResult<()> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -71,6 +73,9 @@ fn finish_batch_tx(conn: &mut Connection, items: Vec<FinishedItem>, now: i64) ->
             .store()?
             .execute(params![token.id.get(), event.idempotency_key, text, now])
             .store()?;
+        }
+        for entry in &finished.audit {
+            insert_audit(&tx, entry)?;
         }
     }
     tx.commit().store()?;

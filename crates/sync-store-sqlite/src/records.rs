@@ -1,7 +1,7 @@
 //! [`StateStore`], [`AuditStore`] and [`ConfigStore`] on SQLite.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use sync_core::store::{
     AdminKey, AuditEntry, AuditOutcome, AuditStore, ConfigStore, ConfigVersion, StateArea,
     StateKey, StateStore, StoreError, StoreResult,
@@ -216,41 +216,50 @@ fn decode_audit(raw: RawAudit) -> StoreResult<AuditEntry> {
     Ok(entry)
 }
 
+/// An audit outcome as its columns (outcome, message).
+fn audit_outcome(outcome: &AuditOutcome) -> StoreResult<(&'static str, Option<&str>)> {
+    match outcome {
+        AuditOutcome::Ok => Ok(("ok", None)),
+        AuditOutcome::Error(message) => Ok(("error", Some(message.as_str()))),
+        other => Err(StoreError::invalid(format!(
+            "audit outcome {other:?} is not supported by this store version"
+        ))),
+    }
+}
+
+/// Appends one audit entry on `conn` (inside the caller's transaction, if any).
+pub(crate) fn insert_audit(conn: &Connection, entry: &AuditEntry) -> StoreResult<()> {
+    let at = time_to_sql(entry.at)?;
+    let (outcome, message) = audit_outcome(&entry.outcome)?;
+    conn.prepare_cached(
+        "INSERT INTO audit_log
+            (at, admin, kind, crm_id, snelstart_id, action, request_summary, outcome, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .store()?
+    .execute(params![
+        at,
+        entry.admin.as_str(),
+        entry.kind.as_str(),
+        entry.crm_id,
+        entry.snelstart_id.map(|id| id.to_string()),
+        entry.action,
+        entry.request_summary,
+        outcome,
+        message
+    ])
+    .store()?;
+    Ok(())
+}
+
 impl AuditStore for SqliteStore {
     async fn append_audit(&self, entry: AuditEntry) -> StoreResult<()> {
-        let at = time_to_sql(entry.at)?;
-        let (outcome, message) = match &entry.outcome {
-            AuditOutcome::Ok => ("ok", None),
-            AuditOutcome::Error(message) => ("error", Some(message.clone())),
-            other => {
-                return Err(StoreError::invalid(format!(
-                    "audit outcome {other:?} is not supported by this store version"
-                )));
-            }
-        };
+        // Refused before it reaches the writer (and its group) when the store cannot keep it.
+        time_to_sql(entry.at)?;
+        audit_outcome(&entry.outcome)?;
         // One of the per-item writes: committed together with those of concurrent items.
         self.pool
-            .write_grouped(move |conn| {
-                conn.prepare_cached(
-                    "INSERT INTO audit_log
-                        (at, admin, kind, crm_id, snelstart_id, action, request_summary, outcome, message)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )
-                .store()?
-                .execute(params![
-                    at,
-                    entry.admin.as_str(),
-                    entry.kind.as_str(),
-                    entry.crm_id,
-                    entry.snelstart_id.map(|id| id.to_string()),
-                    entry.action,
-                    entry.request_summary,
-                    outcome,
-                    message
-                ])
-                .store()?;
-                Ok(())
-            })
+            .write_grouped(move |conn| insert_audit(conn, &entry))
             .await
     }
 

@@ -69,7 +69,8 @@ impl<S: Store, Snk: CrmSink> HandlerCtx<'_, S, Snk> {
     }
 
     /// Appends an audit entry for a write; audit failures are logged, not fatal (the write
-    /// already happened and the link records it).
+    /// already happened and the link records it). While an item runs, the entry is stored
+    /// with the item's outcome (see `engine::outbox::buffer_audit`).
     pub(crate) async fn audit(
         &self,
         kind: EntityKind,
@@ -94,6 +95,9 @@ impl<S: Store, Snk: CrmSink> HandlerCtx<'_, S, Snk> {
         if let Some(id) = snelstart_id {
             entry = entry.with_snelstart_id(id);
         }
+        let Some(entry) = super::outbox::buffer_audit(entry) else {
+            return;
+        };
         if let Err(e) = self.store.append_audit(entry).await {
             tracing::warn!(error = %e, "could not write the audit log");
         }

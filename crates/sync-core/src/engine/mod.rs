@@ -175,6 +175,11 @@ pub(crate) struct Inner<S, Src, Snk> {
     pub(crate) budget_seeded: tokio::sync::OnceCell<()>,
     /// How many of this engine's own calls (`BudgetUsage::total`) are already in the store.
     pub(crate) budget_recorded: Mutex<u64>,
+    /// The values this engine last read or wrote of the state it rewrites at the end of runs
+    /// (the spent budget, the last successes): the expected value of its next
+    /// compare-and-swap, so the usual case (no other writer meanwhile) is one statement
+    /// instead of a read and a write. A conflict drops the entry and reads again.
+    pub(crate) state_seen: Mutex<std::collections::HashMap<StateKey, Option<String>>>,
     /// When this engine last pruned finished work (see [`EngineOptions::retention`]).
     pub(crate) last_prune: Mutex<Option<DateTime<Utc>>>,
     /// What [`SyncEngine::run_until_idle`] sleeps for, while it does.
@@ -269,6 +274,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 bound: tokio::sync::OnceCell::new(),
                 budget_seeded: tokio::sync::OnceCell::new(),
                 budget_recorded: Mutex::new(0),
+                state_seen: Mutex::default(),
                 last_prune: Mutex::new(None),
                 waiting: Mutex::new(None),
             }),

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::{SyncEngine, later};
 use crate::crm::{CrmSink, CrmSource, SinkEvent};
 use crate::error::EngineError;
-use crate::store::{NewOutboxEvent, Store, WorkItem};
+use crate::store::{AuditEntry, NewOutboxEvent, Store, WorkItem};
 
 /// Events delivered per store claim.
 const DELIVERY_PAGE: usize = 100;
@@ -23,19 +23,27 @@ const DELIVERY_PAGE: usize = 100;
 /// that died mid-delivery).
 const DELIVERY_LEASE: Duration = Duration::from_secs(60);
 
-type Buffer = Arc<Mutex<Vec<SinkEvent>>>;
+/// What one item's handling produced besides its result: events for the sink and audit
+/// entries of its writes, both stored with its outcome.
+#[derive(Default)]
+pub(crate) struct Produced {
+    pub(crate) events: Vec<SinkEvent>,
+    pub(crate) audit: Vec<AuditEntry>,
+}
+
+type Buffer = Arc<Mutex<Produced>>;
 
 tokio::task_local! {
     static ITEM_EVENTS: Buffer;
 }
 
-/// Runs `work` (the handling of one item) with its own event buffer; returns its output and
-/// the events it produced, in order.
-pub(crate) async fn collect<F: std::future::Future>(work: F) -> (F::Output, Vec<SinkEvent>) {
+/// Runs `work` (the handling of one item) with its own buffer; returns its output and the
+/// events and audit entries it produced, in order.
+pub(crate) async fn collect<F: std::future::Future>(work: F) -> (F::Output, Produced) {
     let buffer = Buffer::default();
     let output = ITEM_EVENTS.scope(Arc::clone(&buffer), work).await;
-    let events = std::mem::take(&mut *buffer.lock().unwrap_or_else(PoisonError::into_inner));
-    (output, events)
+    let produced = std::mem::take(&mut *buffer.lock().unwrap_or_else(PoisonError::into_inner));
+    (output, produced)
 }
 
 /// Puts `event` in the running item's buffer; gives it back when no item runs here (intake,
@@ -47,10 +55,28 @@ pub(crate) fn buffer(event: SinkEvent) -> Option<SinkEvent> {
             buffer
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
+                .events
                 .push(event);
         }
     });
     event
+}
+
+/// Puts an audit entry in the running item's buffer, to be appended in the transaction that
+/// records the item's outcome (one commit per batch instead of one per write); gives it back
+/// when no item runs here, for appending at once.
+pub(crate) fn buffer_audit(entry: AuditEntry) -> Option<AuditEntry> {
+    let mut entry = Some(entry);
+    let _ = ITEM_EVENTS.try_with(|buffer| {
+        if let Some(entry) = entry.take() {
+            buffer
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .audit
+                .push(entry);
+        }
+    });
+    entry
 }
 
 /// The outbox entries of `item`'s events: each under a key unique to this administration,

@@ -35,14 +35,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     .state(&self.inner.admin, &StateKey::BudgetSpent)
                     .await
                 {
-                    Ok(Some(text)) => {
-                        let now = self.now();
-                        let ages = budget_times(&text)
-                            .into_iter()
-                            .filter_map(|at| (now - at).to_std().ok());
-                        self.inner.client.budget().seed(ages);
+                    Ok(text) => {
+                        if let Some(text) = &text {
+                            let now = self.now();
+                            let ages = budget_times(text)
+                                .into_iter()
+                                .filter_map(|at| (now - at).to_std().ok());
+                            self.inner.client.budget().seed(ages);
+                        }
+                        self.saw_state(&StateKey::BudgetSpent, Some(text));
                     }
-                    Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "could not read the spent budget"),
                 }
             })
@@ -52,7 +54,10 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     /// Adds this engine's calls since the last record to the ones the store keeps (which
     /// other processes add to as well; compare-and-swap, retried a few times), for
     /// [`SyncEngine::seed_budget`]. Only new calls are added, so none is counted twice, and
-    /// times are kept with repeats (calls in the same millisecond are several calls).
+    /// times are kept with repeats (calls in the same millisecond are several calls). The
+    /// swap expects the value this engine last read or wrote, so the usual case is one
+    /// statement; when another process wrote meanwhile, the swap fails and the value is read
+    /// again.
     async fn record_budget(&self) {
         let now = self.now();
         let budget = self.inner.client.budget();
@@ -76,13 +81,17 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let store = &self.inner.store;
         let admin = &self.inner.admin;
         let horizon = now - chrono::TimeDelta::hours(1);
+        let key = &StateKey::BudgetSpent;
         for _ in 0..3 {
-            let current = match store.state(admin, &StateKey::BudgetSpent).await {
-                Ok(current) => current,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not read the spent budget");
-                    return;
-                }
+            let current = match self.seen_state(key) {
+                Some(current) => current,
+                None => match store.state(admin, key).await {
+                    Ok(current) => current,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not read the spent budget");
+                        return;
+                    }
+                },
             };
             let mut times: Vec<i64> = current
                 .as_deref()
@@ -111,15 +120,74 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                         .budget_recorded
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner) = total;
+                    self.saw_state(key, Some(Some(text)));
                     return;
                 }
-                Err(e) if e.is_conflict() => continue,
+                Err(e) if e.is_conflict() => {
+                    self.saw_state(key, None);
+                    continue;
+                }
                 Err(e) => {
+                    self.saw_state(key, None);
                     tracing::warn!(error = %e, "could not record the spent budget");
                     return;
                 }
             }
         }
+    }
+
+    /// The value of `key` as this engine last read or wrote it; `None` when it does not know
+    /// (see `Inner::state_seen`).
+    fn seen_state(&self, key: &StateKey) -> Option<Option<String>> {
+        self.inner
+            .state_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    /// Remembers the value of `key` as just read or written (`None`: forget it).
+    fn saw_state(&self, key: &StateKey, value: Option<Option<String>>) {
+        let mut seen = self
+            .inner
+            .state_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match value {
+            Some(value) => {
+                seen.insert(key.clone(), value);
+            }
+            None => {
+                seen.remove(key);
+            }
+        }
+    }
+
+    /// Records `now` as the last success of `kind`: a compare-and-swap against the value
+    /// this engine last read or wrote, read again once when another engine wrote meanwhile
+    /// (losing to a concurrent writer after that is harmless: it wrote a success as recent).
+    async fn record_last_success(&self, kind: EntityKind, now: &str) -> Result<(), EngineError> {
+        let key = last_success_cursor(kind);
+        let store = &self.inner.store;
+        let admin = &self.inner.admin;
+        for _ in 0..2 {
+            let current = match self.seen_state(&key) {
+                Some(current) => current,
+                None => store.state(admin, &key).await?,
+            };
+            match store
+                .put_state(admin, &key, current.as_deref(), now, self.now())
+                .await
+            {
+                Ok(()) => {
+                    self.saw_state(&key, Some(Some(now.to_owned())));
+                    return Ok(());
+                }
+                Err(_) => self.saw_state(&key, None),
+            }
+        }
+        Ok(())
     }
 
     /// Ingests and processes until no work is eligible now.
@@ -210,14 +278,17 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         {
             self.ensure_bound().await?;
         }
-        // Events an earlier run (or a process that died) stored but the sink did not accept.
-        self.deliver_outbox().await?;
         let report = Arc::new(Mutex::new(RunReport::default()));
         let context = Arc::new(RunContext::new());
         let concurrency = self.concurrency();
         let mut outage = false;
         let mut touched: Vec<EntityKind> = Vec::new();
         let mut gauge_set: Option<std::time::Instant> = None;
+        // Whether this run made a delivery pass (one after each batch); a run without a batch
+        // makes one at its end, for events an earlier run or a process that died stored
+        // and the sink did not accept. One pass per slice instead of one before and one
+        // after its batch.
+        let mut delivered = false;
         loop {
             let now = self.now();
             if self.breaker_open(now).is_some() {
@@ -271,8 +342,11 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             bookings::prepare_batch(self, &context, &items).await?;
             self.run_batch(items, changes, &context, &report, concurrency)
                 .await?;
-            // The batch's events are stored with its outcomes; the CRM hears them now.
+            // The batch's events are stored with its outcomes; the CRM hears them now, after
+            // any an earlier run (or a process that died) stored and the sink did not accept
+            // (delivery goes oldest first).
             self.deliver_outbox().await?;
+            delivered = true;
             // Counting reads every item of the administration (done ones included): once per
             // batch made a long run quadratic, once a second is enough for a gauge. The end of
             // the run counts anyway, so a run of one batch (a fleet's slice) counts once.
@@ -285,6 +359,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 Some(_) => {}
             }
         }
+        if !delivered {
+            self.deliver_outbox().await?;
+        }
         let counts = match gauge_set {
             Some(_) => Some(self.set_queue_gauge().await?),
             None => None,
@@ -293,20 +370,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             self.prune_if_due().await;
             let now = self.now().to_rfc3339();
             for kind in touched {
-                let name = last_success_cursor(kind);
-                let current = self.inner.store.state(&self.inner.admin, &name).await?;
-                // Another engine may have written it meanwhile; losing that race is harmless.
-                let _ = self
-                    .inner
-                    .store
-                    .put_state(
-                        &self.inner.admin,
-                        &name,
-                        current.as_deref(),
-                        &now,
-                        self.now(),
-                    )
-                    .await;
+                self.record_last_success(kind, &now).await?;
             }
         }
         if self.inner.client.budget_usage().total > calls_before {
@@ -539,7 +603,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 tracing::warn!(error = %e, "completing a batch refused; completing one by one");
                 let mut first_error = None;
                 for one in batch {
+                    let audit = one.audit.clone();
                     if let Err(e) = store.finish_batch(vec![one], now).await {
+                        self.audit_apart(audit).await;
                         first_error.get_or_insert(e);
                     }
                 }
@@ -548,7 +614,22 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     None => Ok(()),
                 }
             }
-            Err(e) => Err(e.into()),
+            Err(e) => {
+                self.audit_apart(batch.into_iter().flat_map(|f| f.audit).collect())
+                    .await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Appends audit entries whose outcome was not recorded (a lost lease, a store failure):
+    /// the writes they describe happened all the same. Failures are logged, as for any audit
+    /// entry.
+    async fn audit_apart(&self, audit: Vec<crate::store::AuditEntry>) {
+        for entry in audit {
+            if let Err(e) = self.inner.store.append_audit(entry).await {
+                tracing::warn!(error = %e, "could not write the audit log");
+            }
         }
     }
 
@@ -573,11 +654,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         // without this the item would be claimed again after its lease and panic again.
         // The events the handling tells the sink are collected, not delivered: they are
         // stored with the item's outcome below and delivered from the outbox.
-        let (result, mut events) = outbox::collect(
+        let (result, produced) = outbox::collect(
             std::panic::AssertUnwindSafe(self.handle(&item, change, context)).catch_unwind(),
         )
         .instrument(span.clone())
         .await;
+        let outbox::Produced { mut events, audit } = produced;
         let result = match result {
             Ok(result) => result,
             Err(panic) => {
@@ -632,13 +714,20 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             outcome,
             ItemOutcome::Failed(_) | ItemOutcome::NeedsReview(_)
         );
-        let finished = FinishedItem::new(token, outcome, outbox::entries(&item, events));
+        let finished =
+            FinishedItem::new(token, outcome, outbox::entries(&item, events)).with_audit(audit);
         let mut to_complete = None;
         if action == Action::Deferred || parks {
-            self.inner
+            let audit = finished.audit.clone();
+            if let Err(e) = self
+                .inner
                 .store
                 .finish_batch(vec![finished], self.now())
-                .await?;
+                .await
+            {
+                self.audit_apart(audit).await;
+                return Err(e.into());
+            }
             if parks {
                 self.park(&item).await;
             }

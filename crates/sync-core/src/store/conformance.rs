@@ -124,6 +124,7 @@ where
     queue_next_due(make().await).await;
     queue_scoped_lookups_and_dependencies(make().await).await;
     outbox_stored_with_outcome(make().await).await;
+    audit_stored_with_outcome(make().await).await;
     outbox_delivery_leases(make().await).await;
     audit_order(make().await).await;
     config_versions_cas(make().await).await;
@@ -2343,6 +2344,70 @@ pub async fn outbox_stored_with_outcome<S: Store>(store: S) {
         .unwrap_err();
     assert!(err.is_conflict(), "finishing twice: {err}");
     assert_eq!(store.outbox_backlog(&admin()).await.unwrap().waiting, 4);
+}
+
+/// `finish_batch` appends each item's audit entries (in order, every field kept) with the
+/// outcomes, and none when the batch is refused.
+pub async fn audit_stored_with_outcome<S: Store>(store: S) {
+    enqueue_records(&store, 2).await;
+    let claimed = store.claim(&admin(), at(1), 2, LEASE).await.unwrap();
+    let entry = |n: u128, outcome: AuditOutcome| {
+        AuditEntry::new(
+            at(1),
+            admin(),
+            EntityKind::Relation,
+            "create",
+            format!("POST /relaties #{n}"),
+            outcome,
+        )
+        .with_crm_id(format!("r{n}"))
+        .with_snelstart_id(uuid(n))
+    };
+    let batch = |attempt_offset: u32| {
+        claimed
+            .iter()
+            .enumerate()
+            .map(|(n, w)| {
+                let mut token = w.lease();
+                if n == 1 {
+                    token.attempt += attempt_offset;
+                }
+                let n = n as u128 * 2;
+                FinishedItem::new(token, ItemOutcome::Done, Vec::new()).with_audit(vec![
+                    entry(n, AuditOutcome::Ok),
+                    entry(n + 1, AuditOutcome::Error("REL-0008".into())),
+                ])
+            })
+            .collect::<Vec<_>>()
+    };
+    let err = store.finish_batch(batch(1), at(2)).await.unwrap_err();
+    assert!(err.is_conflict(), "a lost lease: {err}");
+    assert!(
+        store.recent_audit(&admin(), 10).await.unwrap().is_empty(),
+        "a refused batch appends no audit entry"
+    );
+    store.finish_batch(batch(0), at(2)).await.expect("finish");
+    let recent = store.recent_audit(&admin(), 10).await.unwrap();
+    let summaries: Vec<&str> = recent.iter().map(|e| e.request_summary.as_str()).collect();
+    assert_eq!(
+        summaries,
+        [
+            "POST /relaties #3",
+            "POST /relaties #2",
+            "POST /relaties #1",
+            "POST /relaties #0"
+        ],
+        "newest first, in the order given"
+    );
+    assert_eq!(recent[3], entry(0, AuditOutcome::Ok));
+    assert_eq!(recent[2], entry(1, AuditOutcome::Error("REL-0008".into())));
+    assert!(
+        store
+            .recent_audit(&other_admin(), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 /// Delivery leases: a claimed event is not handed out again until its lease ends or it is

@@ -449,6 +449,7 @@ impl OutboxStore for MemoryStore {
             for finished in items {
                 let admin = s.item_for_lease(finished.token)?.admin.clone();
                 s.apply_outcome(finished.token, finished.outcome, now)?;
+                s.audit.extend(finished.audit);
                 for event in finished.events {
                     s.last_outbox_id += 1;
                     let id = OutboxId::new(s.last_outbox_id);

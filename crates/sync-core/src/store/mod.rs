@@ -130,7 +130,9 @@
 //!   `needs_review`) **and** stores the events each produced, in one atomic step: an event
 //!   exists exactly when its outcome does. One refused token (a lost lease, the same token
 //!   twice) refuses the whole call and nothing is written. Events take the administration of
-//!   their item.
+//!   their item. Each item's audit entries ([`FinishedItem::audit`]) are appended to the
+//!   audit log in the same step (as [`AuditStore::append_audit`] would), and, like the
+//!   events, not at all when the call is refused.
 //! * [`OutboxStore::claim_outbox`] hands out, lowest id first and at most `limit`, the events
 //!   of one administration with `next_attempt_at <= now`, each leased until `now + lease`
 //!   (`next_attempt_at` moves there, `attempts + 1`): concurrent deliverers never hold the
@@ -522,7 +524,8 @@ pub trait AuditStore {
 /// Events for the CRM sink, stored with the outcome that produced them and delivered until
 /// the sink accepts them. See the [module contract](self).
 pub trait OutboxStore {
-    /// Records each item's outcome and stores its events, all in one atomic step.
+    /// Records each item's outcome and stores its events and audit entries, all in one
+    /// atomic step.
     fn finish_batch(
         &self,
         items: Vec<FinishedItem>,

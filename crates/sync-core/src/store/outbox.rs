@@ -12,7 +12,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AdminKey, LeaseToken, StoredError};
+use super::{AdminKey, AuditEntry, LeaseToken, StoredError};
 
 /// Identifies an outbox entry. Assigned by the store, increasing in the order entries are
 /// stored (which is the order they are delivered in), never reused.
@@ -124,7 +124,7 @@ pub enum ItemOutcome {
     NeedsReview(serde_json::Value),
 }
 
-/// One claimed item's outcome with the events it produced, for
+/// One claimed item's outcome with the events and audit entries it produced, for
 /// [`OutboxStore::finish_batch`](super::OutboxStore::finish_batch).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -135,6 +135,13 @@ pub struct FinishedItem {
     pub outcome: ItemOutcome,
     /// Events for the sink, in delivery order; stored only if the outcome is.
     pub events: Vec<NewOutboxEvent>,
+    /// Audit entries of the writes the item's handling sent, in order; appended to the audit
+    /// log in the same transaction as the outcome (as [`AuditStore::append_audit`] would,
+    /// one commit per batch instead of one per write). When the batch is refused they are
+    /// not stored: the caller appends them on its own (the writes did happen).
+    ///
+    /// [`AuditStore::append_audit`]: super::AuditStore::append_audit
+    pub audit: Vec<AuditEntry>,
 }
 
 impl FinishedItem {
@@ -144,7 +151,15 @@ impl FinishedItem {
             token,
             outcome,
             events,
+            audit: Vec::new(),
         }
+    }
+
+    /// Sets the audit entries stored with the outcome.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Vec<AuditEntry>) -> Self {
+        self.audit = audit;
+        self
     }
 }
 
