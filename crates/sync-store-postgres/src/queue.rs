@@ -81,6 +81,21 @@ fn decode(row: &Row, depends_on: Vec<WorkItemId>) -> StoreResult<WorkItem> {
 }
 
 /// Decodes rows, loading all their dependencies with one query.
+/// An item's dependencies as one more column after [`COLUMNS`] (lowest first), so a claim
+/// reads its items' dependencies in the same statement instead of a second one.
+const DEPS_COLUMN: &str =
+    "ARRAY(SELECT d.depends_on FROM work_deps d WHERE d.item_id = w.id ORDER BY d.depends_on)";
+
+/// Decodes rows of [`COLUMNS`] followed by [`DEPS_COLUMN`].
+fn decode_with_deps(rows: &[Row]) -> StoreResult<Vec<WorkItem>> {
+    rows.iter()
+        .map(|row| {
+            let deps: Vec<i64> = row.get(14);
+            decode(row, deps.into_iter().map(WorkItemId::new).collect())
+        })
+        .collect()
+}
+
 async fn decode_all(client: &impl GenericClient, rows: &[Row]) -> StoreResult<Vec<WorkItem>> {
     let ids: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
     let mut deps: BTreeMap<i64, Vec<WorkItemId>> = BTreeMap::new();
@@ -201,6 +216,16 @@ const COUNTS: &str = "
 /// their lock keys: two batches that share records then wait for each other instead of
 /// deadlocking.
 async fn lock_records(tx: &impl GenericClient, items: &[NewWorkItem]) -> StoreResult<()> {
+    if let [item] = items {
+        // One record (the engine's own enqueues): one statement, the key computed in it.
+        tx.execute_cached(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2 || chr(31) || $3, 14))",
+            &[&item.admin.as_str(), &item.kind.as_str(), &item.crm_id.as_str()],
+        )
+        .await
+        .store()?;
+        return Ok(());
+    }
     let admins: Vec<&str> = items.iter().map(|i| i.admin.as_str()).collect();
     let kinds: Vec<&str> = items.iter().map(|i| i.kind.as_str()).collect();
     let crm_ids: Vec<&str> = items.iter().map(|i| i.crm_id.as_str()).collect();
@@ -431,17 +456,16 @@ impl QueueStore for PostgresStore {
         let limit = count_to_sql(limit);
         let client = self.client().await?;
         // The claim is one statement, atomic on its own: no transaction around it (BEGIN and
-        // COMMIT were two of its four round trips). The dependencies are read after it
-        // commits, as they were read after the claim inside the transaction before: an item's
-        // dependencies only grow while it is pending, never once it is in flight.
+        // COMMIT were two of its four round trips), and the claimed items' dependencies come
+        // back in it (a second statement per claim before).
         let rows = client
             .query_cached(
-                &format!("{CLAIM}{COLUMNS}"),
+                &format!("{CLAIM}{COLUMNS}, {DEPS_COLUMN}"),
                 &[&admin.as_str(), &now, &limit, &lease_until],
             )
             .await
             .store()?;
-        let mut items = decode_all(&client, &rows).await?;
+        let mut items = decode_with_deps(&rows)?;
         // RETURNING has no order; the contract hands items out oldest first.
         items.sort_by_key(|item| item.id);
         Ok(items)
