@@ -7,4 +7,5 @@ mod bookings;
 mod readback;
 mod reconcile;
 mod relations;
+mod slices;
 mod support;
