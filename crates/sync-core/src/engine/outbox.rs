@@ -6,7 +6,9 @@
 //! Handlers tell the sink through `HandlerCtx::deliver` as before; while an item runs inside
 //! [`collect`], that call lands in the item's buffer instead of at the sink. A task-local
 //! keeps this out of every handler's signature: the buffer belongs to the item's future, and
-//! each item of a concurrent batch runs in its own scope.
+//! each item of a concurrent batch runs in its own scope. The audit entries of the item's
+//! writes (`HandlerCtx::audit`) are collected the same way and stored in the same transaction
+//! (`FinishedItem::audit`).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
