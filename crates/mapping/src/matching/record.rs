@@ -325,14 +325,18 @@ pub(crate) fn mix64(mut h: u64) -> u64 {
 }
 
 /// Number of fingerprints stored inline per attribute; more spill to the heap.
-const INLINE: usize = 4;
+const INLINE: usize = 3;
 
 /// A small set of fingerprints, inline up to [`INLINE`] values.
+///
+/// 48 bytes: three inline values and a boxed slice (16 bytes, no spare capacity) for the
+/// rare record with more. A `Vec` spill and four inline values made it 64, three times per
+/// prepared record, for every relation a matching index holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Fingerprints {
     inline: [u64; INLINE],
     len: u8,
-    spill: Vec<u64>,
+    spill: Box<[u64]>,
 }
 
 impl Fingerprints {
@@ -344,7 +348,9 @@ impl Fingerprints {
             self.inline[usize::from(self.len)] = value;
             self.len += 1;
         } else {
-            self.spill.push(value);
+            let mut spill = std::mem::take(&mut self.spill).into_vec();
+            spill.push(value);
+            self.spill = spill.into_boxed_slice();
         }
     }
 
@@ -380,8 +386,9 @@ pub(crate) struct AddressPrint {
 /// blocking and scoring.
 #[derive(Debug, Clone)]
 pub(crate) struct Prepared {
-    /// Normalised names (legal first), for the fuzzy comparison.
-    pub(crate) names: Vec<NameKey>,
+    /// Normalised names (legal first), for the fuzzy comparison. A boxed slice of the exact
+    /// length, not a `Vec` with room for two: an index keeps one per SnelStart relation.
+    pub(crate) names: Box<[NameKey]>,
     /// Fingerprints of `names[i].compact`, so equal names are recognised without reading them.
     pub(crate) name_prints: [u64; 2],
     /// Character-bigram signatures of `names[i].compact` (see [`bigram_signature`]).
@@ -405,23 +412,25 @@ pub(crate) struct Prepared {
     pub(crate) phones: Fingerprints,
     pub(crate) addresses: [AddressPrint; 2],
     pub(crate) address_count: u8,
-    pub(crate) more_addresses: Vec<AddressPrint>,
+    pub(crate) more_addresses: Box<[AddressPrint]>,
 }
 
 impl Prepared {
     pub(crate) fn new(record: &MatchRecord, extra_freemail: &[String]) -> Self {
-        let mut names: Vec<NameKey> = Vec::with_capacity(2);
-        for raw in [&record.legal_name, &record.trade_name]
-            .into_iter()
-            .flatten()
-        {
-            let key = normalize_name(raw);
-            if !key.is_empty() && !names.iter().any(|n| n.compact == key.compact) {
-                names.push(key);
-            }
-        }
-        // At most a legal and a trade name.
-        names.truncate(2);
+        // At most a legal and a trade name, distinct and not empty.
+        let mut legal = record.legal_name.as_deref().map(normalize_name);
+        legal.take_if(|key| key.is_empty());
+        let mut trade = record.trade_name.as_deref().map(normalize_name);
+        trade.take_if(|key| {
+            key.is_empty() || legal.as_ref().is_some_and(|l| l.compact == key.compact)
+        });
+        // A block of the exact size (most records have one name): an index keeps one per
+        // SnelStart relation.
+        let names: Box<[NameKey]> = match (legal, trade) {
+            (Some(a), Some(b)) => Box::new([a, b]),
+            (Some(a), None) | (None, Some(a)) => Box::new([a]),
+            (None, None) => Box::new([]),
+        };
         let mut name_prints = [0; 2];
         let mut name_signatures = [0; 2];
         for (i, name) in names.iter().enumerate() {
@@ -523,7 +532,7 @@ impl Prepared {
             phones,
             addresses,
             address_count,
-            more_addresses,
+            more_addresses: more_addresses.into_boxed_slice(),
         }
     }
 

@@ -132,6 +132,9 @@ impl SnelstartIndex<'_> {
         };
         // The added map serves until it is large; then one sorted rebuild over everything.
         if self.index.added_records() + 1 >= REBUILD_AFTER.max(self.len() / 4) {
+            // The old index goes before the new one is built: holding both (and the build's
+            // sorted key pairs) was a 100,000-relation sync's peak.
+            self.index = BlockingIndex::empty();
             self.index = self.matcher.build_index(&self.side.keys);
         } else {
             // Positions fit in u32: checked above for new ones, existing ones were.
