@@ -556,6 +556,43 @@ mod tests {
     }
 
     #[test]
+    fn records_added_one_by_one_have_the_candidates_of_a_built_index() {
+        // Buckets of many sizes, some over the cap, some name keys shared by many.
+        let records: Vec<(Vec<u64>, Vec<u64>)> = (0..200u64)
+            .map(|i| {
+                let exact = vec![mix64(i % 5), mix64(1000 + i % 23)];
+                let name = vec![mix64(2000 + i % 41), mix64(3000 + i % 3), mix64(4000 + i)];
+                (exact, name)
+            })
+            .collect();
+        let borrowed: Vec<(&[u64], &[u64])> = records
+            .iter()
+            .map(|(e, n)| (e.as_slice(), n.as_slice()))
+            .collect();
+        let keys = table(&borrowed);
+        let whole = BlockingIndex::build(&keys, 48);
+        // The first 50 built, the rest added, as a matching index grows between rebuilds.
+        let first = table(&borrowed[..50]);
+        let mut grown = BlockingIndex::build(&first, 48);
+        for i in 50..keys.len() {
+            grown.add(i as u32, keys.get(i));
+        }
+        assert_eq!(grown.added_records(), 150);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for i in 0..keys.len() {
+            whole.candidates(keys.get(i), &mut a);
+            grown.candidates(keys.get(i), &mut b);
+            assert_eq!(a, b, "record {i}");
+            whole.candidates_exact(keys.get(i), &mut a);
+            grown.candidates_exact(keys.get(i), &mut b);
+            assert_eq!(a, b, "record {i} (exact keys)");
+        }
+        // An empty stand-in finds nothing and does not panic.
+        BlockingIndex::empty().candidates(keys.get(0), &mut a);
+        assert!(a.is_empty());
+    }
+
+    #[test]
     fn tables_concatenate_and_deduplicate() {
         let mut keys = vec![5, 3, 5, 3, 1];
         sort_dedup_tail(&mut keys, 1);
