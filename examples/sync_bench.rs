@@ -51,6 +51,12 @@ struct Args {
     /// (`sqlite3`, the `dbstat` table) at where the disk writes went.
     #[arg(long)]
     keep_state: bool,
+    /// Items claimed per batch (`EngineOptions::batch_size`).
+    #[arg(long, default_value_t = 200)]
+    batch_size: usize,
+    /// Items run at once (`EngineOptions::concurrency`); the engine's own choice without it.
+    #[arg(long)]
+    concurrency: Option<usize>,
 }
 
 /// The simulator: in this process, or a `snelstart-mock` process of its own.
@@ -303,7 +309,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         fallback_to_snelstart: false,
     };
     let mut options = EngineOptions::default();
-    options.batch_size = 200;
+    options.batch_size = args.batch_size;
+    options.concurrency = args.concurrency;
     let engine = SyncEngine::with_options(
         client.clone(),
         store,
