@@ -55,6 +55,18 @@ impl StateStore for SqliteStore {
         self.pool.run(move |conn| cols.current(conn)).await
     }
 
+    async fn states(
+        &self,
+        admin: &AdminKey,
+        keys: &[StateKey],
+    ) -> StoreResult<Vec<Option<String>>> {
+        let cols: Vec<KeyColumns> = keys.iter().map(|key| KeyColumns::new(admin, key)).collect();
+        // One turn of one connection for the whole list (see `links_by_crm_ids`).
+        self.pool
+            .run(move |conn| cols.iter().map(|c| c.current(conn)).collect())
+            .await
+    }
+
     async fn put_state(
         &self,
         admin: &AdminKey,

@@ -4,7 +4,7 @@
 //! Everything is read through paged lists, one call per 500 records, and only when a record
 //! in the run needs it: a run with nothing new to link reads nothing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::TryStreamExt;
@@ -38,9 +38,10 @@ pub(crate) struct RunContext {
     relations: OnceCell<Mutex<RelationSnapshot>>,
     kostenplaatsen: tokio::sync::Mutex<Option<HashMap<i32, Kostenplaats>>>,
     decisions: Mutex<HashMap<String, MatchResult>>,
-    /// CRM relations of claimed items whose link the batch's matching found missing; the
-    /// item's handler takes the note instead of reading the link again.
-    unlinked: Mutex<HashSet<String>>,
+    /// CRM relations of claimed items whose link the batch's matching found missing, with
+    /// their review decision as read for the batch; the item's handler takes the note
+    /// instead of reading either again.
+    unlinked: Mutex<HashMap<String, Option<String>>>,
     /// The ledgers, read once per run (bookings need them; see [`RunContext::chart`]).
     ledgers: OnceCell<Vec<Grootboek>>,
     /// The chart built from `ledgers` and `kostenplaatsen`; dropped whenever a cost centre
@@ -141,16 +142,17 @@ impl RunContext {
             .cloned()
     }
 
-    pub(crate) fn note_unlinked(&self, crm_id: &str) {
+    /// Notes that the relation has no link, and its review decision (`None`: none taken).
+    pub(crate) fn note_unlinked(&self, crm_id: &str, resolution: Option<String>) {
         self.unlinked
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(crm_id.to_owned());
+            .insert(crm_id.to_owned(), resolution);
     }
 
-    /// Whether the batch's matching found the relation unlinked (and forgets it: the note
-    /// holds for one item).
-    pub(crate) fn take_unlinked(&self, crm_id: &str) -> bool {
+    /// `Some(review decision)` when the batch's matching found the relation unlinked (and
+    /// forgets it: the note holds for one item).
+    pub(crate) fn take_unlinked(&self, crm_id: &str) -> Option<Option<String>> {
         self.unlinked
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

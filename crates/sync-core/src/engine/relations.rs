@@ -18,7 +18,9 @@ use crate::crm::{CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
-use crate::store::{EntityKind, IdLink, LinkPart, Store, StoreError, StoredError, WorkItem};
+use crate::store::{
+    EntityKind, IdLink, LinkPart, StateKey, Store, StoreError, StoredError, WorkItem,
+};
 
 /// What can go wrong while handling one relation.
 #[derive(Debug)]
@@ -202,12 +204,21 @@ pub(crate) async fn prepare_decisions<S: Store, Src: CrmSource, Snk: CrmSink>(
         .store
         .links_by_crm_ids(&inner.admin, EntityKind::Relation, &ids, &LinkPart::Whole)
         .await?;
+    let unlinked: Vec<&Relation> = undecided
+        .into_iter()
+        .zip(links)
+        .filter_map(|(r, linked)| linked.is_none().then_some(r))
+        .collect();
+    // Their review decisions too, for the handler (also one store call).
+    let keys: Vec<StateKey> = unlinked
+        .iter()
+        .map(|r| review_cursor(EntityKind::Relation, r.id.as_str()))
+        .collect();
+    let resolutions = inner.store.states(&inner.admin, &keys).await?;
     let mut todo = Vec::new();
-    for (r, linked) in undecided.into_iter().zip(links) {
-        if linked.is_none() {
-            context.note_unlinked(r.id.as_str());
-            todo.push(MatchRecord::from_crm(r));
-        }
+    for (r, resolution) in unlinked.into_iter().zip(resolutions) {
+        context.note_unlinked(r.id.as_str(), resolution);
+        todo.push(MatchRecord::from_crm(r));
     }
     if todo.is_empty() {
         return Ok(());
@@ -351,8 +362,12 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
     let hash = payload_hash(&write);
     // The batch's matching read this record's link just before (and found none); only the
     // holder of the record's claim, this item, writes it, so it is not read twice.
-    let known_unlinked = *key.part == LinkPart::Whole && context.take_unlinked(key.crm_id);
-    let link = if known_unlinked {
+    let noted = if *key.part == LinkPart::Whole {
+        context.take_unlinked(key.crm_id)
+    } else {
+        None
+    };
+    let link = if noted.is_some() {
         None
     } else {
         inner
@@ -378,13 +393,19 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
     }
 
     if index == 0 {
-        let resolution = inner
-            .store
-            .state(
-                &inner.admin,
-                &review_cursor(EntityKind::Relation, key.crm_id),
-            )
-            .await?;
+        // Read with the link for the batch when the note is there.
+        let resolution = match noted {
+            Some(resolution) => resolution,
+            None => {
+                inner
+                    .store
+                    .state(
+                        &inner.admin,
+                        &review_cursor(EntityKind::Relation, key.crm_id),
+                    )
+                    .await?
+            }
+        };
         match resolution.as_deref() {
             Some(r) if r.starts_with("link:") => {
                 let id: RelatieId = match r["link:".len()..].parse() {

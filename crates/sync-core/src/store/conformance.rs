@@ -104,6 +104,7 @@ where
     links_paging_and_stream(make().await).await;
     links_parts_are_fields_of_the_key(make().await).await;
     state_cas(make().await).await;
+    state_batch_read(make().await).await;
     state_keys_delete_and_prune(make().await).await;
     queue_enqueue_and_get(make().await).await;
     queue_coalescing(make().await).await;
@@ -627,6 +628,55 @@ pub async fn links_parts_are_fields_of_the_key<S: Store>(store: S) {
         .await
         .unwrap();
     assert_eq!(all, vec![yz_of_x, z_of_xy]);
+}
+
+/// A batch read answers each key as a single read would, in the order asked, within the
+/// administration asked.
+pub async fn state_batch_read<S: Store>(store: S) {
+    let rel = EntityKind::Relation;
+    let a = StateKey::review_resolution(rel, "crm-1");
+    let b = StateKey::review_resolution(rel, "crm-2");
+    let unset = StateKey::review_resolution(rel, "crm-3");
+    let same_subject_other_kind = StateKey::review_resolution(EntityKind::CostCentre, "crm-1");
+    store
+        .put_state(&admin(), &a, None, "new", t0())
+        .await
+        .expect("put a");
+    store
+        .put_state(&admin(), &b, None, "link:x", t0())
+        .await
+        .expect("put b");
+    store
+        .put_state(&other_admin(), &unset, None, "elsewhere", t0())
+        .await
+        .expect("put in another administration");
+    let keys = [
+        b.clone(),
+        unset.clone(),
+        a.clone(),
+        same_subject_other_kind,
+        b.clone(),
+    ];
+    let values = store.states(&admin(), &keys).await.expect("batch read");
+    assert_eq!(
+        values,
+        vec![
+            Some("link:x".to_owned()),
+            None,
+            Some("new".to_owned()),
+            None,
+            Some("link:x".to_owned())
+        ],
+        "one answer per key, in order; other administrations and kinds stay out"
+    );
+    for (key, value) in keys.iter().zip(&values) {
+        let single = store.state(&admin(), key).await.expect("single read");
+        assert_eq!(&single, value, "batch and single read agree for {key}");
+    }
+    assert!(
+        store.states(&admin(), &[]).await.expect("empty").is_empty(),
+        "an empty batch asks nothing"
+    );
 }
 
 /// State values: compare-and-swap on the current value.

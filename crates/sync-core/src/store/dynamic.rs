@@ -187,6 +187,11 @@ trait ObjectStore: Send + Sync + 'static {
         admin: &'a AdminKey,
         key: &'a StateKey,
     ) -> BoxFuture<'a, StoreResult<Option<String>>>;
+    fn states<'a>(
+        &'a self,
+        admin: &'a AdminKey,
+        keys: &'a [StateKey],
+    ) -> BoxFuture<'a, StoreResult<Vec<Option<String>>>>;
     fn put_state<'a>(
         &'a self,
         admin: &'a AdminKey,
@@ -468,6 +473,14 @@ impl<S: Store> ObjectStore for S {
         key: &'a StateKey,
     ) -> BoxFuture<'a, StoreResult<Option<String>>> {
         Box::pin(StateStore::state(self, admin, key))
+    }
+
+    fn states<'a>(
+        &'a self,
+        admin: &'a AdminKey,
+        keys: &'a [StateKey],
+    ) -> BoxFuture<'a, StoreResult<Vec<Option<String>>>> {
+        Box::pin(StateStore::states(self, admin, keys))
     }
 
     fn put_state<'a>(
@@ -833,6 +846,14 @@ impl LinkStore for DynStore {
 impl StateStore for DynStore {
     async fn state(&self, admin: &AdminKey, key: &StateKey) -> StoreResult<Option<String>> {
         self.inner.state(admin, key).await
+    }
+
+    async fn states(
+        &self,
+        admin: &AdminKey,
+        keys: &[StateKey],
+    ) -> StoreResult<Vec<Option<String>>> {
+        self.inner.states(admin, keys).await
     }
 
     async fn put_state(

@@ -301,6 +301,29 @@ pub trait StateStore {
         key: &StateKey,
     ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
 
+    /// The values under several keys, one entry per key of `keys` in the same order, as
+    /// [`StateStore::state`] would answer each. The engine asks it once per claimed batch
+    /// (the review decisions of the batch's unlinked relations).
+    ///
+    /// The default implementation loops over [`StateStore::state`]; stores override it with
+    /// one round trip.
+    fn states(
+        &self,
+        admin: &AdminKey,
+        keys: &[StateKey],
+    ) -> impl Future<Output = StoreResult<Vec<Option<String>>>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            let mut values = Vec::with_capacity(keys.len());
+            for key in keys {
+                values.push(self.state(admin, key).await?);
+            }
+            Ok(values)
+        }
+    }
+
     /// Compare-and-swap: sets `key` to `value` (and its `updated_at` to `now`) only when its
     /// current value equals `expected` (`None`: the key must not exist).
     fn put_state(
