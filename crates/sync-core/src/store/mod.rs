@@ -41,6 +41,8 @@
 //!   [`LinkStore::upsert_link`] returns [`StoreError::Conflict`] (and changes nothing) when
 //!   another key already holds either. Re-upserting the same link is not a conflict.
 //! * Lookups by any of the three keys return the same link.
+//!   [`LinkStore::links_by_crm_ids`] answers a list of CRM ids as
+//!   [`LinkStore::link_by_crm_id`] would answer each, in the order asked.
 //! * [`LinkStore::set_payload_hash`] is a compare-and-swap: it writes only when the stored
 //!   hash equals `expected` (`None` meaning "no hash yet"), otherwise `Conflict`; `NotFound`
 //!   when the link does not exist.
@@ -56,6 +58,8 @@
 //! * [`StateStore::put_state`] is a compare-and-swap on the current value (`None` meaning
 //!   "must not exist yet"); a mismatch is `Conflict`. Two engines pulling the same source
 //!   therefore cannot both advance it. It records `now` as the value's `updated_at`.
+//! * [`StateStore::states`] answers a list of keys as [`StateStore::state`] would answer
+//!   each, in the order asked.
 //! * [`StateStore::delete_state`] removes a value (compare-and-swap when `expected` is
 //!   given); a later `put_state` with `expected = None` succeeds again.
 //! * [`StateStore::prune_state`] deletes one area's values of one administration whose
