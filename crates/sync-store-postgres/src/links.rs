@@ -105,14 +105,13 @@ impl LinkStore for PostgresStore {
             ))
             .await
             .store()?;
-        let ids: Vec<&str> = crm_ids.to_vec();
         let rows = client
             .query(
                 &stmt,
                 &[
                     &admin.as_str(),
                     &kind.as_str(),
-                    &ids,
+                    &crm_ids,
                     &part.as_str(),
                     &part.name(),
                 ],

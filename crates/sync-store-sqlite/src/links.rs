@@ -75,6 +75,9 @@ fn decode(raw: RawLink) -> StoreResult<IdLink> {
     Ok(link)
 }
 
+/// The filter of one link's key, `?1` to `?5` (admin, kind, CRM id, part, part name).
+const KEY: &str = "admin = ?1 AND kind = ?2 AND crm_id = ?3 AND part = ?4 AND part_name = ?5";
+
 fn find_one(
     conn: &Connection,
     filter: &str,
@@ -127,7 +130,7 @@ impl LinkStore for SqliteStore {
             .run(move |conn| {
                 find_one(
                     conn,
-                    "admin = ?1 AND kind = ?2 AND crm_id = ?3 AND part = ?4 AND part_name = ?5",
+                    KEY,
                     params![admin, kind.as_str(), crm_id, part.as_str(), part.name()],
                 )
             })
@@ -153,7 +156,7 @@ impl LinkStore for SqliteStore {
                     .map(|crm_id| {
                         find_one(
                             conn,
-                            "admin = ?1 AND kind = ?2 AND crm_id = ?3 AND part = ?4 AND part_name = ?5",
+                            KEY,
                             params![admin, kind.as_str(), crm_id, part.as_str(), part.name()],
                         )
                     })

@@ -360,8 +360,10 @@ async fn upsert_one<S: Store, Src: CrmSource, Snk: CrmSink>(
 ) -> HandlerResult {
     let inner = &engine.inner;
     let hash = payload_hash(&write);
-    // The batch's matching read this record's link just before (and found none); only the
-    // holder of the record's claim, this item, writes it, so it is not read twice.
+    // The batch's matching read this record's link and review decision just before (and found
+    // no link): only the holder of the record's claim, this item, writes the link, so it is
+    // not read twice. A review decision taken after that read counts from the record's next
+    // run, as one taken just after the handler's own read always did.
     let noted = if *key.part == LinkPart::Whole {
         context.take_unlinked(key.crm_id)
     } else {

@@ -527,15 +527,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     /// chunks of [`COMPLETE_CHUNK`] (one store transaction per chunk instead of one per item;
     /// smaller chunks cost more CPU and disk than they save), the rest when the batch ends,
     /// and every one at once after half the lease has passed since the claim, so a finished
-    /// item is never held past its lease. A crash before a completion only means the item runs again and finds its link
-    /// (nothing is written twice). The first error of an item is returned once every done
-    /// item is recorded; a completion that fails stops the batch at once.
+    /// item is never held past its lease. A crash before a completion only means the item
+    /// runs again and finds its link (nothing is written twice). The first error of an item
+    /// is returned once every done item is recorded; a completion that fails stops the batch
+    /// at once.
     async fn run_batch(
         &self,
         items: Vec<WorkItem>,
         changes: Vec<Option<Decoded>>,
-        context: &Arc<RunContext>,
-        report: &Arc<Mutex<RunReport>>,
+        context: &RunContext,
+        report: &Mutex<RunReport>,
         concurrency: usize,
     ) -> Result<(), EngineError> {
         let claimed_at = tokio::time::Instant::now();
