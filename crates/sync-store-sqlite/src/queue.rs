@@ -307,6 +307,32 @@ fn complete_batch_tx(conn: &mut Connection, tokens: &[LeaseToken], now: i64) -> 
     Ok(())
 }
 
+/// Gives every token's claim back (Pending, no lease or holder; the attempt stays counted) in one write transaction, or none of them.
+fn release_claims_tx(conn: &mut Connection, tokens: &[LeaseToken], now: i64) -> StoreResult<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .store()?;
+    for token in tokens {
+        let changed = tx
+            .prepare_cached(
+                "UPDATE work_items
+                    SET state = 'pending', updated_at = ?3,
+                        lease_until = NULL, holder = NULL
+                  WHERE id = ?1 AND attempts = ?2 AND state = 'in_flight'",
+            )
+            .store()?
+            .execute(params![token.id.get(), token.attempt, now])
+            .store()?;
+        if changed != 1 {
+            // The same token twice reads as "pending, not in flight"; dropping `tx` rolls
+            // back the items already given back.
+            return lease_lost(&tx, *token);
+        }
+    }
+    tx.commit().store()?;
+    Ok(())
+}
+
 /// Selects claimable items; see the contract in `sync_core::store`.
 ///
 /// Written as two arms, one per state, so each walks the `(admin, state, id)` index in id
@@ -467,6 +493,17 @@ impl QueueStore for SqliteStore {
         let tokens = tokens.to_vec();
         self.pool
             .run(move |conn| complete_batch_tx(conn, &tokens, now))
+            .await
+    }
+
+    async fn release_claims(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let tokens = tokens.to_vec();
+        self.pool
+            .run(move |conn| release_claims_tx(conn, &tokens, now))
             .await
     }
 

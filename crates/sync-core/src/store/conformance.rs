@@ -113,6 +113,7 @@ where
     queue_claim_exclusive_under_concurrency(make().await).await;
     queue_enqueue_batch_atomic(make().await).await;
     queue_complete_batch_atomic_and_fenced(make().await).await;
+    queue_release_claims(make().await).await;
     queue_batch_claims_never_overlap(make().await).await;
     queue_lease_expiry_recovery(make().await).await;
     queue_lease_fencing(make().await).await;
@@ -1339,6 +1340,96 @@ pub async fn queue_complete_batch_atomic_and_fenced<S: Store>(store: S) {
         store.counts(&admin()).await.unwrap(),
         counts(0, 0, 0, 4, 0, 0)
     );
+}
+
+/// `release_claims` gives back claims that were not run: the items are Pending again with
+/// the due time and last error they had before the claim (the claim stays counted, so no
+/// attempt number is handed out twice), the next claim hands them out at once, and a refused call (the same token twice, an unknown id, a lost lease)
+/// gives nothing back.
+pub async fn queue_release_claims<S: Store>(store: S) {
+    store
+        .release_claims(&[], t0())
+        .await
+        .expect("an empty call");
+    let ids = enqueue_records(&store, 4).await;
+    let first = store.claim(&admin(), at(1), 4, LEASE).await.unwrap();
+    assert_eq!(first.len(), 4);
+    // r0 failed once and waits until 2: its error and due time must survive the release.
+    store
+        .reschedule(
+            first[0].lease(),
+            at(2),
+            StoredError::new("transient", "timeout"),
+            at(1),
+        )
+        .await
+        .unwrap();
+    let again = store.claim(&admin(), at(2), 4, LEASE).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].id, again[0].attempts), (ids[0], 2));
+    let tokens = [again[0].lease(), first[1].lease()];
+
+    let err = store
+        .release_claims(&[tokens[0], tokens[0]], at(3))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "the same token twice: {err}");
+    let missing = super::LeaseToken {
+        id: WorkItemId::new(ids[3].get() + 1000),
+        attempt: 1,
+    };
+    let err = store
+        .release_claims(&[tokens[0], missing], at(3))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "an unknown item: {err}");
+    let err = store
+        .release_claims(&[tokens[1], first[0].lease()], at(3))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "a lease lost to a later claim: {err}");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(0, 0, 4, 0, 0, 0),
+        "a refused call gives nothing back"
+    );
+
+    store
+        .release_claims(&tokens, at(3))
+        .await
+        .expect("held leases");
+    let r0 = store.work_item(&admin(), ids[0]).await.unwrap().unwrap();
+    assert_eq!(r0.state, WorkState::Pending);
+    assert_eq!(r0.attempts, 2, "the released claim stays counted");
+    assert_eq!(r0.lease_until, None);
+    assert_eq!(r0.next_attempt_at, at(2), "the due time is kept");
+    assert_eq!(
+        r0.last_error.as_ref().map(|e| e.message.as_str()),
+        Some("timeout"),
+        "the last error is kept"
+    );
+    assert_eq!(r0.updated_at, at(3));
+    let r1 = store.work_item(&admin(), ids[1]).await.unwrap().unwrap();
+    assert_eq!(
+        (r1.state, r1.attempts, r1.last_error),
+        (WorkState::Pending, 1, None)
+    );
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(2, 0, 2, 0, 0, 0)
+    );
+    // Claimable again at once, under new attempt numbers.
+    let reclaimed = store.claim(&admin(), at(3), 4, LEASE).await.unwrap();
+    assert_eq!(
+        reclaimed
+            .iter()
+            .map(|w| (w.id, w.attempts))
+            .collect::<Vec<_>>(),
+        vec![(ids[0], 3), (ids[1], 2)]
+    );
+    // The released tokens are stale now, like any token of an ended claim.
+    let err = store.release_claims(&tokens[..1], at(4)).await.unwrap_err();
+    assert!(err.is_conflict(), "a released claim's token: {err}");
 }
 
 /// Workers that claim and complete in batches, concurrently, never receive the same item

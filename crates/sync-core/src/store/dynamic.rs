@@ -243,6 +243,11 @@ trait ObjectStore: Send + Sync + 'static {
         tokens: &'a [LeaseToken],
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<()>>;
+    fn release_claims<'a>(
+        &'a self,
+        tokens: &'a [LeaseToken],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<()>>;
     fn reschedule(
         &self,
         token: LeaseToken,
@@ -561,6 +566,14 @@ impl<S: Store> ObjectStore for S {
     ) -> BoxFuture<'a, StoreResult<()>> {
         // As enqueue_batch: `S`'s override, not the trait's loop.
         Box::pin(QueueStore::complete_batch(self, tokens, now))
+    }
+
+    fn release_claims<'a>(
+        &'a self,
+        tokens: &'a [LeaseToken],
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(QueueStore::release_claims(self, tokens, now))
     }
 
     fn reschedule(
@@ -926,6 +939,10 @@ impl QueueStore for DynStore {
 
     async fn complete_batch(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
         self.inner.complete_batch(tokens, now).await
+    }
+
+    async fn release_claims(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
+        self.inner.release_claims(tokens, now).await
     }
 
     async fn reschedule(

@@ -595,6 +595,28 @@ impl QueueStore for MemoryStore {
         })
     }
 
+    async fn release_claims(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
+        self.with(|s| {
+            let mut seen = HashSet::new();
+            for token in tokens {
+                s.item_for_lease(*token)?;
+                if !seen.insert(token.id) {
+                    return Err(StoreError::conflict(format!(
+                        "work item {} is given back twice in one call",
+                        token.id
+                    )));
+                }
+            }
+            for token in tokens {
+                let item = s.item_for_lease(*token)?;
+                item.state = WorkState::Pending;
+                item.lease_until = None;
+                item.updated_at = now;
+            }
+            Ok(())
+        })
+    }
+
     async fn claim(
         &self,
         admin: &AdminKey,

@@ -106,6 +106,10 @@
 //!   InFlight with that attempt number; otherwise `Conflict` (the lease was lost to another
 //!   claimer or the item already moved on), or `NotFound` for an unknown id. An expired lease
 //!   that nobody reclaimed yet is still honoured.
+//! * **Giving claims back.** [`QueueStore::release_claims`] undoes claims that were not
+//!   run: Pending again, no lease, `next_attempt_at` and `last_error` kept; the claim stays
+//!   counted in `attempts` (an attempt number is never handed out twice, or a stale token
+//!   could act on a later claim); fenced and atomic like `complete_batch`.
 //! * **Blocking.** A Pending item whose dependency is NeedsReview (directly or through other
 //!   items) stays Pending and is counted as `blocked` by [`QueueStore::counts`]; it runs once
 //!   the review is resolved and the dependency is done. A **Failed** dependency does not block:
@@ -432,6 +436,38 @@ pub trait QueueStore {
         async move {
             for token in tokens {
                 self.complete(*token, now).await?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Gives claims back unrun: each item returns to Pending with no lease, its
+    /// `next_attempt_at` and `last_error` unchanged, so the next claim hands it out again at
+    /// once. The claim still counts as an attempt: attempt numbers fence leases, so one must
+    /// never be handed out twice. One atomic step
+    /// fenced like [`QueueStore::complete_batch`]: a token that lost its lease (`Conflict`),
+    /// an unknown id (`NotFound`) or the same token twice (`Conflict`) refuses the call and
+    /// no item changes. The engine uses it for a batch it claimed ahead and then did not run
+    /// (SnelStart stopped answering, the run's deadline passed).
+    ///
+    /// The default implementation reschedules each item at `now`, which keeps the claim's
+    /// attempt and records a `released` error: correct, not atomic, and an attempt is
+    /// counted. Stores override it.
+    fn release_claims(
+        &self,
+        tokens: &[LeaseToken],
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<()>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            for token in tokens {
+                let error = StoredError::new(
+                    "released",
+                    "claimed ahead of its batch and given back unrun",
+                );
+                self.reschedule(*token, now, error, now).await?;
             }
             Ok(())
         }
