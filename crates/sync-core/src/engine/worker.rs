@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::crm::OP_UPSERT;
-use crate::store::{FinishedItem, ItemOutcome, QueueCounts};
+use crate::store::{FinishedItem, ItemOutcome, LeaseToken, QueueCounts};
 use serde::Deserialize;
 
 /// Done items per completion transaction at most (see `run_batch`).
@@ -289,13 +289,18 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         // and the sink did not accept. One pass per slice instead of one before and one
         // after its batch.
         let mut delivered = false;
+        // The next batch, claimed and prepared while the one before it ran its items (see
+        // `run_batch`). Given back unrun when the loop stops before running it.
+        let mut ahead: Option<Prepared> = None;
         loop {
             let now = self.now();
             if self.breaker_open(now).is_some() {
                 outage = true;
+                self.give_back(ahead.take()).await;
                 break;
             }
             if !touched.is_empty() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+                self.give_back(ahead.take()).await;
                 break;
             }
             // Half open after an outage: one item probes whether SnelStart is back, instead
@@ -311,41 +316,59 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             } else {
                 self.inner.options.batch_size
             };
-            let items = self
-                .inner
-                .store
-                .claim(&self.inner.admin, now, limit, self.inner.options.lease)
-                .await?;
-            if items.is_empty() {
-                break;
-            }
-            for item in &items {
+            // A batch claimed ahead is run unless it waited so long that its leases are
+            // half gone (its items waited behind a slow batch: the call budget, a long
+            // answer): then a fresh claim, so no item starts on a lease about to end.
+            let ahead_batch = match ahead.take() {
+                Some(batch)
+                    if !half_open && batch.claimed_at.elapsed() < self.inner.options.lease / 2 =>
+                {
+                    Some(batch)
+                }
+                stale => {
+                    self.give_back(stale).await;
+                    None
+                }
+            };
+            let batch = match ahead_batch {
+                Some(batch) => batch,
+                None => {
+                    let items = self
+                        .inner
+                        .store
+                        .claim(&self.inner.admin, now, limit, self.inner.options.lease)
+                        .await?;
+                    if items.is_empty() {
+                        break;
+                    }
+                    self.prepare(items, &context).await?
+                }
+            };
+            for item in &batch.items {
                 if !touched.contains(&item.kind) {
                     touched.push(item.kind);
                 }
             }
-            // Each change is decoded once, here: the batch's matching and the item's handler
-            // read the same value.
-            let changes: Vec<Option<Decoded>> = items.iter().map(decode_change).collect();
-            let relations: Vec<&crm_model::Relation> = items
-                .iter()
-                .zip(&changes)
-                .filter(|(item, _)| item.operation == OP_UPSERT)
-                .filter_map(|(_, change)| match change {
-                    Some(Ok(CrmChange::Relation(relation))) => Some(&**relation),
-                    _ => None,
-                })
-                .collect();
-            relations::prepare_batch(self, &context, &relations).await;
-            // Refuses the batch (putting it back) when the configuration does not fit the
-            // chart of accounts.
-            bookings::prepare_batch(self, &context, &items).await?;
-            self.run_batch(items, changes, &context, &report, concurrency)
-                .await?;
+            // Claim the next batch while this one runs, unless this run ends after it
+            // (its deadline has passed: a fleet's slice) or it probes after an outage.
+            let claim_ahead = (!half_open
+                && !deadline.is_some_and(|d| tokio::time::Instant::now() >= d))
+            .then_some(limit);
+            let (ran, next) = self
+                .run_batch(batch, &context, &report, concurrency, claim_ahead)
+                .await;
+            if let Err(e) = ran {
+                self.give_back(next.ok().flatten()).await;
+                return Err(e);
+            }
+            ahead = next?;
             // The batch's events are stored with its outcomes; the CRM hears them now, after
             // any an earlier run (or a process that died) stored and the sink did not accept
             // (delivery goes oldest first).
-            self.deliver_outbox().await?;
+            if let Err(e) = self.deliver_outbox().await {
+                self.give_back(ahead.take()).await;
+                return Err(e);
+            }
             delivered = true;
             // Counting reads every item of the administration (done ones included): once per
             // batch made a long run quadratic, once a second is enough for a gauge. The end of
@@ -354,7 +377,10 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 None => gauge_set = Some(std::time::Instant::now()),
                 Some(at) if at.elapsed() >= QUEUE_GAUGE_EVERY => {
                     gauge_set = Some(std::time::Instant::now());
-                    self.set_queue_gauge().await?;
+                    if let Err(e) = self.set_queue_gauge().await {
+                        self.give_back(ahead.take()).await;
+                        return Err(e);
+                    }
                 }
                 Some(_) => {}
             }
@@ -523,51 +549,134 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .open_until(now)
     }
 
-    /// Runs a claimed batch's items, `concurrency` at once, and records the Done ones in
-    /// chunks of [`COMPLETE_CHUNK`] (one store transaction per chunk instead of one per item;
-    /// smaller chunks cost more CPU and disk than they save), the rest when the batch ends,
-    /// and every one at once after half the lease has passed since the claim, so a finished
-    /// item is never held past its lease. A crash before a completion only means the item
-    /// runs again and finds its link (nothing is written twice). The first error of an item
-    /// is returned once every done item is recorded; a completion that fails stops the batch
-    /// at once.
-    async fn run_batch(
+    /// Decodes a claimed batch's changes and matches its relations (the batch's matching
+    /// sees every relation the batches before it created), then checks its bookings'
+    /// configuration, which refuses the batch (putting it back) when the configuration
+    /// does not fit the chart of accounts.
+    async fn prepare(
         &self,
         items: Vec<WorkItem>,
-        changes: Vec<Option<Decoded>>,
         context: &RunContext,
-        report: &Mutex<RunReport>,
-        concurrency: usize,
-    ) -> Result<(), EngineError> {
+    ) -> Result<Prepared, EngineError> {
         let claimed_at = tokio::time::Instant::now();
+        // Each change is decoded once, here: the batch's matching and the item's handler
+        // read the same value.
+        let changes: Vec<Option<Decoded>> = items.iter().map(decode_change).collect();
+        let relations: Vec<&crm_model::Relation> = items
+            .iter()
+            .zip(&changes)
+            .filter(|(item, _)| item.operation == OP_UPSERT)
+            .filter_map(|(_, change)| match change {
+                Some(Ok(CrmChange::Relation(relation))) => Some(&**relation),
+                _ => None,
+            })
+            .collect();
+        relations::prepare_batch(self, context, &relations).await;
+        bookings::prepare_batch(self, context, &items).await?;
+        Ok(Prepared {
+            items,
+            changes,
+            claimed_at,
+        })
+    }
+
+    /// Gives a batch claimed ahead back unrun (see [`QueueStore::release_claims`]). On a
+    /// store failure its items wait out their leases instead, as a crashed run's would.
+    async fn give_back(&self, batch: Option<Prepared>) {
+        let Some(batch) = batch else { return };
+        let tokens: Vec<LeaseToken> = batch.items.iter().map(WorkItem::lease).collect();
+        if let Err(e) = self.inner.store.release_claims(&tokens, self.now()).await {
+            tracing::warn!(error = %e, items = tokens.len(), "could not give back a batch claimed ahead; its items run again when their leases end");
+        }
+    }
+
+    /// Runs a prepared batch's items, `concurrency` at once, each as its own task on the
+    /// runtime, and records the Done ones in chunks of [`COMPLETE_CHUNK`] (one store
+    /// transaction per chunk instead of one per item; smaller chunks cost more CPU and disk
+    /// than they save), the rest when the batch ends, and every one at once after half the
+    /// lease has passed since the claim, so a finished item is never held past its lease. A
+    /// crash before a completion only means the item runs again and finds its link (nothing
+    /// is written twice). The first error of an item is returned once every done item is
+    /// recorded; a completion that fails stops the batch at once (its running items are
+    /// cancelled, as a dropped run cancels them).
+    ///
+    /// With `claim_ahead` (a batch size), the next batch is claimed as soon as every item of
+    /// this one has started, and prepared as soon as every one has ended (its matching must
+    /// see the relations this batch created), while this batch's last items and completion
+    /// run: the store's claim and the matching no longer stand between two batches. It is
+    /// returned for the caller to run or give back; `None` when nothing was claimable.
+    async fn run_batch(
+        &self,
+        batch: Prepared,
+        context: &Arc<RunContext>,
+        report: &Arc<Mutex<RunReport>>,
+        concurrency: usize,
+        claim_ahead: Option<usize>,
+    ) -> (
+        Result<(), EngineError>,
+        Result<Option<Prepared>, EngineError>,
+    ) {
+        let Prepared {
+            items,
+            changes,
+            claimed_at,
+        } = batch;
         let half_lease = self.inner.options.lease / 2;
         let (finished_tx, mut finished_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
         // The items and their completions are two futures polled side by side. Awaiting a
-        // completion between two polls of the item stream (as this loop once did) left the
-        // items inside the stream unpolled, and a store that hands its connections to
-        // waiters in turn (the SQLite pool's semaphore, a PostgreSQL pool) could grant one
-        // to such an item, which then held it while the completion waited for it: the run
-        // hung for good once a batch held more than `COMPLETE_CHUNK` items.
+        // completion while items wait unpolled (as this loop once did) let a store that
+        // hands its connections to waiters in turn (the SQLite pool's semaphore, a
+        // PostgreSQL pool) grant one to such an item, which then held it while the
+        // completion waited for it: the run hung for good once a batch held more than
+        // `COMPLETE_CHUNK` items.
         let run = async move {
-            let mut results =
-                futures::stream::iter(items.into_iter().zip(changes))
-                    .map(|(item, change)| async move {
-                        self.run_item(item, change, context, report).await
-                    })
-                    .buffer_unordered(concurrency);
+            // Each item is a task of its own: polled inside this one future, every item's
+            // mapping, JSON and HTTP work ran on one thread however many cores the runtime
+            // has (half the machine idle on two cores). The set is dropped with this
+            // future, which cancels its tasks as a dropped stream of futures would.
+            let mut running = tokio::task::JoinSet::new();
+            let mut waiting = items.into_iter().zip(changes);
+            let mut started_tx = Some(started_tx);
             let mut first_error: Option<EngineError> = None;
-            while let Some(result) = results.next().await {
-                match result {
-                    Ok(Some(finished)) => {
+            loop {
+                while running.len() < concurrency {
+                    let Some((item, change)) = waiting.next() else {
+                        if let Some(started) = started_tx.take() {
+                            let _ = started.send(());
+                        }
+                        break;
+                    };
+                    let engine = self.clone();
+                    let context = Arc::clone(context);
+                    let report = Arc::clone(report);
+                    running.spawn(
+                        async move { engine.run_item(item, change, &context, &report).await }
+                            .in_current_span(),
+                    );
+                }
+                let Some(joined) = running.join_next().await else {
+                    break;
+                };
+                match joined {
+                    Ok(Ok(Some(finished))) => {
                         // The receiver lives as long as this future (`try_join` below).
                         let _ = finished_tx.send(finished);
                     }
-                    Ok(None) => {}
-                    Err(e) => {
+                    Ok(Ok(None)) => {}
+                    Ok(Err(e)) => {
                         first_error.get_or_insert(e);
                     }
+                    // `run_item` catches a panic of the handling itself; one in recording
+                    // the outcome goes on unwinding here, as it did before items were tasks.
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    // Only a runtime shutting down cancels them (nothing here aborts a
+                    // task): the item keeps its claim and runs again after its lease.
+                    Err(e) => tracing::warn!(error = %e, "an item's task was cancelled"),
                 }
             }
+            let _ = ended_tx.send(());
             Ok::<_, EngineError>(first_error)
         };
         let complete = async {
@@ -580,11 +689,40 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
             self.complete_all(&mut chunk).await
         };
-        let (first_error, ()) = futures::future::try_join(run, complete).await?;
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        let this_batch = async {
+            let (first_error, ()) = futures::future::try_join(run, complete).await?;
+            match first_error {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        };
+        let next_batch = async {
+            let Some(limit) = claim_ahead else {
+                return Ok(None);
+            };
+            // A dropped sender means this batch stopped early (a failed completion).
+            if started_rx.await.is_err() || self.breaker_open(self.now()).is_some() {
+                return Ok(None);
+            }
+            let now = self.now();
+            let items = self
+                .inner
+                .store
+                .claim(&self.inner.admin, now, limit, self.inner.options.lease)
+                .await?;
+            if items.is_empty() {
+                return Ok(None);
+            }
+            if ended_rx.await.is_err() {
+                // Not prepared: given back by the caller, which stops on this batch's error.
+                return Ok(Some(Prepared::unprepared(items)));
+            }
+            let claimed_at = tokio::time::Instant::now();
+            let mut next = self.prepare(items, context).await?;
+            next.claimed_at = claimed_at;
+            Ok(Some(next))
+        };
+        futures::future::join(this_batch, next_batch).await
     }
 
     /// Records the Done items of `finished` (with their outbox events) in one store batch and
@@ -842,6 +980,25 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
 /// A claimed item's change as decoded from its payload (the decoder's message when it is
 /// unreadable).
 type Decoded = Result<CrmChange, String>;
+
+/// A claimed batch with its changes decoded and its relations matched.
+struct Prepared {
+    items: Vec<WorkItem>,
+    changes: Vec<Option<Decoded>>,
+    /// When the batch was claimed (its leases run from then).
+    claimed_at: tokio::time::Instant,
+}
+
+impl Prepared {
+    /// A claimed batch that will only be given back.
+    fn unprepared(items: Vec<WorkItem>) -> Self {
+        Prepared {
+            changes: Vec::new(),
+            items,
+            claimed_at: tokio::time::Instant::now(),
+        }
+    }
+}
 
 /// Decodes an item's change; `None` for an attachment, whose payload is not a change.
 fn decode_change(item: &WorkItem) -> Option<Decoded> {

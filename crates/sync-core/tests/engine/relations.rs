@@ -1334,3 +1334,124 @@ async fn sink_events_wait_in_the_outbox_until_the_crm_accepts_them() {
     restarted.process().await.unwrap();
     assert_eq!(sink.accepted.events().len(), 3);
 }
+
+/// An engine over `s`'s store and simulator with batches of `batch_size`.
+fn engine_in_batches(s: &Setup, batch_size: usize) -> Engine {
+    let mut o = options();
+    o.batch_size = batch_size;
+    SyncEngine::with_options(
+        client(&s.server),
+        s.store.clone(),
+        s.source.clone(),
+        s.sink.clone(),
+        AdminKey::new("test"),
+        config_from_crm_numbers(),
+        o,
+        sync_core::Clock::system(),
+    )
+}
+
+/// The engine claims the next batch while one runs (and matches it once that one's items
+/// have ended). A CRM record that duplicates one of the batch before must still meet the
+/// relation that batch created: matching the next batch while the earlier one still ran
+/// would create the company twice.
+#[tokio::test]
+async fn a_crm_duplicate_in_the_next_batch_meets_the_relation_created_before_it() {
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), vec![]).await;
+    let engine = engine_in_batches(&s, 2);
+    // Batches of two: [crm-0, crm-1], [crm-2, twin of crm-0], [crm-4, crm-5].
+    let original = customer(0);
+    let mut twin = Relation::new("crm-twin", RelationKind::Customer, company_name(0));
+    twin.number = Some("20999".to_owned());
+    twin.visit_address = original.visit_address.clone();
+    twin.phone = original.phone.clone();
+    twin.email = original.email.clone();
+    twin.kvk_number = original.kvk_number.clone();
+    s.source.push(CrmChange::relation(original));
+    s.source.push(CrmChange::relation(customer(1)));
+    s.source.push(CrmChange::relation(customer(2)));
+    s.source.push(CrmChange::relation(twin));
+    s.source.push(CrmChange::relation(customer(4)));
+    s.source.push(CrmChange::relation(customer(5)));
+    let report = engine.sync().await.unwrap();
+    let relaties = all_relaties(&s.server).await;
+    assert_eq!(
+        relaties
+            .iter()
+            .filter(|r| r.kvk_nummer.as_deref() == Some("30000000"))
+            .count(),
+        1,
+        "one SnelStart relation for the company and its CRM twin: {report}"
+    );
+    assert_eq!(ours(&relaties).len(), 5, "{report}");
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        5,
+        "{report}"
+    );
+}
+
+/// A batch claimed ahead and not run goes back to the queue at once when SnelStart stops
+/// answering: nothing stays in flight until its lease ends, and once SnelStart is back
+/// every record is created exactly once.
+#[tokio::test]
+async fn a_batch_claimed_ahead_is_given_back_when_snelstart_goes_down() {
+    let changes: Vec<CrmChange> = (0..30).map(|i| CrmChange::relation(customer(i))).collect();
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), changes).await;
+    let engine = engine_in_batches(&s, 5);
+    engine.ingest().await.unwrap();
+    engine.ensure_bound().await.unwrap();
+    // Ten calls go through, then SnelStart answers 503 to the next seventy.
+    s.server
+        .script_faults((11..=80).map(|n| ScriptedFault::new(FaultKind::Status(503)).nth(n)));
+    let first = engine.process().await.unwrap();
+    assert!(first.interrupted_by_outage, "{first}");
+    let counts = s.store.counts(&AdminKey::new("test")).await.unwrap();
+    assert_eq!(
+        counts.in_flight, 0,
+        "no claim outlives the run that made it: {counts:?}"
+    );
+    assert!(counts.pending > 0, "{counts:?}");
+    let report = engine
+        .run_until_idle(Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(ours(&all_relaties(&s.server).await).len(), 30, "{report}");
+    let counts = s.store.counts(&AdminKey::new("test")).await.unwrap();
+    assert_eq!((counts.done, counts.total()), (30, 30), "{counts:?}");
+}
+
+/// A run whose deadline has passed (a fleet's slice, `run_until_idle(0)`) runs one batch
+/// and claims nothing ahead: every other item is as it was, never claimed.
+#[tokio::test]
+async fn a_slice_runs_one_batch_and_claims_nothing_ahead() {
+    let changes: Vec<CrmChange> = (0..12).map(|i| CrmChange::relation(customer(i))).collect();
+    let s = setup_with(MockConfig::new(), config_from_crm_numbers(), changes).await;
+    let engine = engine_in_batches(&s, 4);
+    engine.ingest().await.unwrap();
+    let report = engine.run_until_idle(Duration::ZERO).await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        4,
+        "{report}"
+    );
+    let items = s
+        .store
+        .list_work(&AdminKey::new("test"), None, 100, 0)
+        .await
+        .unwrap();
+    let (done, waiting): (Vec<_>, Vec<_>) = items
+        .iter()
+        .partition(|i| i.state == sync_core::store::WorkState::Done);
+    assert_eq!(done.len(), 4);
+    assert!(
+        waiting
+            .iter()
+            .all(|i| i.state == sync_core::store::WorkState::Pending && i.attempts == 0),
+        "never claimed: {:?}",
+        waiting
+            .iter()
+            .map(|i| (i.id, i.state, i.attempts))
+            .collect::<Vec<_>>()
+    );
+}
