@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sync_core::store::{
-    AdminKey, EntityKind, IdLink, LinkPart, LinkStore, StoreError, StoreResult, describe_link,
+    AdminKey, EntityKind, IdLink, LinkKey, LinkPart, LinkStore, StoreError, StoreResult,
+    describe_link,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -125,6 +126,63 @@ impl LinkStore for PostgresStore {
         }
         // One answer per id asked, in order (an id asked twice gets the link twice).
         Ok(crm_ids.iter().map(|id| found.get(*id).cloned()).collect())
+    }
+
+    async fn links_by_keys(
+        &self,
+        admin: &AdminKey,
+        keys: &[LinkKey<'_>],
+    ) -> StoreResult<Vec<Option<IdLink>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let kinds: Vec<&str> = keys.iter().map(|k| k.kind.as_str()).collect();
+        let crm_ids: Vec<&str> = keys.iter().map(|k| k.crm_id).collect();
+        let parts: Vec<&str> = keys.iter().map(|k| k.part.as_str()).collect();
+        let names: Vec<&str> = keys.iter().map(|k| k.part.name()).collect();
+        let client = self.client().await?;
+        // One query for every key: the keys as a relation joined on the primary key (each
+        // probe is a primary-key look-up, as `link_by_crm_id` is).
+        let rows = client
+            .query_cached(
+                &format!(
+                    "SELECT {COLUMNS}
+                       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+                            AS k(k_kind, k_crm_id, k_part, k_name)
+                       JOIN id_links ON admin = $1 AND kind = k_kind AND crm_id = k_crm_id
+                                    AND part = k_part AND part_name = k_name"
+                ),
+                &[&admin.as_str(), &kinds, &crm_ids, &parts, &names],
+            )
+            .await
+            .store()?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let link = decode(row)?;
+            found.insert(
+                (
+                    link.kind,
+                    link.crm_id.clone(),
+                    link.part.as_str(),
+                    link.part.name().to_owned(),
+                ),
+                link,
+            );
+        }
+        // One answer per key asked, in order (a key asked twice gets the link twice).
+        Ok(keys
+            .iter()
+            .map(|k| {
+                found
+                    .get(&(
+                        k.kind,
+                        k.crm_id.to_owned(),
+                        k.part.as_str(),
+                        k.part.name().to_owned(),
+                    ))
+                    .cloned()
+            })
+            .collect())
     }
 
     async fn link_by_snelstart_id(

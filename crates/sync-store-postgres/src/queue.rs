@@ -212,6 +212,13 @@ const COUNTS: &str = "
     UNION ALL
     SELECT 'blocked', count(*) FROM work_items WHERE admin = $1 AND id IN (SELECT id FROM blocked)";
 
+/// The advisory-lock key of a record's enqueue lock (see [`enqueue_in`]), from SQL
+/// expressions for its administration, kind and CRM id: one spelling for every statement that
+/// takes it.
+fn record_lock_key(admin: &str, kind: &str, crm_id: &str) -> String {
+    format!("hashtextextended({admin} || chr(31) || {kind} || chr(31) || {crm_id}, 14)")
+}
+
 /// Takes the enqueue locks of every record of a batch (see [`enqueue_in`]), in the order of
 /// their lock keys: two batches that share records then wait for each other instead of
 /// deadlocking.
@@ -219,8 +226,15 @@ async fn lock_records(tx: &impl GenericClient, items: &[NewWorkItem]) -> StoreRe
     if let [item] = items {
         // One record (the engine's own enqueues): one statement, the key computed in it.
         tx.execute_cached(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(31) || $2 || chr(31) || $3, 14))",
-            &[&item.admin.as_str(), &item.kind.as_str(), &item.crm_id.as_str()],
+            &format!(
+                "SELECT pg_advisory_xact_lock({})",
+                record_lock_key("$1", "$2", "$3")
+            ),
+            &[
+                &item.admin.as_str(),
+                &item.kind.as_str(),
+                &item.crm_id.as_str(),
+            ],
         )
         .await
         .store()?;
@@ -231,9 +245,12 @@ async fn lock_records(tx: &impl GenericClient, items: &[NewWorkItem]) -> StoreRe
     let crm_ids: Vec<&str> = items.iter().map(|i| i.crm_id.as_str()).collect();
     let keys: Vec<i64> = tx
         .query_cached(
-            "SELECT DISTINCT hashtextextended(a || chr(31) || k || chr(31) || c, 14) AS h
-               FROM unnest($1::text[], $2::text[], $3::text[]) AS t(a, k, c)
-              ORDER BY h",
+            &format!(
+                "SELECT DISTINCT {} AS h
+                   FROM unnest($1::text[], $2::text[], $3::text[]) AS t(a, k, c)
+                  ORDER BY h",
+                record_lock_key("a", "k", "c")
+            ),
             &[&admins, &kinds, &crm_ids],
         )
         .await
@@ -266,28 +283,69 @@ async fn enqueue_in(
     deps.sort_unstable();
     deps.dedup();
     let (admin, kind) = (item.admin.as_str(), item.kind.as_str());
-    if !deps.is_empty() {
-        // FOR KEY SHARE: a dependency cannot be pruned while this item is being added.
-        let found: Vec<i64> = tx
-            .query_cached(
-                "SELECT id FROM work_items WHERE id = ANY($1) AND admin = $2
-                  ORDER BY id FOR KEY SHARE",
-                &[&deps, &admin],
+    if deps.is_empty() {
+        // Without dependencies coalescing has no exception: the candidate and the update or
+        // insert are one statement (it runs after the lock's statement, so its snapshot sees
+        // every enqueue of the record committed before the lock was granted).
+        let id: i64 = tx
+            .query_one_cached(
+                "WITH cand AS (
+                     SELECT id FROM work_items
+                      WHERE admin = $1 AND kind = $2 AND crm_id = $3 AND operation = $4
+                        AND state = 'pending'
+                      ORDER BY id DESC LIMIT 1
+                      FOR UPDATE),
+                 upd AS (
+                     UPDATE work_items w
+                        SET payload = $5::text::jsonb,
+                            next_attempt_at = greatest(w.next_attempt_at, $6),
+                            updated_at = $7
+                       FROM cand
+                      WHERE w.id = cand.id
+                     RETURNING w.id),
+                 ins AS (
+                     INSERT INTO work_items
+                        (admin, kind, crm_id, operation, payload, state, attempts,
+                         next_attempt_at, created_at, updated_at)
+                     SELECT $1, $2, $3, $4, $5::text::jsonb, 'pending', 0, $6, $7, $7
+                      WHERE NOT EXISTS (SELECT 1 FROM cand)
+                     RETURNING id)
+                 SELECT id FROM upd UNION ALL SELECT id FROM ins",
+                &[
+                    &admin,
+                    &kind,
+                    &item.crm_id,
+                    &item.operation,
+                    &payload,
+                    &not_before,
+                    &now,
+                ],
             )
             .await
             .store()?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        if let Some(missing) = deps.iter().find(|d| !found.contains(d)) {
-            return Err(StoreError::not_found(format!(
-                "work item {}, a dependency of {} {:?} for CRM id {:?}",
-                WorkItemId::new(*missing),
-                item.kind,
-                item.operation,
-                item.crm_id
-            )));
-        }
+            .get(0);
+        return Ok(WorkItemId::new(id));
+    }
+    // FOR KEY SHARE: a dependency cannot be pruned while this item is being added.
+    let found: Vec<i64> = tx
+        .query_cached(
+            "SELECT id FROM work_items WHERE id = ANY($1) AND admin = $2
+              ORDER BY id FOR KEY SHARE",
+            &[&deps, &admin],
+        )
+        .await
+        .store()?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    if let Some(missing) = deps.iter().find(|d| !found.contains(d)) {
+        return Err(StoreError::not_found(format!(
+            "work item {}, a dependency of {} {:?} for CRM id {:?}",
+            WorkItemId::new(*missing),
+            item.kind,
+            item.operation,
+            item.crm_id
+        )));
     }
     let candidate: Option<i64> = tx
         .query_opt_cached(
@@ -339,16 +397,46 @@ async fn enqueue_in(
             .store()?
             .get(0),
     };
-    if !deps.is_empty() {
-        tx.execute_cached(
-            "INSERT INTO work_deps (item_id, depends_on)
-             SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
-            &[&id, &deps],
-        )
-        .await
-        .store()?;
-    }
+    tx.execute_cached(
+        "INSERT INTO work_deps (item_id, depends_on)
+         SELECT $1, unnest($2::bigint[]) ON CONFLICT DO NOTHING",
+        &[&id, &deps],
+    )
+    .await
+    .store()?;
     Ok(WorkItemId::new(id))
+}
+
+/// A [`ReplayFilter`] as its `UPDATE` (`$1` the administration, `$2` now, then the values
+/// returned, in order); `None` when the filter selects no state.
+///
+/// The states go in as literals (they come from a closed enum) so the planner can match the
+/// partial index `work_items_parked_by_record`; only the filters that are set go into the
+/// statement, for the same reason (the engine replays one record on every submit, which must
+/// not scan the administration's queue).
+fn replay_sql(filter: &ReplayFilter) -> Option<(String, Vec<&str>)> {
+    let states = match (filter.failed, filter.needs_review) {
+        (true, true) => "'failed', 'needs_review'",
+        (true, false) => "'failed'",
+        (false, true) => "'needs_review'",
+        (false, false) => return None,
+    };
+    let mut sql = format!(
+        "UPDATE work_items
+            SET state = 'pending', attempts = 0, next_attempt_at = $2,
+                lease_until = NULL, review = NULL, updated_at = $2
+          WHERE admin = $1 AND state IN ({states})"
+    );
+    let mut extra = Vec::new();
+    if let Some(kind) = filter.kind {
+        extra.push(kind.as_str());
+        sql.push_str(&format!(" AND kind = ${}", 2 + extra.len()));
+    }
+    if let Some(crm_id) = &filter.crm_id {
+        extra.push(crm_id.as_str());
+        sql.push_str(&format!(" AND crm_id = ${}", 2 + extra.len()));
+    }
+    Some((sql, extra))
 }
 
 impl PostgresStore {
@@ -586,36 +674,59 @@ impl QueueStore for PostgresStore {
 
     async fn replay(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
         let now = time_to_sql(now)?;
-        // The states go in as literals (they come from a closed enum) so the planner can
-        // match the partial index `work_items_parked_by_record`; only the filters that are
-        // set go into the statement, for the same reason (the engine replays one record on
-        // every submit, which must not scan the administration's queue).
-        let states = match (filter.failed, filter.needs_review) {
-            (true, true) => "'failed', 'needs_review'",
-            (true, false) => "'failed'",
-            (false, true) => "'needs_review'",
-            (false, false) => return Ok(0),
+        let Some((sql, extra)) = replay_sql(filter) else {
+            return Ok(0);
         };
-        let mut sql = format!(
-            "UPDATE work_items
-                SET state = 'pending', attempts = 0, next_attempt_at = $2,
-                    lease_until = NULL, review = NULL, updated_at = $2
-              WHERE admin = $1 AND state IN ({states})"
-        );
         let admin = filter.admin.as_str();
-        let kind = filter.kind.map(|k| k.as_str());
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&admin, &now];
-        if let Some(kind) = &kind {
-            params.push(kind);
-            sql.push_str(&format!(" AND kind = ${}", params.len()));
-        }
-        if let Some(crm_id) = &filter.crm_id {
-            params.push(crm_id);
-            sql.push_str(&format!(" AND crm_id = ${}", params.len()));
-        }
+        params.extend(extra.iter().map(|v| v as &(dyn ToSql + Sync)));
         let client = self.client().await?;
         let stmt = client.prepare_cached(&sql).await.store()?;
         client.execute(&stmt, &params).await.store()
+    }
+
+    async fn replay_and_enqueue(
+        &self,
+        stale: &ReplayFilter,
+        item: NewWorkItem,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WorkItemId> {
+        let now_sql = time_to_sql(now)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.store()?;
+        match replay_sql(stale) {
+            // The replay and the record's enqueue lock in one statement; the enqueue that
+            // follows is a statement of its own, so its snapshot is taken with the lock held.
+            // The replay need not wait for the lock: its UPDATE re-checks every row another
+            // transaction changed meanwhile.
+            Some((update, extra)) => {
+                let admin = stale.admin.as_str();
+                let mut params: Vec<&(dyn ToSql + Sync)> = vec![&admin, &now_sql];
+                params.extend(extra.iter().map(|v| v as &(dyn ToSql + Sync)));
+                let first = params.len() + 1;
+                let (lock_admin, lock_kind) = (item.admin.as_str(), item.kind.as_str());
+                params.extend([&lock_admin as &(dyn ToSql + Sync), &lock_kind, &item.crm_id]);
+                let key = record_lock_key(
+                    &format!("${first}"),
+                    &format!("${}", first + 1),
+                    &format!("${}", first + 2),
+                );
+                tx.execute_cached(
+                    &format!(
+                        "WITH replayed AS ({update} RETURNING 1)
+                         SELECT pg_advisory_xact_lock({key}), (SELECT count(*) FROM replayed)"
+                    ),
+                    &params,
+                )
+                .await
+                .store()?;
+            }
+            None => lock_records(&tx, std::slice::from_ref(&item)).await?,
+        }
+        // An error drops `tx`, which rolls the replay back too.
+        let id = enqueue_in(&tx, item, now_sql).await?;
+        tx.commit().await.store()?;
+        Ok(id)
     }
 
     async fn counts(&self, admin: &AdminKey) -> StoreResult<QueueCounts> {

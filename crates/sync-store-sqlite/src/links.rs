@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use sync_core::store::{
-    AdminKey, EntityKind, IdLink, LinkPart, LinkStore, StoreError, StoreResult, describe_link,
+    AdminKey, EntityKind, IdLink, LinkKey, LinkPart, LinkStore, StoreError, StoreResult,
+    describe_link,
 };
 use uuid::Uuid;
 
@@ -154,6 +155,32 @@ impl LinkStore for SqliteStore {
                 crm_ids
                     .iter()
                     .map(|crm_id| {
+                        find_one(
+                            conn,
+                            KEY,
+                            params![admin, kind.as_str(), crm_id, part.as_str(), part.name()],
+                        )
+                    })
+                    .collect()
+            })
+            .await
+    }
+
+    async fn links_by_keys(
+        &self,
+        admin: &AdminKey,
+        keys: &[LinkKey<'_>],
+    ) -> StoreResult<Vec<Option<IdLink>>> {
+        let admin = admin.as_str().to_owned();
+        let keys: Vec<(EntityKind, String, LinkPart)> = keys
+            .iter()
+            .map(|key| (key.kind, key.crm_id.to_owned(), key.part.clone()))
+            .collect();
+        // One turn of one connection for the whole list, as `links_by_crm_ids`.
+        self.pool
+            .run(move |conn| {
+                keys.iter()
+                    .map(|(kind, crm_id, part)| {
                         find_one(
                             conn,
                             KEY,

@@ -179,6 +179,67 @@ fn lease_lost(conn: &Connection, token: LeaseToken) -> StoreResult<()> {
     }
 }
 
+/// A [`ReplayFilter`] as its `UPDATE` statement and values.
+struct ReplaySql {
+    sql: String,
+    admin: String,
+    failed: Option<&'static str>,
+    review: Option<&'static str>,
+    extra: Vec<String>,
+}
+
+impl ReplaySql {
+    /// `None` when the filter selects no state (nothing to replay).
+    fn new(filter: &ReplayFilter) -> Option<Self> {
+        let failed = filter.failed.then_some(WorkState::Failed.as_str());
+        let review = filter
+            .needs_review
+            .then_some(WorkState::NeedsReview.as_str());
+        if failed.is_none() && review.is_none() {
+            return None;
+        }
+        // Only the filters that are set go into the statement: `?5 IS NULL OR kind = ?5` would
+        // hide the record index from the planner, and the engine replays one record on every
+        // submit, so each submit would scan the administration's whole queue (quadratic
+        // queueing). With kind and CRM id given this walks `work_items_by_record`.
+        let mut sql = String::from(
+            "UPDATE work_items
+                SET state = 'pending', attempts = 0, next_attempt_at = ?2,
+                    lease_until = NULL, review = NULL, updated_at = ?2
+              WHERE admin = ?1 AND state IN (?3, ?4)",
+        );
+        let mut extra: Vec<String> = Vec::new();
+        if let Some(kind) = filter.kind {
+            extra.push(kind.as_str().to_owned());
+            sql.push_str(&format!(" AND kind = ?{}", 4 + extra.len()));
+        }
+        if let Some(crm_id) = &filter.crm_id {
+            extra.push(crm_id.clone());
+            sql.push_str(&format!(" AND crm_id = ?{}", 4 + extra.len()));
+        }
+        Some(Self {
+            sql,
+            admin: filter.admin.as_str().to_owned(),
+            failed,
+            review,
+            extra,
+        })
+    }
+
+    /// Runs the replay on `conn` (inside the caller's transaction, if any); how many items.
+    fn run(&self, conn: &Connection, now: i64) -> StoreResult<u64> {
+        let mut values: Vec<&dyn rusqlite::ToSql> =
+            vec![&self.admin, &now, &self.failed, &self.review];
+        values.extend(self.extra.iter().map(|v| v as &dyn rusqlite::ToSql));
+        let n = conn
+            .prepare_cached(&self.sql)
+            .store()?
+            .execute(values.as_slice())
+            .store()?;
+        Ok(n as u64)
+    }
+}
+
 fn enqueue_tx(conn: &mut Connection, item: NewWorkItem, now: i64) -> StoreResult<WorkItemId> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -630,45 +691,35 @@ impl QueueStore for SqliteStore {
 
     async fn replay(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
         let now = time_to_sql(now)?;
-        let failed = filter.failed.then_some(WorkState::Failed.as_str());
-        let review = filter
-            .needs_review
-            .then_some(WorkState::NeedsReview.as_str());
-        if failed.is_none() && review.is_none() {
+        let Some(replay) = ReplaySql::new(filter) else {
             return Ok(0);
-        }
-        let admin = filter.admin.as_str().to_owned();
-        let kind = filter.kind.map(|k| k.as_str());
-        let crm_id = filter.crm_id.clone();
-        // Only the filters that are set go into the statement: `?5 IS NULL OR kind = ?5` would
-        // hide the record index from the planner, and the engine replays one record on every
-        // submit, so each submit would scan the administration's whole queue (quadratic
-        // queueing). With kind and CRM id given this walks `work_items_by_record`.
-        let mut sql = String::from(
-            "UPDATE work_items
-                SET state = 'pending', attempts = 0, next_attempt_at = ?2,
-                    lease_until = NULL, review = NULL, updated_at = ?2
-              WHERE admin = ?1 AND state IN (?3, ?4)",
-        );
-        let mut extra: Vec<String> = Vec::new();
-        if let Some(kind) = kind {
-            extra.push(kind.to_owned());
-            sql.push_str(&format!(" AND kind = ?{}", 4 + extra.len()));
-        }
-        if let Some(crm_id) = crm_id {
-            extra.push(crm_id);
-            sql.push_str(&format!(" AND crm_id = ?{}", 4 + extra.len()));
-        }
+        };
+        self.pool.run(move |conn| replay.run(conn, now)).await
+    }
+
+    async fn replay_and_enqueue(
+        &self,
+        stale: &ReplayFilter,
+        item: NewWorkItem,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WorkItemId> {
+        let now = time_to_sql(now)?;
+        let replay = ReplaySql::new(stale);
+        let durable = self.pool.normal_sync();
+        // One write transaction (one commit) for both, so a refused enqueue replays nothing.
         self.pool
             .run(move |conn| {
-                let mut values: Vec<&dyn rusqlite::ToSql> = vec![&admin, &now, &failed, &review];
-                values.extend(extra.iter().map(|v| v as &dyn rusqlite::ToSql));
-                let n = conn
-                    .prepare_cached(&sql)
-                    .store()?
-                    .execute(values.as_slice())
-                    .store()?;
-                Ok(n as u64)
+                with_durable_commit(conn, durable, |conn| {
+                    let tx = conn
+                        .transaction_with_behavior(TransactionBehavior::Immediate)
+                        .store()?;
+                    if let Some(replay) = &replay {
+                        replay.run(&tx, now)?;
+                    }
+                    let id = enqueue_in(&tx, item, now)?;
+                    tx.commit().store()?;
+                    Ok(id)
+                })
             })
             .await
     }

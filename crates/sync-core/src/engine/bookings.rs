@@ -55,6 +55,7 @@ use snelstart_client::odata::{Filter, Property, Query};
 use snelstart_client::{DocumentId, InkoopboekingId, RelatieId, VerkoopboekingId, ops};
 use uuid::Uuid;
 
+use super::context::BatchLinkKey;
 use super::create_once::{self, CreateOnce, Outcome};
 use super::handler::HandlerCtx;
 use super::relations::{HandlerError, HandlerResult, preflight_failure};
@@ -65,7 +66,7 @@ use crate::error::{EngineError, FailureKind, stored_from_client};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
 use crate::store::{
-    EntityKind, IdLink, LinkPart, NewWorkItem, ReplayFilter, Store, StoredError, WorkItem,
+    EntityKind, IdLink, LinkKey, LinkPart, NewWorkItem, ReplayFilter, Store, StoredError, WorkItem,
     WorkItemId, WorkState, WorkSummary,
 };
 
@@ -463,6 +464,89 @@ impl CreateOnce for BookingCreate<'_> {
     }
 }
 
+/// The parts of a queued invoice's change its links are keyed by, read without decoding the
+/// rest of the change (its lines, its attachments' bytes). Mirrors the field names of
+/// [`SalesInvoice`] and [`PurchaseInvoice`] in [`CrmChange`]'s form (`{"type", "record"}`);
+/// should they drift, the batch's read finds nothing and every item reads its own links, as
+/// before (the unit test `batch_link_keys_follow_the_changes` checks they agree).
+#[derive(Deserialize)]
+struct QueuedInvoiceKeys {
+    record: InvoiceKeys,
+}
+
+#[derive(Deserialize)]
+struct InvoiceKeys {
+    id: String,
+    relation: String,
+    #[serde(default)]
+    attachments: Vec<FileName>,
+}
+
+/// An attachment's file name, its bytes left unread.
+#[derive(Deserialize)]
+struct FileName {
+    file_name: String,
+}
+
+/// The link keys the claimed invoice `items` will look up: their relation (the parts their
+/// side books on), their booking and their attachments. (An attachment item still reads its
+/// own link: its handler is reached without the run's context.)
+fn batch_link_keys(items: &[WorkItem]) -> Vec<BatchLinkKey> {
+    let mut keys = Vec::new();
+    for item in items {
+        let side = match item.kind {
+            EntityKind::SalesInvoice => Side::Sales,
+            EntityKind::PurchaseInvoice => Side::Purchase,
+            _ => continue,
+        };
+        let Ok(QueuedInvoiceKeys { record }) = QueuedInvoiceKeys::deserialize(&item.payload) else {
+            continue;
+        };
+        for part in side.relation_parts() {
+            keys.push((EntityKind::Relation, record.relation.clone(), part.clone()));
+        }
+        for file in record.attachments {
+            keys.push((
+                EntityKind::Attachment,
+                record.id.clone(),
+                LinkPart::attachment(file.file_name),
+            ));
+        }
+        keys.push((side.kind(), record.id, LinkPart::Whole));
+    }
+    keys
+}
+
+/// Reads the links the batch's bookings will need in one store call and keeps them in the
+/// run's context for the items (one look-up per batch instead of two to three per invoice
+/// plus one per attachment). A failure is left to the items: each then
+/// reads its own, as before.
+async fn read_batch_links<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    items: &[WorkItem],
+) {
+    let keys = batch_link_keys(items);
+    let asked: Vec<LinkKey<'_>> = keys
+        .iter()
+        .map(|(kind, crm_id, part)| LinkKey::new(*kind, crm_id, part))
+        .collect();
+    let inner = &engine.inner;
+    let links = if asked.is_empty() {
+        Vec::new()
+    } else {
+        match inner.store.links_by_keys(&inner.admin, &asked).await {
+            Ok(links) => links,
+            Err(e) => {
+                tracing::debug!(error = %e, "batch link read postponed to the items");
+                Vec::new()
+            }
+        }
+    };
+    // Without an answer (none asked, or the read failed) the previous batch's links go too.
+    context.note_batch_links(keys.into_iter().zip(links).collect());
+}
+
 /// Refuses a claimed batch with bookings when the mapping configuration does not validate
 /// against the administration's chart of accounts: every claimed item goes back to the queue
 /// (nothing is lost) and the run stops with every problem.
@@ -471,6 +555,7 @@ pub(crate) async fn prepare_batch<S: Store, Src: CrmSource, Snk: CrmSink>(
     context: &RunContext,
     items: &[WorkItem],
 ) -> Result<(), EngineError> {
+    read_batch_links(engine, context, items).await;
     let has_bookings = items.iter().any(|i| {
         matches!(
             i.kind,
@@ -545,24 +630,45 @@ fn only_missing_cost_centres(problems: &Problems) -> bool {
 /// The linked SnelStart relation the booking goes to, if any.
 async fn linked_relation<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
     invoice: &Invoice<'_>,
 ) -> Result<Option<RelatieId>, HandlerError> {
     let inner = &engine.inner;
+    let relation = invoice.relation.as_str();
     for part in invoice.side.relation_parts() {
-        if let Some(link) = inner
-            .store
-            .link_by_crm_id(
-                &inner.admin,
-                EntityKind::Relation,
-                invoice.relation.as_str(),
-                part,
-            )
-            .await?
-        {
+        let link = match context.peek_batch_link(EntityKind::Relation, relation, part) {
+            Some(read) => read,
+            None => {
+                inner
+                    .store
+                    .link_by_crm_id(&inner.admin, EntityKind::Relation, relation, part)
+                    .await?
+            }
+        };
+        if let Some(link) = link {
             return Ok(Some(RelatieId::from_uuid(link.snelstart_id)));
         }
     }
     Ok(None)
+}
+
+/// The link of `part` of CRM record `crm_id` (this item holds its claim): as read for the
+/// batch, or from the store when the batch did not read it.
+async fn own_link<S: Store, Src: CrmSource, Snk: CrmSink>(
+    engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
+    kind: EntityKind,
+    crm_id: &str,
+    part: &LinkPart,
+) -> Result<Option<IdLink>, HandlerError> {
+    if let Some(read) = context.take_batch_link(kind, crm_id, part) {
+        return Ok(read);
+    }
+    let inner = &engine.inner;
+    Ok(inner
+        .store
+        .link_by_crm_id(&inner.admin, kind, crm_id, part)
+        .await?)
 }
 
 /// Refuses a booking whose SnelStart relation has the wrong kind before SnelStart does: a
@@ -782,28 +888,24 @@ async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
         }
         Err(problems) => return Ok(preflight_failure(&problems)),
     };
-    let Some(relatie) = linked_relation(engine, invoice).await? else {
+    let Some(relatie) = linked_relation(engine, context, invoice).await? else {
         return missing_relation(engine, item, invoice).await;
     };
     let body = Body::build(&plan, &chart, relatie, side);
     let hash = body.hash();
     let crm_id = invoice.id.as_str();
 
-    if let Some(link) = inner
-        .store
-        .link_by_crm_id(&inner.admin, side.kind(), crm_id, &LinkPart::Whole)
-        .await?
-    {
+    if let Some(link) = own_link(engine, context, side.kind(), crm_id, &LinkPart::Whole).await? {
         if link.payload_hash.as_deref() == Some(hash.as_str()) {
             // The booking is as it should be; an attachment added (or fixed) in the CRM since
             // is still queued. Costs store lookups only.
-            queue_attachments(engine, invoice, link.snelstart_id).await?;
+            queue_attachments(engine, context, invoice, link.snelstart_id).await?;
             return Ok(ItemResult::Done(Action::Unchanged));
         }
         if let Some(refused) = wrong_relation_kind(engine, context, invoice, relatie).await? {
             return Ok(refused);
         }
-        return update_linked(engine, invoice, &link, &body, &hash).await;
+        return update_linked(engine, context, invoice, &link, &body, &hash).await;
     }
     if let Some(refused) = wrong_relation_kind(engine, context, invoice, relatie).await? {
         return Ok(refused);
@@ -818,14 +920,15 @@ async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
             body: &body,
         };
         if let Some(outcome) = create_once::recover(&cx, &entity).await? {
-            return finish(engine, invoice, outcome, &body, &hash).await;
+            return finish(engine, context, invoice, outcome, &body, &hash).await;
         }
     }
-    create(engine, invoice, &body, &hash).await
+    create(engine, context, invoice, &body, &hash).await
 }
 
 async fn create<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
     invoice: &Invoice<'_>,
     body: &Body,
     hash: &str,
@@ -839,12 +942,13 @@ async fn create<S: Store, Src: CrmSource, Snk: CrmSink>(
         };
         create_once::create(&cx, &entity).await?
     };
-    finish(engine, invoice, outcome, body, hash).await
+    finish(engine, context, invoice, outcome, body, hash).await
 }
 
 /// Links what the create protocol created or found.
 async fn finish<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
     invoice: &Invoice<'_>,
     outcome: Outcome<BookingRecord>,
     body: &Body,
@@ -856,7 +960,7 @@ async fn finish<S: Store, Src: CrmSource, Snk: CrmSink>(
         Outcome::Finished(result) => return Ok(result),
     };
     match record.id {
-        Some(id) => link_booking(engine, invoice, id, body, hash, created).await,
+        Some(id) => link_booking(engine, context, invoice, id, body, hash, created).await,
         // Never reached: the protocol hands on only records with an id (creates) or ours
         // (which have a booking).
         None => Ok(ItemResult::Retry {
@@ -871,6 +975,7 @@ async fn finish<S: Store, Src: CrmSource, Snk: CrmSink>(
 /// (coalesced while still pending, and a no-op once uploaded).
 async fn queue_attachments<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
     invoice: &Invoice<'_>,
     booking: Uuid,
 ) -> Result<Vec<WorkItemId>, HandlerError> {
@@ -879,15 +984,16 @@ async fn queue_attachments<S: Store, Src: CrmSource, Snk: CrmSink>(
     for attachment in invoice.attachments {
         let crm_id = attachment_crm_id(invoice.id.as_str(), &attachment.file_name);
         let hash = payload_hash(attachment);
-        if let Some(link) = inner
-            .store
-            .link_by_crm_id(
-                &inner.admin,
-                EntityKind::Attachment,
-                invoice.id.as_str(),
-                &LinkPart::attachment(&attachment.file_name),
-            )
-            .await?
+        // As read for the batch: an attachment item of this invoice running beside it may
+        // link the file meanwhile; queued again then, it finds the link and does nothing.
+        if let Some(link) = own_link(
+            engine,
+            context,
+            EntityKind::Attachment,
+            invoice.id.as_str(),
+            &LinkPart::attachment(&attachment.file_name),
+        )
+        .await?
             && link.payload_hash.as_deref() == Some(hash.as_str())
         {
             continue;
@@ -900,14 +1006,14 @@ async fn queue_attachments<S: Store, Src: CrmSource, Snk: CrmSink>(
         };
         let payload = serde_json::to_value(&work).unwrap_or_default();
         // A failed earlier attempt of this attachment comes back (and takes the new payload)
-        // rather than piling up a second item.
+        // rather than piling up a second item; one store call (one transaction) for both.
         let stale = ReplayFilter::failed(inner.admin.clone())
             .kind(EntityKind::Attachment)
             .crm_id(crm_id.clone());
-        inner.store.replay(&stale, engine.now()).await?;
         let id = inner
             .store
-            .enqueue(
+            .replay_and_enqueue(
+                &stale,
                 NewWorkItem::new(
                     inner.admin.clone(),
                     EntityKind::Attachment,
@@ -925,8 +1031,10 @@ async fn queue_attachments<S: Store, Src: CrmSource, Snk: CrmSink>(
 }
 
 /// Queues the attachments, stores the link and tells the CRM.
+#[allow(clippy::too_many_arguments)]
 async fn link_booking<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
     invoice: &Invoice<'_>,
     booking: Uuid,
     body: &Body,
@@ -936,7 +1044,7 @@ async fn link_booking<S: Store, Src: CrmSource, Snk: CrmSink>(
     let inner = &engine.inner;
     let kind = invoice.side.kind();
     let crm_id = invoice.id.as_str();
-    queue_attachments(engine, invoice, booking).await?;
+    queue_attachments(engine, context, invoice, booking).await?;
     let link = IdLink::new(inner.admin.clone(), kind, crm_id, booking, engine.now())
         .with_natural_key(body.natural_key())
         .with_payload_hash(hash);
@@ -1025,6 +1133,7 @@ fn locked_reason(code: &str) -> &'static str {
 /// Replaces a linked booking with the changed invoice, when SnelStart still allows it.
 async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
     invoice: &Invoice<'_>,
     link: &IdLink,
     body: &Body,
@@ -1103,7 +1212,7 @@ async fn update_linked<S: Store, Src: CrmSource, Snk: CrmSink>(
         return Err(e.into());
     }
     engine.record_success();
-    queue_attachments(engine, invoice, booking).await?;
+    queue_attachments(engine, context, invoice, booking).await?;
     let mut updated = link.clone();
     updated.natural_key = Some(body.natural_key());
     updated.payload_hash = Some(hash.to_owned());
@@ -1532,7 +1641,7 @@ async fn plan_invoice<S: Store, Src: CrmSource, Snk: CrmSink>(
             return Ok(entries);
         }
     };
-    let relatie = linked_relation(engine, invoice).await?;
+    let relatie = linked_relation(engine, context, invoice).await?;
     let link = inner
         .store
         .link_by_crm_id(
@@ -1627,6 +1736,58 @@ async fn plan_invoice<S: Store, Src: CrmSource, Snk: CrmSink>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The batch's link read decodes only the keys of a queued invoice; they must be the
+    /// keys the handler looks up (read from the full change), or every item would read its
+    /// own links again.
+    #[test]
+    fn batch_link_keys_follow_the_changes() {
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        let mut sales = SalesInvoice::new("inv/1", "F-1", date, "rel#2", Vec::new());
+        sales.attachments = vec![
+            Attachment::new("a.pdf", vec![1, 2, 3]),
+            Attachment::new("b%2F.pdf", vec![4]),
+        ];
+        let purchase = PurchaseInvoice::new("p-1", "I-9", date, "sup", Vec::new());
+        let queued = |id: i64, change: CrmChange| {
+            let new = NewWorkItem::new(
+                crate::store::AdminKey::new("a"),
+                change.kind(),
+                change.crm_id(),
+                crate::crm::OP_UPSERT,
+                serde_json::to_value(&change).unwrap(),
+                chrono::Utc::now(),
+            );
+            WorkItem::enqueued(WorkItemId::new(id), new, chrono::Utc::now())
+        };
+        let items = [
+            queued(1, CrmChange::sales_invoice(sales.clone())),
+            queued(2, CrmChange::relation_archived("rel#2")),
+            queued(3, CrmChange::purchase_invoice(purchase.clone())),
+        ];
+        let mut expected: Vec<BatchLinkKey> = Vec::new();
+        for (side, invoice) in [
+            (Side::Sales, Invoice::sales(&sales)),
+            (Side::Purchase, Invoice::purchase(&purchase)),
+        ] {
+            for part in side.relation_parts() {
+                expected.push((
+                    EntityKind::Relation,
+                    invoice.relation.as_str().to_owned(),
+                    part.clone(),
+                ));
+            }
+            for a in invoice.attachments {
+                expected.push((
+                    EntityKind::Attachment,
+                    invoice.id.as_str().to_owned(),
+                    LinkPart::attachment(&a.file_name),
+                ));
+            }
+            expected.push((side.kind(), invoice.id.as_str().to_owned(), LinkPart::Whole));
+        }
+        assert_eq!(batch_link_keys(&items), expected);
+    }
 
     #[test]
     fn filter_properties_are_valid() {

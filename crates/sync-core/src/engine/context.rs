@@ -15,6 +15,8 @@ use snelstart_client::odata::Query;
 use snelstart_client::{Client, RelatieId, ops};
 use tokio::sync::OnceCell;
 
+use crate::store::{EntityKind, IdLink, LinkPart};
+
 /// The relations SnelStart holds, in the compact form matching needs.
 #[derive(Debug, Default)]
 pub(crate) struct RelationSnapshot {
@@ -42,6 +44,10 @@ pub(crate) struct RunContext {
     /// their review decision as read for the batch; the item's handler takes the note
     /// instead of reading either again.
     unlinked: Mutex<HashMap<String, Option<String>>>,
+    /// Links the current batch's bookings and attachments will need, read in one store call
+    /// when the batch was claimed (`bookings::prepare_batch`), by key; `None`: no link then.
+    /// Replaced by every batch.
+    batch_links: Mutex<HashMap<BatchLinkKey, Option<IdLink>>>,
     /// The ledgers, read once per run (bookings need them; see [`RunContext::chart`]).
     ledgers: OnceCell<Vec<Grootboek>>,
     /// The chart built from `ledgers` and `kostenplaatsen`; dropped whenever a cost centre
@@ -71,9 +77,54 @@ impl RelationRoles {
     }
 }
 
+/// The key of a link in [`RunContext`]'s batch links.
+pub(crate) type BatchLinkKey = (EntityKind, String, LinkPart);
+
 impl RunContext {
     pub(crate) fn new() -> Self {
         Self::default()
+    }
+
+    /// Keeps the links read for the batch just claimed (replacing the previous batch's).
+    pub(crate) fn note_batch_links(&self, links: HashMap<BatchLinkKey, Option<IdLink>>) {
+        *self
+            .batch_links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = links;
+    }
+
+    /// The link of a record this item holds the claim of, as read for the batch
+    /// (`Some(None)`: it had none); `None` when it was not read, and the caller reads the
+    /// store. Forgotten once taken: only the holder of the record's claim writes its link,
+    /// so it cannot change between the batch's read and this item, but a second use within
+    /// the run may come after the item wrote it.
+    pub(crate) fn take_batch_link(
+        &self,
+        kind: EntityKind,
+        crm_id: &str,
+        part: &LinkPart,
+    ) -> Option<Option<IdLink>> {
+        self.batch_links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(kind, crm_id.to_owned(), part.clone()))
+    }
+
+    /// The link of a record another item writes (an invoice's relation), as read for the
+    /// batch, kept for the other items of the batch that book on the same relation. As of the
+    /// claim: a relation linked while the batch runs is seen by its next attempt (the invoice
+    /// waits for it, as it would for a relation synced a moment later).
+    pub(crate) fn peek_batch_link(
+        &self,
+        kind: EntityKind,
+        crm_id: &str,
+        part: &LinkPart,
+    ) -> Option<Option<IdLink>> {
+        self.batch_links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(kind, crm_id.to_owned(), part.clone()))
+            .cloned()
     }
 
     /// The relation snapshot, read on first use.

@@ -406,13 +406,6 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         // disappears and the record is tried again with its current data.
         // A refused duplicate is not a newer version of the record: it leaves the record's own
         // items alone.
-        if change.operation() != OP_DUPLICATE {
-            let stale = ReplayFilter::failed(self.inner.admin.clone())
-                .kind(change.kind())
-                .crm_id(change.crm_id())
-                .include_needs_review(true);
-            self.inner.store.replay(&stale, self.now()).await?;
-        }
         let item = NewWorkItem::new(
             self.inner.admin.clone(),
             change.kind(),
@@ -422,7 +415,19 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             self.now(),
         )
         .depending_on(depends_on.iter().copied());
-        Ok(self.inner.store.enqueue(item, self.now()).await?)
+        if change.operation() == OP_DUPLICATE {
+            return Ok(self.inner.store.enqueue(item, self.now()).await?);
+        }
+        let stale = ReplayFilter::failed(self.inner.admin.clone())
+            .kind(change.kind())
+            .crm_id(change.crm_id())
+            .include_needs_review(true);
+        // One store call (one transaction): the replayed item takes the new payload.
+        Ok(self
+            .inner
+            .store
+            .replay_and_enqueue(&stale, item, self.now())
+            .await?)
     }
 
     /// Queues a batch of changes pushed by the host (a full export, a snapshot of the CRM)

@@ -17,8 +17,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    AdminKey, AuditEntry, AuditOutcome, EntityKind, FinishedItem, IdLink, ItemOutcome, LinkPart,
-    NewOutboxEvent, NewWorkItem, QueueCounts, ReplayFilter, StateArea, StateKey, Store,
+    AdminKey, AuditEntry, AuditOutcome, EntityKind, FinishedItem, IdLink, ItemOutcome, LinkKey,
+    LinkPart, NewOutboxEvent, NewWorkItem, QueueCounts, ReplayFilter, StateArea, StateKey, Store,
     StoredError, WorkItemId, WorkState, WorkSummary, stream_links,
 };
 
@@ -99,6 +99,7 @@ where
 {
     links_lookup_by_all_keys(make().await).await;
     links_batch_lookup_by_crm_ids(make().await).await;
+    links_batch_lookup_by_keys(make().await).await;
     links_keys_are_unique(make().await).await;
     links_payload_hash_cas(make().await).await;
     links_paging_and_stream(make().await).await;
@@ -119,6 +120,7 @@ where
     queue_lease_fencing(make().await).await;
     queue_reschedule_backoff(make().await).await;
     queue_fail_review_replay(make().await).await;
+    queue_replay_and_enqueue_atomic(make().await).await;
     queue_counts_blocked(make().await).await;
     queue_list_paging(make().await).await;
     queue_prune_done(make().await).await;
@@ -262,6 +264,73 @@ pub async fn links_batch_lookup_by_crm_ids<S: Store>(store: S) {
     );
     let none: Vec<Option<IdLink>> = store
         .links_by_crm_ids(&admin(), rel, &[], WHOLE)
+        .await
+        .expect("empty batch");
+    assert!(none.is_empty(), "an empty batch asks nothing");
+}
+
+/// A batch look-up by whole keys answers each key as a single look-up would, in the order
+/// asked: kinds and parts differ from key to key, and other administrations stay out.
+pub async fn links_batch_lookup_by_keys<S: Store>(store: S) {
+    let (rel, sales, att) = (
+        EntityKind::Relation,
+        EntityKind::SalesInvoice,
+        EntityKind::Attachment,
+    );
+    let relation = IdLink::new(admin(), rel, "r-1", uuid(1), t0()).with_payload_hash("h1");
+    let supplier =
+        IdLink::new(admin(), rel, "r-1", uuid(2), t0()).with_part(LinkPart::SupplierHalf);
+    let booking = IdLink::new(admin(), sales, "inv/1", uuid(3), t0()).with_natural_key("F-1");
+    let pdf = IdLink::new(admin(), att, "inv/1", uuid(4), t0())
+        .with_part(LinkPart::attachment("a.pdf"))
+        .with_payload_hash("p");
+    // Attachment `1/a.pdf` of invoice `inv` is another key than `a.pdf` of `inv/1`.
+    let lookalike =
+        IdLink::new(admin(), att, "inv", uuid(5), t0()).with_part(LinkPart::attachment("1/a.pdf"));
+    let elsewhere = IdLink::new(other_admin(), sales, "inv/2", uuid(6), t0());
+    for link in [&relation, &supplier, &booking, &pdf, &lookalike, &elsewhere] {
+        store.upsert_link(link.clone()).await.expect("upsert");
+    }
+    let (a_pdf, b_pdf) = (LinkPart::attachment("a.pdf"), LinkPart::attachment("b.pdf"));
+    let half = LinkPart::SupplierHalf;
+    let keys = [
+        LinkKey::new(att, "inv/1", &a_pdf),
+        LinkKey::new(rel, "r-1", WHOLE),
+        LinkKey::new(sales, "inv/2", WHOLE),
+        LinkKey::new(att, "inv/1", &b_pdf),
+        LinkKey::new(rel, "r-1", &half),
+        LinkKey::new(sales, "inv/1", WHOLE),
+        LinkKey::new(rel, "inv/1", WHOLE),
+        LinkKey::new(rel, "r-1", WHOLE),
+    ];
+    let found = store
+        .links_by_keys(&admin(), &keys)
+        .await
+        .expect("batch look-up by keys");
+    assert_eq!(
+        found,
+        vec![
+            Some(pdf),
+            Some(relation.clone()),
+            None,
+            None,
+            Some(supplier),
+            Some(booking),
+            None,
+            Some(relation),
+        ],
+        "one answer per key, in order; kind and part are part of the key, other \
+         administrations stay out"
+    );
+    for (key, link) in keys.iter().zip(&found) {
+        let single = store
+            .link_by_crm_id(&admin(), key.kind, key.crm_id, key.part)
+            .await
+            .expect("single look-up");
+        assert_eq!(&single, link, "batch and single look-up agree for {key:?}");
+    }
+    let none = store
+        .links_by_keys(&other_admin(), &[])
         .await
         .expect("empty batch");
     assert!(none.is_empty(), "an empty batch asks nothing");
@@ -1726,6 +1795,94 @@ pub async fn queue_fail_review_replay<S: Store>(store: S) {
     let ids: Vec<WorkItemId> = batch.iter().map(|w| w.id).collect();
     assert_eq!(ids, vec![bad, ambiguous]);
     assert!(batch.iter().all(|w| w.attempts == 1));
+}
+
+/// A replay and an enqueue in one atomic step: the record's failed item comes back and takes
+/// the new payload (one item, not two); an enqueue refused for an unknown dependency replays
+/// nothing either; a filter that selects nothing still enqueues.
+pub async fn queue_replay_and_enqueue_atomic<S: Store>(store: S) {
+    let first = store
+        .enqueue(item("rec", "upload", json!(1)), t0())
+        .await
+        .unwrap();
+    let claimed = store.claim(&admin(), at(1), 10, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let error = StoredError::new("permanent", "booking not found").with_code("BOOKING_NOT_FOUND");
+    store
+        .fail(claimed[0].lease(), error.clone(), at(2))
+        .await
+        .unwrap();
+    let stale = || {
+        ReplayFilter::failed(admin())
+            .kind(EntityKind::Relation)
+            .crm_id("rec")
+    };
+
+    // Refused: a dependency that does not exist. The failed item stays failed.
+    let refused = store
+        .replay_and_enqueue(
+            &stale(),
+            item("rec", "upload", json!(2)).depending_on([WorkItemId::new(first.get() + 1_000)]),
+            at(3),
+        )
+        .await;
+    assert!(
+        refused.as_ref().is_err_and(|e| e.is_not_found()),
+        "an unknown dependency refuses the call: {refused:?}"
+    );
+    let got = store.work_item(&admin(), first).await.unwrap().unwrap();
+    assert_eq!(
+        got.state,
+        WorkState::Failed,
+        "a refused enqueue replays nothing (the two are one atomic step)"
+    );
+    assert_eq!(got.payload, json!(1));
+
+    // Accepted: the failed item is replayed and the new payload coalesces into it.
+    let id = store
+        .replay_and_enqueue(&stale(), item("rec", "upload", json!(3)), at(4))
+        .await
+        .unwrap();
+    assert_eq!(id, first, "the replayed item takes the new payload");
+    let got = store.work_item(&admin(), first).await.unwrap().unwrap();
+    assert_eq!(got.state, WorkState::Pending);
+    assert_eq!(got.attempts, 0);
+    assert_eq!(got.payload, json!(3));
+    assert_eq!(got.next_attempt_at, at(4));
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(1, 0, 0, 0, 0, 0)
+    );
+
+    // Nothing to replay: an ordinary enqueue (coalescing into the pending item), and a new
+    // record gets a new item.
+    let again = store
+        .replay_and_enqueue(&stale(), item("rec", "upload", json!(4)), at(5))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    let other = store
+        .replay_and_enqueue(
+            &ReplayFilter::failed(admin()).crm_id("other"),
+            item("other", "upload", json!(5)),
+            at(6),
+        )
+        .await
+        .unwrap();
+    assert!(other > first, "a new record gets a new item");
+    assert_eq!(
+        store.counts(&admin()).await.unwrap(),
+        counts(2, 0, 0, 0, 0, 0)
+    );
+    assert_eq!(
+        store
+            .work_item(&admin(), first)
+            .await
+            .unwrap()
+            .unwrap()
+            .payload,
+        json!(4)
+    );
 }
 
 /// Dependants of an item in review stay pending and are counted as blocked, transitively;

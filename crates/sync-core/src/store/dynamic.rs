@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::{
     AdminKey, AuditEntry, AuditStore, ConfigStore, ConfigVersion, EntityKind, FinishedItem, IdLink,
-    LeaseToken, LinkPart, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId,
+    LeaseToken, LinkKey, LinkPart, LinkStore, NewWorkItem, OutboxBacklog, OutboxEvent, OutboxId,
     OutboxStore, QueueCounts, QueueStore, ReplayFilter, StateArea, StateKey, StateStore, Store,
     StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
 };
@@ -141,6 +141,11 @@ trait ObjectStore: Send + Sync + 'static {
         kind: EntityKind,
         crm_ids: &'a [&'a str],
         part: &'a LinkPart,
+    ) -> BoxFuture<'a, StoreResult<Vec<Option<IdLink>>>>;
+    fn links_by_keys<'a>(
+        &'a self,
+        admin: &'a AdminKey,
+        keys: &'a [LinkKey<'a>],
     ) -> BoxFuture<'a, StoreResult<Vec<Option<IdLink>>>>;
     fn link_by_snelstart_id<'a>(
         &'a self,
@@ -272,6 +277,12 @@ trait ObjectStore: Send + Sync + 'static {
         filter: &'a ReplayFilter,
         now: DateTime<Utc>,
     ) -> BoxFuture<'a, StoreResult<u64>>;
+    fn replay_and_enqueue<'a>(
+        &'a self,
+        stale: &'a ReplayFilter,
+        item: NewWorkItem,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<WorkItemId>>;
     fn counts<'a>(&'a self, admin: &'a AdminKey) -> BoxFuture<'a, StoreResult<QueueCounts>>;
     fn list_work<'a>(
         &'a self,
@@ -403,6 +414,15 @@ impl<S: Store> ObjectStore for S {
         Box::pin(LinkStore::links_by_crm_ids(
             self, admin, kind, crm_ids, part,
         ))
+    }
+
+    fn links_by_keys<'a>(
+        &'a self,
+        admin: &'a AdminKey,
+        keys: &'a [LinkKey<'a>],
+    ) -> BoxFuture<'a, StoreResult<Vec<Option<IdLink>>>> {
+        // `S`'s own batch look-up (its override, when it has one): one round trip.
+        Box::pin(LinkStore::links_by_keys(self, admin, keys))
     }
 
     fn link_by_snelstart_id<'a>(
@@ -612,6 +632,16 @@ impl<S: Store> ObjectStore for S {
         Box::pin(QueueStore::replay(self, filter, now))
     }
 
+    fn replay_and_enqueue<'a>(
+        &'a self,
+        stale: &'a ReplayFilter,
+        item: NewWorkItem,
+        now: DateTime<Utc>,
+    ) -> BoxFuture<'a, StoreResult<WorkItemId>> {
+        // `S`'s own (one transaction, when it overrides the default).
+        Box::pin(QueueStore::replay_and_enqueue(self, stale, item, now))
+    }
+
     fn counts<'a>(&'a self, admin: &'a AdminKey) -> BoxFuture<'a, StoreResult<QueueCounts>> {
         Box::pin(QueueStore::counts(self, admin))
     }
@@ -792,6 +822,14 @@ impl LinkStore for DynStore {
         self.inner
             .links_by_crm_ids(admin, kind, crm_ids, part)
             .await
+    }
+
+    async fn links_by_keys(
+        &self,
+        admin: &AdminKey,
+        keys: &[LinkKey<'_>],
+    ) -> StoreResult<Vec<Option<IdLink>>> {
+        self.inner.links_by_keys(admin, keys).await
     }
 
     async fn link_by_snelstart_id(
@@ -975,6 +1013,16 @@ impl QueueStore for DynStore {
 
     async fn replay(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
         self.inner.replay(filter, now).await
+    }
+
+    // Overridden like enqueue_batch: the default would make two calls on the inner store.
+    async fn replay_and_enqueue(
+        &self,
+        stale: &ReplayFilter,
+        item: NewWorkItem,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WorkItemId> {
+        self.inner.replay_and_enqueue(stale, item, now).await
     }
 
     async fn counts(&self, admin: &AdminKey) -> StoreResult<QueueCounts> {

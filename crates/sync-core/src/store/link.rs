@@ -176,6 +176,28 @@ impl IdLink {
     }
 }
 
+/// The key of one link within an administration: what [`LinkStore::links_by_keys`] is asked
+/// for (links of several kinds and parts in one call).
+///
+/// [`LinkStore::links_by_keys`]: super::LinkStore::links_by_keys
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct LinkKey<'a> {
+    /// What kind of record.
+    pub kind: EntityKind,
+    /// The record's id in the CRM (for an attachment: its invoice's id).
+    pub crm_id: &'a str,
+    /// Which part of the record.
+    pub part: &'a LinkPart,
+}
+
+impl<'a> LinkKey<'a> {
+    /// The key of `part` of CRM record `crm_id` of `kind`.
+    pub const fn new(kind: EntityKind, crm_id: &'a str, part: &'a LinkPart) -> Self {
+        Self { kind, crm_id, part }
+    }
+}
+
 /// `relation link for CRM id "42" (supplier half) in administration "X"`: how store errors
 /// name a link.
 pub fn describe_link(admin: &AdminKey, kind: EntityKind, crm_id: &str, part: &LinkPart) -> String {

@@ -100,6 +100,21 @@ impl State {
         Some(old)
     }
 
+    /// Moves the items `filter` selects back to Pending (see the contract); how many.
+    fn replay(&mut self, filter: &ReplayFilter, now: DateTime<Utc>) -> u64 {
+        let mut count = 0;
+        for item in self.items.values_mut().filter(|w| filter.matches(w)) {
+            item.state = WorkState::Pending;
+            item.attempts = 0;
+            item.next_attempt_at = now;
+            item.lease_until = None;
+            item.review = None;
+            item.updated_at = now;
+            count += 1;
+        }
+        count
+    }
+
     /// `NotFound` when a dependency of `item` is unknown or in another administration.
     fn check_dependencies(&self, item: &NewWorkItem) -> StoreResult<()> {
         if let Some(missing) = item
@@ -229,6 +244,24 @@ impl LinkStore for MemoryStore {
             Ok(s.links
                 .get(&id_link_key(admin, kind, crm_id, part))
                 .cloned())
+        })
+    }
+
+    async fn links_by_keys(
+        &self,
+        admin: &AdminKey,
+        keys: &[super::LinkKey<'_>],
+    ) -> StoreResult<Vec<Option<IdLink>>> {
+        // Under one lock: the answers are one snapshot, as a SQL store's one query is.
+        self.with(|s| {
+            Ok(keys
+                .iter()
+                .map(|key| {
+                    s.links
+                        .get(&id_link_key(admin, key.kind, key.crm_id, key.part))
+                        .cloned()
+                })
+                .collect())
         })
     }
 
@@ -748,18 +781,20 @@ impl QueueStore for MemoryStore {
     }
 
     async fn replay(&self, filter: &ReplayFilter, now: DateTime<Utc>) -> StoreResult<u64> {
+        self.with(|s| Ok(s.replay(filter, now)))
+    }
+
+    async fn replay_and_enqueue(
+        &self,
+        stale: &ReplayFilter,
+        item: NewWorkItem,
+        now: DateTime<Utc>,
+    ) -> StoreResult<WorkItemId> {
         self.with(|s| {
-            let mut count = 0;
-            for item in s.items.values_mut().filter(|w| filter.matches(w)) {
-                item.state = WorkState::Pending;
-                item.attempts = 0;
-                item.next_attempt_at = now;
-                item.lease_until = None;
-                item.review = None;
-                item.updated_at = now;
-                count += 1;
-            }
-            Ok(count)
+            // Checked before the replay changes anything: the pair is atomic.
+            s.check_dependencies(&item)?;
+            s.replay(stale, now);
+            Ok(s.enqueue_checked(item, now))
         })
     }
 

@@ -42,7 +42,9 @@
 //!   another key already holds either. Re-upserting the same link is not a conflict.
 //! * Lookups by any of the three keys return the same link.
 //!   [`LinkStore::links_by_crm_ids`] answers a list of CRM ids as
-//!   [`LinkStore::link_by_crm_id`] would answer each, in the order asked.
+//!   [`LinkStore::link_by_crm_id`] would answer each, in the order asked;
+//!   [`LinkStore::links_by_keys`] does the same for a list of whole keys ([`LinkKey`]: kind,
+//!   CRM id and part each their own).
 //! * [`LinkStore::set_payload_hash`] is a compare-and-swap: it writes only when the stored
 //!   hash equals `expected` (`None` meaning "no hash yet"), otherwise `Conflict`; `NotFound`
 //!   when the link does not exist.
@@ -118,6 +120,10 @@
 //! * **Replay** moves the Failed and/or NeedsReview items selected by a [`ReplayFilter`] back
 //!   to Pending with `attempts = 0`, `next_attempt_at = now`, no lease and no review reasons;
 //!   `last_error` is kept as history until the next error replaces it.
+//!   [`QueueStore::replay_and_enqueue`] replays and then enqueues one item (which coalesces
+//!   into a replayed item by the rules above) as **one atomic step**: when the enqueue is
+//!   refused, nothing is replayed either. The default implementation makes the two calls
+//!   one after the other (not atomic); the stores of this workspace use one transaction.
 //! * **Pruning.** [`QueueStore::prune_done`] deletes the administration's Done items last
 //!   updated before the given instant, except those an item that is not Done still depends
 //!   on. The payloads (CRM personal data, attachments) go with them.
@@ -196,7 +202,7 @@ pub use audit::{AuditEntry, AuditOutcome};
 pub use config::ConfigVersion;
 pub use dynamic::DynStore;
 pub use error::StoreError;
-pub use link::{IdLink, LinkPart, describe_link, legacy_link_key};
+pub use link::{IdLink, LinkKey, LinkPart, describe_link, legacy_link_key};
 pub use memory::MemoryStore;
 pub use outbox::{FinishedItem, ItemOutcome, NewOutboxEvent, OutboxBacklog, OutboxEvent, OutboxId};
 pub use queue::{
@@ -240,6 +246,33 @@ pub trait LinkStore {
             let mut links = Vec::with_capacity(crm_ids.len());
             for crm_id in crm_ids {
                 links.push(self.link_by_crm_id(admin, kind, crm_id, part).await?);
+            }
+            Ok(links)
+        }
+    }
+
+    /// The links of several keys (kinds and parts may differ), one entry per key in the same
+    /// order (`None` where there is no link), as [`LinkStore::link_by_crm_id`] would answer
+    /// each. The engine reads the links a claimed batch of bookings and attachments will
+    /// need with this, once per batch.
+    ///
+    /// The default implementation loops over [`LinkStore::link_by_crm_id`]; stores override
+    /// it with one round trip (one query, or one turn of one connection).
+    fn links_by_keys(
+        &self,
+        admin: &AdminKey,
+        keys: &[LinkKey<'_>],
+    ) -> impl Future<Output = StoreResult<Vec<Option<IdLink>>>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            let mut links = Vec::with_capacity(keys.len());
+            for key in keys {
+                links.push(
+                    self.link_by_crm_id(admin, key.kind, key.crm_id, key.part)
+                        .await?,
+                );
             }
             Ok(links)
         }
@@ -504,6 +537,30 @@ pub trait QueueStore {
         filter: &ReplayFilter,
         now: DateTime<Utc>,
     ) -> impl Future<Output = StoreResult<u64>> + Send;
+
+    /// [`QueueStore::replay`] with `stale`, then [`QueueStore::enqueue`] of `item`, in one
+    /// atomic step (see the [module contract](self)); returns the item's id. The engine
+    /// queues a record's newer change (or an invoice's attachment) this way: a failed earlier
+    /// item of the same record comes back and takes the new payload, instead of a second item
+    /// piling up beside it.
+    ///
+    /// The default implementation makes the two calls one after the other: correct for the
+    /// engine (a replay without its enqueue only runs the failed item again) but not atomic.
+    /// Stores override it with one transaction, which also costs one commit instead of two.
+    fn replay_and_enqueue(
+        &self,
+        stale: &ReplayFilter,
+        item: NewWorkItem,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = StoreResult<WorkItemId>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            self.replay(stale, now).await?;
+            self.enqueue(item, now).await
+        }
+    }
 
     /// Item counts per state for `admin`.
     fn counts(&self, admin: &AdminKey) -> impl Future<Output = StoreResult<QueueCounts>> + Send;
