@@ -488,15 +488,20 @@ struct FileName {
     file_name: String,
 }
 
-/// The link keys the claimed invoice `items` will look up: their relation (the parts their
-/// side books on), their booking and their attachments. (An attachment item still reads its
-/// own link: its handler is reached without the run's context.)
+/// The link keys the claimed `items` will look up: an invoice's relation (the parts its side
+/// books on), its booking and its attachments; a project's cost centre (the item's CRM id is
+/// the project's). (An attachment item still reads its own link: its handler is reached
+/// without the run's context.)
 fn batch_link_keys(items: &[WorkItem]) -> Vec<BatchLinkKey> {
     let mut keys = Vec::new();
     for item in items {
         let side = match item.kind {
             EntityKind::SalesInvoice => Side::Sales,
             EntityKind::PurchaseInvoice => Side::Purchase,
+            EntityKind::CostCentre if item.operation == crate::crm::OP_UPSERT => {
+                keys.push((EntityKind::CostCentre, item.crm_id.clone(), LinkPart::Whole));
+                continue;
+            }
             _ => continue,
         };
         let Ok(QueuedInvoiceKeys { record }) = QueuedInvoiceKeys::deserialize(&item.payload) else {
@@ -517,9 +522,9 @@ fn batch_link_keys(items: &[WorkItem]) -> Vec<BatchLinkKey> {
     keys
 }
 
-/// Reads the links the batch's bookings will need in one store call and keeps them in the
-/// run's context for the items (one look-up per batch instead of two to three per invoice
-/// plus one per attachment). A failure is left to the items: each then
+/// Reads the links the batch's bookings and projects will need in one store call and keeps
+/// them in the run's context for the items (one look-up per batch instead of two to three per
+/// invoice plus one per attachment, and one per project). A failure is left to the items: each then
 /// reads its own, as before.
 async fn read_batch_links<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
@@ -654,7 +659,7 @@ async fn linked_relation<S: Store, Src: CrmSource, Snk: CrmSink>(
 
 /// The link of `part` of CRM record `crm_id` (this item holds its claim): as read for the
 /// batch, or from the store when the batch did not read it.
-async fn own_link<S: Store, Src: CrmSource, Snk: CrmSink>(
+pub(super) async fn own_link<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
     context: &RunContext,
     kind: EntityKind,
@@ -1764,6 +1769,10 @@ mod tests {
             queued(1, CrmChange::sales_invoice(sales.clone())),
             queued(2, CrmChange::relation_archived("rel#2")),
             queued(3, CrmChange::purchase_invoice(purchase.clone())),
+            queued(
+                4,
+                CrmChange::project(crm_model::Project::new("prj/7", "7", "Project seven")),
+            ),
         ];
         let mut expected: Vec<BatchLinkKey> = Vec::new();
         for (side, invoice) in [
@@ -1786,6 +1795,7 @@ mod tests {
             }
             expected.push((side.kind(), invoice.id.as_str().to_owned(), LinkPart::Whole));
         }
+        expected.push((EntityKind::CostCentre, "prj/7".to_owned(), LinkPart::Whole));
         assert_eq!(batch_link_keys(&items), expected);
     }
 

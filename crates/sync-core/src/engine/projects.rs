@@ -35,15 +35,15 @@ pub(crate) async fn upsert<S: Store, Src: CrmSource, Snk: CrmSink>(
         ));
     };
     let hash = payload_hash(&wanted);
-    if let Some(link) = inner
-        .store
-        .link_by_crm_id(
-            &inner.admin,
-            EntityKind::CostCentre,
-            crm_id,
-            &LinkPart::Whole,
-        )
-        .await?
+    // As read for the batch (one look-up for every invoice and project of it).
+    if let Some(link) = super::bookings::own_link(
+        engine,
+        context,
+        EntityKind::CostCentre,
+        crm_id,
+        &LinkPart::Whole,
+    )
+    .await?
     {
         if link.payload_hash.as_deref() == Some(hash.as_str()) {
             return Ok(ItemResult::Done(Action::Unchanged));
