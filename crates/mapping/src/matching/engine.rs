@@ -8,6 +8,7 @@ use std::num::NonZeroUsize;
 use serde::{Serialize, Serializer};
 
 use super::index::{BlockingIndex, IndexPart, KeyTable};
+use super::ranks::Ranks;
 use super::record::{
     MatchKind, MatchRecord, Prepared, fingerprint, mark_shared_domains, shared_domains,
 };
@@ -467,7 +468,9 @@ pub struct Matcher {
 /// One prepared side.
 pub(super) struct SideData<'a> {
     /// Borrowed for one run, owned by a [`SnelstartIndex`] that records are added to.
-    pub(super) records: Cow<'a, [MatchRecord]>,
+    /// Ids and ranking fields: borrowed for one run, a compact table of its own in a
+    /// [`SnelstartIndex`] that records are added to.
+    pub(super) ranks: Ranks<'a>,
     pub(super) prepared: Vec<Prepared>,
     pub(super) keys: KeyTable,
 }
@@ -561,12 +564,6 @@ impl Matcher {
                 shared = regrouped;
             }
         }
-        // Deciding reads only the prepared form and a few ranking fields from here on; an
-        // index that owns its relations drops their text (a borrowed slice stays the
-        // caller's).
-        if let Cow::Owned(records) = &mut side.records {
-            records.iter_mut().for_each(MatchRecord::ranking_only);
-        }
         SnelstartIndex {
             matcher: self.clone(),
             side,
@@ -598,7 +595,7 @@ impl Matcher {
         let crm_side = &*crm_side;
         let ss_side = &ss.side;
 
-        let mut results = self.par_map_with(crm_side.records.len(), |scratch: &mut Scratch, i| {
+        let mut results = self.par_map_with(crm_side.ranks.len(), |scratch: &mut Scratch, i| {
             self.decide(i, crm_side, ss_side, &ss.index, &ss.groups, scratch)
         });
         let shared = demote_shared_matches(&mut results);
@@ -631,8 +628,14 @@ impl Matcher {
         let keys = KeyTable::concat(
             self.par_chunks(prepared.len(), |range| KeyTable::build(&prepared[range])),
         );
+        // Deciding reads only the prepared form and the ranking fields from here on: records
+        // given to keep leave their text here (a borrowed slice stays the caller's).
+        let ranks = match records {
+            Cow::Borrowed(records) => Ranks::borrowed(records),
+            Cow::Owned(records) => Ranks::owned(&records),
+        };
         SideData {
-            records,
+            ranks,
             prepared,
             keys,
         }
@@ -770,7 +773,7 @@ impl Matcher {
         scored.sort_by(|(a, pa), (b, pb)| {
             pb.score
                 .cmp(&pa.score)
-                .then_with(|| ss.records[*a].id.cmp(&ss.records[*b].id))
+                .then_with(|| ss.ranks.id(*a).cmp(ss.ranks.id(*b)))
         });
         // Members of one duplicate group inside SnelStart are one candidate: the group's
         // target (its original), with the evidence of its best-scoring member. They never make
@@ -795,20 +798,20 @@ impl Matcher {
             .iter()
             .take(3)
             .map(|(target, member, pair)| {
-                let record = &ss.records[*target];
+                let record = ss.ranks.get(*target);
                 Candidate {
-                    snelstart_id: record.id.clone(),
+                    snelstart_id: record.id.to_owned(),
                     score: pair.score,
                     evidence: pair.evidence.to_vec(),
                     relatiecode: record.relatiecode,
                     inactive: record.inactive,
                     kind: record.kind,
-                    evidence_from: (member != target).then(|| ss.records[*member].id.clone()),
+                    evidence_from: (member != target).then(|| ss.ranks.id(*member).to_owned()),
                     duplicates: groups
                         .members(*target)
                         .iter()
                         .filter(|&&m| m as usize != *target)
-                        .map(|&m| ss.records[m as usize].id.clone())
+                        .map(|&m| ss.ranks.id(m as usize).to_owned())
                         .collect(),
                 }
             })
@@ -828,7 +831,7 @@ impl Matcher {
                     second.score >= config.review_threshold
                         && pair.score - second.score < config.ambiguity_margin
                 });
-                let id = ss.records[*target].id.clone();
+                let id = ss.ranks.id(*target).to_owned();
                 reasons.extend(pair.evidence.iter().copied().map(Reason::Evidence));
                 let decided = if pair.score >= config.match_threshold
                     && pair.may_match()
@@ -838,7 +841,7 @@ impl Matcher {
                 } else if pair.score >= config.review_threshold {
                     if let Some((second, _, second_pair)) = runner_up {
                         reasons.push(Reason::Ambiguous {
-                            snelstart_id: ss.records[*second].id.clone(),
+                            snelstart_id: ss.ranks.id(*second).to_owned(),
                             score: second_pair.score,
                         });
                     } else {
@@ -908,14 +911,14 @@ impl Matcher {
             vetoed.sort_by(|(a, _, pa), (b, _, pb)| {
                 pb.score
                     .cmp(&pa.score)
-                    .then_with(|| ss.records[*a].id.cmp(&ss.records[*b].id))
+                    .then_with(|| ss.ranks.id(*a).cmp(ss.ranks.id(*b)))
             });
             let mut told = 0;
             for &(j, evidence, pair) in vetoed.iter() {
                 if told == 3 {
                     break;
                 }
-                let record = &ss.records[j];
+                let record = ss.ranks.get(j);
                 if evidence == Evidence::KindConflict {
                     // Only the same company as the other kind is worth telling.
                     if pair.score < self.config.review_threshold || !pair.may_match_ignoring_kind()
@@ -923,14 +926,14 @@ impl Matcher {
                         continue;
                     }
                     reasons.push(Reason::KindConflict {
-                        snelstart_id: record.id.clone(),
+                        snelstart_id: record.id.to_owned(),
                         relatiecode: record.relatiecode,
                         snelstart_kind: record.kind.unwrap_or(MatchKind::Both),
                         score: pair.score,
                     });
                 } else {
                     reasons.push(Reason::Vetoed {
-                        snelstart_id: record.id.clone(),
+                        snelstart_id: record.id.to_owned(),
                         evidence,
                     });
                 }
@@ -944,7 +947,7 @@ impl Matcher {
             reasons.push(Reason::NoCandidate);
         }
         MatchResult {
-            crm_id: crm.records[i].id.clone(),
+            crm_id: crm.ranks.id(i).to_owned(),
             decision,
             snelstart_id,
             score,
@@ -981,7 +984,7 @@ impl Matcher {
         // pair that can be a duplicate shares an identifier or contact key, so the (costly)
         // name keys need not be followed.
         let exact_only = config.match_threshold > Evidence::NameEqual.points();
-        let per_chunk = self.par_chunks(data.records.len(), |range| {
+        let per_chunk = self.par_chunks(data.ranks.len(), |range| {
             let mut positions = Vec::new();
             let mut found = Vec::new();
             for i in range {
@@ -1037,7 +1040,7 @@ fn prefer_half(
         _ => MatchKind::Supplier,
     };
     let close = |e: &(usize, usize, PairScore)| best - e.2.score < config.ambiguity_margin;
-    let kind = |e: &(usize, usize, PairScore)| ss.records[e.0].kind;
+    let kind = |e: &(usize, usize, PairScore)| ss.ranks.get(e.0).kind;
     let Some(k) = entries
         .iter()
         .position(|e| close(e) && kind(e) == Some(wanted))
@@ -1062,12 +1065,12 @@ fn duplicate_pairs(
     let mut out: Vec<DuplicatePair> = pairs
         .iter()
         .map(|(i, j, pair)| {
-            let (a, b) = (&data.records[*i as usize].id, &data.records[*j as usize].id);
+            let (a, b) = (data.ranks.id(*i as usize), data.ranks.id(*j as usize));
             let (first_id, second_id) = if a <= b { (a, b) } else { (b, a) };
             DuplicatePair {
                 side,
-                first_id: first_id.clone(),
-                second_id: second_id.clone(),
+                first_id: first_id.to_owned(),
+                second_id: second_id.to_owned(),
                 score: pair.score,
                 evidence: pair.evidence.to_vec(),
                 via_snelstart_id: None,
@@ -1088,7 +1091,7 @@ pub(super) struct Groups {
 
 impl Groups {
     fn build(data: &SideData<'_>, pairs: &[(u32, u32, PairScore)]) -> Self {
-        let n = data.records.len();
+        let n = data.ranks.len();
         let mut group = vec![u32::MAX; n];
         if pairs.is_empty() {
             return Self {
@@ -1125,7 +1128,7 @@ impl Groups {
             list.sort_unstable();
             list.dedup();
             list.sort_by(|&x, &y| {
-                let (rx, ry) = (&data.records[x as usize], &data.records[y as usize]);
+                let (rx, ry) = (data.ranks.get(x as usize), data.ranks.get(y as usize));
                 (rx.inactive, rx.relatiecode.unwrap_or(i64::MAX), &rx.id).cmp(&(
                     ry.inactive,
                     ry.relatiecode.unwrap_or(i64::MAX),
@@ -1162,13 +1165,13 @@ impl Groups {
 
     fn describe(&self, g: u32, data: &SideData<'_>) -> DuplicateGroup {
         let ordered = self.ordered(g);
-        let original = data.records[ordered[0] as usize].id.clone();
+        let original = data.ranks.id(ordered[0] as usize).to_owned();
         let mut members: Vec<GroupMember> = ordered
             .iter()
             .map(|&m| {
-                let r = &data.records[m as usize];
+                let r = data.ranks.get(m as usize);
                 GroupMember {
-                    snelstart_id: r.id.clone(),
+                    snelstart_id: r.id.to_owned(),
                     relatiecode: r.relatiecode,
                     inactive: r.inactive,
                 }
@@ -1290,20 +1293,20 @@ fn add_shared_pairs(
     for (positions, snelstart_id) in shared {
         for (n, &i) in positions.iter().enumerate() {
             for &j in &positions[n + 1..] {
-                let (a, b) = (&crm.records[i].id, &crm.records[j].id);
+                let (a, b) = (crm.ranks.id(i), crm.ranks.id(j));
                 let (first, second) = if a <= b { (i, j) } else { (j, i) };
-                let (first_id, second_id) = (&crm.records[first].id, &crm.records[second].id);
+                let (first_id, second_id) = (crm.ranks.id(first), crm.ranks.id(second));
                 if pairs
                     .iter()
-                    .any(|p| &p.first_id == first_id && &p.second_id == second_id)
+                    .any(|p| p.first_id == first_id && p.second_id == second_id)
                 {
                     continue;
                 }
                 let pair = score_pair(&crm.prepared[first], &crm.prepared[second]);
                 pairs.push(DuplicatePair {
                     side: Side::Crm,
-                    first_id: first_id.clone(),
-                    second_id: second_id.clone(),
+                    first_id: first_id.to_owned(),
+                    second_id: second_id.to_owned(),
                     score: pair.score,
                     evidence: pair.evidence.to_vec(),
                     via_snelstart_id: Some(snelstart_id.clone()),

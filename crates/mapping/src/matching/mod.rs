@@ -90,6 +90,7 @@ mod adapters;
 mod engine;
 mod index;
 pub mod normalize;
+mod ranks;
 mod record;
 pub mod report;
 mod score;

@@ -147,23 +147,6 @@ fn non_blank(value: impl Into<String>) -> Option<String> {
 }
 
 impl MatchRecord {
-    /// The record reduced to what deciding needs once it is prepared: its id and the fields
-    /// that rank duplicates (kind, relatiecode, inactive). A [`SnelstartIndex`] keeps its
-    /// relations this way: names and contact details live on in prepared form only, so a
-    /// long sync's index does not hold every relation's text twice.
-    ///
-    /// [`SnelstartIndex`]: super::SnelstartIndex
-    pub(crate) fn ranking_only(&mut self) {
-        *self = Self {
-            id: std::mem::take(&mut self.id),
-            kind: self.kind,
-            relatiecode: self.relatiecode,
-            inactive: self.inactive,
-            ..Self::default()
-        };
-        self.id.shrink_to_fit();
-    }
-
     /// An empty record with the given id.
     pub fn new(id: impl Into<String>) -> Self {
         Self {

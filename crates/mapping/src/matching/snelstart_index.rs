@@ -13,6 +13,7 @@ use super::engine::{
     DuplicateGroup, Groups, MatchError, MatchOutcome, Matcher, Side, SideData, validate,
 };
 use super::index::BlockingIndex;
+use super::ranks::Rank;
 use super::record::{MatchRecord, Prepared, fingerprint, mark_shared_domains};
 use super::score::PairScore;
 
@@ -103,11 +104,11 @@ impl SnelstartIndex<'_> {
         }
         let mut prepared = Prepared::new(&record, &self.matcher.config().extra_freemail);
         mark_shared_domains(std::slice::from_mut(&mut prepared), &self.shared);
-        let mut record = record;
-        record.ranking_only();
-        let position = match self.position_of(&record.id) {
+        // Only the id and the ranking fields are kept besides the prepared form.
+        let rank = Rank::from(&record);
+        let position = match self.position_of(rank.id) {
             Some(existing) => {
-                self.side.records.to_mut()[existing] = record;
+                self.side.ranks.replace(existing, rank);
                 self.side.prepared[existing] = prepared;
                 self.side
                     .keys
@@ -122,9 +123,9 @@ impl SnelstartIndex<'_> {
                     });
                 };
                 if let Some(positions) = &mut self.positions {
-                    positions.insert(fingerprint(&[record.id.as_bytes()]), print_position);
+                    positions.insert(fingerprint(&[rank.id.as_bytes()]), print_position);
                 }
-                self.side.records.to_mut().push(record);
+                self.side.ranks.push(rank);
                 self.side.keys.push(&prepared);
                 self.side.prepared.push(prepared);
                 position
@@ -146,12 +147,12 @@ impl SnelstartIndex<'_> {
 
     /// Number of SnelStart relations in the index.
     pub fn len(&self) -> usize {
-        self.side.records.len()
+        self.side.ranks.len()
     }
 
     /// `true` when the index holds no relation.
     pub fn is_empty(&self) -> bool {
-        self.side.records.is_empty()
+        self.side.ranks.len() == 0
     }
 
     /// The relations' ids, in the order given (added ones last).
@@ -159,7 +160,7 @@ impl SnelstartIndex<'_> {
     /// The index keeps a relation's names and contact details only in the form prepared for
     /// matching, not as given, so it hands out ids rather than records.
     pub fn ids(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        self.side.records.iter().map(|r| r.id.as_str())
+        self.side.ranks.iter().map(|r| r.id)
     }
 
     /// The duplicate groups inside SnelStart found when the index was built.
@@ -169,20 +170,20 @@ impl SnelstartIndex<'_> {
 
     /// Position of the relation with `id`.
     fn position_of(&mut self, id: &str) -> Option<usize> {
-        let records: &[MatchRecord] = &self.side.records;
+        let ranks = &self.side.ranks;
         let positions = self.positions.get_or_insert_with(|| {
-            records
+            ranks
                 .iter()
                 .enumerate()
                 .map(|(i, r)| (fingerprint(&[r.id.as_bytes()]), i as u32))
                 .collect()
         });
         let &found = positions.get(&fingerprint(&[id.as_bytes()]))?;
-        if records[found as usize].id == id {
+        if ranks.id(found as usize) == id {
             Some(found as usize)
         } else {
             // Two ids with one fingerprint (never seen, but possible): ask the records.
-            records.iter().position(|r| r.id == id)
+            ranks.iter().position(|r| r.id == id)
         }
     }
 }
