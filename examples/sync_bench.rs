@@ -203,7 +203,7 @@ impl Simulator {
 fn relation(i: u32) -> Relation {
     let mut r = Relation::new(
         format!("crm-{i}"),
-        if i % 5 == 0 {
+        if i.is_multiple_of(5) {
             RelationKind::Supplier
         } else {
             RelationKind::Customer
