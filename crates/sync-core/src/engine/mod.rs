@@ -56,7 +56,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::FutureExt;
+use futures::{FutureExt, StreamExt};
 use mapping::config::MappingConfig;
 use snelstart_client::Client;
 use tracing::Instrument;

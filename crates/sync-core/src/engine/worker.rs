@@ -352,7 +352,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             // Claim the next batch while this one runs, unless this run ends after it
             // (its deadline has passed: a fleet's slice) or it probes after an outage.
             let claim_ahead = (!half_open
-                && !deadline.is_some_and(|d| tokio::time::Instant::now() >= d))
+                && deadline.is_none_or(|d| tokio::time::Instant::now() < d))
             .then_some(limit);
             let (ran, next) = self
                 .run_batch(batch, &context, &report, concurrency, claim_ahead)
@@ -590,15 +590,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         }
     }
 
-    /// Runs a prepared batch's items, `concurrency` at once, each as its own task on the
-    /// runtime, and records the Done ones in chunks of [`COMPLETE_CHUNK`] (one store
+    /// Runs a prepared batch's items, `concurrency` at once, and records the Done ones in chunks of [`COMPLETE_CHUNK`] (one store
     /// transaction per chunk instead of one per item; smaller chunks cost more CPU and disk
     /// than they save), the rest when the batch ends, and every one at once after half the
     /// lease has passed since the claim, so a finished item is never held past its lease. A
     /// crash before a completion only means the item runs again and finds its link (nothing
     /// is written twice). The first error of an item is returned once every done item is
-    /// recorded; a completion that fails stops the batch at once (its running items are
-    /// cancelled, as a dropped run cancels them).
+    /// recorded; a completion that fails stops the batch at once.
     ///
     /// With `claim_ahead` (a batch size), the next batch is claimed as soon as every item of
     /// this one has started, and prepared as soon as every one has ended (its matching must
@@ -608,8 +606,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     async fn run_batch(
         &self,
         batch: Prepared,
-        context: &Arc<RunContext>,
-        report: &Arc<Mutex<RunReport>>,
+        context: &RunContext,
+        report: &Mutex<RunReport>,
         concurrency: usize,
         claim_ahead: Option<usize>,
     ) -> (
@@ -632,48 +630,37 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         // completion waited for it: the run hung for good once a batch held more than
         // `COMPLETE_CHUNK` items.
         let run = async move {
-            // Each item is a task of its own: polled inside this one future, every item's
-            // mapping, JSON and HTTP work ran on one thread however many cores the runtime
-            // has (half the machine idle on two cores). The set is dropped with this
-            // future, which cancels its tasks as a dropped stream of futures would.
-            let mut running = tokio::task::JoinSet::new();
-            let mut waiting = items.into_iter().zip(changes);
+            // The item stream tells the next batch's claim when it has handed out its last
+            // item (every item has started).
             let mut started_tx = Some(started_tx);
-            let mut first_error: Option<EngineError> = None;
-            loop {
-                while running.len() < concurrency {
-                    let Some((item, change)) = waiting.next() else {
-                        if let Some(started) = started_tx.take() {
-                            let _ = started.send(());
-                        }
-                        break;
-                    };
-                    let engine = self.clone();
-                    let context = Arc::clone(context);
-                    let report = Arc::clone(report);
-                    running.spawn(
-                        async move { engine.run_item(item, change, &context, &report).await }
-                            .in_current_span(),
-                    );
+            let mut results = futures::stream::iter(
+                items
+                    .into_iter()
+                    .zip(changes)
+                    .map(Some)
+                    .chain(std::iter::once(None)),
+            )
+            .filter_map(|next| {
+                if next.is_none()
+                    && let Some(started) = started_tx.take()
+                {
+                    let _ = started.send(());
                 }
-                let Some(joined) = running.join_next().await else {
-                    break;
-                };
-                match joined {
-                    Ok(Ok(Some(finished))) => {
+                std::future::ready(next)
+            })
+            .map(|(item, change)| async move { self.run_item(item, change, context, report).await })
+            .buffer_unordered(concurrency);
+            let mut first_error: Option<EngineError> = None;
+            while let Some(result) = results.next().await {
+                match result {
+                    Ok(Some(finished)) => {
                         // The receiver lives as long as this future (`try_join` below).
                         let _ = finished_tx.send(finished);
                     }
-                    Ok(Ok(None)) => {}
-                    Ok(Err(e)) => {
+                    Ok(None) => {}
+                    Err(e) => {
                         first_error.get_or_insert(e);
                     }
-                    // `run_item` catches a panic of the handling itself; one in recording
-                    // the outcome goes on unwinding here, as it did before items were tasks.
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    // Only a runtime shutting down cancels them (nothing here aborts a
-                    // task): the item keeps its claim and runs again after its lease.
-                    Err(e) => tracing::warn!(error = %e, "an item's task was cancelled"),
                 }
             }
             let _ = ended_tx.send(());

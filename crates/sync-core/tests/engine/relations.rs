@@ -1366,7 +1366,7 @@ async fn a_crm_duplicate_in_the_next_batch_meets_the_relation_created_before_it(
     twin.visit_address = original.visit_address.clone();
     twin.phone = original.phone.clone();
     twin.email = original.email.clone();
-    twin.kvk_number = original.kvk_number.clone();
+    twin.kvk_number = original.kvk_number;
     s.source.push(CrmChange::relation(original));
     s.source.push(CrmChange::relation(customer(1)));
     s.source.push(CrmChange::relation(customer(2)));
