@@ -465,6 +465,50 @@ impl PostgresStore {
         }
         Err(lease_lost(&client, token).await)
     }
+
+    /// Moves every token's item from its claim to `to` (`'done'`, or `'pending'` for a claim
+    /// given back unrun) in one transaction, or none of them: a lost lease or the same token
+    /// twice refuses the whole call.
+    async fn settle_claims(
+        &self,
+        tokens: &[LeaseToken],
+        to: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let now = time_to_sql(now)?;
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let mut seen = HashSet::new();
+        if let Some(twice) = tokens.iter().find(|t| !seen.insert(t.id)) {
+            return Err(StoreError::conflict(format!(
+                "work item {} appears twice in one call",
+                twice.id
+            )));
+        }
+        let ids: Vec<i64> = tokens.iter().map(|t| t.id.get()).collect();
+        let attempts: Vec<i64> = tokens.iter().map(|t| i64::from(t.attempt)).collect();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.store()?;
+        let moved: HashSet<i64> = tx
+            .query_cached(
+                "UPDATE work_items w
+                    SET state = $4, lease_until = NULL, updated_at = $3
+                   FROM unnest($1::bigint[], $2::bigint[]) AS t(id, attempt)
+                  WHERE w.id = t.id AND w.attempts = t.attempt AND w.state = 'in_flight'
+                 RETURNING w.id",
+                &[&ids, &attempts, &now, &to],
+            )
+            .await
+            .store()?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        // On a lost lease, dropping `tx` rolls back the items already moved.
+        first_lost_lease(&tx, tokens, &moved).await?;
+        tx.commit().await.store()?;
+        Ok(())
+    }
 }
 
 impl QueueStore for PostgresStore {
@@ -494,76 +538,11 @@ impl QueueStore for PostgresStore {
     }
 
     async fn complete_batch(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
-        let now = time_to_sql(now)?;
-        if tokens.is_empty() {
-            return Ok(());
-        }
-        let mut seen = HashSet::new();
-        if let Some(twice) = tokens.iter().find(|t| !seen.insert(t.id)) {
-            return Err(StoreError::conflict(format!(
-                "work item {} is completed twice in one batch",
-                twice.id
-            )));
-        }
-        let ids: Vec<i64> = tokens.iter().map(|t| t.id.get()).collect();
-        let attempts: Vec<i64> = tokens.iter().map(|t| i64::from(t.attempt)).collect();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.store()?;
-        let done: HashSet<i64> = tx
-            .query_cached(
-                "UPDATE work_items w
-                    SET state = 'done', lease_until = NULL, updated_at = $3
-                   FROM unnest($1::bigint[], $2::bigint[]) AS t(id, attempt)
-                  WHERE w.id = t.id AND w.attempts = t.attempt AND w.state = 'in_flight'
-                 RETURNING w.id",
-                &[&ids, &attempts, &now],
-            )
-            .await
-            .store()?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        // On a lost lease, dropping `tx` rolls back the items already marked.
-        first_lost_lease(&tx, tokens, &done).await?;
-        tx.commit().await.store()?;
-        Ok(())
+        self.settle_claims(tokens, "done", now).await
     }
 
     async fn release_claims(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
-        let now = time_to_sql(now)?;
-        if tokens.is_empty() {
-            return Ok(());
-        }
-        let mut seen = HashSet::new();
-        if let Some(twice) = tokens.iter().find(|t| !seen.insert(t.id)) {
-            return Err(StoreError::conflict(format!(
-                "work item {} is given back twice in one call",
-                twice.id
-            )));
-        }
-        let ids: Vec<i64> = tokens.iter().map(|t| t.id.get()).collect();
-        let attempts: Vec<i64> = tokens.iter().map(|t| i64::from(t.attempt)).collect();
-        let mut client = self.client().await?;
-        let tx = client.transaction().await.store()?;
-        let released: HashSet<i64> = tx
-            .query_cached(
-                "UPDATE work_items w
-                    SET state = 'pending', lease_until = NULL,
-                        updated_at = $3
-                   FROM unnest($1::bigint[], $2::bigint[]) AS t(id, attempt)
-                  WHERE w.id = t.id AND w.attempts = t.attempt AND w.state = 'in_flight'
-                 RETURNING w.id",
-                &[&ids, &attempts, &now],
-            )
-            .await
-            .store()?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        // On a lost lease, dropping `tx` rolls back the items already given back.
-        first_lost_lease(&tx, tokens, &released).await?;
-        tx.commit().await.store()?;
-        Ok(())
+        self.settle_claims(tokens, "pending", now).await
     }
 
     async fn claim(

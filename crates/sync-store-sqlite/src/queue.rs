@@ -344,49 +344,29 @@ fn enqueue_in(tx: &Connection, item: NewWorkItem, now: i64) -> StoreResult<WorkI
     Ok(WorkItemId::new(id))
 }
 
-/// Marks every token's item Done in one write transaction, or none of them.
-fn complete_batch_tx(conn: &mut Connection, tokens: &[LeaseToken], now: i64) -> StoreResult<()> {
+/// Moves every token's item from its claim to `to` (`'done'`, or `'pending'` for a claim given
+/// back unrun) in one write transaction, or none of them; the lease and its holder go.
+fn settle_claims_tx(
+    conn: &mut Connection,
+    tokens: &[LeaseToken],
+    to: &str,
+    now: i64,
+) -> StoreResult<()> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .store()?;
     for token in tokens {
         let changed = tx
             .prepare_cached(
-                "UPDATE work_items SET state = 'done', updated_at = ?3, lease_until = NULL
+                "UPDATE work_items SET state = ?4, updated_at = ?3, lease_until = NULL, holder = NULL
                   WHERE id = ?1 AND attempts = ?2 AND state = 'in_flight'",
             )
             .store()?
-            .execute(params![token.id.get(), token.attempt, now])
+            .execute(params![token.id.get(), token.attempt, now, to])
             .store()?;
         if changed != 1 {
-            // Explains the refusal (the same token twice reads as "done, not in flight");
-            // dropping `tx` rolls back the items already marked.
-            return lease_lost(&tx, *token);
-        }
-    }
-    tx.commit().store()?;
-    Ok(())
-}
-
-/// Gives every token's claim back (Pending, no lease or holder; the attempt stays counted) in one write transaction, or none of them.
-fn release_claims_tx(conn: &mut Connection, tokens: &[LeaseToken], now: i64) -> StoreResult<()> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .store()?;
-    for token in tokens {
-        let changed = tx
-            .prepare_cached(
-                "UPDATE work_items
-                    SET state = 'pending', updated_at = ?3,
-                        lease_until = NULL, holder = NULL
-                  WHERE id = ?1 AND attempts = ?2 AND state = 'in_flight'",
-            )
-            .store()?
-            .execute(params![token.id.get(), token.attempt, now])
-            .store()?;
-        if changed != 1 {
-            // The same token twice reads as "pending, not in flight"; dropping `tx` rolls
-            // back the items already given back.
+            // Explains the refusal (the same token twice reads as no longer in flight);
+            // dropping `tx` rolls back the items already moved.
             return lease_lost(&tx, *token);
         }
     }
@@ -553,7 +533,7 @@ impl QueueStore for SqliteStore {
         }
         let tokens = tokens.to_vec();
         self.pool
-            .run(move |conn| complete_batch_tx(conn, &tokens, now))
+            .run(move |conn| settle_claims_tx(conn, &tokens, "done", now))
             .await
     }
 
@@ -564,7 +544,7 @@ impl QueueStore for SqliteStore {
         }
         let tokens = tokens.to_vec();
         self.pool
-            .run(move |conn| release_claims_tx(conn, &tokens, now))
+            .run(move |conn| settle_claims_tx(conn, &tokens, "pending", now))
             .await
     }
 

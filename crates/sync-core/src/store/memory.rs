@@ -179,6 +179,22 @@ impl State {
         Ok(item)
     }
 
+    /// Checks, before a batch call changes anything, that every token holds its lease and
+    /// none appears twice.
+    fn check_leases(&mut self, tokens: &[LeaseToken]) -> StoreResult<()> {
+        let mut seen = HashSet::new();
+        for token in tokens {
+            self.item_for_lease(*token)?;
+            if !seen.insert(token.id) {
+                return Err(StoreError::conflict(format!(
+                    "work item {} appears twice in one call",
+                    token.id
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Moves a leased item to `outcome` (the lease was checked by the caller).
     fn apply_outcome(
         &mut self,
@@ -608,16 +624,7 @@ impl QueueStore for MemoryStore {
 
     async fn complete_batch(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
         self.with(|s| {
-            let mut seen = HashSet::new();
-            for token in tokens {
-                s.item_for_lease(*token)?;
-                if !seen.insert(token.id) {
-                    return Err(StoreError::conflict(format!(
-                        "work item {} is completed twice in one batch",
-                        token.id
-                    )));
-                }
-            }
+            s.check_leases(tokens)?;
             for token in tokens {
                 let item = s.item_for_lease(*token)?;
                 item.state = WorkState::Done;
@@ -630,16 +637,7 @@ impl QueueStore for MemoryStore {
 
     async fn release_claims(&self, tokens: &[LeaseToken], now: DateTime<Utc>) -> StoreResult<()> {
         self.with(|s| {
-            let mut seen = HashSet::new();
-            for token in tokens {
-                s.item_for_lease(*token)?;
-                if !seen.insert(token.id) {
-                    return Err(StoreError::conflict(format!(
-                        "work item {} is given back twice in one call",
-                        token.id
-                    )));
-                }
-            }
+            s.check_leases(tokens)?;
             for token in tokens {
                 let item = s.item_for_lease(*token)?;
                 item.state = WorkState::Pending;
