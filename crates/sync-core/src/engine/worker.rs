@@ -586,17 +586,22 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let Some(batch) = batch else { return };
         let tokens: Vec<LeaseToken> = batch.items.iter().map(WorkItem::lease).collect();
         if let Err(e) = self.inner.store.release_claims(&tokens, self.now()).await {
-            tracing::warn!(error = %e, items = tokens.len(), "could not give back a batch claimed ahead; its items run again when their leases end");
+            tracing::warn!(
+                error = %e, items = tokens.len(),
+                "could not give back a batch claimed ahead; its items run again when their \
+                 leases end"
+            );
         }
     }
 
-    /// Runs a prepared batch's items, `concurrency` at once, and records the Done ones in chunks of [`COMPLETE_CHUNK`] (one store
-    /// transaction per chunk instead of one per item; smaller chunks cost more CPU and disk
-    /// than they save), the rest when the batch ends, and every one at once after half the
-    /// lease has passed since the claim, so a finished item is never held past its lease. A
-    /// crash before a completion only means the item runs again and finds its link (nothing
-    /// is written twice). The first error of an item is returned once every done item is
-    /// recorded; a completion that fails stops the batch at once.
+    /// Runs a prepared batch's items, `concurrency` at once, and records the Done ones in
+    /// chunks of [`COMPLETE_CHUNK`] (one store transaction per chunk instead of one per item;
+    /// smaller chunks cost more CPU and disk than they save), the rest when the batch ends,
+    /// and every one at once after half the lease has passed since the claim, so a finished
+    /// item is never held past its lease. A crash before a completion only means the item
+    /// runs again and finds its link (nothing is written twice). The first error of an item
+    /// is returned once every done item is recorded; a completion that fails stops the batch
+    /// at once.
     ///
     /// With `claim_ahead` (a batch size), the next batch is claimed as soon as every item of
     /// this one has started, and prepared as soon as every one has ended (its matching must
@@ -692,6 +697,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 return Ok(None);
             }
             let now = self.now();
+            // The leases run from here, not from when the batch is prepared.
+            let claimed_at = tokio::time::Instant::now();
             let items = self
                 .inner
                 .store
@@ -704,7 +711,6 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 // Not prepared: given back by the caller, which stops on this batch's error.
                 return Ok(Some(Prepared::unprepared(items)));
             }
-            let claimed_at = tokio::time::Instant::now();
             let mut next = self.prepare(items, context).await?;
             next.claimed_at = claimed_at;
             Ok(Some(next))
