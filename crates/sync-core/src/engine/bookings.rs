@@ -488,14 +488,30 @@ struct FileName {
     file_name: String,
 }
 
+/// The key parts of a queued attachment item ([`AttachmentWork`]), its bytes left unread.
+#[derive(Deserialize)]
+struct QueuedAttachmentKeys {
+    invoice: String,
+    attachment: FileName,
+}
+
 /// The link keys the claimed `items` will look up: an invoice's relation (the parts its side
 /// books on), its booking and its attachments; a project's cost centre (the item's CRM id is
-/// the project's). (An attachment item still reads its own link: its handler is reached
-/// without the run's context.)
+/// the project's); an attachment item's own link (the invoice and the file name).
 fn batch_link_keys(items: &[WorkItem]) -> Vec<BatchLinkKey> {
     let mut keys = Vec::new();
     for item in items {
         let side = match item.kind {
+            EntityKind::Attachment => {
+                if let Ok(work) = QueuedAttachmentKeys::deserialize(&item.payload) {
+                    keys.push((
+                        EntityKind::Attachment,
+                        work.invoice,
+                        LinkPart::attachment(work.attachment.file_name),
+                    ));
+                }
+                continue;
+            }
             EntityKind::SalesInvoice => Side::Sales,
             EntityKind::PurchaseInvoice => Side::Purchase,
             EntityKind::CostCentre if item.operation == crate::crm::OP_UPSERT => {
@@ -1315,6 +1331,7 @@ fn attachment_problem(a: &Attachment) -> Option<(&'static str, String)> {
 /// Uploads one attachment of a booked invoice, exactly once.
 pub(crate) async fn upload_attachment<S: Store, Src: CrmSource, Snk: CrmSink>(
     engine: &SyncEngine<S, Src, Snk>,
+    context: &RunContext,
     item: &WorkItem,
 ) -> HandlerResult {
     let inner = &engine.inner;
@@ -1341,15 +1358,14 @@ pub(crate) async fn upload_attachment<S: Store, Src: CrmSource, Snk: CrmSink>(
     }
     let hash = payload_hash(a);
     let doc_type = work.side.document_type();
-    if let Some(link) = inner
-        .store
-        .link_by_crm_id(
-            &inner.admin,
-            EntityKind::Attachment,
-            &work.invoice,
-            &work.part(),
-        )
-        .await?
+    if let Some(link) = own_link(
+        engine,
+        context,
+        EntityKind::Attachment,
+        &work.invoice,
+        &work.part(),
+    )
+    .await?
     {
         if link.payload_hash.as_deref() == Some(hash.as_str()) {
             return Ok(ItemResult::Done(Action::Unchanged));
@@ -1526,8 +1542,12 @@ async fn store_attachment_link<S: Store, Src: CrmSource, Snk: CrmSink>(
 
 impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     /// Handles an attachment work item (they carry no [`CrmChange`]).
-    pub(crate) async fn handle_attachment(&self, item: &WorkItem) -> ItemResult {
-        match upload_attachment(self, item).await {
+    pub(crate) async fn handle_attachment(
+        &self,
+        item: &WorkItem,
+        context: &RunContext,
+    ) -> ItemResult {
+        match upload_attachment(self, context, item).await {
             Ok(result) => result,
             Err(HandlerError::Client(e)) => self.classify(item, &e),
             Err(HandlerError::Store(e)) => ItemResult::Retry {
@@ -1765,6 +1785,24 @@ mod tests {
             );
             WorkItem::enqueued(WorkItemId::new(id), new, chrono::Utc::now())
         };
+        let upload = AttachmentWork {
+            side: Side::Sales,
+            invoice: "inv/0".to_owned(),
+            booking: Uuid::nil(),
+            attachment: Attachment::new("c#1.pdf", vec![5, 6]),
+        };
+        let upload_item = WorkItem::enqueued(
+            WorkItemId::new(5),
+            NewWorkItem::new(
+                crate::store::AdminKey::new("a"),
+                EntityKind::Attachment,
+                "inv/0/c#1.pdf",
+                crate::crm::OP_UPSERT,
+                serde_json::to_value(&upload).unwrap(),
+                chrono::Utc::now(),
+            ),
+            chrono::Utc::now(),
+        );
         let items = [
             queued(1, CrmChange::sales_invoice(sales.clone())),
             queued(2, CrmChange::relation_archived("rel#2")),
@@ -1773,6 +1811,7 @@ mod tests {
                 4,
                 CrmChange::project(crm_model::Project::new("prj/7", "7", "Project seven")),
             ),
+            upload_item,
         ];
         let mut expected: Vec<BatchLinkKey> = Vec::new();
         for (side, invoice) in [
@@ -1796,6 +1835,12 @@ mod tests {
             expected.push((side.kind(), invoice.id.as_str().to_owned(), LinkPart::Whole));
         }
         expected.push((EntityKind::CostCentre, "prj/7".to_owned(), LinkPart::Whole));
+        // An attachment item's own link, as `upload_attachment` looks it up.
+        expected.push((
+            EntityKind::Attachment,
+            upload.invoice.clone(),
+            upload.part(),
+        ));
         assert_eq!(batch_link_keys(&items), expected);
     }
 

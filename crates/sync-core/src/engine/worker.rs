@@ -882,7 +882,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         context: &RunContext,
     ) -> ItemResult {
         let Some(change) = change else {
-            return self.handle_attachment(item).await;
+            return self.handle_attachment(item, context).await;
         };
         let change = match change {
             Ok(c) => c,
