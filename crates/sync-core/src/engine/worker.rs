@@ -333,11 +333,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             let batch = match ahead_batch {
                 Some(batch) => batch,
                 None => {
-                    let items = self
-                        .inner
-                        .store
-                        .claim(&self.inner.admin, now, limit, self.inner.options.lease)
-                        .await?;
+                    let items = self.claim(limit).await?;
                     if items.is_empty() {
                         break;
                     }
@@ -549,6 +545,15 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .open_until(now)
     }
 
+    /// Claims up to `limit` due items of this administration, leased for the configured lease.
+    async fn claim(&self, limit: usize) -> Result<Vec<WorkItem>, EngineError> {
+        let inner = &self.inner;
+        Ok(inner
+            .store
+            .claim(&inner.admin, self.now(), limit, inner.options.lease)
+            .await?)
+    }
+
     /// Decodes a claimed batch's changes and matches its relations (the batch's matching
     /// sees every relation the batches before it created), then checks its bookings'
     /// configuration, which refuses the batch (putting it back) when the configuration
@@ -696,14 +701,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             if started_rx.await.is_err() || self.breaker_open(self.now()).is_some() {
                 return Ok(None);
             }
-            let now = self.now();
             // The leases run from here, not from when the batch is prepared.
             let claimed_at = tokio::time::Instant::now();
-            let items = self
-                .inner
-                .store
-                .claim(&self.inner.admin, now, limit, self.inner.options.lease)
-                .await?;
+            let items = self.claim(limit).await?;
             if items.is_empty() {
                 return Ok(None);
             }
