@@ -333,11 +333,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             let batch = match ahead_batch {
                 Some(batch) => batch,
                 None => {
+                    let claimed_at = tokio::time::Instant::now();
                     let items = self.claim(limit).await?;
                     if items.is_empty() {
                         break;
                     }
-                    self.prepare(items, &context).await?
+                    self.prepare(items, claimed_at, &context).await?
                 }
             };
             for item in &batch.items {
@@ -554,16 +555,16 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             .await?)
     }
 
-    /// Decodes a claimed batch's changes and matches its relations (the batch's matching
-    /// sees every relation the batches before it created), then checks its bookings'
-    /// configuration, which refuses the batch (putting it back) when the configuration
-    /// does not fit the chart of accounts.
+    /// Decodes a batch's changes, claimed at `claimed_at` (its leases run from then, not from
+    /// its preparation), and matches its relations (the batch's matching sees every relation
+    /// the batches before it created), then checks its bookings' configuration, which refuses
+    /// the batch (putting it back) when the configuration does not fit the chart of accounts.
     async fn prepare(
         &self,
         items: Vec<WorkItem>,
+        claimed_at: tokio::time::Instant,
         context: &RunContext,
     ) -> Result<Prepared, EngineError> {
-        let claimed_at = tokio::time::Instant::now();
         // Each change is decoded once, here: the batch's matching and the item's handler
         // read the same value.
         let changes: Vec<Option<Decoded>> = items.iter().map(decode_change).collect();
@@ -701,7 +702,6 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             if started_rx.await.is_err() || self.breaker_open(self.now()).is_some() {
                 return Ok(None);
             }
-            // The leases run from here, not from when the batch is prepared.
             let claimed_at = tokio::time::Instant::now();
             let items = self.claim(limit).await?;
             if items.is_empty() {
@@ -711,9 +711,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 // Not prepared: given back by the caller, which stops on this batch's error.
                 return Ok(Some(Prepared::unprepared(items)));
             }
-            let mut next = self.prepare(items, context).await?;
-            next.claimed_at = claimed_at;
-            Ok(Some(next))
+            self.prepare(items, claimed_at, context).await.map(Some)
         };
         futures::future::join(this_batch, next_batch).await
     }
