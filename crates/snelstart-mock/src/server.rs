@@ -5,6 +5,7 @@ use crate::config::{CouplingConfig, MockConfig};
 use crate::coupling::{CouplingClick, CouplingDelivery};
 use crate::error::{ApiError, MockError};
 use crate::faults::{FaultKind, Script, ScriptedFault};
+use crate::handlers::Written;
 use crate::limits::AdminLimiter;
 use crate::state::World;
 use crate::stats::Stats;
@@ -19,7 +20,7 @@ use base64::Engine;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -60,7 +61,7 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     world: Mutex<World>,
     tokens: Mutex<HashMap<String, Token>>,
-    stats: Mutex<BTreeMap<(String, String, u16), u64>>,
+    stats: Mutex<crate::stats::Counters>,
     limiters: Vec<AdminLimiter>,
     script: Mutex<Script>,
     fault_rng: Mutex<StdRng>,
@@ -99,7 +100,7 @@ impl Shared {
             clock,
             world: Mutex::new(world),
             tokens: Mutex::new(HashMap::new()),
-            stats: Mutex::new(BTreeMap::new()),
+            stats: Mutex::new(crate::stats::Counters::default()),
             script: Mutex::new(Script::default()),
             available: AtomicBool::new(true),
             coupling: Mutex::new(coupling),
@@ -126,10 +127,8 @@ impl Shared {
         lock(&self.tokens).retain(|_, t| !(t.admin == admin && t.coupled));
     }
 
-    fn count(&self, route: String, method: String, status: u16) {
-        *lock(&self.stats)
-            .entry((route, method, status))
-            .or_insert(0) += 1;
+    fn count(&self, route: &str, method: &str, status: u16) {
+        lock(&self.stats).count(route, method, status);
     }
 }
 
@@ -752,17 +751,23 @@ async fn api_layer(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let method = req.method().as_str().to_owned();
-    let route = matched
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| req.uri().path().to_owned());
-    let resp = gateway(&sh, &method, &route, &mut req).await;
+    // Borrowed for the whole call: the matched route template is shared, the method is
+    // `Copy`-cheap; only a request no route matched copies its path.
+    let method = req.method().clone();
+    let method = method.as_str();
+    let unmatched;
+    let route = match &matched {
+        Some(m) => m.as_str(),
+        None => {
+            unmatched = req.uri().path().to_owned();
+            unmatched.as_str()
+        }
+    };
+    let resp = gateway(&sh, method, route, &mut req).await;
     let resp = match resp {
         Err(r) => r,
         Ok((permit, fault, caller)) => {
-            let write = matches!(method.as_str(), "POST" | "PUT")
-                .then_some(caller)
-                .flatten();
+            let write = matches!(method, "POST" | "PUT").then_some(caller).flatten();
             // Latency is part of the call: it holds its concurrency slot meanwhile.
             if sh.config.latency_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(sh.config.latency_ms)).await;
@@ -772,7 +777,7 @@ async fn api_layer(
                     // Commit first, then lose the answer: the hardest failure for a client.
                     let answer = next.run(req).await;
                     if let Some(caller) = &write {
-                        note_writer(&sh, &route, &method, caller, answer).await;
+                        note_writer(&sh, route, method, caller, &answer);
                     }
                     dropped()
                 }
@@ -786,12 +791,10 @@ async fn api_layer(
                 None => next.run(req).await,
             };
             drop(permit);
-            match &write {
-                Some(caller) if r.status().is_success() => {
-                    note_writer(&sh, &route, &method, caller, r).await
-                }
-                _ => r,
+            if let Some(caller) = &write {
+                note_writer(&sh, route, method, caller, &r);
             }
+            r
         }
     };
     let status = if resp.extensions().get::<Dropped>().is_some() {
@@ -803,31 +806,21 @@ async fn api_layer(
     resp
 }
 
-/// Records the caller as the writer of the record a successful write answered with (its
-/// `id`), and gives the answer back unchanged.
-async fn note_writer(
-    sh: &Shared,
-    route: &str,
-    method: &str,
-    caller: &Caller,
-    answer: Response,
-) -> Response {
+/// Records the caller as the writer of the record a successful write answered with (the `id`
+/// of its JSON answer, which the handler attached as [`Written`]: the answer is not read
+/// again). An answer without it (a dropped connection, `PUT /companyInfo`) notes nothing.
+fn note_writer(sh: &Shared, route: &str, method: &str, caller: &Caller, answer: &Response) {
     if !answer.status().is_success() {
-        return answer;
+        return;
     }
-    let (parts, body) = answer.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        return dropped();
-    };
-    if let Some(id) = crate::writers::answered_id(&bytes) {
+    if let Some(Written(id)) = answer.extensions().get::<Written>() {
         let resource = crate::writers::resource_of(route);
         if let Some(admin) = sh.world().admins.get_mut(caller.admin) {
             admin
                 .writers
-                .note(resource, id, &caller.key, method == "POST");
+                .note(resource, *id, &caller.key, method == "POST");
         }
     }
-    Response::from_parts(parts, Body::from(bytes))
 }
 
 type Admitted = (
@@ -856,7 +849,7 @@ async fn gateway(
         .headers()
         .get("ocp-apim-subscription-key")
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(std::borrow::Cow::Borrowed);
     // Only parsed when the header is absent: the header is the common case.
     let query_key = || {
         req.uri().query().and_then(|q| {
@@ -865,7 +858,7 @@ async fn gateway(
                 .and_then(|p| {
                     p.into_iter()
                         .find(|(k, _)| k == "subscription-key")
-                        .map(|(_, v)| v)
+                        .map(|(_, v)| std::borrow::Cow::Owned(v))
                 })
         })
     };
@@ -876,7 +869,7 @@ async fn gateway(
                 "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.".into(),
             ));
         }
-        Some(k) if k != sh.config.subscription_key => {
+        Some(k) if *k != *sh.config.subscription_key => {
             return Err(apim(
                 StatusCode::UNAUTHORIZED,
                 "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.".into(),
@@ -895,10 +888,10 @@ async fn gateway(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim().to_owned());
+        .map(|(_, t)| t.trim());
     let caller = {
         let tokens = lock(&sh.tokens);
-        match token.as_deref().and_then(|t| tokens.get(t)) {
+        match token.and_then(|t| tokens.get(t)) {
             Some(t) if t.expires > Instant::now() => Caller {
                 admin: t.admin,
                 key: t.key.clone(),

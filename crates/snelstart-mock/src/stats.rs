@@ -26,19 +26,46 @@ pub struct Stats {
     pub entries: Vec<StatEntry>,
 }
 
+/// The live counters: route → method → status → count. Nested so that counting a request
+/// looks its route and method up by reference and allocates only for a new combination.
+#[derive(Debug, Default)]
+pub(crate) struct Counters(BTreeMap<String, BTreeMap<String, BTreeMap<u16, u64>>>);
+
+impl Counters {
+    pub(crate) fn count(&mut self, route: &str, method: &str, status: u16) {
+        let methods = match self.0.get_mut(route) {
+            Some(m) => m,
+            None => self.0.entry(route.to_owned()).or_default(),
+        };
+        let statuses = match methods.get_mut(method) {
+            Some(s) => s,
+            None => methods.entry(method.to_owned()).or_default(),
+        };
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 impl Stats {
-    pub(crate) fn from_map(map: &BTreeMap<(String, String, u16), u64>) -> Stats {
-        Stats {
-            entries: map
-                .iter()
-                .map(|((route, method, status), count)| StatEntry {
-                    method: method.clone(),
-                    route: route.clone(),
-                    status: *status,
-                    count: *count,
-                })
-                .collect(),
+    /// A snapshot ordered by route, method and status.
+    pub(crate) fn from_map(counters: &Counters) -> Stats {
+        let mut entries = Vec::new();
+        for (route, methods) in &counters.0 {
+            for (method, statuses) in methods {
+                for (status, count) in statuses {
+                    entries.push(StatEntry {
+                        method: method.clone(),
+                        route: route.clone(),
+                        status: *status,
+                        count: *count,
+                    });
+                }
+            }
         }
+        Stats { entries }
     }
 
     /// Requests with this method and route template (any status). The route may be given with

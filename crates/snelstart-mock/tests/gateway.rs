@@ -763,3 +763,142 @@ async fn writers_name_the_key_of_every_write_per_administration() {
     api.server.reset();
     assert!(api.server.writers().iter().all(|a| a.records.is_empty()));
 }
+
+/// Every write route notes its record in the writer log: the handler hands the gateway the id
+/// it answered with. Creates name their creator; changes of a record created otherwise (seed
+/// data) name the key as updater, also when the answer of the change is lost; a `PUT
+/// /companyInfo` (no record id in its answer) and a refused write note nothing.
+#[tokio::test]
+async fn every_write_route_notes_the_record_it_answered_with() {
+    use base64::Engine;
+    let api = Api::start(MockConfig::new().with_seed_relations(1)).await;
+    let own = api.server.key_fingerprint(api.server.client_key());
+    let mut expected: Vec<(String, String, bool)> = Vec::new();
+    let answered = |status: StatusCode, v: &Value, want: StatusCode| -> String {
+        assert_eq!(status, want, "{v}");
+        v["id"].as_str().unwrap().to_owned()
+    };
+
+    // A seeded relation changed through the API: updated, not created, by this key.
+    let (_, seeded) = api.get("/relaties").await;
+    let seeded = seeded[0]["id"].as_str().unwrap().to_owned();
+    let (s, v) = api
+        .put(
+            &format!("/relaties/{seeded}"),
+            json!({"relatiesoort": seeded_kinds(&api, &seeded).await, "naam": "Gewijzigd"}),
+        )
+        .await;
+    assert_eq!(answered(s, &v, StatusCode::OK), seeded);
+    expected.push(("relaties".into(), seeded.clone(), false));
+
+    let klant = api.relatie("Klant", "Klant").await;
+    expected.push(("relaties".into(), klant.clone(), true));
+
+    // A seeded cost centre changed with its answer lost: committed, so noted.
+    let kpl = api.kostenplaats(1).await;
+    api.server
+        .script_faults([ScriptedFault::new(FaultKind::ProcessedButResponseLost)
+            .on("PUT", "/v2/kostenplaatsen/{id}")]);
+    let lost = outcome(
+        &api,
+        Method::PUT,
+        &format!("/kostenplaatsen/{kpl}"),
+        Some(json!({"omschrijving": "Kwijt", "nummer": 1})),
+    )
+    .await;
+    assert!(lost.is_err(), "{lost:?}");
+    expected.push(("kostenplaatsen".into(), kpl, false));
+
+    let (s, v) = api
+        .post(
+            "/kostenplaatsen",
+            json!({"omschrijving": "Project", "nummer": 4242}),
+        )
+        .await;
+    let nieuw = answered(s, &v, StatusCode::CREATED);
+    expected.push(("kostenplaatsen".into(), nieuw, true));
+
+    let (s, v) = api
+        .post("/grootboeken", json!({"omschrijving": "Omzet OSS", "nummer": 8077, "grootboekfunctie": "InstallatieTeleverkoopBinnenEUgeen", "rekeningCode": "WinstEnVerlies", "vatRateCode": "SR", "btwSoort": ["Hoog"]}))
+        .await;
+    expected.push((
+        "grootboeken".into(),
+        answered(s, &v, StatusCode::CREATED),
+        true,
+    ));
+
+    let body = api.verkoop_body(&klant, "W-1").await;
+    let (s, v) = api.post("/verkoopboekingen", body.clone()).await;
+    let boeking = answered(s, &v, StatusCode::CREATED);
+    expected.push(("verkoopboekingen".into(), boeking.clone(), true));
+    let (s, v) = api.put(&format!("/verkoopboekingen/{boeking}"), body).await;
+    assert_eq!(answered(s, &v, StatusCode::OK), boeking);
+
+    let content = base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 test");
+    let (s, v) = api
+        .post(
+            "/documenten/Verkoopboekingen",
+            json!({"content": content, "parentIdentifier": boeking, "fileName": "factuur.pdf"}),
+        )
+        .await;
+    let document = answered(s, &v, StatusCode::OK);
+    expected.push(("documenten".into(), document.clone(), true));
+    let (s, v) = api
+        .put(
+            &format!("/documenten/{document}"),
+            json!({"content": content, "fileName": "factuur-2.pdf"}),
+        )
+        .await;
+    assert_eq!(answered(s, &v, StatusCode::OK), document);
+
+    let memo = json!({
+        "datum": "2025-03-20", "dagboek": {"id": api.journal("Memoriaal").await}, "omschrijving": "Correctie",
+        "memoriaalBoekingsRegels": [{"omschrijving": "a", "grootboek": {"id": api.ledger(1100).await}, "debet": 10, "credit": 0},
+                                    {"omschrijving": "b", "grootboek": {"id": api.ledger(1100).await}, "debet": 0, "credit": 10}],
+    });
+    let (s, v) = api.post("/memoriaalboekingen", memo.clone()).await;
+    let memoriaal = answered(s, &v, StatusCode::CREATED);
+    expected.push(("memoriaalboekingen".into(), memoriaal.clone(), true));
+    let (s, v) = api
+        .put(&format!("/memoriaalboekingen/{memoriaal}"), memo)
+        .await;
+    assert_eq!(answered(s, &v, StatusCode::OK), memoriaal);
+
+    let bank = json!({"datum": "2025-03-10", "dagboek": {"id": api.journal("Bank").await}, "bedragOntvangen": 21.0, "bedragUitgegeven": 0,
+           "omschrijving": "Afschrift",
+           "verkoopboekingBoekingsRegels": [{"boekingId": {"id": boeking}, "omschrijving": "Betaling", "debet": 0, "credit": 21.0}]});
+    let (s, v) = api.post("/bankboekingen", bank.clone()).await;
+    let bankboeking = answered(s, &v, StatusCode::CREATED);
+    expected.push(("bankboekingen".into(), bankboeking.clone(), true));
+    let (s, v) = api
+        .put(&format!("/bankboekingen/{bankboeking}"), bank)
+        .await;
+    assert_eq!(answered(s, &v, StatusCode::OK), bankboeking);
+
+    // No record: company info has no id; a refused write is not a write.
+    let (s, _) = api
+        .put("/companyInfo", json!({"factureerBuitenlandsBtw": true}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api
+        .post("/kostenplaatsen", json!({"omschrijving": "Geen nummer"}))
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let log = &api.server.writers()[0].records;
+    let got: Vec<(String, String, bool)> = log
+        .iter()
+        .map(|r| (r.resource.clone(), r.id.to_string(), r.created_by.is_some()))
+        .collect();
+    assert_eq!(got, expected);
+    for r in log {
+        let want: Vec<&str> = vec![own.as_str()];
+        assert_eq!(r.all().collect::<Vec<_>>(), want, "{r:?}");
+    }
+}
+
+/// The kinds of a relation, to change it without changing its kind (REL-0064).
+async fn seeded_kinds(api: &Api, id: &str) -> Value {
+    let (_, r) = api.get(&format!("/relaties/{id}")).await;
+    r["relatiesoort"].clone()
+}

@@ -22,7 +22,7 @@
 //! DELETE undoes them (the invoice's open amount comes back and its `modifiedOn` moves).
 
 use super::boekingen::{Side, allocate, check_line_refs, mutatie, remove_mutaties};
-use super::{Ctx, St, created, deleted, odata_list, ok_rec, path_id};
+use super::{Ctx, St, created, deleted, odata_list, ok_rec, path_id, updated};
 use crate::error::{ApiError, Errors, MockError, codes::*};
 use crate::json::{Obj, dt, money, opt_reference, parse_body, parse_decimal, reference};
 use crate::server::{PaymentTarget, Shared};
@@ -474,7 +474,7 @@ async fn update(
     built.rec.insert("modifiedOn".into(), stamp.clone());
     kind.table_mut(admin).insert(id, built.rec.clone());
     apply(admin, id, &built, &stamp);
-    Ok(ok_rec(&built.rec))
+    Ok(updated(&built.rec))
 }
 
 async fn delete(kind: Kind, sh: St, ctx: Ctx, id: String) -> Result<Response, ApiError> {

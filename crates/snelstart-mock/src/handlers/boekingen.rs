@@ -1,7 +1,7 @@
 //! `/v2/verkoopboekingen`, `/v2/inkoopboekingen` and the invoices they create
 //! (`/v2/verkoopfacturen`, `/v2/inkoopfacturen`).
 
-use super::{Ctx, St, created, deleted, odata_list, ok_rec, path_id};
+use super::{Ctx, St, created, deleted, odata_list, ok_rec, path_id, updated};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, date, dt, money, opt_reference, parse_body, parse_decimal, reference};
 use crate::server::Shared;
@@ -622,10 +622,12 @@ async fn create(sh: St, ctx: Ctx, side: Side, body: Bytes) -> Result<Response, A
     let stamp = dt(sh.clock.tick());
     rec.insert("modifiedOn".into(), stamp.clone());
     index_factuur(&sh, admin, side, id, None, Some(&rec));
-    side.table_mut(admin).insert(id, rec.clone());
+    // The answer is the record as built (what follows changes other tables only).
+    let answer = created(&rec);
+    side.table_mut(admin).insert(id, rec);
     upsert_factuur(admin, side, id, &facts, &stamp);
     write_mutaties(admin, side, id, &facts, &stamp);
-    Ok(created(&rec))
+    Ok(answer)
 }
 
 async fn get(sh: St, ctx: Ctx, side: Side, id: String) -> Result<Response, ApiError> {
@@ -663,10 +665,11 @@ async fn update(
         rec.insert("documents".into(), d.clone());
     }
     index_factuur(&sh, admin, side, id, Some(&old), Some(&rec));
-    side.table_mut(admin).insert(id, rec.clone());
+    let answer = updated(&rec);
+    side.table_mut(admin).insert(id, rec);
     upsert_factuur(admin, side, id, &facts, &stamp);
     write_mutaties(admin, side, id, &facts, &stamp);
-    Ok(ok_rec(&rec))
+    Ok(answer)
 }
 
 async fn delete(sh: St, ctx: Ctx, side: Side, id: String) -> Result<Response, ApiError> {

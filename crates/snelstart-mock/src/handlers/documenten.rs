@@ -1,6 +1,6 @@
 //! `/v2/documenten`: attachments of bookings and relations.
 
-use super::{Ctx, St, deleted, ok, path_id};
+use super::{Ctx, St, deleted, ok, path_id, written};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, parse_body};
 use crate::server::Shared;
@@ -103,19 +103,28 @@ pub(crate) async fn upload(
     }
     e.into_result()?;
     let id = Uuid::new_v4();
-    let rec = crate::seed::obj(json!({
-        "content": content, "parentIdentifier": parent.to_string(), "fileName": name,
-        "readOnly": o.bool("readOnly")?.unwrap_or(false), "id": id.to_string(), "uri": format!("/documenten/{id}"),
-        "_parentType": ty,
-    }));
+    // Built by moving the content in (`json!` would copy it: attachments are large).
+    let mut rec = Record::new();
+    rec.insert("content".into(), Value::from(content));
+    rec.insert("parentIdentifier".into(), Value::from(parent.to_string()));
+    rec.insert("fileName".into(), Value::from(name));
+    rec.insert(
+        "readOnly".into(),
+        Value::from(o.bool("readOnly")?.unwrap_or(false)),
+    );
+    rec.insert("id".into(), Value::from(id.to_string()));
+    rec.insert("uri".into(), Value::from(format!("/documenten/{id}")));
+    rec.insert("_parentType".into(), Value::from(ty));
     if let Some(p) = parent_table(admin, ty).get_mut(&parent)
         && let Some(Value::Array(docs)) = p.get_mut("documents")
     {
         docs.push(summary(&rec));
     }
     admin.documenten.insert(id, rec);
-    Ok(ok(
-        json!({"id": id.to_string(), "uri": format!("/documenten/{id}")}),
+    drop(w);
+    Ok(written(
+        ok(json!({"id": id.to_string(), "uri": format!("/documenten/{id}")})),
+        Some(id),
     ))
 }
 
@@ -150,8 +159,8 @@ pub(crate) async fn update(
     let mut w = sh.world();
     let admin = &mut w.admins[ctx.0.0];
     let rec = admin.documenten.get_mut(&id).ok_or(ApiError::NotFound)?;
-    rec.insert("fileName".into(), json!(name));
-    rec.insert("content".into(), json!(content));
+    rec.insert("fileName".into(), Value::from(name));
+    rec.insert("content".into(), Value::from(content));
     rec.insert("readOnly".into(), json!(read_only));
     let out = content_model(rec);
     let (ty, parent) = (
@@ -168,7 +177,12 @@ pub(crate) async fn update(
             }
         }
     }
-    Ok(ok(out))
+    drop(w);
+    let written_id = out
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok());
+    Ok(written(ok(out), written_id))
 }
 
 /// `DELETE /v2/documenten/{id}`.

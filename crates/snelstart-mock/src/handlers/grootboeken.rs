@@ -184,6 +184,7 @@ pub(crate) async fn create(sh: St, ctx: Ctx, body: Bytes) -> Result<Response, Ap
         vat_rate_code,
         sh.clock.tick(),
     );
-    admin.grootboeken.insert(id, r.clone());
-    Ok(created(&r))
+    let answer = created(&r);
+    admin.grootboeken.insert(id, r);
+    Ok(answer)
 }

@@ -1,6 +1,6 @@
 //! `/v2/kostenplaatsen`: cost centres (not OData: the whole list at once).
 
-use super::{Ctx, St, created, deleted, ok, ok_rec, path_id};
+use super::{Ctx, St, created, deleted, ok, ok_rec, path_id, updated};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, parse_body};
 use crate::state::Admin;
@@ -77,8 +77,9 @@ pub(crate) async fn create(sh: St, ctx: Ctx, body: Bytes) -> Result<Response, Ap
     let admin = &mut w.admins[ctx.0.0];
     let id = Uuid::new_v4();
     let r = build(admin, &m, id, true)?;
-    admin.kostenplaatsen.insert(id, r.clone());
-    Ok(created(&r))
+    let answer = created(&r);
+    admin.kostenplaatsen.insert(id, r);
+    Ok(answer)
 }
 
 pub(crate) async fn update(
@@ -96,8 +97,9 @@ pub(crate) async fn update(
     let admin = &mut w.admins[ctx.0.0];
     admin.kostenplaatsen.get(&id).ok_or(ApiError::NotFound)?;
     let r = build(admin, &m, id, false)?;
-    admin.kostenplaatsen.insert(id, r.clone());
-    Ok(ok_rec(&r))
+    let answer = updated(&r);
+    admin.kostenplaatsen.insert(id, r);
+    Ok(answer)
 }
 
 /// Soft delete: the cost centre becomes `nonactief` (BOE-0026 "is verwijderd en staat op

@@ -8,7 +8,7 @@
 //! Σ debet + Σ inkoop allocations = Σ credit + Σ verkoop allocations.
 
 use super::boekingen::{Side, allocate, check_line_refs, mutatie, remove_mutaties};
-use super::{Ctx, St, created, deleted, ok, ok_rec, path_id};
+use super::{Ctx, St, created, deleted, ok, ok_rec, path_id, updated};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, dt, money, opt_reference, parse_body, parse_decimal, reference};
 use crate::server::Shared;
@@ -354,7 +354,7 @@ pub(crate) async fn update(
     built.rec.insert("modifiedOn".into(), stamp.clone());
     admin.memoriaalboekingen.insert(id, built.rec.clone());
     apply(admin, id, &built, &stamp);
-    Ok(ok_rec(&built.rec))
+    Ok(updated(&built.rec))
 }
 
 pub(crate) async fn delete(sh: St, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {

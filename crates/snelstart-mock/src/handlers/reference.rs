@@ -35,7 +35,13 @@ pub(crate) async fn put_company_info(sh: St, ctx: Ctx, body: Bytes) -> Result<Re
     let mut w = sh.world();
     let c = &mut w.admins[ctx.0.0].company;
     c["factureerBuitenlandsBtw"] = Value::Bool(flag);
-    Ok(ok(c.clone()))
+    let answer = ok(c.clone());
+    // Company info has no `id`: no record to note as written, unless one is ever added.
+    let id = c
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|s| uuid::Uuid::parse_str(s).ok());
+    Ok(super::written(answer, id))
 }
 
 pub(crate) async fn landen(sh: St, ctx: Ctx) -> Response {

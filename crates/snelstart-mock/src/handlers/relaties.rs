@@ -1,6 +1,6 @@
 //! `/v2/relaties`: customers and suppliers.
 
-use super::{Ctx, St, created, deleted, odata_list, ok, ok_rec, path_id};
+use super::{Ctx, St, created, deleted, odata_list, ok, ok_rec, path_id, updated};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, dt, money, opt_reference, parse_body};
 use crate::seed;
@@ -473,8 +473,10 @@ pub(crate) async fn create(sh: St, ctx: Ctx, body: Bytes) -> Result<Response, Ap
     }
     r.insert("modifiedOn".into(), dt(sh.clock.tick()));
     index_code(admin, id, None, &r);
-    admin.relaties.insert(id, r.clone());
-    Ok(created(&r))
+    // Answered from the record itself, then the record moves into the table: no copies.
+    let answer = created(&r);
+    admin.relaties.insert(id, r);
+    Ok(answer)
 }
 
 pub(crate) async fn update(
@@ -494,8 +496,9 @@ pub(crate) async fn update(
     let mut r = build(&sh, admin, &m, Some(&existing), id)?;
     r.insert("modifiedOn".into(), dt(sh.clock.tick()));
     index_code(admin, id, Some(&existing), &r);
-    admin.relaties.insert(id, r.clone());
-    Ok(ok_rec(&r))
+    let answer = updated(&r);
+    admin.relaties.insert(id, r);
+    Ok(answer)
 }
 
 /// DELETE is a soft delete: the relation stays, `nonactief: true` (as the wording of
