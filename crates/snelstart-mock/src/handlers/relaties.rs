@@ -134,10 +134,14 @@ fn adres(
         None => None,
     };
     let iso = land.and_then(seed::land_iso);
-    Ok((
-        json!({"contactpersoon": contact, "straat": straat, "postcode": postcode, "plaats": plaats, "land": opt_reference("landen", land)}),
-        iso,
-    ))
+    // The strings move in (`json!` would copy them).
+    let mut m = Record::new();
+    m.insert("contactpersoon".into(), Value::from(contact));
+    m.insert("straat".into(), Value::from(straat));
+    m.insert("postcode".into(), Value::from(postcode));
+    m.insert("plaats".into(), Value::from(plaats));
+    m.insert("land".into(), opt_reference("landen", land));
+    Ok((Value::Object(m), iso))
 }
 
 /// Validate a write body and build the stored record (full replacement; read-only fields
@@ -343,10 +347,11 @@ fn build(
                 .is_none_or(|x| x.chars().count() <= 250 && validate::emails_valid(x)),
             *bad_cc,
         );
-        mails.push((
-            *prop,
-            json!({"shouldSend": should, "email": m, "ccEmail": cc}),
-        ));
+        let mut block = Record::new();
+        block.insert("shouldSend".into(), Value::from(should));
+        block.insert("email".into(), Value::from(m));
+        block.insert("ccEmail".into(), Value::from(cc));
+        mails.push((*prop, Value::Object(block)));
     }
 
     // Invoice relation.
@@ -360,52 +365,71 @@ fn build(
     }
     e.into_result()?;
 
-    let mut r = empty_relatie(id);
+    // Every property of `empty_relatie` once (no record of nulls built first and then
+    // overwritten), values moved in rather than copied through `json!`.
+    let mut r = Record::new();
     let put = |r: &mut Record, k: &str, v: Value| {
         r.insert(k.to_owned(), v);
     };
-    put(&mut r, "relatiesoort", json!(kinds));
-    put(&mut r, "relatiecode", json!(relatiecode.unwrap_or(0)));
-    put(&mut r, "naam", json!(naam));
+    // Set by the server or read-only on input.
+    put(&mut r, "modifiedOn", Value::Null);
+    put(&mut r, "fax", Value::Null);
+    put(&mut r, "documents", Value::Array(Vec::new()));
+    put(&mut r, "extraVeldenKlant", Value::Array(Vec::new()));
+    put(
+        &mut r,
+        "inkoopBoekingenUri",
+        Value::from(format!("/relaties/{id}/inkoopboekingen")),
+    );
+    put(
+        &mut r,
+        "verkoopBoekingenUri",
+        Value::from(format!("/relaties/{id}/verkoopboekingen")),
+    );
+    put(&mut r, "id", Value::from(id.to_string()));
+    put(&mut r, "uri", Value::from(format!("/relaties/{id}")));
+    put(&mut r, "relatiesoort", Value::from(kinds));
+    put(&mut r, "relatiecode", Value::from(relatiecode.unwrap_or(0)));
+    put(&mut r, "naam", Value::from(naam));
     put(&mut r, "vestigingsAdres", vestiging);
     put(&mut r, "correspondentieAdres", correspondentie);
-    put(&mut r, "telefoon", json!(telefoon));
-    put(&mut r, "mobieleTelefoon", json!(mobiel));
-    put(&mut r, "email", json!(email));
-    put(&mut r, "btwNummer", json!(btw));
+    put(&mut r, "telefoon", Value::from(telefoon));
+    put(&mut r, "mobieleTelefoon", Value::from(mobiel));
+    put(&mut r, "email", Value::from(email));
+    put(&mut r, "btwNummer", Value::from(btw));
     put(
         &mut r,
         "factuurkorting",
         factuurkorting.map(money).unwrap_or(Value::Null),
     );
-    put(&mut r, "krediettermijn", json!(krediettermijn));
-    put(&mut r, "bankieren", json!(bankieren));
+    put(&mut r, "krediettermijn", Value::from(krediettermijn));
+    put(&mut r, "bankieren", Value::from(bankieren));
     put(
         &mut r,
         "nonactief",
-        json!(o.bool("nonactief")?.unwrap_or(false)),
+        Value::from(o.bool("nonactief")?.unwrap_or(false)),
     );
     put(
         &mut r,
         "kredietLimiet",
         kredietlimiet.map(money).unwrap_or(Value::Null),
     );
-    put(&mut r, "memo", json!(o.text("memo")?));
-    put(&mut r, "kvkNummer", json!(kvk));
-    put(&mut r, "oin", json!(oin));
-    put(&mut r, "websiteUrl", json!(website));
-    put(&mut r, "aanmaningsoort", json!(aanmaning));
+    put(&mut r, "memo", Value::from(o.text("memo")?));
+    put(&mut r, "kvkNummer", Value::from(kvk));
+    put(&mut r, "oin", Value::from(oin));
+    put(&mut r, "websiteUrl", Value::from(website));
+    put(&mut r, "aanmaningsoort", Value::from(aanmaning));
     for (prop, val) in mails {
         put(&mut r, prop, val);
     }
     put(
         &mut r,
         "ublBestandAlsBijlage",
-        json!(o.bool("ublBestandAlsBijlage")?.unwrap_or(false)),
+        Value::from(o.bool("ublBestandAlsBijlage")?.unwrap_or(false)),
     );
-    put(&mut r, "iban", json!(iban));
-    put(&mut r, "bic", json!(bic));
-    put(&mut r, "incassoSoort", json!(incasso));
+    put(&mut r, "iban", Value::from(iban));
+    put(&mut r, "bic", Value::from(bic));
+    put(&mut r, "incassoSoort", Value::from(incasso));
     put(
         &mut r,
         "factuurRelatie",
@@ -592,4 +616,59 @@ pub(crate) async fn machtigingen(
         .get(&id)
         .ok_or(ApiError::NotFound)?;
     Ok(ok(Value::Array(Vec::new())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `build` writes every property once instead of overwriting an empty relation: it must
+    /// still give exactly the properties of [`empty_relatie`], with the empty relation's
+    /// values where the body leaves them empty.
+    #[test]
+    fn a_built_relation_has_exactly_the_properties_of_the_empty_one() {
+        let sh = Shared::new(crate::MockConfig::new()).unwrap();
+        let w = sh.world();
+        let admin = &w.admins[0];
+        let id = Uuid::from_u128(42);
+        let empty = empty_relatie(id);
+        let minimal = seed::obj(json!({"relatiesoort": ["Klant"], "naam": "Bakkerij"}));
+        let r = build(&sh, admin, &minimal, None, id).unwrap();
+        assert_eq!(
+            r.keys().collect::<Vec<_>>(),
+            empty.keys().collect::<Vec<_>>()
+        );
+        for (k, v) in &empty {
+            match k.as_str() {
+                "relatiesoort" => assert_eq!(r[k], json!(["Klant"])),
+                "naam" => assert_eq!(r[k], json!("Bakkerij")),
+                _ => assert_eq!(&r[k], v, "{k}"),
+            }
+        }
+        let full = seed::obj(json!({
+            "relatiesoort": ["Klant"], "naam": "Bakkerij", "relatiecode": 7, "telefoon": "030-1",
+            "email": "a@b.nl", "vestigingsAdres": {"straat": "Dorpsstraat 1", "postcode": "1234 AB", "plaats": "Ons Dorp"},
+            "factuurEmailVersturen": {"shouldSend": true, "email": "f@b.nl"}, "krediettermijn": 30,
+            "aanmaningsoort": "Onderneming", "memo": "m",
+        }));
+        let r = build(&sh, admin, &full, None, id).unwrap();
+        assert_eq!(
+            r.keys().collect::<Vec<_>>(),
+            empty.keys().collect::<Vec<_>>()
+        );
+        assert_eq!(r["relatiecode"], json!(7));
+        assert_eq!(r["krediettermijn"], json!(30));
+        assert_eq!(r["aanmaningsoort"], json!("Onderneming"));
+        assert_eq!(r["memo"], json!("m"));
+        assert_eq!(
+            r["factuurEmailVersturen"],
+            json!({"shouldSend": true, "email": "f@b.nl", "ccEmail": null})
+        );
+        assert_eq!(
+            r["vestigingsAdres"]["land"]["id"],
+            json!(seed::land_id("NL").unwrap().to_string())
+        );
+        assert_eq!(r["correspondentieAdres"], empty_adres());
+        assert_eq!(r["uri"], json!(format!("/relaties/{id}")));
+    }
 }
