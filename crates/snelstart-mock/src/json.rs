@@ -261,7 +261,51 @@ pub(crate) fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// Formats a timestamp like SnelStart: no offset, fraction trimmed (`2023-06-29T21:44:48.51`).
+///
+/// Every write stamps `modifiedOn`, so this writes the digits itself; years outside
+/// 0..=9999 and leap seconds take chrono's formatting ([`fmt_datetime_chrono`]), which gives
+/// the same text for all other values.
 pub(crate) fn fmt_datetime(d: NaiveDateTime) -> String {
+    use chrono::{Datelike, Timelike};
+    let (year, nanos) = (d.year(), d.nanosecond());
+    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+        return fmt_datetime_chrono(d);
+    }
+    let mut out = String::with_capacity(27);
+    push_digits(&mut out, year.unsigned_abs(), 4);
+    for (sep, n) in [
+        ('-', d.month()),
+        ('-', d.day()),
+        ('T', d.hour()),
+        (':', d.minute()),
+        (':', d.second()),
+    ] {
+        out.push(sep);
+        push_digits(&mut out, n, 2);
+    }
+    // .NET ticks: at most seven fraction digits, trailing zeros trimmed.
+    let mut ticks = nanos / 100;
+    if ticks > 0 {
+        let mut width = 7;
+        while ticks % 10 == 0 {
+            ticks /= 10;
+            width -= 1;
+        }
+        out.push('.');
+        push_digits(&mut out, ticks, width);
+    }
+    out
+}
+
+/// The last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    for p in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u32.pow(p) % 10) as u8));
+    }
+}
+
+/// [`fmt_datetime`] through chrono's formatter.
+fn fmt_datetime_chrono(d: NaiveDateTime) -> String {
     use chrono::Timelike;
     let base = d.format("%Y-%m-%dT%H:%M:%S").to_string();
     // .NET ticks: at most seven fraction digits, trailing zeros trimmed.
@@ -340,6 +384,53 @@ mod tests {
             Some("B")
         );
         assert!(o.decimal("naam").is_err());
+    }
+
+    /// The hand-written formatter gives chrono's text for every timestamp it handles.
+    #[test]
+    fn datetime_formatting_matches_chrono() {
+        use chrono::{Duration, NaiveDate};
+        let base = NaiveDate::from_ymd_opt(2025, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let mut checked = 0;
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for i in 0..20_000u64 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            // Whole seconds, 100 ns ticks with trailing zeros, and nanoseconds below a tick.
+            let nanos = match i % 4 {
+                0 => 0,
+                1 => (seed >> 20) % 10_000_000 * 100,
+                2 => (seed >> 20) % 1000 * 1_000_000,
+                _ => (seed >> 20) % 1_000_000_000,
+            };
+            let secs = (seed >> 1) % (400 * 365 * 86_400);
+            for d in [
+                base + Duration::seconds(secs as i64) + Duration::nanoseconds(nanos as i64),
+                base - Duration::seconds(secs as i64 * 5) + Duration::nanoseconds(nanos as i64),
+            ] {
+                assert_eq!(fmt_datetime(d), fmt_datetime_chrono(d), "{d:?}");
+                checked += 1;
+            }
+        }
+        let edge = NaiveDate::from_ymd_opt(9999, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 999_999_999)
+            .unwrap();
+        assert_eq!(fmt_datetime(edge), "9999-12-31T23:59:59.9999999");
+        assert_eq!(
+            fmt_datetime(edge + Duration::seconds(1)),
+            "+10000-01-01T00:00:00.9999999"
+        );
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_milli_opt(23, 59, 59, 1_500)
+            .unwrap();
+        assert_eq!(fmt_datetime(leap), fmt_datetime_chrono(leap));
+        assert_eq!(checked, 40_000);
     }
 
     #[test]

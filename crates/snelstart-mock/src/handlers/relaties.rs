@@ -135,12 +135,16 @@ fn adres(
     };
     let iso = land.and_then(seed::land_iso);
     // The strings move in (`json!` would copy them).
-    let mut m = Record::new();
-    m.insert("contactpersoon".into(), Value::from(contact));
-    m.insert("straat".into(), Value::from(straat));
-    m.insert("postcode".into(), Value::from(postcode));
-    m.insert("plaats".into(), Value::from(plaats));
-    m.insert("land".into(), opt_reference("landen", land));
+    let m: Record = [
+        ("contactpersoon", Value::from(contact)),
+        ("straat", Value::from(straat)),
+        ("postcode", Value::from(postcode)),
+        ("plaats", Value::from(plaats)),
+        ("land", opt_reference("landen", land)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
     Ok((Value::Object(m), iso))
 }
 
@@ -347,10 +351,14 @@ fn build(
                 .is_none_or(|x| x.chars().count() <= 250 && validate::emails_valid(x)),
             *bad_cc,
         );
-        let mut block = Record::new();
-        block.insert("shouldSend".into(), Value::from(should));
-        block.insert("email".into(), Value::from(m));
-        block.insert("ccEmail".into(), Value::from(cc));
+        let block: Record = [
+            ("shouldSend", Value::from(should)),
+            ("email", Value::from(m)),
+            ("ccEmail", Value::from(cc)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
         mails.push((*prop, Value::Object(block)));
     }
 
@@ -367,15 +375,31 @@ fn build(
 
     // Every property of `empty_relatie` once (no record of nulls built first and then
     // overwritten), values moved in rather than copied through `json!`.
-    let mut r = Record::new();
-    let put = |r: &mut Record, k: &str, v: Value| {
-        r.insert(k.to_owned(), v);
+    // The properties are gathered first and the record is built from them at once (sorted
+    // and bulk-loaded: cheaper than inserting into the map one by one). Each name once.
+    let mut r: Vec<(String, Value)> = Vec::with_capacity(40);
+    let put = |r: &mut Vec<(String, Value)>, k: &str, v: Value| {
+        r.push((k.to_owned(), v));
     };
-    // Set by the server or read-only on input.
+    // Set by the server (modifiedOn: by the caller), or read-only on input: kept from the
+    // stored record.
+    let kept = |k: &str, empty: Value| {
+        existing
+            .and_then(|old| old.get(k).cloned())
+            .unwrap_or(empty)
+    };
     put(&mut r, "modifiedOn", Value::Null);
-    put(&mut r, "fax", Value::Null);
-    put(&mut r, "documents", Value::Array(Vec::new()));
-    put(&mut r, "extraVeldenKlant", Value::Array(Vec::new()));
+    put(&mut r, "fax", kept("fax", Value::Null));
+    put(
+        &mut r,
+        "documents",
+        kept("documents", Value::Array(Vec::new())),
+    );
+    put(
+        &mut r,
+        "extraVeldenKlant",
+        kept("extraVeldenKlant", Value::Array(Vec::new())),
+    );
     put(
         &mut r,
         "inkoopBoekingenUri",
@@ -435,15 +459,8 @@ fn build(
         "factuurRelatie",
         opt_reference("relaties", factuurrelatie),
     );
-    if let Some(old) = existing {
-        // Read-only on input: kept from the stored record.
-        for k in ["documents", "extraVeldenKlant", "fax"] {
-            if let Some(x) = old.get(k) {
-                put(&mut r, k, x.clone());
-            }
-        }
-    }
-    Ok(r)
+    debug_assert_eq!(r.len(), 38, "one entry per property of empty_relatie");
+    Ok(r.into_iter().collect())
 }
 
 /// Keep the relatiecode index in step with a write.
@@ -670,5 +687,21 @@ mod tests {
         );
         assert_eq!(r["correspondentieAdres"], empty_adres());
         assert_eq!(r["uri"], json!(format!("/relaties/{id}")));
+
+        // A change keeps the read-only properties of the stored record.
+        let mut stored = r.clone();
+        stored.insert("documents".into(), json!([{"id": "d"}]));
+        stored.insert("extraVeldenKlant".into(), json!([{"naam": "x"}]));
+        stored.insert("fax".into(), json!("030-2"));
+        let changed = build(&sh, admin, &minimal, Some(&stored), id).unwrap();
+        assert_eq!(
+            changed.keys().collect::<Vec<_>>(),
+            empty.keys().collect::<Vec<_>>()
+        );
+        for k in ["documents", "extraVeldenKlant", "fax"] {
+            assert_eq!(changed[k], stored[k], "{k}");
+        }
+        assert_eq!(changed["naam"], json!("Bakkerij"));
+        assert_eq!(changed["relatiecode"], json!(7), "kept when not given");
     }
 }
