@@ -359,7 +359,7 @@ fn build(
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-        mails.push((*prop, Value::Object(block)));
+        mails.push(Value::Object(block));
     }
 
     // Invoice relation.
@@ -373,94 +373,91 @@ fn build(
     }
     e.into_result()?;
 
-    // Every property of `empty_relatie` once (no record of nulls built first and then
-    // overwritten), values moved in rather than copied through `json!`.
-    // The properties are gathered first and the record is built from them at once (sorted
-    // and bulk-loaded: cheaper than inserting into the map one by one). Each name once.
-    let mut r: Vec<(String, Value)> = Vec::with_capacity(40);
-    let put = |r: &mut Vec<(String, Value)>, k: &str, v: Value| {
-        r.push((k.to_owned(), v));
-    };
-    // Set by the server (modifiedOn: by the caller), or read-only on input: kept from the
-    // stored record.
+    // Read in the order the binder always read them (a type error names the first).
+    let nonactief = o.bool("nonactief")?.unwrap_or(false);
+    let memo = o.text("memo")?;
+    let ubl = o.bool("ublBestandAlsBijlage")?.unwrap_or(false);
+    // Read-only on input: kept from the stored record.
     let kept = |k: &str, empty: Value| {
         existing
             .and_then(|old| old.get(k).cloned())
             .unwrap_or(empty)
     };
-    put(&mut r, "modifiedOn", Value::Null);
-    put(&mut r, "fax", kept("fax", Value::Null));
-    put(
-        &mut r,
-        "documents",
-        kept("documents", Value::Array(Vec::new())),
+    let [
+        aanmaning_mail,
+        factuur_mail,
+        bevestiging_mail,
+        offerte_mail,
+        offerte_aanvraag_mail,
+        bestelling_mail,
+    ]: [Value; 6] = match mails.try_into() {
+        Ok(m) => m,
+        Err(_) => unreachable!("one block per entry of MAIL_BLOCKS"),
+    };
+    // Every property of `empty_relatie` once, in name order: the map is bulk-loaded from the
+    // sorted list (no record of nulls built first and then overwritten, no insert one by
+    // one), the values moved in rather than copied through `json!`. `modifiedOn` is stamped
+    // by the caller.
+    let r: [(&str, Value); 38] = [
+        ("aanmaningEmailVersturen", aanmaning_mail),
+        ("aanmaningsoort", Value::from(aanmaning)),
+        ("bankieren", Value::from(bankieren)),
+        ("bestellingEmailVersturen", bestelling_mail),
+        ("bevestigingsEmailVersturen", bevestiging_mail),
+        ("bic", Value::from(bic)),
+        ("btwNummer", Value::from(btw)),
+        ("correspondentieAdres", correspondentie),
+        ("documents", kept("documents", Value::Array(Vec::new()))),
+        ("email", Value::from(email)),
+        (
+            "extraVeldenKlant",
+            kept("extraVeldenKlant", Value::Array(Vec::new())),
+        ),
+        ("factuurEmailVersturen", factuur_mail),
+        ("factuurRelatie", opt_reference("relaties", factuurrelatie)),
+        (
+            "factuurkorting",
+            factuurkorting.map(money).unwrap_or(Value::Null),
+        ),
+        ("fax", kept("fax", Value::Null)),
+        ("iban", Value::from(iban)),
+        ("id", Value::from(id.to_string())),
+        ("incassoSoort", Value::from(incasso)),
+        (
+            "inkoopBoekingenUri",
+            Value::from(format!("/relaties/{id}/inkoopboekingen")),
+        ),
+        (
+            "kredietLimiet",
+            kredietlimiet.map(money).unwrap_or(Value::Null),
+        ),
+        ("krediettermijn", Value::from(krediettermijn)),
+        ("kvkNummer", Value::from(kvk)),
+        ("memo", Value::from(memo)),
+        ("mobieleTelefoon", Value::from(mobiel)),
+        ("modifiedOn", Value::Null),
+        ("naam", Value::from(naam)),
+        ("nonactief", Value::from(nonactief)),
+        ("offerteAanvraagEmailVersturen", offerte_aanvraag_mail),
+        ("offerteEmailVersturen", offerte_mail),
+        ("oin", Value::from(oin)),
+        ("relatiecode", Value::from(relatiecode.unwrap_or(0))),
+        ("relatiesoort", Value::from(kinds)),
+        ("telefoon", Value::from(telefoon)),
+        ("ublBestandAlsBijlage", Value::from(ubl)),
+        ("uri", Value::from(format!("/relaties/{id}"))),
+        (
+            "verkoopBoekingenUri",
+            Value::from(format!("/relaties/{id}/verkoopboekingen")),
+        ),
+        ("vestigingsAdres", vestiging),
+        ("websiteUrl", Value::from(website)),
+    ];
+    debug_assert!(
+        r.windows(2).all(|w| w[0].0 < w[1].0),
+        "sorted, each name once"
     );
-    put(
-        &mut r,
-        "extraVeldenKlant",
-        kept("extraVeldenKlant", Value::Array(Vec::new())),
-    );
-    put(
-        &mut r,
-        "inkoopBoekingenUri",
-        Value::from(format!("/relaties/{id}/inkoopboekingen")),
-    );
-    put(
-        &mut r,
-        "verkoopBoekingenUri",
-        Value::from(format!("/relaties/{id}/verkoopboekingen")),
-    );
-    put(&mut r, "id", Value::from(id.to_string()));
-    put(&mut r, "uri", Value::from(format!("/relaties/{id}")));
-    put(&mut r, "relatiesoort", Value::from(kinds));
-    put(&mut r, "relatiecode", Value::from(relatiecode.unwrap_or(0)));
-    put(&mut r, "naam", Value::from(naam));
-    put(&mut r, "vestigingsAdres", vestiging);
-    put(&mut r, "correspondentieAdres", correspondentie);
-    put(&mut r, "telefoon", Value::from(telefoon));
-    put(&mut r, "mobieleTelefoon", Value::from(mobiel));
-    put(&mut r, "email", Value::from(email));
-    put(&mut r, "btwNummer", Value::from(btw));
-    put(
-        &mut r,
-        "factuurkorting",
-        factuurkorting.map(money).unwrap_or(Value::Null),
-    );
-    put(&mut r, "krediettermijn", Value::from(krediettermijn));
-    put(&mut r, "bankieren", Value::from(bankieren));
-    put(
-        &mut r,
-        "nonactief",
-        Value::from(o.bool("nonactief")?.unwrap_or(false)),
-    );
-    put(
-        &mut r,
-        "kredietLimiet",
-        kredietlimiet.map(money).unwrap_or(Value::Null),
-    );
-    put(&mut r, "memo", Value::from(o.text("memo")?));
-    put(&mut r, "kvkNummer", Value::from(kvk));
-    put(&mut r, "oin", Value::from(oin));
-    put(&mut r, "websiteUrl", Value::from(website));
-    put(&mut r, "aanmaningsoort", Value::from(aanmaning));
-    for (prop, val) in mails {
-        put(&mut r, prop, val);
-    }
-    put(
-        &mut r,
-        "ublBestandAlsBijlage",
-        Value::from(o.bool("ublBestandAlsBijlage")?.unwrap_or(false)),
-    );
-    put(&mut r, "iban", Value::from(iban));
-    put(&mut r, "bic", Value::from(bic));
-    put(&mut r, "incassoSoort", Value::from(incasso));
-    put(
-        &mut r,
-        "factuurRelatie",
-        opt_reference("relaties", factuurrelatie),
-    );
-    debug_assert_eq!(r.len(), 38, "one entry per property of empty_relatie");
-    Ok(r.into_iter().collect())
+    Ok(r.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 /// Keep the relatiecode index in step with a write.
@@ -666,6 +663,9 @@ mod tests {
             "relatiesoort": ["Klant"], "naam": "Bakkerij", "relatiecode": 7, "telefoon": "030-1",
             "email": "a@b.nl", "vestigingsAdres": {"straat": "Dorpsstraat 1", "postcode": "1234 AB", "plaats": "Ons Dorp"},
             "factuurEmailVersturen": {"shouldSend": true, "email": "f@b.nl"}, "krediettermijn": 30,
+            "aanmaningEmailVersturen": {"email": "a@b.nl"}, "bevestigingsEmailVersturen": {"email": "bv@b.nl"},
+            "offerteEmailVersturen": {"email": "o@b.nl"}, "offerteAanvraagEmailVersturen": {"email": "oa@b.nl"},
+            "bestellingEmailVersturen": {"email": "b@b.nl", "ccEmail": "c@b.nl"},
             "aanmaningsoort": "Onderneming", "memo": "m",
         }));
         let r = build(&sh, admin, &full, None, id).unwrap();
@@ -681,6 +681,16 @@ mod tests {
             r["factuurEmailVersturen"],
             json!({"shouldSend": true, "email": "f@b.nl", "ccEmail": null})
         );
+        for (block, mail) in [
+            ("aanmaningEmailVersturen", "a@b.nl"),
+            ("bevestigingsEmailVersturen", "bv@b.nl"),
+            ("offerteEmailVersturen", "o@b.nl"),
+            ("offerteAanvraagEmailVersturen", "oa@b.nl"),
+            ("bestellingEmailVersturen", "b@b.nl"),
+        ] {
+            assert_eq!(r[block]["email"], json!(mail), "{block}");
+        }
+        assert_eq!(r["bestellingEmailVersturen"]["ccEmail"], json!("c@b.nl"));
         assert_eq!(
             r["vestigingsAdres"]["land"]["id"],
             json!(seed::land_id("NL").unwrap().to_string())
