@@ -121,6 +121,7 @@ impl Admin {
         let mut take = |name: &str| table_from(p.tables.remove(name).unwrap_or_default());
         self.relaties = take("relaties");
         self.kostenplaatsen = take("kostenplaatsen");
+        self.kostenplaats_nummers = crate::handlers::kostenplaatsen::nummers(&self.kostenplaatsen);
         self.grootboeken = take("grootboeken");
         self.landen = take("landen");
         self.dagboeken = take("dagboeken");

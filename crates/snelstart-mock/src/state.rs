@@ -44,6 +44,9 @@ pub(crate) struct Admin {
     pub(crate) next_relatiecode: i64,
     /// relatiecode → relation (keeps REL-0008 and auto-numbering O(1)).
     pub(crate) relatiecodes: HashMap<i64, Uuid>,
+    /// (nummer, id) of every cost centre (keeps KPL-0008 a look-up instead of a scan); see
+    /// `kostenplaatsen::nummers`.
+    pub(crate) kostenplaats_nummers: std::collections::BTreeSet<(i64, Uuid)>,
     /// (side, scope, factuurnummer) → booking (keeps BOE-0021 O(1)); see `boekingen::factuur_key`.
     pub(crate) factuurnummers: HashMap<(u8, Uuid, String), Uuid>,
     pub(crate) current_year: i32,
@@ -69,15 +72,17 @@ impl Admin {
             .iter()
             .filter_map(|r| Some((r.get("relatiecode")?.as_i64()?, crate::table::record_id(r)?)))
             .collect();
+        let kostenplaatsen = seed::kostenplaatsen(&mut rng);
         Admin {
             relatiecodes,
+            kostenplaats_nummers: crate::handlers::kostenplaatsen::nummers(&kostenplaatsen),
             factuurnummers: HashMap::new(),
             id,
             client_key: cfg.client_key.clone(),
             coupling: None,
             company,
             relaties,
-            kostenplaatsen: seed::kostenplaatsen(&mut rng),
+            kostenplaatsen,
             grootboeken,
             landen: seed::landen(),
             dagboeken: seed::dagboeken(&mut rng),

@@ -636,6 +636,100 @@ fn urlencode(s: &str) -> String {
 
 // ---------------------------------------------------------------- kostenplaatsen and grootboeken
 
+/// KPL-0008 (a number in use) for creates and changes: a cost centre keeps its own number, a
+/// renumbered one frees its old number, and a soft-deleted one keeps its number.
+#[tokio::test]
+async fn kostenplaats_numbers_stay_unique_through_changes() {
+    let api = Api::default().await;
+    let (s, a) = api
+        .post(
+            "/kostenplaatsen",
+            json!({"nummer": 501, "omschrijving": "A"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    let a = a["id"].as_str().unwrap().to_owned();
+    let (s, b) = api
+        .post(
+            "/kostenplaatsen",
+            json!({"nummer": 502, "omschrijving": "B"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let b = b["id"].as_str().unwrap().to_owned();
+    let seeded = api.kostenplaats(10).await;
+
+    let (s, v) = api
+        .put(
+            &format!("/kostenplaatsen/{a}"),
+            json!({"nummer": 501, "omschrijving": "A2"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "its own number: {v}");
+    let (s, v) = api
+        .put(
+            &format!("/kostenplaatsen/{a}"),
+            json!({"nummer": 502, "omschrijving": "A"}),
+        )
+        .await;
+    common::assert_code(s, &v, "KPL-0008");
+    let (s, v) = api
+        .put(
+            &format!("/kostenplaatsen/{b}"),
+            json!({"nummer": 10, "omschrijving": "B"}),
+        )
+        .await;
+    common::assert_code(s, &v, "KPL-0008");
+    // Renumbered: 501 is free again, 503 taken.
+    let (s, v) = api
+        .put(
+            &format!("/kostenplaatsen/{a}"),
+            json!({"nummer": 503, "omschrijving": "A"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = api
+        .post(
+            "/kostenplaatsen",
+            json!({"nummer": 501, "omschrijving": "C"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = api
+        .post(
+            "/kostenplaatsen",
+            json!({"nummer": 503, "omschrijving": "D"}),
+        )
+        .await;
+    common::assert_code(s, &v, "KPL-0008");
+    // A deleted (non-active) cost centre keeps its number.
+    let (s, _) = api.delete(&format!("/kostenplaatsen/{seeded}")).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = api
+        .post(
+            "/kostenplaatsen",
+            json!({"nummer": 10, "omschrijving": "E"}),
+        )
+        .await;
+    common::assert_code(s, &v, "KPL-0008");
+    // After a reset only the seeded numbers are taken.
+    api.server.reset();
+    let (s, v) = api
+        .post(
+            "/kostenplaatsen",
+            json!({"nummer": 503, "omschrijving": "F"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = api
+        .post(
+            "/kostenplaatsen",
+            json!({"nummer": 20, "omschrijving": "G"}),
+        )
+        .await;
+    common::assert_code(s, &v, "KPL-0008");
+}
+
 #[tokio::test]
 async fn kostenplaats_rules() {
     let api = Api::default().await;

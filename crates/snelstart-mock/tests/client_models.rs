@@ -179,6 +179,10 @@ async fn state_survives_a_restart_through_the_state_file() {
     let mut w = RelatieWrite::new(Relatiesoort::Klant, "Blijvend B.V.");
     w.relatiecode = Some(5_555);
     let created = c.execute(ops::relaties::create(&w).unwrap()).await.unwrap();
+    let kpl = Kostenplaats::new(4_711, "Blijvend project");
+    c.execute(ops::kostenplaatsen::create(&kpl).unwrap())
+        .await
+        .unwrap();
     first.shutdown().await;
     assert!(file.exists());
 
@@ -194,6 +198,11 @@ async fn state_survives_a_restart_through_the_state_file() {
         .await
         .unwrap_err();
     assert_eq!(dup.error_codes()[0].as_str(), "REL-0008");
+    let dup = c
+        .execute(ops::kostenplaatsen::create(&kpl).unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(dup.error_codes()[0].as_str(), "KPL-0008");
     // Stamps keep increasing across the restart.
     let mut other = RelatieWrite::new(Relatiesoort::Leverancier, "Later B.V.");
     other.relatiecode = Some(5_556);

@@ -4,11 +4,12 @@ use super::{Ctx, St, created, deleted, ok, ok_rec, path_id, updated};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, parse_body};
 use crate::state::Admin;
-use crate::table::Record;
+use crate::table::{Record, Table};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery};
 use axum::response::Response;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 fn build(
@@ -30,10 +31,11 @@ fn build(
         None => e.push(KPL_0006),
         Some(n) if !(1..=999_999_999).contains(&n) => e.push(KPL_0007),
         Some(n) => {
-            if admin.kostenplaatsen.iter().any(|k| {
-                k.get("nummer").and_then(Value::as_i64) == Some(n)
-                    && crate::table::record_id(k) != Some(id)
-            }) {
+            if admin
+                .kostenplaats_nummers
+                .range((n, Uuid::nil())..=(n, Uuid::max()))
+                .any(|(_, k)| *k != id)
+            {
                 e.push(KPL_0008);
             }
         }
@@ -45,6 +47,18 @@ fn build(
         "omschrijving": omschrijving, "nonactief": nonactief, "nummer": nummer,
         "id": id.to_string(), "uri": format!("/kostenplaatsen/{id}"),
     })))
+}
+
+/// The (nummer, id) of every cost centre in `t` (the index behind KPL-0008).
+pub(crate) fn nummers(t: &Table) -> BTreeSet<(i64, Uuid)> {
+    t.iter().filter_map(entry).collect()
+}
+
+fn entry(r: &Record) -> Option<(i64, Uuid)> {
+    Some((
+        r.get("nummer").and_then(Value::as_i64)?,
+        crate::table::record_id(r)?,
+    ))
 }
 
 /// Not an OData list: query options are ignored, everything is returned.
@@ -78,6 +92,7 @@ pub(crate) async fn create(sh: St, ctx: Ctx, body: Bytes) -> Result<Response, Ap
     let id = Uuid::new_v4();
     let r = build(admin, &m, id, true)?;
     let answer = created(&r);
+    admin.kostenplaats_nummers.extend(entry(&r));
     admin.kostenplaatsen.insert(id, r);
     Ok(answer)
 }
@@ -95,9 +110,14 @@ pub(crate) async fn update(
     }
     let mut w = sh.world();
     let admin = &mut w.admins[ctx.0.0];
-    admin.kostenplaatsen.get(&id).ok_or(ApiError::NotFound)?;
+    let old = admin.kostenplaatsen.get(&id).ok_or(ApiError::NotFound)?;
+    let old = entry(old);
     let r = build(admin, &m, id, false)?;
     let answer = updated(&r);
+    if let Some(old) = old {
+        admin.kostenplaats_nummers.remove(&old);
+    }
+    admin.kostenplaats_nummers.extend(entry(&r));
     admin.kostenplaatsen.insert(id, r);
     Ok(answer)
 }
