@@ -387,12 +387,17 @@ fn build(
         side.relation(): reference("relaties", relatie),
         "omschrijving": omschrijving,
         "factuurbedrag": money(fb),
-        "boekingsregels": out_lines,
-        "btw": btw.iter().map(|(k, a)| json!({"btwSoort": k, "btwBedrag": money(*a)})).collect::<Vec<_>>(),
         "documents": [],
         "id": id.to_string(),
         "uri": format!("/{}/{id}", side.resource()),
     });
+    // Moved in after `json!`, which would copy them.
+    rec["boekingsregels"] = Value::Array(out_lines);
+    rec["btw"] = Value::Array(
+        btw.iter()
+            .map(|(k, a)| json!({"btwSoort": k, "btwBedrag": money(*a)}))
+            .collect(),
+    );
     if side == Side::Verkoop {
         rec["betalingstermijn"] = json!(termijn);
         rec["eenmaligeIncassoMachtiging"] = Value::Null;
