@@ -668,8 +668,19 @@ pub(crate) fn parse_query(raw: Option<&str>, policy: TopPolicy) -> Result<Query,
     Ok(q)
 }
 
+#[cfg(test)]
 fn sort_key(v: &Value, segs: &[String]) -> Result<Val, ApiError> {
     Ok(to_val(resolve(v, segs)?))
+}
+
+/// The sort key of a property path of the record (as resolving it on the record as a JSON
+/// object would give), without making the record a [`Value`].
+fn sort_key_of_record(r: &Record, segs: &[String]) -> Result<Val, ApiError> {
+    if segs.is_empty() {
+        // The record itself: an object, which sorts as null.
+        return Ok(Val::Null);
+    }
+    Ok(to_val(resolve_root(r, segs)?))
 }
 
 fn cmp_vals(a: &Val, b: &Val) -> Ordering {
@@ -696,12 +707,52 @@ pub(crate) fn list<'a>(
     records: impl Iterator<Item = &'a Record>,
     allow_apply: bool,
 ) -> Result<Vec<Value>, ApiError> {
+    page(raw, policy, records, allow_apply).map(Page::into_values)
+}
+
+/// What [`list`] answers, without copying the stored records it answers with unchanged:
+/// serialize it for the response.
+pub(crate) fn page<'a>(
+    raw: Option<&str>,
+    policy: TopPolicy,
+    records: impl Iterator<Item = &'a Record>,
+    allow_apply: bool,
+) -> Result<Page<'a>, ApiError> {
     let mut q = parse_query(raw, policy)?;
     match q.apply.take() {
         None => run(&q, records),
         // Paging applies to the groups of `$apply`, which has none of its own: not paged.
-        Some(spec) if allow_apply => apply(&spec, &run_unpaged(&q, records)?),
+        Some(spec) if allow_apply => Ok(Page::Made(apply(&spec, &run_unpaged(&q, records)?)?)),
         Some(_) => Err(bad()),
+    }
+}
+
+/// The items of a list answer: stored records as they are, or objects made for the answer
+/// (`$select`, `$apply`). Serializes as a JSON array, the same as [`Page::into_values`].
+#[derive(Debug)]
+pub(crate) enum Page<'a> {
+    Stored(Vec<&'a Record>),
+    Made(Vec<Value>),
+}
+
+impl Page<'_> {
+    pub(crate) fn into_values(self) -> Vec<Value> {
+        match self {
+            Page::Stored(records) => records
+                .into_iter()
+                .map(|r| Value::Object(r.clone()))
+                .collect(),
+            Page::Made(values) => values,
+        }
+    }
+}
+
+impl serde::Serialize for Page<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Page::Stored(records) => s.collect_seq(records),
+            Page::Made(values) => s.collect_seq(values),
+        }
     }
 }
 
@@ -722,11 +773,12 @@ fn run_unpaged<'a>(
     Ok(out)
 }
 
-/// Apply filter, order, skip/top and select to records (already in creation order).
-fn run<'a>(q: &Query, records: impl Iterator<Item = &'a Record>) -> Result<Vec<Value>, ApiError> {
+/// Apply filter, order, skip/top and select to records (already in creation order). The
+/// records are referenced, not copied; `$select` makes new objects of the chosen fields.
+fn run<'a>(q: &Query, records: impl Iterator<Item = &'a Record>) -> Result<Page<'a>, ApiError> {
     let top = q.top.unwrap_or(MAX_TOP);
     let needs_sort = !q.orderby.is_empty();
-    let mut out: Vec<Value> = Vec::new();
+    let mut out: Vec<&'a Record> = Vec::new();
     let mut skipped = 0usize;
     for r in records {
         if let Some(f) = &q.filter
@@ -743,18 +795,18 @@ fn run<'a>(q: &Query, records: impl Iterator<Item = &'a Record>) -> Result<Vec<V
                 break;
             }
         }
-        out.push(Value::Object(r.clone()));
+        out.push(r);
     }
     if needs_sort {
-        let mut keyed: Vec<(Vec<Val>, Value)> = out
+        let mut keyed: Vec<(Vec<Val>, &'a Record)> = out
             .into_iter()
-            .map(|v| {
+            .map(|r| {
                 let keys = q
                     .orderby
                     .iter()
-                    .map(|(segs, _)| sort_key(&v, segs))
+                    .map(|(segs, _)| sort_key_of_record(r, segs))
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok((keys, v))
+                Ok((keys, r))
             })
             .collect::<Result<_, ApiError>>()?;
         keyed.sort_by(|(ka, _), (kb, _)| {
@@ -775,24 +827,25 @@ fn run<'a>(q: &Query, records: impl Iterator<Item = &'a Record>) -> Result<Vec<V
             .collect();
     }
     if let Some(names) = &q.select {
-        out = out
-            .into_iter()
-            .map(|v| {
-                let mut m = Map::new();
-                for n in names {
-                    let key = json_name(n);
-                    match v.get(&key) {
-                        Some(x) => {
-                            m.insert(key, x.clone());
+        return Ok(Page::Made(
+            out.into_iter()
+                .map(|r| {
+                    let mut m = Map::new();
+                    for n in names {
+                        let key = json_name(n);
+                        match r.get(&key) {
+                            Some(x) => {
+                                m.insert(key, x.clone());
+                            }
+                            None => return Err(bad()),
                         }
-                        None => return Err(bad()),
                     }
-                }
-                Ok(Value::Object(m))
-            })
-            .collect::<Result<_, ApiError>>()?;
+                    Ok(Value::Object(m))
+                })
+                .collect::<Result<_, ApiError>>()?,
+        ));
     }
-    Ok(out)
+    Ok(Page::Stored(out))
 }
 
 /// `$apply` on grootboekmutaties. Supported forms:
@@ -913,6 +966,88 @@ fn parse_aggregate(s: &str) -> Result<(String, String, String), ApiError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Lists answer with references to the stored records; sorting resolves paths on the
+    /// record directly. Both must give what copying the records into values gave.
+    #[test]
+    fn pages_of_references_answer_what_copies_did() {
+        let records: Vec<Record> = (0..12)
+            .map(|i| {
+                json!({
+                    "id": format!("00000000-0000-0000-0000-{i:012}"),
+                    "naam": format!("Relatie {}", (i * 7) % 5),
+                    "relatiecode": 100 - i,
+                    "modifiedOn": format!("2024-11-{:02}T10:00:00", 1 + (i * 5) % 9),
+                    "email": if i % 3 == 0 { Value::Null } else { json!(format!("r{i}@x.nl")) },
+                    "vestigingsAdres": {"plaats": if i % 2 == 0 { Value::Null } else { json!(format!("Plaats {}", i % 4)) }},
+                })
+                .as_object()
+                .unwrap()
+                .clone()
+            })
+            .collect();
+        for segs in [
+            vec!["Naam"],
+            vec!["Email"],
+            vec!["VestigingsAdres", "Plaats"],
+            vec!["VestigingsAdres"],
+            vec!["Onbekend"],
+            vec!["VestigingsAdres", "Onbekend"],
+            vec![],
+        ] {
+            let segs: Vec<String> = segs.into_iter().map(str::to_owned).collect();
+            for r in &records {
+                let by_value = sort_key(&Value::Object(r.clone()), &segs);
+                let by_record = sort_key_of_record(r, &segs);
+                assert_eq!(by_value.is_err(), by_record.is_err(), "{segs:?}");
+                if let (Ok(a), Ok(b)) = (by_value, by_record) {
+                    assert_eq!(a, b, "{segs:?}");
+                }
+            }
+        }
+        for query in [
+            "",
+            "$top=3&$skip=2",
+            "$orderby=Naam desc,Relatiecode&$top=5",
+            "$orderby=VestigingsAdres/Plaats,ModifiedOn desc&$skip=3",
+            "$orderby=Email&$select=Id,Email",
+            "$filter=Relatiecode gt 93&$orderby=ModifiedOn",
+            "$select=Naam&$top=2",
+        ] {
+            let page = page(Some(query), TopPolicy::Reject, records.iter(), false).unwrap();
+            let served = serde_json::to_value(&page).unwrap();
+            assert_eq!(served, Value::Array(page.into_values()), "{query}");
+        }
+        let sorted = list(
+            Some("$orderby=Naam desc,Relatiecode"),
+            TopPolicy::Reject,
+            records.iter(),
+            false,
+        )
+        .unwrap();
+        let order: Vec<(String, i64)> = sorted
+            .iter()
+            .map(|r| {
+                (
+                    r["naam"].as_str().unwrap().to_owned(),
+                    r["relatiecode"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        let mut expected = order.clone();
+        expected.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        assert_eq!(order, expected);
+        assert_eq!(order.len(), 12);
+        assert!(
+            list(
+                Some("$orderby=Onbekend"),
+                TopPolicy::Reject,
+                records.iter(),
+                false
+            )
+            .is_err()
+        );
+    }
 
     fn rec() -> Value {
         json!({

@@ -8,7 +8,7 @@
 //! Σ debet + Σ inkoop allocations = Σ credit + Σ verkoop allocations.
 
 use super::boekingen::{Side, allocate, check_line_refs, mutatie, remove_mutaties};
-use super::{Ctx, St, created, deleted, ok, ok_rec, path_id, updated};
+use super::{Ctx, St, created, deleted, ok_rec, path_id, updated};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, dt, money, opt_reference, parse_body, parse_decimal, reference};
 use crate::server::Shared;
@@ -380,12 +380,8 @@ pub(crate) async fn list_mutaties(
     let w = sh.world();
     let rows = w.admins[ctx.0.0].grootboekmutaties.iter();
     let policy = sh.config.validation.top_policy;
-    Ok(ok(Value::Array(crate::odata::list(
-        q.as_deref(),
-        policy,
-        rows,
-        true,
-    )?)))
+    let page = crate::odata::page(q.as_deref(), policy, rows, true)?;
+    Ok(super::json_response(axum::http::StatusCode::OK, &page))
 }
 
 pub(crate) async fn get_mutatie(

@@ -99,7 +99,6 @@ pub(crate) fn odata_list<'a>(
     records: impl Iterator<Item = &'a Record>,
 ) -> Result<Response, ApiError> {
     let policy = sh.config.validation.top_policy;
-    Ok(ok(Value::Array(crate::odata::list(
-        raw, policy, records, false,
-    )?)))
+    let page = crate::odata::page(raw, policy, records, false)?;
+    Ok(json_response(StatusCode::OK, &page))
 }
