@@ -1,6 +1,6 @@
 //! `/v2/kostenplaatsen`: cost centres (not OData: the whole list at once).
 
-use super::{Ctx, St, created, deleted, ok, ok_rec, path_id, updated};
+use super::{Ctx, St, created, deleted, ok_rec, ok_records, path_id, updated};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, parse_body};
 use crate::state::Admin;
@@ -63,9 +63,7 @@ fn entry(r: &Record) -> Option<(i64, Uuid)> {
 
 /// Not an OData list: query options are ignored, everything is returned.
 pub(crate) async fn list(sh: St, ctx: Ctx, RawQuery(_q): RawQuery) -> Response {
-    ok(Value::Array(
-        sh.world().admins[ctx.0.0].kostenplaatsen.values(),
-    ))
+    ok_records(sh.world().admins[ctx.0.0].kostenplaatsen.iter())
 }
 
 pub(crate) async fn get_one(

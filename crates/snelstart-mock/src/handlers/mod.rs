@@ -68,6 +68,11 @@ pub(crate) fn json_response(status: StatusCode, value: &impl serde::Serialize) -
     }
 }
 
+/// 200 with stored records as a JSON array, serialized from the table (no copies).
+pub(crate) fn ok_records<'a>(records: impl Iterator<Item = &'a Record>) -> Response {
+    json_response(StatusCode::OK, &records.collect::<Vec<_>>())
+}
+
 /// 200 with a stored record (a read).
 pub(crate) fn ok_rec(r: &Record) -> Response {
     json_response(StatusCode::OK, r)

@@ -45,7 +45,7 @@ pub(crate) async fn put_company_info(sh: St, ctx: Ctx, body: Bytes) -> Result<Re
 }
 
 pub(crate) async fn landen(sh: St, ctx: Ctx) -> Response {
-    ok(Value::Array(sh.world().admins[ctx.0.0].landen.values()))
+    super::ok_records(sh.world().admins[ctx.0.0].landen.iter())
 }
 
 pub(crate) async fn land(sh: St, ctx: Ctx, Path(id): Path<String>) -> Result<Response, ApiError> {
@@ -59,7 +59,7 @@ pub(crate) async fn land(sh: St, ctx: Ctx, Path(id): Path<String>) -> Result<Res
 }
 
 pub(crate) async fn dagboeken(sh: St, ctx: Ctx) -> Response {
-    ok(Value::Array(sh.world().admins[ctx.0.0].dagboeken.values()))
+    super::ok_records(sh.world().admins[ctx.0.0].dagboeken.iter())
 }
 
 pub(crate) async fn btwtarieven(sh: St, ctx: Ctx) -> Response {

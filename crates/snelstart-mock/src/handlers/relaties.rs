@@ -1,6 +1,6 @@
 //! `/v2/relaties`: customers and suppliers.
 
-use super::{Ctx, St, created, deleted, odata_list, ok, ok_rec, path_id, updated};
+use super::{Ctx, St, created, deleted, odata_list, ok, ok_rec, ok_records, path_id, updated};
 use crate::error::{ApiError, Errors, codes::*};
 use crate::json::{Obj, dt, money, opt_reference, parse_body};
 use crate::seed;
@@ -593,12 +593,7 @@ fn sub_list(
     } else {
         (&admin.inkoopboekingen, "leverancier")
     };
-    Ok(ok(Value::Array(
-        t.iter()
-            .filter(|r| ref_id(r, k) == Some(id))
-            .map(|r| Value::Object(r.clone()))
-            .collect(),
-    )))
+    Ok(ok_records(t.iter().filter(|r| ref_id(r, k) == Some(id))))
 }
 
 pub(crate) async fn verkoopboekingen(
