@@ -713,7 +713,12 @@ async fn malform_list_item(response: Response, index: usize) -> Response {
 
 /// The handler's answer with property `name` added to its object, or to each object of its
 /// array.
-async fn add_property(response: Response, name: String) -> Response {
+async fn add_property(mut response: Response, name: String) -> Response {
+    if name == "id" {
+        // The answer's `id` is no longer the record's: nothing to note as written, as when
+        // the writer log read the id from the answer.
+        response.extensions_mut().remove::<Written>();
+    }
     rewrite_json(response, |value| {
         let objects: Vec<&mut serde_json::Map<String, Value>> = match value {
             Value::Array(items) => items.iter_mut().filter_map(Value::as_object_mut).collect(),

@@ -902,3 +902,42 @@ async fn seeded_kinds(api: &Api, id: &str) -> Value {
     let (_, r) = api.get(&format!("/relaties/{id}")).await;
     r["relatiesoort"].clone()
 }
+
+/// A write whose answer gains a property (API drift) is still noted under the record's id;
+/// one whose added property overwrites the answer's `id` has no record id left to note.
+#[tokio::test]
+async fn a_write_answer_with_an_added_property_is_noted_unless_its_id_is_overwritten() {
+    let api = Api::default().await;
+    api.server
+        .script_faults([ScriptedFault::new(FaultKind::NewProperty {
+            name: "nieuwVeld".into(),
+        })
+        .on("POST", "/v2/relaties")]);
+    let (s, v) = api
+        .post(
+            "/relaties",
+            json!({"relatiesoort": ["Klant"], "naam": "Drift"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["nieuwVeld"], json!("added by SnelStart"));
+    let drift = v["id"].as_str().unwrap().to_owned();
+
+    api.server.script_faults([
+        ScriptedFault::new(FaultKind::NewProperty { name: "id".into() }).on("POST", "/v2/relaties"),
+    ]);
+    let (s, v) = api
+        .post(
+            "/relaties",
+            json!({"relatiesoort": ["Klant"], "naam": "Zonder id"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["id"], json!("added by SnelStart"));
+
+    let log = &api.server.writers()[0].records;
+    let ids: Vec<String> = log.iter().map(|r| r.id.to_string()).collect();
+    assert_eq!(ids, vec![drift]);
+    let (_, all) = api.get("/relaties").await;
+    assert_eq!(all.as_array().unwrap().len(), 2, "both were written");
+}
