@@ -13,6 +13,12 @@
 //! and answered with its own error while the others commit. Writes queued while a flush runs
 //! form the next group. Every caller hears its result only after the commit: a write that
 //! returned `Ok` is as durable as one committed alone.
+//!
+//! A flush does not wait for more writes to join: the commit before it is what gathers a
+//! group, so groups grow with the rate of writes by themselves, and no write waits for a
+//! commit that is not running. (A fixed 1 ms wait once made larger groups, but every item
+//! waited for it: `sync_bench` made about 10 % fewer calls a second with it, for 1.5 KB less
+//! written to disk per item.)
 
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -35,19 +41,7 @@ struct Pending {
 #[derive(Default)]
 pub(crate) struct GroupCommit {
     state: Mutex<State>,
-    /// Woken when the queue reaches [`FULL_GROUP`], so a full group does not wait out
-    /// [`COMMIT_DELAY`].
-    full: tokio::sync::Notify,
 }
-
-/// How long a flush waits for more writes to join its group. Writes arrive a few per
-/// millisecond when the engine runs many items at once, so a short wait makes groups of
-/// several items; at SnelStart's own pace (a call takes 100 ms or more) it adds nothing a
-/// caller would notice.
-const COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(1);
-
-/// A group this large is committed without waiting for more.
-const FULL_GROUP: usize = 64;
 
 #[derive(Default)]
 struct State {
@@ -111,9 +105,6 @@ impl Pool {
                 write: Box::new(write),
                 answer,
             });
-            if state.queued.len() >= FULL_GROUP {
-                self.group().full.notify_one();
-            }
             !std::mem::replace(&mut state.flushing, true)
         };
         if start {
@@ -145,7 +136,8 @@ impl Pool {
                     return;
                 }
             }
-            let _ = tokio::time::timeout(COMMIT_DELAY, self.group().full.notified()).await;
+            // Writes made in the same turn of their callers' tasks join this group.
+            tokio::task::yield_now().await;
             let queued = std::mem::take(
                 &mut self
                     .group()
@@ -156,7 +148,7 @@ impl Pool {
             );
             let (writes, answers): (Vec<GroupWrite>, Vec<_>) =
                 queued.into_iter().map(|p| (p.write, p.answer)).unzip();
-            match self.run(move |conn| commit_group(conn, writes)).await {
+            match self.write(move |conn| commit_group(conn, writes)).await {
                 Ok(results) => {
                     for (answer, result) in answers.into_iter().zip(results) {
                         let _ = answer.send(result);
@@ -294,8 +286,9 @@ mod tests {
     }
 
     /// When the commit itself fails (here a deferred foreign key), every write of the group
-    /// hears an error and none of them is stored; the next write starts a fresh flush.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// hears an error and none of them is stored; the next write starts a fresh flush. (One
+    /// thread, so both writes are queued before the flush task first runs: one group.)
+    #[tokio::test(flavor = "current_thread")]
     async fn a_failed_group_answers_every_caller_and_the_next_flush_starts() {
         let dir = tempfile::tempdir().expect("temp dir");
         let pool = pool(dir.path());

@@ -292,7 +292,7 @@ impl LinkStore for SqliteStore {
         let (admin, crm_id, part) = (admin.clone(), crm_id.to_owned(), part.clone());
         let (expected, new) = (expected.map(str::to_owned), new.map(str::to_owned));
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let key = params![
                     admin.as_str(),
                     kind.as_str(),
@@ -404,7 +404,7 @@ impl LinkStore for SqliteStore {
     ) -> StoreResult<bool> {
         let (admin, crm_id, part) = (admin.as_str().to_owned(), crm_id.to_owned(), part.clone());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .execute_cached(
                         "DELETE FROM id_links WHERE admin = ?1 AND kind = ?2 AND crm_id = ?3

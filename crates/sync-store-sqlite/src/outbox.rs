@@ -150,7 +150,7 @@ impl OutboxStore for SqliteStore {
             return Ok(());
         }
         self.pool
-            .run(move |conn| finish_batch_tx(conn, items, now))
+            .write(move |conn| finish_batch_tx(conn, items, now))
             .await
     }
 
@@ -168,7 +168,7 @@ impl OutboxStore for SqliteStore {
         }
         let (admin, limit) = (admin.as_str().to_owned(), count_to_sql(limit));
         self.pool
-            .run(move |conn| claim_outbox_tx(conn, &admin, now, limit, until))
+            .write(move |conn| claim_outbox_tx(conn, &admin, now, limit, until))
             .await
     }
 
@@ -179,7 +179,7 @@ impl OutboxStore for SqliteStore {
         let admin = admin.as_str().to_owned();
         let ids: Vec<i64> = ids.iter().map(|id| id.get()).collect();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 // One commit for a page of deliveries, not one per event.
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -208,7 +208,7 @@ impl OutboxStore for SqliteStore {
         let at = time_to_sql(at)?;
         let (admin, error) = (admin.as_str().to_owned(), error.map(str::to_owned));
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .prepare_cached(
                         "UPDATE outbox SET next_attempt_at = ?3,

@@ -74,6 +74,8 @@ pub(crate) struct Pool {
     permits: Arc<Semaphore>,
     /// Small writes of concurrent callers committed together (see [`crate::group`]).
     group: GroupCommit,
+    /// Taken by every write of this store for as long as it runs (see [`Pool::write`]).
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Pool {
@@ -91,6 +93,7 @@ impl Pool {
             idle: Mutex::new(vec![first]),
             permits: Arc::new(Semaphore::new(max)),
             group: GroupCommit::default(),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -159,8 +162,41 @@ impl Pool {
         self.options.synchronous == Synchronous::Normal
     }
 
-    /// Runs `op` on a pooled connection on Tokio's blocking thread pool.
+    /// Runs `op`, which only reads, on a pooled connection on Tokio's blocking thread pool.
     pub(crate) async fn run<T, F>(self: &Arc<Self>, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run_in_turn(None, op).await
+    }
+
+    /// Runs `op`, which writes, like [`Pool::run`], once no other write of this store runs.
+    ///
+    /// Why: SQLite lets one connection write at a time, and a connection that finds the write
+    /// lock taken polls for it in sleeps of 1, 2, 5, 10 ms and more (its busy handler). The
+    /// engine writes from several tasks at once (a claim ahead, completions, the group commit
+    /// of id links), so its writes kept meeting and the loser slept past the moment the lock
+    /// came free, with every item of its group waiting behind it. Queued here (first come,
+    /// first served), a write starts the moment the one before it ends; readers never wait
+    /// (WAL). Another process writing to the same file still meets the busy handler.
+    pub(crate) async fn write<T, F>(self: &Arc<Self>, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let turn = Arc::clone(&self.writer).lock_owned().await;
+        self.run_in_turn(Some(turn), op).await
+    }
+
+    /// Runs `op` on the blocking thread pool, holding `turn` (the write turn, if any) until
+    /// `op` has ended: a caller that stops waiting does not end the turn of a write still
+    /// running.
+    async fn run_in_turn<T, F>(
+        self: &Arc<Self>,
+        turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+        op: F,
+    ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
@@ -172,6 +208,7 @@ impl Pool {
         let pool = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let _turn = turn;
             let mut conn = pool.checkout()?;
             let result = op(&mut conn);
             pool.checkin(conn);
@@ -258,6 +295,93 @@ mod tests {
         assert!(
             conn.db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG)
                 .expect("QPSG")
+        );
+    }
+
+    /// Writes of one store take turns instead of meeting SQLite's write lock: with no busy
+    /// timeout at all (a write that found the lock taken would fail at once with "database is
+    /// locked"), many writes started together, each holding its transaction open for a
+    /// moment, all commit. The same writes through `run` do meet the lock (checked below), so
+    /// a `write` that stopped queueing would fail here.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_take_turns_instead_of_meeting_the_lock() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("s.sqlite");
+        let options = SqliteOptions::default().busy_timeout(std::time::Duration::ZERO);
+        let conn = Pool::connect(&path, &options).expect("open");
+        conn.execute_batch("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+            .expect("table");
+        let pool = Arc::new(Pool::new(&path, options, conn));
+        let insert = |k: i64| {
+            move |conn: &mut Connection| {
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .store()?;
+                tx.execute("INSERT INTO t (k) VALUES (?1)", [k]).store()?;
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                tx.commit().store()
+            }
+        };
+        let writes: Vec<_> = (0..16)
+            .map(|k| {
+                tokio::spawn({
+                    let pool = Arc::clone(&pool);
+                    async move { pool.write(insert(k)).await }
+                })
+            })
+            .collect();
+        for (k, write) in writes.into_iter().enumerate() {
+            write
+                .await
+                .expect("task")
+                .unwrap_or_else(|e| panic!("write {k} met the lock: {e}"));
+        }
+        let rows: i64 = pool
+            .run(|conn| {
+                conn.query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+                    .store()
+            })
+            .await
+            .expect("count");
+        assert_eq!(rows, 16);
+
+        // The control: two writes through `run`, the second started while the first holds
+        // its transaction open, meet the lock.
+        let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let first = Arc::clone(&pool);
+        let holder = tokio::spawn(async move {
+            first
+                .run(move |conn| {
+                    let tx = conn
+                        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                        .store()?;
+                    tx.execute("INSERT INTO t (k) VALUES (100)", []).store()?;
+                    let _ = held_tx.send(());
+                    let _ = done_rx.recv_timeout(std::time::Duration::from_secs(10));
+                    tx.commit().store()
+                })
+                .await
+        });
+
+        tokio::task::spawn_blocking(move || {
+            held_rx.recv_timeout(std::time::Duration::from_secs(10))
+        })
+        .await
+        .expect("task")
+        .expect("the first write holds the lock");
+        let second = pool.run(insert(101)).await;
+        let _ = done_tx.send(());
+        holder
+            .await
+            .expect("task")
+            .expect("the first write commits");
+        let message = second
+            .expect_err("a write beside an open write transaction meets the lock")
+            .to_string();
+        assert!(
+            message.contains("locked") || message.contains("busy"),
+            "{message}"
         );
     }
 

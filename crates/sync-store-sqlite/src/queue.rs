@@ -505,7 +505,9 @@ impl QueueStore for SqliteStore {
         let now = time_to_sql(now)?;
         let durable = self.pool.normal_sync();
         self.pool
-            .run(move |conn| with_durable_commit(conn, durable, |conn| enqueue_tx(conn, item, now)))
+            .write(move |conn| {
+                with_durable_commit(conn, durable, |conn| enqueue_tx(conn, item, now))
+            })
             .await
     }
 
@@ -520,7 +522,7 @@ impl QueueStore for SqliteStore {
         }
         let durable = self.pool.normal_sync();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 with_durable_commit(conn, durable, |conn| enqueue_batch_tx(conn, items, now))
             })
             .await
@@ -533,7 +535,7 @@ impl QueueStore for SqliteStore {
         }
         let tokens = tokens.to_vec();
         self.pool
-            .run(move |conn| settle_claims_tx(conn, &tokens, "done", now))
+            .write(move |conn| settle_claims_tx(conn, &tokens, "done", now))
             .await
     }
 
@@ -544,7 +546,7 @@ impl QueueStore for SqliteStore {
         }
         let tokens = tokens.to_vec();
         self.pool
-            .run(move |conn| settle_claims_tx(conn, &tokens, "pending", now))
+            .write(move |conn| settle_claims_tx(conn, &tokens, "pending", now))
             .await
     }
 
@@ -567,7 +569,7 @@ impl QueueStore for SqliteStore {
         let durable = self.pool.normal_sync();
         let pool = std::sync::Arc::clone(&self.pool);
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 with_durable_commit(conn, durable, |conn| {
                     claim_tx(conn, pool.holder(), &admin, now, limit, lease_until)
                 })
@@ -584,7 +586,7 @@ impl QueueStore for SqliteStore {
         let lease_until = time_to_sql(lease_expiry(now, lease)?)?;
         let now = time_to_sql(now)?;
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let changed = conn
                     .execute_cached(
                         "UPDATE work_items SET lease_until = ?3, updated_at = ?4
@@ -604,7 +606,9 @@ impl QueueStore for SqliteStore {
     async fn complete(&self, token: LeaseToken, now: DateTime<Utc>) -> StoreResult<()> {
         let now = time_to_sql(now)?;
         self.pool
-            .run(move |conn| update_leased(conn, token, "state = 'done', updated_at = ?3", &[&now]))
+            .write(move |conn| {
+                update_leased(conn, token, "state = 'done', updated_at = ?3", &[&now])
+            })
             .await
     }
 
@@ -618,7 +622,7 @@ impl QueueStore for SqliteStore {
         let (at, now) = (time_to_sql(at)?, time_to_sql(now)?);
         let error = json_to_sql(&error)?;
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 update_leased(
                     conn,
                     token,
@@ -638,7 +642,7 @@ impl QueueStore for SqliteStore {
         let now = time_to_sql(now)?;
         let error = json_to_sql(&error)?;
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 update_leased(
                     conn,
                     token,
@@ -658,7 +662,7 @@ impl QueueStore for SqliteStore {
         let now = time_to_sql(now)?;
         let reasons = json_to_sql(&reasons)?;
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 update_leased(
                     conn,
                     token,
@@ -674,7 +678,7 @@ impl QueueStore for SqliteStore {
         let Some(replay) = ReplaySql::new(filter) else {
             return Ok(0);
         };
-        self.pool.run(move |conn| replay.run(conn, now)).await
+        self.pool.write(move |conn| replay.run(conn, now)).await
     }
 
     async fn replay_and_enqueue(
@@ -688,7 +692,7 @@ impl QueueStore for SqliteStore {
         let durable = self.pool.normal_sync();
         // One write transaction (one commit) for both, so a refused enqueue replays nothing.
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 with_durable_commit(conn, durable, |conn| {
                     let tx = conn
                         .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -892,7 +896,7 @@ impl QueueStore for SqliteStore {
         let before = time_to_sql(before)?;
         let admin = admin.as_str().to_owned();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .execute_cached(
                         "DELETE FROM work_items

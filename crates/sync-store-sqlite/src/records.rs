@@ -80,7 +80,7 @@ impl StateStore for SqliteStore {
         let (expected, value) = (expected.map(str::to_owned), value.to_owned());
         let now = time_to_sql(now)?;
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .store()?;
@@ -123,7 +123,7 @@ impl StateStore for SqliteStore {
         let what = key.to_string();
         let expected = expected.map(str::to_owned);
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .store()?;
@@ -166,7 +166,7 @@ impl StateStore for SqliteStore {
         let admin = admin.as_str().to_owned();
         let before = time_to_sql(before)?;
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .prepare_cached(
                         "DELETE FROM state_values
@@ -296,7 +296,7 @@ impl AuditStore for SqliteStore {
         let before = time_to_sql(before)?;
         let admin = admin.as_str().to_owned();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .execute_cached(
                         "DELETE FROM audit_log WHERE admin = ?2 AND at < ?1",
@@ -334,7 +334,7 @@ impl ConfigStore for SqliteStore {
         let document = json_to_sql(&document)?;
         let admin = admin.as_str().to_owned();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .store()?;

@@ -54,7 +54,7 @@ impl SqliteRegistry {
     /// The registry in `store`'s database, creating its table when missing.
     pub async fn new(store: &SqliteStore) -> Result<Self, StoreError> {
         let pool = Arc::clone(&store.pool);
-        pool.run(|conn| {
+        pool.write(|conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .store()?;
@@ -127,7 +127,7 @@ impl AdministrationRegistry for SqliteRegistry {
             time_to_sql(record.updated_at)?,
         );
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .execute_cached(
                         "INSERT INTO administrations
@@ -213,7 +213,7 @@ impl AdministrationRegistry for SqliteRegistry {
         let now = time_to_sql(now)?;
         let (admin, expected) = (admin.as_str().to_owned(), expected.encode());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .execute_cached(
                         "UPDATE administrations SET key_id = ?3, sealed_key = ?4, updated_at = ?5
@@ -251,7 +251,7 @@ impl AdministrationRegistry for SqliteRegistry {
         let now = time_to_sql(now)?;
         let admin = admin.as_str().to_owned();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .execute_cached(
                         "UPDATE administrations SET paused = ?2, updated_at = ?3 WHERE admin = ?1",
@@ -270,7 +270,7 @@ impl AdministrationRegistry for SqliteRegistry {
     async fn remove_administration(&self, admin: &AdminKey) -> StoreResult<bool> {
         let admin = admin.as_str().to_owned();
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let tx = conn
                     .transaction_with_behavior(TransactionBehavior::Immediate)
                     .store()?;
@@ -323,7 +323,7 @@ impl AdministrationLeases for SqliteRegistry {
         let now = time_to_sql(now)?;
         let (admin, holder) = (admin.as_str().to_owned(), holder.to_owned());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 // One statement: the administration must be registered and unpaused, and the
                 // lease row absent, released or expired; the fence grows on every take.
                 let fence: Option<i64> = conn
@@ -358,7 +358,7 @@ impl AdministrationLeases for SqliteRegistry {
         let fence = i64::try_from(lease.fence).unwrap_or(i64::MAX);
         let (admin, holder) = (lease.admin.as_str().to_owned(), lease.holder.clone());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .prepare_cached(
                         "UPDATE administration_leases SET expires_at = ?4
@@ -378,7 +378,7 @@ impl AdministrationLeases for SqliteRegistry {
         let fence = i64::try_from(lease.fence).unwrap_or(i64::MAX);
         let (admin, holder) = (lease.admin.as_str().to_owned(), lease.holder.clone());
         self.pool
-            .run(move |conn| {
+            .write(move |conn| {
                 let n = conn
                     .execute_cached(
                         "UPDATE administration_leases SET holder = NULL
