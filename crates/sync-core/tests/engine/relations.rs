@@ -1455,3 +1455,80 @@ async fn a_slice_runs_one_batch_and_claims_nothing_ahead() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A sink whose first delivery takes `delay`; every later one is immediate.
+#[derive(Clone)]
+struct SlowFirstDelivery {
+    delay: Duration,
+    delivered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl sync_core::CrmSink for SlowFirstDelivery {
+    async fn deliver(&self, _event: SinkEvent) -> Result<(), sync_core::CrmError> {
+        if self
+            .delivered
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            == 0
+        {
+            tokio::time::sleep(self.delay).await;
+        }
+        Ok(())
+    }
+}
+
+/// A batch claimed ahead that waited half its lease (here behind a slow delivery of the batch
+/// before it to the CRM) is given back and claimed afresh, so no item starts on a lease about
+/// to end: its items carry a second claim, and every record is still created once.
+#[tokio::test]
+async fn a_batch_claimed_ahead_that_waited_half_its_lease_is_claimed_afresh() {
+    let server = MockServer::start(MockConfig::new()).await.unwrap();
+    let store = MemoryStore::new();
+    let source = MemorySource::new((0..6).map(|i| CrmChange::relation(customer(i))).collect());
+    let mut o = options();
+    o.batch_size = 2;
+    o.lease = Duration::from_millis(400);
+    let sink = SlowFirstDelivery {
+        // Past half the lease (200 ms), well inside the whole lease: a batch run on its first
+        // claim would still hold valid leases, so only the half-lease rule claims it again.
+        delay: Duration::from_millis(300),
+        delivered: Default::default(),
+    };
+    let engine = SyncEngine::with_options(
+        client(&server),
+        store.clone(),
+        source,
+        sink,
+        AdminKey::new("test"),
+        config_from_crm_numbers(),
+        o,
+        sync_core::Clock::system(),
+    );
+    // Batches of two: [crm-0, crm-1] runs while [crm-2, crm-3] is claimed ahead; delivering
+    // the first batch's events takes 300 ms.
+    let report = engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        6,
+        "{report}"
+    );
+    assert_eq!(ours(&all_relaties(&server).await).len(), 6, "{report}");
+    let items = store
+        .list_work(&AdminKey::new("test"), None, 100, 0)
+        .await
+        .unwrap();
+    let attempts = |crm_id: &str| {
+        items
+            .iter()
+            .find(|i| i.crm_id == crm_id)
+            .map(|i| (i.state, i.attempts))
+    };
+    let done = sync_core::store::WorkState::Done;
+    assert_eq!(attempts("crm-0"), Some((done, 1)));
+    assert_eq!(attempts("crm-1"), Some((done, 1)));
+    assert_eq!(
+        attempts("crm-2"),
+        Some((done, 2)),
+        "claimed ahead, given back after half its lease, claimed again"
+    );
+    assert_eq!(attempts("crm-3"), Some((done, 2)));
+}
