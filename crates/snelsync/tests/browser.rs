@@ -161,6 +161,23 @@ impl Browser {
         .await;
     }
 
+    /// The text of the first element matching `css` once the page shows one: a click that
+    /// submits a form can return before the next page has loaded. Waits at most 10 s.
+    async fn text_when_shown(&self, css: &str) -> String {
+        let probe = format!(
+            "const e = document.querySelector({}); return e ? e.innerText : null;",
+            serde_json::to_string(css).unwrap()
+        );
+        for _ in 0..100 {
+            if let Some(text) = self.script(&probe).await.as_str() {
+                return text.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let page = self.script("return document.body.innerText").await;
+        panic!("no element {css} within 10 s; the page says: {page}");
+    }
+
     async fn script(&self, script: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
@@ -230,6 +247,7 @@ async fn the_status_page_shows_failures_and_reviews_and_links_a_review() {
     b.click("button[type=submit]").await;
 
     // The overview: the administration, its health and its counts.
+    b.text_when_shown("a[href='/admins/bakkerij']").await;
     let overview = b.text("main").await;
     assert!(overview.contains("bakkerij"), "{overview}");
     assert!(
@@ -240,7 +258,7 @@ async fn the_status_page_shows_failures_and_reviews_and_links_a_review() {
 
     b.click("a[href='/admins/bakkerij']").await;
     // The failure, with the field named.
-    let failures = b.text("#fouten").await;
+    let failures = b.text_when_shown("#fouten").await;
     assert!(failures.contains("crm-2"), "{failures}");
     assert!(
         failures.contains("kvk_number"),
@@ -294,7 +312,7 @@ async fn the_status_page_shows_failures_and_reviews_and_links_a_review() {
     b.screenshot(&shots.join("administration.png")).await;
 
     b.click("button[data-action=link]").await;
-    let notice = b.text("p.notice").await;
+    let notice = b.text_when_shown("p.notice").await;
     assert!(notice.contains("Gekoppeld"), "{notice}");
 
     // The store holds the link, made by the running service.
