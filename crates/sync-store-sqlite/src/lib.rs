@@ -55,10 +55,16 @@
 //! | query planner stability guarantee | on (`SQLITE_DBCONFIG_ENABLE_QPSG`) | one plan per statement: otherwise SQLite plans some statements again whenever a bound value changes, and rusqlite's statement cache clears the bindings of every statement it takes back, so those were compiled on every use |
 //!
 //! **Group commit.** The per-item writes (id links and audit entries) of items the engine
-//! runs at once share one transaction: a write waits up to 1 ms for others to join (64 make
-//! a full group), each runs in a savepoint so a refused write (a link conflict) fails alone,
-//! and every caller hears its result after the commit. The 10,000-relation benchmark writes
-//! 18.5 KB to disk per item with it, 50 KB without (`sync_bench`, README).
+//! runs at once share one transaction: the writes that arrive while a commit runs form the
+//! next group (no write waits for others to join), each runs in a savepoint so a refused
+//! write (a link conflict) fails alone, and every caller hears its result after the commit.
+//! The 10,000-relation benchmark writes 15-17 KB to disk per item with it, 50 KB without
+//! (`sync_bench`, README).
+//!
+//! **Write turns.** The store's own writes queue for their turn (first come, first served)
+//! before they start, instead of meeting SQLite's write lock and sleeping in its busy
+//! handler (1, 2, 5 ms and longer between tries); reads never wait for a turn. The busy
+//! timeout still covers another process writing to the same file (ADR 003).
 //!
 //! ## Durability
 //!
@@ -146,10 +152,10 @@ pub struct SqliteOptions {
     ///
     /// Why several connections rather than one behind a mutex: in WAL mode readers never wait
     /// for the writer, so status queries keep answering while workers write. Writes still run
-    /// one at a time inside SQLite; each write transaction starts with `BEGIN IMMEDIATE`,
-    /// taking the write lock up front (waiting up to [`busy_timeout`](Self::busy_timeout))
-    /// instead of failing when a reader tries to upgrade. More connections than this mostly
-    /// add idle memory.
+    /// one at a time: the store's own take turns, and each write transaction starts with
+    /// `BEGIN IMMEDIATE`, taking the write lock up front (waiting up to
+    /// [`busy_timeout`](Self::busy_timeout) for another process) instead of failing when a
+    /// reader tries to upgrade. More connections than this mostly add idle memory.
     pub max_connections: usize,
     /// How long a statement waits for another connection's (or process's) write lock before
     /// failing with a backend error. Default 5 s.
