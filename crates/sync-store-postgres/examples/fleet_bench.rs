@@ -339,6 +339,8 @@ struct RunFigures {
     load_after: String,
     violations: usize,
     failed: i64,
+    /// API calls per method and route, most first: where the calls per entity go.
+    routes: Vec<(String, u64)>,
 }
 
 /// Whether the bench schema has waiting or running work items: one probe of the partial index
@@ -516,6 +518,14 @@ async fn run(args: &Args, workers: usize) -> RunFigures {
     let token_calls = stats.count("POST", "/b2b/token");
     let calls = stats.total() - token_calls;
     let too_many = stats.with_status(429);
+    let mut routes: BTreeMap<String, u64> = BTreeMap::new();
+    for e in stats.entries.iter().filter(|e| e.route.starts_with("/v2/")) {
+        *routes
+            .entry(format!("{} {}", e.method, e.route))
+            .or_default() += e.count;
+    }
+    let mut routes: Vec<(String, u64)> = routes.into_iter().collect();
+    routes.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     // The budget allows 100 calls in any minute window, so an administration making `c`
     // calls cannot finish before (ceil(c / 100) - 1) windows have passed: that is the time
     // the budget alone needs. Its share of the budget while it had work is that time over the
@@ -566,6 +576,7 @@ async fn run(args: &Args, workers: usize) -> RunFigures {
         load_after,
         violations,
         failed,
+        routes,
     }
 }
 
@@ -651,6 +662,13 @@ async fn main() {
             r.load_before,
             r.load_after,
         );
+        let per_admin = |n: u64| n as f64 / args.administrations.max(1) as f64;
+        let routes: Vec<String> = r
+            .routes
+            .iter()
+            .map(|(route, n)| format!("{route} {:.1}", per_admin(*n)))
+            .collect();
+        println!("  calls per administration by route: {}", routes.join("; "));
         results.push(r);
     }
     println!("scaling (wall time, speed-up against the first run):");

@@ -85,6 +85,23 @@ impl RunContext {
         Self::default()
     }
 
+    /// Forgets what held for one run only (its batches' matching decisions and link
+    /// notes), keeping what it read from SnelStart, for a run that continues this one.
+    pub(crate) fn begin_run(&self) {
+        self.decisions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.unlinked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+        self.batch_links
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
     /// Keeps the links read for the batch just claimed (replacing the previous batch's).
     pub(crate) fn note_batch_links(&self, links: HashMap<BatchLinkKey, Option<IdLink>>) {
         *self

@@ -104,6 +104,15 @@ pub struct EngineOptions {
     /// How far before its cursor a read-back re-reads SnelStart's invoices, because
     /// `modifiedOn` may be stamped slightly out of order (see [`SyncEngine::read_back`]).
     pub readback_overlap: Duration,
+    /// How long what a run read from SnelStart to decide with (the relations matching looks
+    /// at, the ledgers, the cost centres, each relation's kind, the financial year) serves
+    /// the runs that continue it. A run that stops at its deadline with work left (a fleet's
+    /// slice, which runs one batch) hands it to the next run of this engine, which would
+    /// otherwise read it all again: a fleet spent a fifth of each administration's calls on
+    /// such reads. A run after one that ended otherwise (the queue drained, an outage, an
+    /// error) reads afresh, as does every run once this age has passed since the first read.
+    /// `Duration::ZERO` reads afresh every run.
+    pub reference_max_age: Duration,
 }
 
 impl Default for EngineOptions {
@@ -121,6 +130,7 @@ impl Default for EngineOptions {
             status_limit: 1000,
             retention: Some(Duration::from_secs(30 * 24 * 3600)),
             readback_overlap: readback::READBACK_OVERLAP,
+            reference_max_age: Duration::from_secs(300),
         }
     }
 }
@@ -184,6 +194,9 @@ pub(crate) struct Inner<S, Src, Snk> {
     pub(crate) last_prune: Mutex<Option<DateTime<Utc>>>,
     /// What [`SyncEngine::run_until_idle`] sleeps for, while it does.
     pub(crate) waiting: Mutex<Option<crate::report::Waiting>>,
+    /// The context of a run that stopped at its deadline with work left, and when it was
+    /// made, for the run that continues it (see [`EngineOptions::reference_max_age`]).
+    pub(crate) carried_context: Mutex<Option<(Arc<RunContext>, tokio::time::Instant)>>,
 }
 
 /// The result of handling one item.
@@ -277,6 +290,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 state_seen: Mutex::default(),
                 last_prune: Mutex::new(None),
                 waiting: Mutex::new(None),
+                carried_context: Mutex::new(None),
             }),
         }
     }

@@ -279,7 +279,10 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             self.ensure_bound().await?;
         }
         let report = Arc::new(Mutex::new(RunReport::default()));
-        let context = Arc::new(RunContext::new());
+        let (context, context_made) = self.take_carried_context();
+        // Whether this run stopped at its deadline with work left: the next run continues it
+        // and gets its context.
+        let mut continued = false;
         let concurrency = self.concurrency();
         let mut outage = false;
         let mut touched: Vec<EntityKind> = Vec::new();
@@ -301,6 +304,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
             if !touched.is_empty() && deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
                 self.give_back(ahead.take()).await;
+                continued = true;
                 break;
             }
             // Half open after an outage: one item probes whether SnelStart is back, instead
@@ -389,7 +393,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             Some(_) => Some(self.set_queue_gauge().await?),
             None => None,
         };
-        if !outage {
+        if continued && !outage {
             self.prune_if_due().await;
             let now = self.now().to_rfc3339();
             for kind in touched {
@@ -405,7 +409,33 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         report.api_calls = self.inner.client.budget_usage().total - calls_before;
         report.elapsed = started.elapsed();
         report.interrupted_by_outage = outage;
+        if continued && !outage {
+            *self
+                .inner
+                .carried_context
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some((context, context_made));
+        }
         Ok((report, counts))
+    }
+
+    /// The context the run before this one handed on, while it is younger than
+    /// [`EngineOptions::reference_max_age`](crate::EngineOptions::reference_max_age), with
+    /// what only held for that run forgotten; else a new one. With when it was made.
+    fn take_carried_context(&self) -> (Arc<RunContext>, tokio::time::Instant) {
+        let carried = self
+            .inner
+            .carried_context
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match carried {
+            Some((context, made)) if made.elapsed() < self.inner.options.reference_max_age => {
+                context.begin_run();
+                (context, made)
+            }
+            _ => (Arc::new(RunContext::new()), tokio::time::Instant::now()),
+        }
     }
 
     /// Processes repeatedly, sleeping until the next item is due (an item waiting out a

@@ -4,6 +4,7 @@
 
 mod backup;
 mod bookings;
+mod continued;
 mod readback;
 mod reconcile;
 mod relations;
