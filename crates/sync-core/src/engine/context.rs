@@ -3,6 +3,13 @@
 //!
 //! Everything is read through paged lists, one call per 500 records, and only when a record
 //! in the run needs it: a run with nothing new to link reads nothing.
+//!
+//! A run that stops at its deadline with work left hands its context to the engine's next
+//! run, which continues it (a fleet's slices run one batch each, and read all of this again
+//! per batch before); [`RunContext::begin_run`] forgets what held for one run only. The
+//! hand-over ends when a run ends otherwise (the queue drained, an outage, an error) and
+//! after `EngineOptions::reference_max_age`, so what a SnelStart user changed is seen as
+//! soon as by a long run of its own.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
