@@ -18,7 +18,9 @@ use crate::codec::{
 use crate::holder::Holder;
 use crate::pool::with_durable_commit;
 
-const COLUMNS: &str = "id, admin, kind, crm_id, operation, payload, state, attempts, \
+/// The columns of a work item, its payload from `work_payloads` (schema migration 7) included.
+const COLUMNS: &str = "id, admin, kind, crm_id, operation, \
+     (SELECT payload FROM work_payloads WHERE item_id = work_items.id), state, attempts, \
      next_attempt_at, lease_until, last_error, review, created_at, updated_at";
 
 /// [`COLUMNS`] with the payload left unread (`'null'` in its place): summaries never touch
@@ -74,6 +76,26 @@ fn decode_summary(conn: &Connection, raw: RawItem) -> StoreResult<WorkSummary> {
 }
 
 fn decode_with(conn: &Connection, raw: RawItem, with_deps: bool) -> StoreResult<WorkItem> {
+    let depends_on = if with_deps {
+        dependencies(conn, raw.id)?
+    } else {
+        Vec::new()
+    };
+    decode_raw(raw, depends_on)
+}
+
+/// The items work item `id` waits for, in id order.
+fn dependencies(conn: &Connection, id: i64) -> StoreResult<Vec<WorkItemId>> {
+    conn.prepare_cached("SELECT depends_on FROM work_deps WHERE item_id = ?1 ORDER BY depends_on")
+        .store()?
+        .query_map([id], |row| row.get::<_, i64>(0).map(WorkItemId::new))
+        .store()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .store()
+}
+
+/// Decodes a row's columns (its payload's JSON included) without touching the database.
+fn decode_raw(raw: RawItem, depends_on: Vec<WorkItemId>) -> StoreResult<WorkItem> {
     let id = WorkItemId::new(raw.id);
     let field = |name: &str| format!("work item {id} ({:?}), field {name}", raw.crm_id);
     let kind = kind_from_sql(&raw.kind, || field("kind"))?;
@@ -91,18 +113,6 @@ fn decode_with(conn: &Connection, raw: RawItem, with_deps: bool) -> StoreResult<
         .as_deref()
         .map(|text| json_from_sql(text, || field("review")))
         .transpose()?;
-    let depends_on = if with_deps {
-        conn.prepare_cached(
-            "SELECT depends_on FROM work_deps WHERE item_id = ?1 ORDER BY depends_on",
-        )
-        .store()?
-        .query_map([raw.id], |row| row.get::<_, i64>(0).map(WorkItemId::new))
-        .store()?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .store()?
-    } else {
-        Vec::new()
-    };
 
     let new = NewWorkItem::new(
         AdminKey::new(raw.admin),
@@ -306,20 +316,24 @@ fn enqueue_in(tx: &Connection, item: NewWorkItem, now: i64) -> StoreResult<WorkI
         Some(id) => {
             tx.prepare_cached(
                 "UPDATE work_items
-                    SET payload = ?2, next_attempt_at = max(next_attempt_at, ?3), updated_at = ?4
+                    SET next_attempt_at = max(next_attempt_at, ?2), updated_at = ?3
                   WHERE id = ?1",
             )
             .store()?
-            .execute(params![id, payload, not_before, now])
+            .execute(params![id, not_before, now])
             .store()?;
+            tx.prepare_cached("UPDATE work_payloads SET payload = ?2 WHERE item_id = ?1")
+                .store()?
+                .execute(params![id, payload])
+                .store()?;
             id
         }
         None => {
             tx.prepare_cached(
                 "INSERT INTO work_items
-                    (admin, kind, crm_id, operation, payload, state, attempts, next_attempt_at,
+                    (admin, kind, crm_id, operation, state, attempts, next_attempt_at,
                      created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', 0, ?6, ?7, ?7)",
+                 VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?6)",
             )
             .store()?
             .execute(params![
@@ -327,12 +341,16 @@ fn enqueue_in(tx: &Connection, item: NewWorkItem, now: i64) -> StoreResult<WorkI
                 item.kind.as_str(),
                 item.crm_id,
                 item.operation,
-                payload,
                 not_before,
                 now
             ])
             .store()?;
-            tx.last_insert_rowid()
+            let id = tx.last_insert_rowid();
+            tx.prepare_cached("INSERT INTO work_payloads (item_id, payload) VALUES (?1, ?2)")
+                .store()?
+                .execute(params![id, payload])
+                .store()?;
+            id
         }
     };
     for dep in &item.depends_on {
@@ -402,6 +420,16 @@ const CLAIMABLE: &str = "
     ORDER BY 1
     LIMIT ?3";
 
+/// A claimed row as it left the claim's transaction: its columns and its dependencies, not
+/// yet decoded (see [`claim_tx`]).
+struct ClaimedRow {
+    raw: RawItem,
+    depends_on: Vec<WorkItemId>,
+}
+
+/// Claims up to `limit` due items of `admin` and returns their rows undecoded: the JSON of
+/// their payloads (a third of a claim's work) is decoded by [`decode_claimed`] after the
+/// transaction has committed and the store's write turn has passed to the next writer.
 fn claim_tx(
     conn: &mut Connection,
     holder: Option<&Holder>,
@@ -409,7 +437,7 @@ fn claim_tx(
     now: i64,
     limit: i64,
     lease_until: i64,
-) -> StoreResult<Vec<WorkItem>> {
+) -> StoreResult<Vec<ClaimedRow>> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .store()?;
@@ -443,10 +471,18 @@ fn claim_tx(
             .optional()
             .store()?
             .ok_or_else(|| StoreError::corrupt(format!("work item #{id} vanished mid-claim")))?;
-        claimed.push(decode(&tx, raw)?);
+        let depends_on = dependencies(&tx, id)?;
+        claimed.push(ClaimedRow { raw, depends_on });
     }
     tx.commit().store()?;
     Ok(claimed)
+}
+
+/// Decodes the rows [`claim_tx`] returned.
+fn decode_claimed(rows: Vec<ClaimedRow>) -> StoreResult<Vec<WorkItem>> {
+    rows.into_iter()
+        .map(|row| decode_raw(row.raw, row.depends_on))
+        .collect()
 }
 
 /// Ends the leases of `admin`'s claims whose holder (another store, usually another process)
@@ -568,13 +604,17 @@ impl QueueStore for SqliteStore {
         // leave right after it.
         let durable = self.pool.normal_sync();
         let pool = std::sync::Arc::clone(&self.pool);
-        self.pool
+        let rows = self
+            .pool
             .write(move |conn| {
                 with_durable_commit(conn, durable, |conn| {
                     claim_tx(conn, pool.holder(), &admin, now, limit, lease_until)
                 })
             })
-            .await
+            .await?;
+        // Decoded here, on the caller's task, once the write turn has passed on: a batch is a
+        // few items of a few KB each.
+        decode_claimed(rows)
     }
 
     async fn renew_lease(

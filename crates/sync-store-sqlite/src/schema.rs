@@ -171,6 +171,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX id_links_by_natural_key ON id_links (admin, kind, natural_key)
         WHERE natural_key IS NOT NULL;
     "#,
+    // 7: payloads in their own table (issue 12). A work item's row changes three times or
+    // more (claim, completion, each retry); with its payload (1 to 3 KB of JSON, a PDF in
+    // base64 for attachments) in the row, every change wrote the payload's pages again, and
+    // the claim of a batch of 200 wrote about as many pages to the WAL as the batch's
+    // payloads fill. Now the payload is written once, when the item is queued (or coalesced
+    // into), and the rows that change are about a tenth of a page each.
+    r#"
+    CREATE TABLE work_payloads (
+        item_id INTEGER PRIMARY KEY REFERENCES work_items (id) ON DELETE CASCADE,
+        payload TEXT NOT NULL
+    );
+    INSERT INTO work_payloads (item_id, payload) SELECT id, payload FROM work_items;
+    ALTER TABLE work_items DROP COLUMN payload;
+    "#,
 ];
 
 /// Runs after migration `version`'s SQL, in the same transaction.

@@ -200,7 +200,7 @@ async fn corrupt_rows_are_typed_errors() {
     rusqlite::Connection::open(&path)
         .unwrap()
         .execute(
-            "UPDATE work_items SET payload = '{not json' WHERE id = ?1",
+            "UPDATE work_payloads SET payload = '{not json' WHERE item_id = ?1",
             [id.get()],
         )
         .unwrap();
@@ -409,4 +409,102 @@ async fn link_keys_become_structured() {
         )
         .ok();
     assert_eq!(old, None, "the old table is gone");
+}
+
+/// Schema 7 moves payloads out of `work_items`: items queued by a version-6 build keep their
+/// payloads, dependencies and states, are claimed and completed as before, and pruning them
+/// takes their payloads along.
+#[tokio::test]
+async fn payloads_move_to_their_own_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.sqlite");
+    assert_eq!(schema::migrate_to(&path, 6).unwrap(), 6);
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for (id, crm_id, payload, state) in [
+            (
+                1,
+                "c1",
+                r#"{"name":"Klant 1","iban":"NL91ABNA0417164300"}"#,
+                "done",
+            ),
+            (2, "c2", r#"{"name":"Klant 2"}"#, "pending"),
+            (
+                3,
+                "inv-1",
+                r#"{"number":"F-1","pdf":"JVBERi0xLjQK"}"#,
+                "pending",
+            ),
+        ] {
+            conn.execute(
+                "INSERT INTO work_items (id, admin, kind, crm_id, operation, payload, state,
+                                         attempts, next_attempt_at, created_at, updated_at)
+                 VALUES (?1, 'admin', 'relation', ?2, 'upsert', ?3, ?4, 0, 0, 0, 0)",
+                rusqlite::params![id, crm_id, payload, state],
+            )
+            .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO work_deps (item_id, depends_on) VALUES (3, 2)",
+            [],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).expect("open migrates");
+    assert_eq!(schema::schema_version(&path).unwrap(), SCHEMA_VERSION);
+    let done = store
+        .work_item(&admin(), sync_core::store::WorkItemId::new(1))
+        .await
+        .unwrap()
+        .expect("kept");
+    assert_eq!(
+        done.payload,
+        json!({ "name": "Klant 1", "iban": "NL91ABNA0417164300" })
+    );
+    let at = t0() + chrono::Duration::days(1);
+    let claimed = store
+        .claim(&admin(), at, 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1, "the invoice waits for its relation");
+    assert_eq!(claimed[0].crm_id, "c2");
+    assert_eq!(claimed[0].payload, json!({ "name": "Klant 2" }));
+    store.complete(claimed[0].lease(), at).await.unwrap();
+    let next = store
+        .claim(&admin(), at, 10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(
+        next[0].payload,
+        json!({ "number": "F-1", "pdf": "JVBERi0xLjQK" })
+    );
+    assert_eq!(
+        next[0].depends_on,
+        vec![sync_core::store::WorkItemId::new(2)]
+    );
+
+    // Pruning done items removes their payloads with them (item 2, done, stays while the
+    // invoice that depends on it is unfinished).
+    store
+        .prune_done(&admin(), at + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let payloads: Vec<i64> = conn
+        .prepare("SELECT item_id FROM work_payloads ORDER BY item_id")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(payloads, vec![2, 3], "the pruned item's payload is gone");
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('work_items')")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!columns.iter().any(|c| c == "payload"), "{columns:?}");
 }
