@@ -393,7 +393,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             Some(_) => Some(self.set_queue_gauge().await?),
             None => None,
         };
-        if continued && !outage {
+        if !outage {
             self.prune_if_due().await;
             let now = self.now().to_rfc3339();
             for kind in touched {
