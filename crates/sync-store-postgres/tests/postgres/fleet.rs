@@ -56,3 +56,17 @@ async fn every_record_is_written_with_its_administrations_key() {
         })
         .await;
 }
+
+/// A fleet's slices of one administration share what they read from SnelStart: one read of
+/// its relations, none of a relation's kind (the scenario is the SQLite tests').
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slices_of_one_administration_read_snelstart_once() {
+    let schemas = Schemas::default();
+    let first = schemas.store().await;
+    schemas
+        .run(async {
+            let schema = first.schema().to_owned();
+            scenarios::slices_read_snelstart_once(handle(&schema).await).await;
+        })
+        .await;
+}

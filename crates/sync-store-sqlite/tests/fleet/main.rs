@@ -42,6 +42,13 @@ async fn every_record_is_written_with_its_administrations_key() {
     tenants_stay_isolated(open(&path).await, open(&path).await).await;
 }
 
+/// A fleet's slices of one administration share what they read from SnelStart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slices_of_one_administration_read_snelstart_once() {
+    let dir = tempfile::tempdir().unwrap();
+    slices_read_snelstart_once(open(&dir.path().join("fleet.sqlite")).await).await;
+}
+
 /// The isolation check is not a formality: swapped keys in the registry are reported.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_isolation_check_catches_swapped_keys() {

@@ -654,6 +654,59 @@ where
     // What the fleet itself says is no help here: by its own account every item succeeded.
 }
 
+/// A fleet's slices of one administration (one batch of 3 each) continue one another: the
+/// administration's SnelStart relations are read once, not once per batch of relations, and
+/// each invoice's relation is known from its creation in an earlier slice (no
+/// `GET /relaties/{id}`), however many slices the work takes (`EngineOptions::
+/// reference_max_age`).
+pub async fn slices_read_snelstart_once<S, R>(first: (S, R))
+where
+    S: Store,
+    R: AdministrationRegistry + AdministrationLeases + Clone + Send + Sync + 'static,
+{
+    const N: usize = 3;
+    const RELATIONS: usize = 9;
+    const INVOICES: usize = 3;
+    let (store, registry) = first;
+    let server = simulator(N).await;
+    for i in 0..N {
+        let key = key_text(i);
+        register_with_work(&server, &store, &registry, i, &key, RELATIONS).await;
+        queue_invoices(&server, &store, i, &key, INVOICES).await;
+    }
+    let before = server.stats();
+    let fleet = fleet(&server, store.clone(), registry, options("worker-a"));
+    let (stop, stopped) = stop_signal();
+    let run = fleet.clone();
+    let signal = stopped();
+    let task = tokio::spawn(async move { run.run(signal).await });
+    let total = RELATIONS + 2 * INVOICES;
+    wait_for("every administration's items to be finished", || async {
+        for i in 0..N {
+            if !finished(&store, i, total).await {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    let after = server.stats();
+    let read = |route: &str| after.count("GET", route) - before.count("GET", route);
+    assert_eq!(
+        read("/relaties"),
+        N as u64,
+        "one read of the relations per administration, not one per slice: {after:?}"
+    );
+    assert_eq!(read("/relaties/{id}"), 0, "{after:?}");
+    assert_eq!(
+        after.successful_writes() - before.successful_writes(),
+        (N * total) as u64,
+        "every item wrote once"
+    );
+}
+
 /// Registers tenant `i` with `registered[i]`, queues its relations and invoices, and runs two
 /// fleets until every item is finished.
 async fn run_tenants<S, R>(
