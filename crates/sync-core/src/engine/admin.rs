@@ -47,6 +47,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
     /// [`EngineError::AdministrationMismatch`]; [`EngineError::SnelStart`] when companyInfo
     /// cannot be read; [`EngineError::Store`].
     pub async fn ensure_bound(&self) -> Result<(), EngineError> {
+        self.bind(None).await
+    }
+
+    /// [`SyncEngine::ensure_bound`], handing the financial year the companyInfo read carries
+    /// to `context`, whose first booking would otherwise read companyInfo again.
+    pub(crate) async fn bind(&self, context: Option<&RunContext>) -> Result<(), EngineError> {
         self.inner
             .bound
             .get_or_try_init(|| async {
@@ -55,6 +61,9 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                     .client
                     .execute(snelstart_client::ops::company_info::get())
                     .await?;
+                if let (Some(context), Some(year)) = (context, info.huidig_boekjaar) {
+                    context.note_financial_year(year);
+                }
                 let Some(found) = info.administratie_identifier.map(|id| id.to_string()) else {
                     return Ok(());
                 };

@@ -464,6 +464,13 @@ impl RunContext {
         Ok(mapping::booking::BookingContext::new(*year))
     }
 
+    /// The administration's current financial year, as a companyInfo read for another
+    /// purpose found it (the administration binding), so bookings need not read it again.
+    pub(crate) fn note_financial_year(&self, year: i32) {
+        // Already known: the first read stands, as it does for `booking_context`.
+        let _ = self.financial_year.set(year);
+    }
+
     fn forget_chart(&self) {
         *self.chart.lock().unwrap_or_else(PoisonError::into_inner) = None;
     }

@@ -272,14 +272,14 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         let started = tokio::time::Instant::now();
         self.seed_budget().await;
         let calls_before = self.inner.client.budget_usage().total;
+        let (context, context_made) = self.take_carried_context();
         // Bound before the first write of this engine (nothing to check while nothing waits).
         if self.inner.bound.get().is_none()
             && self.inner.store.counts(&self.inner.admin).await?.pending > 0
         {
-            self.ensure_bound().await?;
+            self.bind(Some(&context)).await?;
         }
         let report = Arc::new(Mutex::new(RunReport::default()));
-        let (context, context_made) = self.take_carried_context();
         // Whether this run stopped at its deadline with work left: the next run continues it
         // and gets its context.
         let mut continued = false;

@@ -105,6 +105,11 @@ async fn runs_that_continue_one_another_read_snelstart_once() {
     );
     assert_eq!(stats.count("GET", "/grootboeken"), 1, "{stats:?}");
     assert_eq!(
+        stats.count("GET", "/companyInfo"),
+        1,
+        "the binding's read also gives the bookings their financial year: {stats:?}"
+    );
+    assert_eq!(
         stats.count("GET", "/relaties/{id}"),
         0,
         "the kind of each relation created by an earlier slice is known: {stats:?}"

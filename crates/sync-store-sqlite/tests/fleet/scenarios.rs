@@ -701,6 +701,11 @@ where
     );
     assert_eq!(read("/relaties/{id}"), 0, "{after:?}");
     assert_eq!(
+        read("/companyInfo"),
+        N as u64,
+        "one per administration: {after:?}"
+    );
+    assert_eq!(
         after.successful_writes() - before.successful_writes(),
         (N * total) as u64,
         "every item wrote once"
