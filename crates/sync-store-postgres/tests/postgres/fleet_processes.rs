@@ -298,13 +298,8 @@ async fn a_killed_worker_process_is_taken_over_by_the_others() {
                  continued on the others after {continued:?} (a figure, not a bound)"
             );
 
-            wait_for("every administration to be finished", || async {
-                for i in 0..N {
-                    if !finished(&store, i, PER).await {
-                        return false;
-                    }
-                }
-                true
+            wait_for("every administration to be finished", || {
+                all_finished(&store, N, PER)
             })
             .await;
             workers.stop();

@@ -388,6 +388,16 @@ pub async fn finished<S: Store>(store: &S, i: usize, n: usize) -> bool {
     c.pending == 0 && c.in_flight == 0 && c.done + c.failed + c.needs_review >= n as u64
 }
 
+/// Whether administrations `0..administrations` have each finished `n` items.
+pub async fn all_finished<S: Store>(store: &S, administrations: usize, n: usize) -> bool {
+    for i in 0..administrations {
+        if !finished(store, i, n).await {
+            return false;
+        }
+    }
+    true
+}
+
 /// Polls `check` every 20 ms until it holds; panics naming `what` after [`POLLS`] polls.
 pub async fn wait_for<F, Fut>(what: &str, mut check: F)
 where
@@ -453,10 +463,8 @@ where
     wait_for(
         "every administration finished (in the store and in the statuses)",
         || async {
-            for i in 0..N {
-                if !finished(&store_a, i, PER).await {
-                    return false;
-                }
+            if !all_finished(&store_a, N, PER).await {
+                return false;
             }
             let items: u64 = a.status().iter().chain(&b.status()).map(|s| s.items).sum();
             items == (N * PER) as u64
@@ -567,13 +575,8 @@ where
     let run_b = b.clone();
     let sb = stopped();
     let task_b = tokio::spawn(async move { run_b.run(sb).await });
-    wait_for("worker b to finish every administration", || async {
-        for i in 0..N {
-            if !finished(&store_a, i, PER).await {
-                return false;
-            }
-        }
-        true
+    wait_for("worker b to finish every administration", || {
+        all_finished(&store_a, N, PER)
     })
     .await;
     assert_eq!(b.held().len(), N, "worker b took every administration over");
@@ -681,13 +684,8 @@ where
     let signal = stopped();
     let task = tokio::spawn(async move { run.run(signal).await });
     let total = RELATIONS + 2 * INVOICES;
-    wait_for("every administration's items to be finished", || async {
-        for i in 0..N {
-            if !finished(&store, i, total).await {
-                return false;
-            }
-        }
-        true
+    wait_for("every administration's items to be finished", || {
+        all_finished(&store, N, total)
     })
     .await;
     stop.send(true).unwrap();
@@ -739,13 +737,8 @@ async fn run_tenants<S, R>(
     let task_a = tokio::spawn(async move { run_a.run(sa).await });
     let task_b = tokio::spawn(async move { run_b.run(sb).await });
     let total = relations + 2 * invoices;
-    wait_for("every tenant's items to be finished", || async {
-        for i in 0..registered.len() {
-            if !finished(&store_a, i, total).await {
-                return false;
-            }
-        }
-        true
+    wait_for("every tenant's items to be finished", || {
+        all_finished(&store_a, registered.len(), total)
     })
     .await;
     stop.send(true).unwrap();
