@@ -67,21 +67,13 @@ fn raw_item(row: &Row<'_>) -> rusqlite::Result<RawItem> {
 
 /// Decodes a row and loads its dependencies.
 fn decode(conn: &Connection, raw: RawItem) -> StoreResult<WorkItem> {
-    decode_with(conn, raw, true)
-}
-
-/// Decodes a row read with [`SUMMARY_COLUMNS`].
-fn decode_summary(conn: &Connection, raw: RawItem) -> StoreResult<WorkSummary> {
-    decode_with(conn, raw, false).map(WorkSummary::from)
-}
-
-fn decode_with(conn: &Connection, raw: RawItem, with_deps: bool) -> StoreResult<WorkItem> {
-    let depends_on = if with_deps {
-        dependencies(conn, raw.id)?
-    } else {
-        Vec::new()
-    };
+    let depends_on = dependencies(conn, raw.id)?;
     decode_raw(raw, depends_on)
+}
+
+/// Decodes a row read with [`SUMMARY_COLUMNS`] (summaries carry no dependencies).
+fn decode_summary(raw: RawItem) -> StoreResult<WorkSummary> {
+    decode_raw(raw, Vec::new()).map(WorkSummary::from)
 }
 
 /// The items work item `id` waits for, in id order.
@@ -860,9 +852,7 @@ impl QueueStore for SqliteStore {
                     .store()?
                     .collect::<rusqlite::Result<Vec<_>>>()
                     .store()?;
-                raws.into_iter()
-                    .map(|raw| decode_summary(conn, raw))
-                    .collect()
+                raws.into_iter().map(decode_summary).collect()
             })
             .await
     }
@@ -886,9 +876,7 @@ impl QueueStore for SqliteStore {
                     .store()?
                     .collect::<rusqlite::Result<Vec<_>>>()
                     .store()?;
-                raws.into_iter()
-                    .map(|raw| decode_summary(conn, raw))
-                    .collect()
+                raws.into_iter().map(decode_summary).collect()
             })
             .await
     }
