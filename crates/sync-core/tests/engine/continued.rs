@@ -10,7 +10,7 @@ use mapping::config::MappingConfig;
 use snelstart_client::models::{RelatieWrite, Relatiesoort};
 use snelstart_client::odata::Query;
 use snelstart_client::ops;
-use snelstart_mock::{MockConfig, MockServer};
+use snelstart_mock::{MockConfig, MockServer, Stats};
 use sync_core::store::{AdminKey, EntityKind, MemoryStore, QueueStore};
 use sync_core::{Action, CrmChange, EngineOptions, MemorySink, MemorySource, SyncEngine};
 
@@ -88,16 +88,23 @@ async fn queue_customers_and_invoices(engine: &Engine, n: u32) {
     }
 }
 
-#[tokio::test]
-async fn runs_that_continue_one_another_read_snelstart_once() {
+/// Syncs 10 customers and an invoice for each in slices of one batch, with this
+/// `reference_max_age`; every record is created once. The simulator's request counts.
+async fn sync_in_slices(reference_max_age: Duration) -> Stats {
     let server = MockServer::start(MockConfig::new()).await.unwrap();
     let store = MemoryStore::new();
-    let engine = engine(&server, &store, EngineOptions::default().reference_max_age);
+    let engine = engine(&server, &store, reference_max_age);
     queue_customers_and_invoices(&engine, 10).await;
     let created = run_in_slices(&engine, &store).await;
     assert_eq!(created, 20, "10 relations and 10 bookings");
-
     let stats = server.stats();
+    assert_eq!(stats.successful_writes(), 20, "{stats:?}");
+    stats
+}
+
+#[tokio::test]
+async fn runs_that_continue_one_another_read_snelstart_once() {
+    let stats = sync_in_slices(EngineOptions::default().reference_max_age).await;
     assert_eq!(
         stats.count("GET", "/relaties"),
         1,
@@ -114,21 +121,13 @@ async fn runs_that_continue_one_another_read_snelstart_once() {
         0,
         "the kind of each relation created by an earlier slice is known: {stats:?}"
     );
-    assert_eq!(stats.successful_writes(), 20, "{stats:?}");
 }
 
 /// The control: with `reference_max_age` zero every slice reads afresh, which is what the
 /// test above counts as not happening.
 #[tokio::test]
 async fn with_no_reference_age_every_slice_reads_afresh() {
-    let server = MockServer::start(MockConfig::new()).await.unwrap();
-    let store = MemoryStore::new();
-    let engine = engine(&server, &store, Duration::ZERO);
-    queue_customers_and_invoices(&engine, 10).await;
-    let created = run_in_slices(&engine, &store).await;
-    assert_eq!(created, 20);
-
-    let stats = server.stats();
+    let stats = sync_in_slices(Duration::ZERO).await;
     assert_eq!(
         stats.count("GET", "/relaties"),
         2,
@@ -139,7 +138,6 @@ async fn with_no_reference_age_every_slice_reads_afresh() {
         10,
         "each invoice's relation looked up by a slice that did not create it: {stats:?}"
     );
-    assert_eq!(stats.successful_writes(), 20, "{stats:?}");
 }
 
 /// A run after the queue drained does not continue the one before: a relation a SnelStart
