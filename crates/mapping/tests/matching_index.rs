@@ -3,7 +3,7 @@
 //! are found by later batches, and a changed relation replaces its old self.
 
 use mapping::matching::synthetic::{SyntheticConfig, generate};
-use mapping::matching::{Decision, MatchError, MatchOutcome, MatchRecord, Matcher};
+use mapping::matching::{Decision, MatchConfig, MatchError, MatchOutcome, MatchRecord, Matcher};
 
 /// Share of CRM relations with the same decision and the same SnelStart id in both outcomes.
 fn agreement(a: &MatchOutcome, b: &MatchOutcome) -> f64 {
@@ -222,4 +222,40 @@ fn compact_index_forms_change_no_decision() {
             "bb5c43e53a1b42b8"
         ]
     );
+}
+
+#[test]
+fn decisions_alone_are_the_decisions_of_a_full_run() {
+    // A sync asks the index for decisions only (`decide`), batch by batch; they must be the
+    // very results a full run gives, whether the matcher looks for duplicates or not.
+    let set = generate(SyntheticConfig::new(4_000).with_seed(23));
+    for duplicates in [true, false] {
+        let matcher = Matcher::new(MatchConfig::default().with_duplicates(duplicates));
+        let index = matcher
+            .index_snelstart(set.snelstart.as_slice())
+            .expect("valid");
+        let mut compared = 0;
+        for batch in set.crm.chunks(200) {
+            let full = index.run(batch).expect("valid");
+            let alone = index.decide(batch).expect("valid");
+            assert_eq!(alone, full.results, "duplicates {duplicates}");
+            compared += alone.len();
+        }
+        assert_eq!(compared, set.crm.len());
+        let whole = index.run(&set.crm).expect("valid");
+        assert!(
+            !whole.snelstart_groups.is_empty(),
+            "the set has duplicates inside SnelStart, so the report has work to skip"
+        );
+    }
+    // The same refusals as a run.
+    let index = Matcher::default()
+        .index_snelstart(set.snelstart.as_slice())
+        .expect("valid");
+    let mut twice = set.crm[..2].to_vec();
+    twice[1].id = twice[0].id.clone();
+    assert!(matches!(
+        index.decide(&twice),
+        Err(MatchError::DuplicateId { .. })
+    ));
 }

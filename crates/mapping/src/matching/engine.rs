@@ -582,24 +582,9 @@ impl Matcher {
         ss: &SnelstartIndex<'_>,
         crm_shared: Option<&[u64]>,
     ) -> MatchOutcome {
-        // A domain is its own for a company on both sides only if neither side holds it for
-        // different companies. An index built without this CRM side is marked with
-        // SnelStart's chain domains only; marking the CRM side with both sides' decides every
-        // CRM-SnelStart pair as marking both sides with both would.
-        let crm_shared = match crm_shared {
-            Some(known) => Cow::Borrowed(known),
-            None => Cow::Owned(shared_domains(&crm_side.prepared, |_| None)),
-        };
-        let shared = merge_sorted(&crm_shared, &ss.shared);
-        mark_shared_domains(&mut crm_side.prepared, &shared);
+        let (results, shared) = self.decide_side(crm_side, ss, crm_shared);
         let crm_side = &*crm_side;
         let ss_side = &ss.side;
-
-        let mut results = self.par_map_with(crm_side.ranks.len(), |scratch: &mut Scratch, i| {
-            self.decide(i, crm_side, ss_side, &ss.index, &ss.groups, scratch)
-        });
-        let shared = demote_shared_matches(&mut results);
-
         let (crm_duplicates, snelstart_duplicates) = if self.config.find_duplicates {
             let crm_index = self.build_index(&crm_side.keys);
             let crm_pairs = self.pairs_within(crm_side, &crm_index);
@@ -618,6 +603,34 @@ impl Matcher {
             snelstart_duplicates,
             snelstart_groups: ss.groups.all(ss_side),
         }
+    }
+
+    /// The decisions of [`Matcher::match_side`] alone, with the CRM companies that share a
+    /// domain (for the duplicate report).
+    pub(super) fn decide_side(
+        &self,
+        crm_side: &mut SideData<'_>,
+        ss: &SnelstartIndex<'_>,
+        crm_shared: Option<&[u64]>,
+    ) -> (Vec<MatchResult>, Vec<(Vec<usize>, String)>) {
+        // A domain is its own for a company on both sides only if neither side holds it for
+        // different companies. An index built without this CRM side is marked with
+        // SnelStart's chain domains only; marking the CRM side with both sides' decides every
+        // CRM-SnelStart pair as marking both sides with both would.
+        let crm_shared = match crm_shared {
+            Some(known) => Cow::Borrowed(known),
+            None => Cow::Owned(shared_domains(&crm_side.prepared, |_| None)),
+        };
+        let shared = merge_sorted(&crm_shared, &ss.shared);
+        mark_shared_domains(&mut crm_side.prepared, &shared);
+        let crm_side = &*crm_side;
+        let ss_side = &ss.side;
+
+        let mut results = self.par_map_with(crm_side.ranks.len(), |scratch: &mut Scratch, i| {
+            self.decide(i, crm_side, ss_side, &ss.index, &ss.groups, scratch)
+        });
+        let shared = demote_shared_matches(&mut results);
+        (results, shared)
     }
 
     pub(super) fn prepare<'a>(&self, records: impl Into<Cow<'a, [MatchRecord]>>) -> SideData<'a> {

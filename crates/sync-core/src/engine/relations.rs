@@ -225,13 +225,15 @@ pub(crate) async fn prepare_decisions<S: Store, Src: CrmSource, Snk: CrmSink>(
     }
     let snapshot = context.relations(&inner.client).await?;
     let matcher = Matcher::new(inner.config.match_config());
-    let outcome = snapshot
+    // Decisions only: the duplicate report (every duplicate inside SnelStart, described
+    // again for each batch) is for the matching report, not for the sync.
+    let decisions = snapshot
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .matching_index(&matcher)
-        .and_then(|index| index.run(&todo));
-    match outcome {
-        Ok(outcome) => context.set_decisions(outcome.results),
+        .and_then(|index| index.decide(&todo));
+    match decisions {
+        Ok(decisions) => context.set_decisions(decisions),
         Err(e) => tracing::warn!(error = %e, "matching refused the batch"),
     }
     Ok(())
