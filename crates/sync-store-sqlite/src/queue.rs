@@ -974,5 +974,28 @@ mod tests {
             !pending_arm.iter().any(|s| s.contains("TEMP B-TREE")),
             "the pending arm sorts its candidates: {steps:#?}"
         );
+        assert!(
+            pending_arm
+                .iter()
+                .any(|s| s.contains("SEARCH o USING INDEX work_items_by_record")),
+            "the check for an earlier item of the record reads that record's items: {steps:#?}"
+        );
+    }
+
+    /// A claim and a completion change an item's state; no index that orders items by CRM id
+    /// may hold the state, or each change rewrites an entry at a random place of it (schema
+    /// 8). The indexes that hold the state order by time or id, where changes are adjacent.
+    #[test]
+    fn the_record_index_does_not_move_when_an_item_changes_state() {
+        let mut conn = Connection::open_in_memory().expect("in-memory database");
+        crate::schema::migrate(&mut conn, crate::schema::SCHEMA_VERSION).expect("schema");
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_index_info('work_items_by_record') ORDER BY seqno")
+            .expect("index info")
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("names");
+        assert_eq!(columns, ["admin", "kind", "crm_id"]);
     }
 }
