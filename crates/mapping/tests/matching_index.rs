@@ -248,6 +248,27 @@ fn decisions_alone_are_the_decisions_of_a_full_run() {
             "the set has duplicates inside SnelStart, so the report has work to skip"
         );
     }
+    // Twins inside one batch (a company the CRM holds twice) and relations added after the
+    // build: still the results of a run.
+    let matcher = Matcher::default();
+    let mut index = matcher
+        .index_snelstart(&set.snelstart[..set.snelstart.len() / 2])
+        .expect("valid");
+    for added in &set.snelstart[set.snelstart.len() / 2..] {
+        index.add(added.clone()).expect("valid");
+    }
+    let mut batch: Vec<MatchRecord> = set.crm[..100].to_vec();
+    for (n, twin) in set.crm[..20].iter().enumerate() {
+        let mut twin = twin.clone();
+        twin.id = format!("twin-{n}");
+        batch.push(twin);
+    }
+    let full = index.run(&batch).expect("valid");
+    assert_eq!(index.decide(&batch).expect("valid"), full.results);
+    assert!(
+        full.count(Decision::Match) + full.count(Decision::Review) > 20,
+        "the batch finds SnelStart relations, the added ones included"
+    );
     // The same refusals as a run.
     let index = Matcher::default()
         .index_snelstart(set.snelstart.as_slice())

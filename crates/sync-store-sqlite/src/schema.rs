@@ -185,16 +185,6 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO work_payloads (item_id, payload) SELECT id, payload FROM work_items;
     ALTER TABLE work_items DROP COLUMN payload;
     "#,
-    // 8: the record index without the state (issue 12). Every claim and every completion
-    // changes an item's state, and with `state` in this index each change moved the item's
-    // entry, at the place of its CRM id: a page of the index at random per change once the
-    // queue is large (100,000 relations: 0.8 KB more written per item than without it). The
-    // queries that walk it (the claim's "no earlier item of this record" check, coalescing,
-    // the items of one record) all give kind and CRM id and read the few items of one record.
-    r#"
-    DROP INDEX work_items_by_record;
-    CREATE INDEX work_items_by_record ON work_items (admin, kind, crm_id);
-    "#,
 ];
 
 /// Runs after migration `version`'s SQL, in the same transaction.

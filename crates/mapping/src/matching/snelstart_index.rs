@@ -24,7 +24,8 @@ use super::score::PairScore;
 const REBUILD_AFTER: usize = 4096;
 
 /// SnelStart's relations, prepared for matching: build it once with
-/// [`Matcher::index_snelstart`], match each CRM batch with [`run`](Self::run), and
+/// [`Matcher::index_snelstart`], match each CRM batch with [`run`](Self::run) (or
+/// [`decide`](Self::decide) for the decisions alone, as the sync does), and
 /// [`add`](Self::add) every relation created meanwhile so the next batch links to it instead
 /// of creating it again.
 ///
@@ -95,8 +96,8 @@ impl SnelstartIndex<'_> {
     /// Why apart: a sync matches every batch of CRM records against the same index, and the
     /// report describes every duplicate inside SnelStart each time. For an administration
     /// with many duplicates that was most of a batch's matching: against 107,000 relations
-    /// with 4,600 duplicate groups, 5.6 ms per batch of 200 with the report and 1.4 ms
-    /// without (`cargo run --release --example match_batch_bench`).
+    /// with 4,600 duplicate groups, 5.6-5.8 ms per batch of 200 with the report and
+    /// 1.4-1.6 ms without (`cargo run --release --example match_batch_bench`).
     ///
     /// # Errors
     ///
