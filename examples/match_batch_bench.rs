@@ -10,7 +10,8 @@
 //! The data is the generated set of `match_bench` (duplicates inside SnelStart included).
 //! 100 batches of 200 CRM relations (`sync_bench`'s batch size; the engine's default is 50,
 //! and the report's cost is the same per batch whatever its size) are matched each way, each
-//! way first on every other batch; the median per batch is printed. Generating the data and building the index are not timed.
+//! way first on every other batch; the median per batch is printed. Generating the data and
+//! building the index are not timed.
 
 use std::time::{Duration, Instant};
 
