@@ -177,6 +177,14 @@ impl Simulator {
         }
     }
 
+    /// CPU time (user + system) of the simulator's own process so far, when it has one.
+    fn own_cpu_seconds(&self) -> Option<f64> {
+        match self {
+            Self::InProcess(_) => None,
+            Self::Process { child, .. } => cpu_seconds_of(&format!("/proc/{}/stat", child.id())),
+        }
+    }
+
     /// Peak memory of the simulator's own process, when it has one.
     fn own_peak_mib(&self) -> Option<f64> {
         match self {
@@ -299,7 +307,12 @@ fn proc_io(field: &str) -> Option<u64> {
 /// CPU time (user + system) of this process so far, in seconds (`/proc/self/stat`, clock
 /// ticks of 1/100 s as Linux reports them to user space).
 fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    cpu_seconds_of("/proc/self/stat")
+}
+
+/// CPU time (user + system) of the process whose `stat` file this is, in seconds.
+fn cpu_seconds_of(stat_file: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(stat_file).ok()?;
     // Fields after the command name (which may hold spaces) start after the last ')'.
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
@@ -390,6 +403,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let queueing = queue_dataset(&engine, args.relations, args.projects, args.chunk).await?;
     let queued = queueing.wall;
     let cpu_queued = cpu_seconds();
+    let simulator_cpu_queued = server.own_cpu_seconds();
     // The bench's own dataset is not the engine's memory: it was generated a chunk at a
     // time and dropped; restart the peak, so the processing peak below is the engine's alone.
     let peak_reset = reset_peak_memory();
@@ -397,6 +411,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let wall = started.elapsed() - queueing.generating;
     let processing_peak = peak_reset.then(peak_memory_mib).flatten();
     let cpu_after = cpu_seconds();
+    let simulator_cpu_after = server.own_cpu_seconds();
     let (bytes_after, wchar_after) = (proc_io("write_bytes:"), proc_io("wchar:"));
 
     let stats = server.stats().await?;
@@ -467,6 +482,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             wall.as_secs_f64(),
             load_before.as_deref().unwrap_or("?"),
             load_average().as_deref().unwrap_or("?"),
+        );
+    }
+    if let (Some(before), Some(after)) = (simulator_cpu_queued, simulator_cpu_after) {
+        // The simulator's share of the two cores: at 100,000 its cost per call is part of
+        // the time per item too.
+        println!(
+            "CPU time of the simulator process while processing: {:.2} s ({:.1} µs per call)",
+            after - before,
+            (after - before) * 1e6 / report.api_calls.max(1) as f64,
         );
     }
     if let (Some(b0), Some(b1), Some(w0), Some(w1)) =

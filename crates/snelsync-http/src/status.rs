@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sync_core::fleet::{Activity, AdministrationStatus};
-use sync_core::store::{QueueCounts, Store, WorkState};
+use sync_core::store::{Payload, QueueCounts, Store, WorkState};
 use sync_core::{CrmSink, CrmSource, EngineError, KindQueue, Reachability, ReadBackSummary};
 
 use crate::service::{Administration, ReconcileSummary, Service, last_reconcile};
@@ -426,10 +426,13 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> Service<S, Src, Snk> {
 }
 
 /// The CRM record inside a queued change (`{"type": "relation", "record": {...}}`), or the
-/// change itself.
-fn crm_record(payload: &serde_json::Value) -> serde_json::Value {
-    payload
-        .get("record")
-        .cloned()
-        .unwrap_or_else(|| payload.clone())
+/// change itself (`null` for stored text a JSON tree cannot hold, see [`Payload::to_value`]).
+fn crm_record(payload: &Payload) -> serde_json::Value {
+    match payload.to_value() {
+        Ok(serde_json::Value::Object(mut change)) if change.contains_key("record") => {
+            change.remove("record").unwrap_or_default()
+        }
+        Ok(other) => other,
+        Err(_) => serde_json::Value::Null,
+    }
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use sync_core::store::{
-    AdminKey, EntityKind, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter,
+    AdminKey, EntityKind, LeaseToken, NewWorkItem, Payload, QueueCounts, QueueStore, ReplayFilter,
     StoreError, StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
     lease_expiry,
 };
@@ -52,7 +52,8 @@ fn decode(row: &Row, depends_on: Vec<WorkItemId>) -> StoreResult<WorkItem> {
     let attempts: i32 = row.get(7);
     let attempts = u32::try_from(attempts)
         .map_err(|_| StoreError::corrupt(format!("{}: {attempts}", field("attempts"))))?;
-    let payload = json_from_sql(row.get(5), || field("payload"))?;
+    let payload = Payload::from_json(row.get::<_, String>(5))
+        .map_err(|e| StoreError::corrupt(format!("{}: {e}", field("payload"))))?;
     let last_error: Option<StoredError> = row
         .get::<_, Option<&str>>(10)
         .map(|text| json_from_sql(text, || field("last_error")))
@@ -278,7 +279,7 @@ async fn enqueue_in(
     now: i64,
 ) -> StoreResult<WorkItemId> {
     let not_before = time_to_sql(item.not_before)?;
-    let payload = json_to_sql(&item.payload)?;
+    let payload = item.payload.as_json();
     let mut deps: Vec<i64> = item.depends_on.iter().map(|d| d.get()).collect();
     deps.sort_unstable();
     deps.dedup();

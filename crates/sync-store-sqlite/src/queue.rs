@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use sync_core::store::{
-    AdminKey, EntityKind, LeaseToken, NewWorkItem, QueueCounts, QueueStore, ReplayFilter,
+    AdminKey, EntityKind, LeaseToken, NewWorkItem, Payload, QueueCounts, QueueStore, ReplayFilter,
     StoreError, StoreResult, StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
     lease_expiry,
 };
@@ -94,7 +94,10 @@ fn decode_raw(raw: RawItem, depends_on: Vec<WorkItemId>) -> StoreResult<WorkItem
     let state = state_from_sql(&raw.state, || field("state"))?;
     let attempts = u32::try_from(raw.attempts)
         .map_err(|_| StoreError::corrupt(format!("{}: {}", field("attempts"), raw.attempts)))?;
-    let payload = json_from_sql(&raw.payload, || field("payload"))?;
+    // Checked (a scan, no tree built): a payload changed behind the store's back is a
+    // corrupt row here, as every other column is.
+    let payload = Payload::from_json(raw.payload)
+        .map_err(|e| StoreError::corrupt(format!("{}: {e}", field("payload"))))?;
     let last_error: Option<StoredError> = raw
         .last_error
         .as_deref()
@@ -273,7 +276,7 @@ fn enqueue_batch_tx(
 /// Enqueues (or coalesces) one item inside the caller's write transaction.
 fn enqueue_in(tx: &Connection, item: NewWorkItem, now: i64) -> StoreResult<WorkItemId> {
     let not_before = time_to_sql(item.not_before)?;
-    let payload = json_to_sql(&item.payload)?;
+    let payload = item.payload.as_json();
     for dep in &item.depends_on {
         let exists: Option<i64> = tx
             .prepare_cached("SELECT 1 FROM work_items WHERE id = ?1 AND admin = ?2")

@@ -265,7 +265,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
                 .list_work(admin, Some(WorkState::Pending), 500, offset)
                 .await?;
             for item in &page {
-                if let Ok(change) = serde_json::from_value::<CrmChange>(item.payload.clone()) {
+                if let Ok(change) = item.payload.decode::<CrmChange>() {
                     changes.push(change);
                 }
             }

@@ -66,8 +66,8 @@ use crate::error::{EngineError, FailureKind, stored_from_client};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
 use crate::store::{
-    EntityKind, IdLink, LinkKey, LinkPart, NewWorkItem, ReplayFilter, Store, StoredError, WorkItem,
-    WorkItemId, WorkState, WorkSummary,
+    EntityKind, IdLink, LinkKey, LinkPart, NewWorkItem, Payload, ReplayFilter, Store, StoreError,
+    StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
 };
 
 /// The queue operation of an attachment item.
@@ -503,7 +503,7 @@ fn batch_link_keys(items: &[WorkItem]) -> Vec<BatchLinkKey> {
     for item in items {
         let side = match item.kind {
             EntityKind::Attachment => {
-                if let Ok(work) = QueuedAttachmentKeys::deserialize(&item.payload) {
+                if let Ok(work) = item.payload.decode::<QueuedAttachmentKeys>() {
                     keys.push((
                         EntityKind::Attachment,
                         work.invoice,
@@ -520,7 +520,7 @@ fn batch_link_keys(items: &[WorkItem]) -> Vec<BatchLinkKey> {
             }
             _ => continue,
         };
-        let Ok(QueuedInvoiceKeys { record }) = QueuedInvoiceKeys::deserialize(&item.payload) else {
+        let Ok(QueuedInvoiceKeys { record }) = item.payload.decode::<QueuedInvoiceKeys>() else {
             continue;
         };
         for part in side.relation_parts() {
@@ -861,7 +861,7 @@ async fn missing_cost_centres<S: Store, Src: CrmSource, Snk: CrmSink>(
         .iter()
         .filter_map(|l| l.project.as_deref())
         .collect();
-    let number_of = |i: &WorkItem| match CrmChange::deserialize(&i.payload) {
+    let number_of = |i: &WorkItem| match i.payload.decode::<CrmChange>() {
         Ok(CrmChange::Project(p)) => Some(p.number),
         Ok(CrmChange::Refused(r)) if r.reason != crate::crm::RefusalReason::Duplicate => {
             r.natural_key
@@ -1025,7 +1025,7 @@ async fn queue_attachments<S: Store, Src: CrmSource, Snk: CrmSink>(
             booking,
             attachment: attachment.clone(),
         };
-        let payload = serde_json::to_value(&work).unwrap_or_default();
+        let payload = Payload::encode(&work).map_err(|e| StoreError::invalid(e.to_string()))?;
         // A failed earlier attempt of this attachment comes back (and takes the new payload)
         // rather than piling up a second item; one store call (one transaction) for both.
         let stale = ReplayFilter::failed(inner.admin.clone())
@@ -1335,7 +1335,7 @@ pub(crate) async fn upload_attachment<S: Store, Src: CrmSource, Snk: CrmSink>(
     item: &WorkItem,
 ) -> HandlerResult {
     let inner = &engine.inner;
-    let work: AttachmentWork = match serde_json::from_value(item.payload.clone()) {
+    let work: AttachmentWork = match item.payload.decode() {
         Ok(w) => w,
         Err(e) => {
             return Ok(ItemResult::Fail(FailureKind::Permanent.error(format!(

@@ -18,7 +18,9 @@ use crate::crm::{
     CrmChange, CrmSink, CrmSource, OP_DUPLICATE, RefusalProblem, RefusalReason, RefusedRecord,
 };
 use crate::error::{EngineError, FailureKind};
-use crate::store::{EntityKind, NewWorkItem, ReplayFilter, Store, WorkItemId, WorkState};
+use crate::store::{
+    EntityKind, NewWorkItem, Payload, ReplayFilter, Store, StoreError, WorkItemId, WorkState,
+};
 
 /// What an intake call queued and what it refused.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -378,12 +380,12 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         change: CrmChange,
         depends_on: &[WorkItemId],
     ) -> Result<WorkItemId, EngineError> {
-        let payload = serde_json::to_value(&change).unwrap_or_default();
+        let payload = Payload::encode(&change).map_err(|e| StoreError::invalid(e.to_string()))?;
         // The same change again for a record that failed or waits for review: nothing new to
         // try (a full export re-sent, a webhook repeated). It stays parked until its data
         // changes or someone replays it, so a failed record costs no call on every run.
         let parked_key = parked_cursor(change.kind(), change.operation(), change.crm_id());
-        let hash = crate::hash::payload_hash(&payload);
+        let hash = crate::hash::payload_hash(&change);
         if let Some(parked) = self
             .inner
             .store
@@ -505,7 +507,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
             return Ok(());
         }
-        let payload = serde_json::to_value(&change).unwrap_or_default();
+        let payload = Payload::encode(&change).map_err(|e| StoreError::invalid(e.to_string()))?;
         let item = NewWorkItem::new(
             self.inner.admin.clone(),
             change.kind(),

@@ -5,7 +5,6 @@
 use super::*;
 use crate::crm::OP_UPSERT;
 use crate::store::{FinishedItem, ItemOutcome, LeaseToken, QueueCounts};
-use serde::Deserialize;
 
 /// Done items per completion transaction at most (see `run_batch`).
 const COMPLETE_CHUNK: usize = 256;
@@ -1028,7 +1027,7 @@ impl Prepared {
 /// Decodes an item's change; `None` for an attachment, whose payload is not a change.
 fn decode_change(item: &WorkItem) -> Option<Decoded> {
     (item.kind != EntityKind::Attachment)
-        .then(|| CrmChange::deserialize(&item.payload).map_err(|e| e.to_string()))
+        .then(|| item.payload.decode::<CrmChange>().map_err(|e| e.message))
 }
 
 /// The instants of [`StateKey::BudgetSpent`]'s value (Unix milliseconds); unreadable text

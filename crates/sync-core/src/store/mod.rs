@@ -184,6 +184,7 @@ mod error;
 mod link;
 mod memory;
 mod outbox;
+mod payload;
 mod queue;
 mod state;
 mod types;
@@ -205,6 +206,7 @@ pub use error::StoreError;
 pub use link::{IdLink, LinkKey, LinkPart, describe_link, legacy_link_key};
 pub use memory::MemoryStore;
 pub use outbox::{FinishedItem, ItemOutcome, NewOutboxEvent, OutboxBacklog, OutboxEvent, OutboxId};
+pub use payload::{Payload, PayloadError};
 pub use queue::{
     LeaseToken, NewWorkItem, QueueCounts, ReplayFilter, StoredError, WorkItem, WorkItemId,
     WorkState, WorkSummary,

@@ -5,7 +5,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{AdminKey, EntityKind};
+use super::{AdminKey, EntityKind, Payload};
 
 /// Identifies a work item. Ids are assigned by the store, increase in enqueue order, and are
 /// never reused (not even after [`prune_done`](super::QueueStore::prune_done)).
@@ -176,7 +176,7 @@ pub struct NewWorkItem {
     /// What to do (`upsert`, `archive`, `upload`, ...). Part of the coalescing key.
     pub operation: String,
     /// Everything the worker needs; replaced wholesale when coalesced.
-    pub payload: serde_json::Value,
+    pub payload: Payload,
     /// Items that must be [`Done`](WorkState::Done) before this one may be claimed.
     pub depends_on: Vec<WorkItemId>,
     /// The item is not claimable before this instant.
@@ -190,7 +190,7 @@ impl NewWorkItem {
         kind: EntityKind,
         crm_id: impl Into<String>,
         operation: impl Into<String>,
-        payload: serde_json::Value,
+        payload: impl Into<Payload>,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -198,7 +198,7 @@ impl NewWorkItem {
             kind,
             crm_id: crm_id.into(),
             operation: operation.into(),
-            payload,
+            payload: payload.into(),
             depends_on: Vec::new(),
             not_before: now,
         }
@@ -234,7 +234,7 @@ pub struct WorkItem {
     /// What to do.
     pub operation: String,
     /// The latest payload.
-    pub payload: serde_json::Value,
+    pub payload: Payload,
     /// Items that must be done first, ascending.
     pub depends_on: Vec<WorkItemId>,
     /// Current state.
