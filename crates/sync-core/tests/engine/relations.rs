@@ -9,7 +9,8 @@ use snelstart_client::odata::Query;
 use snelstart_client::ops;
 use snelstart_mock::{FaultKind, MockConfig, MockServer, ScriptedFault};
 use sync_core::store::{
-    AdminKey, AuditStore, EntityKind, LinkPart, MemoryStore, OutboxStore, QueueStore, ReplayFilter,
+    AdminKey, AuditStore, EntityKind, LinkPart, MemoryStore, NewWorkItem, OutboxStore, QueueStore,
+    ReplayFilter,
 };
 use sync_core::{
     Action, CrmChange, EngineOptions, MemorySink, MemorySource, PlannedAction, SinkEvent,
@@ -428,6 +429,54 @@ async fn invalid_records_fail_with_reasons_while_the_rest_syncs_and_replay_works
     let status = s.engine.status().await.unwrap();
     assert_eq!(status.queue.failed, 0, "{status}");
     assert!(status.failures.is_empty());
+}
+
+/// A queued payload is decoded straight from its JSON text into the change when it is claimed:
+/// text that is JSON but not a change (written by an older version, or by hand) fails that
+/// item, naming it, and the items claimed with it sync.
+#[tokio::test]
+async fn a_queued_payload_that_is_not_a_change_fails_alone() {
+    let s = setup_with(
+        MockConfig::new(),
+        config_from_crm_numbers(),
+        vec![CrmChange::relation(customer(1))],
+    )
+    .await;
+    let admin = AdminKey::new("test");
+    let not_a_change = serde_json::json!({ "type": "relation", "record": { "id": 7 } });
+    s.store
+        .enqueue(
+            NewWorkItem::new(
+                admin.clone(),
+                EntityKind::Relation,
+                "crm-odd",
+                "upsert",
+                not_a_change,
+                chrono::Utc::now(),
+            ),
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    s.source.push(CrmChange::relation(customer(2)));
+    let report = s.engine.sync().await.unwrap();
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Created),
+        2,
+        "{report}"
+    );
+    assert_eq!(
+        report.count(EntityKind::Relation, Action::Failed),
+        1,
+        "{report}"
+    );
+    let status = s.engine.status().await.unwrap();
+    assert_eq!(status.failures.len(), 1, "{status}");
+    let failure = &status.failures[0];
+    assert_eq!(failure.crm_id, "crm-odd");
+    let message = &failure.error.as_ref().unwrap().message;
+    assert!(message.contains("unreadable change"), "{message}");
+    assert_eq!(all_relaties(&s.server).await.len(), 2);
 }
 
 #[tokio::test]
