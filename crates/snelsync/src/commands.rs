@@ -505,7 +505,9 @@ pub async fn review_list(ctx: &Context) -> Result<Outcome, CliError> {
             list.push(json!({
                 "kind": item.kind,
                 "crm_id": item.crm_id,
-                "record": item.payload,
+                // The stores check that a payload reads as a tree; should one still not,
+                // the review is listed without its record rather than not at all.
+                "record": item.payload.to_value().unwrap_or_default(),
                 "reasons": review.get("reasons"),
                 "candidates": candidates,
             }));

@@ -809,4 +809,45 @@ mod tests {
         assert!(matches!(&changes[2], CrmChange::Refused(r) if r.crm_id == "crm-2"));
         assert!(serde_json::from_str::<CrmDataset>("[1, 2]").is_err());
     }
+
+    /// A queued change is hashed from the change (`submit_after`) and from its stored text
+    /// (`park`); the two must agree, or a parked record would be tried again on every run. And
+    /// the text must decode to the change itself, amounts and dates included.
+    #[test]
+    fn every_kind_of_change_survives_its_stored_text() {
+        let json = r#"{
+            "relations": [
+                {"id": "crm-1", "kind": "both", "legal_name": "Bakkerij A B.V.",
+                 "kvk_number": "12345678", "vat_number": "NL001234560B01",
+                 "iban": "NL91ABNA0417164300", "email": "info@a.nl", "memo": "é \" \n",
+                 "visit_address": {"street": "Dorpsstraat", "house_number": "1a",
+                                   "postcode": "1234 AB", "city": "Utrecht"},
+                 "contacts": [{"name": "Jan", "email": "jan@a.nl"}]}
+            ],
+            "archived_relations": ["crm-9"],
+            "projects": [{"id": "prj-1", "number": "P0101", "description": "Bouw"}],
+            "sales_invoices": [
+                {"id": "inv-1", "number": "F-1", "date": "2024-02-28", "relation": "crm-1",
+                 "lines": [{"net_amount": "1234567.89", "vat_category": "hoog",
+                            "quantity": "0.333", "description": "Brood"}]}
+            ],
+            "purchase_invoices": [
+                {"id": "pur-1", "number": "I-1", "date": "2024-03-01", "relation": "crm-1",
+                 "lines": [{"net_amount": "-10.00", "vat_category": "laag"}]}
+            ]
+        }"#;
+        let dataset: CrmDataset = serde_json::from_str(json).unwrap();
+        assert!(dataset.refused().next().is_none(), "{:?}", dataset.refused);
+        let changes = dataset.changes();
+        assert_eq!(changes.len(), 5, "{changes:?}");
+        for change in changes {
+            let stored = crate::store::Payload::encode(&change).unwrap();
+            assert_eq!(
+                crate::hash::payload_hash(&change),
+                crate::hash::payload_hash(&stored),
+                "{change:?}"
+            );
+            assert_eq!(stored.decode::<CrmChange>().unwrap(), change);
+        }
+    }
 }

@@ -385,7 +385,8 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         // try (a full export re-sent, a webhook repeated). It stays parked until its data
         // changes or someone replays it, so a failed record costs no call on every run.
         let parked_key = parked_cursor(change.kind(), change.operation(), change.crm_id());
-        let hash = crate::hash::payload_hash(&change);
+        // Hashed as the stored text reads back, the form `park` hashes when the item fails.
+        let hash = crate::hash::payload_hash(&payload);
         if let Some(parked) = self
             .inner
             .store

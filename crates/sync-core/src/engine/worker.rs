@@ -1026,8 +1026,11 @@ impl Prepared {
 
 /// Decodes an item's change; `None` for an attachment, whose payload is not a change.
 fn decode_change(item: &WorkItem) -> Option<Decoded> {
-    (item.kind != EntityKind::Attachment)
-        .then(|| item.payload.decode::<CrmChange>().map_err(|e| e.message))
+    (item.kind != EntityKind::Attachment).then(|| {
+        item.payload
+            .decode::<CrmChange>()
+            .map_err(|e| e.message().to_owned())
+    })
 }
 
 /// The instants of [`StateKey::BudgetSpent`]'s value (Unix milliseconds); unreadable text
