@@ -66,8 +66,8 @@ use crate::error::{EngineError, FailureKind, stored_from_client};
 use crate::hash::payload_hash;
 use crate::report::{Action, FieldChange, PlanEntry, PlannedAction};
 use crate::store::{
-    EntityKind, IdLink, LinkKey, LinkPart, NewWorkItem, Payload, ReplayFilter, Store, StoreError,
-    StoredError, WorkItem, WorkItemId, WorkState, WorkSummary,
+    EntityKind, IdLink, LinkKey, LinkPart, NewWorkItem, ReplayFilter, Store, StoredError, WorkItem,
+    WorkItemId, WorkState, WorkSummary,
 };
 
 /// The queue operation of an attachment item.
@@ -1025,7 +1025,7 @@ async fn queue_attachments<S: Store, Src: CrmSource, Snk: CrmSink>(
             booking,
             attachment: attachment.clone(),
         };
-        let payload = Payload::encode(&work).map_err(|e| StoreError::invalid(e.to_string()))?;
+        let payload = super::queue_payload(&work)?;
         // A failed earlier attempt of this attachment comes back (and takes the new payload)
         // rather than piling up a second item; one store call (one transaction) for both.
         let stale = ReplayFilter::failed(inner.admin.clone())

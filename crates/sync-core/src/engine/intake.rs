@@ -13,14 +13,12 @@ use crm_model::RelationKind;
 use crm_model::read::{Export, ExportSection, FieldNotice, Section};
 use serde::Serialize;
 
-use super::{CURSOR_SOURCE, ItemResult, SyncEngine, parked_cursor};
+use super::{CURSOR_SOURCE, ItemResult, SyncEngine, parked_cursor, queue_payload};
 use crate::crm::{
     CrmChange, CrmSink, CrmSource, OP_DUPLICATE, RefusalProblem, RefusalReason, RefusedRecord,
 };
 use crate::error::{EngineError, FailureKind};
-use crate::store::{
-    EntityKind, NewWorkItem, Payload, ReplayFilter, Store, StoreError, WorkItemId, WorkState,
-};
+use crate::store::{EntityKind, NewWorkItem, ReplayFilter, Store, WorkItemId, WorkState};
 
 /// What an intake call queued and what it refused.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -380,7 +378,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
         change: CrmChange,
         depends_on: &[WorkItemId],
     ) -> Result<WorkItemId, EngineError> {
-        let payload = Payload::encode(&change).map_err(|e| StoreError::invalid(e.to_string()))?;
+        let payload = queue_payload(&change)?;
         // The same change again for a record that failed or waits for review: nothing new to
         // try (a full export re-sent, a webhook repeated). It stays parked until its data
         // changes or someone replays it, so a failed record costs no call on every run.
@@ -508,7 +506,7 @@ impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {
             }
             return Ok(());
         }
-        let payload = Payload::encode(&change).map_err(|e| StoreError::invalid(e.to_string()))?;
+        let payload = queue_payload(&change)?;
         let item = NewWorkItem::new(
             self.inner.admin.clone(),
             change.kind(),

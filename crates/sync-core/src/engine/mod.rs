@@ -67,8 +67,8 @@ use crate::crm::{CrmChange, CrmSink, CrmSource, SinkEvent};
 use crate::error::{EngineError, FailureKind};
 use crate::report::{Action, FailureEntry, PlanEntry, ReviewEntry, RunReport, StatusReport};
 use crate::store::{
-    AdminKey, EntityKind, ReplayFilter, StateArea, StateKey, Store, StoredError, WorkItem,
-    WorkState, WorkSummary,
+    AdminKey, EntityKind, Payload, ReplayFilter, StateArea, StateKey, Store, StoreError,
+    StoredError, WorkItem, WorkState, WorkSummary,
 };
 
 pub(crate) use context::RunContext;
@@ -229,6 +229,13 @@ fn parked_cursor(kind: EntityKind, operation: &str, crm_id: &str) -> StateKey {
 
 pub(crate) fn review_cursor(kind: EntityKind, crm_id: &str) -> StateKey {
     StateKey::review_resolution(kind, crm_id)
+}
+
+/// The queue payload of what the engine queues (a change, an attachment's work). Their keys
+/// are all strings, so this does not fail for them; should a type ever lack a JSON form, the
+/// caller gets an error instead of queueing a `null` payload.
+fn queue_payload<T: serde::Serialize + ?Sized>(value: &T) -> Result<Payload, StoreError> {
+    Payload::encode(value).map_err(|e| StoreError::invalid(e.to_string()))
 }
 
 impl<S: Store, Src: CrmSource, Snk: CrmSink> SyncEngine<S, Src, Snk> {

@@ -105,8 +105,8 @@ impl Payload {
     ///
     /// # Errors
     ///
-    /// Only for a value [`Payload::encode`] wrote more than 128 levels deep, which a tree does
-    /// not read back; [`Payload::from_json`] refuses such text.
+    /// Only for a value more than 128 levels deep, which [`Payload::encode`] or `From<Value>`
+    /// can write but a tree does not read back; [`Payload::from_json`] refuses such text.
     pub fn to_value(&self) -> Result<serde_json::Value, PayloadError> {
         self.decode()
     }
