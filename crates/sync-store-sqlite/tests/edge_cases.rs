@@ -181,3 +181,106 @@ async fn claims_of_a_live_holder_wait_and_of_a_gone_one_come_back_at_once() {
         "the lost attempt counts (lookup before create)"
     );
 }
+
+/// An export in the forms `shared/CRM-DATA.md` lists for real CRM data (written from that page,
+/// not from the engine's own cases): every change it turns into goes into the queue as JSON
+/// text and comes back from a claim as the same change, and as the same JSON value the
+/// change serializes to (what the parked-change hash is taken over).
+#[tokio::test]
+async fn changes_of_a_real_world_export_come_back_from_the_queue_unchanged() {
+    let export = json!({
+        "relations": [
+            {"id": "R-001", "kind": "customer", "legal_name": "Coöperatie De Eendracht U.A.",
+             "trade_name": "De Eendracht", "kvk_number": "KvK-nummer: 1234 5678",
+             "vat_number": "NL 0012.34.560.B.01", "iban": "nl91 abna 0417 1643 00",
+             "bic": "ABNANL2A", "email": " info@eendracht.nl; facturen@eendracht.nl ",
+             "phone": "+31 (0)20 123 4567", "website": "https://www.eendracht.nl",
+             "memo": "Levering alleen 's ochtends.\nSleutel bij de buren (nr. 14).\r\nZie € tarief",
+             "visit_address": {"street": "Kerkstraat 12A", "postcode": "1234ab",
+                               "city": "'s-Hertogenbosch"},
+             "postal_address": {"street": "Postbus 123", "postcode": "1234 AB",
+                                "city": "Den Bosch"},
+             "contacts": [
+                 {"name": "Anneke van der Berg", "role": "Inkoop", "email": "anneke@eendracht.nl"},
+                 {"name": "Piet", "phone": "06-12345678", "primary": true}
+             ]},
+            {"id": 4711, "kind": "supplier", "legal_name": "Müller GmbH & Co. KG",
+             "vat_number": "DE 123 456 789", "phone": "0211/1234567",
+             "visit_address": {"street": "Königsallee", "house_number": "5 hs",
+                               "postcode": "D-40210", "city": "Düsseldorf", "country": "DE"}},
+            {"id": "R-003", "kind": "customer", "legal_name": "bakkerij jansen b.v.",
+             "kvk_number": "1234567", "phone": "0031 20 7654321",
+             "visit_address": {"street": "Dorpsstraat", "house_number": "12-2",
+                               "postcode": "B-2000", "city": "Antwerpen", "country": "BE"}},
+            {"id": "R-003", "kind": "customer", "legal_name": "Bakkerij Jansen (dubbel)"},
+            {"id": "R-004", "kind": "customer", "legal_name": "Stg. Naam\u{0007}Met Belletje"}
+        ],
+        "archived_relations": ["R-900"],
+        "projects": [
+            {"id": "P-1", "number": 20240017, "description": "Renovatie Capelle a/d IJssel"},
+            {"id": "P-2", "number": "20240018", "description": "Nieuwbouw"}
+        ],
+        "sales_invoices": [
+            {"id": "F-1", "number": "2024-0001", "date": "2024-03-01", "due_date": "2024-03-31",
+             "relation": "R-001",
+             "lines": [
+                 {"description": "Brood", "quantity": 3, "unit_price": 12.5,
+                  "vat_category": "laag", "project": "P-1"},
+                 {"description": "Advies", "quantity": "1", "unit_price": "1250.00",
+                  "vat_category": "hoog"}
+             ]},
+            {"id": "F-2", "number": "2024-0002", "date": "2024-03-02", "relation": "R-001",
+             "lines": [{"description": "Creditering", "quantity": "-3", "unit_price": "12.50",
+                        "vat_category": "laag"}]},
+            {"id": "F-3", "number": "2024-0003", "date": "2024-02-30", "relation": "R-001",
+             "lines": [{"description": "Datum bestaat niet", "net_amount": "10.00",
+                        "vat_category": "hoog"}]}
+        ],
+        "purchase_invoices": [
+            {"id": "I-1", "number": "RE-88812", "date": "2024-03-05", "relation": "4711",
+             "lines": [{"description": "Gereedschap", "net_amount": "-3", "vat_category": "hoog"}]}
+        ]
+    });
+    let dataset: sync_core::CrmDataset = serde_json::from_value(export).unwrap();
+    let changes = dataset.changes();
+    // Readable records and refusals (a duplicate id, a date that does not exist, a control
+    // character in a name, whatever the reader makes of the rest) all travel the same way.
+    assert!(changes.len() >= 12, "{changes:#?}");
+    assert!(
+        changes
+            .iter()
+            .any(|c| matches!(c, sync_core::CrmChange::Refused(_))),
+        "{changes:#?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("export.sqlite")).unwrap();
+    for (n, change) in changes.iter().enumerate() {
+        let payload = sync_core::store::Payload::encode(change).unwrap();
+        // One item per change, under a key of its own, so every one is claimable at once.
+        let item = NewWorkItem::new(
+            admin(),
+            change.kind(),
+            format!("{n}:{}", change.crm_id()),
+            change.operation(),
+            payload,
+            t0(),
+        );
+        store.enqueue(item, t0()).await.unwrap();
+    }
+    let mut claimed = store
+        .claim(&admin(), t0(), changes.len() + 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), changes.len());
+    claimed.sort_by_key(|item| item.id);
+    for (item, change) in claimed.iter().zip(&changes) {
+        let back: sync_core::CrmChange = item.payload.decode().unwrap();
+        assert_eq!(&back, change);
+        assert_eq!(
+            serde_json::to_value(change).unwrap(),
+            item.payload,
+            "{change:?}"
+        );
+    }
+}
